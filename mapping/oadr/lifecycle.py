@@ -1,0 +1,53 @@
+"""Event status over time and event ordering, as 2.0b defines them. Pure: `now` is an argument."""
+
+from datetime import datetime, timedelta
+
+from mapping.oadr.model import Event
+
+
+def event_end(dtstart: datetime, duration: timedelta) -> datetime | None:
+    """When an event ends; a zero duration means 'until cancelled' (no end)."""
+    return dtstart + duration if duration > timedelta(0) else None
+
+
+def event_status(
+    dtstart: datetime,
+    duration: timedelta,
+    now: datetime,
+    *,
+    cancelled: bool = False,
+    ramp_up: timedelta | None = None,
+    near_window: timedelta = timedelta(0),
+) -> str:
+    """The eventStatus at `now`: far, near (within the ramp-up, else `near_window`), active, completed, cancelled."""
+    if cancelled:
+        return "cancelled"
+    end = event_end(dtstart, duration)
+    if end is not None and now >= end:
+        return "completed"
+    if now >= dtstart:
+        return "active"
+    near = ramp_up if ramp_up else near_window
+    if near and now >= dtstart - near:
+        return "near"
+    return "far"
+
+
+def status_boundaries(
+    dtstart: datetime, duration: timedelta, *, ramp_up: timedelta | None = None, near_window: timedelta = timedelta(0)
+) -> list[datetime]:
+    """The instants at which `event_status` can change, in order."""
+    near = ramp_up if ramp_up else near_window
+    points = [dtstart - near] if near else []
+    points.append(dtstart)
+    end = event_end(dtstart, duration)
+    if end is not None:
+        points.append(end)
+    return points
+
+
+def priority_key(event: Event) -> tuple[int, datetime, str]:
+    """Sort key for delivery: priority 1 is highest, larger numbers lower, 0 or absent means none (lowest)."""
+    priority = event.priority or 0
+    rank = priority if priority > 0 else 2**31
+    return (rank, event.dtstart, event.event_id)

@@ -1,0 +1,1 @@
+"""The Cariflex OpenADR 2.0b VTN: VEN-facing services, store, lifecycle and operator-facing APIs."""

@@ -1,0 +1,105 @@
+"""Assembling and running a VTN process."""
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from vtn import openadr_http
+from vtn.config import VtnConfig
+from vtn.context import VtnContext
+from vtn.lifecycle import Lifecycle
+from vtn.store import repository as repo
+from vtn.store.database import upgrade
+from vtn.store.worker import StoreWorker
+from vtn.sync import StoreSync
+
+log = logging.getLogger("cariflex.vtn")
+
+CTX_KEY = web.AppKey("ctx", VtnContext)
+
+
+@dataclass
+class VtnProcess:
+    """A configured VTN: its context, web application and background jobs."""
+
+    ctx: VtnContext
+    app: web.Application
+    scheduler: AsyncIOScheduler
+    lifecycle: Lifecycle
+    sync: StoreSync
+
+
+def build(config: VtnConfig) -> VtnProcess:
+    """Migrate the store, load it, and wire the web application (nothing is started yet)."""
+    upgrade(config.db_url)
+    store = StoreWorker(config.db_url)
+    ctx = VtnContext(config=config, store=store)
+    store.call_sync(
+        repo.sync_configuration,
+        [(p.program_id, p.market_context, p.name) for p in config.programs],
+        dict(config.groups),
+        dict(config.resources),
+        ctx.now(),
+    )
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    lifecycle = Lifecycle(ctx, scheduler)
+    sync = StoreSync(ctx, lifecycle)
+    sync.load_all()
+    app = web.Application(client_max_size=config.max_body_bytes)
+    app[CTX_KEY] = ctx
+    openadr_http.add_routes(app, ctx)
+    app.router.add_get("/healthz", _healthz)
+    process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
+    app.on_startup.append(lambda _app: _start(process))
+    app.on_cleanup.append(lambda _app: _stop(process))
+    return process
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _start(process: VtnProcess) -> None:
+    scheduler, config = process.scheduler, process.ctx.config
+    scheduler.add_job(
+        process.sync.refresh,
+        "interval",
+        seconds=config.refresh_interval.total_seconds(),
+        id="refresh",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(process.sync.flush, "interval", seconds=2, id="flush", max_instances=1, coalesce=True)
+    scheduler.add_job(process.lifecycle.reconcile, "interval", seconds=30, id="reconcile", max_instances=1, coalesce=True)
+    scheduler.start()
+    await process.lifecycle.reconcile()
+
+
+async def _stop(process: VtnProcess) -> None:
+    process.scheduler.shutdown(wait=False)
+    await process.sync.flush()
+    process.ctx.store.close()
+
+
+async def serve(config: VtnConfig) -> None:
+    """Run the VTN until SIGINT/SIGTERM; prints the address it listens on."""
+    process = build(config)
+    runner = web.AppRunner(process.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    port = sockets[0].getsockname()[1] if sockets else config.port
+    print(f"Cariflex VTN {config.vtn_id!r} listening on http://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    log.info("store: %s", config.db_url.split("@")[-1])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await runner.cleanup()

@@ -1,0 +1,103 @@
+"""VTN configuration: a TOML file (config/vtn.toml by default), validated at start-up."""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+
+from mapping.settings import ConfigError, Table
+
+#: The configuration `make demo` and a bare `cariflex vtn` use.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
+
+
+@dataclass(frozen=True)
+class ProgramConfig:
+    """A program (market context) known from configuration."""
+
+    program_id: str
+    market_context: str
+    name: str
+
+
+@dataclass(frozen=True)
+class VtnConfig:
+    """Everything the VTN reads from its configuration file."""
+
+    vtn_id: str = "CARIFLEX-VTN"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    poll_interval: timedelta = timedelta(seconds=10)
+    near_window: timedelta = timedelta(hours=1)
+    max_body_bytes: int = 2 * 1024 * 1024
+    accept_ven_chosen_ids: bool = True
+    db_url: str = "sqlite:///var/vtn.db"
+    refresh_interval: timedelta = timedelta(seconds=1)
+    programs: tuple[ProgramConfig, ...] = ()
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    resources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
+    """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
+    root = Table(data, "", environ)
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources"})
+    vtn = root.table("vtn")
+    vtn.reject_unknown({"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids"})
+    store = root.table("store")
+    store.reject_unknown({"url", "refresh_interval"})
+    defaults = VtnConfig()
+    programs = []
+    for program in root.tables("programs"):
+        program.reject_unknown({"program_id", "market_context", "name"})
+        programs.append(
+            ProgramConfig(
+                program_id=program.string("program_id"),
+                market_context=program.string("market_context"),
+                name=program.string("name", program.string("program_id")),
+            )
+        )
+    return VtnConfig(
+        vtn_id=vtn.string("vtn_id", defaults.vtn_id),
+        host=vtn.string("host", defaults.host),
+        port=vtn.integer("port", defaults.port, 0, 65535),
+        poll_interval=vtn.duration("poll_interval", "PT10S"),
+        near_window=vtn.duration("near_window", "PT1H"),
+        max_body_bytes=vtn.integer("max_body_bytes", defaults.max_body_bytes, 1024, 256 * 1024 * 1024),
+        accept_ven_chosen_ids=vtn.boolean("accept_ven_chosen_ids", defaults.accept_ven_chosen_ids),
+        db_url=resolve_db_url(store.string("url", defaults.db_url), base_dir),
+        refresh_interval=store.duration("refresh_interval", "PT1S"),
+        programs=tuple(programs),
+        groups=root.table("groups").string_lists(),
+        resources=root.table("resources").string_lists(),
+    )
+
+
+def resolve_db_url(url: str, base_dir: Path) -> str:
+    """Make a relative `sqlite:///path` absolute against `base_dir` (the config file's folder's parent)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str((base_dir / url[len(prefix) :]).resolve())
+    return url
+
+
+def load_config(path: Path | None = None, **overrides: object) -> VtnConfig:
+    """Read and validate the config file, then apply command-line overrides (None = not given)."""
+    path = path or DEFAULT_CONFIG
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    try:
+        config = parse_config(data, path.resolve().parent.parent, os.environ)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "db_url" in given:
+        given["db_url"] = resolve_db_url(str(given["db_url"]), Path.cwd())
+    return replace(config, **given)  # type: ignore[arg-type]

@@ -1,0 +1,50 @@
+"""The running VTN's state, handed to every service: configuration, cache, store, clock."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from vtn.config import VtnConfig
+from vtn.live import LiveState
+from vtn.store.worker import StoreWorker
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A fresh identifier such as `ven-3f2a…` or `reg-…`."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class VtnContext:
+    """One VTN process. Buffers (last seen, deliveries) are flushed to the store periodically."""
+
+    config: VtnConfig
+    store: StoreWorker
+    live: LiveState = field(default_factory=LiveState)
+    clock: Callable[[], datetime] = utc_now
+    seen: dict[str, datetime] = field(default_factory=dict)
+    deliveries: list[tuple[str, str, int, datetime]] = field(default_factory=list)
+    _recorded: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def now(self) -> datetime:
+        """The current time."""
+        return self.clock()
+
+    def note_delivery(self, ven_id: str, event_id: str, modification_number: int, at: datetime) -> None:
+        """Remember that a VEN was given an event modification (written on the next flush)."""
+        key = (ven_id, event_id, modification_number)
+        if key not in self._recorded:
+            self._recorded.add(key)
+            self.deliveries.append((ven_id, event_id, modification_number, at))
+
+    def take_buffers(self) -> tuple[dict[str, datetime], list[tuple[str, str, int, datetime]]]:
+        """Hand over and clear what is waiting to be flushed."""
+        seen, deliveries = self.seen, self.deliveries
+        self.seen, self.deliveries = {}, []
+        return seen, deliveries

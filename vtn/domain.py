@@ -1,0 +1,64 @@
+"""The VTN's in-memory view of stored things (immutable records handed between layers)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mapping.oadr import model as m
+
+
+@dataclass(frozen=True)
+class VenRecord:
+    """A VEN as the VTN knows it; `registration_id` is None when not registered."""
+
+    ven_id: str
+    ven_name: str | None
+    registration_id: str | None
+    profile_name: str = "2.0b"
+    transport_name: str = "simpleHttp"
+    transport_address: str | None = None
+    http_pull_model: bool = True
+    report_only: bool = False
+    xml_signature: bool = False
+    fingerprint: str | None = None
+    party_id: str | None = None
+
+    @property
+    def registered(self) -> bool:
+        """True while the VEN holds a registration."""
+        return self.registration_id is not None
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """An event that is still delivered (not closed). `event.status` is the last status stored."""
+
+    event: m.Event
+    cancelled: bool = False
+    source: str = "cli"
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What a VEN must have seen: id, modification and status."""
+        return (self.event.event_id, self.event.modification_number, self.event.status)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A VTN-initiated message queued for a VEN."""
+
+    id: int
+    ven_id: str
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+#: Order in which queued messages go out on poll, before events (lower first).
+OUTBOX_ORDER = {
+    "cancel_registration": 0,
+    "request_reregistration": 1,
+    "register_report": 2,
+    "create_report": 3,
+    "cancel_report": 4,
+}

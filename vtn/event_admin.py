@@ -1,0 +1,145 @@
+"""Creating, modifying and cancelling events in the store — the one place that changes events.
+
+Used by the CLI (directly on the database) and by the VTN's own APIs; a running VTN picks up
+changes through the store's change feed.
+"""
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from mapping.oadr import model as m
+from mapping.oadr.lifecycle import event_status
+from vtn.store import repository as repo
+
+
+class EventRefused(ValueError):
+    """A change that cannot be made; the message says why."""
+
+
+def new_event_id() -> str:
+    """A fresh eventID."""
+    return f"evt-{uuid.uuid4().hex[:16]}"
+
+
+def uniform_signal(
+    name: str, signal_type: str, values: list[float], interval: timedelta, unit: m.ItemUnit | None, signal_id: str = "0"
+) -> m.Signal:
+    """A signal of equal-length intervals carrying `values` in order."""
+    if not values:
+        raise EventRefused("a signal needs at least one interval")
+    if interval <= timedelta(0):
+        raise EventRefused("interval duration must be positive")
+    return m.Signal(
+        name=name,
+        type=signal_type,
+        signal_id=signal_id,
+        unit=unit,
+        intervals=tuple(m.Interval(duration=interval, value=v, uid=i) for i, v in enumerate(values)),
+    )
+
+
+def draft_event(
+    *,
+    market_context: str,
+    dtstart: datetime,
+    signals: tuple[m.Signal, ...],
+    now: datetime,
+    near_window: timedelta,
+    target: m.Target | None = None,
+    event_id: str | None = None,
+    priority: int | None = None,
+    test_event: bool = False,
+    response_required: str = "always",
+    vtn_comment: str | None = None,
+    start_after: timedelta | None = None,
+    notification: timedelta | None = None,
+    ramp_up: timedelta | None = None,
+    recovery: timedelta | None = None,
+) -> m.Event:
+    """A new event (modification 0); its duration is the sum of the first signal's intervals."""
+    if not signals:
+        raise EventRefused("an event needs at least one signal")
+    duration = sum((i.duration for i in signals[0].intervals), timedelta())
+    for signal in signals[1:]:
+        if sum((i.duration for i in signal.intervals), timedelta()) != duration:
+            raise EventRefused(f"signal {signal.signal_id} does not cover the same window as the first signal")
+    if response_required not in ("always", "never"):
+        raise EventRefused("response_required must be 'always' or 'never'")
+    if priority is not None and priority < 0:
+        raise EventRefused("priority must be 0 (none) or a positive integer (1 is highest)")
+    status = event_status(dtstart, duration, now, ramp_up=ramp_up, near_window=near_window)
+    return m.Event(
+        event_id=event_id or new_event_id(),
+        modification_number=0,
+        modification_datetime=now,
+        market_context=market_context,
+        created=now,
+        status=status,
+        dtstart=dtstart,
+        duration=duration,
+        signals=signals,
+        target=target or m.Target(),
+        priority=priority,
+        test_event="true" if test_event else "false",
+        response_required=response_required,
+        vtn_comment=vtn_comment,
+        start_after=start_after,
+        notification=notification,
+        ramp_up=ramp_up,
+        recovery=recovery,
+    )
+
+
+def create_event(session: Session, event: m.Event, source: str, now: datetime) -> m.Event:
+    """Store a drafted event."""
+    if repo.load_event(session, event.event_id) is not None:
+        raise EventRefused(f"event {event.event_id} already exists")
+    repo.insert_event(session, event, source, now)
+    return event
+
+
+def _open_event(session: Session, event_id: str) -> m.Event:
+    found = repo.load_event(session, event_id)
+    if found is None:
+        raise EventRefused(f"no event {event_id}")
+    live, closed = found
+    if closed or live.cancelled:
+        raise EventRefused(f"event {event_id} is {live.event.status}; it can no longer change")
+    return live.event
+
+
+def modify_event(
+    session: Session, event_id: str, now: datetime, near_window: timedelta, reason: str, **changes: object
+) -> m.Event:
+    """Store a new modification of an event (fields of `mapping.oadr.model.Event` in `changes`)."""
+    current = _open_event(session, event_id)
+    revised = replace(current, **changes)  # type: ignore[arg-type]
+    duration = sum((i.duration for i in revised.signals[0].intervals), timedelta())
+    status = event_status(revised.dtstart, duration, now, ramp_up=revised.ramp_up, near_window=near_window)
+    revised = replace(
+        revised,
+        duration=duration,
+        status=status,
+        modification_number=current.modification_number + 1,
+        modification_datetime=now,
+        modification_reason=reason,
+    )
+    repo.revise_event(session, revised, now)
+    return revised
+
+
+def cancel_event(session: Session, event_id: str, now: datetime, reason: str = "cancelled") -> m.Event:
+    """Cancel an event: a new modification with status cancelled."""
+    current = _open_event(session, event_id)
+    revised = replace(
+        current,
+        status="cancelled",
+        modification_number=current.modification_number + 1,
+        modification_datetime=now,
+        modification_reason=reason,
+    )
+    repo.revise_event(session, revised, now, cancelled=True)
+    return revised

@@ -1,0 +1,69 @@
+"""Event status over time: far → near → active → completed (or cancelled), on schedule.
+
+APScheduler fires a reconcile at each event's status boundaries; a periodic reconcile catches
+anything missed (clock jumps, events written by other processes). A status change is stored and,
+because a VEN's delivered set includes statuses, re-distributed at each VEN's next poll.
+"""
+
+import logging
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from mapping.oadr.lifecycle import event_end, event_status, status_boundaries
+from vtn.context import VtnContext
+from vtn.domain import LiveEvent
+from vtn.store import repository as repo
+
+log = logging.getLogger("cariflex.vtn.lifecycle")
+
+#: how long an open-ended (duration 0) cancelled event keeps being distributed
+CANCELLED_OPEN_ENDED_GRACE = timedelta(days=1)
+
+
+class Lifecycle:
+    """Keeps every live event's status true to the clock."""
+
+    def __init__(self, ctx: VtnContext, scheduler: AsyncIOScheduler) -> None:
+        self.ctx = ctx
+        self.scheduler = scheduler
+
+    def schedule(self, live: LiveEvent) -> None:
+        """Plan reconciles at the event's future status boundaries."""
+        event = live.event
+        now = self.ctx.now()
+        points = status_boundaries(event.dtstart, event.duration, ramp_up=event.ramp_up, near_window=self.ctx.config.near_window)
+        for index, at in enumerate(points):
+            if at > now:
+                self.scheduler.add_job(
+                    self.reconcile,
+                    "date",
+                    run_date=at,
+                    id=f"status:{event.event_id}:{index}",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                )
+
+    def _target_status(self, live: LiveEvent) -> tuple[str, bool]:
+        event, now = live.event, self.ctx.now()
+        if live.cancelled:
+            end = event_end(event.dtstart, event.duration)
+            closes_at = end if end is not None else event.modification_datetime or now
+            if end is None:
+                closes_at = closes_at + CANCELLED_OPEN_ENDED_GRACE
+            return "cancelled", now >= closes_at
+        status = event_status(event.dtstart, event.duration, now, ramp_up=event.ramp_up, near_window=self.ctx.config.near_window)
+        return status, status == "completed"
+
+    async def reconcile(self) -> int:
+        """Store and apply every status that changed; returns how many changed."""
+        changed = 0
+        for live in list(self.ctx.live.events.values()):
+            status, closed = self._target_status(live)
+            if status == live.event.status and not closed:
+                continue
+            await self.ctx.store.call(repo.set_event_status, live.event.event_id, status, closed, self.ctx.now())
+            self.ctx.live.set_status(live.event.event_id, status, closed)
+            changed += 1
+            log.info("event %s: %s → %s%s", live.event.event_id, live.event.status, status, " (closed)" if closed else "")
+        return changed

@@ -1,0 +1,123 @@
+"""What the VTN needs on every poll, held in memory: VENs, memberships, live events, queued
+messages, what each VEN was last given, and the encoded event fragments.
+
+The store is the truth; this is a cache filled at start-up, written through by this process and
+refreshed from the store's change feed for what other processes (or the CLI) wrote.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from mapping.oadr import model as m
+from mapping.oadr.encode import encode_event
+from mapping.oadr.lifecycle import priority_key
+from vtn.domain import OUTBOX_ORDER, LiveEvent, OutboxItem, VenRecord
+
+_STATUS_RANK = {"none": 0, "far": 1, "near": 2, "active": 3, "completed": 4, "cancelled": 5}
+
+
+@dataclass
+class LiveState:
+    """The in-memory view; mutated only from the event loop."""
+
+    vens: dict[str, VenRecord] = field(default_factory=dict)
+    groups_by_name: dict[str, set[str]] = field(default_factory=dict)
+    resources_by_name: dict[str, set[str]] = field(default_factory=dict)
+    events: dict[str, LiveEvent] = field(default_factory=dict)
+    outbox: dict[str, list[OutboxItem]] = field(default_factory=dict)
+    #: what each VEN was last given: the keys of its distributed events
+    delivered: dict[str, tuple[tuple[str, int, str], ...]] = field(default_factory=dict)
+    _fragments: dict[tuple[str, int, str], bytes] = field(default_factory=dict)
+
+    # --- VENs -------------------------------------------------------------------------------
+
+    def put_ven(self, record: VenRecord) -> None:
+        """Add or replace a VEN."""
+        self.vens[record.ven_id] = record
+
+    def ven_by_name(self, ven_name: str) -> VenRecord | None:
+        """A VEN by oadrVenName (linear; only used at registration)."""
+        return next((v for v in self.vens.values() if v.ven_name == ven_name), None)
+
+    def ven_by_registration(self, registration_id: str) -> VenRecord | None:
+        """A VEN by registrationID (linear; only used at registration)."""
+        return next((v for v in self.vens.values() if v.registration_id == registration_id), None)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def put_event(self, live: LiveEvent, closed: bool = False) -> None:
+        """Add or update an event, never going back to an older modification or status."""
+        current = self.events.get(live.event.event_id)
+        if current is not None:
+            older_mod = live.event.modification_number < current.event.modification_number
+            same_mod_older_status = live.event.modification_number == current.event.modification_number and _STATUS_RANK.get(
+                live.event.status, 0
+            ) < _STATUS_RANK.get(current.event.status, 0)
+            if older_mod or same_mod_older_status:
+                return
+        if closed:
+            self.events.pop(live.event.event_id, None)
+        else:
+            self.events[live.event.event_id] = live
+
+    def set_status(self, event_id: str, status: str, closed: bool) -> None:
+        """Apply a lifecycle status change."""
+        live = self.events.get(event_id)
+        if live is None:
+            return
+        if closed:
+            del self.events[event_id]
+        else:
+            self.events[event_id] = replace(live, event=replace(live.event, status=status))
+
+    def events_for(self, ven: VenRecord) -> list[LiveEvent]:
+        """The events `ven` must hold now, in delivery order (priority, then start)."""
+        groups = self.groups_by_name.get(ven.ven_name or "", set())
+        resources = self.resources_by_name.get(ven.ven_name or "", set())
+        chosen = [e for e in self.events.values() if _targets(e.event.target, ven, groups, resources)]
+        chosen.sort(key=lambda e: priority_key(e.event))
+        return chosen
+
+    def fragment(self, live: LiveEvent) -> bytes:
+        """The encoded oadrEvent of `live` (cached per id, modification and status)."""
+        key = live.key
+        cached = self._fragments.get(key)
+        if cached is None:
+            cached = encode_event(live.event)
+            if len(self._fragments) > 4 * len(self.events) + 1024:
+                self._fragments.clear()
+            self._fragments[key] = cached
+        return cached
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    def set_outbox(self, ven_id: str, items: Iterable[OutboxItem]) -> None:
+        """Replace a VEN's queue with what the store holds."""
+        ordered = sorted(items, key=lambda i: (OUTBOX_ORDER.get(i.kind, 99), i.id))
+        if ordered:
+            self.outbox[ven_id] = ordered
+        else:
+            self.outbox.pop(ven_id, None)
+
+    def next_outbox(self, ven_id: str) -> OutboxItem | None:
+        """The first queued message for a VEN, if any."""
+        items = self.outbox.get(ven_id)
+        return items[0] if items else None
+
+    def drop_outbox_item(self, item: OutboxItem) -> None:
+        """Remove a delivered (or already claimed) message."""
+        items = self.outbox.get(item.ven_id, [])
+        self.outbox[item.ven_id] = [i for i in items if i.id != item.id]
+        if not self.outbox[item.ven_id]:
+            del self.outbox[item.ven_id]
+
+
+def _targets(target: m.Target, ven: VenRecord, groups: set[str], resources: set[str]) -> bool:
+    if target.is_empty():
+        return True
+    return (
+        ven.ven_id in target.ven_ids
+        or (ven.party_id is not None and ven.party_id in target.party_ids)
+        or not groups.isdisjoint(target.group_ids)
+        or not resources.isdisjoint(target.resource_ids)
+    )

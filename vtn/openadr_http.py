@@ -1,0 +1,166 @@
+"""The simple-HTTP transport of 2.0b: `/OpenADR2/Simple/2.0b/<service>`.
+
+Turns a request into a typed message (refusing what cannot be trusted), routes it to its service
+and answers. Protocol errors go out in the response type the request calls for, with the right
+eiResponse code; bodies that are not OpenADR at all get an HTTP 4xx. Never a 500.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from lxml import etree
+
+from mapping.oadr import model as m
+from mapping.oadr.codes import OadrError, ResponseCode
+from mapping.oadr.decode import decode, open_envelope, read_request_id, read_ven_id
+from mapping.oadr.encode import encode
+from mapping.oadr.namespaces import NSMAP
+from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
+from vtn.context import VtnContext
+from vtn.services import events, poll, registration
+
+log = logging.getLogger("cariflex.vtn.http")
+
+BASE_PATH = "/OpenADR2/Simple/2.0b"
+XML_TYPES = ("application/xml", "text/xml")
+
+Handler = Callable[[VtnContext, Any], Awaitable[m.Message | bytes | None]]
+
+#: message name → handler, per service
+SERVICES: dict[str, dict[str, Handler]] = {
+    "EiRegisterParty": {
+        "oadrQueryRegistration": registration.query_registration,
+        "oadrCreatePartyRegistration": registration.create_party_registration,
+        "oadrCancelPartyRegistration": registration.cancel_party_registration,
+        "oadrCanceledPartyRegistration": registration.canceled_party_registration,
+        "oadrResponse": registration.response,
+    },
+    "EiEvent": {
+        "oadrRequestEvent": events.request_event,
+        "oadrCreatedEvent": events.created_event,
+    },
+    "OadrPoll": {"oadrPoll": poll.poll},
+    "EiReport": {},
+    "EiOpt": {},
+}
+
+#: messages whose service exists but is not implemented yet, with the code that says so
+NOT_YET: dict[str, tuple[str, ResponseCode]] = {
+    "oadrRegisterReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrRegisteredReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrCreateReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrCreatedReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrUpdateReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrCancelReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrCanceledReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrCreateOpt": ("EiOpt", ResponseCode.NOT_ALLOWED),
+    "oadrCancelOpt": ("EiOpt", ResponseCode.NOT_ALLOWED),
+}
+
+#: the reply type each request calls for (anything else is answered with oadrResponse)
+REPLY_TYPE = {
+    "oadrQueryRegistration": "oadrCreatedPartyRegistration",
+    "oadrCreatePartyRegistration": "oadrCreatedPartyRegistration",
+    "oadrCancelPartyRegistration": "oadrCanceledPartyRegistration",
+    "oadrRequestEvent": "oadrDistributeEvent",
+    "oadrRegisterReport": "oadrRegisteredReport",
+    "oadrCreateReport": "oadrCreatedReport",
+    "oadrUpdateReport": "oadrUpdatedReport",
+    "oadrCancelReport": "oadrCanceledReport",
+    "oadrCreateOpt": "oadrCreatedOpt",
+    "oadrCancelOpt": "oadrCanceledOpt",
+}
+
+
+def service_of(name: str) -> str | None:
+    """The service a message type is sent to."""
+    for service, handlers in SERVICES.items():
+        if name in handlers:
+            return service
+    return NOT_YET[name][0] if name in NOT_YET else None
+
+
+def error_reply(ctx: VtnContext, name: str, element: etree._Element, error: OadrError) -> m.Message:
+    """The refusal of request `name`, in the message type the request calls for."""
+    request_id = read_request_id(element) or ""
+    ven_id = read_ven_id(element) or ""
+    response = m.EiResponse(code=error.code, description=error.description[:1000], request_id=request_id)
+    reply = REPLY_TYPE.get(name, "oadrResponse")
+    if reply == "oadrCreatedPartyRegistration":
+        return m.CreatedPartyRegistration(response=response, vtn_id=ctx.config.vtn_id, poll_freq=ctx.config.poll_interval)
+    if reply == "oadrCanceledPartyRegistration":
+        registration_id = element.findtext("ei:registrationID", namespaces=NSMAP)
+        return m.CanceledPartyRegistration(response=response, registration_id=registration_id, ven_id=ven_id or None)
+    if reply == "oadrDistributeEvent":
+        return m.DistributeEvent(request_id=request_id, vtn_id=ctx.config.vtn_id, events=(), response=response)
+    if reply in m.ACKNOWLEDGEMENTS:
+        opt_id = element.findtext("ei:optID", namespaces=NSMAP) or ""
+        return m.Acknowledgement(name=reply, response=response, ven_id=ven_id, opt_id=opt_id)
+    return m.Response(response=response, ven_id=ven_id or None)
+
+
+def _check_vtn_id(ctx: VtnContext, element: etree._Element) -> None:
+    for vtn_id in element.iterfind(".//ei:vtnID", NSMAP):
+        if (vtn_id.text or "").strip() != ctx.config.vtn_id:
+            raise OadrError(
+                ResponseCode.INVALID_ID, f"vtnID {vtn_id.text!r} is not this VTN's ({ctx.config.vtn_id!r}; case counts)"
+            )
+
+
+async def _answer(
+    ctx: VtnContext, service: str, name: str, root: etree._Element, element: etree._Element
+) -> m.Message | bytes | None:
+    handler = SERVICES[service].get(name)
+    if handler is None:
+        if name in NOT_YET and NOT_YET[name][0] == service:
+            raise OadrError(NOT_YET[name][1], f"{name} is not supported by this VTN yet")
+        right = service_of(name)
+        where = f"; send it to {BASE_PATH}/{right}" if right else ""
+        raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{name} is not a message of the {service} service{where}")
+    problem = schema_errors(root)
+    if problem is not None:
+        raise OadrError(ResponseCode.BAD_REQUEST, f"{name} is not valid against the OpenADR 2.0b schema: {problem}")
+    _check_vtn_id(ctx, element)
+    return await handler(ctx, decode(open_envelope(root)))
+
+
+def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler of one 2.0b service."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.content_type not in XML_TYPES:
+            given = request.headers.get("Content-Type", "none")
+            log.warning("%s: refused Content-Type %s from %s", service, given, request.remote)
+            return web.Response(status=415, text=f"Content-Type must be application/xml, not {given}\n")
+        body = await request.read()
+        try:
+            root = parse_xml(body, ctx.config.max_body_bytes)
+            envelope = open_envelope(root)
+        except MessageRejected as exc:
+            log.warning("%s: refused a request from %s: %s", service, request.remote, exc.reason)
+            return web.Response(status=exc.status, text=exc.reason + "\n")
+        name = envelope.name
+        try:
+            reply = await _answer(ctx, service, name, root, envelope.element)
+        except OadrError as exc:
+            log.warning("%s: %s from %s refused with %s: %s", service, name, request.remote, int(exc.code), exc.description)
+            reply = error_reply(ctx, name, envelope.element, exc)
+        except Exception as exc:  # a defect of ours must still get an OpenADR answer, not a 500
+            log.exception("%s: failed to handle %s from %s", service, name, request.remote)
+            reply = error_reply(
+                ctx, name, envelope.element, OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, f"internal error: {exc}")
+            )
+        if reply is None:
+            return web.Response(status=200)
+        data = reply if isinstance(reply, bytes) else encode(reply)
+        return web.Response(body=data, content_type="application/xml")
+
+    return handle
+
+
+def add_routes(app: web.Application, ctx: VtnContext) -> None:
+    """Serve every 2.0b service under BASE_PATH."""
+    for service in SERVICES:
+        app.router.add_post(f"{BASE_PATH}/{service}", make_handler(ctx, service))

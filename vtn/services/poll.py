@@ -1,0 +1,54 @@
+"""OadrPoll: one message per poll — queued VTN requests first, then changed events, else oadrResponse."""
+
+import logging
+
+from mapping.oadr import model as m
+from mapping.oadr.codes import OadrError, ResponseCode
+from mapping.oadr.encode import encode
+from vtn.context import VtnContext, new_id
+from vtn.domain import OutboxItem, VenRecord
+from vtn.services.common import ok, registered_ven
+from vtn.services.events import distribute
+from vtn.services.registration import cancel_registration_of
+from vtn.store import repository as repo
+
+log = logging.getLogger("cariflex.vtn.poll")
+
+
+async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message:
+    if item.kind == "cancel_registration":
+        registration_id = item.payload.get("registration_id") or ven.registration_id or ""
+        await cancel_registration_of(ctx, ven)
+        return m.CancelPartyRegistration(request_id=new_id("req"), registration_id=registration_id, ven_id=ven.ven_id)
+    if item.kind == "request_reregistration":
+        return m.RequestReregistration(ven_id=ven.ven_id)
+    raise ValueError(f"outbox item {item.id} has unknown kind {item.kind!r}")
+
+
+async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | None:
+    while (item := ctx.live.next_outbox(ven.ven_id)) is not None:
+        claimed = await ctx.store.call(repo.claim_outbox, item.id, ctx.now())
+        ctx.live.drop_outbox_item(item)
+        if claimed:
+            log.info("delivering queued %s to VEN %s", item.kind, ven.ven_id)
+            return await _outbox_message(ctx, ven, item)
+    return None
+
+
+async def poll(ctx: VtnContext, msg: m.Poll) -> bytes:
+    """Answer a poll with the single most urgent thing the VEN has not received yet."""
+    ven = ctx.live.vens.get(msg.ven_id)
+    if ven is None:
+        raise OadrError(
+            ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, f"venID {msg.ven_id!r} is not known to this VTN; register first"
+        )
+    ctx.seen[ven.ven_id] = ctx.now()
+    # A VTN-initiated cancellation is delivered even though it ends the registration.
+    queued = await _next_queued(ctx, ven)
+    if queued is not None:
+        return encode(queued)
+    ven = registered_ven(ctx, msg.ven_id)
+    events = ctx.live.events_for(ven)
+    if tuple(e.key for e in events) != ctx.live.delivered.get(ven.ven_id, ()):
+        return distribute(ctx, ven, events)
+    return encode(m.Response(response=ok(""), ven_id=ven.ven_id))

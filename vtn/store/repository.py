@@ -1,0 +1,312 @@
+"""The store's narrow interface: plain functions over a Session, returning domain records."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from mapping.oadr import model as m
+from mapping.oadr.json_form import event_from_json, event_to_json
+from mapping.oadr.lifecycle import event_end
+from vtn.domain import LiveEvent, OutboxItem, VenRecord
+from vtn.store import models as db
+
+# --- change feed ----------------------------------------------------------------------------
+
+
+def note_change(session: Session, kind: str, key: str, now: datetime) -> None:
+    """Append to the change feed so other processes reload `kind`/`key`."""
+    session.add(db.Change(kind=kind, key=key, at=now))
+
+
+def last_change_id(session: Session) -> int:
+    """The newest change id (0 for an empty feed)."""
+    return session.scalar(select(func.max(db.Change.id))) or 0
+
+
+def changes_since(session: Session, after: int, limit: int = 10000) -> list[tuple[int, str, str]]:
+    """(id, kind, key) of changes newer than `after`, oldest first."""
+    rows = session.execute(
+        select(db.Change.id, db.Change.kind, db.Change.key).where(db.Change.id > after).order_by(db.Change.id).limit(limit)
+    )
+    return [(r.id, r.kind, r.key) for r in rows]
+
+
+# --- VENs, groups, resources, programs ----------------------------------------------------------
+
+
+def _ven_record(row: db.Ven) -> VenRecord:
+    return VenRecord(
+        ven_id=row.ven_id,
+        ven_name=row.ven_name,
+        registration_id=row.registration_id,
+        profile_name=row.profile_name,
+        transport_name=row.transport_name,
+        transport_address=row.transport_address,
+        http_pull_model=row.http_pull_model,
+        report_only=row.report_only,
+        xml_signature=row.xml_signature,
+        fingerprint=row.fingerprint,
+        party_id=row.party_id,
+    )
+
+
+def load_vens(session: Session) -> list[VenRecord]:
+    """Every VEN the VTN knows."""
+    return [_ven_record(r) for r in session.scalars(select(db.Ven))]
+
+
+def load_ven(session: Session, ven_id: str) -> VenRecord | None:
+    """One VEN by venID."""
+    row = session.get(db.Ven, ven_id)
+    return _ven_record(row) if row else None
+
+
+def find_ven_by_name(session: Session, ven_name: str) -> VenRecord | None:
+    """One VEN by oadrVenName."""
+    row = session.scalar(select(db.Ven).where(db.Ven.ven_name == ven_name))
+    return _ven_record(row) if row else None
+
+
+def save_ven(session: Session, record: VenRecord, now: datetime, registered: bool) -> None:
+    """Insert or update a VEN from `record` (registration time set when `registered`)."""
+    row = session.get(db.Ven, record.ven_id) or db.Ven(ven_id=record.ven_id)
+    for name in (
+        "ven_name",
+        "registration_id",
+        "profile_name",
+        "transport_name",
+        "transport_address",
+        "http_pull_model",
+        "report_only",
+        "xml_signature",
+        "fingerprint",
+        "party_id",
+    ):
+        setattr(row, name, getattr(record, name))
+    row.updated_at = now
+    if registered:
+        row.registered_at = now
+    session.add(row)
+    note_change(session, "ven", record.ven_id, now)
+
+
+def touch_vens(session: Session, seen: dict[str, datetime]) -> None:
+    """Record when VENs were last heard from."""
+    for ven_id, at in seen.items():
+        session.execute(update(db.Ven).where(db.Ven.ven_id == ven_id).values(last_seen_at=at))
+
+
+def load_memberships(session: Session) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(groups by VEN name, resources by VEN name)."""
+    groups: dict[str, set[str]] = {}
+    for row in session.scalars(select(db.GroupMember)):
+        groups.setdefault(row.ven_name, set()).add(row.group_id)
+    resources: dict[str, set[str]] = {}
+    for row in session.scalars(select(db.Resource)):
+        resources.setdefault(row.ven_name, set()).add(row.resource_id)
+    return groups, resources
+
+
+def sync_configuration(
+    session: Session,
+    programs: Iterable[tuple[str, str, str]],
+    groups: dict[str, tuple[str, ...]],
+    resources: dict[str, tuple[str, ...]],
+    now: datetime,
+) -> None:
+    """Make the configured programs, groups and resources present (adds; never deletes)."""
+    for program_id, market_context, name in programs:
+        row = session.get(db.Program, program_id) or db.Program(program_id=program_id)
+        row.market_context, row.name = market_context, name
+        session.add(row)
+    for group_id, names in groups.items():
+        for name in names:
+            if session.get(db.GroupMember, (group_id, name)) is None:
+                session.add(db.GroupMember(group_id=group_id, ven_name=name))
+    for ven_name, resource_ids in resources.items():
+        for resource_id in resource_ids:
+            row = session.get(db.Resource, resource_id) or db.Resource(resource_id=resource_id)
+            row.ven_name = ven_name
+            session.add(row)
+    note_change(session, "membership", "*", now)
+
+
+def set_group_members(session: Session, group_id: str, ven_names: Iterable[str], now: datetime) -> None:
+    """Add VENs (by name) to a group."""
+    for name in ven_names:
+        if session.get(db.GroupMember, (group_id, name)) is None:
+            session.add(db.GroupMember(group_id=group_id, ven_name=name))
+    note_change(session, "membership", group_id, now)
+
+
+def list_programs(session: Session) -> list[tuple[str, str, str]]:
+    """(program_id, market_context, name) of every program."""
+    return [(r.program_id, r.market_context, r.name) for r in session.scalars(select(db.Program).order_by(db.Program.program_id))]
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def _live(row: db.Event) -> LiveEvent:
+    return LiveEvent(event=event_from_json(row.body), cancelled=row.cancelled, source=row.source)
+
+
+def load_live_events(session: Session) -> list[LiveEvent]:
+    """Events still delivered to VENs."""
+    return [_live(r) for r in session.scalars(select(db.Event).where(db.Event.closed.is_(False)))]
+
+
+def load_event(session: Session, event_id: str) -> tuple[LiveEvent, bool] | None:
+    """(event, closed) by id."""
+    row = session.get(db.Event, event_id)
+    return (_live(row), row.closed) if row else None
+
+
+def list_events(session: Session, limit: int = 100) -> list[tuple[LiveEvent, bool]]:
+    """Newest events first, with their closed flag."""
+    rows = session.scalars(select(db.Event).order_by(db.Event.created_at.desc()).limit(limit))
+    return [(_live(r), r.closed) for r in rows]
+
+
+def _apply(row: db.Event, event: m.Event) -> None:
+    row.market_context = event.market_context
+    row.modification_number = event.modification_number
+    row.status = event.status
+    row.priority = event.priority
+    row.dtstart = event.dtstart
+    row.end_at = event_end(event.dtstart, event.duration)
+    row.body = event_to_json(event)
+
+
+def insert_event(session: Session, event: m.Event, source: str, now: datetime) -> None:
+    """Store a new event and its revision 0."""
+    row = db.Event(event_id=event.event_id, source=source, created_at=now, modified_at=now, cancelled=False, closed=False)
+    _apply(row, event)
+    session.add(row)
+    session.add(
+        db.EventRevision(
+            event_id=event.event_id,
+            modification_number=event.modification_number,
+            reason="created",
+            snapshot=row.body,
+            created_at=now,
+        )
+    )
+    note_change(session, "event", event.event_id, now)
+
+
+def revise_event(session: Session, event: m.Event, now: datetime, *, cancelled: bool = False) -> None:
+    """Store a new modification of an existing event, keeping the old one as a revision."""
+    row = session.get(db.Event, event.event_id)
+    if row is None:
+        raise KeyError(event.event_id)
+    if event.modification_number <= row.modification_number:
+        raise ValueError(
+            f"modification {event.modification_number} of {event.event_id} is not newer than {row.modification_number}"
+        )
+    _apply(row, event)
+    row.cancelled = cancelled
+    row.modified_at = now
+    session.add(
+        db.EventRevision(
+            event_id=event.event_id,
+            modification_number=event.modification_number,
+            reason=event.modification_reason,
+            snapshot=row.body,
+            created_at=now,
+        )
+    )
+    note_change(session, "event", event.event_id, now)
+
+
+def set_event_status(session: Session, event_id: str, status: str, closed: bool, now: datetime) -> None:
+    """Record a status change (not a modification: the modificationNumber stays)."""
+    row = session.get(db.Event, event_id)
+    if row is None:
+        return
+    row.status = status
+    row.closed = closed
+    row.body = {**row.body, "status": status}
+    note_change(session, "event", event_id, now)
+
+
+def event_revisions(session: Session, event_id: str) -> list[tuple[int, str | None, datetime]]:
+    """(modificationNumber, reason, time) of every revision of an event."""
+    rows = session.scalars(
+        select(db.EventRevision).where(db.EventRevision.event_id == event_id).order_by(db.EventRevision.modification_number)
+    )
+    return [(r.modification_number, r.reason, r.created_at) for r in rows]
+
+
+def record_deliveries(session: Session, deliveries: Iterable[tuple[str, str, int, datetime]]) -> None:
+    """Record (ven_id, event_id, modificationNumber, when) first deliveries; repeats are ignored."""
+    for ven_id, event_id, mod, at in deliveries:
+        if session.get(db.EventDelivery, (ven_id, event_id, mod)) is None:
+            session.add(db.EventDelivery(ven_id=ven_id, event_id=event_id, modification_number=mod, first_delivered_at=at))
+
+
+def record_event_responses(session: Session, ven_id: str, responses: Iterable[m.EventResponse], now: datetime) -> None:
+    """Store the eventResponses of an oadrCreatedEvent."""
+    for r in responses:
+        session.add(
+            db.EventResponse(
+                ven_id=ven_id,
+                event_id=r.event_id,
+                modification_number=r.modification_number,
+                opt_type=r.opt_type,
+                response_code=int(r.code),
+                response_description=r.description,
+                request_id=r.request_id,
+                received_at=now,
+            )
+        )
+
+
+def event_responses(session: Session, event_id: str) -> list[tuple[str, int, str, int, datetime]]:
+    """(ven_id, modificationNumber, optType, code, received) for an event, oldest first."""
+    rows = session.scalars(select(db.EventResponse).where(db.EventResponse.event_id == event_id).order_by(db.EventResponse.id))
+    return [(r.ven_id, r.modification_number, r.opt_type, r.response_code, r.received_at) for r in rows]
+
+
+def event_deliveries(session: Session, event_id: str) -> list[tuple[str, int, datetime]]:
+    """(ven_id, modificationNumber, first delivered) for an event."""
+    rows = session.scalars(select(db.EventDelivery).where(db.EventDelivery.event_id == event_id))
+    return [(r.ven_id, r.modification_number, r.first_delivered_at) for r in rows]
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+
+def enqueue(session: Session, ven_id: str, kind: str, payload: dict, now: datetime) -> None:
+    """Queue a VTN-initiated message for a VEN."""
+    session.add(db.Outbox(ven_id=ven_id, kind=kind, payload=payload, created_at=now))
+    note_change(session, "outbox", ven_id, now)
+
+
+def pending_outbox(session: Session, ven_id: str | None = None) -> list[OutboxItem]:
+    """Undelivered queued messages (of one VEN, or all)."""
+    query = select(db.Outbox).where(db.Outbox.delivered_at.is_(None))
+    if ven_id is not None:
+        query = query.where(db.Outbox.ven_id == ven_id)
+    return [
+        OutboxItem(id=r.id, ven_id=r.ven_id, kind=r.kind, payload=r.payload, created_at=r.created_at)
+        for r in session.scalars(query.order_by(db.Outbox.id))
+    ]
+
+
+def claim_outbox(session: Session, item_id: int, now: datetime) -> bool:
+    """Mark a queued message delivered; False when another process already did."""
+    result = session.execute(
+        update(db.Outbox).where(db.Outbox.id == item_id, db.Outbox.delivered_at.is_(None)).values(delivered_at=now)
+    )
+    return result.rowcount == 1
+
+
+def drop_outbox(session: Session, ven_id: str, now: datetime) -> None:
+    """Forget everything queued for a VEN (its registration was cancelled)."""
+    session.execute(
+        update(db.Outbox).where(db.Outbox.ven_id == ven_id, db.Outbox.delivered_at.is_(None)).values(delivered_at=now)
+    )
+    note_change(session, "outbox", ven_id, now)

@@ -1,0 +1,42 @@
+"""Runs store functions on one dedicated thread, so the event loop never blocks on the database
+and writes are serialised (SQLite allows one writer; PostgreSQL does not mind)."""
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from vtn.store.database import make_engine, session_scope
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StoreWorker:
+    """Executes `fn(session, *args)` in a transaction on the store thread."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtn-store")
+
+    def _run(self, fn: Callable[..., T], *args: object) -> T:
+        with session_scope(self.sessions) as session:
+            return fn(session, *args)
+
+    async def call(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(session, *args)` in its own transaction and return its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, fn, *args)
+
+    def call_sync(self, fn: Callable[..., T], *args: object) -> T:
+        """The same, from synchronous code (start-up, CLI)."""
+        return self._run(fn, *args)
+
+    def close(self) -> None:
+        """Finish pending work and release connections."""
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()

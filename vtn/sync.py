@@ -1,0 +1,74 @@
+"""Loading the cache at start-up and keeping it in step with the store's change feed."""
+
+import logging
+
+from vtn.context import VtnContext
+from vtn.lifecycle import Lifecycle
+from vtn.store import repository as repo
+
+log = logging.getLogger("cariflex.vtn.sync")
+
+
+class StoreSync:
+    """Fills `ctx.live` from the store, then applies changes others wrote."""
+
+    def __init__(self, ctx: VtnContext, lifecycle: Lifecycle) -> None:
+        self.ctx = ctx
+        self.lifecycle = lifecycle
+        self.last_change = 0
+
+    def load_all(self) -> None:
+        """Read everything the poll path needs (synchronously, before serving)."""
+        store, live = self.ctx.store, self.ctx.live
+        self.last_change = store.call_sync(repo.last_change_id)
+        for ven in store.call_sync(repo.load_vens):
+            live.put_ven(ven)
+        live.groups_by_name, live.resources_by_name = store.call_sync(repo.load_memberships)
+        for event in store.call_sync(repo.load_live_events):
+            live.put_event(event)
+            self.lifecycle.schedule(event)
+        pending: dict[str, list] = {}
+        for item in store.call_sync(repo.pending_outbox, None):
+            pending.setdefault(item.ven_id, []).append(item)
+        for ven_id, items in pending.items():
+            live.set_outbox(ven_id, items)
+        log.info(
+            "loaded %d VENs, %d live events, %d queued messages",
+            len(live.vens),
+            len(live.events),
+            sum(map(len, pending.values())),
+        )
+
+    async def refresh(self) -> None:
+        """Apply changes newer than the last one seen."""
+        changes = await self.ctx.store.call(repo.changes_since, self.last_change)
+        if not changes:
+            return
+        self.last_change = changes[-1][0]
+        kinds: dict[str, set[str]] = {}
+        for _, kind, key in changes:
+            kinds.setdefault(kind, set()).add(key)
+        live = self.ctx.live
+        for ven_id in kinds.get("ven", ()):
+            ven = await self.ctx.store.call(repo.load_ven, ven_id)
+            if ven is not None:
+                live.put_ven(ven)
+        for event_id in kinds.get("event", ()):
+            found = await self.ctx.store.call(repo.load_event, event_id)
+            if found is not None:
+                event, closed = found
+                live.put_event(event, closed)
+                if not closed:
+                    self.lifecycle.schedule(event)
+        for ven_id in kinds.get("outbox", ()):
+            live.set_outbox(ven_id, await self.ctx.store.call(repo.pending_outbox, ven_id))
+        if "membership" in kinds:
+            live.groups_by_name, live.resources_by_name = await self.ctx.store.call(repo.load_memberships)
+
+    async def flush(self) -> None:
+        """Write buffered last-seen times and first deliveries."""
+        seen, deliveries = self.ctx.take_buffers()
+        if seen:
+            await self.ctx.store.call(repo.touch_vens, seen)
+        if deliveries:
+            await self.ctx.store.call(repo.record_deliveries, deliveries)
