@@ -64,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--register-concurrency", type=int, default=50)
     p.add_argument("--register-timeout", type=float, default=900.0, help="seconds allowed for registering all VENs")
     p.add_argument("--ready-timeout", type=float, default=60.0, help="seconds allowed for a VTN to start listening")
+    p.add_argument("--event-timeout", type=float, default=60.0, help="seconds allowed for a created event to reach the VENs")
+    p.add_argument("--ours-log-level", default="WARNING", help="cariflex --log-level for our VTN (openleadr logs errors only)")
     p.add_argument("--json", type=Path, help="also write results to this file")
     args = p.parse_args(argv)
     chosen = [t.strip() for spec in args.only for t in spec.split(",") if t.strip()]
@@ -80,9 +82,8 @@ def make_target(name: str, args: argparse.Namespace, workdir: Path) -> targets.T
         return targets.OpenLeadrTarget(args.vtn_id, workdir, args.ready_timeout)
     backend = name.removeprefix("ours-")
     return targets.CariflexTarget(
-        backend, args.cariflex, args.pg_admin_dsn, args.vtn_id, workdir,
-        args.ready_timeout,
-    )  # fmt: skip
+        backend, args.cariflex, args.ours_log_level, args.pg_admin_dsn, args.vtn_id, workdir, args.ready_timeout
+    )
 
 
 def measure(target: targets.Target, case: str, run: Callable[[], loadgen.Measurement]) -> report.CaseResult:
@@ -96,10 +97,18 @@ def measure(target: targets.Target, case: str, run: Callable[[], loadgen.Measure
     assert target.server is not None
     rss = target.server.rss_mb()
     result = report.CaseResult(
-        target.name, case, rps=m.rps, p50_ms=m.p50_ms, p99_ms=m.p99_ms,
-        non_2xx=m.non_2xx, unexpected=m.unexpected, socket_errors=m.socket_errors,
-        requests=m.requests, rss_mb=rss, detail=m.detail,
-    )  # fmt: skip
+        target.name,
+        case,
+        rps=m.rps,
+        p50_ms=m.p50_ms,
+        p99_ms=m.p99_ms,
+        non_2xx=m.non_2xx,
+        unexpected=m.unexpected,
+        socket_errors=m.socket_errors,
+        requests=m.requests,
+        rss_mb=rss,
+        detail=m.detail,
+    )
     if rss is None:
         result.error = "VTN process died during the case:\n" + target.server.log_tail()
     print(
@@ -132,9 +141,13 @@ def register(target: targets.Target, args: argparse.Namespace) -> list[str]:
     """Register ``args.vens`` VENs on the running target."""
     started = time.monotonic()
     coro = registration.register_vens(
-        target.url("EiRegisterParty"), args.vens, args.register_concurrency,
-        args.timeout, target.name, args.vtn_id,
-    )  # fmt: skip
+        target.url("EiRegisterParty"),
+        args.vens,
+        args.register_concurrency,
+        args.timeout,
+        target.name,
+        args.vtn_id,
+    )
     ven_ids = asyncio.run(asyncio.wait_for(coro, args.register_timeout))
     elapsed = time.monotonic() - started
     print(f"  {target.name}: {len(ven_ids)} VENs registered in {elapsed:.1f}s", flush=True)
@@ -156,23 +169,34 @@ def bench_target(target: targets.Target, args: argparse.Namespace, workdir: Path
     poll_url, event_url = target.url("OadrPoll"), target.url("EiEvent")
     registration.check_response(poll_url, oadr_bodies.poll(ven_ids[0]), "oadrResponse")
     results = [
-        measure(target, "empty poll",
-                wrk_case(poll_url, polls, POLL_MARKERS, settings, args.warmup)),
-        measure(target, fixed_case,
-                lambda: loadgen.run_fixed_rate(poll_url, polls, POLL_MARKERS, settings)),
-    ]  # fmt: skip
+        measure(target, "empty poll", wrk_case(poll_url, polls, POLL_MARKERS, settings, args.warmup)),
+        measure(target, fixed_case, lambda: loadgen.run_fixed_rate(poll_url, polls, POLL_MARKERS, settings)),
+    ]
 
     def event_case() -> loadgen.Measurement:
         target.create_events()
-        for ven_id in (ven_ids[0], ven_ids[-1]):
-            registration.check_response(
-                event_url, oadr_bodies.request_event(ven_id, "bench-check"),
-                "oadrDistributeEvent", EVENT_INTERVALS,
-            )  # fmt: skip
+        wait_for_events(target, event_url, [ven_ids[0], ven_ids[-1]], args.event_timeout)
         return wrk_case(event_url, events, EVENT_MARKERS, settings, args.warmup)()
 
     results.append(measure(target, "event poll", event_case))
     return results
+
+
+def wait_for_events(target: targets.Target, url: str, ven_ids: list[str], timeout: float) -> None:
+    """Wait until oadrRequestEvent gives each VEN the 24-interval event (VTNs may cache)."""
+    started = time.monotonic()
+    while True:
+        try:
+            for ven_id in ven_ids:
+                body = oadr_bodies.request_event(ven_id, "bench-check")
+                registration.check_response(url, body, "oadrDistributeEvent", EVENT_INTERVALS)
+        except RuntimeError:
+            if time.monotonic() - started > timeout:
+                raise
+            time.sleep(0.25)
+            continue
+        print(f"  {target.name}: event visible to VENs after {time.monotonic() - started:.1f}s", flush=True)
+        return
 
 
 def stop_target(target: targets.Target) -> None:
@@ -181,7 +205,7 @@ def stop_target(target: targets.Target) -> None:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         target.stop()
-    except Exception as err:  # noqa: BLE001 - cleanup must go on
+    except Exception as err:  # cleanup must go on
         print(f"== {target.name}: cleanup problem: {err}", flush=True)
     finally:
         signal.signal(signal.SIGINT, previous)

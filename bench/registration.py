@@ -72,7 +72,7 @@ def post(url: str, body: str, timeout: float = 30.0) -> tuple[int, bytes]:
     """POST one XML body synchronously; return (status, body)."""
     req = urllib.request.Request(url, data=body.encode(), headers=HEADERS, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()

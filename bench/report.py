@@ -53,11 +53,8 @@ def _fmt(value: float | int | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-_COLUMNS = [
-    ("target", 16), ("case", 14), ("req/s", 9), ("p50 ms", 8), ("p99 ms", 8),
-    ("non-2xx", 8), ("bad body", 8), ("sock err", 8), ("RSS MB", 7),
-    ("req/s x", 8), ("p99 x", 7),
-]  # fmt: skip
+_COLUMNS = [("target", 16), ("case", 14), ("req/s", 9), ("p50 ms", 8), ("p99 ms", 8), ("non-2xx", 8)]
+_COLUMNS += [("bad body", 8), ("sock err", 8), ("RSS MB", 7), ("req/s x", 8), ("p99 x", 7)]
 
 
 def format_table(results: list[CaseResult]) -> str:
@@ -72,12 +69,18 @@ def format_table(results: list[CaseResult]) -> str:
             continue
         ratio = ratios.get((row.target, row.case), {})
         cells = [
-            row.target, row.case, _fmt(row.rps, ".0f"), _fmt(row.p50_ms, ".2f"),
-            _fmt(row.p99_ms, ".2f"), _fmt(row.non_2xx, "d"),
-            _fmt(row.unexpected, "d"), _fmt(row.socket_errors, "d"),
-            _fmt(row.rss_mb, ".0f"), _fmt(ratio.get("rps_ratio"), ".2f"),
+            row.target,
+            row.case,
+            _fmt(row.rps, ".0f"),
+            _fmt(row.p50_ms, ".2f"),
+            _fmt(row.p99_ms, ".2f"),
+            _fmt(row.non_2xx, "d"),
+            _fmt(row.unexpected, "d"),
+            _fmt(row.socket_errors, "d"),
+            _fmt(row.rss_mb, ".0f"),
+            _fmt(ratio.get("rps_ratio"), ".2f"),
             _fmt(ratio.get("p99_ratio"), ".2f"),
-        ]  # fmt: skip
+        ]
         lines.append("  ".join(f"{c:>{w}}" for c, (_, w) in zip(cells, _COLUMNS, strict=True)))
     return "\n".join(lines)
 

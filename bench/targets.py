@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 
 BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
 REFERENCE_SCRIPT = BENCH_DIR / "openleadr_reference_vtn.py"
 SERVICE_PREFIX = "/OpenADR2/Simple/2.0b"
 HOST = "127.0.0.1"
@@ -49,6 +50,7 @@ class ServerProcess:
 
     def __init__(self, cmd: list[str], port: int, log_path: Path) -> None:
         self.cmd = cmd
+        self.cwd = REPO_ROOT
         self.port = port
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -56,13 +58,14 @@ class ServerProcess:
     def start(self, ready_timeout: float) -> None:
         """Spawn the server and wait until its port accepts connections."""
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own command line
+        self.proc = subprocess.Popen(  # our own command line
             self.cmd,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - single-threaded here
+            preexec_fn=_die_with_parent,  # single-threaded here
         )
         log.close()
         deadline = time.monotonic() + ready_timeout
@@ -185,24 +188,17 @@ class OpenLeadrTarget(Target):
     def create_events(self) -> None:
         """Ask the reference server to queue one event per registered VEN."""
         req = urllib.request.Request(f"http://{HOST}:{self.port}/bench/add-events", data=b"", method="POST")
-        with urllib.request.urlopen(req, timeout=300) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=300) as resp:
             print(f"  openleadr: {json.load(resp)['events_added']} events added")
 
 
 def create_cariflex_event(cariflex: str, db_url: str) -> None:
     """Create one event for all VENs through our CLI (the one assumed CLI call)."""
-    cmd = [
-        cariflex, "event", "create",
-        "--db", db_url,
-        "--program", "http://cariflex.mq/programs/test",
-        "--signal", "SIMPLE:level",
-        "--intervals", "24",
-        "--interval-duration", "PT15M",
-        "--value", "1",
-        "--start-in", "PT1H",
-    ]  # fmt: skip
-    proc = subprocess.run(  # noqa: S603 - our own command line
-        cmd, capture_output=True, text=True, timeout=300, check=False
+    event_args = ["--program", "http://cariflex.mq/programs/test", "--signal", "SIMPLE:level", "--intervals", "24"]
+    event_args += ["--interval-duration", "PT15M", "--value", "1", "--start-in", "PT1H"]
+    cmd = [cariflex, "event", "create", "--db", db_url, *event_args]
+    proc = subprocess.run(  # our own command line
+        cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
@@ -215,6 +211,7 @@ class CariflexTarget(Target):
         self,
         backend: str,
         cariflex: str,
+        log_level: str,
         pg_admin_dsn: str,
         vtn_id: str,
         workdir: Path,
@@ -224,6 +221,7 @@ class CariflexTarget(Target):
         self.backend = backend
         self.name = f"ours-{backend}"
         self.cariflex = cariflex
+        self.log_level = log_level
         self.pg_admin_dsn = pg_admin_dsn
         self.db_name = f"cariflex_bench_{uuid.uuid4().hex[:12]}"
         self.db_url = self._db_url()
@@ -235,13 +233,8 @@ class CariflexTarget(Target):
         return urlunsplit(("postgresql+psycopg", parts.netloc, f"/{self.db_name}", "", ""))
 
     def command(self, port: int) -> list[str]:
-        """``cariflex vtn --host --port --db``."""
-        return [
-            self.cariflex, "vtn",
-            "--host", HOST,
-            "--port", str(port),
-            "--db", self.db_url,
-        ]  # fmt: skip
+        """``cariflex --log-level L vtn --host --port --db``."""
+        return [self.cariflex, "--log-level", self.log_level, "vtn", "--host", HOST, "--port", str(port), "--db", self.db_url]
 
     def setup(self) -> None:
         """Create a fresh PostgreSQL database (SQLite needs nothing)."""

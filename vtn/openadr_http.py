@@ -55,6 +55,7 @@ NOT_YET: dict[str, tuple[str, ResponseCode]] = {
     "oadrUpdateReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
     "oadrCancelReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
     "oadrCanceledReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
+    "oadrUpdatedReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
     "oadrCreateOpt": ("EiOpt", ResponseCode.NOT_ALLOWED),
     "oadrCancelOpt": ("EiOpt", ResponseCode.NOT_ALLOWED),
 }

@@ -293,4 +293,11 @@ def decode(envelope: Envelope) -> m.Message:
         )
     if name == "oadrResponse":
         return m.Response(response=decode_response(el.find("ei:eiResponse", NSMAP)), ven_id=_text(el, "ei:venID"))
+    if name in m.ACKNOWLEDGEMENTS:
+        return m.Acknowledgement(
+            name=name,
+            response=decode_response(el.find("ei:eiResponse", NSMAP)),
+            ven_id=_text(el, "ei:venID") or "",
+            opt_id=_text(el, "ei:optID") or "",
+        )
     return m.Unhandled(name=name, ven_id=read_ven_id(el), request_id=read_request_id(el))

@@ -1,0 +1,31 @@
+# Cariflex — the two commands a newcomer needs are `make demo` and `make test`.
+.PHONY: demo test venv services lint bench clean demo-clean
+
+venv:
+	@bash scripts/bootstrap-venv.sh
+
+services:
+	@bash scripts/ensure-services.sh postgresql
+
+## Run the gateway with its embedded defaults (the VTN on SQLite, config/vtn.toml).
+demo: venv
+	.venv/bin/cariflex vtn
+
+## Run the whole test suite (starts PostgreSQL when it is not running).
+test: venv services
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests
+
+lint: venv
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+## Benchmarks (not tests): poll throughput against stock openleadr.
+bench: venv services
+	.venv/bin/python bench/poll_bench.py
+
+demo-clean:
+	rm -rf var/
+
+clean: demo-clean
+	rm -rf .venv .pytest_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Our VTN in the test's own event loop, on a free loopback port, with helpers to drive it."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from mapping.oadr import model as m
+from mapping.oadr.vocabulary import default_unit
+from tests.support.oadr_client import RawClient
+from vtn import event_admin
+from vtn.app import VtnProcess, build
+from vtn.config import ProgramConfig, VtnConfig
+from vtn.store import repository as repo
+
+PROGRAM = "http://cariflex.mq/programs/test"
+
+
+def test_config(db_url: str, **changes: object) -> VtnConfig:
+    """A VTN configuration for tests (one program, 10 s polls)."""
+    config = VtnConfig(
+        vtn_id="CARIFLEX-VTN",
+        port=0,
+        db_url=db_url,
+        programs=(ProgramConfig("test", PROGRAM, "Test program"),),
+        groups={"north": ("site-north",)},
+        resources={"site-res": ("site-res-battery",)},
+    )
+    return replace(config, **changes)  # type: ignore[arg-type]
+
+
+@dataclass
+class VtnUnderTest:
+    """A running VTN plus a raw client pointed at it."""
+
+    process: VtnProcess
+    base_url: str
+    client: RawClient
+
+    @property
+    def ctx(self):  # noqa: ANN201 - VtnContext
+        return self.process.ctx
+
+    async def create_event(
+        self,
+        *,
+        values: tuple[float, ...] = (1.0,),
+        interval: timedelta = timedelta(minutes=15),
+        start_in: timedelta = timedelta(minutes=10),
+        signal: tuple[str, str] = ("SIMPLE", "level"),
+        target: m.Target | None = None,
+        **fields: object,
+    ) -> m.Event:
+        """Create an event as the CLI would (through the store), then let the VTN pick it up."""
+        now = self.ctx.now()
+        sig = event_admin.uniform_signal(signal[0], signal[1], list(values), interval, default_unit(*signal))
+        event = event_admin.draft_event(
+            market_context=PROGRAM,
+            dtstart=now + start_in,
+            signals=(sig,),
+            now=now,
+            near_window=self.ctx.config.near_window,
+            target=target,
+            **fields,  # type: ignore[arg-type]
+        )
+        await self.ctx.store.call(event_admin.create_event, event, "test", now)
+        await self.process.sync.refresh()
+        return event
+
+    async def modify_event(self, event_id: str, reason: str = "modified", **changes: object) -> m.Event:
+        """Modify an event through the store and let the VTN pick it up."""
+        event = await self.ctx.store.call(
+            event_admin.modify_event, event_id, self.ctx.now(), self.ctx.config.near_window, reason, **changes
+        )
+        await self.process.sync.refresh()
+        return event
+
+    async def cancel_event(self, event_id: str) -> m.Event:
+        """Cancel an event through the store and let the VTN pick it up."""
+        event = await self.ctx.store.call(event_admin.cancel_event, event_id, self.ctx.now())
+        await self.process.sync.refresh()
+        return event
+
+    async def queue(self, ven_id: str, kind: str) -> None:
+        """Queue a VTN-initiated message (as `cariflex vens …` does)."""
+        ven = self.ctx.live.vens[ven_id]
+        await self.ctx.store.call(repo.enqueue, ven_id, kind, {"registration_id": ven.registration_id}, self.ctx.now())
+        await self.process.sync.refresh()
+
+
+@asynccontextmanager
+async def running_vtn(config: VtnConfig) -> AsyncIterator[VtnUnderTest]:
+    """Start a VTN on 127.0.0.1:<free port>; stop it (and its scheduler) afterwards."""
+    process = build(config)
+    server = TestServer(process.app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            base = f"http://127.0.0.1:{server.port}"
+            yield VtnUnderTest(process=process, base_url=base, client=RawClient(session, base))
+    finally:
+        await server.close()
