@@ -4,14 +4,13 @@ and writes are serialised (SQLite allows one writer; PostgreSQL does not mind)."
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from vtn.store.database import make_engine, session_scope
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -23,18 +22,18 @@ class StoreWorker:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtn-store")
 
-    def _run(self, fn: Callable[..., T], *args: object) -> T:
+    def _run(self, fn: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
         with session_scope(self.sessions) as session:
-            return fn(session, *args)
+            return fn(session, *args, **kwargs)
 
-    async def call(self, fn: Callable[..., T], *args: object) -> T:
-        """Run `fn(session, *args)` in its own transaction and return its result."""
+    async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """Run `fn(session, *args, **kwargs)` in its own transaction and return its result."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, fn, *args)
+        return await loop.run_in_executor(self._executor, self._run, fn, args, kwargs)
 
-    def call_sync(self, fn: Callable[..., T], *args: object) -> T:
+    def call_sync(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """The same, from synchronous code (start-up, CLI)."""
-        return self._run(fn, *args)
+        return self._run(fn, args, kwargs)
 
     def close(self) -> None:
         """Finish pending work and release connections."""
