@@ -2,8 +2,9 @@
 
 Sends request ``i`` at ``t0 + i / rate`` whether or not earlier requests have
 completed, so a slow server cannot slow the offered load down (no coordinated
-omission). Latency is measured from the *scheduled* send time. Prints one
-line ``BENCH_RESULT {json}`` at the end::
+omission). Latency is measured from the *scheduled* send time; a request due
+while ``--max-in-flight`` requests are outstanding is not sent and is counted
+as ``dropped``. Prints one line ``BENCH_RESULT {json}`` at the end::
 
     python bench/fixed_rate_client.py --url URL --bodies FILE --rate 1000
 """
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import math
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,6 +132,17 @@ def summarize(tally: Tally, sent: int, elapsed: float, rate: float) -> dict:
     }
 
 
+def _in_flight_limit(wanted: int) -> int:
+    """Raise the open-files soft limit if needed; return a safe in-flight cap."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted + 100:
+        soft = hard if hard == resource.RLIM_INFINITY else min(hard, wanted + 100)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft == resource.RLIM_INFINITY:
+        return max(1, wanted)
+    return max(1, min(wanted, soft - 100))
+
+
 def main() -> None:
     """Parse arguments, run the open-loop load and print the result line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,9 +151,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--timeout", type=float, default=10.0)
-    parser.add_argument("--max-in-flight", type=int, default=512)
+    parser.add_argument("--max-in-flight", type=int, default=0, help="0: 2 x rate (capped by RLIMIT_NOFILE)")
     parser.add_argument("--expect", action="append", default=[], help="substring of a good body")
     args = parser.parse_args()
+    max_in_flight = _in_flight_limit(args.max_in_flight or int(2 * args.rate))
     bodies = [line.encode() for line in args.bodies.read_text(encoding="utf-8").splitlines() if line]
     tally, sent, elapsed = asyncio.run(
         run(
@@ -149,7 +163,7 @@ def main() -> None:
             args.rate,
             args.duration,
             args.timeout,
-            args.max_in_flight,
+            max_in_flight,
             [marker.encode() for marker in args.expect],
         )
     )

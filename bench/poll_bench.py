@@ -114,7 +114,7 @@ def measure(target: targets.Target, case: str, run: Callable[[], loadgen.Measure
     print(
         f"  {target.name}: {case}: {m.rps:.0f} req/s, p50 {m.p50_ms or 0:.2f} ms, "
         f"p99 {m.p99_ms or 0:.2f} ms, non-2xx {m.non_2xx}, bad body {m.unexpected}, "
-        f"socket errors {m.socket_errors}, RSS {rss or 0:.0f} MB",
+        f"errors {m.socket_errors}, RSS {rss or 0:.0f} MB",
         flush=True,
     )
     return result
@@ -256,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     print()
     print(report.format_table(results))
-    print("(x columns: ours/openleadr; bad body: 2xx without the expected message or responseCode 200)")
+    print("x columns: ours/openleadr. bad body: 2xx lacking the expected message or responseCode 200.")
+    print("errors: connect/read/write errors and timeouts, plus (fixed rate) requests not sent")
+    print("because too many were outstanding. RSS: VTN process tree, right after the case.")
     if args.json:
         meta = {
             **vars(args),

@@ -54,7 +54,7 @@ def _fmt(value: float | int | None, spec: str) -> str:
 
 
 _COLUMNS = [("target", 16), ("case", 14), ("req/s", 9), ("p50 ms", 8), ("p99 ms", 8), ("non-2xx", 8)]
-_COLUMNS += [("bad body", 8), ("sock err", 8), ("RSS MB", 7), ("req/s x", 8), ("p99 x", 7)]
+_COLUMNS += [("bad body", 8), ("errors", 8), ("RSS MB", 7), ("req/s x", 8), ("p99 x", 7)]
 
 
 def format_table(results: list[CaseResult]) -> str:

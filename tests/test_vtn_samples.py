@@ -2,7 +2,6 @@
 
 import pytest
 
-from mapping.oadr import model as m
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.xsd import parse_xml
 from tests.support.samples import VTN_TO_VEN_ONLY, message_name, sample_files, wrapped
@@ -35,16 +34,8 @@ async def test_sample_gets_a_schema_valid_answer(vtn_sqlite, path):
     if name == "oadrResponse":
         assert reply.body == b""
         return
-    expected = REPLY_TYPE.get(name, "oadrResponse")
-    got = reply.message.name if isinstance(reply.message, m.Acknowledgement) else _element_name(reply.message)
-    assert got == expected
-
-
-def _element_name(message: m.Message) -> str:
-    names = {
-        m.CreatedPartyRegistration: "oadrCreatedPartyRegistration",
-        m.CanceledPartyRegistration: "oadrCanceledPartyRegistration",
-        m.DistributeEvent: "oadrDistributeEvent",
-        m.Response: "oadrResponse",
-    }
-    return names[type(message)]
+    answered = open_envelope(parse_xml(reply.body)).name
+    if name == "oadrPoll":  # a poll is answered with whatever is pending (here: the VTN's report registration)
+        assert answered in ("oadrResponse", "oadrRegisterReport", "oadrDistributeEvent")
+    else:
+        assert answered == REPLY_TYPE.get(name, "oadrResponse")

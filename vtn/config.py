@@ -23,6 +23,15 @@ class ProgramConfig:
 
 
 @dataclass(frozen=True)
+class AutoReport:
+    """A report the VTN requests from every VEN that offers it, when the VEN registers its reports."""
+
+    report_name: str
+    granularity: timedelta
+    report_back: timedelta
+
+
+@dataclass(frozen=True)
 class VtnConfig:
     """Everything the VTN reads from its configuration file."""
 
@@ -38,12 +47,21 @@ class VtnConfig:
     programs: tuple[ProgramConfig, ...] = ()
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     resources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    auto_reports: tuple[AutoReport, ...] = ()
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports"})
+    reports = root.table("reports")
+    reports.reject_unknown({"on_registration"})
+    auto_reports = []
+    for wanted in reports.tables("on_registration"):
+        wanted.reject_unknown({"report", "granularity", "report_back"})
+        auto_reports.append(
+            AutoReport(wanted.string("report"), wanted.duration("granularity", "PT1M"), wanted.duration("report_back", "PT5M"))
+        )
     vtn = root.table("vtn")
     vtn.reject_unknown({"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids"})
     store = root.table("store")
@@ -72,6 +90,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         programs=tuple(programs),
         groups=root.table("groups").string_lists(),
         resources=root.table("resources").string_lists(),
+        auto_reports=tuple(auto_reports),
     )
 
 

@@ -13,13 +13,14 @@ from aiohttp import web
 from lxml import etree
 
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.decode import decode, open_envelope, read_request_id, read_ven_id
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from vtn.context import VtnContext
-from vtn.services import events, poll, registration
+from vtn.services import events, opt, poll, registration, reports
 
 log = logging.getLogger("cariflex.vtn.http")
 
@@ -42,22 +43,20 @@ SERVICES: dict[str, dict[str, Handler]] = {
         "oadrCreatedEvent": events.created_event,
     },
     "OadrPoll": {"oadrPoll": poll.poll},
-    "EiReport": {},
-    "EiOpt": {},
-}
-
-#: messages whose service exists but is not implemented yet, with the code that says so
-NOT_YET: dict[str, tuple[str, ResponseCode]] = {
-    "oadrRegisterReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrRegisteredReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrCreateReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrCreatedReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrUpdateReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrCancelReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrCanceledReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrUpdatedReport": ("EiReport", ResponseCode.REPORT_NOT_SUPPORTED),
-    "oadrCreateOpt": ("EiOpt", ResponseCode.NOT_ALLOWED),
-    "oadrCancelOpt": ("EiOpt", ResponseCode.NOT_ALLOWED),
+    "EiReport": {
+        "oadrRegisterReport": reports.register_report,
+        "oadrRegisteredReport": reports.registered_report,
+        "oadrCreateReport": reports.create_report,
+        "oadrCreatedReport": reports.created_report,
+        "oadrUpdateReport": reports.update_report,
+        "oadrUpdatedReport": reports.updated_report,
+        "oadrCancelReport": reports.cancel_report,
+        "oadrCanceledReport": reports.canceled_report,
+    },
+    "EiOpt": {
+        "oadrCreateOpt": opt.create_opt,
+        "oadrCancelOpt": opt.cancel_opt,
+    },
 }
 
 #: the reply type each request calls for (anything else is answered with oadrResponse)
@@ -80,10 +79,10 @@ def service_of(name: str) -> str | None:
     for service, handlers in SERVICES.items():
         if name in handlers:
             return service
-    return NOT_YET[name][0] if name in NOT_YET else None
+    return None
 
 
-def error_reply(ctx: VtnContext, name: str, element: etree._Element, error: OadrError) -> m.Message:
+def error_reply(ctx: VtnContext, name: str, element: etree._Element, error: OadrError) -> m.Message | r.ReportMessage:
     """The refusal of request `name`, in the message type the request calls for."""
     request_id = read_request_id(element) or ""
     ven_id = read_ven_id(element) or ""
@@ -96,6 +95,10 @@ def error_reply(ctx: VtnContext, name: str, element: etree._Element, error: Oadr
         return m.CanceledPartyRegistration(response=response, registration_id=registration_id, ven_id=ven_id or None)
     if reply == "oadrDistributeEvent":
         return m.DistributeEvent(request_id=request_id, vtn_id=ctx.config.vtn_id, events=(), response=response)
+    if reply == "oadrRegisteredReport":
+        return r.RegisteredReport(response=response, ven_id=ven_id)
+    if reply == "oadrUpdatedReport":
+        return r.UpdatedReport(response=response, ven_id=ven_id)
     if reply in m.ACKNOWLEDGEMENTS:
         opt_id = element.findtext("ei:optID", namespaces=NSMAP) or ""
         return m.Acknowledgement(name=reply, response=response, ven_id=ven_id, opt_id=opt_id)
@@ -115,8 +118,6 @@ async def _answer(
 ) -> m.Message | bytes | None:
     handler = SERVICES[service].get(name)
     if handler is None:
-        if name in NOT_YET and NOT_YET[name][0] == service:
-            raise OadrError(NOT_YET[name][1], f"{name} is not supported by this VTN yet")
         right = service_of(name)
         where = f"; send it to {BASE_PATH}/{right}" if right else ""
         raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{name} is not a message of the {service} service{where}")

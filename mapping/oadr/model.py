@@ -231,12 +231,11 @@ class Acknowledgement:
     response: EiResponse
     ven_id: str = ""
     opt_id: str = ""
+    pending_reports: tuple[str, ...] = ()
 
 
 ACKNOWLEDGEMENTS = (
-    "oadrRegisteredReport",
     "oadrCreatedReport",
-    "oadrUpdatedReport",
     "oadrCanceledReport",
     "oadrCreatedOpt",
     "oadrCanceledOpt",

@@ -5,6 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from mapping.oadr.codes import OadrError, ResponseCode
 
+# Tolerance: "P5M" (months, no time part) is read as minutes. The Alliance's own 2.0b samples write
+# durations that way; months have no fixed length and no 2.0b exchange means them.
+_MONTHS_AS_MINUTES = re.compile(r"^([+-]?)P(\d+)M$")
 _DURATION = re.compile(
     r"^(?P<sign>[+-])?P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -13,7 +16,7 @@ _DURATION = re.compile(
 
 def parse_duration(text: str) -> timedelta:
     """Parse `PT15M`, `P1D`, `-PT5M`, `PT0S`…; years and months are refused (their length varies)."""
-    value = text.strip()
+    value = _MONTHS_AS_MINUTES.sub(r"\1PT\2M", text.strip())
     match = _DURATION.match(value)
     if not match or value in ("P", "PT", "-P", "+P") or value.endswith("T"):
         raise OadrError(ResponseCode.INVALID_DATA, f"'{text}' is not an ISO 8601 duration such as PT15M")

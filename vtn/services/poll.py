@@ -3,6 +3,7 @@
 import logging
 
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.encode import encode
 from vtn.context import VtnContext, new_id
@@ -10,22 +11,36 @@ from vtn.domain import OutboxItem, VenRecord
 from vtn.services.common import ok, registered_ven
 from vtn.services.events import distribute
 from vtn.services.registration import cancel_registration_of
+from vtn.services.reports import cancel_message
+from vtn.store import report_repository
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.poll")
 
 
-async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message:
+async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message | r.ReportMessage:
     if item.kind == "cancel_registration":
         registration_id = item.payload.get("registration_id") or ven.registration_id or ""
         await cancel_registration_of(ctx, ven)
         return m.CancelPartyRegistration(request_id=new_id("req"), registration_id=registration_id, ven_id=ven.ven_id)
     if item.kind == "request_reregistration":
         return m.RequestReregistration(ven_id=ven.ven_id)
+    if item.kind == "register_report":
+        # this VTN offers no reports of its own: an empty registration, as the profile allows
+        return r.RegisterReport(request_id=new_id("req"), reports=(), ven_id=ven.ven_id)
+    if item.kind == "create_report":
+        ids = item.payload["report_request_ids"]
+        found = await ctx.store.call(report_repository.requests_by_id, ids)
+        await ctx.store.call(report_repository.set_request_state, ids, "requested", ctx.now())
+        return r.CreateReport(
+            request_id=new_id("req"), report_requests=tuple(found[i][1] for i in ids if i in found), ven_id=ven.ven_id
+        )
+    if item.kind == "cancel_report":
+        return cancel_message(ven.ven_id, item.payload)
     raise ValueError(f"outbox item {item.id} has unknown kind {item.kind!r}")
 
 
-async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | None:
+async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportMessage | None:
     while (item := ctx.live.next_outbox(ven.ven_id)) is not None:
         claimed = await ctx.store.call(repo.claim_outbox, item.id, ctx.now())
         ctx.live.drop_outbox_item(item)

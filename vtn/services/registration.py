@@ -2,11 +2,14 @@
 
 import logging
 from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from mapping.oadr import model as m
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.context import VtnContext, new_id
-from vtn.domain import VenRecord
+from vtn.domain import OutboxItem, VenRecord
 from vtn.services.common import ok
 from vtn.store import repository as repo
 
@@ -79,7 +82,7 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
         party_id=existing.party_id if existing else None,
     )
     now = ctx.now()
-    await ctx.store.call(repo.save_ven, record, now, True)
+    ctx.live.set_outbox(record.ven_id, await ctx.store.call(_save_registration, record, now))
     ctx.live.put_ven(record)
     ctx.live.delivered.pop(record.ven_id, None)
     ctx.seen[record.ven_id] = now
@@ -92,6 +95,14 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
         record.report_only,
     )
     return _created(ctx, ok(msg.request_id), record)
+
+
+def _save_registration(session: Session, record: VenRecord, now: datetime) -> list[OutboxItem]:
+    repo.save_ven(session, record, now, True)
+    # N1_0020: the VTN registers its own reports with every (re-)registered VEN, delivered on poll
+    repo.enqueue(session, record.ven_id, "register_report", {}, now)
+    session.flush()
+    return repo.pending_outbox(session, record.ven_id)
 
 
 async def cancel_registration_of(ctx: VtnContext, ven: VenRecord) -> None:

@@ -164,3 +164,84 @@ class Change(Base):
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(256))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportDescription(Base):
+    """A data point a VEN registered in oadrRegisterReport (replaced whole on re-registration)."""
+
+    __tablename__ = "report_description"
+    ven_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    report_specifier_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    r_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    report_name: Mapped[str] = mapped_column(String(128))
+    report_type: Mapped[str] = mapped_column(String(64))
+    reading_type: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    min_period_s: Mapped[float | None] = mapped_column()
+    max_period_s: Mapped[float | None] = mapped_column()
+    on_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    market_context: Mapped[str | None] = mapped_column(String(512))
+    data_source: Mapped[list[str]] = mapped_column(JSON, default=list)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportRequest(Base):
+    """A report the VTN asked a VEN for (oadrCreateReport or piggy-backed on oadrRegisteredReport)."""
+
+    __tablename__ = "report_request"
+    report_request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ven_id: Mapped[str] = mapped_column(String(128), index=True)
+    report_specifier_id: Mapped[str] = mapped_column(String(256))
+    report_name: Mapped[str] = mapped_column(String(128))
+    granularity_s: Mapped[float] = mapped_column()
+    report_back_s: Mapped[float] = mapped_column()
+    interval_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    interval_duration_s: Mapped[float | None] = mapped_column()
+    r_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: pending (not yet delivered), requested, acknowledged, cancelling, cancelled
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportPoint(Base):
+    """One reported value: a float, or a resource status (JSON)."""
+
+    __tablename__ = "report_point"
+    __table_args__ = (
+        Index("ix_report_point_unique", "ven_id", "report_request_id", "r_id", "dtstart", unique=True),
+        Index("ix_report_point_ven_time", "ven_id", "dtstart"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ven_id: Mapped[str] = mapped_column(String(128))
+    report_request_id: Mapped[str] = mapped_column(String(128))
+    report_specifier_id: Mapped[str] = mapped_column(String(256))
+    report_name: Mapped[str | None] = mapped_column(String(128))
+    r_id: Mapped[str] = mapped_column(String(256))
+    reading_type: Mapped[str | None] = mapped_column(String(64))
+    dtstart: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_s: Mapped[float | None] = mapped_column()
+    value: Mapped[float | None] = mapped_column()
+    status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    accuracy: Mapped[float | None] = mapped_column()
+    data_quality: Mapped[str | None] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Opt(Base):
+    """An oadrCreateOpt: an availability schedule or an opt on one event."""
+
+    __tablename__ = "opt"
+    ven_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    opt_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    opt_type: Mapped[str] = mapped_column(String(8))
+    opt_reason: Mapped[str] = mapped_column(String(64))
+    market_context: Mapped[str | None] = mapped_column(String(512))
+    event_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    modification_number: Mapped[int | None] = mapped_column(Integer)
+    windows: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
