@@ -11,11 +11,13 @@ from typing import Any
 from mapping.oadr import model as m
 from mapping.oadr.codes import OadrError
 from mapping.oadr.json_form import event_to_json
+from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, parse_datetime, parse_duration
 from mapping.oadr.vocabulary import check_signal, default_unit
-from vtn import event_admin
+from vtn import cli_reports, event_admin
 from vtn.config import VtnConfig, load_config
 from vtn.context import utc_now
+from vtn.store import report_repository
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -53,6 +55,7 @@ def register(commands: Any) -> None:
 
     _register_event(commands)
     _register_ven(commands)
+    cli_reports.register(commands, _config_args, _store, _duration)
 
 
 def _register_event(commands: Any) -> None:
@@ -258,6 +261,13 @@ def _run_event_show(args: argparse.Namespace) -> int:
                 {"ven_id": v, "modification_number": n, "first_delivered": format_datetime(t)}
                 for v, n, t in store.call_sync(repo.event_deliveries, args.event_id)
             ],
+            "opts": store.call_sync(
+                report_repository.opts_covering,
+                args.event_id,
+                live.event.dtstart,
+                event_end(live.event.dtstart, live.event.duration),
+                live.event.market_context,
+            ),
             "responses": [
                 {"ven_id": v, "modification_number": n, "opt_type": o, "code": c, "at": format_datetime(t)}
                 for v, n, o, c, t in store.call_sync(repo.event_responses, args.event_id)
