@@ -36,6 +36,7 @@ class Tally:
     timeouts: int = 0
     dropped: int = 0
     max_lag_s: float = 0.0
+    bad_sample: str | None = None
 
 
 async def _one(
@@ -61,6 +62,8 @@ async def _one(
         tally.non_2xx += 1
     elif any(marker not in payload for marker in markers):
         tally.unexpected += 1
+        if tally.bad_sample is None:
+            tally.bad_sample = " ".join(payload.decode(errors="replace").split())[:600]
 
 
 async def run(

@@ -15,6 +15,7 @@ LUA_SCRIPT = BENCH_DIR / "rotate_bodies.lua"
 FIXED_RATE_CLIENT = BENCH_DIR / "fixed_rate_client.py"
 WRK_INSTALL_HINT = "wrk not found; install it with: apt-get install -y wrk"
 _RESULT_LINE = re.compile(r"^BENCH_RESULT (.*)$", re.MULTILINE)
+_BAD_SAMPLE_LINE = re.compile(r"^BENCH_BAD_SAMPLE (.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -56,6 +57,7 @@ def _parse_wrk(stdout: str) -> Measurement:
         raise RuntimeError(f"no BENCH_RESULT line in wrk output:\n{stdout}")
     fields = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
     seconds = fields["duration_us"] / 1e6
+    sample = _BAD_SAMPLE_LINE.search(stdout)
     return Measurement(
         requests=fields["requests"],
         rps=fields["requests"] / seconds if seconds else 0.0,
@@ -68,6 +70,7 @@ def _parse_wrk(stdout: str) -> Measurement:
             **fields,
             "p90_ms": fields["p90_us"] / 1000,
             "max_ms": fields["max_us"] / 1000,
+            "bad_sample": sample.group(1) if sample else None,
         },
     )
 

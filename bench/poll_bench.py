@@ -109,6 +109,8 @@ def measure(target: targets.Target, case: str, run: Callable[[], loadgen.Measure
         rss_mb=rss,
         detail=m.detail,
     )
+    if m.detail.get("bad_sample"):
+        print(f"  {target.name}: {case}: first bad body: {m.detail['bad_sample']}", flush=True)
     if rss is None:
         result.error = "VTN process died during the case:\n" + target.server.log_tail()
     print(
@@ -167,6 +169,8 @@ def bench_target(target: targets.Target, args: argparse.Namespace, workdir: Path
         [oadr_bodies.request_event(v, f"bench-req-{i}") for i, v in enumerate(ven_ids)],
     )
     poll_url, event_url = target.url("OadrPoll"), target.url("EiEvent")
+    drain = registration.drain_polls(poll_url, ven_ids, args.register_concurrency, args.timeout, target.name)
+    asyncio.run(asyncio.wait_for(drain, args.register_timeout))
     registration.check_response(poll_url, oadr_bodies.poll(ven_ids[0]), "oadrResponse")
     results = [
         measure(target, "empty poll", wrk_case(poll_url, polls, POLL_MARKERS, settings, args.warmup)),

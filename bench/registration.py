@@ -6,6 +6,7 @@ import asyncio
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 
 import aiohttp
 import oadr_bodies
@@ -66,6 +67,37 @@ async def register_vens(
     if len(set(ven_ids)) != count:
         raise RuntimeError("server handed out duplicate venIDs")
     return ven_ids
+
+
+async def drain_polls(
+    url: str, ven_ids: list[str], concurrency: int, timeout: float, label: str, max_polls: int = 5
+) -> Counter[str]:
+    """Poll every VEN until it gets a plain oadrResponse (at most ``max_polls`` times).
+
+    A VTN may queue messages for new VENs (e.g. its own oadrRegisterReport);
+    they must be delivered before measuring "empty" polls. Returns how many
+    messages of each type were drained; raises if a VEN's queue never empties.
+    """
+    drained: Counter[str] = Counter()
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def drain_one(session: aiohttp.ClientSession, ven_id: str) -> None:
+        async with semaphore:
+            for _ in range(max_polls):
+                async with session.post(url, data=oadr_bodies.poll(ven_id).encode(), headers=HEADERS) as resp:
+                    kind = oadr_bodies.message_type(await resp.read())
+                if kind == "oadrResponse":
+                    return
+                drained[str(kind)] += 1
+        raise RuntimeError(f"VEN {ven_id} still had messages queued after {max_polls} polls: {dict(drained)}")
+
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout), connector=aiohttp.TCPConnector(limit=concurrency)
+    ) as session:
+        await asyncio.gather(*(drain_one(session, ven_id) for ven_id in ven_ids))
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(drained.items())) or "nothing"
+    print(f"  {label}: drained queued messages before measuring: {summary}", flush=True)
+    return drained
 
 
 def post(url: str, body: str, timeout: float = 30.0) -> tuple[int, bytes]:

@@ -2,7 +2,8 @@
 -- Usage: wrk -s rotate_bodies.lua URL -- BODIES_FILE [MARKER ...]
 -- Rotates through the pre-built OpenADR bodies (one per line), POSTs them as
 -- application/xml, counts responses that are not HTTP 2xx or whose body lacks
--- one of the MARKER substrings, and prints one machine-readable BENCH_RESULT line.
+-- one of the MARKER substrings, and prints one machine-readable BENCH_RESULT line
+-- (preceded by a BENCH_BAD_SAMPLE line with the first such body, if any).
 
 local threads = {}
 local thread_count = 0
@@ -50,6 +51,9 @@ function response(status, headers, body)
       for _, marker in ipairs(markers) do
          if not string.find(body, marker, 1, true) then
             unexpected = unexpected + 1
+            if unexpected == 1 then
+               bad_sample = string.sub(string.gsub(body, "%s+", " "), 1, 600)
+            end
             return
          end
       end
@@ -62,6 +66,13 @@ function done(summary, latency, requests)
    for _, thread in ipairs(threads) do
       non2xx_total = non2xx_total + (thread:get("non2xx") or 0)
       unexpected_total = unexpected_total + (thread:get("unexpected") or 0)
+   end
+   for _, thread in ipairs(threads) do
+      local sample = thread:get("bad_sample")
+      if sample then
+         io.write("BENCH_BAD_SAMPLE " .. sample .. "\n")
+         break
+      end
    end
    local e = summary.errors
    io.write(string.format(

@@ -70,6 +70,7 @@ def draft_event(
         raise EventRefused("response_required must be 'always' or 'never'")
     if priority is not None and priority < 0:
         raise EventRefused("priority must be 0 (none) or a positive integer (1 is highest)")
+    dtstart = dtstart.replace(microsecond=0)  # the wire carries whole seconds
     status = event_status(dtstart, duration, now, ramp_up=ramp_up, near_window=near_window)
     return m.Event(
         event_id=event_id or new_event_id(),

@@ -43,7 +43,8 @@ def build_request(
     granularity/report_back both zero → one-shot; positive → periodic; a window in the past → history.
     """
     if report_name == "METADATA":
-        return r.ReportRequest(new_request_id(), "METADATA", timedelta(0), timedelta(0), (), now, timedelta(0))
+        # the schema needs one specifierPayload; a METADATA request names no real rID
+        return r.ReportRequest(new_request_id(), "METADATA", timedelta(0), timedelta(0), (r.SpecifierPayload("0"),), now.replace(microsecond=0), timedelta(0))
     offered = [
         (spec, d) for spec, name, d in reports.descriptions(session, ven_id) if name in (report_name, f"METADATA_{report_name}")
     ]
@@ -63,7 +64,7 @@ def build_request(
         report_specifier_id=specifier,
         granularity=granularity,
         report_back=report_back,
-        interval_start=start or now,
+        interval_start=(start or now).replace(microsecond=0),  # the wire carries whole seconds
         interval_duration=window,
         payloads=tuple(r.SpecifierPayload(r_id=x, reading_type=known[x].reading_type) for x in (r_ids or tuple(known))),
     )

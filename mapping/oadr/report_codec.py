@@ -289,7 +289,7 @@ def _encode_report_data(parent: etree._Element, report: r.ReportData) -> None:
         sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", format_datetime(report.dtstart))
     if report.duration is not None:
         sub_duration(el, XCAL, "duration", report.duration)
-    intervals = sub(el, STRM, "intervals")
+    intervals = sub(el, STRM, "intervals") if report.intervals else None
     for interval in report.intervals:
         i_el = sub(intervals, EI, "interval")
         if interval.dtstart is not None:

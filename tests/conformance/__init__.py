@@ -134,8 +134,12 @@ def draft(
     now = vtn.ctx.now()
     sig = event_admin.uniform_signal(signal[0], signal[1], list(values), interval, default_unit(*signal))
     return event_admin.draft_event(
-        market_context=market_context, dtstart=now + start_in, signals=(sig,), now=now,
-        near_window=vtn.ctx.config.near_window, **fields,  # type: ignore[arg-type]
+        market_context=market_context,
+        dtstart=now + start_in,
+        signals=(sig,),
+        now=now,
+        near_window=vtn.ctx.config.near_window,
+        **fields,  # type: ignore[arg-type]
     )
 
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
 from tests.conformance import (
     PENDING,
     assert_event,
@@ -34,6 +35,7 @@ from tests.support.vtn_harness import PROGRAM, running_vtn
 from tests.support.vtn_harness import test_config as make_config
 from vtn.config import ProgramConfig
 from vtn.event_admin import EventRefused
+from vtn.store import report_repository
 
 MARKET_CONTEXT_2 = "http://cariflex.mq/programs/second"
 
@@ -93,7 +95,9 @@ async def test_E1_1020_TH_VEN(vtn):
     reg = await register(vtn, "site-res")
     other = await register(vtn, "site-a")
     event = await vtn.create_event(
-        signal=("ELECTRICITY_PRICE", "price"), values=(3.14,), interval=timedelta(minutes=5),
+        signal=("ELECTRICITY_PRICE", "price"),
+        values=(3.14,),
+        interval=timedelta(minutes=5),
         target=m.Target(resource_ids=("site-res-battery", "site-res-pv")),
     )
     got = await only_event(vtn, reg.ven_id)
@@ -134,8 +138,12 @@ async def test_E1_1027_TH_VEN(vtn):
     reg = await register(vtn, "site-res")
     now = vtn.ctx.now()
     event = draft(
-        vtn, market_context=PROGRAM, signal=("ELECTRICITY_PRICE", "price"), values=(3.14, 3.17),
-        interval=timedelta(hours=1), target=m.Target(resource_ids=("site-res-battery", "site-res-pv")),
+        vtn,
+        market_context=PROGRAM,
+        signal=("ELECTRICITY_PRICE", "price"),
+        values=(3.14, 3.17),
+        interval=timedelta(hours=1),
+        target=m.Target(resource_ids=("site-res-battery", "site-res-pv")),
     )
     baseline = replace(
         event.signals[0],
@@ -165,7 +173,9 @@ async def test_E1_1030_TH_VEN(vtn):
     accepted and stored per modification."""
     reg = await register(vtn, "site-res")
     event = await vtn.create_event(
-        signal=("ELECTRICITY_PRICE", "price"), values=(3.14,), interval=timedelta(minutes=5),
+        signal=("ELECTRICITY_PRICE", "price"),
+        values=(3.14,),
+        interval=timedelta(minutes=5),
         target=m.Target(resource_ids=("site-res-battery", "site-res-pv")),
     )
     first = await only_event(vtn, reg.ven_id)
@@ -214,6 +224,82 @@ async def test_E1_1050_TH_VEN(vtn):
     assert reply.vtn_id == vtn.ctx.config.vtn_id
     assert [e.event_id for e in reply.events] == [event.event_id]
     assert_ok_response(await created_event(vtn, reg.ven_id, [(reply.events[0], "optIn")]), reg.ven_id)
+
+
+def create_opt(vtn, ven_id: str, event: m.Event, opt_type: str, opt_id: str, resource_ids: tuple[str, ...] = ()) -> r.CreateOpt:
+    """oadrCreateOpt on one event, as the harness builds it: reason "participating", the program's
+    market context, a 5-minute availability window, optionally targeting some of the event's resources."""
+    now = vtn.ctx.now()
+    return r.CreateOpt(
+        opt_id=opt_id,
+        opt_type=opt_type,
+        opt_reason="participating",
+        ven_id=ven_id,
+        created=now,
+        request_id=f"req-{opt_id}",
+        market_context=PROGRAM,
+        windows=((now, timedelta(minutes=5)),),
+        event_id=event.event_id,
+        modification_number=event.modification_number,
+        target=m.Target(resource_ids=resource_ids),
+    )
+
+
+async def send_opt(vtn, opt: r.CreateOpt) -> None:
+    """Send oadrCreateOpt; the answer must be oadrCreatedOpt 200 echoing the requestID and optID."""
+    reply = await vtn.client.send("EiOpt", opt)
+    assert isinstance(reply, m.Acknowledgement) and reply.name == "oadrCreatedOpt", reply
+    assert reply.response.code == 200 and reply.response.request_id == opt.request_id, reply.response
+    assert reply.opt_id == opt.opt_id
+
+
+async def opts_of(vtn, ven_id: str) -> list[tuple[str, str, str | None, bool]]:
+    """(optID, optType, eventID, active) of a VEN's stored opts."""
+    rows = await vtn.ctx.store.call(report_repository.list_opts, ven_id)
+    return sorted((o["opt_id"], o["opt_type"], o["event_id"], o["cancelled_at"] is None) for o in rows)
+
+
+async def _two_resource_event(vtn) -> tuple[m.CreatedPartyRegistration, m.Event]:
+    """Prompt_010: one pending ELECTRICITY_PRICE event (in 10 minutes, 5 minutes) with two resources,
+    polled by the VEN (which must see both resourceIDs) and opted in to with oadrCreatedEvent."""
+    reg = await register(vtn, "site-res")
+    await vtn.create_event(
+        signal=("ELECTRICITY_PRICE", "price"),
+        values=(3.14,),
+        interval=timedelta(minutes=5),
+        target=m.Target(resource_ids=("site-res-battery", "site-res-pv")),
+    )
+    got = await only_event(vtn, reg.ven_id)
+    assert got.signals[0].name == "ELECTRICITY_PRICE"
+    assert len(got.target.resource_ids) == 2
+    assert_ok_response(await created_event(vtn, reg.ven_id, [(got, "optIn")]), reg.ven_id)
+    return reg, got
+
+
+async def test_E1_1060_TH_VEN(vtn):
+    """E1_1060 (VEN CreateOpt Qualification). Certification: the VEN polls a pending ELECTRICITY_PRICE
+    event with two resourceIDs, answers oadrCreatedEvent (oadrResponse expected), then sends an
+    oadrCreateOpt optOut qualified by the event's ID; the VTN must answer oadrCreatedOpt. Ours:
+    oadrCreatedOpt 200 echoing requestID and optID, and the opt is stored against the event."""
+    reg, got = await _two_resource_event(vtn)
+    await send_opt(vtn, create_opt(vtn, reg.ven_id, got, "optOut", "opt-1060"))
+    assert await opts_of(vtn, reg.ven_id) == [("opt-1060", "optOut", got.event_id, True)]
+
+
+async def test_E1_1065_TH_VEN(vtn):
+    """E1_1065 (VEN Ignore oadrCreatedEvent). Certification: the VEN polls and opts in (oadrCreatedEvent)
+    to a pending event with two resources, sends oadrCreateOpt optIn for the second resource, then an
+    oadrCreatedEvent optOut; the operator must confirm that the VTN ignored that optOut and still shows
+    the VEN opted in. Ours, the exchange only: oadrCreatedOpt 200, the later oadrCreatedEvent is
+    answered 200, and the opt stays active. Whether the VTN then counts the VEN as opted in is not
+    covered: the VTN keeps opts and oadrCreatedEvent answers side by side with no rule for which one
+    wins (see docs/conformance.md)."""
+    reg, got = await _two_resource_event(vtn)
+    resource = got.target.resource_ids[1]
+    await send_opt(vtn, create_opt(vtn, reg.ven_id, got, "optIn", "opt-1065", (resource,)))
+    assert_ok_response(await created_event(vtn, reg.ven_id, [(got, "optOut")]), reg.ven_id)
+    assert await opts_of(vtn, reg.ven_id) == [("opt-1065", "optIn", got.event_id, True)]
+    assert await stored_responses(vtn, got.event_id) == [(reg.ven_id, 0, "optIn", 200), (reg.ven_id, 0, "optOut", 200)]
 
 
 async def test_E1_1070_TH_VEN(vtn):
@@ -291,8 +377,12 @@ async def test_A_E3_0432_TH_VEN(vtn):
     reg = await register(vtn, "site-a")
     minute = timedelta(minutes=1)
     await vtn.create_event(
-        values=(1, 2, 3), interval=timedelta(minutes=5), start_in=timedelta(minutes=2),
-        recovery=minute, ramp_up=minute, start_after=minute,
+        values=(1, 2, 3),
+        interval=timedelta(minutes=5),
+        start_in=timedelta(minutes=2),
+        recovery=minute,
+        ramp_up=minute,
+        start_after=minute,
     )
     got = await only_event(vtn, reg.ven_id)
     assert len(got.signals[0].intervals) == 3

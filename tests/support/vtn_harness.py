@@ -13,7 +13,7 @@ from mapping.oadr.vocabulary import default_unit
 from tests.support.oadr_client import RawClient
 from vtn import event_admin
 from vtn.app import VtnProcess, build
-from vtn.config import ProgramConfig, VtnConfig
+from vtn.config import AutoReport, ProgramConfig, VtnConfig
 from vtn.store import repository as repo
 
 PROGRAM = "http://cariflex.mq/programs/test"
@@ -28,6 +28,7 @@ def test_config(db_url: str, **changes: object) -> VtnConfig:
         programs=(ProgramConfig("test", PROGRAM, "Test program"),),
         groups={"north": ("site-north",)},
         resources={"site-res": ("site-res-battery",)},
+        auto_reports=(AutoReport("TELEMETRY_USAGE", timedelta(minutes=1), timedelta(minutes=5)),),
     )
     return replace(config, **changes)  # type: ignore[arg-type]
 
