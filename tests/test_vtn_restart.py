@@ -1,7 +1,8 @@
-"""Stop the VTN process at any moment and start it again: registrations, events and
-modification numbers are all still there (a real `cariflex vtn` process, SQLite and PostgreSQL)."""
+"""Stop the VTN process at any moment and start it again: registrations, events, modification
+numbers, responses, reported data and opts are all still there (a real `cariflex vtn` process, SQLite and PostgreSQL)."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 
 from mapping.oadr import model as m
 from tests.support.oadr_client import RawClient
+from tests.support.reports import opt_event, register_reports, update
 
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = [sys.executable, "-m", "cariflex.cli"]
@@ -68,6 +70,12 @@ async def test_nothing_is_lost_across_a_restart(db_url, stop_signal):
                 await asyncio.sleep(0.1)
             assert isinstance(reply, m.DistributeEvent) and reply.events[0].modification_number == 1
             await client.ack(reg.ven_id, reply.events)
+            registered = await client.send("EiReport", register_reports(reg.ven_id))
+            assert registered.report_requests, "config/vtn.toml asks for TELEMETRY_USAGE"
+            stored = await client.send("EiReport", update(reg.ven_id, registered.report_requests[0], [[7.5, -1.0, 2.0]]))
+            assert stored.response.code == 200
+            opt = await client.send("EiOpt", opt_event(reg.ven_id, "opt-restart", reply.events[0]))
+            assert opt.response.code == 200
     finally:
         _stop(process, stop_signal)
 
@@ -82,5 +90,8 @@ async def test_nothing_is_lost_across_a_restart(db_url, stop_signal):
             assert (again.ven_id, again.registration_id) == (reg.ven_id, reg.registration_id)
     finally:
         _stop(process, signal.SIGTERM)
-    shown = _cli("event", "show", "--db", db_url, event_id)
-    assert '"opt_type": "optIn"' in shown and '"modification_number": 1' in shown
+    shown = json.loads(_cli("event", "show", "--db", db_url, event_id))
+    assert [(x["opt_type"], x["modification_number"]) for x in shown["responses"]] == [("optIn", 1)]
+    assert [o["opt_id"] for o in shown["opts"]] == ["opt-restart"]
+    data = json.loads(_cli("reports", "data", "--db", db_url, "--ven", reg.ven_id, "--format", "json"))
+    assert sorted(p["value"] for p in data) == [-1.0, 2.0, 7.5]

@@ -922,7 +922,7 @@ async def test_A_E3_0780_TH_VEN(vtn):
     assert await stored_responses(vtn, event.event_id) == []
 
 
-# --- G1_4020: concurrent operation, event part ---------------------------------------------------
+# --- G1_*: general cases ------------------------------------------------------------------------
 
 
 async def test_G1_4020_TH_VEN(vtn):
@@ -973,3 +973,16 @@ async def test_G1_4020_TH_VEN(vtn):
         (b.ven_id, 1, "optIn", 200),
     ]
     assert await stored_responses(vtn, targeted.event_id) == [(b.ven_id, 1, "optIn", 200)]
+
+
+async def test_G1_4011_TH_VEN(vtn):
+    """G1_4011 (VEN - Empty oadrPoll). Certification: a registered VEN with nothing pending polls and
+    must get an oadrResponse. Ours: oadrResponse 200 carrying the VEN's venID, poll after poll, and
+    again once a delivered event has been answered."""
+    reg = await register(vtn, "site-a")
+    assert_ok_response(await vtn.client.poll(reg.ven_id), reg.ven_id)
+    got = await vtn.create_event()
+    delivered = await only_event(vtn, reg.ven_id)
+    assert delivered.event_id == got.event_id
+    assert_ok_response(await created_event(vtn, reg.ven_id, [(delivered, "optIn")]), reg.ven_id)
+    assert_ok_response(await vtn.client.poll(reg.ven_id), reg.ven_id)
