@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import fresh_database
-from tests.support.vtn_harness import VtnUnderTest, running_vtn, test_config
+from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -26,12 +26,12 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 async def vtn(db_url: str) -> AsyncIterator[VtnUnderTest]:
     """Our VTN, running on each store backend."""
-    async with running_vtn(test_config(db_url)) as running:
+    async with running_vtn(config_for_tests(db_url)) as running:
         yield running
 
 
 @pytest.fixture
 async def vtn_sqlite(sqlite_url: str) -> AsyncIterator[VtnUnderTest]:
     """Our VTN on SQLite only."""
-    async with running_vtn(test_config(sqlite_url)) as running:
+    async with running_vtn(config_for_tests(sqlite_url)) as running:
         yield running

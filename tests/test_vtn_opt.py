@@ -20,7 +20,9 @@ async def test_availability_schedule_is_stored_and_covers_overlapping_events(vtn
     reg = await vtn.client.register("site-opt-schedule")
     event = await vtn.create_event(values=(1, 1), start_in=timedelta(hours=2))
     later = await vtn.create_event(values=(1,), start_in=timedelta(hours=8))
-    answer = await vtn.client.send("EiOpt", opt_schedule(reg.ven_id, "opt-1", event.dtstart - timedelta(minutes=30), timedelta(hours=1)))
+    answer = await vtn.client.send(
+        "EiOpt", opt_schedule(reg.ven_id, "opt-1", event.dtstart - timedelta(minutes=30), timedelta(hours=1))
+    )
     assert isinstance(answer, m.Acknowledgement) and answer.name == "oadrCreatedOpt"
     assert answer.response.code == 200 and answer.opt_id == "opt-1"
     covering = await _covering(vtn, event)
@@ -69,7 +71,12 @@ async def test_cancel_opt_and_unknown_opt_id(vtn):
 async def test_opt_without_event_or_schedule_is_refused(vtn):
     reg = await vtn.client.register("site-opt-empty")
     bare = r.CreateOpt(
-        opt_id="opt-empty", opt_type="optOut", opt_reason="x-schedule", ven_id=reg.ven_id, created=vtn.ctx.now(), request_id="q",
+        opt_id="opt-empty",
+        opt_type="optOut",
+        opt_reason="x-schedule",
+        ven_id=reg.ven_id,
+        created=vtn.ctx.now(),
+        request_id="q",
         target=m.Target(ven_ids=(reg.ven_id,)),
     )
     answer = await vtn.client.send("EiOpt", bare)

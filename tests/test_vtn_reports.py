@@ -48,15 +48,21 @@ async def test_registered_metadata_is_stored_with_measurement_from_the_element(v
 
 async def test_report_requested_at_any_time_goes_out_on_poll_and_is_acknowledged(vtn):
     ven_id, _ = await _registered_with_reports(vtn)
-    request = await vtn.ctx.store.call(
-        report_admin.request_report, ven_id, "TELEMETRY_STATUS", vtn.ctx.now(), granularity=timedelta(minutes=5), report_back=timedelta(minutes=5)
+    request = await vtn.admin(
+        report_admin.request_report,
+        ven_id,
+        "TELEMETRY_STATUS",
+        vtn.ctx.now(),
+        granularity=timedelta(minutes=5),
+        report_back=timedelta(minutes=5),
     )
-    await vtn.process.sync.refresh()
     sent = await vtn.client.poll(ven_id)
     assert isinstance(sent, r.CreateReport)
     assert [q.report_request_id for q in sent.report_requests] == [request.report_request_id]
     assert sent.report_requests[0].report_specifier_id == "status-spec"
-    ack = m.Acknowledgement("oadrCreatedReport", m.EiResponse(request_id=sent.request_id), ven_id=ven_id, pending_reports=(request.report_request_id,))
+    ack = m.Acknowledgement(
+        "oadrCreatedReport", m.EiResponse(request_id=sent.request_id), ven_id=ven_id, pending_reports=(request.report_request_id,)
+    )
     assert isinstance(await vtn.client.send("EiReport", ack), m.Response)
     states = {q.report_request_id: state for _v, q, _n, state in await vtn.ctx.store.call(reports.list_requests, ven_id)}
     assert states[request.report_request_id] == "acknowledged"
@@ -65,16 +71,22 @@ async def test_report_requested_at_any_time_goes_out_on_poll_and_is_acknowledged
 async def test_one_shot_history_and_metadata_requests(vtn):
     ven_id, _ = await _registered_with_reports(vtn)
     now = vtn.ctx.now()
-    one_shot = await vtn.ctx.store.call(report_admin.request_report, ven_id, "TELEMETRY_USAGE", now)
-    history = await vtn.ctx.store.call(
-        report_admin.request_report, ven_id, "TELEMETRY_USAGE", now, granularity=timedelta(minutes=15),
-        start=now - timedelta(days=1), duration=timedelta(hours=2),
+    one_shot = await vtn.admin(report_admin.request_report, ven_id, "TELEMETRY_USAGE", now)
+    history = await vtn.admin(
+        report_admin.request_report,
+        ven_id,
+        "TELEMETRY_USAGE",
+        now,
+        granularity=timedelta(minutes=15),
+        start=now - timedelta(days=1),
+        duration=timedelta(hours=2),
     )
-    metadata = await vtn.ctx.store.call(report_admin.request_report, ven_id, "METADATA", now)
-    await vtn.process.sync.refresh()
+    metadata = await vtn.admin(report_admin.request_report, ven_id, "METADATA", now)
     sent = [await vtn.client.poll(ven_id) for _ in range(3)]
     got = {q.report_request_id: q for msg in sent for q in msg.report_requests}
-    assert got[one_shot.report_request_id].granularity == timedelta(0) and got[one_shot.report_request_id].report_back == timedelta(0)
+    assert got[one_shot.report_request_id].granularity == timedelta(0) and got[
+        one_shot.report_request_id
+    ].report_back == timedelta(0)
     assert got[history.report_request_id].interval_start == history.interval_start
     assert got[history.report_request_id].interval_duration == timedelta(hours=2)
     assert got[metadata.report_request_id].report_specifier_id == "METADATA"
@@ -83,7 +95,7 @@ async def test_one_shot_history_and_metadata_requests(vtn):
 async def test_request_for_a_report_the_ven_did_not_register_is_refused(vtn):
     reg = await vtn.client.register("site-no-metadata")
     with pytest.raises(report_admin.ReportRefused, match="has not registered a TELEMETRY_USAGE report"):
-        await vtn.ctx.store.call(report_admin.request_report, reg.ven_id, "TELEMETRY_USAGE", vtn.ctx.now())
+        await vtn.admin(report_admin.request_report, reg.ven_id, "TELEMETRY_USAGE", vtn.ctx.now())
 
 
 async def test_update_with_many_payloads_and_derived_interval_starts_is_stored(vtn):
@@ -120,7 +132,10 @@ async def test_empty_report_is_accepted(vtn):
 @pytest.mark.parametrize(
     ("mutate", "code"),
     [
-        (lambda req: r.ReportRequest("rr-unknown", req.report_specifier_id, req.granularity, req.report_back), ResponseCode.INVALID_ID),
+        (
+            lambda req: r.ReportRequest("rr-unknown", req.report_specifier_id, req.granularity, req.report_back),
+            ResponseCode.INVALID_ID,
+        ),
         (lambda req: req, ResponseCode.INVALID_ID),  # with an unknown rID, see below
     ],
     ids=["unknown-request", "unknown-rid"],
@@ -155,8 +170,7 @@ async def test_values_that_are_not_numbers_are_refused(vtn, text, code):
 
 async def test_cancel_is_piggy_backed_on_the_next_updated_report(vtn):
     ven_id, request = await _registered_with_reports(vtn)
-    await vtn.ctx.store.call(report_admin.cancel_request, request.report_request_id, vtn.ctx.now(), True)
-    await vtn.process.sync.refresh()
+    await vtn.admin(report_admin.cancel_request, request.report_request_id, vtn.ctx.now(), True)
     answer = await vtn.client.send("EiReport", update(ven_id, request, [[1, 2, 3]]))
     assert isinstance(answer, r.UpdatedReport) and answer.cancel is not None
     assert answer.cancel.report_request_ids == (request.report_request_id,) and answer.cancel.report_to_follow
@@ -165,8 +179,7 @@ async def test_cancel_is_piggy_backed_on_the_next_updated_report(vtn):
 
 async def test_cancel_on_poll_and_canceled_report_closes_the_request(vtn):
     ven_id, request = await _registered_with_reports(vtn)
-    await vtn.ctx.store.call(report_admin.cancel_request, request.report_request_id, vtn.ctx.now(), False)
-    await vtn.process.sync.refresh()
+    await vtn.admin(report_admin.cancel_request, request.report_request_id, vtn.ctx.now(), False)
     sent = await vtn.client.poll(ven_id)
     assert isinstance(sent, r.CancelReport) and sent.report_request_ids == (request.report_request_id,)
     ack = m.Acknowledgement("oadrCanceledReport", m.EiResponse(request_id=sent.request_id), ven_id=ven_id)

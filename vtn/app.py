@@ -10,7 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from vtn import openadr_http
 from vtn.config import VtnConfig
-from vtn.context import VtnContext
+from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
@@ -36,7 +36,7 @@ class VtnProcess:
 def build(config: VtnConfig) -> VtnProcess:
     """Migrate the store, load it, and wire the web application (nothing is started yet)."""
     upgrade(config.db_url)
-    store = StoreWorker(config.db_url)
+    store = StoreWorker(config.db_url, origin=new_id("vtn"))
     ctx = VtnContext(config=config, store=store)
     store.call_sync(
         repo.sync_configuration,

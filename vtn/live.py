@@ -28,20 +28,32 @@ class LiveState:
     #: what each VEN was last given: the keys of its distributed events
     delivered: dict[str, tuple[tuple[str, int, str], ...]] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], bytes] = field(default_factory=dict)
+    _by_name: dict[str, str] = field(default_factory=dict)
+    _by_registration: dict[str, str] = field(default_factory=dict)
 
     # --- VENs -------------------------------------------------------------------------------
 
     def put_ven(self, record: VenRecord) -> None:
-        """Add or replace a VEN."""
+        """Add or replace a VEN (and its name and registration indexes)."""
+        old = self.vens.get(record.ven_id)
+        if old is not None:
+            self._by_name.pop(old.ven_name or "", None)
+            self._by_registration.pop(old.registration_id or "", None)
         self.vens[record.ven_id] = record
+        if record.ven_name:
+            self._by_name[record.ven_name] = record.ven_id
+        if record.registration_id:
+            self._by_registration[record.registration_id] = record.ven_id
 
     def ven_by_name(self, ven_name: str) -> VenRecord | None:
-        """A VEN by oadrVenName (linear; only used at registration)."""
-        return next((v for v in self.vens.values() if v.ven_name == ven_name), None)
+        """A VEN by oadrVenName."""
+        ven_id = self._by_name.get(ven_name)
+        return self.vens.get(ven_id) if ven_id else None
 
     def ven_by_registration(self, registration_id: str) -> VenRecord | None:
-        """A VEN by registrationID (linear; only used at registration)."""
-        return next((v for v in self.vens.values() if v.registration_id == registration_id), None)
+        """A VEN by registrationID."""
+        ven_id = self._by_registration.get(registration_id)
+        return self.vens.get(ven_id) if ven_id else None
 
     # --- events -----------------------------------------------------------------------------
 

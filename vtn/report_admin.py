@@ -44,7 +44,15 @@ def build_request(
     """
     if report_name == "METADATA":
         # the schema needs one specifierPayload; a METADATA request names no real rID
-        return r.ReportRequest(new_request_id(), "METADATA", timedelta(0), timedelta(0), (r.SpecifierPayload("0"),), now.replace(microsecond=0), timedelta(0))
+        return r.ReportRequest(
+            new_request_id(),
+            "METADATA",
+            timedelta(0),
+            timedelta(0),
+            (r.SpecifierPayload("0"),),
+            now.replace(microsecond=0),
+            timedelta(0),
+        )
     offered = [
         (spec, d) for spec, name, d in reports.descriptions(session, ven_id) if name in (report_name, f"METADATA_{report_name}")
     ]
@@ -58,6 +66,8 @@ def build_request(
     if granularity < timedelta(0) or report_back < timedelta(0):
         raise ReportRefused("granularity and report-back duration must not be negative")
     periodic = granularity > timedelta(0) or report_back > timedelta(0)
+    if periodic:
+        granularity = fit_sampling_rate(granularity, [known[x].sampling for x in (r_ids or tuple(known))])
     window = duration if duration is not None else (DEFAULT_PERIODIC_WINDOW if periodic else timedelta(0))
     return r.ReportRequest(
         report_request_id=new_request_id(),
@@ -68,6 +78,17 @@ def build_request(
         interval_duration=window,
         payloads=tuple(r.SpecifierPayload(r_id=x, reading_type=known[x].reading_type) for x in (r_ids or tuple(known))),
     )
+
+
+def fit_sampling_rate(granularity: timedelta, rates: list[r.SamplingRate | None]) -> timedelta:
+    """Clamp a requested granularity into the sampling range every asked rID offers (VENs refuse others)."""
+    lows = [x.min_period for x in rates if x is not None and x.min_period > timedelta(0)]
+    highs = [x.max_period for x in rates if x is not None and x.max_period > timedelta(0)]
+    if lows and granularity < max(lows):
+        granularity = max(lows)
+    if highs and granularity > min(highs):
+        granularity = min(highs)
+    return granularity
 
 
 def request_report(session: Session, ven_id: str, report_name: str, now: datetime, **options: object) -> r.ReportRequest:

@@ -3,6 +3,7 @@
 import logging
 
 from vtn.context import VtnContext
+from vtn.domain import OutboxItem
 from vtn.lifecycle import Lifecycle
 from vtn.store import repository as repo
 
@@ -27,7 +28,7 @@ class StoreSync:
         for event in store.call_sync(repo.load_live_events):
             live.put_event(event)
             self.lifecycle.schedule(event)
-        pending: dict[str, list] = {}
+        pending: dict[str, list[OutboxItem]] = {}
         for item in store.call_sync(repo.pending_outbox, None):
             pending.setdefault(item.ven_id, []).append(item)
         for ven_id, items in pending.items():
@@ -40,30 +41,32 @@ class StoreSync:
         )
 
     async def refresh(self) -> None:
-        """Apply changes newer than the last one seen."""
+        """Apply changes newer than the last one seen, except this process's own (already applied)."""
         changes = await self.ctx.store.call(repo.changes_since, self.last_change)
         if not changes:
             return
         self.last_change = changes[-1][0]
         kinds: dict[str, set[str]] = {}
-        for _, kind, key in changes:
-            kinds.setdefault(kind, set()).add(key)
-        live = self.ctx.live
-        for ven_id in kinds.get("ven", ()):
-            ven = await self.ctx.store.call(repo.load_ven, ven_id)
-            if ven is not None:
+        for _, kind, key, origin in changes:
+            if origin != self.ctx.store.origin:
+                kinds.setdefault(kind, set()).add(key)
+        store, live = self.ctx.store, self.ctx.live
+        if kinds.get("ven"):
+            for ven in await store.call(repo.load_vens_by_id, kinds["ven"]):
                 live.put_ven(ven)
-        for event_id in kinds.get("event", ()):
-            found = await self.ctx.store.call(repo.load_event, event_id)
-            if found is not None:
-                event, closed = found
+        if kinds.get("event"):
+            for event, closed in await store.call(repo.load_events_by_id, kinds["event"]):
                 live.put_event(event, closed)
                 if not closed:
                     self.lifecycle.schedule(event)
-        for ven_id in kinds.get("outbox", ()):
-            live.set_outbox(ven_id, await self.ctx.store.call(repo.pending_outbox, ven_id))
+        if kinds.get("outbox"):
+            pending: dict[str, list[OutboxItem]] = {ven_id: [] for ven_id in kinds["outbox"]}
+            for item in await store.call(repo.pending_outbox, None, kinds["outbox"]):
+                pending[item.ven_id].append(item)
+            for ven_id, items in pending.items():
+                live.set_outbox(ven_id, items)
         if "membership" in kinds:
-            live.groups_by_name, live.resources_by_name = await self.ctx.store.call(repo.load_memberships)
+            live.groups_by_name, live.resources_by_name = await store.call(repo.load_memberships)
 
     async def flush(self) -> None:
         """Write buffered last-seen times and first deliveries."""

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
@@ -15,11 +16,12 @@ from vtn import event_admin
 from vtn.app import VtnProcess, build
 from vtn.config import AutoReport, ProgramConfig, VtnConfig
 from vtn.store import repository as repo
+from vtn.store.worker import StoreWorker
 
 PROGRAM = "http://cariflex.mq/programs/test"
 
 
-def test_config(db_url: str, **changes: object) -> VtnConfig:
+def config_for_tests(db_url: str, **changes: object) -> VtnConfig:
     """A VTN configuration for tests (one program, 10 s polls)."""
     config = VtnConfig(
         vtn_id="CARIFLEX-VTN",
@@ -35,11 +37,19 @@ def test_config(db_url: str, **changes: object) -> VtnConfig:
 
 @dataclass
 class VtnUnderTest:
-    """A running VTN plus a raw client pointed at it."""
+    """A running VTN plus a raw client pointed at it, and a store handle of its own for admin
+    changes (as the CLI makes them: the VTN picks them up from the change feed)."""
 
     process: VtnProcess
     base_url: str
     client: RawClient
+    admin_store: StoreWorker
+
+    async def admin(self, fn: Any, *args: object, **kwargs: object) -> Any:
+        """Run an admin function (event_admin, report_admin, repository…) and let the VTN pick it up."""
+        result = await self.admin_store.call(fn, *args, **kwargs)
+        await self.process.sync.refresh()
+        return result
 
     @property
     def ctx(self):  # noqa: ANN201 - VtnContext
@@ -67,8 +77,7 @@ class VtnUnderTest:
             target=target,
             **fields,  # type: ignore[arg-type]
         )
-        await self.ctx.store.call(event_admin.create_event, event, "test", now)
-        await self.process.sync.refresh()
+        await self.admin(event_admin.create_event, event, "test", now)
         return event
 
     async def modify_event(self, event_id: str, reason: str = "modified", **changes: object) -> m.Event:
@@ -81,15 +90,12 @@ class VtnUnderTest:
 
     async def cancel_event(self, event_id: str) -> m.Event:
         """Cancel an event through the store and let the VTN pick it up."""
-        event = await self.ctx.store.call(event_admin.cancel_event, event_id, self.ctx.now())
-        await self.process.sync.refresh()
-        return event
+        return await self.admin(event_admin.cancel_event, event_id, self.ctx.now())
 
     async def queue(self, ven_id: str, kind: str) -> None:
         """Queue a VTN-initiated message (as `cariflex vens …` does)."""
         ven = self.ctx.live.vens[ven_id]
-        await self.ctx.store.call(repo.enqueue, ven_id, kind, {"registration_id": ven.registration_id}, self.ctx.now())
-        await self.process.sync.refresh()
+        await self.admin(repo.enqueue, ven_id, kind, {"registration_id": ven.registration_id}, self.ctx.now())
 
 
 @asynccontextmanager
@@ -98,9 +104,11 @@ async def running_vtn(config: VtnConfig) -> AsyncIterator[VtnUnderTest]:
     process = build(config)
     server = TestServer(process.app, host="127.0.0.1", port=0)
     await server.start_server()
+    admin_store = StoreWorker(config.db_url, origin="test-admin")
     try:
         async with aiohttp.ClientSession() as session:
             base = f"http://127.0.0.1:{server.port}"
-            yield VtnUnderTest(process=process, base_url=base, client=RawClient(session, base))
+            yield VtnUnderTest(process=process, base_url=base, client=RawClient(session, base), admin_store=admin_store)
     finally:
+        admin_store.close()
         await server.close()

@@ -164,6 +164,8 @@ class Change(Base):
     kind: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(256))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: which writer made the change (a VTN process's token, or "cli"); a process skips its own
+    origin: Mapped[str] = mapped_column(String(64), default="cli", server_default="cli")
 
 
 class ReportDescription(Base):

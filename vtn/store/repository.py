@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from mapping.oadr import model as m
@@ -16,8 +16,8 @@ from vtn.store import models as db
 
 
 def note_change(session: Session, kind: str, key: str, now: datetime) -> None:
-    """Append to the change feed so other processes reload `kind`/`key`."""
-    session.add(db.Change(kind=kind, key=key, at=now))
+    """Append to the change feed so other processes reload `kind`/`key` (tagged with the writer's origin)."""
+    session.add(db.Change(kind=kind, key=key, at=now, origin=session.info.get("origin", "cli")))
 
 
 def last_change_id(session: Session) -> int:
@@ -25,12 +25,15 @@ def last_change_id(session: Session) -> int:
     return session.scalar(select(func.max(db.Change.id))) or 0
 
 
-def changes_since(session: Session, after: int, limit: int = 10000) -> list[tuple[int, str, str]]:
-    """(id, kind, key) of changes newer than `after`, oldest first."""
+def changes_since(session: Session, after: int, limit: int = 10000) -> list[tuple[int, str, str, str]]:
+    """(id, kind, key, origin) of changes newer than `after`, oldest first."""
     rows = session.execute(
-        select(db.Change.id, db.Change.kind, db.Change.key).where(db.Change.id > after).order_by(db.Change.id).limit(limit)
+        select(db.Change.id, db.Change.kind, db.Change.key, db.Change.origin)
+        .where(db.Change.id > after)
+        .order_by(db.Change.id)
+        .limit(limit)
     )
-    return [(r.id, r.kind, r.key) for r in rows]
+    return [(r.id, r.kind, r.key, r.origin) for r in rows]
 
 
 # --- VENs, groups, resources, programs ----------------------------------------------------------
@@ -55,6 +58,11 @@ def _ven_record(row: db.Ven) -> VenRecord:
 def load_vens(session: Session) -> list[VenRecord]:
     """Every VEN the VTN knows."""
     return [_ven_record(r) for r in session.scalars(select(db.Ven))]
+
+
+def load_vens_by_id(session: Session, ven_ids: Iterable[str]) -> list[VenRecord]:
+    """The VENs among `ven_ids` (one query)."""
+    return [_ven_record(r) for r in session.scalars(select(db.Ven).where(db.Ven.ven_id.in_(list(ven_ids))))]
 
 
 def load_ven(session: Session, ven_id: str) -> VenRecord | None:
@@ -93,9 +101,12 @@ def save_ven(session: Session, record: VenRecord, now: datetime, registered: boo
 
 
 def touch_vens(session: Session, seen: dict[str, datetime]) -> None:
-    """Record when VENs were last heard from."""
-    for ven_id, at in seen.items():
-        session.execute(update(db.Ven).where(db.Ven.ven_id == ven_id).values(last_seen_at=at))
+    """Record when VENs were last heard from (one executemany, not one statement per VEN)."""
+    if not seen:
+        return
+    table = db.Ven.__table__
+    statement = table.update().where(table.c.ven_id == bindparam("b_ven")).values(last_seen_at=bindparam("b_at"))
+    session.connection().execute(statement, [{"b_ven": ven_id, "b_at": at} for ven_id, at in seen.items()])
 
 
 def load_memberships(session: Session) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
@@ -156,6 +167,11 @@ def _live(row: db.Event) -> LiveEvent:
 def load_live_events(session: Session) -> list[LiveEvent]:
     """Events still delivered to VENs."""
     return [_live(r) for r in session.scalars(select(db.Event).where(db.Event.closed.is_(False)))]
+
+
+def load_events_by_id(session: Session, event_ids: Iterable[str]) -> list[tuple[LiveEvent, bool]]:
+    """(event, closed) for the events among `event_ids` (one query)."""
+    return [(_live(r), r.closed) for r in session.scalars(select(db.Event).where(db.Event.event_id.in_(list(event_ids))))]
 
 
 def load_event(session: Session, event_id: str) -> tuple[LiveEvent, bool] | None:
@@ -285,11 +301,13 @@ def enqueue(session: Session, ven_id: str, kind: str, payload: dict, now: dateti
     note_change(session, "outbox", ven_id, now)
 
 
-def pending_outbox(session: Session, ven_id: str | None = None) -> list[OutboxItem]:
-    """Undelivered queued messages (of one VEN, or all)."""
+def pending_outbox(session: Session, ven_id: str | None = None, ven_ids: Iterable[str] | None = None) -> list[OutboxItem]:
+    """Undelivered queued messages (of one VEN, of several, or all)."""
     query = select(db.Outbox).where(db.Outbox.delivered_at.is_(None))
     if ven_id is not None:
         query = query.where(db.Outbox.ven_id == ven_id)
+    if ven_ids is not None:
+        query = query.where(db.Outbox.ven_id.in_(list(ven_ids)))
     return [
         OutboxItem(id=r.id, ven_id=r.ven_id, kind=r.kind, payload=r.payload, created_at=r.created_at)
         for r in session.scalars(query.order_by(db.Outbox.id))

@@ -17,13 +17,15 @@ T = TypeVar("T")
 class StoreWorker:
     """Executes `fn(session, *args)` in a transaction on the store thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, origin: str = "cli") -> None:
+        self.origin = origin
         self.engine: Engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtn-store")
 
     def _run(self, fn: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
         with session_scope(self.sessions) as session:
+            session.info["origin"] = self.origin
             return fn(session, *args, **kwargs)
 
     async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
