@@ -93,5 +93,7 @@ async def test_nothing_is_lost_across_a_restart(db_url, stop_signal):
     shown = json.loads(_cli("event", "show", "--db", db_url, event_id))
     assert [(x["opt_type"], x["modification_number"]) for x in shown["responses"]] == [("optIn", 1)]
     assert [o["opt_id"] for o in shown["opts"]] == ["opt-restart"]
+    if stop_signal == signal.SIGTERM:  # first-delivery times are flushed every 2 s and at a clean stop
+        assert {(d["ven_id"], d["modification_number"]) for d in shown["deliveries"]} >= {(reg.ven_id, 1)}
     data = json.loads(_cli("reports", "data", "--db", db_url, "--ven", reg.ven_id, "--format", "json"))
     assert sorted(p["value"] for p in data) == [-1.0, 2.0, 7.5]

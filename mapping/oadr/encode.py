@@ -7,6 +7,8 @@ cache them and assemble an oadrDistributeEvent for any VEN by concatenation
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from functools import cache
+from xml.sax.saxutils import escape as xml_escape
 
 from lxml import etree
 
@@ -145,6 +147,21 @@ def encode_distribute_event(
     sub(head, EI, "vtnID", vtn_id)
     inner = b"".join(etree.tostring(child) for child in head)
     return _XML_DECL + _DISTRIBUTE_OPEN + inner + b"".join(event_fragments) + _DISTRIBUTE_CLOSE
+
+
+_MARK = "VEN-ID-PLACEHOLDER-7f3a"
+
+@cache
+def _ok_response_parts() -> tuple[bytes, bytes]:
+    whole = _wrap(_oadr_response(m.Response(response=m.EiResponse(request_id=""), ven_id=_MARK)))
+    head, _, tail = whole.partition(_MARK.encode())
+    return head, tail
+
+
+def encode_ok_response(ven_id: str) -> bytes:
+    """oadrResponse 200 for `ven_id` — the answer to most polls, so it is assembled from a cached template."""
+    head, tail = _ok_response_parts()
+    return head + xml_escape(ven_id).encode() + tail
 
 
 def encode(message: m.Message | ReportMessage) -> bytes:

@@ -5,10 +5,10 @@ import logging
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
-from mapping.oadr.encode import encode
+from mapping.oadr.encode import encode, encode_ok_response
 from vtn.context import VtnContext, new_id
 from vtn.domain import OutboxItem, VenRecord
-from vtn.services.common import ok, registered_ven
+from vtn.services.common import registered_ven
 from vtn.services.events import distribute
 from vtn.services.registration import cancel_registration_of
 from vtn.services.reports import cancel_message
@@ -66,4 +66,4 @@ async def poll(ctx: VtnContext, msg: m.Poll) -> bytes:
     events = ctx.live.events_for(ven)
     if tuple(e.key for e in events) != ctx.live.delivered.get(ven.ven_id, ()):
         return distribute(ctx, ven, events)
-    return encode(m.Response(response=ok(""), ven_id=ven.ven_id))
+    return encode_ok_response(ven.ven_id)

@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mapping.oadr import model as m
@@ -257,10 +259,13 @@ def event_revisions(session: Session, event_id: str) -> list[tuple[int, str | No
 
 
 def record_deliveries(session: Session, deliveries: Iterable[tuple[str, str, int, datetime]]) -> None:
-    """Record (ven_id, event_id, modificationNumber, when) first deliveries; repeats are ignored."""
-    for ven_id, event_id, mod, at in deliveries:
-        if session.get(db.EventDelivery, (ven_id, event_id, mod)) is None:
-            session.add(db.EventDelivery(ven_id=ven_id, event_id=event_id, modification_number=mod, first_delivered_at=at))
+    """Record (ven_id, event_id, modificationNumber, when) first deliveries in one executemany; repeats are ignored."""
+    rows = [{"ven_id": v, "event_id": e, "modification_number": n, "first_delivered_at": at} for v, e, n, at in deliveries]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(insert(db.EventDelivery).on_conflict_do_nothing(), rows)
 
 
 def record_event_responses(session: Session, ven_id: str, responses: Iterable[m.EventResponse], now: datetime) -> None:
