@@ -1,0 +1,95 @@
+"""The `cariflex` command: every sub-command has --help; bad configuration fails with one message
+naming the key; the store is created and upgraded by itself."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mapping.settings import ConfigError
+from vtn.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = [
+    [],
+    ["vtn"],
+    ["db"],
+    ["db", "upgrade"],
+    ["event"],
+    ["event", "create"],
+    ["event", "list"],
+    ["event", "show"],
+    ["event", "modify"],
+    ["event", "cancel"],
+    ["vens"],
+    ["vens", "list"],
+    ["vens", "reregister"],
+    ["vens", "cancel-registration"],
+    ["vens", "group"],
+    ["reports"],
+    ["reports", "request"],
+    ["reports", "cancel"],
+    ["reports", "list"],
+    ["reports", "data"],
+    ["opts"],
+]
+
+
+def _cariflex(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cariflex.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cariflex")
+def test_every_command_has_help(command):
+    done = _cariflex(*command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "usage: cariflex" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[vtn]\nport = "eighty"\n', "vtn.port: expected an integer"),
+        ('[vtn]\npoll_interval = "10 seconds"\n', "vtn.poll_interval: expected an ISO 8601 duration"),
+        ("[vtn]\nvtn_idd = 'x'\n", "vtn.vtn_idd: unknown key"),
+        (
+            '[store]\nurl = "env:CARIFLEX_NO_SUCH_VARIABLE"\n',
+            "store.url: environment variable CARIFLEX_NO_SUCH_VARIABLE is not set",
+        ),
+        ("[[programs]]\nmarket_context = 'http://x'\n", "programs[0].program_id: expected a non-empty string"),
+        ("[groups]\nnorth = 'site-01'\n", "groups.north: expected a list of strings"),
+        ("[vtn\n", "not valid TOML"),
+    ],
+)
+def test_bad_configuration_names_the_key(tmp_path, toml, message):
+    path = tmp_path / "config" / "vtn.toml"
+    path.parent.mkdir()
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        load_config(path)
+    done = _cariflex("vtn", "--config", str(path))
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_shipped_configurations_are_valid():
+    for name in ("vtn.toml", "vtn.example.toml"):
+        config = load_config(ROOT / "config" / name)
+        assert config.vtn_id == "CARIFLEX-VTN" and config.programs
+
+
+def test_db_upgrade_creates_and_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    for _ in range(2):
+        done = _cariflex("db", "upgrade", "--db", url)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fresh.db").exists()
+
+
+def test_event_create_refuses_an_unknown_signal_with_a_reason(tmp_path):
+    done = _cariflex(
+        "event", "create", "--db", f"sqlite:///{tmp_path / 'e.db'}", "--program", "sei-evening-peak", "--signal", "LOUDNESS:level"
+    )
+    assert done.returncode == 1
+    assert "is not a 2.0b signal name" in done.stderr
