@@ -5,6 +5,7 @@ import logging
 import sys
 
 from mapping.settings import ConfigError
+from ven import cli as ven_cli
 from vtn import cli as vtn_cli
 
 
@@ -16,6 +17,7 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     vtn_cli.register(commands)
+    ven_cli.register(commands)
     return root
 
 
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:

@@ -2,7 +2,7 @@
 re-distributed at the next poll; pure status rules tested on their own."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from mapping.oadr.lifecycle import event_status, priority_key, status_boundaries
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn.store import repository as repo
 
-T0 = datetime(2026, 11, 26, 22, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 

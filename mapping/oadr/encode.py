@@ -151,6 +151,7 @@ def encode_distribute_event(
 
 _MARK = "VEN-ID-PLACEHOLDER-7f3a"
 
+
 @cache
 def _ok_response_parts() -> tuple[bytes, bytes]:
     whole = _wrap(_oadr_response(m.Response(response=m.EiResponse(request_id=""), ven_id=_MARK)))

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
 from mapping.oadr.timefmt import format_datetime, parse_datetime
 
 
@@ -141,4 +142,30 @@ def event_from_json(data: dict[str, Any]) -> m.Event:
         signals=tuple(signal_from_json(s) for s in data["signals"]),
         baseline=signal_from_json(data["baseline"]) if data.get("baseline") else None,
         target=target_from_json(data.get("target")),
+    )
+
+
+def report_request_to_json(request: r.ReportRequest) -> dict[str, Any]:
+    """ReportRequest → dict."""
+    return {
+        "report_request_id": request.report_request_id,
+        "report_specifier_id": request.report_specifier_id,
+        "granularity_s": request.granularity.total_seconds(),
+        "report_back_s": request.report_back.total_seconds(),
+        "interval_start": format_datetime(request.interval_start) if request.interval_start else None,
+        "interval_duration_s": _seconds(request.interval_duration),
+        "payloads": [{"r_id": p.r_id, "reading_type": p.reading_type} for p in request.payloads],
+    }
+
+
+def report_request_from_json(data: dict[str, Any]) -> r.ReportRequest:
+    """Inverse of `report_request_to_json`."""
+    return r.ReportRequest(
+        report_request_id=data["report_request_id"],
+        report_specifier_id=data["report_specifier_id"],
+        granularity=timedelta(seconds=data["granularity_s"]),
+        report_back=timedelta(seconds=data["report_back_s"]),
+        interval_start=parse_datetime(data["interval_start"]) if data.get("interval_start") else None,
+        interval_duration=_delta(data.get("interval_duration_s")),
+        payloads=tuple(r.SpecifierPayload(p["r_id"], p.get("reading_type", "x-notApplicable")) for p in data["payloads"]),
     )

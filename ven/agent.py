@@ -1,0 +1,198 @@
+"""A site VEN's main loop: register, poll until drained, answer what the VTN asks, back off with
+jitter when the VTN is away — never crash, never lose state."""
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+
+from mapping.oadr import model as m
+from mapping.oadr import report_model as r
+from mapping.oadr.codes import ResponseCode
+from ven.events import EventRunner
+from ven.reporting import Reporter
+from ven.site import Site, new_request_id
+from ven.store import Registration
+from ven.transport import LinkDown, VtnProtocolError
+
+log = logging.getLogger("cariflex.ven.agent")
+
+MAX_MESSAGES_PER_CYCLE = 100
+
+
+class RegistrationRefused(Exception):
+    """The VTN would not register us (or is not the VTN we were configured for)."""
+
+
+class SiteVen:
+    """The OpenADR client role of one site."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.events = EventRunner(site)
+        self.reports = Reporter(site)
+        self.failures = 0
+        self._stop = asyncio.Event()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Pick up the stored registration, events and report requests (after a restart)."""
+        self.site.registration = self.site.store.registration(self.site.name)
+        if self.site.registration is not None:
+            self.events.resume_all()
+            self.reports.resume()
+
+    async def run(self) -> None:
+        """Until stopped: stay registered and poll at the VTN's pace."""
+        self.resume()
+        while not self._stop.is_set():
+            try:
+                if self.site.registration is None:
+                    await self.register()
+                await self.reports.flush()
+                await self.poll_until_drained()
+                self.failures = 0
+                wait = self.poll_interval()
+            except (LinkDown, VtnProtocolError, RegistrationRefused) as exc:
+                self.failures += 1
+                wait = self.backoff()
+                log.warning("%s: %s — retrying in %.1f s", self.site.name, exc, wait)
+            except Exception:  # a defect must not stop the site's VEN
+                self.failures += 1
+                wait = self.backoff()
+                log.exception("%s: unexpected error — retrying in %.1f s", self.site.name, wait)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step."""
+        self._stop.set()
+
+    def poll_interval(self) -> float:
+        """The VTN's requested poll frequency, else the configured default."""
+        reg = self.site.registration
+        if reg is not None and reg.poll_freq_s:
+            return max(reg.poll_freq_s, 0.2)
+        return self.site.ven.default_poll_interval.total_seconds()
+
+    def backoff(self) -> float:
+        """Exponential back-off with full jitter, capped."""
+        cap = self.site.ven.max_backoff.total_seconds()
+        base = min(cap, self.poll_interval() * (2 ** min(self.failures, 10)))
+        return random.uniform(base / 2, base)
+
+    # --- registration ---------------------------------------------------------------------------
+
+    def _check_vtn_id(self, vtn_id: str) -> None:
+        expected = self.site.ven.vtn_id
+        if expected is not None and vtn_id != expected:
+            raise RegistrationRefused(
+                f"the VTN announces vtnID {vtn_id!r}, this VEN is configured for {expected!r} (case counts)"
+            )
+
+    async def register(self) -> None:
+        """oadrQueryRegistration, oadrCreatePartyRegistration, then register our reports."""
+        link, site = self.site.link, self.site
+        query = await link.send("EiRegisterParty", m.QueryRegistration(new_request_id()))
+        if not isinstance(query, m.CreatedPartyRegistration):
+            raise RegistrationRefused(f"oadrQueryRegistration was answered with {type(query).__name__}")
+        self._check_vtn_id(query.vtn_id)
+        previous = site.store.registration(site.name)
+        reply = await link.send(
+            "EiRegisterParty",
+            m.CreatePartyRegistration(
+                request_id=new_request_id(),
+                profile_name="2.0b",
+                transport_name="simpleHttp",
+                report_only=False,
+                xml_signature=False,
+                ven_name=site.config.ven_name,
+                http_pull_model=True,
+                ven_id=previous.ven_id if previous else None,
+                registration_id=previous.registration_id if previous else None,
+            ),
+        )
+        if not isinstance(reply, m.CreatedPartyRegistration) or reply.response.code != ResponseCode.OK:
+            if previous is not None and isinstance(reply, m.CreatedPartyRegistration):
+                site.store.forget_registration(site.name)  # our old ids are gone on the VTN side: start afresh
+            detail = (
+                f"{reply.response.code} {reply.response.description}"
+                if isinstance(reply, m.CreatedPartyRegistration)
+                else type(reply).__name__
+            )
+            raise RegistrationRefused(f"registration refused: {detail}")
+        self._check_vtn_id(reply.vtn_id)
+        if not reply.ven_id or not reply.registration_id:
+            raise RegistrationRefused("the VTN registered us without a venID or registrationID")
+        freq = reply.poll_freq.total_seconds() if reply.poll_freq else None
+        site.registration = Registration(reply.ven_id, reply.registration_id, reply.vtn_id, freq)
+        site.store.save_registration(site.name, site.registration)
+        log.info("%s: registered as %s (registration %s, poll every %s s)", site.name, reply.ven_id, reply.registration_id, freq)
+        await self.reports.register()
+
+    def _lose_registration(self, why: str) -> None:
+        log.warning("%s: registration lost (%s); registering again", self.site.name, why)
+        for known in self.site.store.events(self.site.name).values():
+            self.events.unschedule(known.event.event_id)
+        self.site.store.forget_registration(self.site.name)
+        self.site.registration = None
+
+    # --- polling --------------------------------------------------------------------------------
+
+    async def poll_until_drained(self) -> None:
+        """Poll until the VTN says nothing is pending (oadrResponse)."""
+        for _ in range(MAX_MESSAGES_PER_CYCLE):
+            if self.site.registration is None:
+                return
+            reply = await self.site.link.send("OadrPoll", m.Poll(ven_id=self.site.ven_id))
+            if reply is None:
+                return  # tolerated: an empty body means nothing pending
+            if isinstance(reply, m.Response):
+                if reply.response.code == ResponseCode.NOT_REGISTERED_OR_AUTHORIZED:
+                    self._lose_registration(reply.response.description)
+                elif reply.response.code != ResponseCode.OK:
+                    log.warning("%s: poll answered %s %s", self.site.name, reply.response.code, reply.response.description)
+                return
+            await self.handle(reply)
+
+    async def handle(self, message: object) -> None:
+        """Act on one VTN-initiated message and send the answer the profile requires."""
+        link, site = self.site.link, self.site
+        if isinstance(message, m.DistributeEvent):
+            created = await self.events.distribute(message, site.ven.vtn_id)
+            if created is not None:
+                answer = await link.send("EiEvent", created)
+                if isinstance(answer, m.Response) and answer.response.code == ResponseCode.OK:
+                    self.events.answered(created)
+        elif isinstance(message, r.CreateReport):
+            await self.reports.accept(message.report_requests, message.request_id)
+        elif isinstance(message, r.CancelReport):
+            pending = await self.reports.cancel(message)
+            ack = m.Acknowledgement(
+                "oadrCanceledReport", m.EiResponse(request_id=message.request_id), ven_id=site.ven_id, pending_reports=pending
+            )
+            await link.send("EiReport", ack)
+        elif isinstance(message, r.RegisterReport):
+            await link.send("EiReport", r.RegisteredReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
+        elif isinstance(message, r.UpdateReport):
+            await link.send("EiReport", r.UpdatedReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
+        elif isinstance(message, m.RequestReregistration):
+            await link.send("EiRegisterParty", m.Response(m.EiResponse(), ven_id=site.ven_id))
+            await self.register()
+        elif isinstance(message, m.CancelPartyRegistration):
+            registration_id = site.registration.registration_id if site.registration else message.registration_id
+            await link.send(
+                "EiRegisterParty",
+                m.CanceledPartyRegistration(m.EiResponse(request_id=message.request_id), registration_id, site.ven_id),
+            )
+            self._lose_registration("the VTN cancelled our registration")
+        else:
+            log.warning("%s: ignored an unexpected %s from the VTN", site.name, type(message).__name__)
+
+
+def jittered_start(max_delay: timedelta) -> float:
+    """A random first delay so many site VENs do not all poll in the same instant."""
+    return random.uniform(0, max_delay.total_seconds())

@@ -1,0 +1,165 @@
+"""VEN configuration: `config/ven.toml` (the VTN link, the store, defaults) and `config/sites.toml`
+(the sites this process hosts), validated at start-up."""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from mapping.settings import ConfigError, Table
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
+DEFAULT_SITES = CONFIG_DIR / "sites.toml"
+
+
+@dataclass(frozen=True)
+class OptPolicy:
+    """When a site answers optOut instead of optIn (rules are checked in this order)."""
+
+    refuse_signals: tuple[str, ...] = ()
+    refuse_test_events: bool = False
+    min_import_limit_kw: float = 0.0
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One site: its VEN name, contract, groups and asset (kind and parameters)."""
+
+    name: str
+    ven_name: str
+    contracted_kva: float = 9.0
+    base_load_kw: float = 1.5
+    label: str = ""
+    commune: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    groups: tuple[str, ...] = ()
+    asset: Mapping[str, Any] = field(default_factory=dict)
+    opt: OptPolicy = field(default_factory=OptPolicy)
+
+
+@dataclass(frozen=True)
+class VenConfig:
+    """What a `cariflex ven` process needs."""
+
+    vtn_url: str = "http://127.0.0.1:8080/OpenADR2/Simple/2.0b"
+    vtn_id: str | None = "CARIFLEX-VTN"
+    store_path: Path = Path("var/ven.db")
+    request_timeout: timedelta = timedelta(seconds=10)
+    default_poll_interval: timedelta = timedelta(seconds=10)
+    max_backoff: timedelta = timedelta(minutes=5)
+    report_duration: timedelta = timedelta(hours=1)
+    sites: tuple[SiteConfig, ...] = ()
+
+
+def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
+    table.reject_unknown({"refuse_signals", "refuse_test_events", "min_import_limit_kw"})
+    signals = table.data.get("refuse_signals", list(default.refuse_signals))
+    if not isinstance(signals, list) or not all(isinstance(s, str) for s in signals):
+        raise ConfigError(f"{table.path}.refuse_signals: expected a list of signal names")
+    minimum = table.data.get("min_import_limit_kw", default.min_import_limit_kw)
+    if not isinstance(minimum, int | float) or isinstance(minimum, bool):
+        raise ConfigError(f"{table.path}.min_import_limit_kw: expected a number of kW")
+    return OptPolicy(tuple(signals), table.boolean("refuse_test_events", default.refuse_test_events), float(minimum))
+
+
+def _number(table: Table, key: str, default: float | None) -> float | None:
+    value = table.data.get(key, default)
+    if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+        raise ConfigError(f"{table.path}.{key}: expected a number, got {value!r}")
+    return float(value) if value is not None else None
+
+
+def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt: OptPolicy) -> tuple[SiteConfig, ...]:
+    """Validate a parsed sites document."""
+    root = Table(data, "", environ)
+    root.reject_unknown({"sites"})
+    sites = []
+    for site in root.tables("sites"):
+        site.reject_unknown(
+            {
+                "name",
+                "ven_name",
+                "label",
+                "commune",
+                "latitude",
+                "longitude",
+                "contracted_kva",
+                "base_load_kw",
+                "groups",
+                "asset",
+                "opt",
+            }
+        )
+        name = site.string("name")
+        groups = site.data.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ConfigError(f"{site.path}.groups: expected a list of group ids")
+        sites.append(
+            SiteConfig(
+                name=name,
+                ven_name=site.string("ven_name", name),
+                label=str(site.data.get("label", "")),
+                commune=str(site.data.get("commune", "")),
+                latitude=_number(site, "latitude", None),
+                longitude=_number(site, "longitude", None),
+                contracted_kva=_number(site, "contracted_kva", 9.0) or 9.0,
+                base_load_kw=_number(site, "base_load_kw", 1.5) or 0.0,
+                groups=tuple(groups),
+                asset=dict(site.table("asset").data),
+                opt=_opt_policy(site.table("opt"), default_opt),
+            )
+        )
+    names = [s.name for s in sites]
+    if len(set(names)) != len(names):
+        raise ConfigError("sites: two sites share a name")
+    return tuple(sites)
+
+
+def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
+    """Read and validate ven.toml and sites.toml, then apply command-line overrides (None = not given)."""
+    path = path or DEFAULT_CONFIG
+    data = _read(path)
+    root = Table(data, "", os.environ)
+    try:
+        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file"})
+        vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
+        vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
+        store.reject_unknown({"path"})
+        poll.reject_unknown({"default_interval", "max_backoff"})
+        reports.reject_unknown({"duration"})
+        default_opt = _opt_policy(root.table("opt"), OptPolicy())
+        vtn_id = vtn.data.get("vtn_id", "CARIFLEX-VTN")
+        config = VenConfig(
+            vtn_url=vtn.string("url", VenConfig.vtn_url),
+            vtn_id=vtn.string("vtn_id") if vtn_id else None,
+            store_path=(path.resolve().parent.parent / store.string("path", "var/ven.db")),
+            request_timeout=vtn.duration("request_timeout", "PT10S"),
+            default_poll_interval=poll.duration("default_interval", "PT10S"),
+            max_backoff=poll.duration("max_backoff", "PT5M"),
+            report_duration=reports.duration("duration", "PT1H"),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    sites_file = sites_path or (path.resolve().parent / str(data.get("sites_file", "sites.toml")))
+    try:
+        sites = parse_sites(_read(sites_file), os.environ, default_opt)
+    except ConfigError as exc:
+        raise ConfigError(f"{sites_file}: {exc}") from exc
+    config = replace(config, sites=sites)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace(config, **given)  # type: ignore[arg-type]
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc

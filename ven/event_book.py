@@ -1,0 +1,79 @@
+"""What a new oadrDistributeEvent changes for a VEN, and when an event's callbacks fall due. Pure."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mapping.oadr import model as m
+from mapping.oadr.lifecycle import event_end
+from ven.store import KnownEvent
+
+
+@dataclass
+class EventChanges:
+    """The difference between what the VEN holds and what the VTN now distributes."""
+
+    new: list[m.Event] = field(default_factory=list)
+    modified: list[m.Event] = field(default_factory=list)
+    cancelled: list[m.Event] = field(default_factory=list)
+    status_only: list[m.Event] = field(default_factory=list)
+    vanished: list[KnownEvent] = field(default_factory=list)
+
+
+def compare(known: Mapping[str, KnownEvent], incoming: Sequence[m.Event]) -> EventChanges:
+    """Classify each distributed event; events no longer listed are 'vanished' (implicit cancellation)."""
+    changes = EventChanges()
+    for event in incoming:
+        held = known.get(event.event_id)
+        if event.status == "cancelled" and (held is None or held.event.status != "cancelled"):
+            changes.cancelled.append(event)
+        elif held is None:
+            changes.new.append(event)
+        elif event.modification_number > held.event.modification_number:
+            changes.modified.append(event)
+        elif event.modification_number == held.event.modification_number and event.status != held.event.status:
+            changes.status_only.append(event)
+    listed = {e.event_id for e in incoming}
+    changes.vanished = [k for event_id, k in known.items() if event_id not in listed]
+    return changes
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A callback due at `at`: kind is start, interval (with its index) or end."""
+
+    at: datetime
+    kind: str
+    index: int = 0
+
+
+def timeline(event: m.Event, start_offset: timedelta) -> list[Moment]:
+    """Start, each interval start and end of the event, shifted by the VEN's random start offset."""
+    start = event.dtstart + start_offset
+    moments = [Moment(start, "start")]
+    cursor = start
+    intervals = event.signals[0].intervals if event.signals else ()
+    for index, interval in enumerate(intervals):
+        moments.append(Moment(cursor, "interval", index))
+        cursor += interval.duration
+    end = event_end(event.dtstart, event.duration)
+    if end is not None:
+        moments.append(Moment(end + start_offset, "end"))
+    return moments
+
+
+def current_interval(event: m.Event, start_offset: timedelta, now: datetime) -> int | None:
+    """Index of the interval in force at `now`, or None outside the event."""
+    cursor = event.dtstart + start_offset
+    intervals = event.signals[0].intervals if event.signals else ()
+    for index, interval in enumerate(intervals):
+        if cursor <= now < cursor + interval.duration or (interval.duration == timedelta(0) and now >= cursor):
+            return index
+        cursor += interval.duration
+    return None
+
+
+def has_ended(event: m.Event, start_offset: timedelta, now: datetime) -> bool:
+    """True once the event's (shifted) end has passed."""
+    end = event_end(event.dtstart, event.duration)
+    return end is not None and now >= end + start_offset

@@ -1,0 +1,193 @@
+"""The VEN's side of EiEvent: taking an oadrDistributeEvent apart, answering oadrCreatedEvent,
+and running each event's start / interval / end callbacks on time (with startafter randomization)."""
+
+import logging
+import random
+from datetime import timedelta
+
+from mapping.oadr import model as m
+from mapping.oadr.codes import ResponseCode
+from ven import event_book
+from ven.opt_policy import OptDecision, decide
+from ven.site import Site
+from ven.store import KnownEvent
+
+log = logging.getLogger("cariflex.ven.events")
+
+
+class EventRunner:
+    """One site's events."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    def _job_prefix(self, event_id: str) -> str:
+        return f"{self.site.name}:event:{event_id}:"
+
+    def unschedule(self, event_id: str) -> None:
+        """Drop every pending callback of an event."""
+        prefix = self._job_prefix(event_id)
+        for job in self.site.scheduler.get_jobs():
+            if job.id.startswith(prefix):
+                job.remove()
+
+    def schedule(self, known: KnownEvent, resumed: bool = False) -> None:
+        """Plan start, interval and end callbacks; an event already running is resumed at once."""
+        event, offset = known.event, timedelta(seconds=known.start_offset_s)
+        self.unschedule(event.event_id)
+        if known.opt_type != "optIn" or event.test_event.lower() not in ("false", ""):
+            return  # opted out, or a test event: acknowledged, not acted on
+        now = self.site.clock()
+        current = event_book.current_interval(event, offset, now)
+        if current is not None:
+            self.site.scheduler.add_job(
+                self._resume, "date", args=[event.event_id, current, resumed], id=self._job_prefix(event.event_id) + "resume"
+            )
+        for moment in event_book.timeline(event, offset):
+            if moment.at <= now or (moment.kind == "interval" and moment.index == 0):
+                continue  # interval 0 is run by the start callback, so that start comes first
+            self.site.scheduler.add_job(
+                self._fire,
+                "date",
+                run_date=moment.at,
+                args=[event.event_id, moment.kind, moment.index],
+                id=f"{self._job_prefix(event.event_id)}{moment.kind}:{moment.index}",
+                misfire_grace_time=None,
+            )
+
+    def _held(self, event_id: str) -> m.Event | None:
+        known = self.site.store.events(self.site.name).get(event_id)
+        return known.event if known else None
+
+    async def _resume(self, event_id: str, index: int, resumed: bool) -> None:
+        event = self._held(event_id)
+        if event is not None:
+            await self.site.hooks.on_start(self.site.config, event, resumed)
+            await self.site.hooks.on_interval(self.site.config, event, index)
+
+    async def _fire(self, event_id: str, kind: str, index: int) -> None:
+        event = self._held(event_id)
+        if event is None:
+            return
+        hooks, config = self.site.hooks, self.site.config
+        if kind == "start":
+            await hooks.on_start(config, event, False)
+            await hooks.on_interval(config, event, 0)
+        elif kind == "interval":
+            await hooks.on_interval(config, event, index)
+        else:
+            await hooks.on_end(config, event)
+            self.site.store.delete_event(self.site.name, event_id)
+
+    def resume_all(self) -> None:
+        """Re-plan every held event after a restart; finished ones are dropped."""
+        now = self.site.clock()
+        for known in self.site.store.events(self.site.name).values():
+            if event_book.has_ended(known.event, timedelta(seconds=known.start_offset_s), now):
+                self.site.store.delete_event(self.site.name, known.event.event_id)
+            elif known.event.status != "cancelled":
+                self.schedule(known, resumed=True)
+
+    def _offset(self, event: m.Event, held: KnownEvent | None) -> float:
+        if held is not None:
+            return held.start_offset_s
+        window = event.start_after.total_seconds() if event.start_after else 0.0
+        return random.uniform(0.0, window) if window > 0 else 0.0
+
+    async def distribute(self, message: m.DistributeEvent, expected_vtn_id: str | None) -> m.CreatedEvent | None:
+        """Apply a distribution; the oadrCreatedEvent to send (None when nothing needs an answer)."""
+        if expected_vtn_id is not None and message.vtn_id != expected_vtn_id:
+            log.error(
+                "%s: oadrDistributeEvent from vtnID %r, expected %r: refused, events kept as they were",
+                self.site.name,
+                message.vtn_id,
+                expected_vtn_id,
+            )
+            return m.CreatedEvent(
+                response=m.EiResponse(ResponseCode.INVALID_ID, f"vtnID {message.vtn_id!r} is not our VTN", message.request_id),
+                ven_id=self.site.ven_id,
+            )
+        if message.response is not None and message.response.code != ResponseCode.OK:
+            log.warning(
+                "%s: the VTN sent an error instead of events: %s %s",
+                self.site.name,
+                message.response.code,
+                message.response.description,
+            )
+            return None
+        held = self.site.store.events(self.site.name)
+        changes = event_book.compare(held, message.events)
+        answers: list[m.EventResponse] = []
+        for event in changes.new + changes.modified:
+            decision = decide(event, self.site.config.opt)
+            known = KnownEvent(
+                event,
+                decision.opt_type,
+                held[event.event_id].answered_modification if event.event_id in held else None,
+                self._offset(event, held.get(event.event_id)),
+            )
+            self.site.store.save_event(self.site.name, known)
+            self.schedule(known)
+            await self.site.hooks.on_event(self.site.config, event, decision.opt_type)
+            self._answer(answers, event, decision, message.request_id)
+            if decision.opt_type == "optOut":
+                log.info("%s: optOut of %s: %s", self.site.name, event.event_id, decision.reason)
+        for event in changes.cancelled:
+            previous = held.get(event.event_id)
+            self.unschedule(event.event_id)
+            self.site.store.save_event(
+                self.site.name,
+                KnownEvent(event, previous.opt_type if previous else "optIn", None, previous.start_offset_s if previous else 0.0),
+            )
+            await self.site.hooks.on_cancel(self.site.config, event, False)
+            self._answer(
+                answers,
+                event,
+                OptDecision(previous.opt_type if previous and previous.opt_type else "optIn", ResponseCode.OK, "OK"),
+                message.request_id,
+            )
+        for event in changes.status_only:
+            previous = held[event.event_id]
+            self.site.store.save_event(
+                self.site.name, KnownEvent(event, previous.opt_type, previous.answered_modification, previous.start_offset_s)
+            )
+        now = self.site.clock()
+        for gone in changes.vanished:
+            if event_book.has_ended(gone.event, timedelta(0), now):
+                continue  # completed on the VTN's clock: our own (randomized) end callback still runs
+            self.unschedule(gone.event.event_id)
+            self.site.store.delete_event(self.site.name, gone.event.event_id)
+            if gone.event.status != "cancelled":
+                log.info("%s: event %s is no longer listed: implicitly cancelled", self.site.name, gone.event.event_id)
+                await self.site.hooks.on_cancel(self.site.config, gone.event, True)
+        if not answers:
+            return None
+        return m.CreatedEvent(
+            response=m.EiResponse(ResponseCode.OK, "OK", message.request_id),
+            ven_id=self.site.ven_id,
+            event_responses=tuple(answers),
+        )
+
+    @staticmethod
+    def _answer(answers: list[m.EventResponse], event: m.Event, decision: OptDecision, request_id: str) -> None:
+        if event.response_required == "always":
+            answers.append(
+                m.EventResponse(
+                    int(decision.code),
+                    decision.reason if decision.code != 200 else "OK",
+                    request_id,
+                    event.event_id,
+                    event.modification_number,
+                    decision.opt_type,
+                )
+            )
+
+    def answered(self, created: m.CreatedEvent) -> None:
+        """Remember which modifications the VTN has our answer for."""
+        held = self.site.store.events(self.site.name)
+        for r in created.event_responses:
+            known = held.get(r.event_id)
+            if known is not None:
+                self.site.store.save_event(
+                    self.site.name, KnownEvent(known.event, known.opt_type, r.modification_number, known.start_offset_s)
+                )

@@ -1,0 +1,78 @@
+"""Where the application plugs into a site VEN: event lifecycle callbacks and telemetry."""
+
+import logging
+from datetime import datetime
+from typing import Protocol
+
+from mapping.oadr import model as m
+from mapping.oadr import report_model as r
+from ven.config import SiteConfig
+
+log = logging.getLogger("cariflex.ven.hooks")
+
+
+class EventHooks(Protocol):
+    """Called by the VEN as events arrive and run. Calls may repeat after a restart ("resumed"):
+    implementations must be idempotent."""
+
+    async def on_event(self, site: SiteConfig, event: m.Event, opt_type: str) -> None:
+        """A new or modified event (after the opt decision)."""
+
+    async def on_start(self, site: SiteConfig, event: m.Event, resumed: bool) -> None:
+        """The event starts (dtstart plus the random start offset)."""
+
+    async def on_interval(self, site: SiteConfig, event: m.Event, index: int) -> None:
+        """Interval `index` of the event starts."""
+
+    async def on_end(self, site: SiteConfig, event: m.Event) -> None:
+        """The event ends."""
+
+    async def on_cancel(self, site: SiteConfig, event: m.Event, implicit: bool) -> None:
+        """The event was cancelled (explicitly, or implicitly by vanishing from the VTN's list)."""
+
+
+class LoggingHooks:
+    """The default hooks: say what happens."""
+
+    async def on_event(self, site: SiteConfig, event: m.Event, opt_type: str) -> None:
+        """Log."""
+        log.info("%s: event %s mod %s (%s) → %s", site.name, event.event_id, event.modification_number, event.status, opt_type)
+
+    async def on_start(self, site: SiteConfig, event: m.Event, resumed: bool) -> None:
+        """Log."""
+        log.info("%s: event %s %s", site.name, event.event_id, "resumed" if resumed else "started")
+
+    async def on_interval(self, site: SiteConfig, event: m.Event, index: int) -> None:
+        """Log."""
+        values = ", ".join(f"{s.name}={s.intervals[index].value:g}" for s in event.signals if index < len(s.intervals))
+        log.info("%s: event %s interval %d: %s", site.name, event.event_id, index, values)
+
+    async def on_end(self, site: SiteConfig, event: m.Event) -> None:
+        """Log."""
+        log.info("%s: event %s ended", site.name, event.event_id)
+
+    async def on_cancel(self, site: SiteConfig, event: m.Event, implicit: bool) -> None:
+        """Log."""
+        log.info("%s: event %s cancelled%s", site.name, event.event_id, " (implicitly)" if implicit else "")
+
+
+class TelemetrySource(Protocol):
+    """Where report values come from (MQTT and FlexMeasures sources plug in here)."""
+
+    def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
+        """The value of `r_id` at `at` (kW for power), or None when there is none."""
+
+    def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
+        """The site's resource status."""
+
+
+class ConfiguredSource:
+    """A source for tests and try-outs: the site's configured base load, assets idle, online."""
+
+    def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
+        """Base load for the site meter, 0 for the asset."""
+        return site.base_load_kw if r_id.endswith("site-power") else 0.0
+
+    def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
+        """Online, no manual override."""
+        return r.ResourceStatus(online=True, manual_override=False)

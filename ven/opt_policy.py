@@ -1,0 +1,48 @@
+"""A site's answer to an event: optIn or optOut, with the eventResponse code and a reason. Pure."""
+
+from dataclasses import dataclass
+
+from mapping.oadr import model as m
+from mapping.oadr.codes import ResponseCode
+from mapping.oadr.vocabulary import SIGNAL_NAMES
+from ven.config import OptPolicy
+
+#: extension signals this gateway understands (everything else named x-… is not supported)
+KNOWN_EXTENSIONS = ("x-IMPORT_CAPACITY_LIMIT", "x-EXPORT_CAPACITY_LIMIT", "x-GHG", "x-CARBON_INTENSITY")
+IMPORT_LIMIT_SIGNALS = ("x-IMPORT_CAPACITY_LIMIT",)
+
+
+@dataclass(frozen=True)
+class OptDecision:
+    """optIn/optOut, the code for eventResponse, and why."""
+
+    opt_type: str
+    code: int
+    reason: str
+
+
+def _import_limit_kw(signal: m.Signal) -> list[float]:
+    if signal.name in IMPORT_LIMIT_SIGNALS or (signal.name == "LOAD_DISPATCH" and signal.type == "setpoint"):
+        scale = {"k": 1.0, "M": 1000.0, "none": 0.001}.get(signal.unit.scale if signal.unit else "k", 1.0)
+        return [i.value * scale for i in signal.intervals]
+    return []
+
+
+def decide(event: m.Event, policy: OptPolicy) -> OptDecision:
+    """Apply the site's policy; unsupported signals are refused with 460."""
+    for signal in event.signals:
+        if signal.name not in SIGNAL_NAMES and signal.name not in KNOWN_EXTENSIONS:
+            return OptDecision("optOut", ResponseCode.SIGNAL_NOT_SUPPORTED, f"signal {signal.name} is not supported by this site")
+        if signal.name in policy.refuse_signals:
+            return OptDecision("optOut", ResponseCode.OK, f"this site does not take part in {signal.name} events")
+    if event.test_event.lower() not in ("false", "") and policy.refuse_test_events:
+        return OptDecision("optOut", ResponseCode.OK, "this site does not take part in test events")
+    for signal in event.signals:
+        limits = _import_limit_kw(signal)
+        if limits and min(limits) < policy.min_import_limit_kw:
+            return OptDecision(
+                "optOut",
+                ResponseCode.OK,
+                f"an import limit of {min(limits):g} kW is below what this site can reach ({policy.min_import_limit_kw:g} kW)",
+            )
+    return OptDecision("optIn", ResponseCode.OK, "OK")

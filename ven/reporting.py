@@ -1,0 +1,219 @@
+"""The VEN's reports: what it registers, answering report requests at any time, sending the data
+on schedule, cancellations, and a durable queue so no report is lost when the VTN is away."""
+
+import logging
+from datetime import datetime, timedelta
+
+from mapping.oadr import model as m
+from mapping.oadr import report_model as r
+from mapping.oadr.codes import ResponseCode
+from mapping.oadr.encode import encode
+from mapping.oadr.vocabulary import power_kw
+from ven.site import Site, new_request_id
+from ven.transport import LinkDown, VtnProtocolError
+
+log = logging.getLogger("cariflex.ven.reports")
+
+USAGE, STATUS, HISTORY = "TELEMETRY_USAGE", "TELEMETRY_STATUS", "HISTORY_USAGE"
+MAX_INTERVALS_PER_MESSAGE = 500
+SAMPLING = r.SamplingRate(timedelta(seconds=1), timedelta(hours=1))
+
+
+def specifier(site: Site, report_name: str) -> str:
+    """The reportSpecifierID of one of the site's reports."""
+    return f"{site.name}:{report_name}"
+
+
+def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
+    """TELEMETRY_USAGE (site and asset power, kW), TELEMETRY_STATUS, HISTORY_USAGE (site power, kW)."""
+    now, duration = site.clock(), site.ven.report_duration
+
+    def power(r_id: str) -> r.ReportDescription:
+        return r.ReportDescription(r_id=r_id, report_type="usage", reading_type="Direct Read", unit=power_kw(), sampling=SAMPLING)
+
+    return (
+        r.ReportMetadata(specifier(site, USAGE), f"METADATA_{USAGE}", now, (power("site-power"), power("asset-power")), duration),
+        r.ReportMetadata(
+            specifier(site, STATUS),
+            f"METADATA_{STATUS}",
+            now,
+            (r.ReportDescription("status", "x-resourceStatus", "x-notApplicable", sampling=SAMPLING),),
+            duration,
+        ),
+        r.ReportMetadata(specifier(site, HISTORY), f"METADATA_{HISTORY}", now, (power("site-power"),), duration),
+    )
+
+
+def _report_name(site: Site, specifier_id: str) -> str | None:
+    for report_name in (USAGE, STATUS, HISTORY):
+        if specifier(site, report_name) == specifier_id:
+            return report_name
+    return None
+
+
+class Reporter:
+    """One site's reporting."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+
+    async def register(self) -> None:
+        """Send oadrRegisterReport; accept the requests the VTN piggy-backs on its answer."""
+        reply = await self.site.link.send("EiReport", r.RegisterReport(new_request_id(), metadata(self.site), self.site.ven_id))
+        if isinstance(reply, r.RegisteredReport):
+            if reply.response.code != ResponseCode.OK:
+                log.warning(
+                    "%s: the VTN refused our report registration: %s %s",
+                    self.site.name,
+                    reply.response.code,
+                    reply.response.description,
+                )
+            if reply.report_requests:
+                await self.accept(reply.report_requests, reply.response.request_id)
+
+    async def accept(self, requests: tuple[r.ReportRequest, ...], request_id: str) -> None:
+        """Take report requests (from oadrCreateReport or piggy-backed) and answer oadrCreatedReport."""
+        code, description = ResponseCode.OK, "OK"
+        reregister = False
+        for request in requests:
+            if request.report_specifier_id == "METADATA":
+                reregister = True
+                continue
+            name = _report_name(self.site, request.report_specifier_id)
+            if name is None:
+                code, description = ResponseCode.INVALID_ID, f"reportSpecifierID {request.report_specifier_id} is not one of ours"
+                log.warning("%s: %s", self.site.name, description)
+                continue
+            self.site.store.save_report_request(self.site.name, request, name)
+            self.schedule(request)
+        pending = tuple(q.report_request_id for q, _n, _u in self.site.store.report_requests(self.site.name))
+        ack = m.Acknowledgement(
+            "oadrCreatedReport", m.EiResponse(code, description, request_id), ven_id=self.site.ven_id, pending_reports=pending
+        )
+        await self.site.link.send("EiReport", ack)
+        if reregister:
+            await self.register()
+
+    def schedule(self, request: r.ReportRequest) -> None:
+        """Send now (one-shot, history) or every reportBackDuration (periodic)."""
+        job_id = f"{self.site.name}:report:{request.report_request_id}"
+        if request.report_back > timedelta(0):
+            self.site.scheduler.add_job(
+                self.send_due,
+                "interval",
+                args=[request.report_request_id],
+                seconds=max(request.report_back.total_seconds(), 1.0),
+                id=job_id,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+            )
+        else:
+            self.site.scheduler.add_job(self.send_due, "date", args=[request.report_request_id], id=job_id, replace_existing=True)
+
+    def resume(self) -> None:
+        """Re-plan every stored request after a restart."""
+        for request, _name, _sent in self.site.store.report_requests(self.site.name):
+            self.schedule(request)
+
+    def _intervals(self, request: r.ReportRequest, name: str, start: datetime, end: datetime) -> list[r.ReportInterval]:
+        step = request.granularity
+        times = [start]
+        if step > timedelta(0):
+            times = []
+            cursor = start
+            while cursor < end and len(times) < MAX_INTERVALS_PER_MESSAGE:
+                times.append(cursor)
+                cursor += step
+        intervals = []
+        for at in times:
+            payloads = []
+            for p in request.payloads:
+                if name == STATUS:
+                    payloads.append(r.ReportPayload(r_id=p.r_id, status=self.site.source.status(self.site.config, at)))
+                    continue
+                value = self.site.source.reading(self.site.config, p.r_id, at)
+                if value is not None:
+                    payloads.append(r.ReportPayload(r_id=p.r_id, value=value, data_quality="Quality Good - Non Specific"))
+            if payloads:
+                intervals.append(r.ReportInterval(payloads=tuple(payloads), dtstart=at, duration=step, uid=str(len(intervals))))
+        return intervals
+
+    async def send_due(self, report_request_id: str, final: bool = False) -> None:
+        """Queue the data due for a request since last time, then deliver the queue."""
+        found = {q.report_request_id: (q, n, u) for q, n, u in self.site.store.report_requests(self.site.name)}
+        if report_request_id not in found:
+            return
+        request, name, sent_until = found[report_request_id]
+        now = self.site.clock().replace(microsecond=0)
+        window_start = request.interval_start or now
+        window_end = window_start + request.interval_duration if request.interval_duration else None
+        start = sent_until or window_start
+        end = min(now, window_end) if window_end and window_end > window_start else now
+        if request.granularity > timedelta(0):
+            steps = int((end - start) / request.granularity)
+            end = start + steps * request.granularity
+        intervals = self._intervals(request, name, start, end) if end > start or request.granularity == timedelta(0) else []
+        if intervals:
+            report = r.ReportData(
+                report_request_id=request.report_request_id,
+                report_specifier_id=request.report_specifier_id,
+                report_name=name,
+                created=now,
+                intervals=tuple(intervals),
+                dtstart=intervals[0].dtstart,
+                duration=(end - start) if end > start else timedelta(0),
+            )
+            body = encode(r.UpdateReport(new_request_id(), (report,), self.site.ven_id))
+            self.site.store.queue(self.site.name, "EiReport", body)
+            sent_until = intervals[-1].dtstart + request.granularity if request.granularity > timedelta(0) else now
+        finished = (
+            final
+            or request.report_back == timedelta(0)
+            or (window_end is not None and window_end > window_start and now >= window_end)
+        )
+        if finished:
+            self.forget(report_request_id)
+        else:
+            self.site.store.save_report_request(self.site.name, request, name, sent_until)
+        await self.flush()
+
+    def forget(self, report_request_id: str) -> None:
+        """Stop a request: no more data is produced for it."""
+        self.site.store.delete_report_request(self.site.name, report_request_id)
+        job = self.site.scheduler.get_job(f"{self.site.name}:report:{report_request_id}")
+        if job is not None:
+            job.remove()
+
+    async def cancel(self, cancel: r.CancelReport) -> tuple[str, ...]:
+        """Honour oadrCancelReport (reportToFollow: one last report first); returns the requests still pending."""
+        for report_request_id in cancel.report_request_ids:
+            if cancel.report_to_follow:
+                await self.send_due(report_request_id, final=True)
+            self.forget(report_request_id)
+        return tuple(q.report_request_id for q, _n, _u in self.site.store.report_requests(self.site.name))
+
+    async def flush(self) -> None:
+        """Deliver queued reports oldest first; stop at the first unreachable VTN and keep the rest."""
+        for message_id, service, body in self.site.store.unsent(self.site.name):
+            try:
+                reply = await self.site.link.send_raw(service, body)
+            except LinkDown as exc:
+                self.site.store.failed(message_id)
+                log.warning("%s: report kept for resending (%s)", self.site.name, exc)
+                return
+            except VtnProtocolError as exc:
+                self.site.store.failed(message_id)
+                log.error("%s: the VTN answered a report with garbage; kept for resending: %s", self.site.name, exc)
+                return
+            self.site.store.sent(message_id)
+            if isinstance(reply, r.UpdatedReport):
+                if reply.response.code != ResponseCode.OK:
+                    log.error(
+                        "%s: the VTN refused a report (%s %s); not resent",
+                        self.site.name,
+                        reply.response.code,
+                        reply.response.description,
+                    )
+                if reply.cancel is not None:
+                    await self.cancel(reply.cancel)

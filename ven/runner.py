@@ -1,0 +1,81 @@
+"""One `cariflex ven` process: the site VENs it hosts, their shared store, link and scheduler."""
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ven.agent import SiteVen, jittered_start
+from ven.config import VenConfig
+from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, TelemetrySource
+from ven.site import Site
+from ven.store import VenStore
+from ven.transport import VtnLink
+
+log = logging.getLogger("cariflex.ven")
+
+
+@dataclass
+class VenProcess:
+    """Started with `start()`, ended with `stop()`; `vens` by site name."""
+
+    config: VenConfig
+    hooks: EventHooks = field(default_factory=LoggingHooks)
+    source: TelemetrySource = field(default_factory=ConfiguredSource)
+    vens: dict[str, SiteVen] = field(default_factory=dict)
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+    _session: aiohttp.ClientSession | None = None
+    _store: VenStore | None = None
+    _scheduler: AsyncIOScheduler | None = None
+
+    async def start(self, spread_first_polls: bool = True) -> None:
+        """Open the store, start every site VEN (first polls spread over one poll interval)."""
+        self._store = VenStore(self.config.store_path)
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._scheduler.start()
+        self._session = aiohttp.ClientSession()
+        link = VtnLink(self._session, self.config.vtn_url, self.config.request_timeout.total_seconds())
+        for site_config in self.config.sites:
+            site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)
+            ven = SiteVen(site)
+            self.vens[site_config.name] = ven
+            delay = (
+                jittered_start(self.config.default_poll_interval) if spread_first_polls and len(self.config.sites) > 1 else 0.0
+            )
+            self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
+        log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
+
+    @staticmethod
+    async def _run_after(ven: SiteVen, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await ven.run()
+
+    async def stop(self) -> None:
+        """Stop every VEN, the scheduler, the link and the store."""
+        for ven in self.vens.values():
+            ven.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self._session is not None:
+            await self._session.close()
+        if self._store is not None:
+            self._store.close()
+
+
+async def serve(config: VenConfig) -> None:
+    """Run until SIGINT/SIGTERM."""
+    process = VenProcess(config)
+    await process.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"Cariflex VENs: {len(config.sites)} sites → {config.vtn_url}", flush=True)
+    await stop.wait()
+    await process.stop()

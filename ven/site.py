@@ -1,0 +1,48 @@
+"""Everything one site VEN works with, handed to its parts (agent, events, reports)."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ven.config import SiteConfig, VenConfig
+from ven.hooks import EventHooks, TelemetrySource
+from ven.store import Registration, VenStore
+from ven.transport import VtnLink
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_request_id() -> str:
+    """A fresh requestID."""
+    return f"req-{uuid.uuid4().hex[:16]}"
+
+
+@dataclass
+class Site:
+    """One site's VEN: configuration, local store, VTN link, scheduler, application hooks, telemetry."""
+
+    config: SiteConfig
+    ven: VenConfig
+    store: VenStore
+    link: VtnLink
+    scheduler: AsyncIOScheduler
+    hooks: EventHooks
+    source: TelemetrySource
+    clock: Callable[[], datetime] = utc_now
+    registration: Registration | None = None
+
+    @property
+    def name(self) -> str:
+        """The site's name (also the prefix of its scheduler jobs)."""
+        return self.config.name
+
+    @property
+    def ven_id(self) -> str:
+        """The venID the VTN gave (empty before registration)."""
+        return self.registration.ven_id if self.registration else ""
