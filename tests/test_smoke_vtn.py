@@ -14,4 +14,6 @@ async def test_register_poll_event_roundtrip(vtn):
     assert isinstance(reply, m.DistributeEvent)
     assert [e.event_id for e in reply.events] == [event.event_id]
     assert [i.value for i in reply.events[0].signals[0].intervals] == [1, 2, 3]
+    assert isinstance(await vtn.client.poll(reg.ven_id), m.DistributeEvent)  # sent again until answered
+    await vtn.client.ack(reg.ven_id, reply.events)
     assert isinstance(await vtn.client.poll(reg.ven_id), m.Response)

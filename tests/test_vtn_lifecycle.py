@@ -49,7 +49,9 @@ async def test_status_changes_are_stored_and_redistributed(sqlite_url):
     async with running_vtn(config_for_tests(sqlite_url, near_window=timedelta(seconds=1))) as vtn:
         reg = await vtn.client.register("site-lifecycle")
         await vtn.client.poll(reg.ven_id)  # the VTN's report registration
-        event = await vtn.create_event(values=(1.0,), interval=timedelta(seconds=2), start_in=timedelta(seconds=2))
+        event = await vtn.create_event(
+            values=(1.0,), interval=timedelta(seconds=2), start_in=timedelta(seconds=2), response_required="never"
+        )
         seen: list[str] = []
         deadline = asyncio.get_running_loop().time() + 10
         while asyncio.get_running_loop().time() < deadline and "completed" not in seen:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from mapping.oadr import model as m
-from mapping.oadr.lifecycle import event_status
+from mapping.oadr.lifecycle import event_end, event_status
 from vtn.store import repository as repo
 
 
@@ -32,6 +32,8 @@ def uniform_signal(
         raise EventRefused("a signal needs at least one interval")
     if interval <= timedelta(0):
         raise EventRefused("interval duration must be positive")
+    if interval.microseconds:
+        raise EventRefused("interval duration must be whole seconds (2.0b durations carry no fractions)")
     return m.Signal(
         name=name,
         type=signal_type,
@@ -94,10 +96,42 @@ def draft_event(
     )
 
 
+def _targets_overlap(a: m.Target, b: m.Target) -> bool:
+    if a.is_empty() or b.is_empty():
+        return True
+    return any(set(getattr(a, f)) & set(getattr(b, f)) for f in ("ven_ids", "group_ids", "resource_ids", "party_ids"))
+
+
+def conflicting_event(session: Session, event: m.Event) -> m.Event | None:
+    """A live event of the same program and priority whose window and targets overlap `event`'s.
+
+    2.0b leaves a VEN no rule to choose between two such events, so the VTN refuses the second.
+    Targets overlap when either is empty or they share an id (a group and a venID are not expanded).
+    """
+    end = event_end(event.dtstart, event.duration)
+    for live in repo.load_live_events(session):
+        other = live.event
+        if live.cancelled or other.event_id == event.event_id or other.market_context != event.market_context:
+            continue
+        if (other.priority or 0) != (event.priority or 0):
+            continue
+        other_end = event_end(other.dtstart, other.duration)
+        overlaps = (end is None or other.dtstart < end) and (other_end is None or event.dtstart < other_end)
+        if overlaps and _targets_overlap(other.target, event.target):
+            return other
+    return None
+
+
 def create_event(session: Session, event: m.Event, source: str, now: datetime) -> m.Event:
-    """Store a drafted event."""
+    """Store a drafted event (refused when it duplicates an id or conflicts with a live event)."""
     if repo.load_event(session, event.event_id) is not None:
         raise EventRefused(f"event {event.event_id} already exists")
+    clash = conflicting_event(session, event)
+    if clash is not None:
+        raise EventRefused(
+            f"event {clash.event_id} of the same program and priority ({event.priority or 0}) already covers this window for "
+            "these targets; give the new event another priority, other targets or another window"
+        )
     repo.insert_event(session, event, source, now)
     return event
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from mapping.oadr.lifecycle import event_end, event_status, status_boundaries
+from mapping.oadr.lifecycle import delivered_until, event_end, event_status, status_boundaries
 from vtn.context import VtnContext
 from vtn.domain import LiveEvent
 from vtn.store import repository as repo
@@ -32,7 +32,13 @@ class Lifecycle:
         """Plan reconciles at the event's future status boundaries."""
         event = live.event
         now = self.ctx.now()
-        points = status_boundaries(event.dtstart, event.duration, ramp_up=event.ramp_up, near_window=self.ctx.config.near_window)
+        points = status_boundaries(
+            event.dtstart,
+            event.duration,
+            ramp_up=event.ramp_up,
+            near_window=self.ctx.config.near_window,
+            start_after=event.start_after,
+        )
         for index, at in enumerate(points):
             if at > now:
                 self.scheduler.add_job(
@@ -53,7 +59,8 @@ class Lifecycle:
                 closes_at = closes_at + CANCELLED_OPEN_ENDED_GRACE
             return "cancelled", now >= closes_at
         status = event_status(event.dtstart, event.duration, now, ramp_up=event.ramp_up, near_window=self.ctx.config.near_window)
-        return status, status == "completed"
+        until = delivered_until(event.dtstart, event.duration, event.start_after)
+        return status, until is not None and now >= until
 
     async def reconcile(self) -> int:
         """Store and apply every status that changed; returns how many changed."""

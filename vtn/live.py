@@ -28,6 +28,8 @@ class LiveState:
     #: what each VEN was last given: the keys of its distributed events
     delivered: dict[str, tuple[tuple[str, int, str], ...]] = field(default_factory=dict)
     _fragments: dict[tuple[str, int, str], bytes] = field(default_factory=dict)
+    #: (venID, eventID) → the highest modificationNumber the VEN answered with oadrCreatedEvent
+    acknowledged: dict[tuple[str, str], int] = field(default_factory=dict)
     _by_name: dict[str, str] = field(default_factory=dict)
     _by_registration: dict[str, str] = field(default_factory=dict)
 
@@ -89,6 +91,22 @@ class LiveState:
         chosen = [e for e in self.events.values() if _targets(e.event.target, ven, groups, resources)]
         chosen.sort(key=lambda e: priority_key(e.event))
         return chosen
+
+    def acknowledge(self, ven_id: str, event_id: str, modification_number: int) -> None:
+        """Note a VEN's oadrCreatedEvent for an event modification."""
+        key = (ven_id, event_id)
+        self.acknowledged[key] = max(modification_number, self.acknowledged.get(key, -1))
+
+    def needs_distribution(self, ven_id: str, events: list[LiveEvent]) -> bool:
+        """True when the VEN's events changed since it was last given them, or when it has not yet
+        answered an event that requires a response (it is sent again until it answers)."""
+        if tuple(e.key for e in events) != self.delivered.get(ven_id, ()):
+            return True
+        return any(
+            e.event.response_required == "always"
+            and self.acknowledged.get((ven_id, e.event.event_id), -1) < e.event.modification_number
+            for e in events
+        )
 
     def fragment(self, live: LiveEvent) -> bytes:
         """The encoded oadrEvent of `live` (cached per id, modification and status)."""

@@ -25,6 +25,7 @@ class StoreSync:
         for ven in store.call_sync(repo.load_vens):
             live.put_ven(ven)
         live.groups_by_name, live.resources_by_name = store.call_sync(repo.load_memberships)
+        live.acknowledged = store.call_sync(repo.acknowledgements)
         for event in store.call_sync(repo.load_live_events):
             live.put_event(event)
             self.lifecycle.schedule(event)

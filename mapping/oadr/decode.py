@@ -50,8 +50,8 @@ def read_ven_id(element: etree._Element) -> str | None:
 
 
 def read_request_id(element: etree._Element) -> str | None:
-    """The requestID of any message that has one (directly or one level down)."""
-    return text(element, "pyld:requestID") or text(element, "*/pyld:requestID")
+    """The requestID of any message that has one (directly, or one or two levels down)."""
+    return text(element, "pyld:requestID") or text(element, "*/pyld:requestID") or text(element, "*/*/pyld:requestID")
 
 
 def decode_intervals(container: etree._Element) -> tuple[m.Interval, ...]:

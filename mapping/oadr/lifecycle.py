@@ -34,16 +34,30 @@ def event_status(
 
 
 def status_boundaries(
-    dtstart: datetime, duration: timedelta, *, ramp_up: timedelta | None = None, near_window: timedelta = timedelta(0)
+    dtstart: datetime,
+    duration: timedelta,
+    *,
+    ramp_up: timedelta | None = None,
+    near_window: timedelta = timedelta(0),
+    start_after: timedelta | None = None,
 ) -> list[datetime]:
-    """The instants at which `event_status` can change, in order."""
+    """The instants at which an event's status or delivery can change, in order."""
     near = ramp_up if ramp_up else near_window
     points = [dtstart - near] if near else []
     points.append(dtstart)
     end = event_end(dtstart, duration)
     if end is not None:
         points.append(end)
+        if start_after:
+            points.append(end + start_after)
     return points
+
+
+def delivered_until(dtstart: datetime, duration: timedelta, start_after: timedelta | None) -> datetime | None:
+    """How long a VTN keeps distributing an event: its end plus the startafter randomization window
+    (a VEN may still be running it then), shown with status completed after the nominal end."""
+    end = event_end(dtstart, duration)
+    return end + (start_after or timedelta(0)) if end is not None else None
 
 
 def priority_key(event: Event) -> tuple[int, datetime, str]:

@@ -6,11 +6,13 @@ This module holds the few helpers the test files share: a VEN's side of the even
 back what the VTN stored.
 """
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
 from mapping.oadr.vocabulary import default_unit
 from tests.support.vtn_harness import VtnUnderTest
 from vtn import event_admin
@@ -19,32 +21,20 @@ from vtn.store import repository as repo
 #: What the certification harness calls a "pending" event.
 PENDING = ("far", "near")
 
-_REGISTERED_REPORT = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<oadr:oadrPayload xmlns:oadr="http://openadr.org/oadr-2.0b/2012/07" '
-    'xmlns:ei="http://docs.oasis-open.org/ns/energyinterop/201110" '
-    'xmlns:pyld="http://docs.oasis-open.org/ns/energyinterop/201110/payloads">'
-    '<oadr:oadrSignedObject><oadr:oadrRegisteredReport ei:schemaVersion="2.0b">'
-    "<ei:eiResponse><ei:responseCode>200</ei:responseCode><ei:responseDescription>OK</ei:responseDescription>"
-    "<pyld:requestID>{request_id}</pyld:requestID></ei:eiResponse>"
-    "<ei:venID>{ven_id}</ei:venID>"
-    "</oadr:oadrRegisteredReport></oadr:oadrSignedObject></oadr:oadrPayload>"
-)
 
-
-async def poll_past_reports(vtn: VtnUnderTest, ven_id: str) -> m.Message | None:
+async def poll_past_reports(vtn: VtnUnderTest, ven_id: str) -> object:
     """Poll as the harness VEN does after (re-)registering: a VTN oadrRegisterReport (the report half of
     the registration bootstrap, N1_0020) is acknowledged with oadrRegisteredReport, which must get
-    oadrResponse 200; the first other answer is returned. Works whether or not the VTN registers
-    reports (that exchange belongs to the reports work, not to these tests)."""
+    oadrResponse 200; the first other answer is returned. The report exchange itself is not checked
+    here (it belongs to the reports tests)."""
     for _ in range(5):
         reply = await vtn.client.poll(ven_id)
-        if type(reply).__name__ != "RegisterReport":
+        if not isinstance(reply, r.RegisterReport):
             return reply
-        body = _REGISTERED_REPORT.format(request_id=getattr(reply, "request_id", ""), ven_id=ven_id).encode()
-        ack = await vtn.client.post("EiReport", body)
-        assert ack.status == 200, ack
-        assert isinstance(ack.message, m.Response) and ack.message.response.code == 200, ack.message
+        ack = await vtn.client.send(
+            "EiReport", r.RegisteredReport(response=m.EiResponse(request_id=reply.request_id), ven_id=ven_id)
+        )
+        assert isinstance(ack, m.Response) and ack.response.code == 200, ack
     raise AssertionError("the VTN kept sending oadrRegisterReport")
 
 
@@ -114,10 +104,20 @@ async def stored_responses(vtn: VtnUnderTest, event_id: str) -> list[tuple[str, 
 
 
 async def store_event(vtn: VtnUnderTest, event: m.Event) -> m.Event:
-    """Store a drafted event (as the CLI does) and let the running VTN pick it up."""
-    await vtn.ctx.store.call(event_admin.create_event, event, "test", vtn.ctx.now())
-    await vtn.process.sync.refresh()
+    """Store a drafted event as the CLI does (a store handle of its own) and let the VTN pick it up."""
+    await vtn.admin(event_admin.create_event, event, "test", vtn.ctx.now())
     return event
+
+
+async def modify(vtn: VtnUnderTest, event_id: str, reason: str = "modified", **changes: object) -> m.Event:
+    """Modify an event as the CLI does (fields of `mapping.oadr.model.Event` in `changes`)."""
+    return await vtn.admin(event_admin.modify_event, event_id, vtn.ctx.now(), vtn.ctx.config.near_window, reason, **changes)
+
+
+async def wait_until(vtn: VtnUnderTest, moment: datetime) -> None:
+    """Sleep until just past `moment` (by the VTN's clock), then apply status changes."""
+    await asyncio.sleep(max(0.0, (moment - vtn.ctx.now()).total_seconds()) + 0.05)
+    await settle(vtn)
 
 
 def draft(

@@ -1,16 +1,16 @@
 """Event conformance of our VTN in pull mode: OpenADR 2.0b certification cases E1_1010…E1_1080, the
-2.0a-derived VTN pull cases A_E3_0420…A_E3_0780 and the event part of G1_4020, with the test harness
+2.0a-derived VTN pull cases A_E3_0420…A_E3_0780, G1_4011 and the event part of G1_4020, with the test harness
 playing the VEN (TH_VEN). Our VTN is the device under test; `vtn.client` plays the harness VEN.
 
 The harness's operator prompts ("configure the VTN so that there is a single pending event …") are
-done through the same store API the CLI uses (`vtn.create_event`, `vtn.modify_event`,
+done through the same store API the CLI uses (`vtn.create_event`, `modify`,
 `vtn.cancel_event`). Times are scaled down from minutes to seconds where the case waits for a
 status change. The harness's check on every received oadrEvent — eventStatus (P = far or near,
 A = active, C = cancelled), oadrResponseRequired and modificationNumber — is `assert_event`.
-Cases not covered (opt service, reports, push, TLS, …) are listed in docs/conformance.md.
+Cases not covered (reports, push, TLS, …) and the defects these cases found (all fixed) are listed in
+docs/conformance.md.
 """
 
-import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -26,13 +26,14 @@ from tests.conformance import (
     draft,
     lengthen_first_interval,
     lengthen_last_interval,
+    modify,
     register,
-    settle,
     store_event,
     stored_responses,
+    wait_until,
 )
 from tests.support.vtn_harness import PROGRAM, running_vtn
-from tests.support.vtn_harness import test_config as make_config
+from tests.support.vtn_harness import config_for_tests as make_config
 from vtn.config import ProgramConfig
 from vtn.event_admin import EventRefused
 from vtn.store import report_repository
@@ -73,12 +74,11 @@ async def test_E1_1010_TH_VEN(vtn):
     reg = await register(vtn, "site-a")
     assert_ok_response(await vtn.client.poll(reg.ven_id), reg.ven_id)
 
-    # whole seconds: the 2.0b XSD allows no fractional seconds in durations
-    event = await vtn.create_event(start_in=timedelta(seconds=-0.7), interval=timedelta(seconds=1))
+    # dtstart goes out in whole seconds (so it lands up to 1 s earlier); durations are whole seconds
+    event = await vtn.create_event(start_in=timedelta(seconds=-0.5), interval=timedelta(seconds=2))
     held = await only_event(vtn, reg.ven_id)
     assert held.event_id == event.event_id and held.status == "active"
-    await asyncio.sleep(0.4)
-    await settle(vtn)
+    await wait_until(vtn, event.dtstart + event.duration)
     empty = await poll_distribute(vtn, reg.ven_id)
     assert empty.events == ()
     assert empty.vtn_id == vtn.ctx.config.vtn_id
@@ -181,7 +181,7 @@ async def test_E1_1030_TH_VEN(vtn):
     first = await only_event(vtn, reg.ven_id)
     assert_ok_response(await created_event(vtn, reg.ven_id, [(first, "optIn")]), reg.ven_id)
 
-    await vtn.modify_event(event.event_id, signals=lengthen_first_interval(event, timedelta(minutes=10)))
+    await modify(vtn, event.event_id, signals=lengthen_first_interval(event, timedelta(minutes=10)))
     second = await only_event(vtn, reg.ven_id)
     assert second.event_id == event.event_id
     assert_event(second, PENDING, "always", 1)
@@ -316,11 +316,6 @@ async def test_E1_1070_TH_VEN(vtn):
     assert await stored_responses(vtn, event.event_id) == [(reg.ven_id, 0, "optOut", 460)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: oadrCreatedEvent whose venID differs from a registered one only by case is answered "
-    "oadrResponse 463 (not registered); E1_1080 expects 452 (invalid ID)",
-)
 async def test_E1_1080_TH_VEN(vtn):
     """E1_1080 (VTN/VEN Event - Negative Test, Case Sensitivity). Certification, real-device branch:
     the VEN polls a SIMPLE event, then answers oadrCreatedEvent with its venID in swapped case; the
@@ -346,9 +341,8 @@ async def test_A_E3_0420_TH_VEN(vtn):
     get exactly that event with eventStatus active, modificationNumber 0, response required always,
     and its oadrCreatedEvent must get 200. Ours: the same, the event going active on its own clock."""
     reg = await register(vtn, "site-a")
-    await vtn.create_event(start_in=timedelta(seconds=0.3), interval=timedelta(minutes=5))
-    await asyncio.sleep(0.35)
-    await settle(vtn)
+    event = await vtn.create_event(start_in=timedelta(seconds=0.3), interval=timedelta(minutes=5))
+    await wait_until(vtn, event.dtstart)
     reply = await vtn.client.request_events(reg.ven_id)
     assert len(reply.events) == 1
     assert_event(reply.events[0], "active", "always", 0)
@@ -496,7 +490,7 @@ async def _modified_pending(vtn, second_opt: str | None, response_required: str 
     changes: dict[str, object] = {"dtstart": event.dtstart + timedelta(minutes=1)}
     if response_required != "always":
         changes["response_required"] = response_required
-    await vtn.modify_event(event.event_id, **changes)
+    await modify(vtn, event.event_id, **changes)
     second = await only_event(vtn, reg.ven_id)
     assert_event(second, PENDING, response_required, 1)
     assert abs(second.dtstart - (event.dtstart + timedelta(minutes=1))) < timedelta(milliseconds=1)  # sent in ms
@@ -545,7 +539,7 @@ async def test_A_E3_0490_TH_VEN(vtn):
     assert_event(first, "active", "always", 0)
     assert_ok_response(await created_event(vtn, reg.ven_id, [(first, "optIn")]), reg.ven_id)
 
-    await vtn.modify_event(event.event_id, signals=lengthen_last_interval(event, timedelta(minutes=1)))
+    await modify(vtn, event.event_id, signals=lengthen_last_interval(event, timedelta(minutes=1)))
     second = await only_event(vtn, reg.ven_id)
     assert_event(second, "active", "always", 1)
     assert second.duration == timedelta(minutes=6)
@@ -692,26 +686,21 @@ async def test_A_E3_0525_TH_VEN(vtn):
 async def test_A_E3_0527_TH_VEN(vtn):
     """A_E3_0527 (Near eventStatus). Certification: one event starting in 5 minutes with x-eiRampUp of
     4 minutes; after waiting past dtstart − rampUp the VEN polls and must get it with eventStatus near
-    (P/always/0), opts in, 200. Ours, scaled to seconds (start in 3 s, ramp-up 2 s): far at first,
+    (P/always/0), opts in, 200. Ours, scaled to seconds (start in about 3–4 s, ramp-up 2 s): far at first,
     near once within the ramp-up — the status change alone makes the next poll an
     oadrDistributeEvent — and the optIn gets 200."""
     reg = await register(vtn, "site-a")
-    await vtn.create_event(start_in=timedelta(seconds=3), interval=timedelta(minutes=5), ramp_up=timedelta(seconds=2))
+    ramp_up = timedelta(seconds=2)
+    event = await vtn.create_event(start_in=timedelta(seconds=3.9), interval=timedelta(minutes=5), ramp_up=ramp_up)
     far = await only_event(vtn, reg.ven_id)
     assert_event(far, "far", "always", 0)
-    await asyncio.sleep(1.1)
-    await settle(vtn)
+    await wait_until(vtn, event.dtstart - ramp_up)
     near = await only_event(vtn, reg.ven_id)
     assert_event(near, "near", "always", 0)
     assert near.ramp_up == timedelta(seconds=2)
     assert_ok_response(await created_event(vtn, reg.ven_id, [(near, "optIn")]), reg.ven_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the VTN accepts a second event overlapping an existing one in the same market context "
-    "with the same priority; A_E3_0530 expects the VTN console to prevent it",
-)
 async def test_A_E3_0530_TH_VEN(vtn):
     """A_E3_0530 (Observation: Overlapping Event). Certification: the operator tries to create two
     events in the same market context, both in 5 minutes for 30 minutes, priority 0; the VTN must
@@ -741,11 +730,6 @@ async def request_limited(vtn, ven_id: str, limit: int) -> m.DistributeEvent:
     return reply
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: oadrRequestEvent with replyLimit 0 returns every event (0 is treated as 'no limit'); "
-    "A_E3_0655 expects no events for replyLimit 0",
-)
 async def test_A_E3_0655_TH_VEN(vtn):
     """A_E3_0655 (ReplyLimit). Certification: three pending 1-hour events 2 hours apart; the VEN sends
     oadrRequestEvent with replyLimit 0, 1, 2, 3 and 4 and must get 0, 1, 2, 3 and 3 events (all
@@ -776,12 +760,6 @@ async def test_A_E3_0655_TH_VEN_positive_limits(vtn):
         assert_ok_response(await created_event(vtn, reg.ven_id, [(e, "optIn") for e in reply.events]), reg.ven_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (design conflict): a cancellation the VEN has not acknowledged (response required always) "
-    "is not sent again on the next oadrPoll, which gets oadrResponse 200; A_E3_0657 expects the VTN to "
-    "retry the cancelled event",
-)
 async def test_A_E3_0657_TH_VEN(vtn):
     """A_E3_0657 (VTN Cancel Retries). Certification: the VEN polls and opts in to an event starting in
     a minute (3 minutes long); the operator cancels it; the VEN polls, must get it cancelled/always/1
@@ -823,28 +801,23 @@ async def test_A_E3_0680_TH_VEN(vtn):
     assert_ok_response(await created_event(vtn, reg.ven_id, [(e, "optIn") for e in requested]), reg.ven_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: an event with startafter randomization is dropped as soon as dtstart + duration passes; "
-    "A_E3_0685 expects oadrRequestEvent to still return it, eventStatus completed, while VENs may still run it",
-)
 async def test_A_E3_0685_TH_VEN(vtn):
     """A_E3_0685 (Send randomized Event while Complete). Certification: an event starting in 1 minute,
     1 minute long, with startafter 2 minutes; the VEN polls, gets it pending (P/always/0) and opts in;
     after the event's nominal end (but within its randomization window) the VEN sends
     oadrRequestEvent and must get the same event with eventStatus completed. Ours, scaled to seconds
-    (start in 0.2 s, 1 s long, startafter 2 s): the same."""
+    (start in about 1 s, 1 s long, startafter 2 s): the same."""
     reg = await register(vtn, "site-a")
     event = await vtn.create_event(
-        start_in=timedelta(seconds=0.2), interval=timedelta(seconds=1), start_after=timedelta(seconds=2)
+        start_in=timedelta(seconds=1.2), interval=timedelta(seconds=1), start_after=timedelta(seconds=2)
     )
     first = await only_event(vtn, reg.ven_id)
     assert_event(first, PENDING, "always", 0)
     assert first.start_after == timedelta(seconds=2)
     assert_ok_response(await created_event(vtn, reg.ven_id, [(first, "optIn")]), reg.ven_id)
 
-    await asyncio.sleep(1.3)
-    await settle(vtn)
+    await wait_until(vtn, event.dtstart + event.duration)
+    assert vtn.ctx.now() < event.dtstart + event.duration + timedelta(seconds=2)  # still within the randomization window
     later = await vtn.client.request_events(reg.ven_id)
     assert [e.event_id for e in later.events] == [event.event_id]
     assert later.events[0].status == "completed"
@@ -953,7 +926,7 @@ async def test_G1_4020_TH_VEN(vtn):
     b_events = (await poll_distribute(vtn, b.ven_id)).events
     assert [e.event_id for e in b_events] == [broadcast.event_id, targeted.event_id]
 
-    await vtn.modify_event(broadcast.event_id, dtstart=broadcast.dtstart + timedelta(minutes=1))  # A_E3_0470
+    await modify(vtn, broadcast.event_id, dtstart=broadcast.dtstart + timedelta(minutes=1))  # A_E3_0470
     modified = (await vtn.client.request_events(a_like.ven_id)).events
     assert [(e.event_id, e.modification_number) for e in modified] == [(broadcast.event_id, 1)]
     assert_ok_response(await created_event(vtn, a_like.ven_id, [(modified[0], "optIn")]), a_like.ven_id)

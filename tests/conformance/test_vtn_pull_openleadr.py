@@ -18,9 +18,9 @@ from datetime import timedelta
 import pytest
 from openleadr import OpenADRClient
 
-from tests.conformance import stored_responses
+from tests.conformance import modify, stored_responses
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
-from tests.support.vtn_harness import test_config as make_config
+from tests.support.vtn_harness import config_for_tests as make_config
 
 POLL = timedelta(seconds=1)
 WAIT = 5.0  # seconds: upper bound of any single wait (a few poll periods)
@@ -112,7 +112,7 @@ async def test_openleadr_gets_modification(vtn_fast):
             return (client.ven_id, mod, "optIn", 200) in await stored_responses(vtn_fast, event.event_id)
 
         await eventually(lambda: answered(0), "openleadr's optIn to modification 0")
-        await vtn_fast.modify_event(event.event_id, dtstart=event.dtstart + timedelta(minutes=1))
+        await modify(vtn_fast, event.event_id, dtstart=event.dtstart + timedelta(minutes=1))
         await eventually(lambda: answered(1), "openleadr's optIn to modification 1")
         assert [(i, mod) for i, mod, _ in seen.events] == [(event.event_id, 0), (event.event_id, 1)]
 

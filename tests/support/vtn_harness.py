@@ -82,11 +82,9 @@ class VtnUnderTest:
 
     async def modify_event(self, event_id: str, reason: str = "modified", **changes: object) -> m.Event:
         """Modify an event through the store and let the VTN pick it up."""
-        event = await self.ctx.store.call(
+        return await self.admin(
             event_admin.modify_event, event_id, self.ctx.now(), self.ctx.config.near_window, reason, **changes
         )
-        await self.process.sync.refresh()
-        return event
 
     async def cancel_event(self, event_id: str) -> m.Event:
         """Cancel an event through the store and let the VTN pick it up."""

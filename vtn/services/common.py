@@ -14,6 +14,8 @@ def ok(request_id: str | None) -> m.EiResponse:
 def registered_ven(ctx: VtnContext, ven_id: str | None) -> VenRecord:
     """The registered VEN `ven_id`, or a 463 refusal that tells the VEN what to do."""
     ven = ctx.live.vens.get(ven_id or "")
+    if ven is None and ven_id and any(known.lower() == ven_id.lower() for known in ctx.live.vens):
+        raise OadrError(ResponseCode.INVALID_ID, f"venID {ven_id!r} does not match the registered venID (case counts)")
     if ven is None:
         raise OadrError(
             ResponseCode.NOT_REGISTERED_OR_AUTHORIZED,

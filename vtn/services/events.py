@@ -26,7 +26,7 @@ async def request_event(ctx: VtnContext, msg: m.RequestEvent) -> bytes:
     """Every pending and active event for the VEN (up to replyLimit), highest priority first."""
     ven = registered_ven(ctx, msg.ven_id)
     events = ctx.live.events_for(ven)
-    if msg.reply_limit:
+    if msg.reply_limit is not None:
         events = events[: msg.reply_limit]
     return distribute(ctx, ven, events, ok(msg.request_id))
 
@@ -49,5 +49,6 @@ async def created_event(ctx: VtnContext, msg: m.CreatedEvent) -> m.Response:
     if msg.event_responses:
         await ctx.store.call(repo.record_event_responses, ven.ven_id, msg.event_responses, ctx.now())
         for r in msg.event_responses:
+            ctx.live.acknowledge(ven.ven_id, r.event_id, r.modification_number)
             log.info("VEN %s: %s event %s modification %s", ven.ven_id, r.opt_type, r.event_id, r.modification_number)
     return m.Response(response=ok(msg.response.request_id), ven_id=ven.ven_id)

@@ -64,6 +64,6 @@ async def poll(ctx: VtnContext, msg: m.Poll) -> bytes:
         return encode(queued)
     ven = registered_ven(ctx, msg.ven_id)
     events = ctx.live.events_for(ven)
-    if tuple(e.key for e in events) != ctx.live.delivered.get(ven.ven_id, ()):
+    if ctx.live.needs_distribution(ven.ven_id, events):
         return distribute(ctx, ven, events)
     return encode_ok_response(ven.ven_id)

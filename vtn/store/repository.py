@@ -285,6 +285,17 @@ def record_event_responses(session: Session, ven_id: str, responses: Iterable[m.
         )
 
 
+def acknowledgements(session: Session) -> dict[tuple[str, str], int]:
+    """(venID, eventID) → highest answered modificationNumber, for events still delivered."""
+    live = select(db.Event.event_id).where(db.Event.closed.is_(False))
+    rows = session.execute(
+        select(db.EventResponse.ven_id, db.EventResponse.event_id, func.max(db.EventResponse.modification_number))
+        .where(db.EventResponse.event_id.in_(live))
+        .group_by(db.EventResponse.ven_id, db.EventResponse.event_id)
+    )
+    return {(v, e): n for v, e, n in rows}
+
+
 def event_responses(session: Session, event_id: str) -> list[tuple[str, int, str, int, datetime]]:
     """(ven_id, modificationNumber, optType, code, received) for an event, oldest first."""
     rows = session.scalars(select(db.EventResponse).where(db.EventResponse.event_id == event_id).order_by(db.EventResponse.id))
