@@ -4,7 +4,8 @@ jitter when the VTN is away — never crash, never lose state."""
 import asyncio
 import logging
 import random
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
@@ -139,6 +140,49 @@ class SiteVen:
             self.events.unschedule(known.event.event_id)
         self.site.store.forget_registration(self.site.name)
         self.site.registration = None
+
+    # --- opt schedules ------------------------------------------------------------------------
+
+    async def create_opt_schedule(
+        self, windows: tuple[tuple[datetime, timedelta], ...], opt_type: str = "optOut", reason: str = "x-schedule"
+    ) -> str:
+        """Tell the VTN when this site is (un)available: oadrCreateOpt with a vavailability schedule; returns the optID."""
+        if self.site.registration is None:
+            raise RegistrationRefused("not registered: an opt schedule needs a venID")
+        opt_id = f"opt-{uuid.uuid4().hex[:12]}"
+        message = r.CreateOpt(
+            opt_id=opt_id,
+            opt_type=opt_type,
+            opt_reason=reason,
+            ven_id=self.site.ven_id,
+            created=self.site.clock().replace(microsecond=0),
+            request_id=new_request_id(),
+            windows=windows,
+            target=m.Target(ven_ids=(self.site.ven_id,)),
+        )
+        reply = await self.site.link.send("EiOpt", message)
+        if not isinstance(reply, m.Acknowledgement) or reply.response.code != ResponseCode.OK:
+            detail = (
+                f"{reply.response.code} {reply.response.description}"
+                if isinstance(reply, m.Acknowledgement)
+                else type(reply).__name__
+            )
+            raise VtnProtocolError(f"oadrCreateOpt refused: {detail}")
+        log.info("%s: %s schedule %s sent (%d windows)", self.site.name, opt_type, opt_id, len(windows))
+        return opt_id
+
+    async def cancel_opt(self, opt_id: str) -> None:
+        """Withdraw an opt schedule: oadrCancelOpt."""
+        reply = await self.site.link.send(
+            "EiOpt", r.CancelOpt(request_id=new_request_id(), opt_id=opt_id, ven_id=self.site.ven_id)
+        )
+        if not isinstance(reply, m.Acknowledgement) or reply.response.code != ResponseCode.OK:
+            detail = (
+                f"{reply.response.code} {reply.response.description}"
+                if isinstance(reply, m.Acknowledgement)
+                else type(reply).__name__
+            )
+            raise VtnProtocolError(f"oadrCancelOpt refused: {detail}")
 
     # --- polling --------------------------------------------------------------------------------
 
