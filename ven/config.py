@@ -43,6 +43,16 @@ class SiteConfig:
 
 
 @dataclass(frozen=True)
+class FlexMeasuresSettings:
+    """Where the VENs' FlexMeasures is and how to log in (the password usually comes from env:)."""
+
+    url: str
+    email: str
+    password: str
+    schedule_timeout: timedelta = timedelta(seconds=120)
+
+
+@dataclass(frozen=True)
 class VenConfig:
     """What a `cariflex ven` process needs."""
 
@@ -54,6 +64,7 @@ class VenConfig:
     max_backoff: timedelta = timedelta(minutes=5)
     report_duration: timedelta = timedelta(hours=1)
     sites: tuple[SiteConfig, ...] = ()
+    flexmeasures: FlexMeasuresSettings | None = None
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -120,13 +131,25 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
     return tuple(sites)
 
 
+def _flexmeasures(table: Table) -> FlexMeasuresSettings | None:
+    table.reject_unknown({"enabled", "url", "email", "password", "schedule_timeout"})
+    if not table.boolean("enabled", False):
+        return None
+    return FlexMeasuresSettings(
+        url=table.string("url"),
+        email=table.string("email"),
+        password=table.string("password"),
+        schedule_timeout=table.duration("schedule_timeout", "PT120S"),
+    )
+
+
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
     """Read and validate ven.toml and sites.toml, then apply command-line overrides (None = not given)."""
     path = path or DEFAULT_CONFIG
     data = _read(path)
     root = Table(data, "", os.environ)
     try:
-        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file"})
+        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures"})
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
         vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
         store.reject_unknown({"path"})
@@ -142,6 +165,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             default_poll_interval=poll.duration("default_interval", "PT10S"),
             max_backoff=poll.duration("max_backoff", "PT5M"),
             report_duration=reports.duration("duration", "PT1H"),
+            flexmeasures=_flexmeasures(root.table("flexmeasures")),
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

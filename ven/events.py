@@ -119,7 +119,7 @@ class EventRunner:
         changes = event_book.compare(held, message.events)
         answers: list[m.EventResponse] = []
         for event in changes.new + changes.modified:
-            decision = decide(event, self.site.config.opt)
+            decision = decide(event, self.site.config.opt, self.site.config)
             known = KnownEvent(
                 event,
                 decision.opt_type,

@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
+from mapping.flex.constraints import SignalRefused, SiteFacts, event_constraints
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.vocabulary import SIGNAL_NAMES
-from ven.config import OptPolicy
+from ven.config import OptPolicy, SiteConfig
 
 #: extension signals this gateway understands (everything else named x-… is not supported)
 KNOWN_EXTENSIONS = ("x-IMPORT_CAPACITY_LIMIT", "x-EXPORT_CAPACITY_LIMIT", "x-GHG", "x-CARBON_INTENSITY")
@@ -28,8 +29,20 @@ def _import_limit_kw(signal: m.Signal) -> list[float]:
     return []
 
 
-def decide(event: m.Event, policy: OptPolicy) -> OptDecision:
-    """Apply the site's policy; unsupported signals are refused with 460."""
+def site_facts(site: SiteConfig) -> SiteFacts:
+    """What the signal mapping needs to know about a site (power factor 1: kVA taken as kW)."""
+    capacity = site.asset.get("capacity_kwh")
+    return SiteFacts(
+        contracted_kw=site.contracted_kva,
+        baseline_kw=site.base_load_kw,
+        base_price_per_kwh=0.20,
+        storage_capacity_kwh=float(capacity) if capacity is not None else None,
+    )
+
+
+def decide(event: m.Event, policy: OptPolicy, site: SiteConfig | None = None) -> OptDecision:
+    """Apply the site's policy; unsupported signals are refused with 460, and signals the site
+    cannot express as FlexMeasures constraints (when `site` is given) are refused with the reason."""
     for signal in event.signals:
         if signal.name not in SIGNAL_NAMES and signal.name not in KNOWN_EXTENSIONS:
             return OptDecision("optOut", ResponseCode.SIGNAL_NOT_SUPPORTED, f"signal {signal.name} is not supported by this site")
@@ -45,4 +58,9 @@ def decide(event: m.Event, policy: OptPolicy) -> OptDecision:
                 ResponseCode.OK,
                 f"an import limit of {min(limits):g} kW is below what this site can reach ({policy.min_import_limit_kw:g} kW)",
             )
+    if site is not None:
+        try:
+            event_constraints(event, site_facts(site))
+        except SignalRefused as exc:
+            return OptDecision("optOut", ResponseCode.OK, str(exc))
     return OptDecision("optIn", ResponseCode.OK, "OK")

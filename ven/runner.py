@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ven.agent import SiteVen, jittered_start
 from ven.config import VenConfig
+from ven.flexmeasures_link import flexmeasures_hooks
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, TelemetrySource
 from ven.site import Site
 from ven.store import VenStore
@@ -23,7 +24,8 @@ class VenProcess:
     """Started with `start()`, ended with `stop()`; `vens` by site name."""
 
     config: VenConfig
-    hooks: EventHooks = field(default_factory=LoggingHooks)
+    #: None: FlexMeasures hooks when [flexmeasures] is enabled, else logging hooks
+    hooks: EventHooks | None = None
     source: TelemetrySource = field(default_factory=ConfiguredSource)
     vens: dict[str, SiteVen] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -34,12 +36,14 @@ class VenProcess:
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
         self._store = VenStore(self.config.store_path)
+        if self.hooks is None:
+            self.hooks = await flexmeasures_hooks(self.config, self._store) if self.config.flexmeasures else LoggingHooks()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
         self._session = aiohttp.ClientSession()
         link = VtnLink(self._session, self.config.vtn_url, self.config.request_timeout.total_seconds())
         for site_config in self.config.sites:
-            site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)
+            site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
             delay = (

@@ -1,0 +1,227 @@
+"""Events → FlexMeasures: the site's DSO sensors get the event's limits and prices for its window,
+a schedule is triggered and read back, and the scheduled site power is checked against the limit.
+
+Every (re)application is computed from all the events the site holds now, so a late retry can
+never apply an old modification over a newer one; a site whose application failed is marked
+pending on disk and retried with back-off until FlexMeasures takes it.
+"""
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flexmeasures_client import FlexMeasuresClient
+
+from mapping.flex.combine import RESOLUTION, Segment, ceil_slot, combine, floor_slot
+from mapping.flex.constraints import (
+    EXPORT_LIMIT,
+    IMPORT_LIMIT,
+    PEAK_PRICE,
+    PRICE,
+    SOC_TARGET,
+    SignalRefused,
+    event_constraints,
+)
+from mapping.flex.flexmeasures import DSO_SENSORS, sensor_values, soc_points, trigger_segments
+from mapping.oadr import model as m
+from ven.config import SiteConfig
+from ven.opt_policy import site_facts
+from ven.provision import SiteAssets, device_flex_model, site_defaults
+from ven.store import KnownEvent
+
+log = logging.getLogger("cariflex.ven.flexmeasures")
+
+
+@dataclass
+class ScheduleOutcome:
+    """What one application achieved: the window, the schedule and any slot over the import limit."""
+
+    site: str
+    start: datetime
+    end: datetime
+    schedule_kw: list[float]
+    import_limit_kw: list[float]
+    breaches: list[tuple[datetime, float, float]] = field(default_factory=list)
+    job_failed: str | None = None
+
+
+class FlexMeasuresHooks:
+    """EventHooks that keep each site's FlexMeasures constraints and schedule in step with its events."""
+
+    def __init__(
+        self,
+        client: FlexMeasuresClient,
+        assets: dict[str, SiteAssets],
+        held_events: Callable[[str], dict[str, KnownEvent]],
+        clock: Callable[[], datetime],
+        max_backoff: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.client = client
+        self.assets = assets
+        self.held_events = held_events
+        self.clock = clock
+        self.max_backoff = max_backoff
+        self.outcomes: dict[str, ScheduleOutcome] = {}
+        self.applied_window: dict[str, tuple[datetime, datetime]] = {}
+        self._retries: dict[str, asyncio.Task] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # --- EventHooks -------------------------------------------------------------------------
+
+    async def on_event(self, site: SiteConfig, event: m.Event, opt_type: str) -> None:
+        """A new or modified event: re-apply the site's constraints."""
+        await self.apply_or_retry(site)
+
+    async def on_cancel(self, site: SiteConfig, event: m.Event, implicit: bool) -> None:
+        """A cancellation: re-apply without it (its window falls back to the defaults)."""
+        await self.apply_or_retry(site)
+
+    async def on_start(self, site: SiteConfig, event: m.Event, resumed: bool) -> None:
+        """Nothing to do: the schedule already covers the event; after a restart, re-apply."""
+        if resumed:
+            await self.apply_or_retry(site)
+
+    async def on_interval(self, site: SiteConfig, event: m.Event, index: int) -> None:
+        """Nothing to do: FlexMeasures holds the whole window."""
+
+    async def on_end(self, site: SiteConfig, event: m.Event) -> None:
+        """Nothing to do."""
+
+    # --- application ------------------------------------------------------------------------
+
+    def _active_constraints(self, site: SiteConfig) -> list:
+        constraints = []
+        for known in self.held_events(site.name).values():
+            event = known.event
+            if known.opt_type != "optIn" or event.status == "cancelled" or event.test_event.lower() not in ("false", ""):
+                continue
+            try:
+                constraints.extend(event_constraints(event, site_facts(site)))
+            except SignalRefused as exc:  # the opt policy answered optOut already; keep the others
+                log.warning("%s: event %s not applied: %s", site.name, event.event_id, exc)
+        return constraints
+
+    async def apply_or_retry(self, site: SiteConfig) -> None:
+        """Apply now; when FlexMeasures fails, keep retrying in the background with back-off."""
+        try:
+            await self.apply(site)
+        except Exception as exc:  # unreachable, 4xx/5xx, timeouts: the constraint waits, nothing is lost
+            log.warning("%s: FlexMeasures did not take the constraints (%s); retrying in the background", site.name, exc)
+            if site.name not in self._retries or self._retries[site.name].done():
+                self._retries[site.name] = asyncio.create_task(self._retry(site))
+
+    async def _retry(self, site: SiteConfig) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            try:
+                await self.apply(site)
+                log.info("%s: FlexMeasures is back; constraints applied", site.name)
+                return
+            except Exception as exc:
+                delay = min(delay * 2, self.max_backoff.total_seconds())
+                log.warning("%s: FlexMeasures still failing (%s); next try within %.0f s", site.name, exc, delay)
+
+    def pending(self) -> list[str]:
+        """Sites whose constraints are waiting for FlexMeasures."""
+        return [name for name, task in self._retries.items() if not task.done()]
+
+    async def apply(self, site: SiteConfig) -> ScheduleOutcome | None:
+        """Post the DSO series for the affected window, trigger a schedule and check it."""
+        lock = self._locks.setdefault(site.name, asyncio.Lock())
+        async with lock:
+            return await self._apply(site)
+
+    async def _apply(self, site: SiteConfig) -> ScheduleOutcome | None:
+        assets = self.assets[site.name]
+        constraints = self._active_constraints(site)
+        combined = combine(constraints)
+        now = floor_slot(self.clock())
+        starts = [c.start for c in constraints] + [self.applied_window.get(site.name, (now, now))[0]]
+        ends = [c.end for c in constraints] + [self.applied_window.get(site.name, (now, now))[1]]
+        window_start, window_end = max(floor_slot(min(starts)), now), ceil_slot(max(ends))
+        if window_end <= window_start:
+            return None
+        defaults = site_defaults(site)
+        for kind in (IMPORT_LIMIT, EXPORT_LIMIT, PRICE):
+            name, unit = DSO_SENSORS[kind]
+            values = sensor_values(combined.get(kind, []), window_start, window_end, defaults[kind])
+            await self.client.post_sensor_data(
+                assets.sensors[name], start=window_start, duration=window_end - window_start, values=values, unit=unit
+            )
+        slots = int((window_end - window_start) / RESOLUTION)
+        await self.client.post_sensor_data(
+            assets.sensors["base-load"],
+            start=window_start,
+            duration=window_end - window_start,
+            values=[site.base_load_kw] * slots,
+            unit="kW",
+        )
+        self.applied_window[site.name] = (window_start, window_end)
+        outcome = await self._schedule(site, assets, combined, window_start, window_end)
+        if outcome is not None and outcome.schedule_kw:
+            site_kw = [round(device + site.base_load_kw, 6) for device in outcome.schedule_kw]
+            await self.client.post_sensor_data(
+                assets.sensors["aggregate-consumption"],
+                start=window_start,
+                duration=window_end - window_start,
+                values=site_kw,
+                unit="kW",
+            )
+        return outcome
+
+    async def _schedule(
+        self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
+    ) -> ScheduleOutcome | None:
+        model = device_flex_model(site, assets)
+        if model is None:
+            return None  # PV only: nothing to schedule, the limits are recorded for the operator
+        targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]
+        if targets:
+            model["soc-targets"] = soc_points(targets)
+        context: dict[str, Any] = {}
+        if combined.get(PEAK_PRICE):
+            context["site-peak-consumption-price"] = trigger_segments(PEAK_PRICE, combined[PEAK_PRICE])
+        outcome = ScheduleOutcome(site.name, start, end, [], [])
+        try:
+            result = await self.client.trigger_and_get_schedule(
+                asset_id=assets.site_asset_id,
+                start=start,
+                duration=end - start,
+                flex_model=[model],
+                flex_context=context,
+                prior=self.clock(),
+                unit="kW",
+            )
+        except Exception as exc:
+            if "fail" in str(exc).lower() or "infeasible" in str(exc).lower():
+                outcome.job_failed = str(exc)
+                self.outcomes[site.name] = outcome
+                log.error("%s: the FlexMeasures schedule failed: %s", site.name, exc)
+                return outcome
+            raise
+        schedule = result[0] if isinstance(result, list) else result
+        device_kw = [float(v) for v in schedule["values"]]
+        limits = sensor_values(combined.get(IMPORT_LIMIT, []), start, end, site_defaults(site)[IMPORT_LIMIT])
+        outcome.schedule_kw = device_kw
+        outcome.import_limit_kw = limits
+        for index, (device, limit) in enumerate(zip(device_kw, limits, strict=False)):
+            site_kw = device + site.base_load_kw
+            if site_kw > limit + 1e-6:
+                outcome.breaches.append((start + index * RESOLUTION, site_kw, limit))
+        if outcome.breaches:
+            first = outcome.breaches[0]
+            log.warning(
+                "%s: the schedule exceeds the import limit in %d slots (first %s: %.1f kW > %.1f kW)",
+                site.name,
+                len(outcome.breaches),
+                first[0],
+                first[1],
+                first[2],
+            )
+        self.outcomes[site.name] = outcome
+        return outcome
