@@ -74,7 +74,7 @@ def _run_provision(args: argparse.Namespace) -> int:
         settings = FlexMeasuresSettings(args.flexmeasures_url or settings.url, args.email or settings.email, password)
     if settings is None:
         print(
-            "error: FlexMeasures is not configured: set [flexmeasures] enabled = true in the VEN configuration, or give --flexmeasures-url",
+            "error: FlexMeasures is not configured: set [flexmeasures] enabled = true, or give --flexmeasures-url",
             file=sys.stderr,
         )
         return 2
