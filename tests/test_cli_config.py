@@ -1,6 +1,7 @@
 """The `cariflex` command: every sub-command has --help; bad configuration fails with one message
 naming the key; the store is created and upgraded by itself."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mapping.settings import ConfigError
+from ven.config import load_config as load_ven_config
 from vtn.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +79,24 @@ def test_shipped_configurations_are_valid():
     for name in ("vtn.toml", "vtn.example.toml"):
         config = load_config(ROOT / "config" / name)
         assert config.vtn_id == "CARIFLEX-VTN" and config.programs
+    ven = load_ven_config()
+    assert len(ven.sites) == 40 and {s.asset["kind"] for s in ven.sites} == {"pv", "battery", "evse", "v2g"}
+    assert all(14.3 < s.latitude < 14.9 and -61.3 < s.longitude < -60.8 for s in ven.sites)  # Martinique
+
+
+@pytest.mark.parametrize(
+    ("sites", "message"),
+    [
+        ('[[sites]]\nname = "a"\ncontracted_kva = "lots"\n', "sites[0].contracted_kva: expected a number"),
+        ('[[sites]]\nname = "a"\ncolour = "red"\n', "sites[0].colour: unknown key"),
+        ('[[sites]]\nname = "a"\n[[sites]]\nname = "a"\n', "two sites share a name"),
+    ],
+)
+def test_bad_sites_file_names_the_key(tmp_path, sites, message):
+    path = tmp_path / "sites.toml"
+    path.write_text(sites)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_ven_config(sites_path=path)
 
 
 def test_db_upgrade_creates_and_is_idempotent(tmp_path):
