@@ -46,15 +46,23 @@ async def test_opt_on_an_unknown_event_gets_452(vtn):
     assert answer.name == "oadrCreatedOpt" and answer.response.code == ResponseCode.INVALID_ID
 
 
-async def test_repeated_identical_opt_is_idempotent_and_a_conflicting_one_is_refused(vtn):
+async def test_an_opt_id_sent_again_replaces_that_opt(vtn):
     reg = await vtn.client.register("site-opt-repeat")
     event = await vtn.create_event()
     first = opt_event(reg.ven_id, "opt-r", event)
     assert (await vtn.client.send("EiOpt", first)).response.code == 200
     assert (await vtn.client.send("EiOpt", first)).response.code == 200
-    conflicting = opt_event(reg.ven_id, "opt-r", event, opt_type="optIn")
-    assert (await vtn.client.send("EiOpt", conflicting)).response.code == ResponseCode.INVALID_ID
-    assert len(await vtn.ctx.store.call(store.list_opts, reg.ven_id)) == 1
+    changed = opt_event(reg.ven_id, "opt-r", event, opt_type="optIn")
+    assert (await vtn.client.send("EiOpt", changed)).response.code == 200
+    assert [o["opt_type"] for o in await vtn.ctx.store.call(store.list_opts, reg.ven_id)] == ["optIn"]
+
+
+async def test_open_ended_schedule_covers_every_later_event(vtn):
+    reg = await vtn.client.register("site-opt-open")
+    event = await vtn.create_event(start_in=timedelta(days=3))
+    answer = await vtn.client.send("EiOpt", opt_schedule(reg.ven_id, "opt-open", event.dtstart - timedelta(days=1), timedelta(0)))
+    assert answer.response.code == 200
+    assert [o["opt_id"] for o in await _covering(vtn, event)] == ["opt-open"]
 
 
 async def test_cancel_opt_and_unknown_opt_id(vtn):

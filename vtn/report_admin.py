@@ -76,7 +76,9 @@ def build_request(
         report_back=report_back,
         interval_start=(start or now).replace(microsecond=0),  # the wire carries whole seconds
         interval_duration=window,
-        payloads=tuple(r.SpecifierPayload(r_id=x, reading_type=known[x].reading_type) for x in (r_ids or tuple(known))),
+        payloads=tuple(
+            r.SpecifierPayload(r_id=x) for x in (r_ids or tuple(known))
+        ),  # readingType x-notApplicable, as requests carry
     )
 
 

@@ -14,17 +14,13 @@ from vtn.store import repository as repo
 log = logging.getLogger("cariflex.vtn.opt")
 
 
-def _same(existing: object, opt: r.CreateOpt) -> bool:
-    return (existing.opt_type, existing.event_id, existing.opt_reason) == (opt.opt_type, opt.event_id, opt.opt_reason)  # type: ignore[attr-defined]
-
-
 async def create_opt(ctx: VtnContext, msg: r.CreateOpt) -> m.Acknowledgement:
-    """Record an opt-in/out schedule or an opt on one event (a repeated identical optID is accepted once)."""
+    """Record an opt-in/out schedule or an opt on one event; an optID sent again replaces that opt."""
     ven = registered_ven(ctx, msg.ven_id)
     if msg.event_id is None and not msg.windows:
         raise OadrError(ResponseCode.INVALID_DATA, "an opt needs a qualifiedEventID or a vavailability schedule")
-    if any(length <= timedelta(0) for _start, length in msg.windows):
-        raise OadrError(ResponseCode.INVALID_DATA, "every availability window needs a positive duration")
+    if any(length < timedelta(0) for _start, length in msg.windows):
+        raise OadrError(ResponseCode.INVALID_DATA, "an availability window cannot have a negative duration (0 means open-ended)")
     if msg.event_id is not None:
         live = ctx.live.events.get(msg.event_id)
         found = live or (await ctx.store.call(repo.load_event, msg.event_id) or (None,))[0]
@@ -32,19 +28,16 @@ async def create_opt(ctx: VtnContext, msg: r.CreateOpt) -> m.Acknowledgement:
             raise OadrError(ResponseCode.INVALID_ID, f"eventID {msg.event_id!r} is not known to this VTN")
         if msg.modification_number is not None and msg.modification_number > found.event.modification_number:
             raise OadrError(ResponseCode.INVALID_ID, f"event {msg.event_id} has no modification {msg.modification_number}")
-    existing = await ctx.store.call(store.find_opt, ven.ven_id, msg.opt_id)
-    if existing is not None:
-        if not _same(existing, msg):
-            raise OadrError(ResponseCode.INVALID_ID, f"optID {msg.opt_id!r} is already used by another opt of {ven.ven_id}")
-    else:
-        await ctx.store.call(store.save_opt, msg, ctx.now())
-        log.info(
-            "VEN %s: %s %s (%s)",
-            ven.ven_id,
-            msg.opt_type,
-            f"event {msg.event_id}" if msg.event_id else f"{len(msg.windows)} windows",
-            msg.opt_reason,
-        )
+    replaced = await ctx.store.call(store.save_opt, msg, ctx.now())
+    what = f"event {msg.event_id}" if msg.event_id else f"{len(msg.windows)} windows"
+    log.info(
+        "VEN %s: %s %s (%s)%s",
+        ven.ven_id,
+        msg.opt_type,
+        what,
+        msg.opt_reason,
+        "; replaces the opt of that optID" if replaced else "",
+    )
     return m.Acknowledgement(name="oadrCreatedOpt", response=ok(msg.request_id), opt_id=msg.opt_id)
 
 

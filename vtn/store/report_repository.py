@@ -201,8 +201,16 @@ def find_opt(session: Session, ven_id: str, opt_id: str) -> db.Opt | None:
     return session.get(db.Opt, (ven_id, opt_id))
 
 
-def save_opt(session: Session, opt: r.CreateOpt, now: datetime) -> None:
-    """Store an oadrCreateOpt."""
+def _window(start: datetime, length: timedelta) -> list[str | None]:
+    return [format_datetime(start), format_datetime(start + length) if length > timedelta(0) else None]  # 0 = open-ended
+
+
+def save_opt(session: Session, opt: r.CreateOpt, now: datetime) -> bool:
+    """Store an oadrCreateOpt; an existing opt with the same optID is replaced (returns True then)."""
+    existing = find_opt(session, opt.ven_id, opt.opt_id)
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
     session.add(
         db.Opt(
             ven_id=opt.ven_id,
@@ -212,12 +220,13 @@ def save_opt(session: Session, opt: r.CreateOpt, now: datetime) -> None:
             market_context=opt.market_context,
             event_id=opt.event_id,
             modification_number=opt.modification_number,
-            windows=[[format_datetime(start), format_datetime(start + length)] for start, length in opt.windows],
+            windows=[_window(start, length) for start, length in opt.windows],
             target=target_to_json(opt.target),
             created_at=opt.created,
             received_at=now,
         )
     )
+    return existing is not None
 
 
 def cancel_opt(session: Session, ven_id: str, opt_id: str, now: datetime) -> bool:
@@ -238,7 +247,9 @@ def opts_covering(
     for row in rows:
         applies = row.event_id == event_id
         if row.event_id is None and row.market_context in (None, "", market_context):
-            applies = any(parse_datetime(a) < (end or parse_datetime(b)) and parse_datetime(b) > start for a, b in row.windows)
+            applies = any(
+                (end is None or parse_datetime(a) < end) and (b is None or parse_datetime(b) > start) for a, b in row.windows
+            )
         if applies:
             found.append(
                 {
