@@ -30,6 +30,9 @@ class LiveState:
     _fragments: dict[tuple[str, int, str], bytes] = field(default_factory=dict)
     #: (venID, eventID) → the highest modificationNumber the VEN answered with oadrCreatedEvent
     acknowledged: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: report data checks, filled on first use: request → VEN it was made to; VEN → {(specifier, rID): readingType}
+    report_owner: dict[str, str] = field(default_factory=dict)
+    offered: dict[str, dict[tuple[str, str], str]] = field(default_factory=dict)
     _by_name: dict[str, str] = field(default_factory=dict)
     _by_registration: dict[str, str] = field(default_factory=dict)
 

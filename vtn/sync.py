@@ -66,6 +66,8 @@ class StoreSync:
                 pending[item.ven_id].append(item)
             for ven_id, items in pending.items():
                 live.set_outbox(ven_id, items)
+        for ven_id in kinds.get("report_meta", ()):
+            live.offered.pop(ven_id, None)  # registered elsewhere: read again on next use
         if "membership" in kinds:
             live.groups_by_name, live.resources_by_name = await store.call(repo.load_memberships)
 

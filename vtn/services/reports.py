@@ -25,6 +25,8 @@ async def register_report(ctx: VtnContext, msg: r.RegisterReport) -> r.Registere
             raise OadrError(ResponseCode.INVALID_DATA, f"report {report.report_specifier_id} lists an rID twice")
     now = ctx.now()
     requests = await ctx.store.call(_register, ven.ven_id, msg.reports, ctx.config.auto_reports, now)
+    ctx.live.offered.pop(ven.ven_id, None)
+    ctx.live.report_owner.update({q.report_request_id: ven.ven_id for q in requests})
     log.info("VEN %s registered %d reports; requesting %d", ven.ven_id, len(msg.reports), len(requests))
     return r.RegisteredReport(response=ok(msg.request_id), ven_id=ven.ven_id, report_requests=tuple(requests))
 
@@ -91,38 +93,41 @@ def _derive_points(ven_id: str, report: r.ReportData, reading_types: dict[str, s
     return rows
 
 
-def _ingest(session: Any, ven_id: str, msg: r.UpdateReport, now: datetime) -> tuple[int, int, list[str]]:
-    """Validate every report of the message, then store all of it (one transaction) or nothing."""
-    requests = reports.requests_by_id(session, [x.report_request_id for x in msg.reports])
-    offered = {(spec, d.r_id): d for spec, _name, d in reports.descriptions(session, ven_id)}
+async def _checked_points(ctx: VtnContext, ven_id: str, msg: r.UpdateReport) -> list[dict[str, Any]]:
+    """Validate every report of the message (from memory, loading what is missing once) and derive its rows."""
+    live = ctx.live
+    unknown = [x.report_request_id for x in msg.reports if x.report_request_id not in live.report_owner]
+    if unknown:
+        live.report_owner.update(await ctx.store.call(reports.request_owners, unknown))
+    if ven_id not in live.offered:
+        live.offered[ven_id] = await ctx.store.call(reports.offered_reading_types, ven_id)
+    offered = live.offered[ven_id]
     specs_offered = {spec for spec, _ in offered}
     rows: list[dict[str, Any]] = []
     for report in msg.reports:
-        found = requests.get(report.report_request_id)
-        if found is None or found[0] != ven_id:
+        if live.report_owner.get(report.report_request_id) != ven_id:
             raise OadrError(
                 ResponseCode.INVALID_ID,
                 f"reportRequestID {report.report_request_id!r} is not a request this VTN made to {ven_id}",
             )
-        if report.report_specifier_id in specs_offered:
+        spec = report.report_specifier_id
+        if spec in specs_offered:
             for interval in report.intervals:
                 for p in interval.payloads:
-                    if (report.report_specifier_id, p.r_id) not in offered:
-                        raise OadrError(
-                            ResponseCode.INVALID_ID, f"rID {p.r_id!r} is not registered in report {report.report_specifier_id}"
-                        )
-        reading_types = {r_id: d.reading_type for (spec, r_id), d in offered.items() if spec == report.report_specifier_id}
+                    if (spec, p.r_id) not in offered:
+                        raise OadrError(ResponseCode.INVALID_ID, f"rID {p.r_id!r} is not registered in report {spec}")
+        reading_types = {r_id: reading for (s, r_id), reading in offered.items() if s == spec}
         rows.extend(_derive_points(ven_id, report, reading_types))
-    stored, duplicates = reports.store_points(session, ven_id, rows, now)
-    return stored, duplicates, [x.report_request_id for x in msg.reports]
+    return rows
 
 
 async def update_report(ctx: VtnContext, msg: r.UpdateReport) -> r.UpdatedReport:
     """Store reported data whole or not at all; piggy-back a pending cancellation of those requests."""
     ven = registered_ven(ctx, msg.ven_id)
-    stored, duplicates, request_ids = await ctx.store.call(_ingest, ven.ven_id, msg, ctx.now())
+    rows = await _checked_points(ctx, ven.ven_id, msg)
+    stored, duplicates = await ctx.store.call(reports.store_points, ven.ven_id, rows, ctx.now())
     description = f"OK: stored {stored} values" + (f", {duplicates} already stored" if duplicates else "")
-    cancel = await _piggy_back_cancel(ctx, ven.ven_id, set(request_ids))
+    cancel = await _piggy_back_cancel(ctx, ven.ven_id, {x.report_request_id for x in msg.reports})
     return r.UpdatedReport(response=m.EiResponse(200, description, msg.request_id), ven_id=ven.ven_id, cancel=cancel)
 
 

@@ -11,6 +11,7 @@ from mapping.oadr import report_model as r
 from mapping.oadr.json_form import target_to_json, unit_from_json, unit_to_json
 from mapping.oadr.timefmt import format_datetime, parse_datetime
 from vtn.store import models as db
+from vtn.store.repository import note_change
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -23,6 +24,7 @@ def _seconds(value: timedelta | None) -> float | None:
 def replace_descriptions(session: Session, ven_id: str, reports: Iterable[r.ReportMetadata], now: datetime) -> int:
     """Replace everything a VEN registered with the reports of its latest oadrRegisterReport."""
     session.execute(delete(db.ReportDescription).where(db.ReportDescription.ven_id == ven_id))
+    note_change(session, "report_meta", ven_id, now)
     count = 0
     for report in reports:
         for d in report.descriptions:
@@ -132,23 +134,56 @@ def list_requests(session: Session, ven_id: str | None = None) -> list[tuple[str
 
 
 def store_points(session: Session, ven_id: str, points: list[dict[str, Any]], now: datetime) -> tuple[int, int]:
-    """Store report points (dicts of ReportPoint columns); returns (stored, duplicates skipped)."""
-    stored = duplicates = 0
-    for point in points:
-        exists = session.scalar(
-            select(db.ReportPoint.id).where(
-                db.ReportPoint.ven_id == ven_id,
-                db.ReportPoint.report_request_id == point["report_request_id"],
-                db.ReportPoint.r_id == point["r_id"],
-                db.ReportPoint.dtstart == point["dtstart"],
+    """Store report points (dicts of ReportPoint columns) in one executemany; returns (stored, duplicates skipped).
+
+    A point already stored (same VEN, request, rID and interval start) is skipped, so a resent report
+    is acknowledged without being stored twice.
+    """
+    if not points:
+        return 0, 0
+    table = db.ReportPoint.__table__
+    requests = {p["report_request_id"] for p in points}
+    starts = [p["dtstart"] for p in points]
+    existing = {
+        (row.report_request_id, row.r_id, row.dtstart)
+        for row in session.execute(
+            select(table.c.report_request_id, table.c.r_id, table.c.dtstart).where(
+                table.c.ven_id == ven_id,
+                table.c.report_request_id.in_(requests),
+                table.c.dtstart >= min(starts),
+                table.c.dtstart <= max(starts),
             )
         )
-        if exists is not None:
-            duplicates += 1
-            continue
-        session.add(db.ReportPoint(ven_id=ven_id, received_at=now, **point))
-        stored += 1
-    return stored, duplicates
+    }
+    fresh, seen = [], set(existing)
+    for p in points:
+        key = (p["report_request_id"], p["r_id"], p["dtstart"])
+        if key not in seen:
+            seen.add(key)
+            fresh.append({**p, "ven_id": ven_id, "received_at": now})
+    if fresh:
+        session.execute(table.insert(), fresh)
+    return len(fresh), len(points) - len(fresh)
+
+
+def offered_reading_types(session: Session, ven_id: str) -> dict[tuple[str, str], str]:
+    """(reportSpecifierID, rID) → readingType of everything a VEN registered."""
+    rows = session.execute(
+        select(db.ReportDescription.report_specifier_id, db.ReportDescription.r_id, db.ReportDescription.reading_type).where(
+            db.ReportDescription.ven_id == ven_id
+        )
+    )
+    return {(spec, r_id): reading for spec, r_id, reading in rows}
+
+
+def request_owners(session: Session, request_ids: Iterable[str]) -> dict[str, str]:
+    """report_request_id → the VEN it was made to."""
+    rows = session.execute(
+        select(db.ReportRequest.report_request_id, db.ReportRequest.ven_id).where(
+            db.ReportRequest.report_request_id.in_(list(request_ids))
+        )
+    )
+    return {request_id: ven_id for request_id, ven_id in rows}
 
 
 def points(
