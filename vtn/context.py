@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from vtn.config import VtnConfig
+from vtn.ingest import IngestBatcher
 from vtn.live import LiveState
 from vtn.store.worker import StoreWorker
 
@@ -31,6 +32,11 @@ class VtnContext:
     seen: dict[str, datetime] = field(default_factory=dict)
     deliveries: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     _recorded: set[tuple[str, str, int]] = field(default_factory=set)
+    ingest: IngestBatcher | None = None
+
+    def __post_init__(self) -> None:
+        if self.ingest is None:
+            self.ingest = IngestBatcher(self.store, self.now)
 
     def now(self) -> datetime:
         """The current time."""

@@ -125,7 +125,7 @@ async def update_report(ctx: VtnContext, msg: r.UpdateReport) -> r.UpdatedReport
     """Store reported data whole or not at all; piggy-back a pending cancellation of those requests."""
     ven = registered_ven(ctx, msg.ven_id)
     rows = await _checked_points(ctx, ven.ven_id, msg)
-    stored, duplicates = await ctx.store.call(reports.store_points, ven.ven_id, rows, ctx.now())
+    stored, duplicates = await ctx.ingest.submit(ven.ven_id, rows)
     description = f"OK: stored {stored} values" + (f", {duplicates} already stored" if duplicates else "")
     cancel = await _piggy_back_cancel(ctx, ven.ven_id, {x.report_request_id for x in msg.reports})
     return r.UpdatedReport(response=m.EiResponse(200, description, msg.request_id), ven_id=ven.ven_id, cancel=cancel)

@@ -133,37 +133,47 @@ def list_requests(session: Session, ven_id: str | None = None) -> list[tuple[str
 # --- data -----------------------------------------------------------------------------------
 
 
-def store_points(session: Session, ven_id: str, points: list[dict[str, Any]], now: datetime) -> tuple[int, int]:
-    """Store report points (dicts of ReportPoint columns) in one executemany; returns (stored, duplicates skipped).
+def store_batch(session: Session, items: list[tuple[str, list[dict[str, Any]]]], now: datetime) -> list[tuple[int, int]]:
+    """Store the report points of several messages (VEN, rows of ReportPoint columns) in one executemany.
 
     A point already stored (same VEN, request, rID and interval start) is skipped, so a resent report
-    is acknowledged without being stored twice.
+    is acknowledged without being stored twice. Returns (stored, duplicates) per message.
     """
+    points = [p for _, rows in items for p in rows]
     if not points:
-        return 0, 0
+        return [(0, 0) for _ in items]
     table = db.ReportPoint.__table__
-    requests = {p["report_request_id"] for p in points}
     starts = [p["dtstart"] for p in points]
     existing = {
-        (row.report_request_id, row.r_id, row.dtstart)
+        (row.ven_id, row.report_request_id, row.r_id, row.dtstart)
         for row in session.execute(
-            select(table.c.report_request_id, table.c.r_id, table.c.dtstart).where(
-                table.c.ven_id == ven_id,
-                table.c.report_request_id.in_(requests),
+            select(table.c.ven_id, table.c.report_request_id, table.c.r_id, table.c.dtstart).where(
+                table.c.ven_id.in_({ven_id for ven_id, _ in items}),
+                table.c.report_request_id.in_({p["report_request_id"] for p in points}),
                 table.c.dtstart >= min(starts),
                 table.c.dtstart <= max(starts),
             )
         )
     }
-    fresh, seen = [], set(existing)
-    for p in points:
-        key = (p["report_request_id"], p["r_id"], p["dtstart"])
-        if key not in seen:
-            seen.add(key)
-            fresh.append({**p, "ven_id": ven_id, "received_at": now})
+    fresh: list[dict[str, Any]] = []
+    results = []
+    for ven_id, rows in items:
+        stored = 0
+        for p in rows:
+            key = (ven_id, p["report_request_id"], p["r_id"], p["dtstart"])
+            if key not in existing:
+                existing.add(key)
+                fresh.append({**p, "ven_id": ven_id, "received_at": now})
+                stored += 1
+        results.append((stored, len(rows) - stored))
     if fresh:
         session.execute(table.insert(), fresh)
-    return len(fresh), len(points) - len(fresh)
+    return results
+
+
+def store_points(session: Session, ven_id: str, points: list[dict[str, Any]], now: datetime) -> tuple[int, int]:
+    """Store one message's report points; returns (stored, duplicates skipped)."""
+    return store_batch(session, [(ven_id, points)], now)[0]
 
 
 def offered_reading_types(session: Session, ven_id: str) -> dict[tuple[str, str], str]:
