@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import fresh_database
+from tests.support.flexmeasures import flexmeasures  # noqa: F401  (session fixture: a real FlexMeasures)
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 
 

@@ -45,8 +45,14 @@ class ScheduleOutcome:
     end: datetime
     schedule_kw: list[float]
     import_limit_kw: list[float]
+    site_kw: list[float] = field(default_factory=list)
     breaches: list[tuple[datetime, float, float]] = field(default_factory=list)
     job_failed: str | None = None
+
+
+async def _read_kw(client: FlexMeasuresClient, sensor_id: int, start: datetime, end: datetime) -> list[float | None]:
+    data = await client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=RESOLUTION)
+    return [float(v) if v is not None else None for v in data["values"]]
 
 
 class FlexMeasuresHooks:
@@ -174,6 +180,14 @@ class FlexMeasuresHooks:
             )
         return outcome
 
+    async def _aggregate(
+        self, assets: SiteAssets, start: datetime, end: datetime, device_kw: list[float], base_kw: float
+    ) -> list[float]:
+        """The scheduled site consumption FlexMeasures wrote to the aggregate-consumption sensor (FlexMeasures
+        does not flag cap breaches itself); where it wrote nothing, device schedule + base load."""
+        written = await _read_kw(self.client, assets.sensors["aggregate-consumption"], start, end)
+        return [w if w is not None else d + base_kw for w, d in zip(written, device_kw, strict=False)]
+
     async def _schedule(
         self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
     ) -> ScheduleOutcome | None:
@@ -205,12 +219,10 @@ class FlexMeasuresHooks:
                 return outcome
             raise
         schedule = result[0] if isinstance(result, list) else result
-        device_kw = [float(v) for v in schedule["values"]]
-        limits = sensor_values(combined.get(IMPORT_LIMIT, []), start, end, site_defaults(site)[IMPORT_LIMIT])
-        outcome.schedule_kw = device_kw
-        outcome.import_limit_kw = limits
-        for index, (device, limit) in enumerate(zip(device_kw, limits, strict=False)):
-            site_kw = device + site.base_load_kw
+        outcome.schedule_kw = [float(v) for v in schedule["values"]]
+        outcome.import_limit_kw = sensor_values(combined.get(IMPORT_LIMIT, []), start, end, site_defaults(site)[IMPORT_LIMIT])
+        outcome.site_kw = await self._aggregate(assets, start, end, outcome.schedule_kw, site.base_load_kw)
+        for index, (site_kw, limit) in enumerate(zip(outcome.site_kw, outcome.import_limit_kw, strict=False)):
             if site_kw > limit + 1e-6:
                 outcome.breaches.append((start + index * RESOLUTION, site_kw, limit))
         if outcome.breaches:

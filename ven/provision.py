@@ -75,7 +75,9 @@ async def _find_or_add_asset(client: FlexMeasuresClient, existing: list[dict], n
     return created
 
 
-async def _find_or_add_sensor(client: FlexMeasuresClient, asset_id: int, name: str, unit: str) -> int:
+async def _find_or_add_sensor(
+    client: FlexMeasuresClient, asset_id: int, name: str, unit: str, consumption_positive: bool = False
+) -> int:
     for sensor in await client.get_sensors(asset_id=asset_id, parse_json_fields=True):
         if sensor["name"] == name:
             return sensor["id"]
@@ -110,8 +112,10 @@ async def provision(client: FlexMeasuresClient, sites: tuple[SiteConfig, ...]) -
             **place,
         )
         assets = SiteAssets(site_asset["id"], device["id"])
-        for name, unit in {**{n: u for n, u in DSO_SENSORS.values()}, **SITE_SENSORS}.items():
+        for name, unit in DSO_SENSORS.values():
             assets.sensors[name] = await _find_or_add_sensor(client, site_asset["id"], name, unit)
+        for name, unit in SITE_SENSORS.items():
+            assets.sensors[name] = await _find_or_add_sensor(client, site_asset["id"], name, unit, consumption_positive=True)
         assets.sensors["power"] = await _find_or_add_sensor(client, device["id"], "power", "kW")
         if kind in STORAGE_KINDS:
             assets.sensors["state-of-charge"] = await _find_or_add_sensor(client, device["id"], "state-of-charge", "kWh")
@@ -121,11 +125,14 @@ async def provision(client: FlexMeasuresClient, sites: tuple[SiteConfig, ...]) -
             if kind_ in (IMPORT_LIMIT, EXPORT_LIMIT, PRICE)
         }
         context = stored_flex_context(by_kind, site_defaults(site))
-        context["inflexible-device-sensors"] = [assets.sensors["base-load"]]
+        context["inflexible-consumption"] = [{"sensor": assets.sensors["base-load"]}]
+        # FlexMeasures writes the site's scheduled consumption here: that is what compliance is checked on
+        context["aggregate-consumption"] = {"sensor": assets.sensors["aggregate-consumption"]}
         model = device_flex_model(site, assets)
         await client.update_asset(site_asset["id"], {"flex_context": context}, parse_json_fields=True)
         if model is not None:
-            stored_model = {k: v for k, v in model.items() if k != "sensor"}
+            # soc-at-start is only accepted in a trigger (or from a state-of-charge sensor), not stored
+            stored_model = {k: v for k, v in model.items() if k not in ("sensor", "soc-at-start")}
             await client.update_asset(device["id"], {"flex_model": stored_model}, parse_json_fields=True)
         result[site.name] = assets
     return result

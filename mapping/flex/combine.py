@@ -1,9 +1,10 @@
 """Overlapping events → one value per 15-minute slot per constraint kind. Pure.
 
-Rules: in each slot, the highest-priority constraint covering it wins (2.0b priority 1 highest);
+Rules: at any instant the highest-priority constraint in force wins (2.0b priority 1 highest);
 among equal priorities the stricter one wins (the lower limit; the higher price; the higher
-state-of-charge target). A constraint covers every slot it overlaps, even partly, so a limit is
-never loosened by the 15-minute grid. Slots are aligned on the UTC quarter hour, which is also
+state-of-charge target). A slot gets the strictest of the winners of the moments it contains, so
+a constraint that covers only part of a slot still binds the whole slot: the 15-minute grid never
+loosens a limit. Slots are aligned on the UTC quarter hour, which is also
 America/Martinique's (UTC−4, no daylight saving).
 """
 
@@ -60,14 +61,33 @@ def combine(constraints: Iterable[Constraint], resolution: timedelta = RESOLUTIO
         if kind in INSTANT_KINDS:
             result[kind] = _instants(kind, items)
             continue
-        slots: dict[datetime, Constraint] = {}
-        for c in items:
-            slot = floor_slot(c.start, resolution)
-            while slot < c.end:
-                slots[slot] = _better(kind, slots[slot], c) if slot in slots else c
+        slots: dict[datetime, float] = {}
+        for start, end, winner in _winners(kind, items):
+            slot = floor_slot(start, resolution)
+            while slot < end:
+                held = slots.get(slot)
+                slots[slot] = winner.value if held is None else _stricter(kind, held, winner.value)
                 slot += resolution
         result[kind] = _merge(sorted(slots.items()), resolution)
     return result
+
+
+def _stricter(kind: str, a: float, b: float) -> float:
+    return min(a, b) if kind in LOWER_IS_STRICTER else max(a, b)
+
+
+def _winners(kind: str, items: list[Constraint]) -> list[tuple[datetime, datetime, Constraint]]:
+    """The winning constraint of every stretch between consecutive constraint boundaries."""
+    points = sorted({c.start for c in items} | {c.end for c in items})
+    stretches = []
+    for start, end in zip(points, points[1:], strict=False):
+        in_force = [c for c in items if c.start < end and c.end > start]
+        if in_force:
+            winner = in_force[0]
+            for c in in_force[1:]:
+                winner = _better(kind, winner, c)
+            stretches.append((start, end, winner))
+    return stretches
 
 
 def _instants(kind: str, items: list[Constraint]) -> list[Segment]:
@@ -77,12 +97,12 @@ def _instants(kind: str, items: list[Constraint]) -> list[Segment]:
     return [Segment(at, at, c.value) for at, c in sorted(best.items())]
 
 
-def _merge(slots: list[tuple[datetime, Constraint]], resolution: timedelta) -> list[Segment]:
+def _merge(slots: list[tuple[datetime, float]], resolution: timedelta) -> list[Segment]:
     segments: list[Segment] = []
-    for start, c in slots:
+    for start, value in slots:
         last = segments[-1] if segments else None
-        if last is not None and last.end == start and last.value == c.value:
-            segments[-1] = Segment(last.start, start + resolution, c.value)
+        if last is not None and last.end == start and last.value == value:
+            segments[-1] = Segment(last.start, start + resolution, value)
         else:
-            segments.append(Segment(start, start + resolution, c.value))
+            segments.append(Segment(start, start + resolution, value))
     return segments

@@ -1,0 +1,195 @@
+"""Events → FlexMeasures, end to end on a real FlexMeasures 1.0.1 server (no mock anywhere):
+our VTN → our VEN → the site's DSO sensors, its stored flex-context and a schedule that respects
+the limit; modification, cancellation, overlapping priorities, the other signal kinds, and
+provisioning twice."""
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from mapping.flex.combine import RESOLUTION, ceil_slot, floor_slot
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.vtn_harness import config_for_tests, running_vtn
+from ven.config import FlexMeasuresSettings, SiteConfig
+from ven.flexmeasures_hooks import FlexMeasuresHooks
+from ven.flexmeasures_link import client_for
+from ven.provision import provision
+from ven.site import utc_now
+from ven.store import VenStore
+
+pytestmark = pytest.mark.flexmeasures
+
+BATTERY = SiteConfig(
+    name="fm-battery",
+    ven_name="fm-battery",
+    contracted_kva=36.0,
+    base_load_kw=1.5,
+    latitude=14.67,
+    longitude=-61.04,
+    asset={"kind": "battery", "flexmeasures_type": "battery", "capacity_kwh": 100.0, "power_kw": 50.0},
+)
+EVSE = replace(BATTERY, name="fm-evse", ven_name="fm-evse", asset={"kind": "evse", "capacity_kwh": 75.0, "power_kw": 22.0})
+V2G = replace(BATTERY, name="fm-v2g", ven_name="fm-v2g", asset={"kind": "v2g", "capacity_kwh": 75.0, "power_kw": 11.0})
+
+
+class Recorder(RecordingHooks):
+    """Records callbacks and forwards them to the FlexMeasures hooks."""
+
+    def __init__(self, inner: FlexMeasuresHooks) -> None:
+        super().__init__()
+        self.inner = inner
+
+    async def on_event(self, site, event, opt_type):  # noqa: ANN001, ANN201
+        await super().on_event(site, event, opt_type)
+        await self.inner.on_event(site, event, opt_type)
+
+    async def on_cancel(self, site, event, implicit):  # noqa: ANN001, ANN201
+        await super().on_cancel(site, event, implicit)
+        await self.inner.on_cancel(site, event, implicit)
+
+
+@pytest.fixture
+async def fm_client(flexmeasures):
+    settings = FlexMeasuresSettings(flexmeasures.base_url, flexmeasures.email, flexmeasures.password, timedelta(seconds=120))
+    client = client_for(settings)
+    yield client
+    await client.close()
+
+
+async def _sensor_values(client, sensor_id: int, start, end) -> list[float]:  # noqa: ANN001
+    data = await client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=RESOLUTION)
+    return [float(v) if v is not None else None for v in data["values"]]
+
+
+async def _run(sqlite_url, tmp_path, fm_client, site: SiteConfig):  # noqa: ANN001, ANN202
+    assets = await provision(fm_client, (site,))
+    store_path = tmp_path / "ven.db"
+    store = VenStore(store_path)
+    inner = FlexMeasuresHooks(fm_client, assets, store.events, utc_now)
+    return assets, store, inner, Recorder(inner), store_path
+
+
+async def test_provisioning_twice_leaves_the_same_assets(fm_client):
+    first = await provision(fm_client, (BATTERY, EVSE))
+    second = await provision(fm_client, (BATTERY, EVSE))
+    assert {k: (v.site_asset_id, v.device_asset_id, v.sensors) for k, v in first.items()} == {
+        k: (v.site_asset_id, v.device_asset_id, v.sensors) for k, v in second.items()
+    }
+    assets = await fm_client.get_assets(parse_json_fields=True)
+    names = [a["name"] for a in assets]
+    assert names.count("fm-battery") == 1 and names.count("fm-battery-battery") == 1
+    site_asset = next(a for a in assets if a["id"] == first["fm-battery"].site_asset_id)
+    context = site_asset["flex_context"]
+    assert context["site-consumption-capacity"] == {"sensor": first["fm-battery"].sensors["dso-import-limit"], "default": "36 kW"}
+
+
+async def test_import_cap_on_a_battery_site_then_tightened_then_cancelled(sqlite_url, tmp_path, fm_client):
+    assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, BATTERY)
+    site = assets["fm-battery"]
+    async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+        config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(BATTERY,))
+        async with running_ven(config, hooks):
+            event = await vtn.create_event(
+                values=(5.0, 5.0, 5.0, 5.0), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=1)
+            )
+            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule")
+            outcome = inner.outcomes["fm-battery"]
+            start, end = event.dtstart, event.dtstart + event.duration
+            limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
+            inside = [v for i, v in enumerate(limits) if start <= outcome.start + i * RESOLUTION < ceil_slot(end)]
+            assert inside and set(inside) == {5.0}
+            assert outcome.schedule_kw and not outcome.breaches, outcome.breaches
+            for i, device in enumerate(outcome.schedule_kw):  # the site never imports more than the cap in the window
+                if start <= outcome.start + i * RESOLUTION < end:
+                    assert device + BATTERY.base_load_kw <= 5.0 + 1e-6
+
+            inner.outcomes.clear()
+            await vtn.modify_event(
+                event.event_id,
+                signals=(replace(event.signals[0], intervals=tuple(replace(i, value=3.0) for i in event.signals[0].intervals)),),
+            )
+            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the tightened schedule")
+            limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
+            assert 3.0 in limits and 5.0 not in limits
+            assert not inner.outcomes["fm-battery"].breaches
+
+            inner.outcomes.clear()
+            await vtn.cancel_event(event.event_id)
+            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after cancellation")
+            limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
+            assert set(limits) == {36.0}  # the contract again, all over the former window
+    store.close()
+
+
+async def test_overlapping_events_priority_then_stricter(sqlite_url, tmp_path, fm_client):
+    assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, BATTERY)
+    site = assets["fm-battery"]
+    async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+        config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(BATTERY,))
+        async with running_ven(config, hooks):
+            low = await vtn.create_event(
+                values=(4.0,) * 4, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=2), priority=2
+            )
+            high = await vtn.create_event(
+                values=(8.0,) * 2, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=2), priority=1
+            )
+            await wait_for(
+                lambda: {e.event_id for e in (low, high)} <= {eid for k, eid, _ in hooks.calls if k == "event"},
+                what="both events",
+            )
+            await asyncio.sleep(0.5)
+            await inner.apply(BATTERY)
+            outcome = inner.outcomes["fm-battery"]
+            limits = await _sensor_values(
+                fm_client, site.sensors["dso-import-limit"], floor_slot(high.dtstart), ceil_slot(low.dtstart + low.duration)
+            )
+            assert limits == [
+                8.0,
+                8.0,
+                4.0,
+                4.0,
+                4.0,
+            ]  # priority 1 wins while it lasts, then the priority-2 cap (5 slots: unaligned start)
+            assert not outcome.breaches
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("site", "signal", "values", "check"),
+    [
+        (EVSE, ("SIMPLE", "level"), (2.0, 2.0), "limit"),
+        (V2G, ("ELECTRICITY_PRICE", "price"), (0.45, 0.05), "price"),
+        (BATTERY, ("CHARGE_STATE", "setpoint"), (90.0,), "soc"),
+    ],
+    ids=["simple-level-ev-charger", "price-v2g", "charge-state-battery"],
+)
+async def test_other_signals_reach_flexmeasures(sqlite_url, tmp_path, fm_client, site, signal, values, check):
+    assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, site)
+    sensors = assets[site.name].sensors
+    async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+        config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(site,))
+        async with running_ven(config, hooks):
+            event = await vtn.create_event(values=values, signal=signal, start_in=timedelta(hours=1))
+            await wait_for(lambda: site.name in inner.outcomes, timeout=120, what="the schedule")
+            outcome = inner.outcomes[site.name]
+            assert outcome.job_failed is None and outcome.schedule_kw
+            window = (floor_slot(event.dtstart), ceil_slot(event.dtstart + event.duration))
+            if check == "limit":
+                limits = await _sensor_values(fm_client, sensors["dso-import-limit"], *window)
+                assert set(limits) == {18.0}  # SIMPLE level 2 = half of the 36 kVA contract, on every slot the event touches
+                assert not outcome.breaches
+            elif check == "price":
+                data = await fm_client.get_sensor_data(
+                    sensors["dso-price"], start=window[0], duration=window[1] - window[0], unit="EUR/kWh", resolution=RESOLUTION
+                )
+                assert [round(float(v), 4) for v in data["values"]] == [
+                    0.45,
+                    0.45,
+                    0.05,
+                ]  # unaligned: the middle slot takes the higher price
+            else:
+                assert outcome.schedule_kw  # a schedule that has to reach 90 kWh by the target
+                assert any(v > 0 for v in outcome.schedule_kw), "the battery charges towards the state-of-charge target"
+    store.close()
