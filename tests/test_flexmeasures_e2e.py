@@ -193,3 +193,48 @@ async def test_other_signals_reach_flexmeasures(sqlite_url, tmp_path, fm_client,
                 assert outcome.schedule_kw  # a schedule that has to reach 90 kWh by the target
                 assert any(v > 0 for v in outcome.schedule_kw), "the battery charges towards the state-of-charge target"
     store.close()
+
+
+async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tmp_path, flexmeasures):
+    """The link to FlexMeasures is cut (a real outage in front of the real server): the constraint
+    waits, is retried with back-off, and lands once FlexMeasures is reachable again."""
+    from tests.support.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(flexmeasures.port)
+    await proxy.start()
+    settings = FlexMeasuresSettings(
+        f"http://127.0.0.1:{proxy.port}", flexmeasures.email, flexmeasures.password, timedelta(seconds=60)
+    )
+    client = client_for(settings)
+    try:
+        assets = await provision(client, (BATTERY,))
+        store = VenStore(tmp_path / "ven.db")
+        inner = FlexMeasuresHooks(client, assets, store.events, utc_now, max_backoff=timedelta(seconds=2))
+        hooks = Recorder(inner)
+        async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+            config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "x"), sites=(BATTERY,))
+            async with running_ven(config, hooks):
+                await proxy.cut()
+                event = await vtn.create_event(
+                    values=(6.0,) * 2, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=3)
+                )
+                await wait_for(
+                    lambda: inner.pending() == ["fm-battery"], timeout=60, what="the constraint to wait for FlexMeasures"
+                )
+                assert "fm-battery" not in inner.outcomes
+                await proxy.start()
+                await wait_for(
+                    lambda: "fm-battery" in inner.outcomes, timeout=120, what="the constraint once FlexMeasures is back"
+                )
+                limits = await _sensor_values(
+                    client,
+                    assets["fm-battery"].sensors["dso-import-limit"],
+                    floor_slot(event.dtstart),
+                    ceil_slot(event.dtstart + event.duration),
+                )
+                assert set(limits) == {6.0}
+                assert not inner.outcomes["fm-battery"].breaches
+        store.close()
+    finally:
+        await client.close()
+        await proxy.cut()
