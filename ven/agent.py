@@ -160,29 +160,14 @@ class SiteVen:
             windows=windows,
             target=m.Target(ven_ids=(self.site.ven_id,)),
         )
-        reply = await self.site.link.send("EiOpt", message)
-        if not isinstance(reply, m.Acknowledgement) or reply.response.code != ResponseCode.OK:
-            detail = (
-                f"{reply.response.code} {reply.response.description}"
-                if isinstance(reply, m.Acknowledgement)
-                else type(reply).__name__
-            )
-            raise VtnProtocolError(f"oadrCreateOpt refused: {detail}")
+        _accepted(await self.site.link.send("EiOpt", message), "oadrCreateOpt")
         log.info("%s: %s schedule %s sent (%d windows)", self.site.name, opt_type, opt_id, len(windows))
         return opt_id
 
     async def cancel_opt(self, opt_id: str) -> None:
         """Withdraw an opt schedule: oadrCancelOpt."""
-        reply = await self.site.link.send(
-            "EiOpt", r.CancelOpt(request_id=new_request_id(), opt_id=opt_id, ven_id=self.site.ven_id)
-        )
-        if not isinstance(reply, m.Acknowledgement) or reply.response.code != ResponseCode.OK:
-            detail = (
-                f"{reply.response.code} {reply.response.description}"
-                if isinstance(reply, m.Acknowledgement)
-                else type(reply).__name__
-            )
-            raise VtnProtocolError(f"oadrCancelOpt refused: {detail}")
+        message = r.CancelOpt(request_id=new_request_id(), opt_id=opt_id, ven_id=self.site.ven_id)
+        _accepted(await self.site.link.send("EiOpt", message), "oadrCancelOpt")
 
     # --- polling --------------------------------------------------------------------------------
 
@@ -235,6 +220,14 @@ class SiteVen:
             self._lose_registration("the VTN cancelled our registration")
         else:
             log.warning("%s: ignored an unexpected %s from the VTN", site.name, type(message).__name__)
+
+
+def _accepted(reply: object, what: str) -> None:
+    """Refuse anything but an acknowledgement with code 200."""
+    if not isinstance(reply, m.Acknowledgement):
+        raise VtnProtocolError(f"{what} was answered with {type(reply).__name__}")
+    if reply.response.code != ResponseCode.OK:
+        raise VtnProtocolError(f"{what} refused: {reply.response.code} {reply.response.description}")
 
 
 def jittered_start(max_delay: timedelta) -> float:

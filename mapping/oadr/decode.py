@@ -1,7 +1,6 @@
 """Bytes → typed 2.0b messages. Structure is checked by the XSD first; this reads values."""
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from lxml import etree
 
@@ -11,7 +10,7 @@ from mapping.oadr.codes import ResponseCode
 from mapping.oadr.namespaces import NSMAP, OADR, q
 from mapping.oadr.report_model import ReportMessage
 from mapping.oadr.timefmt import parse_datetime, parse_duration
-from mapping.oadr.xmltools import boolean, number, required, text
+from mapping.oadr.xmltools import boolean, number, optional_duration, required, text
 from mapping.oadr.xsd import MessageRejected
 
 _PAYLOAD = q(OADR, "oadrPayload")
@@ -87,11 +86,6 @@ def _signal(element: etree._Element, name_path: str, type_path: str, id_path: st
     )
 
 
-def _optional_duration(element: etree._Element, path: str) -> timedelta | None:
-    value = text(element, path)
-    return parse_duration(value) if value else None
-
-
 def decode_event(oadr_event: etree._Element) -> m.Event:
     """Read one oadr:oadrEvent."""
     ev = oadr_event.find("ei:eiEvent", NSMAP)
@@ -125,10 +119,10 @@ def decode_event(oadr_event: etree._Element) -> m.Event:
         vtn_comment=text(desc, "ei:vtnComment"),
         dtstart=parse_datetime(required(props, "xcal:dtstart/xcal:date-time")),
         duration=parse_duration(required(props, "xcal:duration/xcal:duration")),
-        start_after=_optional_duration(props, "xcal:tolerance/xcal:tolerate/xcal:startafter"),
-        notification=_optional_duration(props, "ei:x-eiNotification/xcal:duration"),
-        ramp_up=_optional_duration(props, "ei:x-eiRampUp/xcal:duration"),
-        recovery=_optional_duration(props, "ei:x-eiRecovery/xcal:duration"),
+        start_after=optional_duration(props, "xcal:tolerance/xcal:tolerate/xcal:startafter"),
+        notification=optional_duration(props, "ei:x-eiNotification/xcal:duration"),
+        ramp_up=optional_duration(props, "ei:x-eiRampUp/xcal:duration"),
+        recovery=optional_duration(props, "ei:x-eiRecovery/xcal:duration"),
         signals=signals,
         baseline=baseline,
         target=parts.decode_target(ev.find("ei:eiTarget", NSMAP)),

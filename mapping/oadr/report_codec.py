@@ -1,7 +1,7 @@
 """EiReport and EiOpt messages: XML ↔ the typed models of `report_model`."""
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from lxml import etree
 
@@ -11,19 +11,19 @@ from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.namespaces import EI, EMIX, NSMAP, OADR, PYLD, STRM, XCAL
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime, parse_duration
-from mapping.oadr.xmltools import boolean, format_number, number, required, sub, sub_duration, text
+from mapping.oadr.xmltools import (
+    boolean,
+    format_number,
+    number,
+    optional_datetime,
+    optional_duration,
+    required,
+    sub,
+    sub_duration,
+    text,
+)
 
 # --- decoding -------------------------------------------------------------------------------
-
-
-def _duration_at(element: etree._Element, path: str) -> timedelta | None:
-    value = text(element, path)
-    return parse_duration(value) if value else None
-
-
-def _datetime_at(element: etree._Element, path: str) -> datetime | None:
-    value = text(element, path)
-    return parse_datetime(value) if value else None
 
 
 def _description(element: etree._Element) -> r.ReportDescription:
@@ -56,7 +56,7 @@ def _metadata(element: etree._Element) -> r.ReportMetadata:
         report_name=text(element, "ei:reportName") or "",
         created=parse_datetime(required(element, "ei:createdDateTime")),
         descriptions=tuple(_description(d) for d in element.iterfind("oadr:oadrReportDescription", NSMAP)),
-        duration=_duration_at(element, "xcal:duration/xcal:duration"),
+        duration=optional_duration(element, "xcal:duration/xcal:duration"),
         report_request_id=text(element, "ei:reportRequestID") or "0",
     )
 
@@ -77,8 +77,8 @@ def decode_report_request(element: etree._Element) -> r.ReportRequest:
         report_specifier_id=required(spec, "ei:reportSpecifierID"),
         granularity=parse_duration(text(spec, "xcal:granularity/xcal:duration") or "PT0S"),
         report_back=_report_back(spec),
-        interval_start=_datetime_at(spec, "ei:reportInterval/xcal:properties/xcal:dtstart/xcal:date-time"),
-        interval_duration=_duration_at(spec, "ei:reportInterval/xcal:properties/xcal:duration/xcal:duration"),
+        interval_start=optional_datetime(spec, "ei:reportInterval/xcal:properties/xcal:dtstart/xcal:date-time"),
+        interval_duration=optional_duration(spec, "ei:reportInterval/xcal:properties/xcal:duration/xcal:duration"),
         payloads=tuple(
             r.SpecifierPayload(r_id=required(p, "ei:rID"), reading_type=text(p, "ei:readingType") or "x-notApplicable")
             for p in spec.iterfind("ei:specifierPayload", NSMAP)
@@ -125,13 +125,13 @@ def _report_data(element: etree._Element) -> r.ReportData:
         report_name=text(element, "ei:reportName"),
         created=parse_datetime(required(element, "ei:createdDateTime")),
         report_id=text(element, "ei:eiReportID"),
-        dtstart=_datetime_at(element, "xcal:dtstart/xcal:date-time"),
-        duration=_duration_at(element, "xcal:duration/xcal:duration"),
+        dtstart=optional_datetime(element, "xcal:dtstart/xcal:date-time"),
+        duration=optional_duration(element, "xcal:duration/xcal:duration"),
         intervals=tuple(
             r.ReportInterval(
                 payloads=tuple(_payload(p) for p in i.iterfind("oadr:oadrReportPayload", NSMAP)),
-                dtstart=_datetime_at(i, "xcal:dtstart/xcal:date-time"),
-                duration=_duration_at(i, "xcal:duration/xcal:duration"),
+                dtstart=optional_datetime(i, "xcal:dtstart/xcal:date-time"),
+                duration=optional_duration(i, "xcal:duration/xcal:duration"),
                 uid=text(i, "xcal:uid/xcal:text"),
             )
             for i in element.iterfind("strm:intervals/ei:interval", NSMAP)

@@ -1,12 +1,12 @@
 """Small element helpers the 2.0b decoders and encoders share."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from lxml import etree
 
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.namespaces import NSMAP, XCAL, q
-from mapping.oadr.timefmt import format_duration
+from mapping.oadr.timefmt import format_duration, parse_datetime, parse_duration
 
 
 def text(element: etree._Element, path: str) -> str | None:
@@ -21,6 +21,18 @@ def required(element: etree._Element, path: str) -> str:
     if value is None:
         raise OadrError(ResponseCode.BAD_REQUEST, f"{path} is missing")
     return value
+
+
+def optional_duration(element: etree._Element, path: str) -> timedelta | None:
+    """The duration at `path`, or None when absent."""
+    value = text(element, path)
+    return parse_duration(value) if value else None
+
+
+def optional_datetime(element: etree._Element, path: str) -> datetime | None:
+    """The date-time at `path`, or None when absent."""
+    value = text(element, path)
+    return parse_datetime(value) if value else None
 
 
 def boolean(value: str | None) -> bool:
