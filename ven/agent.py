@@ -51,6 +51,8 @@ class SiteVen:
             try:
                 if self.site.registration is None:
                     await self.register()
+                if not self.reports.registered:
+                    await self.reports.register()
                 await self.reports.flush()
                 await self.poll_until_drained()
                 self.failures = 0
@@ -191,7 +193,8 @@ class SiteVen:
         """Act on one VTN-initiated message and send the answer the profile requires."""
         link, site = self.site.link, self.site
         if isinstance(message, m.DistributeEvent):
-            created = await self.events.distribute(message, site.ven.vtn_id)
+            expected = site.ven.vtn_id or (site.registration.vtn_id if site.registration else None)
+            created = await self.events.distribute(message, expected)
             if created is not None:
                 answer = await link.send("EiEvent", created)
                 if isinstance(answer, m.Response) and answer.response.code == ResponseCode.OK:
@@ -199,11 +202,14 @@ class SiteVen:
         elif isinstance(message, r.CreateReport):
             await self.reports.accept(message.report_requests, message.request_id)
         elif isinstance(message, r.CancelReport):
-            pending = await self.reports.cancel(message)
+            held = {q.report_request_id for q, _n, _u in site.store.report_requests(site.name)}
+            follow = set(message.report_request_ids) if message.report_to_follow else set()
+            pending = tuple(sorted((held - set(message.report_request_ids)) | (follow & held)))
             ack = m.Acknowledgement(
                 "oadrCanceledReport", m.EiResponse(request_id=message.request_id), ven_id=site.ven_id, pending_reports=pending
             )
             await link.send("EiReport", ack)
+            await self.reports.cancel(message)  # with reportToFollow: the last report goes out after the acknowledgement
         elif isinstance(message, r.RegisterReport):
             await link.send("EiReport", r.RegisteredReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
         elif isinstance(message, r.UpdateReport):
@@ -212,10 +218,15 @@ class SiteVen:
             await link.send("EiRegisterParty", m.Response(m.EiResponse(), ven_id=site.ven_id))
             await self.register()
         elif isinstance(message, m.CancelPartyRegistration):
-            registration_id = site.registration.registration_id if site.registration else message.registration_id
+            ours = site.registration.registration_id if site.registration else None
+            if message.registration_id != ours:
+                refusal = m.EiResponse(
+                    ResponseCode.INVALID_ID, f"registrationID {message.registration_id!r} is not ours", message.request_id
+                )
+                await link.send("EiRegisterParty", m.CanceledPartyRegistration(refusal, message.registration_id, site.ven_id))
+                return
             await link.send(
-                "EiRegisterParty",
-                m.CanceledPartyRegistration(m.EiResponse(request_id=message.request_id), registration_id, site.ven_id),
+                "EiRegisterParty", m.CanceledPartyRegistration(m.EiResponse(request_id=message.request_id), ours, site.ven_id)
             )
             self._lose_registration("the VTN cancelled our registration")
         else:

@@ -17,7 +17,18 @@ class EventChanges:
     modified: list[m.Event] = field(default_factory=list)
     cancelled: list[m.Event] = field(default_factory=list)
     status_only: list[m.Event] = field(default_factory=list)
+    #: listed with a lower modificationNumber than the VEN holds (out of sequence)
+    stale: list[m.Event] = field(default_factory=list)
+    unchanged: list[m.Event] = field(default_factory=list)
     vanished: list[KnownEvent] = field(default_factory=list)
+
+    def unanswered(self, known: Mapping[str, KnownEvent]) -> list[m.Event]:
+        """Events already held whose current modification the VTN has no answer for (it must get one)."""
+        return [
+            e
+            for e in self.unchanged + self.status_only
+            if e.response_required == "always" and known[e.event_id].answered_modification != e.modification_number
+        ]
 
 
 def compare(known: Mapping[str, KnownEvent], incoming: Sequence[m.Event]) -> EventChanges:
@@ -31,8 +42,12 @@ def compare(known: Mapping[str, KnownEvent], incoming: Sequence[m.Event]) -> Eve
             changes.new.append(event)
         elif event.modification_number > held.event.modification_number:
             changes.modified.append(event)
-        elif event.modification_number == held.event.modification_number and event.status != held.event.status:
+        elif event.modification_number < held.event.modification_number:
+            changes.stale.append(event)
+        elif event.status != held.event.status:
             changes.status_only.append(event)
+        else:
+            changes.unchanged.append(event)
     listed = {e.event_id for e in incoming}
     changes.vanished = [k for event_id, k in known.items() if event_id not in listed]
     return changes

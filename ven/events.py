@@ -119,7 +119,7 @@ class EventRunner:
         changes = event_book.compare(held, message.events)
         answers: list[m.EventResponse] = []
         for event in changes.new + changes.modified:
-            decision = decide(event, self.site.config.opt, self.site.config)
+            decision = self._target_mismatch(event) or decide(event, self.site.config.opt, self.site.config)
             known = KnownEvent(
                 event,
                 decision.opt_type,
@@ -139,7 +139,7 @@ class EventRunner:
                 self.site.name,
                 KnownEvent(event, previous.opt_type if previous else "optIn", None, previous.start_offset_s if previous else 0.0),
             )
-            await self.site.hooks.on_cancel(self.site.config, event, False)
+            await self._cancel_later(event, previous, implicit=False)
             self._answer(
                 answers,
                 event,
@@ -159,7 +159,28 @@ class EventRunner:
             self.site.store.delete_event(self.site.name, gone.event.event_id)
             if gone.event.status != "cancelled":
                 log.info("%s: event %s is no longer listed: implicitly cancelled", self.site.name, gone.event.event_id)
-                await self.site.hooks.on_cancel(self.site.config, gone.event, True)
+                await self._cancel_later(gone.event, gone, implicit=True)
+        for event in changes.stale:
+            previous = held[event.event_id]
+            log.warning(
+                "%s: event %s came back with modification %s after %s: refused",
+                self.site.name,
+                event.event_id,
+                event.modification_number,
+                previous.event.modification_number,
+            )
+            reason = f"modification {event.modification_number} is older than {previous.event.modification_number}"
+            self._answer(
+                answers,
+                event,
+                OptDecision(previous.opt_type or "optIn", ResponseCode.OUT_OF_SEQUENCE, reason),
+                message.request_id,
+            )
+        answered_now = {a.event_id for a in answers}
+        for event in changes.unanswered(held):
+            if event.event_id not in answered_now:  # our answer did not reach the VTN: say it again
+                previous = held[event.event_id]
+                self._answer(answers, event, OptDecision(previous.opt_type or "optIn", ResponseCode.OK, "OK"), message.request_id)
         if not answers:
             return None
         return m.CreatedEvent(
@@ -167,6 +188,40 @@ class EventRunner:
             ven_id=self.site.ven_id,
             event_responses=tuple(answers),
         )
+
+    def _target_mismatch(self, event: m.Event) -> OptDecision | None:
+        """An event that names VENs (and no group of ours) but not us is refused with 462."""
+        target = event.target
+        if not target.ven_ids or self.site.ven_id in target.ven_ids:
+            return None
+        if set(target.group_ids) & set(self.site.config.groups) or target.party_ids:
+            return None
+        return OptDecision(
+            "optOut",
+            ResponseCode.TARGET_MISMATCH,
+            f"the event targets other VENs ({', '.join(target.ven_ids)}), not {self.site.ven_id}",
+        )
+
+    async def _cancel_later(self, event: m.Event, held: KnownEvent | None, implicit: bool) -> None:
+        """Stop a running event at a random moment within its startafter window (as its start was), else now."""
+        window = event.start_after.total_seconds() if event.start_after else 0.0
+        running = (
+            held is not None
+            and event_book.current_interval(held.event, timedelta(seconds=held.start_offset_s), self.site.clock()) is not None
+        )
+        if running and window > 0:
+            at = self.site.clock() + timedelta(seconds=random.uniform(0.0, window))
+            self.site.scheduler.add_job(
+                self.site.hooks.on_cancel,
+                "date",
+                run_date=at,
+                args=[self.site.config, event, implicit],
+                id=f"{self._job_prefix(event.event_id)}cancel",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+            return
+        await self.site.hooks.on_cancel(self.site.config, event, implicit)
 
     @staticmethod
     def _answer(answers: list[m.EventResponse], event: m.Event, decision: OptDecision, request_id: str) -> None:

@@ -1,6 +1,7 @@
 """The VEN's reports: what it registers, answering report requests at any time, sending the data
 on schedule, cancellations, and a durable queue so no report is lost when the VTN is away."""
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 
@@ -51,16 +52,28 @@ def _report_name(site: Site, specifier_id: str) -> str | None:
     return None
 
 
+def _r_ids(site: Site, specifier_id: str) -> set[str]:
+    return {d.r_id for report in metadata(site) if report.report_specifier_id == specifier_id for d in report.descriptions}
+
+
 class Reporter:
     """One site's reporting."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
+        self._flushing = asyncio.Lock()
+
+    @property
+    def registered(self) -> bool:
+        """The VTN has our report metadata (kept in the store: a restart does not register it again)."""
+        return self.site.store.reports_registered(self.site.name)
 
     async def register(self) -> None:
         """Send oadrRegisterReport; accept the requests the VTN piggy-backs on its answer."""
+        self.site.store.set_reports_registered(self.site.name, False)
         reply = await self.site.link.send("EiReport", r.RegisterReport(new_request_id(), metadata(self.site), self.site.ven_id))
         if isinstance(reply, r.RegisteredReport):
+            self.site.store.set_reports_registered(self.site.name, True)
             if reply.response.code != ResponseCode.OK:
                 log.warning(
                     "%s: the VTN refused our report registration: %s %s",
@@ -82,6 +95,12 @@ class Reporter:
             name = _report_name(self.site, request.report_specifier_id)
             if name is None:
                 code, description = ResponseCode.INVALID_ID, f"reportSpecifierID {request.report_specifier_id} is not one of ours"
+                log.warning("%s: %s", self.site.name, description)
+                continue
+            offered = _r_ids(self.site, request.report_specifier_id)
+            unknown = [p.r_id for p in request.payloads if p.r_id not in offered]
+            if unknown:
+                code, description = ResponseCode.INVALID_ID, f"rID {', '.join(unknown)} is not in {request.report_specifier_id}"
                 log.warning("%s: %s", self.site.name, description)
                 continue
             self.site.store.save_report_request(self.site.name, request, name)
@@ -148,11 +167,18 @@ class Reporter:
         now = self.site.clock().replace(microsecond=0)
         window_start = request.interval_start or now
         window_end = window_start + request.interval_duration if request.interval_duration else None
+        one_shot = request.report_back == timedelta(0)
+        if now < window_start and not final:
+            return  # its reportInterval has not begun: nothing to say yet
         start = sent_until or window_start
         end = min(now, window_end) if window_end and window_end > window_start else now
         if request.granularity > timedelta(0):
             steps = int((end - start) / request.granularity)
             end = start + steps * request.granularity
+            if one_shot and end <= start and (window_end is None or window_end <= window_start):
+                start, end = now, now + request.granularity  # a one-shot without a window: one interval, now
+        else:
+            start = end = now  # granularity 0: a snapshot at each report
         intervals = self._intervals(request, name, start, end) if end > start or request.granularity == timedelta(0) else []
         if intervals:
             report = r.ReportData(
@@ -194,7 +220,14 @@ class Reporter:
         return tuple(q.report_request_id for q, _n, _u in self.site.store.report_requests(self.site.name))
 
     async def flush(self) -> None:
-        """Deliver queued reports oldest first; stop at the first unreachable VTN and keep the rest."""
+        """Deliver queued reports oldest first; stop at the first unreachable VTN and keep the rest.
+        One flush at a time: a report still in flight is never sent a second time."""
+        if self._flushing.locked():
+            return
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         for message_id, service, body in self.site.store.unsent(self.site.name):
             try:
                 reply = await self.site.link.send_raw(service, body)

@@ -24,6 +24,10 @@ SCHEMA = [
     CREATE TABLE unsent (id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, service TEXT NOT NULL, body BLOB NOT NULL,
                          created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
     """,
+    # version 2: whether the VTN has the site's report metadata (so a restart does not register it again)
+    """
+    ALTER TABLE registration ADD COLUMN reports_registered INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -77,9 +81,19 @@ class VenStore:
     def save_registration(self, site: str, registration: Registration) -> None:
         """Keep a registration."""
         self.db.execute(
-            "INSERT OR REPLACE INTO registration VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO registration (site, ven_id, registration_id, vtn_id, poll_freq_s, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (site, registration.ven_id, registration.registration_id, registration.vtn_id, registration.poll_freq_s, _now()),
         )
+
+    def reports_registered(self, site: str) -> bool:
+        """True once the VTN answered the site's oadrRegisterReport (for its current registration)."""
+        row = self.db.execute("SELECT reports_registered FROM registration WHERE site = ?", (site,)).fetchone()
+        return bool(row and row[0])
+
+    def set_reports_registered(self, site: str, done: bool) -> None:
+        """Record whether the VTN has the site's report metadata."""
+        self.db.execute("UPDATE registration SET reports_registered = ? WHERE site = ?", (int(done), site))
 
     def forget_registration(self, site: str) -> None:
         """Drop the registration and everything that depended on it."""
