@@ -8,8 +8,6 @@ look at the exchange, so their times stay in minutes.
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
-
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit, power_kw
 from tests.ven_conformance import distribute, event, modified, utc_now, with_intervals

@@ -2,8 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
-
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from tests.ven_conformance import distribute, event, new_id, utc_now
