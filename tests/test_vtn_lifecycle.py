@@ -46,14 +46,14 @@ def test_priority_order_puts_one_first_and_none_last():
 
 
 async def test_status_changes_are_stored_and_redistributed(sqlite_url):
-    async with running_vtn(config_for_tests(sqlite_url, near_window=timedelta(seconds=1))) as vtn:
+    async with running_vtn(config_for_tests(sqlite_url, near_window=timedelta(seconds=3))) as vtn:
         reg = await vtn.client.register("site-lifecycle")
         await vtn.client.poll(reg.ven_id)  # the VTN's report registration
         event = await vtn.create_event(
-            values=(1.0,), interval=timedelta(seconds=2), start_in=timedelta(seconds=2), response_required="never"
+            values=(1.0,), interval=timedelta(seconds=3), start_in=timedelta(seconds=5), response_required="never"
         )
         seen: list[str] = []
-        deadline = asyncio.get_running_loop().time() + 10
+        deadline = asyncio.get_running_loop().time() + 20
         while asyncio.get_running_loop().time() < deadline and "completed" not in seen:
             reply = await vtn.client.poll(reg.ven_id)
             if isinstance(reply, m.DistributeEvent):
