@@ -132,6 +132,13 @@ class FlexMeasuresHooks:
                 delay = min(delay * 2, self.max_backoff.total_seconds())
                 log.warning("%s: FlexMeasures still failing (%s); next try within %.0f s", site.name, exc, delay)
 
+    async def resume(self, sites: tuple[SiteConfig, ...]) -> None:
+        """After a (re)start, apply again every site that holds events: the events are on disk, so a
+        constraint FlexMeasures did not take before the restart is not lost."""
+        for site in sites:
+            if site.name in self.assets and self.held_events(site.name):
+                await self.apply_or_retry(site)
+
     def pending(self) -> list[str]:
         """Sites whose constraints are waiting for FlexMeasures."""
         return [name for name, task in self._retries.items() if not task.done()]

@@ -26,9 +26,11 @@ def client_for(settings: FlexMeasuresSettings) -> FlexMeasuresClient:
 
 
 async def flexmeasures_hooks(config: VenConfig, store: VenStore) -> FlexMeasuresHooks:
-    """Provision (idempotently) the configured sites and return hooks that apply events to them."""
+    """Provision (idempotently) the configured sites, re-apply held events, and return hooks that apply events to them."""
     if config.flexmeasures is None:
         raise ValueError("FlexMeasures is not enabled in the VEN configuration ([flexmeasures] enabled = true)")
     client = client_for(config.flexmeasures)
     assets = await provision(client, config.sites)
-    return FlexMeasuresHooks(client, assets, store.events, utc_now, config.max_backoff)
+    hooks = FlexMeasuresHooks(client, assets, store.events, utc_now, config.max_backoff)
+    await hooks.resume(config.sites)
+    return hooks
