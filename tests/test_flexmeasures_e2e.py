@@ -238,3 +238,24 @@ async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tm
     finally:
         await client.close()
         await proxy.cut()
+
+
+async def test_cancellation_mid_event_restores_the_default_for_the_rest_of_the_window(sqlite_url, tmp_path, fm_client):
+    assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, BATTERY)
+    sensor = assets["fm-battery"].sensors["dso-import-limit"]
+    async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+        config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(BATTERY,))
+        async with running_ven(config, hooks):
+            event = await vtn.create_event(
+                values=(7.0,) * 8, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(0)
+            )
+            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule of the running event")
+            running_from = floor_slot(utc_now())
+            later = running_from + RESOLUTION
+            assert set(await _sensor_values(fm_client, sensor, later, later + 4 * RESOLUTION)) == {7.0}
+            inner.outcomes.clear()
+            await vtn.cancel_event(event.event_id)
+            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after the cancellation")
+            rest = await _sensor_values(fm_client, sensor, later, ceil_slot(event.dtstart + event.duration))
+            assert set(rest) == {36.0}  # the remaining window is back to the contract
+    store.close()
