@@ -158,7 +158,7 @@ class Reporter:
                 intervals.append(r.ReportInterval(payloads=tuple(payloads), dtstart=at, duration=step, uid=str(len(intervals))))
         return intervals
 
-    async def send_due(self, report_request_id: str, final: bool = False) -> None:
+    async def send_due(self, report_request_id: str, final: bool = False, deliver: bool = True) -> None:
         """Queue the data due for a request since last time, then deliver the queue."""
         found = {q.report_request_id: (q, n, u) for q, n, u in self.site.store.report_requests(self.site.name)}
         if report_request_id not in found:
@@ -180,6 +180,9 @@ class Reporter:
         else:
             start = end = now  # granularity 0: a snapshot at each report
         intervals = self._intervals(request, name, start, end) if end > start or request.granularity == timedelta(0) else []
+        if final and not intervals:
+            start, end = now, now + request.granularity
+            intervals = self._intervals(request, name, start, end)  # the report to follow: what we have now
         if intervals:
             report = r.ReportData(
                 report_request_id=request.report_request_id,
@@ -202,7 +205,8 @@ class Reporter:
             self.forget(report_request_id)
         else:
             self.site.store.save_report_request(self.site.name, request, name, sent_until)
-        await self.flush()
+        if deliver:
+            await self.flush()
 
     def forget(self, report_request_id: str) -> None:
         """Stop a request: no more data is produced for it."""
@@ -211,34 +215,36 @@ class Reporter:
         if job is not None:
             job.remove()
 
-    async def cancel(self, cancel: r.CancelReport) -> tuple[str, ...]:
+    async def cancel(self, cancel: r.CancelReport, deliver: bool = True) -> tuple[str, ...]:
         """Honour oadrCancelReport (reportToFollow: one last report first); returns the requests still pending."""
         for report_request_id in cancel.report_request_ids:
             if cancel.report_to_follow:
-                await self.send_due(report_request_id, final=True)
+                await self.send_due(report_request_id, final=True, deliver=deliver)
             self.forget(report_request_id)
         return tuple(q.report_request_id for q, _n, _u in self.site.store.report_requests(self.site.name))
 
     async def flush(self) -> None:
         """Deliver queued reports oldest first; stop at the first unreachable VTN and keep the rest.
-        One flush at a time: a report still in flight is never sent a second time."""
-        if self._flushing.locked():
-            return
+        One flush at a time (a report still in flight is never sent a second time); a flush asked for
+        while another runs waits for it, then sends what was queued meanwhile."""
         async with self._flushing:
-            await self._flush()
+            while await self._flush_once():
+                pass
 
-    async def _flush(self) -> None:
-        for message_id, service, body in self.site.store.unsent(self.site.name):
+    async def _flush_once(self) -> bool:
+        """Send the queue as it is now; True when something new was queued meanwhile (go again)."""
+        queued = self.site.store.unsent(self.site.name)
+        for message_id, service, body in queued:
             try:
                 reply = await self.site.link.send_raw(service, body)
             except LinkDown as exc:
                 self.site.store.failed(message_id)
                 log.warning("%s: report kept for resending (%s)", self.site.name, exc)
-                return
+                return False
             except VtnProtocolError as exc:
                 self.site.store.failed(message_id)
                 log.error("%s: the VTN answered a report with garbage; kept for resending: %s", self.site.name, exc)
-                return
+                return False
             self.site.store.sent(message_id)
             if isinstance(reply, r.UpdatedReport):
                 if reply.response.code != ResponseCode.OK:
@@ -249,4 +255,6 @@ class Reporter:
                         reply.response.description,
                     )
                 if reply.cancel is not None:
-                    await self.cancel(reply.cancel)
+                    await self.cancel(reply.cancel, deliver=False)  # its report to follow goes in the next round
+        sent = {message_id for message_id, _service, _body in queued}
+        return any(message_id not in sent for message_id, _service, _body in self.site.store.unsent(self.site.name))

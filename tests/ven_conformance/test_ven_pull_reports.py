@@ -152,11 +152,6 @@ async def test_R1_3040_TH_VTN(th):
     await quiet(th, rq)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: with reportToFollow the VEN sends the last report before oadrCanceledReport and leaves the "
-    "request out of its oadrPendingReports (harness expects it listed, the report following)",
-)
 async def test_R1_3045_TH_VTN(th):
     """Certification (cancel an open-ended report, reportToFollow): an open-ended periodic
     TELEMETRY_STATUS request (reportInterval duration PT0M), then oadrCancelReport with
