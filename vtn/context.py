@@ -32,11 +32,10 @@ class VtnContext:
     seen: dict[str, datetime] = field(default_factory=dict)
     deliveries: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     _recorded: set[tuple[str, str, int]] = field(default_factory=set)
-    ingest: IngestBatcher | None = None
+    ingest: IngestBatcher = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.ingest is None:
-            self.ingest = IngestBatcher(self.store, self.now)
+        self.ingest = IngestBatcher(self.store, self.now)
 
     def now(self) -> datetime:
         """The current time."""

@@ -8,7 +8,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn import report_admin
-from vtn.context import VtnContext
+from vtn.context import VtnContext, new_id
 from vtn.services.common import ok, registered_ven
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
@@ -146,8 +146,6 @@ async def _piggy_back_cancel(ctx: VtnContext, ven_id: str, request_ids: set[str]
 
 def cancel_message(ven_id: str, payload: dict[str, Any]) -> r.CancelReport:
     """The oadrCancelReport for a queued cancellation."""
-    from vtn.context import new_id
-
     return r.CancelReport(
         request_id=new_id("req"),
         report_request_ids=tuple(payload["report_request_ids"]),
