@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from lxml import etree
 
 from mapping.oadr import model as m
-from mapping.oadr import parts, report_codec
+from mapping.oadr import parts, report_decode
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.namespaces import NSMAP, OADR, q
 from mapping.oadr.report_model import ReportMessage
@@ -220,8 +220,8 @@ def decode(envelope: Envelope) -> m.Message | ReportMessage:
         )
     if name == "oadrResponse":
         return m.Response(response=parts.decode_response(el.find("ei:eiResponse", NSMAP)), ven_id=text(el, "ei:venID"))
-    if name in report_codec.DECODERS:
-        return report_codec.DECODERS[name](el)
+    if name in report_decode.DECODERS:
+        return report_decode.DECODERS[name](el)
     if name in m.ACKNOWLEDGEMENTS:
         return m.Acknowledgement(
             name=name,

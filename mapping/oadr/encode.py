@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape as xml_escape
 from lxml import etree
 
 from mapping.oadr import model as m
-from mapping.oadr import parts, report_codec
+from mapping.oadr import parts, report_encode
 from mapping.oadr.namespaces import (
     EI,
     EMIX,
@@ -171,10 +171,10 @@ def encode(message: m.Message | ReportMessage) -> bytes:
         return encode_distribute_event(
             message.vtn_id, message.request_id, (encode_event(e) for e in message.events), message.response
         )
-    name = report_codec.ELEMENT_NAMES.get(type(message))
+    name = report_encode.ELEMENT_NAMES.get(type(message))
     if name is not None:
         el = _message(name)
-        report_codec.fill(el, message)  # type: ignore[arg-type]
+        report_encode.fill(el, message)  # type: ignore[arg-type]
         return _wrap(el)
     return _wrap(_ENCODERS[type(message)](message))
 
