@@ -75,21 +75,23 @@ class FlexMeasuresHooks:
         self.applied_window: dict[str, tuple[datetime, datetime]] = {}
         self._retries: dict[str, asyncio.Task] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task] = set()
 
     # --- EventHooks -------------------------------------------------------------------------
 
     async def on_event(self, site: SiteConfig, event: m.Event, opt_type: str) -> None:
-        """A new or modified event: re-apply the site's constraints."""
-        await self.apply_or_retry(site)
+        """A new or modified event: re-apply the site's constraints (in the background, so the VEN
+        answers the VTN and keeps polling while FlexMeasures schedules)."""
+        self._in_background(site)
 
     async def on_cancel(self, site: SiteConfig, event: m.Event, implicit: bool) -> None:
         """A cancellation: re-apply without it (its window falls back to the defaults)."""
-        await self.apply_or_retry(site)
+        self._in_background(site)
 
     async def on_start(self, site: SiteConfig, event: m.Event, resumed: bool) -> None:
         """Nothing to do: the schedule already covers the event; after a restart, re-apply."""
         if resumed:
-            await self.apply_or_retry(site)
+            self._in_background(site)
 
     async def on_interval(self, site: SiteConfig, event: m.Event, index: int) -> None:
         """Nothing to do: FlexMeasures holds the whole window."""
@@ -110,6 +112,11 @@ class FlexMeasuresHooks:
             except SignalRefused as exc:  # the opt policy answered optOut already; keep the others
                 log.warning("%s: event %s not applied: %s", site.name, event.event_id, exc)
         return constraints
+
+    def _in_background(self, site: SiteConfig) -> None:
+        task = asyncio.create_task(self.apply_or_retry(site), name=f"flexmeasures:{site.name}")
+        self._tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
+        task.add_done_callback(self._tasks.discard)
 
     async def apply_or_retry(self, site: SiteConfig) -> None:
         """Apply now; when FlexMeasures fails, keep retrying in the background with back-off."""
@@ -217,6 +224,8 @@ class FlexMeasuresHooks:
                 flex_context=context,
                 prior=self.clock(),
                 unit="kW",
+                polling_interval=0.5,  # a job takes ~0.5 s; the client's default first look is after 2 s
+                max_polling_interval=2.0,
             )
         except Exception as exc:
             if "fail" in str(exc).lower() or "infeasible" in str(exc).lower():
