@@ -5,7 +5,7 @@ venv:
 	@bash scripts/bootstrap-venv.sh
 
 services:
-	@bash scripts/ensure-services.sh postgresql redis
+	@bash scripts/ensure-services.sh postgresql redis mosquitto
 
 ## Run the gateway with its embedded defaults (the VTN on SQLite, config/vtn.toml).
 demo: venv

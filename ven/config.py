@@ -53,6 +53,26 @@ class FlexMeasuresSettings:
 
 
 @dataclass(frozen=True)
+class MqttSettings:
+    """The MQTT broker site telemetry comes from (`ven/telemetry_mqtt.py` has the topic scheme)."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    #: None: the broker-side id is random (clean session, so nothing is kept under it anyway)
+    client_id: str | None = None
+    keepalive: int = 30
+    qos: int = 1
+    #: a reading older than this is no reading (None), never extrapolated
+    staleness: timedelta = timedelta(minutes=5)
+    #: a sample stamped further ahead than this is refused (device clock wrong)
+    max_ahead: timedelta = timedelta(minutes=5)
+    min_backoff: timedelta = timedelta(seconds=1)
+    max_backoff: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
 class VenConfig:
     """What a `cariflex ven` process needs."""
 
@@ -65,6 +85,7 @@ class VenConfig:
     report_duration: timedelta = timedelta(hours=1)
     sites: tuple[SiteConfig, ...] = ()
     flexmeasures: FlexMeasuresSettings | None = None
+    mqtt: MqttSettings | None = None
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -143,13 +164,42 @@ def _flexmeasures(table: Table) -> FlexMeasuresSettings | None:
     )
 
 
+def _mqtt(table: Table) -> MqttSettings | None:
+    table.reject_unknown(
+        {"enabled", "host", "port", "username", "password", "client_id", "keepalive", "qos", "staleness", "max_ahead"}
+        | {"min_backoff", "max_backoff"}
+    )
+    if not table.boolean("enabled", False):
+        return None
+    username = table.string("username") if table.data.get("username") else None
+    settings = MqttSettings(
+        host=table.string("host", MqttSettings.host),
+        port=table.integer("port", MqttSettings.port, 1, 65535),
+        username=username,
+        password=table.string("password") if username and table.data.get("password") else None,
+        client_id=table.string("client_id") if table.data.get("client_id") else None,
+        keepalive=table.integer("keepalive", MqttSettings.keepalive, 5, 3600),
+        qos=table.integer("qos", MqttSettings.qos, 0, 1),
+        staleness=table.duration("staleness", "PT5M"),
+        max_ahead=table.duration("max_ahead", "PT5M"),
+        min_backoff=table.duration("min_backoff", "PT1S"),
+        max_backoff=table.duration("max_backoff", "PT30S"),
+    )
+    for key in ("staleness", "min_backoff", "max_backoff"):
+        if getattr(settings, key) <= timedelta(0):
+            raise ConfigError(f"{table.path}.{key}: must be longer than zero")
+    if settings.max_backoff < settings.min_backoff:
+        raise ConfigError(f"{table.path}.max_backoff: shorter than min_backoff")
+    return settings
+
+
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
     """Read and validate ven.toml and sites.toml, then apply command-line overrides (None = not given)."""
     path = path or DEFAULT_CONFIG
     data = _read(path)
     root = Table(data, "", os.environ)
     try:
-        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures"})
+        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt"})
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
         vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
         store.reject_unknown({"path"})
@@ -166,6 +216,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             max_backoff=poll.duration("max_backoff", "PT5M"),
             report_duration=reports.duration("duration", "PT1H"),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
+            mqtt=_mqtt(root.table("mqtt")),
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

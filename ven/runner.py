@@ -14,6 +14,7 @@ from ven.flexmeasures_link import flexmeasures_hooks
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, TelemetrySource
 from ven.site import Site
 from ven.store import VenStore
+from ven.telemetry_mqtt import MqttTelemetrySource
 from ven.transport import VtnLink
 
 log = logging.getLogger("cariflex.ven")
@@ -26,18 +27,22 @@ class VenProcess:
     config: VenConfig
     #: None: FlexMeasures hooks when [flexmeasures] is enabled, else logging hooks
     hooks: EventHooks | None = None
-    source: TelemetrySource = field(default_factory=ConfiguredSource)
+    #: None: MQTT telemetry when [mqtt] is enabled, else the configured base loads
+    source: TelemetrySource | None = None
     vens: dict[str, SiteVen] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _session: aiohttp.ClientSession | None = None
     _store: VenStore | None = None
     _scheduler: AsyncIOScheduler | None = None
+    _mqtt: MqttTelemetrySource | None = None
 
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
         self._store = VenStore(self.config.store_path)
         if self.hooks is None:
             self.hooks = await flexmeasures_hooks(self.config, self._store) if self.config.flexmeasures else LoggingHooks()
+        if self.source is None:
+            self.source = await self._default_source()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
         self._session = aiohttp.ClientSession()
@@ -51,6 +56,14 @@ class VenProcess:
             )
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
+
+    async def _default_source(self) -> TelemetrySource:
+        if self.config.mqtt is None:
+            return ConfiguredSource()
+        # kept as long as the reports look back, so a history request finds what was received
+        self._mqtt = MqttTelemetrySource(self.config.mqtt, self.config.sites, self.config.report_duration)
+        await self._mqtt.start()
+        return self._mqtt
 
     @staticmethod
     async def _run_after(ven: SiteVen, delay: float) -> None:
@@ -70,6 +83,8 @@ class VenProcess:
             await self._session.close()
         if self._store is not None:
             self._store.close()
+        if self._mqtt is not None:
+            await self._mqtt.stop()
 
 
 async def serve(config: VenConfig) -> None:

@@ -9,8 +9,9 @@ Topic scheme: `cariflex/<site>/<asset>/<quantity>`, where `<site>` is a site nam
 |---------------------------------|-----------|------------------|
 | `cariflex/<site>/meter/power`   | kW or W   | `site-power`     |
 | `cariflex/<site>/<kind>/power`  | kW or W   | `asset-power`    |
-| `cariflex/<site>/<any>/soc`     | %         | `<site│asset>-soc`    |
-| `cariflex/<site>/<any>/energy`  | kWh       | `<site│asset>-energy` |
+| `cariflex/<site>/meter/energy`  | kWh       | `site-energy`    |
+| `cariflex/<site>/<kind>/soc`    | %         | `asset-soc`      |
+| `cariflex/<site>/<kind>/energy` | kWh       | `asset-energy`   |
 
 Power is consumption positive (import at the meter, charging for a battery), W converted to kW.
 Anything else is counted by reason, logged (at most once a minute per reason) and dropped.
@@ -225,7 +226,12 @@ class MqttTelemetrySource:
     @property
     def counters(self) -> dict[str, object]:
         """received, stored, rejected (by reason) and connections so far (for tests and benchmarks)."""
-        return {"received": self.received, "stored": self.stored, "rejected": dict(self.rejected), "connections": self.connections}
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "rejected": dict(self.rejected),
+            "connections": self.connections,
+        }
 
     def handle(self, topic: str, payload: bytes) -> Sample | None:
         """Validate and store one message; a bad one is counted, logged and dropped, never raised."""
@@ -259,26 +265,24 @@ class MqttTelemetrySource:
     async def _run(self) -> None:
         attempt = 0
         while True:
+            up_before = self.connections
             try:
                 await self._session()
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
+                attempt = 0 if self.connections > up_before else attempt + 1  # a session that worked resets the back-off
                 delay = self._backoff(attempt)
-                attempt = 0 if self._was_up else attempt + 1
-                log.warning("MQTT broker %s:%d: %s; connecting again in %.1f s", self.settings.host, self.settings.port, exc, delay)
+                log.warning(
+                    "MQTT broker %s:%d: %s; connecting again in %.1f s", self.settings.host, self.settings.port, exc, delay
+                )
                 await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
-        """Full jitter, capped: many VEN processes do not all hit a restarted broker at once."""
-        if self._was_up:
-            return random.uniform(0, self.settings.min_backoff.total_seconds())
-        cap = min(self.settings.max_backoff.total_seconds(), self.settings.min_backoff.total_seconds() * 2**attempt)
-        return random.uniform(self.settings.min_backoff.total_seconds() / 2, cap)
-
-    _was_up = False
+        """Exponential with full jitter, capped: VEN processes do not all hit a restarted broker at once."""
+        base, cap = self.settings.min_backoff.total_seconds(), self.settings.max_backoff.total_seconds()
+        return random.uniform(base / 2, min(cap, base * 2**attempt))
 
     async def _session(self) -> None:
-        self._was_up = False
         client = aiomqtt.Client(
             self.settings.host,
             self.settings.port,
@@ -293,8 +297,8 @@ class MqttTelemetrySource:
             for topic in self.subscriptions:
                 await client.subscribe(topic, qos=self.settings.qos)
             self.connections += 1
-            self._was_up = True
             self.connected.set()
             log.info("MQTT: subscribed to %d topics on %s:%d", len(self.subscriptions), self.settings.host, self.settings.port)
             async for message in client.messages:
-                self.handle(message.topic.value, message.payload if isinstance(message.payload, bytes) else b"")
+                payload = message.payload
+                self.handle(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
