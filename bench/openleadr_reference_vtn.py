@@ -18,6 +18,7 @@ import asyncio
 import logging
 import signal
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,9 +100,8 @@ def build_server(host: str, port: int, vtn_id: str) -> OpenADRServer:
     return server
 
 
-async def serve(host: str, port: int, vtn_id: str) -> None:
-    """Run the reference VTN until SIGTERM/SIGINT."""
-    server = build_server(host, port, vtn_id)
+async def run_until_stopped(server: OpenADRServer, host: str, port: int) -> None:
+    """Run `server`, print READY for the bench, and stop on SIGTERM/SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -112,15 +112,16 @@ async def serve(host: str, port: int, vtn_id: str) -> None:
     await server.stop()
 
 
-def main() -> None:
-    """Parse arguments and serve."""
+def main(serve: Callable[[str, int, str], Awaitable[None]] | None = None) -> None:
+    """Parse --host/--port/--vtn-id and run `serve` (default: the poll bench's reference VTN)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--vtn-id", default="OPENLEADR-REF-VTN")
     args = parser.parse_args()
-    # No per-request logging (openleadr warns about missing optional handlers).
+    # No per-request logging (openleadr warns about missing optional handlers); errors still show.
     logging.getLogger("openleadr").setLevel(logging.ERROR)
+    serve = serve or (lambda host, port, vtn_id: run_until_stopped(build_server(host, port, vtn_id), host, port))
     asyncio.run(serve(args.host, args.port, args.vtn_id))
 
 

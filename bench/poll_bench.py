@@ -40,39 +40,42 @@ EVENT_MARKERS = ["oadrDistributeEvent>", "responseCode>200<"]
 EVENT_INTERVALS = 24
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options of the benchmark."""
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+def add_common_arguments(p: argparse.ArgumentParser, vens: int, register_timeout: float) -> None:
+    """Options every VTN benchmark shares: targets, load shape, our VTN's executable and database."""
     p.add_argument("--only", action="append", default=[], help=f"target(s) to run, comma-separated; of {ALL_TARGETS}")
-    p.add_argument("--vens", type=int, default=10_000, help="VENs to register")
+    p.add_argument("--vens", type=int, default=vens, help="VENs to register")
     p.add_argument("--duration", type=float, default=15.0, help="seconds per measured case")
     p.add_argument("--warmup", type=float, default=2.0, help="unmeasured wrk seconds before each wrk case (0: none)")
     p.add_argument("--threads", type=int, default=1, help="wrk -t")
     p.add_argument("--connections", type=int, default=20, help="wrk -c")
-    p.add_argument("--rate", type=float, default=1000.0, help="fixed-rate case: oadrPoll requests per second")
     p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
     p.add_argument("--vtn-id", default="CARIFLEX-VTN", help="vtnID expected in registration responses")
     p.add_argument("--cariflex", default=str(Path(sys.executable).parent / "cariflex"), help="our VTN's CLI executable")
-    p.add_argument(
-        "--pg-admin-dsn",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="PostgreSQL DSN used to create/drop the bench database",
-    )
+    p.add_argument("--pg-admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres", help="creates/drops the db")
     p.add_argument("--register-concurrency", type=int, default=50)
-    p.add_argument("--register-timeout", type=float, default=900.0, help="seconds allowed for registering all VENs")
+    p.add_argument("--register-timeout", type=float, default=register_timeout, help="seconds allowed for each set-up step")
     p.add_argument("--ready-timeout", type=float, default=60.0, help="seconds allowed for a VTN to start listening")
-    p.add_argument("--event-timeout", type=float, default=60.0, help="seconds allowed for a created event to reach the VENs")
     p.add_argument("--ours-log-level", default="WARNING", help="cariflex --log-level for our VTN (openleadr logs errors only)")
     p.add_argument("--json", type=Path, help="also write results to this file")
-    args = p.parse_args(argv)
+
+
+def chosen_targets(p: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The targets --only selects (all by default), refusing unknown names."""
     chosen = [t.strip() for spec in args.only for t in spec.split(",") if t.strip()]
     unknown = sorted(set(chosen) - set(ALL_TARGETS))
     if unknown:
         p.error(f"unknown target(s) {unknown}; choose from {ALL_TARGETS}")
-    args.targets = [t for t in ALL_TARGETS if t in chosen] if chosen else ALL_TARGETS
+    return [t for t in ALL_TARGETS if t in chosen] if chosen else ALL_TARGETS
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options of the benchmark."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_common_arguments(p, vens=10_000, register_timeout=900.0)
+    p.add_argument("--rate", type=float, default=1000.0, help="fixed-rate case: oadrPoll requests per second")
+    p.add_argument("--event-timeout", type=float, default=60.0, help="seconds allowed for a created event to reach the VENs")
+    args = p.parse_args(argv)
+    args.targets = chosen_targets(p, args)
     return args
 
 

@@ -62,30 +62,12 @@ class ReportOpenLeadrTarget(targets.OpenLeadrTarget):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of the benchmark."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--only", action="append", default=[], help=f"target(s) to run, comma-separated; of {ALL_TARGETS}")
-    p.add_argument("--vens", type=int, default=1000, help="VENs sending reports")
-    p.add_argument("--duration", type=float, default=15.0, help="seconds per measured case")
-    p.add_argument("--warmup", type=float, default=2.0, help="unmeasured wrk seconds before the closed-loop case (0: none)")
-    p.add_argument("--threads", type=int, default=1, help="wrk -t")
-    p.add_argument("--connections", type=int, default=20, help="wrk -c")
+    poll_bench.add_common_arguments(p, vens=1000, register_timeout=300.0)
     p.add_argument("--rate", type=float, default=report_table.TARGET_RATE, help="fixed-rate case: reports per second")
-    p.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
     p.add_argument("--shape", choices=sorted(report_bodies.SHAPES), default="1x3", help="intervals x payloads per report")
     p.add_argument("--no-fallback", action="store_true", help="do not retry openleadr with 3x1 if it cannot ingest 1x3")
-    p.add_argument("--vtn-id", default="CARIFLEX-VTN", help="vtnID expected in registration responses")
-    p.add_argument("--cariflex", default=str(Path(sys.executable).parent / "cariflex"), help="our VTN's CLI executable")
-    p.add_argument("--pg-admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres", help="creates/drops the db")
-    p.add_argument("--register-concurrency", type=int, default=50)
-    p.add_argument("--register-timeout", type=float, default=300.0, help="seconds allowed for each set-up step")
-    p.add_argument("--ready-timeout", type=float, default=60.0, help="seconds allowed for a VTN to start listening")
-    p.add_argument("--ours-log-level", default="WARNING", help="cariflex --log-level for our VTN")
-    p.add_argument("--json", type=Path, help="also write results to this file")
     args = p.parse_args(argv)
-    chosen = [t.strip() for spec in args.only for t in spec.split(",") if t.strip()]
-    unknown = sorted(set(chosen) - set(ALL_TARGETS))
-    if unknown:
-        p.error(f"unknown target(s) {unknown}; choose from {ALL_TARGETS}")
-    args.targets = [t for t in ALL_TARGETS if t in chosen] if chosen else ALL_TARGETS
+    args.targets = poll_bench.chosen_targets(p, args)
     return args
 
 

@@ -14,16 +14,12 @@ openleadr only while no report was requested at all) counts too.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
-import signal
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from openleadr_reference_vtn import build_server
+from openleadr_reference_vtn import build_server, main, run_until_stopped
 
 GRANULARITY = timedelta(minutes=1)
 REPORT_BACK = timedelta(minutes=5)
@@ -76,27 +72,8 @@ async def serve(host: str, port: int, vtn_id: str) -> None:
         return web.json_response(asdict(tally))
 
     server.app.router.add_get("/bench/report-count", count_handler)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await server.run()
-    print(f"READY http://{host}:{port}", flush=True)
-    await stop.wait()
-    await server.stop()
-
-
-def main() -> None:
-    """Parse arguments and serve."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--vtn-id", default="OPENLEADR-REF-VTN")
-    args = parser.parse_args()
-    # No per-request logging; errors (e.g. a message openleadr cannot handle) still show.
-    logging.getLogger("openleadr").setLevel(logging.ERROR)
-    asyncio.run(serve(args.host, args.port, args.vtn_id))
+    await run_until_stopped(server, host, port)
 
 
 if __name__ == "__main__":
-    main()
+    main(serve)
