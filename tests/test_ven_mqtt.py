@@ -101,13 +101,15 @@ def test_parse_maps_topics_to_rids_and_converts_watts():
         ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00Z", "value": NaN, "unit": "kW"}', "bad_value"),
         ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00", "value": 1, "unit": "kW"}', "bad_timestamp"),
         ("cariflex/{s}/meter/power", b'{"ts": "yesterday", "value": 1, "unit": "kW"}', "bad_timestamp"),
-        ("cariflex/{s}/meter/power", _payload(1.0, at=datetime.now(UTC) + timedelta(minutes=6)), "future_timestamp"),
+        # built when the test runs, not when it is collected (minutes earlier in a long suite)
+        ("cariflex/{s}/meter/power", lambda: _payload(1.0, at=datetime.now(UTC) + timedelta(minutes=6)), "future_timestamp"),
     ],
 )
 def test_parse_rejects_with_a_reason(topic, payload, reason):
     site = _site()
+    body = payload() if callable(payload) else payload
     with pytest.raises(Rejected) as raised:
-        parse_message(topic.format(s=site.name), payload, {site.name: site}, datetime.now(UTC))
+        parse_message(topic.format(s=site.name), body, {site.name: site}, datetime.now(UTC))
     assert raised.value.reason == reason
 
 
