@@ -15,7 +15,7 @@ from lxml import etree
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
-from mapping.oadr.decode import decode, open_envelope, read_request_id, read_ven_id
+from mapping.oadr.decode import Envelope, decode, open_envelope, read_request_id, read_ven_id
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
@@ -106,16 +106,16 @@ def error_reply(ctx: VtnContext, name: str, element: etree._Element, error: Oadr
 
 
 def _check_vtn_id(ctx: VtnContext, element: etree._Element) -> None:
-    for vtn_id in element.iterfind(".//ei:vtnID", NSMAP):
+    # the schema allows a vtnID only as a direct child of a message, so no deep search is needed
+    for vtn_id in element.iterfind("ei:vtnID", NSMAP):
         if (vtn_id.text or "").strip() != ctx.config.vtn_id:
             raise OadrError(
                 ResponseCode.INVALID_ID, f"vtnID {vtn_id.text!r} is not this VTN's ({ctx.config.vtn_id!r}; case counts)"
             )
 
 
-async def _answer(
-    ctx: VtnContext, service: str, name: str, root: etree._Element, element: etree._Element
-) -> m.Message | bytes | None:
+async def _answer(ctx: VtnContext, service: str, envelope: Envelope) -> m.Message | bytes | None:
+    name, root = envelope.name, envelope.root
     handler = SERVICES[service].get(name)
     if handler is None:
         right = service_of(name)
@@ -124,8 +124,8 @@ async def _answer(
     problem = schema_errors(root)
     if problem is not None:
         raise OadrError(ResponseCode.BAD_REQUEST, f"{name} is not valid against the OpenADR 2.0b schema: {problem}")
-    _check_vtn_id(ctx, element)
-    return await handler(ctx, decode(open_envelope(root)))
+    _check_vtn_id(ctx, envelope.element)
+    return await handler(ctx, decode(envelope))
 
 
 def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -145,7 +145,7 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
             return web.Response(status=exc.status, text=exc.reason + "\n")
         name = envelope.name
         try:
-            reply = await _answer(ctx, service, name, root, envelope.element)
+            reply = await _answer(ctx, service, envelope)
         except OadrError as exc:
             log.warning("%s: %s from %s refused with %s: %s", service, name, request.remote, int(exc.code), exc.description)
             reply = error_reply(ctx, name, envelope.element, exc)
