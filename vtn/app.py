@@ -73,7 +73,8 @@ async def _start(process: VtnProcess) -> None:
         max_instances=1,
         coalesce=True,
     )
-    scheduler.add_job(process.sync.flush, "interval", seconds=2, id="flush", max_instances=1, coalesce=True)
+    scheduler.add_job(process.sync.flush_deliveries, "interval", seconds=2, id="flush-deliveries", max_instances=1, coalesce=True)
+    scheduler.add_job(process.sync.flush_seen, "interval", seconds=30, id="flush-seen", max_instances=1, coalesce=True)
     scheduler.add_job(process.lifecycle.reconcile, "interval", seconds=30, id="reconcile", max_instances=1, coalesce=True)
     scheduler.start()
     await process.lifecycle.reconcile()

@@ -48,8 +48,12 @@ class VtnContext:
             self._recorded.add(key)
             self.deliveries.append((ven_id, event_id, modification_number, at))
 
-    def take_buffers(self) -> tuple[dict[str, datetime], list[tuple[str, str, int, datetime]]]:
-        """Hand over and clear what is waiting to be flushed."""
-        seen, deliveries = self.seen, self.deliveries
-        self.seen, self.deliveries = {}, []
-        return seen, deliveries
+    def take_deliveries(self) -> list[tuple[str, str, int, datetime]]:
+        """Hand over and clear the first deliveries waiting to be written."""
+        deliveries, self.deliveries = self.deliveries, []
+        return deliveries
+
+    def take_seen(self) -> dict[str, datetime]:
+        """Hand over and clear the last-seen times waiting to be written."""
+        seen, self.seen = self.seen, {}
+        return seen

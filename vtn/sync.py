@@ -71,10 +71,19 @@ class StoreSync:
         if "membership" in kinds:
             live.groups_by_name, live.resources_by_name = await store.call(repo.load_memberships)
 
-    async def flush(self) -> None:
-        """Write buffered last-seen times and first deliveries."""
-        seen, deliveries = self.ctx.take_buffers()
-        if seen:
-            await self.ctx.store.call(repo.touch_vens, seen)
+    async def flush_deliveries(self) -> None:
+        """Write buffered first deliveries (every few seconds: operators follow them)."""
+        deliveries = self.ctx.take_deliveries()
         if deliveries:
             await self.ctx.store.call(repo.record_deliveries, deliveries)
+
+    async def flush_seen(self) -> None:
+        """Write buffered last-seen times (rarely: one row per VEN, and a poll every 10 s needs no finer record)."""
+        seen = self.ctx.take_seen()
+        if seen:
+            await self.ctx.store.call(repo.touch_vens, seen)
+
+    async def flush(self) -> None:
+        """Write everything buffered (at shutdown)."""
+        await self.flush_deliveries()
+        await self.flush_seen()
