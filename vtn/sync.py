@@ -10,6 +10,10 @@ from vtn.store import repository as repo
 log = logging.getLogger("cariflex.vtn.sync")
 
 
+#: last-seen times written per transaction
+SEEN_CHUNK = 500
+
+
 class StoreSync:
     """Fills `ctx.live` from the store, then applies changes others wrote."""
 
@@ -79,9 +83,9 @@ class StoreSync:
 
     async def flush_seen(self) -> None:
         """Write buffered last-seen times (rarely: one row per VEN, and a poll every 10 s needs no finer record)."""
-        seen = self.ctx.take_seen()
-        if seen:
-            await self.ctx.store.call(repo.touch_vens, seen)
+        seen = list(self.ctx.take_seen().items())
+        for start in range(0, len(seen), SEEN_CHUNK):  # small chunks: the poll path keeps the interpreter in between
+            await self.ctx.store.call(repo.touch_vens, dict(seen[start : start + SEEN_CHUNK]))
 
     async def flush(self) -> None:
         """Write everything buffered (at shutdown)."""
