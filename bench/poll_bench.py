@@ -238,7 +238,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> list[report.CaseResult]:
     return results
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """Turn SIGTERM into KeyboardInterrupt so every benchmark cleans up the same way."""
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     loadgen.find_wrk()
     oadr_bodies.check_against_schema()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _raise_interrupt)
+        signal.signal(sig, raise_interrupt)
     print(
         f"poll bench: {args.vens} VENs, wrk -t{args.threads} -c{args.connections} "
         f"{args.duration:g}s (+{args.warmup:g}s warm-up), fixed rate {args.rate:g}/s, "

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import loadgen
 import poll_bench
@@ -178,17 +177,13 @@ def run_all(
     return results, ledgers
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = parse_args(argv)
     loadgen.find_wrk()
     report_bodies.check_against_schema()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _raise_interrupt)
+        signal.signal(sig, poll_bench.raise_interrupt)
     loads = [report_table.load_average("start")]
     print(
         f"report bench: {args.vens} VENs, {report_bodies.SHAPES[args.shape]} per oadrUpdateReport, "

@@ -1,7 +1,7 @@
 """Hostile and broken input to the 2.0b services: always a 4xx or the right eiResponse code,
 never a 500, a hang or a lost record."""
 
-import time
+import asyncio
 
 import pytest
 
@@ -41,12 +41,10 @@ async def test_empty_body_gets_400(vtn_sqlite):
 
 @pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
 async def test_doctype_and_entities_are_refused_without_expansion(vtn_sqlite, body):
-    started = time.monotonic()
-    reply = await vtn_sqlite.client.post("OadrPoll", body)
+    reply = await asyncio.wait_for(vtn_sqlite.client.post("OadrPoll", body), timeout=30)  # a hang fails here
     assert reply.status == 400
     assert b"DOCTYPE" in reply.body
     assert b"root:" not in reply.body  # nothing of /etc/passwd
-    assert time.monotonic() - started < 5  # a hang would show here; not a speed assertion
 
 
 async def test_root_other_than_oadr_payload_is_refused(vtn_sqlite):

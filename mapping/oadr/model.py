@@ -244,7 +244,7 @@ ACKNOWLEDGEMENTS = (
 
 @dataclass(frozen=True)
 class Unhandled:
-    """A schema-valid message this codec does not decode (yet): kept by name and raw element."""
+    """A schema-valid message this codec does not decode: its name and ids, so it can be refused properly."""
 
     name: str
     ven_id: str | None
