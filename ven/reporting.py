@@ -117,11 +117,15 @@ class Reporter:
         """Send now (one-shot, history) or every reportBackDuration (periodic)."""
         job_id = f"{self.site.name}:report:{request.report_request_id}"
         if request.report_back > timedelta(0):
+            period = max(request.report_back, timedelta(seconds=1))
+            # Aligned on the reportInterval, so each report carries whole reportBackDuration's worth of intervals.
+            first = (request.interval_start or self.site.clock()) + period
             self.site.scheduler.add_job(
                 self.send_due,
                 "interval",
                 args=[request.report_request_id],
-                seconds=max(request.report_back.total_seconds(), 1.0),
+                seconds=period.total_seconds(),
+                start_date=first,
                 id=job_id,
                 replace_existing=True,
                 max_instances=1,

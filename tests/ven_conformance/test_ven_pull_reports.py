@@ -265,11 +265,6 @@ async def test_R1_3150_TH_VTN(th):
     assert {p.r_id for p in data.intervals[0].payloads} <= {"site-power", "asset-power"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: periodic reports are not aligned on the reportInterval: the first report of a "
-    "granularity 1 / reportBack 2 request carries 1 interval instead of 2",
-)
 async def test_R1_3160_TH_VTN(th):
     """Certification (telemetry usage, periodic): TELEMETRY_USAGE powerReal, granularity 1 minute,
     reportBackDuration 2 minutes, reportInterval from now + 15 s for 10 minutes; two reports about
