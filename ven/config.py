@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from mapping.curtailment import CurtailmentRefused
+from mapping.curtailment.baseline import RECTANGLE, BaselineConfig
 from mapping.settings import ConfigError, Table
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -73,6 +75,19 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class CurtailmentSettings:
+    """How a VEN computes achieved curtailment (mapping/curtailment, docs/curtailment.md)."""
+
+    baseline: BaselineConfig = BaselineConfig(RECTANGLE)
+    #: market context → the program's own baseline method
+    programs: Mapping[str, BaselineConfig] = field(default_factory=dict)
+    #: a meter sample stands for at most this long (the meter's nominal period; beyond it, a gap)
+    max_hold: timedelta = timedelta(minutes=5)
+    #: an interval whose samples cover less than this share is flagged partial
+    min_coverage: float = 0.9
+
+
+@dataclass(frozen=True)
 class VenConfig:
     """What a `cariflex ven` process needs."""
 
@@ -86,6 +101,7 @@ class VenConfig:
     sites: tuple[SiteConfig, ...] = ()
     flexmeasures: FlexMeasuresSettings | None = None
     mqtt: MqttSettings | None = None
+    curtailment: CurtailmentSettings = CurtailmentSettings()
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -193,13 +209,45 @@ def _mqtt(table: Table) -> MqttSettings | None:
     return settings
 
 
+_BASELINE_KEYS = {"method", "minutes", "x", "y", "days"}
+
+
+def _baseline(table: Table, default: BaselineConfig) -> BaselineConfig:
+    try:
+        return BaselineConfig(
+            method=table.string("method", default.method),
+            minutes=table.integer("minutes", default.minutes, 15),
+            x=table.integer("x", default.x, 1),
+            y=table.integer("y", default.y, 1),
+            days=table.string("days", default.days),
+        )
+    except CurtailmentRefused as exc:
+        raise ConfigError(f"{table.path}: {exc}") from exc
+
+
+def _curtailment(table: Table) -> CurtailmentSettings:
+    table.reject_unknown(_BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs"})
+    default = _baseline(table, BaselineConfig(RECTANGLE))
+    programs_table = table.table("programs")
+    programs = {}
+    for name in programs_table.data:
+        program = programs_table.table(name)
+        program.reject_unknown(_BASELINE_KEYS)
+        programs[name] = _baseline(program, default)
+    max_hold = table.duration("max_hold", "PT5M")
+    if max_hold <= timedelta(0):
+        raise ConfigError(f"{table.path}.max_hold: must be longer than zero")
+    coverage = table.integer("min_coverage_percent", 90, 0, 100)
+    return CurtailmentSettings(default, programs, max_hold, coverage / 100)
+
+
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
     """Read and validate ven.toml and sites.toml, then apply command-line overrides (None = not given)."""
     path = path or DEFAULT_CONFIG
     data = _read(path)
     root = Table(data, "", os.environ)
     try:
-        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt"})
+        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment"})
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
         vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
         store.reject_unknown({"path"})
@@ -217,6 +265,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             report_duration=reports.duration("duration", "PT1H"),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
+            curtailment=_curtailment(root.table("curtailment")),
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

@@ -1,9 +1,11 @@
 """Where the application plugs into a site VEN: event lifecycle callbacks and telemetry."""
 
 import logging
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from mapping.curtailment import Sample
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from ven.config import SiteConfig
@@ -65,6 +67,9 @@ class TelemetrySource(Protocol):
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
         """The site's resource status."""
 
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """Every sample of `r_id` in [start, end) (kW for power), in time order; gaps stay gaps."""
+
 
 class ConfiguredSource:
     """A source for tests and try-outs: the site's configured base load, assets idle, online."""
@@ -76,3 +81,11 @@ class ConfiguredSource:
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
         """Online, no manual override."""
         return r.ResourceStatus(online=True, manual_override=False)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """The configured reading once a minute (a meter that never moves)."""
+        minute = timedelta(minutes=1)
+        first = start.replace(second=0, microsecond=0)
+        first += minute if first < start else timedelta(0)
+        moments = (first + i * minute for i in range(max(0, math.ceil((end - first) / minute))))
+        return [Sample(at, value) for at in moments if (value := self.reading(site, r_id, at)) is not None]

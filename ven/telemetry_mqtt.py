@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
+from mapping import curtailment
 from mapping.oadr import report_model as r
 from ven.config import MqttSettings, SiteConfig
 
@@ -155,6 +156,15 @@ class SeriesStore:
         index = bisect.bisect_right(series, at, key=lambda e: e[0])
         return series[index - 1] if index else None
 
+    def window(self, site: str, r_id: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+        """The samples in [start, end), in time order."""
+        series = self._series.get((site, r_id))
+        if not series:
+            return []
+        low = bisect.bisect_left(series, start, key=lambda e: e[0])
+        high = bisect.bisect_left(series, end, key=lambda e: e[0])
+        return [series[i] for i in range(low, high)]
+
     def size(self, site: str, r_id: str) -> int:
         """How many samples a series holds."""
         return len(self._series.get((site, r_id), ()))
@@ -220,6 +230,10 @@ class MqttTelemetrySource:
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
         """Online while the site meter reports (a fresh `site-power` sample); no manual override known."""
         return r.ResourceStatus(online=self.reading(site, "site-power", at) is not None, manual_override=False)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[curtailment.Sample]:
+        """What was received for `r_id` in [start, end): gaps (broker down, meter silent) stay gaps."""
+        return [curtailment.Sample(at, value) for at, value in self.store.window(site.name, r_id, start, end)]
 
     # --- intake ----------------------------------------------------------------------------
 

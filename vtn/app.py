@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from vtn import openadr_http
+from vtn import curtailment, curtailment_api, openadr_http
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
@@ -52,6 +52,7 @@ def build(config: VtnConfig) -> VtnProcess:
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CTX_KEY] = ctx
     openadr_http.add_routes(app, ctx)
+    curtailment_api.add_routes(app, ctx)
     app.router.add_get("/healthz", _healthz)
     process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
     app.on_startup.append(lambda _app: _start(process))
@@ -76,6 +77,9 @@ async def _start(process: VtnProcess) -> None:
     scheduler.add_job(process.sync.flush_deliveries, "interval", seconds=2, id="flush-deliveries", max_instances=1, coalesce=True)
     scheduler.add_job(process.sync.flush_seen, "interval", seconds=30, id="flush-seen", max_instances=1, coalesce=True)
     scheduler.add_job(process.lifecycle.reconcile, "interval", seconds=30, id="reconcile", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        curtailment.request_due, "interval", args=[process.ctx], seconds=5, id="curtailment", max_instances=1, coalesce=True
+    )
     scheduler.start()
     await process.lifecycle.reconcile()
 

@@ -48,6 +48,10 @@ class VtnConfig:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     resources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     auto_reports: tuple[AutoReport, ...] = ()
+    #: an event's VENs are asked for their achieved curtailment this long after it ends (late meter data)
+    curtailment_after: timedelta = timedelta(minutes=1)
+    #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
+    curtailment_lookback: timedelta = timedelta(days=2)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
@@ -55,7 +59,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
     root = Table(data, "", environ)
     root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports"})
     reports = root.table("reports")
-    reports.reject_unknown({"on_registration"})
+    reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
     for wanted in reports.tables("on_registration"):
         wanted.reject_unknown({"report", "granularity", "report_back"})
@@ -91,6 +95,8 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         groups=root.table("groups").string_lists(),
         resources=root.table("resources").string_lists(),
         auto_reports=tuple(auto_reports),
+        curtailment_after=reports.duration("curtailment_after", "PT1M"),
+        curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
     )
 
 

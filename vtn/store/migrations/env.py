@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from vtn.store import curtailment_models  # noqa: F401  (its tables belong to Base.metadata)
 from vtn.store.models import Base
 
 config = context.config
