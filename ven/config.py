@@ -16,6 +16,7 @@ from mapping.settings import ConfigError, Table
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
 DEFAULT_SITES = CONFIG_DIR / "sites.toml"
+TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class SiteConfig:
     groups: tuple[str, ...] = ()
     asset: Mapping[str, Any] = field(default_factory=dict)
     opt: OptPolicy = field(default_factory=OptPolicy)
+    #: where the site's meter readings come from: "mqtt" (the platform's IoT layer) or "flexmeasures"
+    telemetry: str = "mqtt"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class FlexMeasuresSettings:
     email: str
     password: str
     schedule_timeout: timedelta = timedelta(seconds=120)
+    #: post the MQTT readings' 15-minute means to the sites' sensors, this often (None: do not)
+    forward_every: timedelta | None = timedelta(minutes=1)
+    #: how often sites with telemetry = "flexmeasures" read their sensors back
+    read_every: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ class CurtailmentSettings:
     max_hold: timedelta = timedelta(minutes=5)
     #: an interval whose samples cover less than this share is flagged partial
     min_coverage: float = 0.9
+    #: how far back the VEN keeps meter samples in memory (the baseline window plus the event must fit)
+    history: timedelta = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -141,12 +150,16 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 "groups",
                 "asset",
                 "opt",
+                "telemetry",
             }
         )
         name = site.string("name")
         groups = site.data.get("groups", [])
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             raise ConfigError(f"{site.path}.groups: expected a list of group ids")
+        telemetry = site.string("telemetry", "mqtt")
+        if telemetry not in TELEMETRY_SOURCES:
+            raise ConfigError(f"{site.path}.telemetry: expected one of {', '.join(TELEMETRY_SOURCES)}, got {telemetry!r}")
         sites.append(
             SiteConfig(
                 name=name,
@@ -160,6 +173,7 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 groups=tuple(groups),
                 asset=dict(site.table("asset").data),
                 opt=_opt_policy(site.table("opt"), default_opt),
+                telemetry=telemetry,
             )
         )
     names = [s.name for s in sites]
@@ -169,15 +183,24 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
 
 
 def _flexmeasures(table: Table) -> FlexMeasuresSettings | None:
-    table.reject_unknown({"enabled", "url", "email", "password", "schedule_timeout"})
+    table.reject_unknown(
+        {"enabled", "url", "email", "password", "schedule_timeout", "forward_telemetry", "forward_every", "read_every"}
+    )
     if not table.boolean("enabled", False):
         return None
-    return FlexMeasuresSettings(
+    settings = FlexMeasuresSettings(
         url=table.string("url"),
         email=table.string("email"),
         password=table.string("password"),
         schedule_timeout=table.duration("schedule_timeout", "PT120S"),
+        forward_every=table.duration("forward_every", "PT1M") if table.boolean("forward_telemetry", True) else None,
+        read_every=table.duration("read_every", "PT1M"),
     )
+    for key in ("forward_every", "read_every"):
+        value = getattr(settings, key)
+        if value is not None and value <= timedelta(0):
+            raise ConfigError(f"{table.path}.{key}: must be longer than zero")
+    return settings
 
 
 def _mqtt(table: Table) -> MqttSettings | None:
@@ -226,7 +249,7 @@ def _baseline(table: Table, default: BaselineConfig) -> BaselineConfig:
 
 
 def _curtailment(table: Table) -> CurtailmentSettings:
-    table.reject_unknown(_BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs"})
+    table.reject_unknown(_BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs", "history"})
     default = _baseline(table, BaselineConfig(RECTANGLE))
     programs_table = table.table("programs")
     programs = {}
@@ -238,7 +261,10 @@ def _curtailment(table: Table) -> CurtailmentSettings:
     if max_hold <= timedelta(0):
         raise ConfigError(f"{table.path}.max_hold: must be longer than zero")
     coverage = table.integer("min_coverage_percent", 90, 0, 100)
-    return CurtailmentSettings(default, programs, max_hold, coverage / 100)
+    history = table.duration("history", "PT12H")
+    if history <= timedelta(0):
+        raise ConfigError(f"{table.path}.history: must be longer than zero")
+    return CurtailmentSettings(default, programs, max_hold, coverage / 100, history)
 
 
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:

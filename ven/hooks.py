@@ -2,6 +2,7 @@
 
 import logging
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -89,3 +90,26 @@ class ConfiguredSource:
         first += minute if first < start else timedelta(0)
         moments = (first + i * minute for i in range(max(0, math.ceil((end - first) / minute))))
         return [Sample(at, value) for at in moments if (value := self.reading(site, r_id, at)) is not None]
+
+
+class SiteRoutedSource:
+    """Each site's readings from its own source (MQTT for most, FlexMeasures for some), else `fallback`."""
+
+    def __init__(self, by_site: Mapping[str, TelemetrySource], fallback: TelemetrySource) -> None:
+        self.by_site = by_site
+        self.fallback = fallback
+
+    def _for(self, site: SiteConfig) -> TelemetrySource:
+        return self.by_site.get(site.name, self.fallback)
+
+    def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
+        """From the site's source."""
+        return self._for(site).reading(site, r_id, at)
+
+    def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
+        """From the site's source."""
+        return self._for(site).status(site, at)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """From the site's source."""
+        return self._for(site).samples(site, r_id, start, end)
