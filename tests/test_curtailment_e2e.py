@@ -36,7 +36,9 @@ from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vt
 from ven.config import MqttSettings
 from ven.runner import VenProcess
 from ven.telemetry_mqtt import MqttTelemetrySource
+from vtn import report_admin
 from vtn.store import curtailment_repository as curtailed
+from vtn.store import report_repository as reports
 
 Q = timedelta(minutes=15)
 MINUTE = timedelta(minutes=1)
@@ -109,8 +111,10 @@ async def test_an_events_achieved_curtailment_matches_a_hand_computation(sqlite_
     async with running_vtn(_vtn_config(sqlite_url)) as vtn, _site_ven(vtn, tmp_path, BROKER_PORT) as (_process, name):
         t0 = floor_slot(datetime.now(UTC)) - 3 * Q
         await publish(
-            _meter(name, t0 - 4 * Q, 30, 10.0) + _meter(name, t0 - 2 * Q, 30, 12.0)
-            + _meter(name, t0, 15, 6.0) + _meter(name, t0 + Q, 15, 9.0)
+            _meter(name, t0 - 4 * Q, 30, 10.0)
+            + _meter(name, t0 - 2 * Q, 30, 12.0)
+            + _meter(name, t0, 15, 6.0)
+            + _meter(name, t0 + Q, 15, 9.0)
         )
         event = await vtn.create_event(
             values=(7.0, 7.0), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=t0 - vtn.ctx.now()
@@ -125,7 +129,8 @@ async def test_an_events_achieved_curtailment_matches_a_hand_computation(sqlite_
         ]
         assert site["ratio"] == pytest.approx(0.875) and found["ratio"] == pytest.approx(0.875)
         assert [i["start"] for i in site["intervals"]] == [
-            t0.isoformat().replace("+00:00", "Z"), (t0 + Q).isoformat().replace("+00:00", "Z")
+            t0.isoformat().replace("+00:00", "Z"),
+            (t0 + Q).isoformat().replace("+00:00", "Z"),
         ]
         assert [i["achieved_kw"] for i in found["total"]] == [pytest.approx(5.0), pytest.approx(2.0)]
 
@@ -184,3 +189,38 @@ async def test_a_broker_restart_mid_event_leaves_flagged_gaps_not_invented_value
         for broker in brokers:
             if broker.poll() is None:
                 kill(broker)
+
+
+async def test_a_history_report_for_a_past_window_gives_what_the_meter_said(sqlite_url, tmp_path):
+    """HISTORY_USAGE for 30 minutes that ended 30 minutes ago, every 5 minutes: each value is the meter
+    sample at that instant (published over MQTT back then), nothing for the minutes outside it."""
+    ensure_machine_broker()
+    async with running_vtn(_vtn_config(sqlite_url)) as vtn, _site_ven(vtn, tmp_path, BROKER_PORT) as (process, name):
+        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+        await publish([(f"cariflex/{name}/meter/power", payload(float(i), at=start + i * MINUTE)) for i in range(60)])
+        source = process.source
+        assert isinstance(source, MqttTelemetrySource)
+        await wait_for(lambda: source.stored == 60, what="the meter samples")
+        ven_id = process.vens[name].site.ven_id
+        request = await vtn.admin(
+            report_admin.request_report,
+            ven_id,
+            "HISTORY_USAGE",
+            vtn.ctx.now(),
+            granularity=timedelta(minutes=5),
+            start=start,
+            duration=timedelta(minutes=30),
+        )
+
+        async def history() -> list[dict]:
+            points = await vtn.ctx.store.call(reports.points, ven_id=ven_id, report_name="HISTORY_USAGE")
+            return [p for p in points if p["report_request_id"] == request.report_request_id]
+
+        await wait_for(lambda: _count(history(), 6), timeout=20, what="the history report")
+        assert [(p["dtstart"], p["value"]) for p in await history()] == [
+            ((start + i * 5 * MINUTE).isoformat().replace("+00:00", "Z"), float(i * 5)) for i in range(6)
+        ]
+
+
+async def _count(points, wanted: int) -> bool:  # noqa: ANN001
+    return len(await points) >= wanted

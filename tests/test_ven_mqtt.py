@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mapping.oadr import report_model as r
 from tests.support.mqtt import (
     BROKER_PORT,
     ensure_machine_broker,
@@ -178,6 +179,25 @@ async def test_stale_data_is_no_reading_and_late_samples_are_put_in_order():
         assert source.reading(site, "site-power", now - timedelta(minutes=9)) == 2.0
         assert source.reading(site, "site-power", now) is None  # 10 min old > 5 min staleness: never invented
         assert not source.status(site, now).online
+
+
+async def test_status_carries_manual_override_and_state_of_charge():
+    site = _site()
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with _running(_source(site)) as source:
+        await publish([(f"cariflex/{site.name}/meter/power", payload(3.0, at=now))])
+        await wait_for(lambda: source.stored == 1, what="the meter")
+        assert source.status(site, now) == r.ResourceStatus(online=True, manual_override=False)
+        await publish(
+            [
+                (f"cariflex/{site.name}/battery/soc", payload(64, "%", at=now)),
+                (f"cariflex/{site.name}/battery/override", payload(1, "bool", at=now)),
+            ]
+        )
+        await wait_for(lambda: source.stored == 3, what="state of charge and override")
+        status = source.status(site, now)
+        assert status.online and status.manual_override
+        assert status.load_control == {"capacity": {"min": 0.0, "max": 100.0, "current": 64.0}}
 
 
 @pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")

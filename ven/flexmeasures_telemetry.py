@@ -25,7 +25,7 @@ from mapping.curtailment import resample
 from mapping.flex.combine import RESOLUTION, floor_slot
 from mapping.oadr import report_model as r
 from ven.config import CurtailmentSettings, SiteConfig
-from ven.hooks import TelemetrySource
+from ven.hooks import TelemetrySource, resource_status
 from ven.provision import STORAGE_KINDS, SiteAssets, storage_capacity_kwh
 from ven.telemetry_mqtt import Sample as StoredSample
 from ven.telemetry_mqtt import SeriesStore, r_id_for
@@ -160,8 +160,8 @@ class FlexMeasuresTelemetrySource:
         return found[1] if found is not None and at - found[0] <= self.staleness else None
 
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
-        """Online while FlexMeasures has recent site power."""
-        return r.ResourceStatus(online=self.reading(site, SITE_POWER, at) is not None, manual_override=False)
+        """Online while FlexMeasures has recent site power; the state of charge from the device's sensor."""
+        return resource_status(self, site, at)
 
     def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[curtailment.Sample]:
         """The stored per-minute samples of `r_id` in [start, end)."""

@@ -72,6 +72,16 @@ class TelemetrySource(Protocol):
         """Every sample of `r_id` in [start, end) (kW for power), in time order; gaps stay gaps."""
 
 
+def resource_status(source: TelemetrySource, site: SiteConfig, at: datetime) -> r.ResourceStatus:
+    """TELEMETRY_STATUS from readings: online while the meter reports, manual override as the device
+    or meter says, and the storage's state of charge (%) as the load-control capacity (0–100)."""
+    online = source.reading(site, "site-power", at) is not None
+    override = any(source.reading(site, r_id, at) for r_id in ("asset-override", "site-override"))
+    soc = source.reading(site, "asset-soc", at)
+    load_control = {"capacity": {"min": 0.0, "max": 100.0, "current": soc}} if soc is not None else {}
+    return r.ResourceStatus(online=online, manual_override=override, load_control=load_control)
+
+
 class ConfiguredSource:
     """A source for tests and try-outs: the site's configured base load, assets idle, online."""
 

@@ -12,6 +12,7 @@ Topic scheme: `cariflex/<site>/<asset>/<quantity>`, where `<site>` is a site nam
 | `cariflex/<site>/meter/energy`  | kWh       | `site-energy`    |
 | `cariflex/<site>/<kind>/soc`    | %         | `asset-soc`      |
 | `cariflex/<site>/<kind>/energy` | kWh       | `asset-energy`   |
+| `cariflex/<site>/<kind>/override` | bool (0/1) | `asset-override` |
 
 Power is consumption positive (import at the meter, charging for a battery), W converted to kW.
 Anything else is counted by reason, logged (at most once a minute per reason) and dropped.
@@ -34,13 +35,19 @@ import aiomqtt
 from mapping import curtailment
 from mapping.oadr import report_model as r
 from ven.config import MqttSettings, SiteConfig
+from ven.hooks import resource_status
 
 log = logging.getLogger("cariflex.ven.mqtt")
 
 TOPIC_ROOT = "cariflex"
 METER = "meter"
 #: quantity → accepted units and their factor to the stored unit (kW, %, kWh)
-UNITS: dict[str, dict[str, float]] = {"power": {"kW": 1.0, "W": 0.001}, "soc": {"%": 1.0}, "energy": {"kWh": 1.0}}
+UNITS: dict[str, dict[str, float]] = {
+    "power": {"kW": 1.0, "W": 0.001},
+    "soc": {"%": 1.0},
+    "energy": {"kWh": 1.0},
+    "override": {"bool": 1.0},  # 1: someone took manual control of the device (or the site), 0: released
+}
 #: a bound on samples per series whatever the history: a chatty device cannot grow memory unboundedly
 MAX_SAMPLES = 20_000
 LOG_EVERY = 60.0
@@ -228,8 +235,8 @@ class MqttTelemetrySource:
         return found[1]
 
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
-        """Online while the site meter reports (a fresh `site-power` sample); no manual override known."""
-        return r.ResourceStatus(online=self.reading(site, "site-power", at) is not None, manual_override=False)
+        """Online while the site meter reports; manual override and state of charge as last published."""
+        return resource_status(self, site, at)
 
     def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[curtailment.Sample]:
         """What was received for `r_id` in [start, end): gaps (broker down, meter silent) stay gaps."""
