@@ -13,13 +13,17 @@ def ts(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
 
+def unit(item: m.ItemUnit | None) -> str:
+    """' kW' for units W at scale k; '' for a unit-less signal."""
+    if item is None or not item.units:
+        return ""
+    prefix = "" if item.scale in ("none", "") else item.scale
+    return f" {prefix}{item.units}"
+
+
 def signals(event: m.Event) -> str:
     """'SIMPLE/level 1, 2, 3' per signal."""
-    return "; ".join(
-        f"{s.name}/{s.type} {', '.join(f'{i.value:g}' for i in s.intervals)}"
-        + (f" {s.unit.units}" if s.unit and s.unit.units else "")
-        for s in event.signals
-    )
+    return "; ".join(f"{s.name}/{s.type} {', '.join(f'{i.value:g}' for i in s.intervals)}" + unit(s.unit) for s in event.signals)
 
 
 def window(event: m.Event) -> str:

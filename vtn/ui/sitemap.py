@@ -9,6 +9,8 @@ from html import escape
 from pathlib import Path
 
 ZOOM = 11
+#: marks the map when a tile fails before static/map.js is there to hear it
+ON_TILE_ERROR = "this.ownerSVGElement.setAttribute('data-tiles', 'unavailable')"
 TILE = 256
 #: the island's bounding box (lat, lon), with a little sea around it
 NORTH, SOUTH, WEST, EAST = 14.90, 14.37, -61.25, -60.79
@@ -83,12 +85,13 @@ def render_map(points: list[MapPoint], tiles_url: str | None) -> str:
                 href = tiles_url.format(z=ZOOM, x=tx, y=ty)
                 parts.append(
                     f'<image class="tile" href="{escape(href)}" x="{tx * TILE - x0:.1f}" y="{ty * TILE - y0:.1f}" '
-                    f'width="{TILE}" height="{TILE}"/>'
+                    f'width="{TILE}" height="{TILE}" onerror="{ON_TILE_ERROR}"/>'
                 )
         parts.append("</g>")
     coast = " ".join(f"{x - x0:.1f},{y - y0:.1f}" for x, y in (project(lat, lon) for lat, lon in COAST))
     parts.append(f'<polygon id="coast" points="{coast}" fill="#f4f1e8" fill-opacity="0.55" stroke="#6b6b6b" stroke-width="2"/>')
-    for point in points:
+    # online sites last, so a site sharing a commune with unregistered ones stays visible
+    for point in sorted(points, key=lambda p: (p.online, p.ven_id is not None)):
         x, y = project(point.site.latitude, point.site.longitude)
         state = "online" if point.online else ("offline" if point.ven_id else "unknown")
         colour = {"online": "#2ca02c", "offline": "#d62728", "unknown": "#999999"}[state]
