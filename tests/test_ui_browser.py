@@ -19,6 +19,7 @@ from tests.support.ui import PASSWORD, add_user
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import event_admin
 from vtn.curtailment_query import CurtailmentInterval, EventCurtailment, SiteCurtailment
+from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users
 from vtn.ui import pages_events
@@ -78,6 +79,13 @@ async def test_operator_workflow_in_chromium(sqlite_url, monkeypatch):
         assert isinstance(distributed, m.DistributeEvent) and len(distributed.events) == 2
         await vtn.client.ack(reg.ven_id, distributed.events, "optIn")
         await vtn.process.sync.flush_deliveries()
+        usage = [
+            {"report_request_id": "rr-demo", "report_specifier_id": "TELEMETRY_USAGE", "report_name": "TELEMETRY_USAGE",
+             "r_id": "site-power", "reading_type": "Direct Read", "dtstart": now - timedelta(minutes=4 - k), "duration_s": 60.0,
+             "value": value, "status": None, "confidence": None, "accuracy": None, "data_quality": None}
+            for k, value in enumerate((1.5, 1.25, 1.0, 1.75))
+        ]  # fmt: skip
+        await vtn.admin_store.call(reports.store_points, reg.ven_id, usage, now)
         # Stand-in for what cannot run yet: issue 7 fills vtn.curtailment_query from stored reports.
         # Until then the chart is fed a literal EventCurtailment for one event; the others stay empty.
         real_query = pages_events.event_curtailment
@@ -181,7 +189,12 @@ async def test_operator_workflow_in_chromium(sqlite_url, monkeypatch):
             assert await page.locator('#site-map circle[data-site="site-01"].online').count() == 1
             assert await page.locator("#site-map circle.site").count() == 40
             await page.screenshot(path=SCREENSHOTS / "vens.png", full_page=True)
-            await page.goto(f"{base}/ui/reports")
+            await page.goto(f"{base}/ui/reports?ven={reg.ven_id}")
+            assert await page.locator("#points tbody tr").count() == 4
+            async with page.expect_download() as download_info:
+                await page.click("#reports-csv")
+            telemetry = list(csv.DictReader(io.StringIO(Path(await (await download_info.value).path()).read_text())))
+            assert [float(r["value"]) for r in telemetry] == [1.5, 1.25, 1.0, 1.75]
             await page.screenshot(path=SCREENSHOTS / "reports.png", full_page=True)
             await page.goto(f"{base}/ui/audit")
             assert await page.locator("#audit td.action").all_text_contents() == ["cancel_event"]
