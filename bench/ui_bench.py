@@ -124,7 +124,7 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 async def measure(url: str, requests: int) -> list[tuple[str, float, float, int]]:
-    """(query, p50 ms, p95 ms, rows on the page) per event-log query."""
+    """(page, p50 ms, p95 ms, rows on the page) per event-log query, and for the VEN list."""
     config = VtnConfig(port=0, db_url=url, programs=tuple(ProgramConfig(p, mc, p) for p, mc in PROGRAMS))
     process = build(config)
     server = TestServer(process.app, host="127.0.0.1", port=0)
@@ -145,16 +145,18 @@ async def measure(url: str, requests: int) -> list[tuple[str, float, float, int]
             "deep keyset page": deep,
             "sort=created asc": "sort=created&order=asc",
         }
+        paths = {name: f"/ui/events?{query}" for name, query in queries.items()}
+        paths["VEN list (map + 100)"] = "/ui/vens"
         results = []
-        for name, query in queries.items():
+        for name, path in paths.items():
             samples, rows = [], 0
             for _ in range(requests):
                 began = time.perf_counter()
-                async with session.get(f"{base}/ui/events?{query}") as reply:
+                async with session.get(base + path) as reply:
                     html = await reply.text()
                     assert reply.status == 200, html[:300]
                 samples.append((time.perf_counter() - began) * 1000)
-                rows = html.count("<tr data-event=")
+                rows = html.count("<tr data-event=") + html.count("<tr data-ven=")
             results.append((name, statistics.median(samples), _pct(samples, 0.95), rows))
         return results
     finally:
@@ -180,7 +182,7 @@ def run_backend(kind: str, events: int, vens: int, requests: int) -> None:
     try:
         seconds = seed(url, events, vens)
         print(f"\n{kind}: seeded {events:,} events, {vens:,} VENs, ~{3 * events:,} deliveries in {seconds:.0f} s", flush=True)
-        print(f"{'query':<22} {'p50 ms':>8} {'p95 ms':>8} {'rows':>5}")
+        print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'rows':>5}")
         for name, p50, p95, rows in asyncio.run(measure(url, requests)):
             print(f"{name:<22} {p50:8.1f} {p95:8.1f} {rows:5d}", flush=True)
     finally:

@@ -112,3 +112,17 @@ def test_csv_line_of_an_event():
     assert line["program"] == "Program P" and line["end"] == "2026-11-26T22:30:00Z" and line["duration"] == "PT30M"
     assert line["signals"] == "SIMPLE/level 1, 2" and line["targets"] == "group: north"
     assert (line["delivered_vens"], line["opted_in"], line["opted_out"], line["cancelled"]) == (3, 2, 1, "true")
+
+
+def test_ui_config_errors_name_the_key(tmp_path):
+    import pytest
+
+    from mapping.settings import ConfigError
+    from vtn.config import parse_config
+
+    with pytest.raises(ConfigError, match=r"ui\.offline_after"):
+        parse_config({"ui": {"offline_after": "soon"}}, tmp_path, {})
+    with pytest.raises(ConfigError, match="tile_url"):
+        parse_config({"ui": {"tile_url": "x"}}, tmp_path, {})
+    config = parse_config({"ui": {"tiles": False, "sites_file": "mine.toml"}}, tmp_path, {})
+    assert config.ui.tiles_url is None and config.ui.sites_file == tmp_path / "mine.toml"

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vtn.store.models import Base, Event, UTCDateTime
+from vtn.store.models import Base, Event, EventDelivery, UTCDateTime
 
 
 class UiUser(Base):
@@ -48,3 +48,5 @@ Index("ix_event_created_id", Event.created_at, Event.event_id)
 Index("ix_event_dtstart_id", Event.dtstart, Event.event_id)
 Index("ix_event_status_dtstart", Event.status, Event.dtstart, Event.event_id)
 Index("ix_event_program_dtstart", Event.market_context, Event.dtstart, Event.event_id)
+# Delivery counts per event on each page (the table's key starts with ven_id).
+Index("ix_event_delivery_event", EventDelivery.event_id, EventDelivery.ven_id)

@@ -53,10 +53,12 @@ def upgrade() -> None:
     op.create_index("ix_ui_audit_at", "ui_audit", ["at"])
     for name, columns in EVENT_INDEXES.items():
         op.create_index(name, "event", columns)
+    op.create_index("ix_event_delivery_event", "event_delivery", ["event_id", "ven_id"])
 
 
 def downgrade() -> None:
     """Drop what upgrade() made."""
+    op.drop_index("ix_event_delivery_event", table_name="event_delivery")
     for name in EVENT_INDEXES:
         op.drop_index(name, table_name="event")
     op.drop_table("ui_audit")
