@@ -42,7 +42,9 @@ async def _page(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
 
 async def test_nothing_but_login_and_static_files_is_reachable_anonymously(vtn):
     async with aiohttp.ClientSession() as anonymous:
-        for path in ("/ui/events", "/ui/events.csv", "/ui/vens", "/ui/reports", "/ui/reports.csv", "/ui/audit", "/ui/events/x"):
+        pages = ("/ui/", "/ui/events", "/ui/events.csv", "/ui/events/x", "/ui/events/x/cancel", "/ui/vens", "/ui/vens/x",
+                 "/ui/vens/x/request-report", "/ui/vens/x/reregister", "/ui/reports", "/ui/reports.csv", "/ui/audit")  # fmt: skip
+        for path in pages:
             async with anonymous.get(vtn.base_url + path, allow_redirects=False) as reply:
                 assert reply.status == 303 and reply.headers["Location"].startswith("/ui/login"), path
         async with anonymous.post(f"{vtn.base_url}/ui/events/x/cancel", data={"csrf": "x"}) as reply:
@@ -90,12 +92,20 @@ async def test_cancel_needs_the_csrf_token_and_the_operator_role_and_is_audited(
     event = await vtn.create_event(values=(2.0,))
     first = await vtn.client.poll(reg.ven_id)
     assert isinstance(first, m.DistributeEvent) and first.events[0].status != "cancelled"
+    await vtn.client.ack(reg.ven_id, first.events, "optOut")
+    await vtn.process.sync.flush_deliveries()
     url = f"{vtn.base_url}/ui/events/{event.event_id}/cancel"
     viewer = await login(vtn.base_url, "viewer1")
     operator = await login(vtn.base_url, "op1")
     try:
         status, html = await _page(viewer, f"{vtn.base_url}/ui/events/{event.event_id}")
         assert status == 200 and 'id="cancel-event"' not in html
+        status, text = await _page(viewer, f"{vtn.base_url}/ui/events/{event.event_id}/deliveries.csv")
+        (row,) = list(csv.DictReader(io.StringIO(text)))
+        assert (row["ven_id"], row["opt_type"], row["acknowledged_modification"], row["delivered_modification"]) == (
+            reg.ven_id, "optOut", "0", "0",
+        )  # fmt: skip
+        assert (await _page(viewer, f"{vtn.base_url}/ui/events/nope/deliveries.csv"))[0] == 404
         async with viewer.post(url, data={"csrf": hidden(html, "csrf")}) as reply:
             assert reply.status == 403 and "role" in await reply.text()
         status, confirm = await _page(operator, url)

@@ -126,3 +126,27 @@ def test_ui_config_errors_name_the_key(tmp_path):
         parse_config({"ui": {"tile_url": "x"}}, tmp_path, {})
     config = parse_config({"ui": {"tiles": False, "sites_file": "mine.toml"}}, tmp_path, {})
     assert config.ui.tiles_url is None and config.ui.sites_file == tmp_path / "mine.toml"
+
+
+def test_timeline_summarises_a_large_fleet():
+    history = [(0, "created", T0 - timedelta(hours=2), "far")]
+    deliveries = [
+        VenDelivery(
+            f"ven-{k}",
+            None,
+            T0 - timedelta(hours=1, seconds=-k),
+            0,
+            0,
+            "optOut" if k % 4 == 0 else "optIn",
+            200,
+            T0 - timedelta(minutes=30),
+        )
+        for k in range(100)
+    ]
+    moments = build_timeline(T0, timedelta(hours=1), history, deliveries, [], False, T0 - timedelta(hours=1))
+    assert [(m.kind, m.text.split(" (")[0]) for m in moments] == [
+        ("created", "created"),
+        ("delivered", "first delivered to 100 VENs"),
+        ("optIn", "75 VENs: optIn"),
+        ("optOut", "25 VENs: optOut"),
+    ]

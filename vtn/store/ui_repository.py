@@ -29,13 +29,6 @@ def find_user(session: Session, username: str) -> tuple[str, str] | None:
     return (row.password_hash, row.role) if row else None
 
 
-def set_password_hash(session: Session, username: str, password_hash: str) -> None:
-    """Replace a user's hash (argon2 parameters changed since it was made)."""
-    row = session.get(UiUser, username)
-    if row is not None:
-        row.password_hash = password_hash
-
-
 def open_session(session: Session, token_hash: str, username: str, csrf_token: str, now: datetime, expires: datetime) -> None:
     """Store a new login session (expired ones are swept at the same time)."""
     session.execute(delete(UiSession).where(UiSession.expires_at < now))

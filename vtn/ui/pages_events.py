@@ -21,6 +21,12 @@ from vtn.ui.chart import interval_rows, render_chart
 from vtn.ui.timeline import build_timeline
 from vtn.ui.web import UiState, render, state
 
+#: VEN rows shown on an event's page; the CSV has them all
+DELIVERY_ROWS = 500
+DELIVERY_COLUMNS = (
+    "ven_id", "ven_name", "first_delivered", "delivered_modification", "acknowledged_modification", "opt_type",
+    "response_code", "responded_at",
+)  # fmt: skip
 FILTER_KEYS = ("status", "program", "site", "from", "to", "sort", "order")
 CSV_COLUMNS = (
     "event_id", "source", "program", "market_context", "status", "cancelled", "modification_number", "priority", "dtstart",
@@ -33,6 +39,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/events", event_list)
     router.add_get("/events.csv", event_csv)
     router.add_get("/events/{event_id}", event_detail)
+    router.add_get("/events/{event_id}/deliveries.csv", delivery_csv)
 
 
 def _day(text: str, field: str, end_of_day: bool) -> datetime:
@@ -216,6 +223,31 @@ async def event_detail(request: web.Request) -> web.Response:
         charts=charts,
         ratio=curtailment.ratio,
         timeline=build_timeline(event.dtstart, event.duration, history, deliveries, opts, cancelled, ui.now()),
-        deliveries=deliveries,
+        deliveries=deliveries[:DELIVERY_ROWS],
+        more_deliveries=max(0, len(deliveries) - DELIVERY_ROWS),
         opts=opts,
+    )
+
+
+async def delivery_csv(request: web.Request) -> web.Response:
+    """GET /ui/events/{id}/deliveries.csv — how the event reached every VEN."""
+    ui = state(request)
+    event_id = request.match_info["event_id"]
+    if await ui.store.call(log.event_meta, event_id) is None:
+        raise web.HTTPNotFound(text=f"event_id: no event {event_id}")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=DELIVERY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for d in await ui.store.call(log.event_delivery, event_id):
+        writer.writerow(
+            {
+                **d.__dict__,
+                "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else "",
+                "responded_at": format_datetime(d.responded_at) if d.responded_at else "",
+            }
+        )
+    return web.Response(
+        text=buffer.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{event_id}-deliveries.csv"'},
     )

@@ -19,6 +19,27 @@ class Moment:
     text: str
 
 
+#: past this many VENs, deliveries and answers are summarised (an event for every site of a large fleet)
+PER_VEN_LIMIT = 20
+
+
+def _summarised(deliveries: list[VenDelivery]) -> list[Moment]:
+    """One 'delivered' moment (first delivery) and one per opt type (first answer), with counts."""
+    moments = []
+    delivered = sorted(d.first_delivered for d in deliveries if d.first_delivered is not None)
+    if delivered:
+        moments.append(
+            Moment(delivered[0], "delivered", f"first delivered to {len(delivered)} VENs (the last at {delivered[-1]:%H:%M:%S})")
+        )
+    for opt_type in ("optIn", "optOut"):
+        answered = sorted(d.responded_at for d in deliveries if d.opt_type == opt_type and d.responded_at is not None)
+        if answered:
+            moments.append(
+                Moment(answered[0], opt_type, f"{len(answered)} VENs: {opt_type} (the last at {answered[-1]:%H:%M:%S})")
+            )
+    return moments
+
+
 def build_timeline(
     dtstart: datetime,
     duration: object,
@@ -37,14 +58,18 @@ def build_timeline(
             moments.append(Moment(at, "cancelled", f"cancelled (modification {number}: {reason})"))
         else:
             moments.append(Moment(at, "modified", f"modification {number}: {reason or ''}".rstrip(": ")))
-    for d in deliveries:
-        who = d.ven_name or d.ven_id
-        if d.first_delivered is not None:
-            moments.append(Moment(d.first_delivered, "delivered", f"first delivered to {who}"))
-        if d.responded_at is not None and d.opt_type:
-            moments.append(
-                Moment(d.responded_at, d.opt_type, f"{who}: {d.opt_type} (modification {d.acknowledged_modification})")
-            )
+    deliveries = list(deliveries)
+    if len(deliveries) > PER_VEN_LIMIT:
+        moments += _summarised(deliveries)
+    else:
+        for d in deliveries:
+            who = d.ven_name or d.ven_id
+            if d.first_delivered is not None:
+                moments.append(Moment(d.first_delivered, "delivered", f"first delivered to {who}"))
+            if d.responded_at is not None and d.opt_type:
+                moments.append(
+                    Moment(d.responded_at, d.opt_type, f"{who}: {d.opt_type} (modification {d.acknowledged_modification})")
+                )
     for opt in opts:
         received = opt.get("received_at")
         if isinstance(received, str):

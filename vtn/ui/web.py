@@ -49,7 +49,7 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
 
 
 def add_ui(app: web.Application, ctx: VtnContext) -> None:
-    """Mount the operator UI at /ui/ (and send / there)."""
+    """Mount the operator UI at /ui/."""
     from vtn.ui import actions, pages_events, pages_misc, pages_vens  # the handlers import this module
 
     # A store handle of its own: UI queries never queue behind the poll path, and the UI's writes come
@@ -71,7 +71,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
 
     ui.on_cleanup.append(close_store)
     app.add_subapp("/ui/", ui)
-    app.router.add_get("/", _home)
+    app.router.add_get("/ui", _home)
 
 
 async def _home(_request: web.Request) -> web.Response:
