@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
@@ -47,6 +48,10 @@ async def test_nothing_but_login_and_static_files_is_reachable_anonymously(vtn):
         for path in pages:
             async with anonymous.get(vtn.base_url + path, allow_redirects=False) as reply:
                 assert reply.status == 303 and reply.headers["Location"].startswith("/ui/login"), path
+        # after login the operator lands on the page asked for, query string included
+        async with anonymous.get(f"{vtn.base_url}/ui/events?status=far&program=test", allow_redirects=False) as reply:
+            location = urlsplit(reply.headers["Location"])
+            assert location.path == "/ui/login" and parse_qs(location.query) == {"next": ["/ui/events?status=far&program=test"]}
         async with anonymous.post(f"{vtn.base_url}/ui/events/x/cancel", data={"csrf": "x"}) as reply:
             assert reply.status == 401
         for path in ("/ui/login", "/ui/static/style.css", "/ui/static/map.js"):

@@ -6,6 +6,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from aiohttp import web
 from argon2 import PasswordHasher
@@ -86,7 +87,7 @@ def make_middleware(
         found = await store.call(users.find_session, token_hash(token), now()) if token else None
         if found is None:
             if request.method == "GET":
-                raise web.HTTPSeeOther(f"/ui/login?next={request.rel_url.path_qs}")
+                raise web.HTTPSeeOther(f"/ui/login?{urlencode({'next': request.rel_url.path_qs})}")
             raise web.HTTPUnauthorized(text="login required")
         operator = Operator(username=found[0], role=found[1], csrf_token=found[2], token_hash=token_hash(token or ""))
         if request.method == "POST":
