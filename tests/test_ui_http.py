@@ -311,3 +311,16 @@ def test_user_add_never_prompts_and_stores_only_a_hash(sqlite_url, tmp_path):
     finally:
         store.close()
     assert role == "operator" and "s3cret-enough" not in password_hash and check_password(password_hash, "s3cret-enough")
+
+
+async def test_a_session_expires(vtn_sqlite):
+    vtn = vtn_sqlite
+    await add_user(vtn.admin_store, "late", "viewer")
+    session = await login(vtn.base_url, "late")
+    try:
+        assert (await _page(session, f"{vtn.base_url}/ui/events"))[0] == 200
+        later = vtn.ctx.now() + vtn.ctx.config.ui.session_lifetime + timedelta(seconds=1)
+        vtn.ctx.clock = lambda: later  # the VTN's clock, which the UI's session check reads
+        assert (await _page(session, f"{vtn.base_url}/ui/events"))[0] == 303
+    finally:
+        await session.close()
