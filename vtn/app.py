@@ -16,6 +16,7 @@ from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 from vtn.sync import StoreSync
+from vtn.ui.web import add_ui
 
 log = logging.getLogger("cariflex.vtn")
 
@@ -54,6 +55,8 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr_http.add_routes(app, ctx)
     curtailment_api.add_routes(app, ctx)
     app.router.add_get("/healthz", _healthz)
+    if config.ui.enabled:
+        add_ui(app, ctx)
     process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
     app.on_startup.append(lambda _app: _start(process))
     app.on_cleanup.append(lambda _app: _stop(process))

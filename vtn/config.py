@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mapping.settings import ConfigError, Table
+from vtn.ui.settings import UiConfig, parse_ui
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
@@ -52,12 +53,13 @@ class VtnConfig:
     curtailment_after: timedelta = timedelta(minutes=1)
     #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
     curtailment_lookback: timedelta = timedelta(days=2)
+    ui: UiConfig = field(default_factory=UiConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui"})
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
@@ -97,6 +99,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         auto_reports=tuple(auto_reports),
         curtailment_after=reports.duration("curtailment_after", "PT1M"),
         curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
+        ui=parse_ui(root.table("ui"), base_dir),
     )
 
 
