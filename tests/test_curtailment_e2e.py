@@ -31,6 +31,7 @@ from tests.support.mqtt import (
     publish,
     start_broker,
 )
+from tests.support.ui import add_user, login
 from tests.support.ven_harness import ven_config, wait_for
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from ven.config import MqttSettings
@@ -76,14 +77,18 @@ def _meter(name: str, start: datetime, minutes: int, kw: float) -> list[tuple[st
 
 
 async def _get(vtn: VtnUnderTest, path: str) -> tuple[int, str, str]:
-    """(status, content type, body) of a GET on the VTN."""
-    async with aiohttp.ClientSession() as session:
+    """(status, content type, body) of a GET on the VTN by a logged-in viewer."""
+    await add_user(vtn.admin_store, "viewer", "viewer")  # idempotent: saving the same user again
+    session = await login(vtn.base_url, "viewer")
+    try:
         async with session.get(f"{vtn.base_url}{path}") as response:
             return response.status, response.content_type, await response.text()
+    finally:
+        await session.close()
 
 
 async def _json(vtn: VtnUnderTest, event_id: str) -> dict:
-    status, _type, body = await _get(vtn, f"/api/events/{event_id}/curtailment")
+    status, _type, body = await _get(vtn, f"/ui/events/{event_id}/curtailment.json")
     assert status == 200, body
     return json.loads(body)
 
@@ -134,18 +139,23 @@ async def test_an_events_achieved_curtailment_matches_a_hand_computation(sqlite_
         ]
         assert [i["achieved_kw"] for i in found["total"]] == [pytest.approx(5.0), pytest.approx(2.0)]
 
-        status, content_type, body = await _get(vtn, f"/api/events/{event.event_id}/curtailment.csv")
+        status, content_type, body = await _get(vtn, f"/ui/events/{event.event_id}/curtailment.csv")
         assert (status, content_type) == (200, "text/csv")
         rows = [(r["ven_name"], float(r["achieved_kw"])) for r in csv.DictReader(io.StringIO(body))]
         assert rows == [(name, 5.0), (name, 2.0), ("total", 5.0), ("total", 2.0)]
 
-        status, _type, body = await _get(vtn, f"/api/vens/{site['ven_id']}/curtailment")
+        status, _type, body = await _get(vtn, f"/ui/vens/{site['ven_id']}/curtailment.json")
         events = json.loads(body)["events"]
         assert status == 200 and [e["event_id"] for e in events] == [event.event_id]
         assert events[0]["ratio"] == pytest.approx(0.875)
 
-        status, _type, body = await _get(vtn, "/api/events/no-such-event/curtailment")
+        status, _type, body = await _get(vtn, "/ui/events/no-such-event/curtailment.json")
         assert status == 404 and "event_id" in body
+        async with aiohttp.ClientSession() as anonymous:
+            async with anonymous.get(
+                f"{vtn.base_url}/ui/events/{event.event_id}/curtailment.csv", allow_redirects=False
+            ) as reply:
+                assert reply.status == 303 and "/ui/login" in reply.headers["Location"]
 
 
 @pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")

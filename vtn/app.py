@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from vtn import curtailment, curtailment_api, openadr_http
+from vtn import curtailment, openadr_http
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
@@ -53,7 +53,6 @@ def build(config: VtnConfig) -> VtnProcess:
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CTX_KEY] = ctx
     openadr_http.add_routes(app, ctx)
-    curtailment_api.add_routes(app, ctx)
     app.router.add_get("/healthz", _healthz)
     if config.ui.enabled:
         add_ui(app, ctx)

@@ -1,8 +1,9 @@
-"""HTTP API of achieved curtailment: per event (JSON, CSV) and per VEN (JSON).
+"""HTTP API of achieved curtailment: per event (JSON, CSV) and per VEN (JSON), in the operator UI's
+application (behind its login; viewers may read):
 
-GET /api/events/{event_id}/curtailment        → vtn.curtailment_query.as_json
-GET /api/events/{event_id}/curtailment.csv    → CSV_COLUMNS rows, per VEN then totals (`*`)
-GET /api/vens/{ven_id}/curtailment            → {"ven_id", "events": [as_json …]}, newest first
+GET /ui/events/{event_id}/curtailment.json   → vtn.curtailment_query.as_json (`?ven=` for one VEN)
+GET /ui/events/{event_id}/curtailment.csv    → CSV_COLUMNS rows, per VEN then totals (`*`)
+GET /ui/vens/{ven_id}/curtailment.json       → {"ven_id", "events": [as_json …]}, newest first
 """
 
 import csv
@@ -15,7 +16,7 @@ from vtn.context import VtnContext
 
 
 def add_routes(app: web.Application, ctx: VtnContext) -> None:
-    """Register the routes (authentication is the application's middleware's job)."""
+    """Register the routes on the UI application (its middleware authenticates every request)."""
 
     async def event_json(request: web.Request) -> web.Response:
         return web.json_response(query.as_json(await _event(ctx, request)))
@@ -37,9 +38,9 @@ def add_routes(app: web.Application, ctx: VtnContext) -> None:
         events = await ctx.store.call(query.ven_curtailment, ven_id)
         return web.json_response({"ven_id": ven_id, "events": [query.as_json(e) for e in events]})
 
-    app.router.add_get("/api/events/{event_id}/curtailment", event_json)
-    app.router.add_get("/api/events/{event_id}/curtailment.csv", event_csv)
-    app.router.add_get("/api/vens/{ven_id}/curtailment", ven_json)
+    app.router.add_get("/events/{event_id}/curtailment.json", event_json)
+    app.router.add_get("/events/{event_id}/curtailment.csv", event_csv)
+    app.router.add_get("/vens/{ven_id}/curtailment.json", ven_json)
 
 
 async def _event(ctx: VtnContext, request: web.Request) -> query.EventCurtailment:

@@ -50,6 +50,7 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
 
 def add_ui(app: web.Application, ctx: VtnContext) -> None:
     """Mount the operator UI at /ui/."""
+    from vtn import curtailment_api
     from vtn.ui import actions, pages_events, pages_misc, pages_vens  # the handlers import this module
 
     # A store handle of its own: UI queries never queue behind the poll path, and the UI's writes come
@@ -65,6 +66,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.router.add_static("/static/", STATIC)
     for module in (pages_events, pages_vens, pages_misc, actions):
         module.add_routes(ui.router)
+    curtailment_api.add_routes(ui, ctx)
 
     async def close_store(_app: web.Application) -> None:
         store.close()
