@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from certs.settings import parse_tls
+from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -86,6 +88,8 @@ class VenConfig:
     sites: tuple[SiteConfig, ...] = ()
     flexmeasures: FlexMeasuresSettings | None = None
     mqtt: MqttSettings | None = None
+    #: None: plain HTTP to the VTN (development only)
+    tls: TlsSettings | None = None
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -199,7 +203,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
     data = _read(path)
     root = Table(data, "", os.environ)
     try:
-        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt"})
+        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "tls"})
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
         vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
         store.reject_unknown({"path"})
@@ -217,6 +221,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             report_duration=reports.duration("duration", "PT1H"),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
+            tls=parse_tls(root.table("tls"), path.resolve().parent.parent, "client"),
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

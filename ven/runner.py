@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from certs.settings import for_ven
+from certs.tls import client_context
 from ven.agent import SiteVen, jittered_start
 from ven.config import VenConfig
 from ven.flexmeasures_link import flexmeasures_hooks
@@ -31,7 +33,8 @@ class VenProcess:
     source: TelemetrySource | None = None
     vens: dict[str, SiteVen] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
-    _session: aiohttp.ClientSession | None = None
+    #: one HTTP session per client certificate (mutual TLS: each VEN has its own)
+    _sessions: dict[object, aiohttp.ClientSession] = field(default_factory=dict)
     _store: VenStore | None = None
     _scheduler: AsyncIOScheduler | None = None
     _mqtt: MqttTelemetrySource | None = None
@@ -45,9 +48,10 @@ class VenProcess:
             self.source = await self._default_source()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
-        self._session = aiohttp.ClientSession()
-        link = VtnLink(self._session, self.config.vtn_url, self.config.request_timeout.total_seconds())
         for site_config in self.config.sites:
+            link = VtnLink(
+                self._session_for(site_config.ven_name), self.config.vtn_url, self.config.request_timeout.total_seconds()
+            )
             site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
@@ -56,6 +60,14 @@ class VenProcess:
             )
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
+
+    def _session_for(self, ven_name: str) -> aiohttp.ClientSession:
+        tls = for_ven(self.config.tls, ven_name) if self.config.tls else None
+        key = tls.chains if tls else None
+        if key not in self._sessions:
+            connector = aiohttp.TCPConnector(ssl=client_context(tls)) if tls else None
+            self._sessions[key] = aiohttp.ClientSession(connector=connector)
+        return self._sessions[key]
 
     async def _default_source(self) -> TelemetrySource:
         if self.config.mqtt is None:
@@ -79,8 +91,8 @@ class VenProcess:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions.values():
+            await session.close()
         if self._store is not None:
             self._store.close()
         if self._mqtt is not None:

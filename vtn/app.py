@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from certs.tls import server_context
 from vtn import openadr_http
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
@@ -91,11 +92,15 @@ async def serve(config: VtnConfig) -> None:
     process = build(config)
     runner = web.AppRunner(process.app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
+    ssl_context = server_context(config.tls) if config.tls else None
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024, ssl_context=ssl_context)
     await site.start()
     sockets = getattr(site._server, "sockets", None) or []
     port = sockets[0].getsockname()[1] if sockets else config.port
-    print(f"Cariflex VTN {config.vtn_id!r} listening on http://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    scheme = "https" if ssl_context else "http"
+    print(f"Cariflex VTN {config.vtn_id!r} listening on {scheme}://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    if ssl_context is None:
+        log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
     log.info("store: %s", config.db_url.split("@")[-1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

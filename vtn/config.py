@@ -7,7 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
+from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
@@ -48,12 +50,17 @@ class VtnConfig:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     resources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     auto_reports: tuple[AutoReport, ...] = ()
+    #: a request body must arrive within this (slow clients are answered 408)
+    body_timeout: timedelta = timedelta(seconds=30)
+    #: None: plain HTTP (development only; production uses TLS, see docs/security.md)
+    tls: TlsSettings | None = None
+    proxy: ProxyTrust | None = None
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "tls", "proxy"})
     reports = root.table("reports")
     reports.reject_unknown({"on_registration"})
     auto_reports = []
@@ -63,7 +70,9 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
             AutoReport(wanted.string("report"), wanted.duration("granularity", "PT1M"), wanted.duration("report_back", "PT5M"))
         )
     vtn = root.table("vtn")
-    vtn.reject_unknown({"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids"})
+    vtn.reject_unknown(
+        {"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids", "body_timeout"}
+    )
     store = root.table("store")
     store.reject_unknown({"url", "refresh_interval"})
     defaults = VtnConfig()
@@ -91,6 +100,9 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         groups=root.table("groups").string_lists(),
         resources=root.table("resources").string_lists(),
         auto_reports=tuple(auto_reports),
+        body_timeout=vtn.duration("body_timeout", "PT30S"),
+        tls=parse_tls(root, base_dir),
+        proxy=parse_proxy(root),
     )
 
 
