@@ -13,6 +13,7 @@ demo: venv
 
 ## Run the whole test suite (starts PostgreSQL when it is not running).
 test: venv services
+	@bash scripts/ensure-nginx.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests
 
