@@ -14,7 +14,7 @@ from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.settings import ConfigError
 from tests.support.pki import TestPki, make_test_pki
-from tests.support.tls_harness import running_tls_vtn, tls_client
+from tests.support.tls_harness import served_vtn, tls_client
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests
 from vtn.config import load_config
@@ -35,18 +35,18 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
 
 @pytest.fixture
 async def tls_vtn(test_pki, db_url):
-    async with running_tls_vtn(config_for_tests(db_url, tls=test_pki.server())) as running:
+    async with served_vtn(config_for_tests(db_url, tls=test_pki.server())) as running:
         yield running
 
 
 async def test_registration_binds_the_ven_to_its_certificate_and_survives_a_restart(test_pki, db_url):
     config = config_for_tests(db_url, tls=test_pki.server())
-    async with running_tls_vtn(config) as vtn, tls_client(vtn.base_url, test_pki.client("site-a-ecdsa")) as site_a:
+    async with served_vtn(config) as vtn, tls_client(vtn.base_url, test_pki.client("site-a-ecdsa")) as site_a:
         reg = await site_a.register("site-a")
         assert vtn.ctx.live.vens[reg.ven_id].fingerprint == test_pki.fingerprint("site-a-ecdsa")
         stored = await vtn.admin_store.call(repo.load_ven, reg.ven_id)
         assert stored.fingerprint == test_pki.fingerprint("site-a-ecdsa")
-    async with running_tls_vtn(config) as vtn, tls_client(vtn.base_url, test_pki.client("site-b-rsa")) as site_b:
+    async with served_vtn(config) as vtn, tls_client(vtn.base_url, test_pki.client("site-b-rsa")) as site_b:
         reply = await site_b.poll(reg.ven_id)  # another certificate, after the restart
         assert isinstance(reply, m.Response) and reply.response.code == NOT_AUTHORIZED
         async with tls_client(vtn.base_url, test_pki.client("site-a-ecdsa")) as site_a:
@@ -106,12 +106,12 @@ async def test_one_certificate_holds_one_ven(tls_vtn, test_pki):
 
 
 async def test_ven_registered_without_a_certificate_must_register_again(test_pki, sqlite_url):
-    async with running_tls_vtn(config_for_tests(sqlite_url, tls=test_pki.server(require_client_cert=False))) as vtn:
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(require_client_cert=False))) as vtn:
         async with tls_client(vtn.base_url, replace(test_pki.client("site-a-rsa"), chains=())) as anonymous:
             reg = await anonymous.register("site-plain")  # certificates are optional on this VTN
             assert vtn.ctx.live.vens[reg.ven_id].fingerprint is None
             assert served(await anonymous.poll(reg.ven_id))
-    async with running_tls_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as vtn:
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as vtn:
         async with tls_client(vtn.base_url, test_pki.client("site-a-rsa")) as site_a:
             reply = await site_a.poll(reg.ven_id)
             assert isinstance(reply, m.Response) and reply.response.code == NOT_AUTHORIZED
@@ -119,7 +119,7 @@ async def test_ven_registered_without_a_certificate_must_register_again(test_pki
 
 
 async def test_our_ven_agent_over_mutual_tls_with_one_certificate_per_site(test_pki, sqlite_url, tmp_path):
-    async with running_tls_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as vtn:
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as vtn:
         tls = TlsSettings(
             chains=((test_pki.root / "{ven_name}-ecdsa.crt", test_pki.root / "{ven_name}-ecdsa.key"),),
             ca_file=test_pki.cert("ca"),

@@ -11,7 +11,7 @@ import pytest
 
 from certs.tls import OPENADR_CIPHERS
 from tests.support.pki import TestPki, make_test_pki
-from tests.support.tls_harness import running_tls_vtn
+from tests.support.tls_harness import served_vtn
 from tests.support.vtn_harness import config_for_tests
 
 
@@ -22,13 +22,13 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
 
 @pytest.fixture
 async def tls_vtn(test_pki, sqlite_url):
-    async with running_tls_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as running:
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as running:
         yield running
 
 
 @pytest.fixture
 async def modern_vtn(test_pki, sqlite_url):
-    async with running_tls_vtn(config_for_tests(sqlite_url, tls=test_pki.server(modern=True))) as running:
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(modern=True))) as running:
         yield running
 
 

@@ -87,19 +87,25 @@ async def _stop(process: VtnProcess) -> None:
     process.ctx.store.close()
 
 
-async def serve(config: VtnConfig) -> None:
-    """Run the VTN until SIGINT/SIGTERM; prints the address it listens on."""
-    process = build(config)
-    runner = web.AppRunner(process.app, access_log=None)
+async def start_site(process: VtnProcess, config: VtnConfig) -> tuple[web.AppRunner, int]:
+    """Listen on config.host:port (TLS when configured); returns the runner and the port bound."""
+    # a connection that has not completed a request within body_timeout is closed (slow headers)
+    runner = web.AppRunner(process.app, access_log=None, keepalive_timeout=config.body_timeout.total_seconds())
     await runner.setup()
     ssl_context = server_context(config.tls) if config.tls else None
     site = web.TCPSite(runner, config.host, config.port, backlog=1024, ssl_context=ssl_context)
     await site.start()
     sockets = getattr(site._server, "sockets", None) or []
-    port = sockets[0].getsockname()[1] if sockets else config.port
-    scheme = "https" if ssl_context else "http"
+    return runner, sockets[0].getsockname()[1] if sockets else config.port
+
+
+async def serve(config: VtnConfig) -> None:
+    """Run the VTN until SIGINT/SIGTERM; prints the address it listens on."""
+    process = build(config)
+    runner, port = await start_site(process, config)
+    scheme = "https" if config.tls else "http"
     print(f"Cariflex VTN {config.vtn_id!r} listening on {scheme}://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
-    if ssl_context is None:
+    if config.tls is None:
         log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
     log.info("store: %s", config.db_url.split("@")[-1])
     stop = asyncio.Event()
