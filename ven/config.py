@@ -90,6 +90,8 @@ class VenConfig:
     mqtt: MqttSettings | None = None
     #: None: plain HTTP to the VTN (development only)
     tls: TlsSettings | None = None
+    #: sign every message with the site's TLS key and require signed answers (needs [tls])
+    xml_signatures: bool = False
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -205,7 +207,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
     try:
         root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "tls"})
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
-        vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
+        vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"})
         store.reject_unknown({"path"})
         poll.reject_unknown({"default_interval", "max_backoff"})
         reports.reject_unknown({"duration"})
@@ -222,7 +224,10 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
             tls=parse_tls(root.table("tls"), path.resolve().parent.parent, "client"),
+            xml_signatures=vtn.boolean("xml_signatures", False),
         )
+        if config.xml_signatures and config.tls is None:
+            raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     sites_file = sites_path or (path.resolve().parent / str(data.get("sites_file", "sites.toml")))

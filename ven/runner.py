@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from certs.settings import for_ven
 from certs.tls import client_context
+from certs.xmlsig import Signer
 from ven.agent import SiteVen, jittered_start
 from ven.config import VenConfig
 from ven.flexmeasures_link import flexmeasures_hooks
@@ -49,9 +50,7 @@ class VenProcess:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
         for site_config in self.config.sites:
-            link = VtnLink(
-                self._session_for(site_config.ven_name), self.config.vtn_url, self.config.request_timeout.total_seconds()
-            )
+            link = self._link_for(site_config.ven_name)
             site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
@@ -61,13 +60,15 @@ class VenProcess:
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
 
-    def _session_for(self, ven_name: str) -> aiohttp.ClientSession:
+    def _link_for(self, ven_name: str) -> VtnLink:
         tls = for_ven(self.config.tls, ven_name) if self.config.tls else None
         key = tls.chains if tls else None
         if key not in self._sessions:
             connector = aiohttp.TCPConnector(ssl=client_context(tls)) if tls else None
             self._sessions[key] = aiohttp.ClientSession(connector=connector)
-        return self._sessions[key]
+        signer = Signer.from_files(*tls.chains[0]) if tls and self.config.xml_signatures else None
+        ca_pem = tls.ca_file.read_bytes() if tls else b""
+        return VtnLink(self._sessions[key], self.config.vtn_url, self.config.request_timeout.total_seconds(), signer, ca_pem)
 
     async def _default_source(self) -> TelemetrySource:
         if self.config.mqtt is None:

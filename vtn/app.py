@@ -9,6 +9,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from certs.tls import server_context
+from certs.xmlsig import Signer
 from vtn import openadr_http
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
@@ -38,7 +39,8 @@ def build(config: VtnConfig) -> VtnProcess:
     """Migrate the store, load it, and wire the web application (nothing is started yet)."""
     upgrade(config.db_url)
     store = StoreWorker(config.db_url, origin=new_id("vtn"))
-    ctx = VtnContext(config=config, store=store)
+    signer = Signer.from_files(*config.tls.chains[0]) if config.tls else None
+    ctx = VtnContext(config=config, store=store, signer=signer)
     store.call_sync(
         repo.sync_configuration,
         [(p.program_id, p.market_context, p.name) for p in config.programs],

@@ -55,6 +55,8 @@ class VtnConfig:
     #: None: plain HTTP (development only; production uses TLS, see docs/security.md)
     tls: TlsSettings | None = None
     proxy: ProxyTrust | None = None
+    #: how far a signed message's ReplayProtect timestamp may be from now
+    signature_window: timedelta = timedelta(minutes=5)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
@@ -72,6 +74,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
     vtn = root.table("vtn")
     vtn.reject_unknown(
         {"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids", "body_timeout"}
+        | {"signature_window"}
     )
     store = root.table("store")
     store.reject_unknown({"url", "refresh_interval"})
@@ -101,6 +104,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         resources=root.table("resources").string_lists(),
         auto_reports=tuple(auto_reports),
         body_timeout=vtn.duration("body_timeout", "PT30S"),
+        signature_window=vtn.duration("signature_window", "PT5M"),
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
     )

@@ -64,7 +64,7 @@ def _holder(live: LiveState, fingerprint: str) -> VenRecord | None:
     return next((ven for ven in live.vens.values() if ven.fingerprint == fingerprint), None)
 
 
-def _registering(live: LiveState, element: etree._Element) -> VenRecord | None:
+def registering(live: LiveState, element: etree._Element) -> VenRecord | None:
     """The known VEN an oadrCreatePartyRegistration is about (by registrationID, venID or name)."""
     registration_id = element.findtext("ei:registrationID", namespaces=NSMAP)
     if registration_id and (ven := live.ven_by_registration(registration_id.strip())):
@@ -90,7 +90,7 @@ def check_binding(ctx: VtnContext, envelope: Envelope, fingerprint: str | None) 
     if name == "oadrQueryRegistration":
         return
     if name == "oadrCreatePartyRegistration":
-        ven = _registering(live, element)
+        ven = registering(live, element)
         if fingerprint is not None and ven is None and (holder := _holder(live, fingerprint)) is not None:
             raise _refuse(f"this certificate is bound to VEN {holder.ven_id}; re-register with that venID")
     else:

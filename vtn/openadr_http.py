@@ -20,7 +20,7 @@ from mapping.oadr.decode import Envelope, decode, open_envelope, read_request_id
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
-from vtn import identity
+from vtn import identity, signatures
 from vtn.context import VtnContext
 from vtn.services import events, opt, poll, registration, reports
 
@@ -128,6 +128,7 @@ async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint
         raise OadrError(ResponseCode.BAD_REQUEST, f"{name} is not valid against the OpenADR 2.0b schema: {problem}")
     _check_vtn_id(ctx, envelope.element)
     identity.check_binding(ctx, envelope, fingerprint)
+    await signatures.check_signature(ctx, envelope, fingerprint)
     reply = await handler(ctx, decode(envelope))
     await identity.bind_on_registration(ctx, reply, fingerprint)
     return reply
@@ -177,7 +178,8 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         if reply is None:
             return web.Response(status=200)
         data = reply if isinstance(reply, bytes) else encode(reply)
-        return web.Response(body=data, content_type="application/xml")
+        ven_id = getattr(reply, "ven_id", None) or read_ven_id(envelope.element)
+        return web.Response(body=signatures.sign_reply(ctx, envelope, ven_id, data), content_type="application/xml")
 
     return handle
 

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import vtn.store.security_models  # noqa: F401  (issue 9's tables)
 from vtn.store.models import Base
 
 config = context.config
