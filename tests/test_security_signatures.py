@@ -188,3 +188,34 @@ def test_a_ven_accepts_answers_signed_only_by_a_certificate_of_the_vtn_host(test
     assert not issued_for_host(load("site-a-rsa"), "127.0.0.1", ca)  # a VEN's certificate
     other_ca = pki.make_ca("Some other CA").certificate.public_bytes(Encoding.PEM)
     assert not issued_for_host(load("vtn-rsa"), "127.0.0.1", other_ca)  # not from our CA
+
+
+def test_nonce_memory_and_migration_0006_down_and_up(db_url):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from vtn.store.database import alembic_config, make_engine, upgrade
+    from vtn.store.nonce_repository import remember_nonce
+    from vtn.store.worker import StoreWorker
+
+    upgrade(db_url)
+    store = StoreWorker(db_url, origin="test")
+    try:
+        t0 = now()
+        assert store.call_sync(remember_nonce, "AA", "n-1", t0, t0, WINDOW)
+        assert not store.call_sync(remember_nonce, "AA", "n-1", t0, t0 + timedelta(seconds=1), WINDOW)  # a replay
+        assert store.call_sync(remember_nonce, "BB", "n-1", t0, t0, WINDOW)  # nonces are per certificate
+        later = t0 + 3 * WINDOW  # long after: the old row is forgotten (its timestamp is refused anyway)
+        assert store.call_sync(remember_nonce, "AA", "n-1", later, later, WINDOW)
+    finally:
+        store.close()
+    engine = make_engine(db_url)
+    try:
+        for target, present in (("0005", False), ("head", True)):
+            with engine.begin() as connection:
+                config = alembic_config(db_url)
+                config.attributes["connection"] = connection
+                (command.downgrade if target == "0005" else command.upgrade)(config, target)
+            assert ("signature_nonces" in inspect(engine).get_table_names()) is present
+    finally:
+        engine.dispose()
