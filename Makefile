@@ -1,5 +1,5 @@
 # Cariflex — the two commands a newcomer needs are `make demo` and `make test`.
-.PHONY: demo test venv services lint bench fuzz clean demo-clean
+.PHONY: demo test venv services lint bench bench-tls fuzz clean demo-clean
 
 venv:
 	@bash scripts/bootstrap-venv.sh
@@ -24,6 +24,10 @@ lint: venv
 ## Benchmarks (not tests): poll throughput against stock openleadr.
 bench: venv services
 	.venv/bin/python bench/poll_bench.py
+
+## Poll throughput over mutual TLS (keep-alive, handshake per poll, XML-signed) next to stock openleadr.
+bench-tls: venv
+	.venv/bin/python bench/tls_bench.py
 
 ## A long fuzz run of the XML codec and the 2.0b endpoints (FUZZ_EXAMPLES cases per property).
 fuzz: venv
