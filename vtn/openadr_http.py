@@ -1,7 +1,8 @@
 """The simple-HTTP transport of 2.0b: `/OpenADR2/Simple/2.0b/<service>`.
 
-Turns a request into a typed message (refusing what cannot be trusted), routes it to its service
-and answers. Protocol errors go out in the response type the request calls for, with the right
+Turns a request into a typed message (refusing what cannot be trusted), checks who sent it (the
+client certificate a venID is bound to, XML signatures: vtn/identity.py, vtn/signatures.py),
+routes it to its service and answers. Protocol errors go out in the response type the request calls for, with the right
 eiResponse code; bodies that are not OpenADR at all get an HTTP 4xx. Never a 500.
 """
 
@@ -178,8 +179,7 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         if reply is None:
             return web.Response(status=200)
         data = reply if isinstance(reply, bytes) else encode(reply)
-        ven_id = getattr(reply, "ven_id", None) or read_ven_id(envelope.element)
-        return web.Response(body=signatures.sign_reply(ctx, envelope, ven_id, data), content_type="application/xml")
+        return web.Response(body=signatures.sign_reply(ctx, envelope, reply, data), content_type="application/xml")
 
     return handle
 

@@ -62,10 +62,12 @@ async def check_signature(ctx: VtnContext, envelope: Envelope, fingerprint: str 
         raise _refuse(f"replayed message: nonce {verified.nonce!r} was already used")
 
 
-def sign_reply(ctx: VtnContext, envelope: Envelope, ven_id: str | None, data: bytes) -> bytes:
+def sign_reply(ctx: VtnContext, envelope: Envelope, reply: object, data: bytes) -> bytes:
     """The answer, signed when the request was signed or comes from a VEN registered with XML signatures."""
+    if ctx.signer is None or not data:
+        return data
+    ven_id = getattr(reply, "ven_id", None) or read_ven_id(envelope.element)
     ven = ctx.live.vens.get(ven_id) if ven_id else None
-    wanted = is_signed(envelope.root) or (ven is not None and ven.xml_signature)
-    if not wanted or ctx.signer is None or not data:
+    if not (is_signed(envelope.root) or (ven is not None and ven.xml_signature)):
         return data
     return sign(data, ctx.signer, ctx.now(), uuid.uuid4().hex)
