@@ -14,7 +14,6 @@ from tests.support.pki import TestPki, make_test_pki
 from tests.support.tls_harness import served_vtn
 from tests.support.vtn_harness import config_for_tests
 
-
 # TLS 1.0/1.1 are deprecated in Python's ssl: these tests use them on purpose, to see them refused
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 
