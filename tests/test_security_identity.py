@@ -171,3 +171,25 @@ def test_cariflex_certs_prints_fingerprints_and_revokes(tmp_path):
     crl = x509.load_pem_x509_crl((out / "ca.crl").read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(pki.load(out, "site-01-rsa").certificate.serial_number) is not None
     assert crl.get_revoked_certificate_by_serial_number(pki.load(out, "site-01-ecdsa").certificate.serial_number) is None
+
+
+def test_ven_tls_configuration(tmp_path, test_pki):
+    from certs.settings import for_ven
+    from ven.config import load_config as load_ven_config
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "sites.toml").write_text('[[sites]]\nname = "site-a"\n')
+    path = tmp_path / "config" / "ven.toml"
+    pattern = test_pki.root / "{ven_name}-ecdsa"
+    path.write_text(
+        f'[vtn]\nvtn_id = "CARIFLEX-VTN"\nxml_signatures = true\n'
+        f'[tls]\ncert = "{pattern}.crt"\nkey = "{pattern}.key"\nca = "{test_pki.cert("ca")}"\n'
+    )
+    config = load_ven_config(path)
+    assert config.xml_signatures and config.tls is not None
+    assert for_ven(config.tls, "site-a").chains == ((test_pki.cert("site-a-ecdsa"), test_pki.key("site-a-ecdsa")),)
+    with pytest.raises(ConfigError, match=r"site-zz-ecdsa\.crt \(for VEN 'site-zz'\) not found"):
+        for_ven(config.tls, "site-zz")
+    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\nxml_signatures = true\n')
+    with pytest.raises(ConfigError, match=r"vtn\.xml_signatures: needs \[tls\]"):
+        load_ven_config(path)

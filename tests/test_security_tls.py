@@ -126,3 +126,36 @@ def test_dev_pki_files_and_fingerprints(test_pki):
         assert fingerprint == certificate_fingerprint(pem)  # the same definition as openleadr's
         assert len(fingerprint) == 29 and fingerprint.count(":") == 9
         assert Path(test_pki.key(stem)).stat().st_mode & 0o077 == 0  # keys readable by their owner only
+
+
+async def test_cariflex_vtn_serves_mutual_tls_from_its_configuration(test_pki, tmp_path):
+    """The real command: `cariflex vtn --config` with a [tls] section listens on https and
+    completes a 2.0b handshake with a VEN certificate."""
+    import subprocess
+    import sys
+
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "vtn.toml"
+    config.write_text(
+        f'[vtn]\nport = 0\n[store]\nurl = "sqlite:///{tmp_path}/vtn.db"\n'
+        f'[tls]\ncert = "{test_pki.cert("vtn-ecdsa")}"\nkey = "{test_pki.key("vtn-ecdsa")}"\nca = "{test_pki.cert("ca")}"\n'
+        f'crl = "{test_pki.root / "ca.crl"}"\n'
+    )
+    cli = str(Path(sys.executable).parent / "cariflex")
+    process = subprocess.Popen([cli, "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        line = b""
+        while b"listening on" not in line:  # log lines come first
+            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=120)  # type: ignore[union-attr]
+            assert line, "cariflex vtn exited before listening"
+        assert b"listening on https://127.0.0.1:" in line, line
+        port = int(line.split(b"https://127.0.0.1:")[1].split(b"/")[0])
+        assert await asyncio.to_thread(_handshake, port, _client(test_pki, "site-b-ecdsa")) == (
+            "TLSv1.2",
+            "ECDHE-ECDSA-AES128-SHA256",
+        )
+        with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+            await asyncio.to_thread(_handshake, port, _client(test_pki, "revoked"))
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
