@@ -9,6 +9,7 @@ certificate); replay checking (window and nonce memory) is the caller's, since o
 nonces are kept.
 """
 
+import base64
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -171,6 +172,4 @@ def _same_element(verified: etree._Element | None, signed: etree._Element) -> bo
 
 
 def _b64(text: str) -> bytes:
-    import base64
-
     return base64.b64decode("".join(text.split()), validate=True)

@@ -5,8 +5,6 @@ well-formed so the schema check and the decoders are reached. `FUZZ_EXAMPLES` sc
 
 import copy
 import os
-import random
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -113,13 +111,3 @@ def tree_mutants(draw: st.DrawFn, bodies: list[bytes]) -> bytes:
 def any_body(bodies: list[bytes]) -> st.SearchStrategy[bytes]:
     """Raw bytes, byte mutants and tree mutants, in equal measure."""
     return st.one_of(st.binary(max_size=2000), byte_mutants(bodies), tree_mutants(bodies))
-
-
-def seeded(seed: int) -> random.Random:
-    """A reproducible RNG for ad-hoc corpus runs (bench and long fuzz)."""
-    return random.Random(seed)
-
-
-def repo_root() -> Path:
-    """The repository root (for running the fuzz target from anywhere)."""
-    return Path(__file__).resolve().parents[2]
