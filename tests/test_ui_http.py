@@ -89,6 +89,25 @@ async def test_login_checks_the_password_and_logout_ends_the_session(vtn):
         await session.close()
 
 
+async def test_failed_logins_pause_the_address_and_odd_names_are_just_wrong(vtn):
+    await add_user(vtn.admin_store, "bob", "viewer")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(f"{vtn.base_url}/ui/login") as page:
+            csrf = hidden(await page.text(), "csrf")
+        statuses = []
+        for username in ("bob", "a\x00b", "x" * 500, "bob", "bob", "bob"):
+            form = {"csrf": csrf, "username": username, "password": "wrong password", "next": "/ui/events"}
+            async with session.post(f"{vtn.base_url}/ui/login", data=form, allow_redirects=False) as reply:
+                statuses.append(reply.status)
+                text = await reply.text()
+                csrf = hidden(text, "csrf")  # every answer is a fresh login form
+        assert statuses == [401, 401, 401, 401, 401, 429], statuses  # five failures, then a pause
+        assert "Too many failed logins" in text
+        right = {"csrf": csrf, "username": "bob", "password": PASSWORD, "next": "/ui/events"}
+        async with session.post(f"{vtn.base_url}/ui/login", data=right, allow_redirects=False) as reply:
+            assert reply.status == 429  # even the right password waits out the pause
+
+
 async def test_cancel_needs_the_csrf_token_and_the_operator_role_and_is_audited(vtn):
     await add_user(vtn.admin_store, "viewer1", "viewer")
     await add_user(vtn.admin_store, "op1", "operator")

@@ -1,7 +1,7 @@
 """Assembling the operator UI: a sub-application under /ui/ with its own store handle, templates,
 login middleware, and the login/logout pages. The OpenADR endpoints are not touched."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ class UiState:
     ctx: VtnContext
     store: StoreWorker
     templates: jinja2.Environment
+    passwords: auth.PasswordChecker = field(default_factory=auth.PasswordChecker)
 
     def now(self) -> datetime:
         """The VTN's clock."""
@@ -103,8 +104,13 @@ async def _login(request: web.Request) -> web.Response:
     if not auth.same(str(form.get("csrf", "")), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
         return _login_page(request, "csrf: the login form expired; please try again.", next_path, status=403)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    found = await ui.store.call(users.find_user, username)
-    if not username or not password or not auth.check_password(found[0] if found else None, password):
+    client = request.remote or "unknown"
+    wait = ui.passwords.blocked_for(client)
+    if wait > 0:
+        message = f"Too many failed logins from your address; try again in {int(wait // 60) + 1} minute(s)."
+        return _login_page(request, message, next_path, status=429)
+    found = await ui.store.call(users.find_user, username) if auth.plausible_username(username) else None
+    if not password or not await ui.passwords.check(client, found[0] if found else None, password):
         return _login_page(request, "Wrong user name or password.", next_path, status=401)
     token, csrf, now = auth.new_token(), auth.new_token(), ui.now()
     lifetime = ui.ctx.config.ui.session_lifetime
