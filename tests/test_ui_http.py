@@ -95,7 +95,10 @@ async def test_failed_logins_pause_the_address_and_odd_names_are_just_wrong(vtn)
         async with session.get(f"{vtn.base_url}/ui/login") as page:
             csrf = hidden(await page.text(), "csrf")
         statuses = []
-        for username in ("bob", "a\x00b", "x" * 500, "bob", "bob", "bob"):
+        nul = {"csrf": csrf, "username": "a\x00b", "password": "x", "next": "/ui/events"}
+        async with session.post(f"{vtn.base_url}/ui/login", data=nul, allow_redirects=False) as reply:
+            assert reply.status == 400 and "username: contains a NUL" in await reply.text()
+        for username in ("bob", "x" * 500, "bob", "bob", "bob", "bob"):
             form = {"csrf": csrf, "username": username, "password": "wrong password", "next": "/ui/events"}
             async with session.post(f"{vtn.base_url}/ui/login", data=form, allow_redirects=False) as reply:
                 statuses.append(reply.status)
@@ -106,6 +109,24 @@ async def test_failed_logins_pause_the_address_and_odd_names_are_just_wrong(vtn)
         right = {"csrf": csrf, "username": "bob", "password": PASSWORD, "next": "/ui/events"}
         async with session.post(f"{vtn.base_url}/ui/login", data=right, allow_redirects=False) as reply:
             assert reply.status == 429  # even the right password waits out the pause
+
+
+async def test_absurd_dates_and_nul_characters_are_400_naming_the_field(vtn):
+    await add_user(vtn.admin_store, "carol", "viewer")
+    session = await login(vtn.base_url, "carol")
+    try:
+        for path, field in (
+            ("/ui/events?to=9999-12-31", "to"),
+            ("/ui/events.csv?to=9999-12-31", "to"),
+            ("/ui/events?site=%00", "site"),
+            ("/ui/vens?q=%00", "q"),
+            ("/ui/reports?ven=%00", "ven"),
+            ("/ui/events/%00", "event_id"),
+        ):
+            status, body = await _page(session, f"{vtn.base_url}{path}")
+            assert status == 400 and body.startswith(f"{field}:"), (path, status, body)
+    finally:
+        await session.close()
 
 
 async def test_cancel_needs_the_csrf_token_and_the_operator_role_and_is_audited(vtn):

@@ -148,7 +148,7 @@ async def confirm_report(request: web.Request) -> web.Response:
 def _duration(form: dict[str, str], key: str) -> timedelta:
     try:
         return parse_duration(form.get(key, "").strip() or "PT0S")
-    except OadrError as exc:
+    except (OadrError, OverflowError) as exc:  # OverflowError: P99999999999D does not fit a timedelta
         raise web.HTTPBadRequest(text=f"{key}: expected an ISO 8601 duration such as PT1M, got {form.get(key)!r}") from exc
 
 

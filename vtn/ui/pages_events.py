@@ -50,7 +50,7 @@ def _day(text: str, field: str, end_of_day: bool) -> datetime:
             day = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
             return day + timedelta(days=1) if end_of_day else day
         return parse_datetime(text)
-    except (ValueError, OadrError) as exc:
+    except (ValueError, OverflowError, OadrError) as exc:  # OverflowError: 9999-12-31 + 1 day
         raise web.HTTPBadRequest(text=f"{field}: expected a date (YYYY-MM-DD) or a UTC time, got {text!r}") from exc
 
 

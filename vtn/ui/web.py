@@ -58,7 +58,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     # back to this process through the change feed like any other writer's.
     store = StoreWorker(ctx.config.db_url, origin=new_id("ui"))
     templates = jinja2.Environment(loader=jinja2.PackageLoader("vtn.ui", "templates"), autoescape=True)
-    ui = web.Application(middlewares=[auth.make_middleware(store, ctx.now)])
+    ui = web.Application(middlewares=[_refuse_nul, auth.make_middleware(store, ctx.now)])
     ui[UI_KEY] = UiState(ctx=ctx, store=store, templates=templates)
     ui.router.add_get("/login", _login_form)
     ui.router.add_post("/login", _login)
@@ -75,6 +75,18 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.on_cleanup.append(close_store)
     app.add_subapp("/ui/", ui)
     app.router.add_get("/ui", _home)
+
+
+@web.middleware
+async def _refuse_nul(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+    """400 naming the field for a NUL character anywhere a page reads from (PostgreSQL refuses it in text)."""
+    fields = [*request.match_info.items(), *request.query.items()]
+    if request.method == "POST":
+        fields += [(k, str(v)) for k, v in (await request.post()).items()]
+    for name, value in fields:
+        if "\x00" in value:
+            raise web.HTTPBadRequest(text=f"{name}: contains a NUL character")
+    return await handler(request)
 
 
 async def _home(_request: web.Request) -> web.Response:
