@@ -241,8 +241,7 @@ async def test_event_log_filters_pages_and_csv_match_the_store(vtn):
         await session.close()
 
 
-async def test_keyset_pages_walk_every_event_once(vtn_sqlite):
-    vtn = vtn_sqlite
+async def test_keyset_pages_walk_every_event_once(vtn):
     await add_user(vtn.admin_store, "v", "viewer")
     now = vtn.ctx.now()
     signal = event_admin.uniform_signal("SIMPLE", "level", [1.0], timedelta(minutes=15), None)

@@ -82,7 +82,9 @@ def parse_filter(ui: UiState, query: dict[str, str]) -> log.EventFilter:
     if query.get("after"):
         value, _, event_id = query["after"].partition("|")
         try:
-            after = (datetime.fromisoformat(value).astimezone(UTC), event_id)
+            moment = datetime.fromisoformat(value)
+            # a cursor is written in UTC; one without an offset is read as UTC too, never as local time
+            after = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC), event_id)
         except ValueError as exc:
             raise web.HTTPBadRequest(text=f"after: not a page cursor: {query['after']!r}") from exc
     return log.EventFilter(
