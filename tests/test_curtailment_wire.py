@@ -95,3 +95,18 @@ def test_requested_is_never_negative(baseline, limit):
     event = _event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [limit])
     got = requested_by_slot(event, {T0: baseline})[T0]
     assert got is not None and got >= 0 and math.isclose(got, max(0.0, baseline - limit), abs_tol=1e-9)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted_and_download_names_are_tame():
+    from vtn.csv_export import attachment, safe_values
+
+    assert safe_values(['=HYPERLINK("x")', "+1", "-2", "@a", "site-01", -3.5, None]) == [
+        '\'=HYPERLINK("x")',
+        "'+1",
+        "'-2",
+        "'@a",
+        "site-01",
+        -3.5,
+        None,
+    ]
+    assert attachment('evt"; filename=x.exe\r\n') == 'attachment; filename="evt___filename_x.exe__.csv"'

@@ -150,6 +150,15 @@ def _number(table: Table, key: str, default: float | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def _asset(table: Table) -> dict[str, Any]:
+    """The asset table, with its sizes checked (they scale schedules and state of charge)."""
+    for key in ("capacity_kwh", "power_kw"):
+        value = _number(table, key, None)
+        if value is not None and value <= 0:
+            raise ConfigError(f"{table.path}.{key}: must be a positive number, got {value:g}")
+    return dict(table.data)
+
+
 def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt: OptPolicy) -> tuple[SiteConfig, ...]:
     """Validate a parsed sites document."""
     root = Table(data, "", environ)
@@ -190,7 +199,7 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 contracted_kva=_number(site, "contracted_kva", 9.0) or 9.0,
                 base_load_kw=_number(site, "base_load_kw", 1.5) or 0.0,
                 groups=tuple(groups),
-                asset=dict(site.table("asset").data),
+                asset=_asset(site.table("asset")),
                 opt=_opt_policy(site.table("opt"), default_opt),
                 telemetry=telemetry,
             )

@@ -11,6 +11,7 @@ from aiohttp import web
 from mapping.oadr.codes import OadrError
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
+from vtn.csv_export import attachment, safe_row
 from vtn.curtailment_query import event_curtailment
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import event_log as log
@@ -169,7 +170,7 @@ async def event_csv(request: web.Request) -> web.StreamResponse:
     while True:
         rows, more = await ui.store.call(log.event_page, current, 1000)
         for row in rows:
-            writer.writerow(csv_line(row, program_names))
+            writer.writerow(safe_row(csv_line(row, program_names)))
         await response.write(buffer.getvalue().encode())
         buffer.seek(0)
         buffer.truncate()
@@ -244,14 +245,16 @@ async def delivery_csv(request: web.Request) -> web.Response:
     writer.writeheader()
     for d in await ui.store.call(log.event_delivery, event_id):
         writer.writerow(
-            {
-                **d.__dict__,
-                "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else "",
-                "responded_at": format_datetime(d.responded_at) if d.responded_at else "",
-            }
+            safe_row(
+                {
+                    **d.__dict__,
+                    "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else "",
+                    "responded_at": format_datetime(d.responded_at) if d.responded_at else "",
+                }
+            )
         )
     return web.Response(
         text=buffer.getvalue(),
         content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{event_id}-deliveries.csv"'},
+        headers={"Content-Disposition": attachment(f"{event_id}-deliveries")},
     )

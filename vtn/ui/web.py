@@ -67,7 +67,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.router.add_static("/static/", STATIC)
     for module in (pages_events, pages_vens, pages_misc, actions):
         module.add_routes(ui.router)
-    curtailment_api.add_routes(ui, ctx)
+    curtailment_api.add_routes(ui, ctx, store)
 
     async def close_store(_app: web.Application) -> None:
         store.close()
