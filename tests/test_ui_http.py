@@ -112,7 +112,7 @@ async def test_failed_logins_pause_the_address_and_odd_names_are_just_wrong(vtn)
 
 
 async def test_absurd_dates_and_nul_characters_are_400_naming_the_field(vtn):
-    await add_user(vtn.admin_store, "carol", "viewer")
+    await add_user(vtn.admin_store, "carol", "operator")
     session = await login(vtn.base_url, "carol")
     try:
         for path, field in (
@@ -125,6 +125,14 @@ async def test_absurd_dates_and_nul_characters_are_400_naming_the_field(vtn):
         ):
             status, body = await _page(session, f"{vtn.base_url}{path}")
             assert status == 400 and body.startswith(f"{field}:"), (path, status, body)
+        # an id that would point the confirmation form at another action is simply not an event
+        for path, field in (
+            ("/ui/events/..%2Fvens%2FVEN1%2Freregister%23/cancel", "event_id"),
+            ("/ui/vens/nobody/reregister", "ven_id"),
+            ("/ui/vens/nobody/request-report", "ven_id"),
+        ):
+            status, body = await _page(session, f"{vtn.base_url}{path}")
+            assert status == 404 and body.startswith(f"{field}:"), (path, status, body)
     finally:
         await session.close()
 
