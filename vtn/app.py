@@ -12,6 +12,7 @@ from vtn import openadr_http
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
+from vtn.openadr3 import routes as openadr3_routes
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -52,6 +53,7 @@ def build(config: VtnConfig) -> VtnProcess:
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CTX_KEY] = ctx
     openadr_http.add_routes(app, ctx)
+    openadr3_routes.setup(app, ctx, lifecycle)
     app.router.add_get("/healthz", _healthz)
     process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
     app.on_startup.append(lambda _app: _start(process))

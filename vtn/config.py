@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mapping.settings import ConfigError, Table
+from vtn.dso_config import DsoConfig, parse_dso
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
@@ -48,12 +49,13 @@ class VtnConfig:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     resources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     auto_reports: tuple[AutoReport, ...] = ()
+    dso: DsoConfig = field(default_factory=DsoConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "dso"})
     reports = root.table("reports")
     reports.reject_unknown({"on_registration"})
     auto_reports = []
@@ -91,6 +93,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         groups=root.table("groups").string_lists(),
         resources=root.table("resources").string_lists(),
         auto_reports=tuple(auto_reports),
+        dso=parse_dso(root.table("dso")),
     )
 
 

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from vtn.store import dso_models  # noqa: F401  (registers the DSO API tables)
 from vtn.store.models import Base
 
 config = context.config
