@@ -126,7 +126,7 @@ def test_rendered_event_always_carries_interval_period_duration_and_utc():
         "3.0.1",
     )
     at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-    out = render_event(clean, "evt-1", at, at)
+    out = render_event(clean, "evt-1", at, at, "3.0.1")
     assert out["intervalPeriod"] == {"start": "2026-11-26T22:00:00Z", "duration": "PT1H"}
     assert out["intervals"][0]["intervalPeriod"] == {"start": "2026-11-26T22:00:00Z", "duration": "PT1H"}
     assert (out["objectType"], out["createdDateTime"]) == ("EVENT", "2026-11-26T12:00:00Z")
@@ -195,3 +195,19 @@ def test_program_round_trip_drops_nulls_and_other_version_members():
     with pytest.raises(Refused) as caught:
         clean_program({"programName": ""}, "3.1.0")
     assert caught.value.field == "programName"
+
+
+def test_rendering_follows_the_version_read_through():
+    clean = clean_event(
+        event(
+            ("PRICE", [0.2]),
+            version_targets=[{"type": "GROUP", "values": ["north"]}],
+            payloadDescriptors=[{"payloadType": "PRICE", "currency": "EUR"}],
+        ),
+        "3.0.1",
+    )
+    at = datetime(2026, 11, 26, tzinfo=UTC)
+    as_31 = render_event(clean, "evt-1", at, at, "3.1.0")
+    assert as_31["targets"] == ["north"]
+    assert as_31["payloadDescriptors"] == [{"payloadType": "PRICE", "currency": "EUR", "objectType": "EVENT_PAYLOAD_DESCRIPTOR"}]
+    assert render_event(clean, "evt-1", at, at, "3.0.1")["payloadDescriptors"] == [{"payloadType": "PRICE", "currency": "EUR"}]

@@ -92,6 +92,9 @@ def clean_event(body: Any, version: str) -> dict[str, Any]:
         raise Refused("reportDescriptors", "cannot be carried: 2.0b VENs report what the VTN's report requests ask for")
     if event.get("payloadDescriptors") is not None:
         clean["payloadDescriptors"] = shapes.descriptors(event["payloadDescriptors"], "payloadDescriptors")
+        for i, descriptor in enumerate(clean["payloadDescriptors"]):
+            if descriptor.get("objectType", "EVENT_PAYLOAD_DESCRIPTOR") != "EVENT_PAYLOAD_DESCRIPTOR":
+                raise Refused(f"payloadDescriptors[{i}].objectType", "an event carries EVENT_PAYLOAD_DESCRIPTORs")
     if event.get("intervalPeriod") is not None:
         clean["intervalPeriod"] = shapes.interval_period(event["intervalPeriod"], "intervalPeriod")
     intervals = event.get("intervals")
@@ -206,8 +209,8 @@ def to_draft(clean: dict[str, Any], version: str, program: ProgramView, director
     )
 
 
-def render_event(clean: dict[str, Any], event_id: str, created: datetime, modified: datetime) -> dict[str, Any]:
-    """The event as responses carry it: metadata, objectType, and every intervalPeriod with start and duration."""
+def render_event(clean: dict[str, Any], event_id: str, created: datetime, modified: datetime, version: str) -> dict[str, Any]:
+    """The event as `version`'s responses carry it: metadata, objectType, every intervalPeriod with start and duration."""
     dtstart, durations = timeline(clean)
     top = clean.get("intervalPeriod") or {"start": wire.out_time(dtstart), "duration": wire.out_duration(durations[0])}
     intervals, cursor = [], dtstart
@@ -220,7 +223,7 @@ def render_event(clean: dict[str, Any], event_id: str, created: datetime, modifi
             }
         intervals.append(interval)
         cursor += length
-    return {
+    body = {
         "id": event_id,
         "createdDateTime": wire.out_time(created),
         "modificationDateTime": wire.out_time(modified),
@@ -229,3 +232,10 @@ def render_event(clean: dict[str, Any], event_id: str, created: datetime, modifi
         "intervalPeriod": {"duration": "PT0S", **top},
         "intervals": intervals,
     }
+    if "targets" in body:
+        body["targets"] = shapes.targets_out(body["targets"], version)
+    if "payloadDescriptors" in body:
+        body["payloadDescriptors"] = shapes.descriptors_out(body["payloadDescriptors"], version)
+    if version == "3.0.1":
+        body.pop("duration", None)
+    return body

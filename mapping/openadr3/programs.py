@@ -55,10 +55,10 @@ def render_program(clean: dict[str, Any], program_id: str, created: datetime, mo
     body = {k: v for k, v in clean.items() if version == "3.0.1" or k not in (*_TEXT_301, *_BOOLS_301, "timeZoneOffset")}
     if version == "3.0.1":
         body.pop("attributes", None)
-    if version != "3.0.1" and "targets" in body and not all(isinstance(t, str) for t in body["targets"]):
-        body["targets"] = [v for t in body["targets"] if isinstance(t, dict) for v in t.get("values", [])]
-    elif version == "3.0.1" and "targets" in body and not all(isinstance(t, dict) for t in body["targets"]):
-        body["targets"] = [{"type": "GROUP", "values": [t for t in body["targets"] if isinstance(t, str)]}]
+    if "targets" in body:
+        body["targets"] = shapes.targets_out(body["targets"], version)
+    if "payloadDescriptors" in body:
+        body["payloadDescriptors"] = shapes.descriptors_out(body["payloadDescriptors"], version)
     if "intervalPeriod" in body:
         body["intervalPeriod"] = {"duration": "PT0S", **body["intervalPeriod"]}
     return {

@@ -3,14 +3,14 @@
 One report per (event, VEN that received it): one resource per 2.0b rID, one interval per stored
 report point inside the event's window. 2.0b report types become 3.x payload types (usage → USAGE,
 demand → DEMAND, baseline → BASELINE, …; others keep their name, upper-cased). Payload descriptors
-carry no objectType (ElaadNL's client refuses it there).
+carry no objectType in 3.0.1 (ElaadNL's client refuses it there); 3.1's schema requires it.
 """
 
 import hashlib
 from datetime import datetime
 from typing import Any
 
-from mapping.openadr3 import wire
+from mapping.openadr3 import shapes, wire
 
 REPORT_TYPES = {
     "usage": "USAGE",
@@ -76,7 +76,7 @@ def build_report(
         "eventID": event_id,
         "clientName": ven_name[:128],
         "reportName": ", ".join(sorted(names)) or "no data reported",
-        "payloadDescriptors": list(descriptors.values()),
+        "payloadDescriptors": shapes.descriptors_out(list(descriptors.values()), version, "REPORT_PAYLOAD_DESCRIPTOR"),
         "resources": [{"resourceName": name or "AGGREGATED_REPORT", "intervals": iv} for name, iv in resources.items()],
     }
     if version == "3.0.1":

@@ -77,3 +77,26 @@ def interval_period(value: Any, field: str, *, start_required: bool = True) -> d
             wire.duration(period[key], f"{field}.{key}")
             clean[key] = period[key]
     return clean
+
+
+def _descriptor_type(descriptor: dict[str, Any], default: str) -> str:
+    if descriptor.get("objectType") in DESCRIPTOR_TYPES:
+        return descriptor["objectType"]
+    report_only = ("readingType", "accuracy", "confidence")
+    return "REPORT_PAYLOAD_DESCRIPTOR" if any(k in descriptor for k in report_only) else default
+
+
+def descriptors_out(items: list[dict[str, Any]], version: str, default: str = "EVENT_PAYLOAD_DESCRIPTOR") -> list[dict[str, Any]]:
+    """Descriptors as a version's responses carry them: 3.1 requires objectType, 3.0.1 may leave it out."""
+    if version == "3.0.1":
+        return items
+    return [{**d, "objectType": _descriptor_type(d, default)} for d in items]
+
+
+def targets_out(targets: list[Any], version: str) -> list[Any]:
+    """Targets in the version's form (an object created through the other version may be read through this one)."""
+    if version == "3.0.1":
+        strings = [t for t in targets if isinstance(t, str)]
+        maps = [t for t in targets if isinstance(t, dict)]
+        return maps + ([{"type": "GROUP", "values": strings}] if strings else [])
+    return [v for t in targets for v in ((t.get("values") or []) if isinstance(t, dict) else [t])]

@@ -99,4 +99,3 @@ def to_oadr_target(targets: list[Any], version: str, directory: Directory, field
                 raise Refused(where, f"{item!r} names no configured group, zone or resource and no registered VEN")
             _resolve(kind, item, directory, where, out)
     return m.Target(**{k: tuple(dict.fromkeys(v)) for k, v in out.items()})
-

@@ -33,8 +33,8 @@ def _publish(api: Api, event: m.Event, client_id: str, cancelled: bool = False) 
     api.lifecycle.schedule(live)
 
 
-def _render(row: UpstreamEvent) -> dict[str, Any]:
-    return tr.render_event(row.body, row.event_id, row.created_at, row.modified_at)
+def _render(api: Api, row: UpstreamEvent) -> dict[str, Any]:
+    return tr.render_event(row.body, row.event_id, row.created_at, row.modified_at, api.version)
 
 
 async def _owned(api: Api, request: web.Request, grant: Grant) -> UpstreamEvent:
@@ -76,12 +76,12 @@ async def create_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     now = api.ctx.now()
     row = await api.ctx.store.call(event_ops.create, event, grant.client_id, clean["programID"], api.version, clean, now)
     _publish(api, event, grant.client_id)
-    return ok(_render(row), status=201)
+    return ok(_render(api, row), status=201)
 
 
 async def read_event(api: Api, request: web.Request, grant: Grant) -> web.Response:
     """GET /events/{eventID}."""
-    return ok(_render(await _owned(api, request, grant)))
+    return ok(_render(api, await _owned(api, request, grant)))
 
 
 async def update_event(api: Api, request: web.Request, grant: Grant) -> web.Response:
@@ -107,7 +107,7 @@ async def update_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
         start_after=event.start_after,
     )
     _publish(api, revised, grant.client_id)
-    return ok(tr.render_event(clean, current.event_id, current.created_at, now))
+    return ok(tr.render_event(clean, current.event_id, current.created_at, now, api.version))
 
 
 async def delete_event(api: Api, request: web.Request, grant: Grant) -> web.Response:
@@ -117,7 +117,7 @@ async def delete_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     cancelled = await api.ctx.store.call(event_ops.delete, current.event_id, now)
     if cancelled is not None:
         _publish(api, cancelled, grant.client_id, cancelled=True)
-    return ok(tr.render_event(current.body, current.event_id, current.created_at, now))
+    return ok(tr.render_event(current.body, current.event_id, current.created_at, now, api.version))
 
 
 def _active(row: UpstreamEvent, now: datetime) -> bool:
@@ -138,4 +138,4 @@ async def search_events(api: Api, request: web.Request, grant: Grant) -> web.Res
             raise Refused("active", "expected true or false")
         now = api.ctx.now()
         rows = [r for r in rows if active == "false" or _active(r, now)]
-    return ok([_render(r) for r in rows[skip : skip + limit]])
+    return ok([_render(api, r) for r in rows[skip : skip + limit]])
