@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mapping.openadr3.wire import VERSIONS
+from vtn import dso_signals
 from vtn.auth.clients import ClientRecord
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.tokens import TokenIssuer
@@ -86,8 +87,15 @@ def add_version(app: web.Application, api: Api) -> None:
         r.add_route("*", path, _not_implemented)
 
 
+def add_signals(app: web.Application, api: Api) -> None:
+    """The French adapters (POST /dso/signals/<kind>) and their token endpoint."""
+    app.router.add_post(f"{api.base}/auth/token", _token(api))
+    app.router.add_post(f"{api.base}/signals/{{kind}}", endpoint(api, dso_signals.post_signal, "write_events"))
+
+
 def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
-    """Prepare the store and mount both versions (at start-up, before serving)."""
+    """Prepare the store and mount both versions and the French adapters (at start-up, before serving)."""
     issuer = prepare_store(ctx)
     for version in VERSIONS:
         add_version(app, Api(ctx=ctx, lifecycle=lifecycle, issuer=issuer, version=version, base=f"{BASE}/{version}"))
+    add_signals(app, Api(ctx=ctx, lifecycle=lifecycle, issuer=issuer, version="dso", base="/dso"))
