@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mapping.settings import ConfigError, Table
+from vtn.dso_config import DsoConfig, parse_dso
 from vtn.ui.settings import UiConfig, parse_ui
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
@@ -54,12 +55,13 @@ class VtnConfig:
     #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
     curtailment_lookback: timedelta = timedelta(days=2)
     ui: UiConfig = field(default_factory=UiConfig)
+    dso: DsoConfig = field(default_factory=DsoConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso"})
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
@@ -100,6 +102,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         curtailment_after=reports.duration("curtailment_after", "PT1M"),
         curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
         ui=parse_ui(root.table("ui"), base_dir),
+        dso=parse_dso(root.table("dso")),
     )
 
 
