@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mapping.settings import ConfigError, Table
+from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
 from vtn.dso_config import DsoConfig, parse_dso
 from vtn.ui.settings import UiConfig, parse_ui
 
@@ -56,12 +57,13 @@ class VtnConfig:
     curtailment_lookback: timedelta = timedelta(days=2)
     ui: UiConfig = field(default_factory=UiConfig)
     dso: DsoConfig = field(default_factory=DsoConfig)
+    aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator"})
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
@@ -103,6 +105,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
         ui=parse_ui(root.table("ui"), base_dir),
         dso=parse_dso(root.table("dso")),
+        aggregator=parse_aggregator(root.table("aggregator")),
     )
 
 

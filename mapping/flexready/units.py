@@ -41,10 +41,16 @@ def kva_to_kw(kva: float, power_factor: float) -> float:
 
 def finite(value: object, field: str, low: float | None = None, high: float | None = None) -> float:
     """A finite number within [low, high], else Refused naming `field`."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise Refused(field, "expected a number")
+    try:
+        value = float(value)  # a JSON integer may be too large for a float
+    except OverflowError as exc:
+        raise Refused(field, "expected a number within the range of a double") from exc
+    if not math.isfinite(value):
+        raise Refused(field, "expected a finite number")
     if low is not None and value < low:
         raise Refused(field, f"must be at least {low:g}")
     if high is not None and value > high:
         raise Refused(field, f"must be at most {high:g}")
-    return float(value)
+    return value
