@@ -178,4 +178,5 @@ def test_acks_follow_the_latest_answer_and_refusals_carry_their_reason():
     out = site_ack(None, [Response(0, "optIn", 200, "OK"), Response(1, "optOut", 200, "too low")])
     assert (out.state, out.reason, out.modification_number) == ("refused", "too low", 1)
     assert site_ack(None, [Response(0, "optOut", 460, "signal x is not supported")]).reason.startswith("code 460")
+    assert site_ack(None, [Response(0, "optOut", 200, "OK")]).reason == "the site's VEN opted out"
     assert site_ack(None, [Response(0, "optIn", 200, "OK")], opted_out="x-schedule").state == "refused"

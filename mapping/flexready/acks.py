@@ -38,5 +38,7 @@ def site_ack(placement_refused: str | None, responses: list[Response], opted_out
     if latest.code != ResponseCode.OK:
         return Ack(REFUSED, f"code {latest.code}: {latest.description}", latest.modification_number)
     if latest.opt_type == "optOut":
-        return Ack(REFUSED, latest.description or "optOut", latest.modification_number)
+        # a VEN may put its reason in the description, or only the code's text ("OK")
+        said = latest.description if latest.description not in ("", "OK") else None
+        return Ack(REFUSED, said or "the site's VEN opted out", latest.modification_number)
     return Ack(ACCEPTED, None, latest.modification_number)

@@ -17,10 +17,10 @@ BASE = "/flexready/v1"
 SITES = {"site-a": Site("site-a", 36.0), "site-b": Site("site-b", 12.0), "site-c": Site("site-c", 9.0, "co2")}
 
 
-def aggregator_config(db_url: str, **changes: object) -> VtnConfig:
+def aggregator_config(db_url: str, sites: dict[str, Site] | None = None, **changes: object) -> VtnConfig:
     """The tests' VTN configuration with the aggregator API on program `test` and three sites (group `ab`)."""
     config = config_for_tests(db_url, groups={"north": ("site-north",), "ab": ("site-a", "site-b")}, **changes)
-    return replace(config, aggregator=AggregatorConfig(program_id="test", sites=SITES, accept_past_windows=True))
+    return replace(config, aggregator=AggregatorConfig(program_id="test", sites=sites or SITES, accept_past_windows=True))
 
 
 async def add_client(vtn: Any, client_id: str, scopes: str = "flexready") -> str:
