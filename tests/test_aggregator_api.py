@@ -10,9 +10,11 @@ import pytest
 from mapping.flex.combine import floor_slot
 from mapping.flexready.clock import utc_text
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
 from tests.support.aggregator import BASE, Aggregator, aggregator_config, connect
 from tests.support.dso import add_client as add_dso_client
 from tests.support.dso import connect as connect_dso
+from tests.support.reports import NOW, register_reports, update, usage_metadata
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
 from vtn.store import repository as repo
 
@@ -201,3 +203,26 @@ async def test_series_carry_price_carbon_and_max_power(vtn):
     status, body = await agg.call("POST", "/series", cap)
     assert status == 400 and body["field"] == "values[1]"
     assert (await agg.call("DELETE", "/series/p-1"))[1]["status"] == "cancelled"
+
+
+async def test_a_sites_telemetry_comes_back_as_quarter_hour_means(vtn):
+    reg = await vtn.client.register("site-a")
+    assert isinstance(await vtn.client.poll(reg.ven_id), r.RegisterReport)
+    answer = await vtn.client.send("EiReport", register_reports(reg.ven_id, usage_metadata()))
+    request = answer.report_requests[0]
+    # site power 4 kW for 15 minutes then 8 kW for 5 minutes, one reading a minute (pv and battery beside it)
+    values = [[4.0, 1.0, 1.0]] * 15 + [[8.0, 1.0, 1.0]] * 5
+    assert (await vtn.client.send("EiReport", update(reg.ven_id, request, values))).response.code == 200
+    agg = await connect(vtn, "agg-1")
+    query = {"start": utc_text(NOW), "end": utc_text(NOW + 3 * Q)}
+    status, body = await agg.call("GET", "/sites/site-a/measurements", **query)
+    assert status == 200, body
+    assert body["source"] == "TELEMETRY_USAGE site-power"
+    assert [(i["mean_kw"], i["samples"]) for i in body["intervals"]] == [(4.0, 15), (8.0, 5), (None, 0)]
+    assert body["intervals"][0]["start_local"] == "2026-11-26T18:00:00-04:00"
+    status, body = await agg.call("GET", "/sites/site-b/measurements", **query)
+    assert status == 200 and body["source"] is None and body["intervals"][0]["mean_kw"] is None
+    status, body = await agg.call("GET", "/sites/site-z/measurements", **query)
+    assert status == 404 and body["field"] == "site"
+    status, body = await agg.call("GET", "/sites/site-a/measurements", start=utc_text(NOW), end="2026-11-26T22:10:00Z")
+    assert status == 400 and body["field"] == "end"

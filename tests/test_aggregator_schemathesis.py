@@ -9,6 +9,7 @@ import re
 import subprocess
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -35,8 +36,8 @@ EXAMPLES = "25"
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """(base URL of the API, bearer token) of a VTN process with an aggregator client."""
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """(base URL of the API, bearer token, a scratch folder) of a VTN process with an aggregator client."""
     folder = tmp_path_factory.mktemp("agg-st")
     (folder / "config").mkdir()
     config = folder / "config" / "vtn.toml"
@@ -63,7 +64,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             token = json.load(response)["access_token"]
-        yield base, token
+        yield base, token, folder
     finally:
         vtn.terminate()
         vtn.wait(timeout=30)
@@ -71,7 +72,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
 
 @pytest.mark.slow
 def test_the_served_openapi_document_holds_for_the_running_vtn(running):
-    base, token = running
+    base, token, folder = running
     result = subprocess.run(
         [
             BIN / "st",
@@ -96,6 +97,7 @@ def test_the_served_openapi_document_holds_for_the_running_vtn(running):
         capture_output=True,
         text=True,
         timeout=600,
+        cwd=folder,  # schemathesis writes a .schemathesis folder there
     )
     cases = re.search(r"(\d+) generated", result.stdout)
     print(f"schemathesis aggregator API: {cases.group(0) if cases else 'no count'}")

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from mapping.flexready import clock, units
 from mapping.flexready.acks import Response, site_ack
+from mapping.flexready.measurements import slot_means
 from mapping.flexready.orders import parse_order
 from mapping.flexready.series import parse_series
 from mapping.flexready.sites import Portfolio, Site
@@ -180,3 +181,16 @@ def test_acks_follow_the_latest_answer_and_refusals_carry_their_reason():
     assert site_ack(None, [Response(0, "optOut", 460, "signal x is not supported")]).reason.startswith("code 460")
     assert site_ack(None, [Response(0, "optOut", 200, "OK")]).reason == "the site's VEN opted out"
     assert site_ack(None, [Response(0, "optIn", 200, "OK")], opted_out="x-schedule").state == "refused"
+
+
+@given(st.lists(st.tuples(st.integers(-30, 120), st.floats(-50, 50, allow_nan=False)), max_size=60))
+def test_slot_means_put_every_reading_in_its_quarter_and_nowhere_else(readings):
+    start = datetime(2026, 12, 1, 22, tzinfo=UTC)
+    timed = [(start + timedelta(minutes=minute), kw) for minute, kw in readings]
+    means = slot_means(timed, start, 4)
+    assert [m.start for m in means] == list(clock.slot_starts(start, 4))
+    assert sum(m.samples for m in means) == sum(1 for minute, _ in readings if 0 <= minute < 60)
+    for n, mean in enumerate(means):
+        inside = [kw for minute, kw in readings if 15 * n <= minute < 15 * (n + 1)]
+        assert mean.samples == len(inside)
+        assert mean.mean_kw == (pytest.approx(sum(inside) / len(inside)) if inside else None)

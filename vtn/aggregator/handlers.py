@@ -4,12 +4,12 @@ from typing import Any
 
 from aiohttp import web
 
-from mapping.flexready.clock import utc_text
+from mapping.flexready.clock import utc_text, window
 from mapping.flexready.orders import client_id_of, parse_order
 from mapping.flexready.plans import SitePlan
 from mapping.flexready.series import parse_series
 from mapping.openadr3.errors import Refused
-from vtn.aggregator import placement, status
+from vtn.aggregator import placement, status, telemetry
 from vtn.aggregator.common import AggregatorApi
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
@@ -62,6 +62,15 @@ async def get_sites(api: AggregatorApi, _request: web.Request, _grant: Grant) ->
     clock = {"step_minutes": 15, "wire_time_zone": "UTC", "local_time_zone": "America/Martinique"}
     groups = {name: list(members) for name, members in portfolio.groups.items()}
     return web.json_response({"clock": clock, "power_factor": portfolio.power_factor, "sites": sites, "groups": groups})
+
+
+async def get_measurements(api: AggregatorApi, request: web.Request, _grant: Grant) -> web.Response:
+    """A site's metered power (its VEN's TELEMETRY_USAGE), mean kW per 15-minute slot of [start, end)."""
+    site = request.match_info["site"]
+    if site not in api.portfolio.sites:
+        raise NotFound(f"site: {site!r} is not a site of this VTN (GET /flexready/v1/sites lists them)")
+    start, slots = window(request.query.get("start"), request.query.get("end"))
+    return web.json_response(await api.ctx.store.call(telemetry.site_telemetry, site, start, slots))
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

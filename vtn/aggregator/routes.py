@@ -67,6 +67,7 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     r.add_post(f"{BASE}/auth/token", _token(api))
     r.add_get(f"{BASE}/openapi.json", _openapi)
     r.add_get(f"{BASE}/sites", endpoint(api, handlers.get_sites))
+    r.add_get(f"{BASE}/sites/{{site}}/measurements", endpoint(api, handlers.get_measurements))
     r.add_post(f"{BASE}/orders", endpoint(api, handlers.post_order))
     r.add_get(f"{BASE}/orders", endpoint(api, handlers.list_orders))
     r.add_get(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.get_order))
