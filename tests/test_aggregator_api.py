@@ -2,6 +2,7 @@
 aggregator, orders and series becoming per-site events, idempotency, 4xx naming the field, acks
 from oadrCreatedEvent, modify and cancel. The VEN side is played by the raw 2.0b client (XSD-checked)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from mapping.flexready.clock import utc_text
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from tests.support.aggregator import BASE, Aggregator, aggregator_config, connect
+from tests.support.databases import fresh_database
 from tests.support.dso import add_client as add_dso_client
 from tests.support.dso import connect as connect_dso
 from tests.support.reports import NOW, register_reports, update, usage_metadata
@@ -226,3 +228,22 @@ async def test_a_sites_telemetry_comes_back_as_quarter_hour_means(vtn):
     assert status == 404 and body["field"] == "site"
     status, body = await agg.call("GET", "/sites/site-a/measurements", start=utc_text(NOW), end="2026-11-26T22:10:00Z")
     assert status == 400 and body["field"] == "end"
+
+
+@pytest.mark.postgres
+async def test_the_same_order_sent_to_two_vtn_processes_at_once_is_stored_once(tmp_path):
+    """Two VTN processes on one PostgreSQL store; the same order reaches both at the same moment (a
+    retried request behind a load balancer): both answer it, with the same events, and it is stored once."""
+    with fresh_database("postgresql", tmp_path) as url:
+        async with running_vtn(aggregator_config(url)) as first, running_vtn(aggregator_config(url)) as second:
+            await _registered(first, "site-a")
+            await second.process.sync.refresh()
+            agg = await connect(first, "agg-1")
+            other_door = Aggregator(agg.session, second.base_url + BASE, agg.token)
+            for n in range(5):
+                start, end = _window(first, quarters_ahead=8 + 4 * n)
+                body = _order(first, order_id=f"race-{n}", start=start, end=end)
+                answers = await asyncio.gather(agg.call("POST", "/orders", body), other_door.call("POST", "/orders", body))
+                assert sorted(status for status, _ in answers) == [200, 201], answers
+                assert answers[0][1]["sites"][0]["event_id"] == answers[1][1]["sites"][0]["event_id"]
+                assert answers[0][1]["sites"][0]["event_id"] is not None

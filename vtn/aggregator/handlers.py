@@ -3,6 +3,7 @@
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from mapping.flexready.clock import utc_text, window
 from mapping.flexready.orders import client_id_of, parse_order
@@ -38,6 +39,17 @@ async def _answer(api: AggregatorApi, outcome: placement.Outcome, client_id: str
     body = await api.ctx.store.call(status.view, outcome.request, api.ctx.now())
     code = 201 if created and not outcome.duplicate else 200
     return web.json_response(body, status=code)
+
+
+async def _submit(
+    api: AggregatorApi, client_id: str, kind: str, request_id: str, body: dict[str, Any], plans: tuple[SitePlan, ...]
+) -> placement.Outcome:
+    args = (client_id, kind, request_id, body, plans, api.market_context, api.ctx.now(), api.ctx.config.near_window)
+    try:
+        return await api.ctx.store.call(placement.submit, *args)
+    except IntegrityError:
+        # another VTN process on the same store took this id a moment ago: answer as for a repeat
+        return await api.ctx.store.call(placement.submit, *args)
 
 
 async def get_sites(api: AggregatorApi, _request: web.Request, _grant: Grant) -> web.Response:
@@ -85,17 +97,7 @@ async def post_order(api: AggregatorApi, request: web.Request, grant: Grant) -> 
     body = await _body(request)
     order = parse_order(body, api.portfolio)
     _check_window(api, order.plans, "end")
-    outcome = await api.ctx.store.call(
-        placement.submit,
-        grant.client_id,
-        "order",
-        order.client_order_id,
-        body,
-        order.plans,
-        api.market_context,
-        api.ctx.now(),
-        api.ctx.config.near_window,
-    )
+    outcome = await _submit(api, grant.client_id, "order", order.client_order_id, body, order.plans)
     return await _answer(api, outcome, grant.client_id, created=True)
 
 
@@ -167,15 +169,5 @@ async def post_series(api: AggregatorApi, request: web.Request, grant: Grant) ->
     body = await _body(request)
     series = parse_series(body, api.portfolio)
     _check_window(api, series.plans, "start")
-    outcome = await api.ctx.store.call(
-        placement.submit,
-        grant.client_id,
-        "series",
-        series.series_id,
-        body,
-        series.plans,
-        api.market_context,
-        api.ctx.now(),
-        api.ctx.config.near_window,
-    )
+    outcome = await _submit(api, grant.client_id, "series", series.series_id, body, series.plans)
     return await _answer(api, outcome, grant.client_id, created=True)

@@ -84,7 +84,7 @@ def submit(
             continue
         placements.append({**placement, "event_id": event.event_id})
         changed.append(event)
-    stored = agg_repo.save_request(session, client_id, kind, request_id, body, placements, now)
+    stored = agg_repo.insert_request(session, client_id, kind, request_id, body, placements, now)
     return Outcome(stored, duplicate=False, changed=tuple(changed))
 
 
@@ -133,7 +133,7 @@ def modify(
         except event_admin.EventRefused as exc:
             raise Conflict(f"client_order_id: {exc}") from exc
         changed.append(event)
-    saved = agg_repo.save_request(session, client_id, "order", request_id, body, list(stored.placements), now)
+    saved = agg_repo.update_request(session, client_id, "order", request_id, body, now)
     return Outcome(saved, duplicate=False, changed=tuple(changed))
 
 
@@ -144,12 +144,13 @@ def cancel(session: Session, client_id: str, kind: str, request_id: str, now: da
         return Outcome(stored, duplicate=True)
     changed = []
     for placement in stored.placements:
-        if placement["event_id"] is None:
+        found = repo.load_event(session, placement["event_id"]) if placement["event_id"] else None
+        if found is None or found[0].cancelled:  # never placed, or already cancelled (e.g. by an operator)
             continue
         try:
             reason = f"aggregator {kind} {request_id} cancelled"
             changed.append(event_admin.cancel_event(session, placement["event_id"], now, reason))
         except event_admin.EventRefused as exc:
             raise Conflict(f"{ID_FIELD[kind]}: {exc}") from exc
-    saved = agg_repo.save_request(session, client_id, kind, request_id, stored.body, list(stored.placements), now, cancelled=True)
+    saved = agg_repo.update_request(session, client_id, kind, request_id, stored.body, now, cancelled=True)
     return Outcome(saved, duplicate=False, changed=tuple(changed))

@@ -58,7 +58,7 @@ def list_requests(session: Session, client_id: str, kind: str, limit: int = 100,
     return [_stored(r) for r in session.scalars(query)]
 
 
-def save_request(
+def insert_request(
     session: Session,
     client_id: str,
     kind: str,
@@ -66,14 +66,31 @@ def save_request(
     body: dict[str, Any],
     placements: list[dict[str, Any]],
     now: datetime,
-    cancelled: bool = False,
 ) -> StoredRequest:
-    """Insert or replace an order or series."""
+    """Insert a new order or series (an IntegrityError when another transaction took the id meanwhile)."""
+    row = AggregatorRequest(
+        client_id=client_id,
+        kind=kind,
+        request_id=request_id,
+        body=body,
+        placements=placements,
+        cancelled=False,
+        created_at=now,
+        modified_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _stored(row)
+
+
+def update_request(
+    session: Session, client_id: str, kind: str, request_id: str, body: dict[str, Any], now: datetime, cancelled: bool = False
+) -> StoredRequest:
+    """Replace a stored order's body (a modification) or mark it cancelled."""
     row = session.get(AggregatorRequest, (client_id, kind, request_id))
     if row is None:
-        row = AggregatorRequest(client_id=client_id, kind=kind, request_id=request_id, created_at=now)
-        session.add(row)
-    row.body, row.placements, row.cancelled, row.modified_at = body, placements, cancelled, now
+        raise KeyError(request_id)
+    row.body, row.cancelled, row.modified_at = body, cancelled, now
     session.flush()
     return _stored(row)
 
