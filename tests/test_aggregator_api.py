@@ -169,6 +169,10 @@ async def test_modify_and_cancel_reach_the_events(vtn):
     (event,) = (await vtn.client.request_events(ven_id)).events
     assert event.modification_number == 1 and [i.value for i in event.signals[0].intervals] == [15.0, 15.0]
     assert utc_text(event.dtstart) == start
+    assert modified["sites"][0]["ack"]["state"] == "pending"
+    await vtn.client.ack(ven_id, (event,))
+    acked = (await agg.call("GET", "/orders/o-1"))[1]["sites"][0]["ack"]
+    assert acked == {"state": "accepted", "reason": None, "modification_number": 1}
     status, moved = await agg.call("PUT", "/orders/o-1", {**body, "site": "site-b", "power_kw": 10})
     assert status == 409 and moved["field"] == "site"
 

@@ -180,6 +180,10 @@ def test_acks_follow_the_latest_answer_and_refusals_carry_their_reason():
     assert (out.state, out.reason, out.modification_number) == ("refused", "too low", 1)
     assert site_ack(None, [Response(0, "optOut", 460, "signal x is not supported")]).reason.startswith("code 460")
     assert site_ack(None, [Response(0, "optOut", 200, "OK")]).reason == "the site's VEN opted out"
+    modified = site_ack(None, [Response(0, "optIn", 200, "OK")], modification_number=1)
+    assert (modified.state, modified.modification_number) == ("pending", 0)
+    both = [Response(0, "optIn", 200, "OK"), Response(1, "optIn", 200, "OK")]
+    assert site_ack(None, both, modification_number=1).state == "accepted"
     assert site_ack(None, [Response(0, "optIn", 200, "OK")], opted_out="x-schedule").state == "refused"
 
 

@@ -26,8 +26,11 @@ class Ack:
     modification_number: int | None = None
 
 
-def site_ack(placement_refused: str | None, responses: list[Response], opted_out: str | None = None) -> Ack:
-    """What a site said: a refusal at placement wins, then an opt-out (oadrCreateOpt), then the latest eventResponse."""
+def site_ack(
+    placement_refused: str | None, responses: list[Response], opted_out: str | None = None, modification_number: int = 0
+) -> Ack:
+    """What a site said: a refusal at placement wins, then an opt-out (oadrCreateOpt), then the latest
+    eventResponse — pending while the event's current modification (`modification_number`) is unanswered."""
     if placement_refused is not None:
         return Ack(REFUSED, placement_refused)
     if opted_out is not None:
@@ -35,6 +38,8 @@ def site_ack(placement_refused: str | None, responses: list[Response], opted_out
     if not responses:
         return Ack(PENDING)
     latest = responses[-1]
+    if latest.modification_number < modification_number:
+        return Ack(PENDING, f"awaiting the answer to modification {modification_number}", latest.modification_number)
     if latest.code != ResponseCode.OK:
         return Ack(REFUSED, f"code {latest.code}: {latest.description}", latest.modification_number)
     if latest.opt_type == "optOut":

@@ -47,7 +47,8 @@ def _site(session: Session, placement: dict[str, Any], now: datetime) -> tuple[d
         return {"site": placement["site"], "event_id": None, "event_status": None, "ack": _ack(ack), "measurements": None}, None
     event = found[0].event
     end = event_end(event.dtstart, event.duration)
-    ack = site_ack(None, agg_repo.responses(session, event_id, ven_id), agg_repo.opted_out(session, event_id, ven_id))
+    answers = agg_repo.responses(session, event_id, ven_id)
+    ack = site_ack(None, answers, agg_repo.opted_out(session, event_id, ven_id), event.modification_number)
     over = end is not None and end <= now and event.status != "cancelled"
     answer = {
         "site": placement["site"],
