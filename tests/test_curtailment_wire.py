@@ -14,6 +14,7 @@ from mapping.curtailment.requested import import_limit_at, requested_by_slot
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit
 from vtn.event_admin import draft_event, uniform_signal
+from vtn.site_registry import DEFAULT_CONTRACTED_KVA, contracted_kw_by_ven
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 in Martinique
 Q = timedelta(minutes=15)
@@ -68,6 +69,25 @@ def test_signals_needing_the_contract_and_intervals_without_baseline_have_no_req
     assert import_limit_at(limit, T0 + Q, 11.0) is None  # after the event
     price = _event("ELECTRICITY_PRICE", "price", [0.3])
     assert requested_by_slot(price, {T0: 11.0}) == {T0: None}
+
+
+def test_with_the_contract_a_simple_level_and_a_capacity_share_have_a_requested_value():
+    simple = _event("SIMPLE", "level", [2.0])  # level 2: half the contracted power
+    assert requested_by_slot(simple, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(5.0)}
+    share = _event("LOAD_CONTROL", "x-loadControlCapacity", [0.25])
+    assert requested_by_slot(share, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(8.0)}
+    above = _event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [50.0])  # capped at the contract, still above the baseline
+    assert requested_by_slot(above, {T0: 11.0}, contracted_kw=12.0) == {T0: 0.0}
+
+
+def test_the_sites_file_gives_each_ven_its_contract(tmp_path):
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[[sites]]\nname = "a"\ncontracted_kva = 36\n[[sites]]\nname = "b"\nven_name = "ven-b"\n'
+        '[[sites]]\nname = "c"\ncontracted_kva = "lots"\n'
+    )
+    assert contracted_kw_by_ven(sites) == {"a": 36.0, "ven-b": DEFAULT_CONTRACTED_KVA}
+    assert contracted_kw_by_ven(tmp_path / "absent.toml") == {}
 
 
 @given(st.floats(0, 1000), st.floats(0, 1000))

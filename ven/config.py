@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from certs.settings import parse_tls
+from certs.tls import TlsSettings
 from mapping.curtailment import CurtailmentRefused
 from mapping.curtailment.baseline import RECTANGLE, BaselineConfig
 from mapping.settings import ConfigError, Table
@@ -17,6 +19,8 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
 DEFAULT_SITES = CONFIG_DIR / "sites.toml"
 TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
+#: the top-level tables of ven.toml
+SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls"}
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ class VenConfig:
     flexmeasures: FlexMeasuresSettings | None = None
     mqtt: MqttSettings | None = None
     curtailment: CurtailmentSettings = CurtailmentSettings()
+    #: None: plain HTTP to the VTN (development only)
+    tls: TlsSettings | None = None
+    #: sign every message with the site's TLS key and require signed answers (needs [tls])
+    xml_signatures: bool = False
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -273,9 +281,9 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
     data = _read(path)
     root = Table(data, "", os.environ)
     try:
-        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment"})
+        root.reject_unknown(SECTIONS)
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
-        vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
+        vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"})
         store.reject_unknown({"path"})
         poll.reject_unknown({"default_interval", "max_backoff"})
         reports.reject_unknown({"duration"})
@@ -292,7 +300,11 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
             curtailment=_curtailment(root.table("curtailment")),
+            tls=parse_tls(root.table("tls"), path.resolve().parent.parent, "client"),
+            xml_signatures=vtn.boolean("xml_signatures", False),
         )
+        if config.xml_signatures and config.tls is None:
+            raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     sites_file = sites_path or (path.resolve().parent / str(data.get("sites_file", "sites.toml")))

@@ -9,6 +9,9 @@ from datetime import datetime
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from certs.settings import for_ven
+from certs.tls import client_context
+from certs.xmlsig import Signer
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
 from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
@@ -33,7 +36,8 @@ class VenProcess:
     source: TelemetrySource | None = None
     vens: dict[str, SiteVen] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
-    _session: aiohttp.ClientSession | None = None
+    #: one HTTP session per client certificate (mutual TLS: each VEN has its own)
+    _sessions: dict[object, aiohttp.ClientSession] = field(default_factory=dict)
     _store: VenStore | None = None
     _scheduler: AsyncIOScheduler | None = None
     _mqtt: MqttTelemetrySource | None = None
@@ -60,9 +64,8 @@ class VenProcess:
             self._tasks.append(asyncio.create_task(self.forwarder.run(fm.settings.forward_every), name="flexmeasures-forward"))
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
-        self._session = aiohttp.ClientSession()
-        link = VtnLink(self._session, self.config.vtn_url, self.config.request_timeout.total_seconds())
         for site_config in self.config.sites:
+            link = self._link_for(site_config.ven_name)
             site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
@@ -74,6 +77,16 @@ class VenProcess:
 
     def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
         return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None
+
+    def _link_for(self, ven_name: str) -> VtnLink:
+        tls = for_ven(self.config.tls, ven_name) if self.config.tls else None
+        key = tls.chains if tls else None
+        if key not in self._sessions:
+            connector = aiohttp.TCPConnector(ssl=client_context(tls)) if tls else None
+            self._sessions[key] = aiohttp.ClientSession(connector=connector)
+        signer = Signer.from_files(*tls.chains[0]) if tls and self.config.xml_signatures else None
+        ca_pem = tls.ca_file.read_bytes() if tls else b""
+        return VtnLink(self._sessions[key], self.config.vtn_url, self.config.request_timeout.total_seconds(), signer, ca_pem)
 
     async def _default_source(self) -> TelemetrySource:
         """MQTT for the sites with telemetry = "mqtt" (when [mqtt] is enabled), FlexMeasures for those with
@@ -113,8 +126,8 @@ class VenProcess:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions.values():
+            await session.close()
         if self._store is not None:
             self._store.close()
         if self._mqtt is not None:

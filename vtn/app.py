@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from certs.tls import server_context
+from certs.xmlsig import Signer
 from vtn import curtailment, openadr_http
 from vtn.aggregator import routes as aggregator_routes
 from vtn.config import VtnConfig
@@ -40,7 +42,8 @@ def build(config: VtnConfig) -> VtnProcess:
     """Migrate the store, load it, and wire the web application (nothing is started yet)."""
     upgrade(config.db_url)
     store = StoreWorker(config.db_url, origin=new_id("vtn"))
-    ctx = VtnContext(config=config, store=store)
+    signer = Signer.from_files(*config.tls.chains[0]) if config.tls else None
+    ctx = VtnContext(config=config, store=store, signer=signer)
     store.call_sync(
         repo.sync_configuration,
         [(p.program_id, p.market_context, p.name) for p in config.programs],
@@ -96,16 +99,26 @@ async def _stop(process: VtnProcess) -> None:
     process.ctx.store.close()
 
 
+async def start_site(process: VtnProcess, config: VtnConfig) -> tuple[web.AppRunner, int]:
+    """Listen on config.host:port (TLS when configured); returns the runner and the port bound."""
+    # a connection that has not completed a request within body_timeout is closed (slow headers)
+    runner = web.AppRunner(process.app, access_log=None, keepalive_timeout=config.body_timeout.total_seconds())
+    await runner.setup()
+    ssl_context = server_context(config.tls) if config.tls else None
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024, ssl_context=ssl_context)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    return runner, sockets[0].getsockname()[1] if sockets else config.port
+
+
 async def serve(config: VtnConfig) -> None:
     """Run the VTN until SIGINT/SIGTERM; prints the address it listens on."""
     process = build(config)
-    runner = web.AppRunner(process.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
-    await site.start()
-    sockets = getattr(site._server, "sockets", None) or []
-    port = sockets[0].getsockname()[1] if sockets else config.port
-    print(f"Cariflex VTN {config.vtn_id!r} listening on http://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    runner, port = await start_site(process, config)
+    scheme = "https" if config.tls else "http"
+    print(f"Cariflex VTN {config.vtn_id!r} listening on {scheme}://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    if config.tls is None:
+        log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
     log.info("store: %s", config.db_url.split("@")[-1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

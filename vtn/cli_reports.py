@@ -11,6 +11,7 @@ from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
 from vtn import curtailment_query, report_admin
 from vtn.context import utc_now
+from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 
@@ -183,9 +184,10 @@ def _run_data(args: argparse.Namespace, store_of: Any) -> int:
 
 
 def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
+    config, store = store_of(args)
     try:
-        found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven)
+        contracts = contracted_kw_by_ven(config.ui.sites_file)
+        found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, contracts)
     except curtailment_query.UnknownEvent as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
 from vtn.dso_config import DsoConfig, parse_dso
+from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
 from vtn.ui.settings import UiConfig, parse_ui
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
@@ -58,12 +60,21 @@ class VtnConfig:
     ui: UiConfig = field(default_factory=UiConfig)
     dso: DsoConfig = field(default_factory=DsoConfig)
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
+    #: a request body must arrive within this (slow clients are answered 408)
+    body_timeout: timedelta = timedelta(seconds=30)
+    #: None: plain HTTP (development only; production uses TLS, see docs/security.md)
+    tls: TlsSettings | None = None
+    proxy: ProxyTrust | None = None
+    #: how far a signed message's ReplayProtect timestamp may be from now
+    signature_window: timedelta = timedelta(minutes=5)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator"})
+    root.reject_unknown(
+        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"}
+    )
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
@@ -73,7 +84,10 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
             AutoReport(wanted.string("report"), wanted.duration("granularity", "PT1M"), wanted.duration("report_back", "PT5M"))
         )
     vtn = root.table("vtn")
-    vtn.reject_unknown({"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids"})
+    vtn.reject_unknown(
+        {"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids", "body_timeout"}
+        | {"signature_window"}
+    )
     store = root.table("store")
     store.reject_unknown({"url", "refresh_interval"})
     defaults = VtnConfig()
@@ -106,6 +120,10 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         ui=parse_ui(root.table("ui"), base_dir),
         dso=parse_dso(root.table("dso")),
         aggregator=parse_aggregator(root.table("aggregator")),
+        body_timeout=vtn.duration("body_timeout", "PT30S"),
+        signature_window=vtn.duration("signature_window", "PT5M"),
+        tls=parse_tls(root, base_dir),
+        proxy=parse_proxy(root),
     )
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from vtn import curtailment_query as query
 from vtn.context import VtnContext
+from vtn.site_registry import contracted_kw_by_ven
 
 
 def add_routes(app: web.Application, ctx: VtnContext) -> None:
@@ -35,7 +36,7 @@ def add_routes(app: web.Application, ctx: VtnContext) -> None:
 
     async def ven_json(request: web.Request) -> web.Response:
         ven_id = request.match_info["ven_id"]
-        events = await ctx.store.call(query.ven_curtailment, ven_id)
+        events = await ctx.store.call(query.ven_curtailment, ven_id, contracted_kw_by_ven(ctx.config.ui.sites_file))
         return web.json_response({"ven_id": ven_id, "events": [query.as_json(e) for e in events]})
 
     app.router.add_get("/events/{event_id}/curtailment.json", event_json)
@@ -47,6 +48,6 @@ async def _event(ctx: VtnContext, request: web.Request) -> query.EventCurtailmen
     event_id = request.match_info["event_id"]
     ven_id = request.query.get("ven")
     try:
-        return await ctx.store.call(query.event_curtailment, event_id, ven_id)
+        return await ctx.store.call(query.event_curtailment, event_id, ven_id, contracted_kw_by_ven(ctx.config.ui.sites_file))
     except query.UnknownEvent as exc:
         raise web.HTTPNotFound(text=f"event_id: {exc}") from exc
