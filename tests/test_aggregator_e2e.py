@@ -14,12 +14,12 @@ import pytest
 
 from mapping.flex.combine import floor_slot
 from mapping.flexready.clock import utc_text
-from mapping.flexready.sites import Site
 from tests.support.aggregator import SITES, aggregator_config, connect
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, publish
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import running_vtn
 from tests.test_curtailment_e2e import _meter, _site_ven
+from vtn.aggregator.settings import SiteSetting
 
 Q = timedelta(minutes=15)
 
@@ -70,7 +70,7 @@ async def test_after_the_window_the_api_returns_measured_and_achieved_per_site(s
     name = "site-measured"
     config = aggregator_config(
         sqlite_url,
-        sites={**SITES, name: Site(name, 36.0)},
+        sites={**SITES, name: SiteSetting(36.0)},
         poll_interval=timedelta(seconds=1),
         curtailment_after=timedelta(0),
     )

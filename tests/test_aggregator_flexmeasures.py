@@ -10,11 +10,11 @@ import pytest
 
 from mapping.flex.combine import RESOLUTION, floor_slot
 from mapping.flexready.clock import utc_text
-from mapping.flexready.sites import Site
 from tests.support.aggregator import aggregator_config, connect
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import running_vtn
 from tests.test_flexmeasures_e2e import V2G, _run, fm_client  # noqa: F401  (fm_client is a fixture)
+from vtn.aggregator.settings import SiteSetting
 
 pytestmark = pytest.mark.flexmeasures
 
@@ -28,7 +28,7 @@ async def test_series_reach_the_sites_price_sensor(sqlite_url, tmp_path, fm_clie
     site = replace(V2G, name=f"fm-agg-{item}", ven_name=f"fm-agg-{item}")
     assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, site)
     config = aggregator_config(
-        sqlite_url, sites={site.name: Site(site.name, site.contracted_kva, objective)}, poll_interval=timedelta(seconds=1)
+        sqlite_url, sites={site.name: SiteSetting(site.contracted_kva, objective)}, poll_interval=timedelta(seconds=1)
     )
     async with running_vtn(config) as vtn:
         ven = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(site,))

@@ -27,6 +27,7 @@ market_context = "http://cariflex.mq/programs/aggregator"
 ab = ["site-a", "site-b"]
 [aggregator]
 program = "aggregator"
+use_sites_file = false
 [aggregator.sites]
 site-a = {{ subscribed_kva = 36 }}
 site-b = {{ subscribed_kva = 12, objective = "co2" }}

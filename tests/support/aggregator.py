@@ -5,22 +5,23 @@ from typing import Any
 
 import aiohttp
 
-from mapping.flexready.sites import Site
 from tests.support.dso import token
 from tests.support.vtn_harness import config_for_tests
-from vtn.aggregator.settings import AggregatorConfig
+from vtn.aggregator.settings import AggregatorConfig, SiteSetting
 from vtn.auth.secrets import hash_secret, new_secret
 from vtn.config import VtnConfig
 from vtn.store import dso_repository as dso_repo
 
 BASE = "/flexready/v1"
-SITES = {"site-a": Site("site-a", 36.0), "site-b": Site("site-b", 12.0), "site-c": Site("site-c", 9.0, "co2")}
+SITES = {"site-a": SiteSetting(36.0), "site-b": SiteSetting(12.0), "site-c": SiteSetting(9.0, "co2")}
 
 
-def aggregator_config(db_url: str, sites: dict[str, Site] | None = None, **changes: object) -> VtnConfig:
-    """The tests' VTN configuration with the aggregator API on program `test` and three sites (group `ab`)."""
+def aggregator_config(db_url: str, sites: dict[str, SiteSetting] | None = None, **changes: object) -> VtnConfig:
+    """The tests' VTN configuration with the aggregator API on program `test` and three sites (group `ab`),
+    not those of the sites file."""
     config = config_for_tests(db_url, groups={"north": ("site-north",), "ab": ("site-a", "site-b")}, **changes)
-    return replace(config, aggregator=AggregatorConfig(program_id="test", sites=sites or SITES, accept_past_windows=True))
+    aggregator = AggregatorConfig(program_id="test", use_sites_file=False, sites=sites or SITES, accept_past_windows=True)
+    return replace(config, aggregator=aggregator)
 
 
 async def add_client(vtn: Any, client_id: str, scopes: str = "flexready") -> str:

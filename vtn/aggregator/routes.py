@@ -19,6 +19,7 @@ from vtn.auth.http import problem, token_endpoint
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.lifecycle import Lifecycle
+from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
@@ -60,7 +61,7 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
         ctx=ctx,
         lifecycle=lifecycle,
         issuer=TokenIssuer(key=key, audience=AUDIENCE, lifetime=config.token_lifetime),
-        portfolio=config.portfolio(groups),
+        portfolio=config.portfolio(groups, contracted_kw_by_ven(ctx.config.ui.sites_file)),
         market_context=programs[config.program_id],
     )
     r = app.router
