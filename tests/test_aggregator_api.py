@@ -52,8 +52,9 @@ async def test_tokens_are_per_aggregator_and_other_tokens_are_refused(vtn):
     assert {s["site"]: s["subscribed_kva"] for s in body["sites"]} == {"site-a": 36.0, "site-b": 12.0, "site-c": 9.0}
     assert body["groups"] == {"ab": ["site-a", "site-b"]} and body["clock"]["step_minutes"] == 15
 
-    anonymous = Aggregator(agg.session, agg.base, "")
-    assert (await anonymous.call("GET", "/sites"))[0] == 401
+    async with agg.session.get(agg.base + "/sites") as reply:
+        assert reply.status == 401 and reply.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "bearer token" in (await reply.json())["detail"]
     forged = Aggregator(agg.session, agg.base, agg.token[:-4] + "AAAA")
     assert (await forged.call("GET", "/sites"))[0] == 401
     dso = await connect_dso(vtn, "dso-1")  # a DSO client: its token is for another audience, and it gets none here

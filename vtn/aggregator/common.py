@@ -29,6 +29,11 @@ class AggregatorApi:
     portfolio: Portfolio
     market_context: str
 
+    @property
+    def contracts(self) -> dict[str, float]:
+        """Site → the kW its subscription allows (what shares of the contract mean)."""
+        return {site: self.portfolio.max_kw(site) for site in self.portfolio.sites}
+
 
 Handler = Callable[[AggregatorApi, web.Request, Grant], Awaitable[web.Response]]
 
@@ -42,7 +47,10 @@ def endpoint(api: AggregatorApi, handler: Handler) -> Callable[[web.Request], Aw
             require_scope(grant, SCOPE)
             return await handler(api, request, grant)
         except AuthFailed as exc:
-            return problem(exc.status, exc.detail)
+            answer = problem(exc.status, exc.detail)
+            if exc.status == 401:  # RFC 6750 §3
+                answer.headers["WWW-Authenticate"] = f'Bearer realm="{AUDIENCE}"'
+            return answer
         except Refused as exc:
             return problem(400, str(exc), field=exc.field)
         except NotFound as exc:

@@ -2,6 +2,7 @@
 (accepted / refused with the reason / pending) and, once the window is over, what was measured and
 achieved per 15-minute slot (from the VEN's x-ACHIEVED_CURTAILMENT report)."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,15 +32,17 @@ def _interval(i: CurtailmentInterval) -> dict[str, Any]:
     }
 
 
-def _measurements(session: Session, event_id: str, ven_id: str) -> dict[str, Any]:
-    found = event_curtailment(session, event_id, ven_id)
+def _measurements(session: Session, event_id: str, ven_id: str, contracts: Mapping[str, float]) -> dict[str, Any]:
+    found = event_curtailment(session, event_id, ven_id, contracts)
     site = next((s for s in found.sites if s.ven_id == ven_id), None)
     if site is None:
         return {"state": "awaiting reports", "ratio": None, "intervals": []}
     return {"state": "reported", "ratio": site.ratio, "intervals": [_interval(i) for i in site.intervals]}
 
 
-def _site(session: Session, placement: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime | None]:
+def _site(
+    session: Session, placement: dict[str, Any], now: datetime, contracts: Mapping[str, float]
+) -> tuple[dict[str, Any], datetime | None]:
     event_id, ven_id = placement["event_id"], placement["ven_id"]
     found = repo.load_event(session, event_id) if event_id else None
     if found is None or ven_id is None:
@@ -55,7 +58,7 @@ def _site(session: Session, placement: dict[str, Any], now: datetime) -> tuple[d
         "event_id": event_id,
         "event_status": event.status,
         "ack": _ack(ack),
-        "measurements": _measurements(session, event_id, ven_id) if over else None,
+        "measurements": _measurements(session, event_id, ven_id, contracts) if over else None,
     }
     return answer, end
 
@@ -64,11 +67,11 @@ def _ack(ack: Any) -> dict[str, Any]:
     return {"state": ack.state, "reason": ack.reason, "modification_number": ack.modification_number}
 
 
-def view(session: Session, stored: StoredRequest, now: datetime) -> dict[str, Any]:
-    """The JSON answer for one order or series."""
+def view(session: Session, stored: StoredRequest, now: datetime, contracts: Mapping[str, float]) -> dict[str, Any]:
+    """The JSON answer for one order or series (`contracts`: site → subscribed kW, for requested reductions)."""
     sites, ends = [], []
     for placement in stored.placements:
-        site, end = _site(session, placement, now)
+        site, end = _site(session, placement, now, contracts)
         sites.append(site)
         if end is not None:
             ends.append(end)
@@ -90,12 +93,16 @@ def view(session: Session, stored: StoredRequest, now: datetime) -> dict[str, An
     }
 
 
-def load_view(session: Session, client_id: str, kind: str, request_id: str, now: datetime) -> dict[str, Any] | None:
+def load_view(
+    session: Session, client_id: str, kind: str, request_id: str, now: datetime, contracts: Mapping[str, float]
+) -> dict[str, Any] | None:
     """The view of one of an aggregator's requests, None when it has none by that id."""
     stored = agg_repo.find_request(session, client_id, kind, request_id)
-    return view(session, stored, now) if stored else None
+    return view(session, stored, now, contracts) if stored else None
 
 
-def list_views(session: Session, client_id: str, kind: str, now: datetime, limit: int, skip: int) -> list[dict[str, Any]]:
+def list_views(
+    session: Session, client_id: str, kind: str, now: datetime, contracts: Mapping[str, float], limit: int, skip: int
+) -> list[dict[str, Any]]:
     """Views of an aggregator's requests, newest first."""
-    return [view(session, s, now) for s in agg_repo.list_requests(session, client_id, kind, limit, skip)]
+    return [view(session, s, now, contracts) for s in agg_repo.list_requests(session, client_id, kind, limit, skip)]
