@@ -126,6 +126,8 @@ async def test_an_end_before_the_start_and_a_body_that_is_not_json_are_refused(v
 async def test_a_group_order_is_shared_and_an_unregistered_site_is_refused_with_the_reason(vtn):
     await _registered(vtn, "site-a")
     agg = await connect(vtn, "agg-1")
+    _status, sites = await agg.call("GET", "/sites")
+    assert {s["site"]: s["registered"] for s in sites["sites"]} == {"site-a": True, "site-b": False, "site-c": False}
     status, body = await agg.call("POST", "/orders", _order(vtn, site=None, group="ab", power_kw=24, mode="delta"))
     assert status == 201, body
     sites = {s["site"]: s for s in body["sites"]}

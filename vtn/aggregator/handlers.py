@@ -15,7 +15,7 @@ from vtn.aggregator.common import AggregatorApi
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
 from vtn.openadr3.common import NotFound, json_body, page
-from vtn.store import repository as repo
+from vtn.store import aggregator_repository as agg_repo
 
 
 def _live(api: AggregatorApi, outcome: placement.Outcome, client_id: str) -> None:
@@ -55,11 +55,7 @@ async def _submit(
 async def get_sites(api: AggregatorApi, _request: web.Request, _grant: Grant) -> web.Response:
     """The sites, their subscribed power and objective, the groups, the clock."""
     portfolio = api.portfolio
-    registered = set()
-    for name in portfolio.sites:
-        ven = await api.ctx.store.call(repo.find_ven_by_name, name)
-        if ven is not None and ven.registered:
-            registered.add(name)
+    registered = await api.ctx.store.call(agg_repo.registered_sites, list(portfolio.sites))
     sites = [
         {
             "site": site.name,

@@ -95,6 +95,12 @@ def update_request(
     return _stored(row)
 
 
+def registered_sites(session: Session, names: list[str]) -> set[str]:
+    """The names among `names` whose VEN holds a registration (one query)."""
+    query = select(db.Ven.ven_name).where(db.Ven.ven_name.in_(names), db.Ven.registration_id.is_not(None))
+    return {name for name in session.scalars(query) if name is not None}
+
+
 def responses(session: Session, event_id: str, ven_id: str) -> list[Response]:
     """A VEN's eventResponses to one event, oldest first."""
     rows = session.scalars(
