@@ -76,6 +76,7 @@ async def test_an_order_becomes_an_event_for_the_site_and_repeats_are_idempotent
     assert status == 201, created
     (site,) = created["sites"]
     assert site["site"] == "site-a" and site["ack"]["state"] == "pending" and site["measurements"] is None
+    assert created["status"] == "scheduled"
     live, _closed = await vtn.ctx.store.call(repo.load_event, site["event_id"])
     event = live.event
     assert live.source == "aggregator:agg-1" and event.target.ven_ids == (ven_id,)
@@ -135,6 +136,9 @@ async def test_a_group_order_is_shared_and_an_unregistered_site_is_refused_with_
     assert sites["site-b"]["ack"] == refused
     live, _ = await vtn.ctx.store.call(repo.load_event, sites["site-a"]["event_id"])
     assert [(s.name, s.type, s.intervals[0].value) for s in live.event.signals] == [("LOAD_DISPATCH", "delta", -18.0)]
+    assert body["status"] == "scheduled"
+    status, alone = await agg.call("POST", "/orders", _order(vtn, order_id="o-2", site="site-b", power_kw=5))
+    assert status == 201 and alone["status"] == "refused" and alone["sites"][0]["event_id"] is None
 
 
 async def test_acks_come_from_the_vens_answers(vtn):

@@ -42,7 +42,7 @@ def _measurements(session: Session, event_id: str, ven_id: str, contracts: Mappi
 
 def _site(
     session: Session, placement: dict[str, Any], now: datetime, contracts: Mapping[str, float]
-) -> tuple[dict[str, Any], datetime | None]:
+) -> tuple[dict[str, Any], tuple[datetime, datetime] | None]:
     event_id, ven_id = placement["event_id"], placement["ven_id"]
     found = repo.load_event(session, event_id) if event_id else None
     if found is None or ven_id is None:
@@ -60,7 +60,7 @@ def _site(
         "ack": _ack(ack),
         "measurements": _measurements(session, event_id, ven_id, contracts) if over else None,
     }
-    return answer, end
+    return answer, (event.dtstart, end) if end is not None else None
 
 
 def _ack(ack: Any) -> dict[str, Any]:
@@ -69,20 +69,22 @@ def _ack(ack: Any) -> dict[str, Any]:
 
 def view(session: Session, stored: StoredRequest, now: datetime, contracts: Mapping[str, float]) -> dict[str, Any]:
     """The JSON answer for one order or series (`contracts`: site → subscribed kW, for requested reductions)."""
-    sites, ends = [], []
+    sites, windows = [], []
     for placement in stored.placements:
-        site, end = _site(session, placement, now, contracts)
+        site, window = _site(session, placement, now, contracts)
         sites.append(site)
-        if end is not None:
-            ends.append(end)
+        if window is not None:
+            windows.append(window)
     if stored.cancelled:
         status = "cancelled"
-    elif not ends:
-        status = "refused"
-    elif max(ends) <= now:
+    elif not windows:
+        status = "refused"  # no site could take it
+    elif max(end for _, end in windows) <= now:
         status = "completed"
+    elif min(start for start, _ in windows) <= now:
+        status = "active"
     else:
-        status = "accepted"
+        status = "scheduled"
     return {
         ID_FIELD[stored.kind]: stored.request_id,
         "status": status,
