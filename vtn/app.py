@@ -11,9 +11,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from certs.tls import server_context
 from certs.xmlsig import Signer
 from vtn import curtailment, openadr_http
+from vtn.aggregator import routes as aggregator_routes
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
+from vtn.openadr3 import routes as openadr3_routes
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -56,6 +58,8 @@ def build(config: VtnConfig) -> VtnProcess:
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CTX_KEY] = ctx
     openadr_http.add_routes(app, ctx)
+    openadr3_routes.setup(app, ctx, lifecycle)
+    aggregator_routes.setup(app, ctx, lifecycle)
     app.router.add_get("/healthz", _healthz)
     if config.ui.enabled:
         add_ui(app, ctx)

@@ -1,0 +1,1 @@
+"""French grid operators' signals → OpenADR events: pure translations, one module per signal kind."""

@@ -1,0 +1,54 @@
+"""Enedis-style local flexibility activation: a zone (poste source / feeder), a window, kW, a direction,
+and whether the kW are a limit or a change (delta).
+
+Input: `{"activation_id": "...", "zone": "poste-lamentin", "start": "...", "end": "...", "power_kw": 40,
+"direction": "IMPORT" | "EXPORT", "mode": "LIMIT" | "DELTA"}`; start and end carry an offset and lie on
+the 15-minute grid. LIMIT/IMPORT → x-IMPORT_CAPACITY_LIMIT setpoint, LIMIT/EXPORT →
+x-EXPORT_CAPACITY_LIMIT setpoint, DELTA/IMPORT → LOAD_DISPATCH delta −kW (consume less),
+DELTA/EXPORT → LOAD_DISPATCH delta +kW (export less, i.e. the site's net load rises). The zone must be
+configured (`[dso.zones]` or `[groups]`).
+"""
+
+from typing import Any
+
+from mapping.dso.common import AdapterSettings, EventSpec, Translation, message_id, number, window
+from mapping.oadr import model as m
+from mapping.oadr.vocabulary import power_kw
+from mapping.openadr3 import wire
+from mapping.openadr3.errors import Refused
+
+DIRECTIONS = ("IMPORT", "EXPORT")
+MODES = ("LIMIT", "DELTA")
+
+
+def translate(body: Any, settings: AdapterSettings, known_zones: frozenset[str]) -> Translation:
+    """One activation → one event for the zone's sites."""
+    body = wire.obj(body, "body")
+    msg = message_id(body, "activation_id", "message_id")
+    zone = wire.string(body.get("zone"), "zone", required=True)
+    if zone not in known_zones:
+        raise Refused("zone", f"{zone!r} is not a configured zone or group")
+    start, count = window(body, "start", "end")
+    power = number(body.get("power_kw"), "power_kw", 0, 100_000)
+    direction = body.get("direction")
+    if direction not in DIRECTIONS:
+        raise Refused("direction", f"expected {' or '.join(DIRECTIONS)}")
+    mode = body.get("mode", "LIMIT")
+    if mode not in MODES:
+        raise Refused("mode", f"expected {' or '.join(MODES)}")
+    if mode == "LIMIT":
+        name, kind, value = f"x-{direction}_CAPACITY_LIMIT", "setpoint", power
+    else:
+        name, kind, value = "LOAD_DISPATCH", "delta", -power if direction == "IMPORT" else power
+    event = EventSpec(
+        key=f"flex-{msg}",
+        program_id=settings.program_id,
+        start=start,
+        signal_name=name,
+        signal_type=kind,
+        values=(value,) * count,
+        unit=power_kw(),
+        target=m.Target(group_ids=(zone,)),
+        comment=f"local flexibility {mode.lower()} {direction.lower()} {power:g} kW ({zone})",
+    )
+    return Translation(message_id=msg, events=(event,))
