@@ -57,7 +57,12 @@ async def test_an_order_reaches_the_sites_vens_and_their_acks_come_back(sqlite_u
                 "site-b": {"state": "accepted", "reason": None, "modification_number": 0},
             }
             refused = (await acks("b-1"))["site-b"]
-            assert refused == {"state": "refused", "reason": "the site's VEN opted out", "modification_number": 0}
+            # the VEN's own reason, from its eventResponse
+            assert refused == {
+                "state": "refused",
+                "reason": "an import limit of 0.5 kW is below what this site can reach (1 kW)",
+                "modification_number": 0,
+            }
             _status, order = await agg.call("GET", "/orders/g-1")
             received = {e for kind, e, _ in hooks.calls if kind == "event"}
             assert {s["event_id"] for s in order["sites"]} <= received
