@@ -48,30 +48,49 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-async def _existing(request: web.Request, field: str, path: str) -> str:
-    """`path`, once the event or VEN it names is known to exist (404 naming the field otherwise)."""
+#: the page of what an action is about, by the path parameter naming it
+_PAGES = {"event_id": "/ui/events", "ven_id": "/ui/vens"}
+
+
+def page_of(field: str, value: str) -> str:
+    """The UI page of an event or VEN (the id as one URL segment)."""
+    return f"{_PAGES[field]}/{_segment(value)}"
+
+
+async def _confirmation(
+    request: web.Request, field: str, *, title: str, question: str, action: str, fields: list[tuple[str, str, str]], button: str
+) -> web.Response:
+    """The confirmation page of an operator action on the event or VEN named by `field` (404 naming the
+    field when it does not exist; only operators get here)."""
+    require_operator(request)
     value = request.match_info[field]
     ui = state(request)
     found = await ui.store.call(log.event_meta, value) if field == "event_id" else await ui.store.call(repo.load_ven, value)
     if found is None:
         raise web.HTTPNotFound(text=f"{field}: no {'event' if field == 'event_id' else 'VEN'} {value}")
-    return path
+    path = page_of(field, value)
+    return render(
+        request,
+        "confirm.html",
+        title=title,
+        question=question.format(id=value),
+        action=f"{path}/{action}",
+        fields=fields,
+        button=button,
+        back=path,
+    )
 
 
 async def confirm_cancel(request: web.Request) -> web.Response:
     """GET — ask before cancelling."""
-    require_operator(request)
-    event_id = request.match_info["event_id"]
-    path = await _existing(request, "event_id", f"/ui/events/{_segment(event_id)}")
-    return render(
+    return await _confirmation(
         request,
-        "confirm.html",
+        "event_id",
         title="Cancel event",
-        question=f"Cancel event {event_id}? Every VEN it was sent to receives the cancellation at its next poll.",
-        action=f"{path}/cancel",
+        question="Cancel event {id}? Every VEN it was sent to receives the cancellation at its next poll.",
+        action="cancel",
         fields=[("reason", "Reason", "cancelled by operator")],
         button="Cancel the event",
-        back=path,
     )
 
 
@@ -85,7 +104,7 @@ async def cancel(request: web.Request) -> web.Response:
         number = await ui.store.call(cancel_and_audit, event_id, ui.now(), reason, operator.username)
     except event_admin.EventRefused as exc:
         raise web.HTTPConflict(text=f"event_id: {exc}") from exc
-    raise _done(f"/ui/events/{event_id}", f"Event cancelled (modification {number}); VENs get it at their next poll.")
+    raise _done(page_of("event_id", event_id), f"Event cancelled (modification {number}); VENs get it at their next poll.")
 
 
 # --- request re-registration ------------------------------------------------------------------
@@ -102,18 +121,14 @@ def reregister_and_audit(session: Session, ven_id: str, now: datetime, username:
 
 async def confirm_reregister(request: web.Request) -> web.Response:
     """GET — ask before requesting re-registration."""
-    require_operator(request)
-    ven_id = request.match_info["ven_id"]
-    path = await _existing(request, "ven_id", f"/ui/vens/{_segment(ven_id)}")
-    return render(
+    return await _confirmation(
         request,
-        "confirm.html",
+        "ven_id",
         title="Request re-registration",
-        question=f"Ask VEN {ven_id} to register again (oadrRequestReregistration at its next poll)?",
-        action=f"{path}/reregister",
+        question="Ask VEN {id} to register again (oadrRequestReregistration at its next poll)?",
+        action="reregister",
         fields=[],
         button="Request re-registration",
-        back=path,
     )
 
 
@@ -126,7 +141,7 @@ async def reregister(request: web.Request) -> web.Response:
         await ui.store.call(reregister_and_audit, ven_id, ui.now(), operator.username)
     except LookupError as exc:
         raise web.HTTPConflict(text=f"ven_id: {exc.args[0]}") from exc
-    raise _done(f"/ui/vens/{ven_id}", "Re-registration requested; the VEN gets it at its next poll.")
+    raise _done(page_of("ven_id", ven_id), "Re-registration requested; the VEN gets it at its next poll.")
 
 
 # --- request a report -----------------------------------------------------------------------
@@ -144,23 +159,19 @@ def report_and_audit(
 
 async def confirm_report(request: web.Request) -> web.Response:
     """GET — the request's parameters, to confirm."""
-    require_operator(request)
-    ven_id = request.match_info["ven_id"]
-    path = await _existing(request, "ven_id", f"/ui/vens/{_segment(ven_id)}")
-    return render(
+    return await _confirmation(
         request,
-        "confirm.html",
+        "ven_id",
         title="Request a report",
-        question=f"Ask VEN {ven_id} for a report (oadrCreateReport at its next poll)? "
+        question="Ask VEN {id} for a report (oadrCreateReport at its next poll)? "
         "PT0S for both durations asks for one report now.",
-        action=f"{path}/request-report",
+        action="request-report",
         fields=[
             ("report", "Report", "TELEMETRY_USAGE"),
             ("granularity", "Granularity", "PT1M"),
             ("report_back", "Report back", "PT5M"),
         ],
         button="Request the report",
-        back=path,
     )
 
 
@@ -185,4 +196,4 @@ async def request_report(request: web.Request) -> web.Response:
         request_id = await ui.store.call(report_and_audit, ven_id, report_name, granularity, back, ui.now(), operator.username)
     except report_admin.ReportRefused as exc:
         raise web.HTTPConflict(text=f"report: {exc}") from exc
-    raise _done(f"/ui/vens/{ven_id}", f"Report {report_name} requested ({request_id}); the VEN gets it at its next poll.")
+    raise _done(page_of("ven_id", ven_id), f"Report {report_name} requested ({request_id}); the VEN gets it at its next poll.")
