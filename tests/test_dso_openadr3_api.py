@@ -170,6 +170,8 @@ async def test_overlapping_event_of_the_same_program_and_priority_is_a_conflict(
     status, problem = await dso.call("POST", "/events", capacity_event(vtn))
     assert status == 409 and "priority" in problem["detail"]
     assert (await dso.call("POST", "/events", capacity_event(vtn, priority=3)))[0] == 201
+    right_after = capacity_event(vtn, start_in=timedelta(hours=1) + 3 * FIFTEEN)  # starts where the first ends
+    assert (await dso.call("POST", "/events", right_after))[0] == 201
 
 
 async def test_search_filters_and_paging(vtn):

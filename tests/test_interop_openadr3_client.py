@@ -108,4 +108,3 @@ async def test_elaad_openadr3_client_drives_our_vtn_and_the_2_0b_ven_follows(vtn
         if process.returncode is None:
             process.kill()
             await process.wait()
-
