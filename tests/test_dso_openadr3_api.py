@@ -191,6 +191,8 @@ async def test_search_filters_and_paging(vtn):
     assert (await dso.call("GET", "/events", programID="other"))[1] == []
     status, problem = await dso.call("GET", "/events", skip=-1)
     assert status == 400 and problem["field"] == "skip"
+    status, problem = await dso.call("GET", "/events/not%20an%20id")
+    assert status == 400 and problem["field"] == "eventID"
 
 
 async def test_programs_crud_and_capacity_choice(vtn):

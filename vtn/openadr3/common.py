@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from mapping.openadr3.errors import Refused
+from mapping.openadr3.wire import object_id
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
 from vtn.auth.tokens import Grant, TokenIssuer
 from vtn.context import VtnContext
@@ -102,3 +103,8 @@ def page(request: web.Request) -> tuple[int, int]:
 def ok(body: Any, status: int = 200) -> web.Response:
     """A JSON answer."""
     return web.json_response(body, status=status)
+
+
+def path_id(request: web.Request, name: str) -> str:
+    """A path parameter that must be an objectID (400 naming it otherwise)."""
+    return object_id(request.match_info[name], name) or ""

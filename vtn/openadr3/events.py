@@ -14,11 +14,12 @@ from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
 from mapping.openadr3 import events as tr
 from mapping.openadr3.errors import Refused
+from mapping.openadr3.wire import object_id
 from vtn import event_admin
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
 from vtn.openadr3 import event_ops
-from vtn.openadr3.common import Api, NotFound, json_body, ok, page
+from vtn.openadr3.common import Api, NotFound, json_body, ok, page, path_id
 from vtn.openadr3.directory import directory
 from vtn.openadr3.filters import filter_by_targets
 from vtn.openadr3.programs import program_view
@@ -38,7 +39,7 @@ def _render(api: Api, row: UpstreamEvent) -> dict[str, Any]:
 
 
 async def _owned(api: Api, request: web.Request, grant: Grant) -> UpstreamEvent:
-    event_id = request.match_info["eventID"]
+    event_id = path_id(request, "eventID")
     row = await api.ctx.store.call(dso_repo.load_upstream_event, event_id)
     if row is None or row.deleted or row.client_id != grant.client_id:
         raise NotFound(f"eventID: no event {event_id}")
@@ -129,7 +130,7 @@ def _active(row: UpstreamEvent, now: datetime) -> bool:
 async def search_events(api: Api, request: web.Request, grant: Grant) -> web.Response:
     """GET /events: the client's events, filtered by programID, targets and (3.1) active; skip/limit."""
     skip, limit = page(request)
-    program_id = request.query.get("programID")
+    program_id = object_id(request.query.get("programID"), "programID", required=False)
     rows = await api.ctx.store.call(dso_repo.list_upstream_events, grant.client_id, program_id)
     rows = filter_by_targets(request, api.version, rows)
     active = request.query.get("active")

@@ -14,7 +14,7 @@ from aiohttp import web
 from mapping.openadr3 import events as tr
 from mapping.openadr3.programs import clean_program, render_program
 from vtn.auth.tokens import Grant
-from vtn.openadr3.common import Api, Conflict, NotFound, json_body, ok, page
+from vtn.openadr3.common import Api, Conflict, NotFound, json_body, ok, page, path_id
 from vtn.openadr3.filters import filter_by_targets
 from vtn.store import dso_repository as dso_repo
 from vtn.store.dso_repository import ProgramRow
@@ -37,7 +37,7 @@ def _render(api: Api, row: ProgramRow) -> dict[str, Any]:
 
 
 async def _program(api: Api, request: web.Request) -> ProgramRow:
-    program_id = request.match_info["programID"]
+    program_id = path_id(request, "programID")
     row = await api.ctx.store.call(dso_repo.load_program, program_id)
     if row is None:
         raise NotFound(f"programID: no program {program_id}")
