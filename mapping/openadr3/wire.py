@@ -32,6 +32,13 @@ def obj(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+def refuse_unknown(item: dict[str, Any], known: frozenset[str], prefix: str = "") -> None:
+    """Refuse the first member (not null) outside `known`: what cannot be carried is never dropped silently."""
+    for key, value in item.items():
+        if key not in known and value is not None:
+            raise Refused(f"{prefix}{key}", "unknown member: it cannot be carried to OpenADR 2.0b")
+
+
 def array(value: Any, field: str) -> list[Any]:
     """A JSON array (absent → empty), else refused."""
     if value is None:

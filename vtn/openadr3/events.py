@@ -5,7 +5,7 @@ PUT replaces the whole event (what the body leaves out is gone; id, createdDateT
 modificationDateTime and objectType are ignored); the programID cannot change.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -123,7 +123,7 @@ async def delete_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
 
 def _active(row: UpstreamEvent, now: datetime) -> bool:
     start, durations = tr.timeline(row.body)
-    end = event_end(start, sum(durations, start - start))
+    end = event_end(start, sum(durations, timedelta()))
     return end is None or end > now
 
 

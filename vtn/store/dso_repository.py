@@ -230,12 +230,6 @@ def update_upstream_event(session: Session, event_id: str, body: dict[str, Any],
     row.body, row.modified_at, row.deleted = body, now, deleted
 
 
-def upstream_event_ids(session: Session, market_context: str | None = None) -> dict[str, str]:
-    """eventID → client of every upstream event (to tell reports which events were the DSO's)."""
-    query = select(dso.DsoEvent.event_id, dso.DsoEvent.client_id).where(dso.DsoEvent.deleted.is_(False))
-    return {e: c for e, c in session.execute(query)}
-
-
 # --- operators' messages ------------------------------------------------------------------------
 
 
