@@ -1,5 +1,5 @@
 # Cariflex — the two commands a newcomer needs are `make demo` and `make test`.
-.PHONY: demo test venv services lint bench clean demo-clean
+.PHONY: demo test venv services lint bench bench-tls fuzz clean demo-clean
 
 venv:
 	@bash scripts/bootstrap-venv.sh
@@ -13,6 +13,8 @@ demo: venv
 
 ## Run the whole test suite (starts PostgreSQL when it is not running).
 test: venv services
+	@bash scripts/ensure-browser.sh
+	@bash scripts/ensure-nginx.sh
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests
 
@@ -23,6 +25,15 @@ lint: venv
 ## Benchmarks (not tests): poll throughput against stock openleadr.
 bench: venv services
 	.venv/bin/python bench/poll_bench.py
+
+## Poll throughput over mutual TLS (keep-alive, handshake per poll, XML-signed) next to stock openleadr.
+bench-tls: venv
+	.venv/bin/python bench/tls_bench.py
+
+## A long fuzz run of the XML codec and the 2.0b endpoints (FUZZ_EXAMPLES cases per property).
+fuzz: venv
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} .venv/bin/python -m pytest -q -p no:cacheprovider --hypothesis-show-statistics \
+		tests/test_fuzz_codec.py tests/test_fuzz_http.py
 
 demo-clean:
 	rm -rf var/

@@ -4,6 +4,7 @@ import argparse
 import logging
 import sys
 
+from certs import cli as certs_cli
 from mapping.settings import ConfigError
 from ven import cli as ven_cli
 from vtn import cli as vtn_cli
@@ -18,6 +19,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     vtn_cli.register(commands)
     ven_cli.register(commands)
+    certs_cli.register(commands)
     return root
 
 

@@ -1,20 +1,27 @@
 """Site telemetry over MQTT, against the real Mosquitto on 127.0.0.1:1883 (and a private one for the
 restart test): validation and counters, W → kW, staleness, reconnection, and values reaching our VTN."""
 
-import json
 import shutil
-import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import aiomqtt
 import pytest
 
+from mapping.oadr import report_model as r
+from tests.support.mqtt import (
+    BROKER_PORT,
+    ensure_machine_broker,
+    free_port,
+    kill,
+    payload,
+    port_open,
+    private_broker_conf,
+    publish,
+    start_broker,
+)
 from tests.support.ven_harness import ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import MqttSettings, SiteConfig
@@ -23,38 +30,19 @@ from ven.telemetry_mqtt import MqttTelemetrySource, Rejected, parse_message
 from vtn.config import AutoReport
 from vtn.store import report_repository as reports
 
-ROOT = Path(__file__).resolve().parent.parent
-BROKER_PORT = 1883
 FAST_RECONNECT = dict(min_backoff=timedelta(milliseconds=200), max_backoff=timedelta(seconds=1))
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture(scope="module", autouse=True)
 def mosquitto() -> None:
-    """The machine's broker on 1883 (started like `make services` when missing)."""
-    if not _port_open(BROKER_PORT):
-        subprocess.run(["bash", str(ROOT / "scripts/ensure-services.sh"), "mosquitto"], check=True, timeout=120)
+    """The machine's broker on 1883."""
+    ensure_machine_broker()
 
 
 def _site(prefix: str = "site-mqtt", kind: str = "battery") -> SiteConfig:
     """A site name no other test (or concurrent run) publishes to."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     return SiteConfig(name=name, ven_name=name, asset={"kind": kind})
-
-
-def _payload(value: object, unit: str = "kW", at: datetime | None = None) -> bytes:
-    return json.dumps({"ts": (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"), "value": value, "unit": unit}).encode()
-
-
-async def _publish(messages: list[tuple[str, bytes]], port: int = BROKER_PORT) -> None:
-    async with aiomqtt.Client("127.0.0.1", port, timeout=10) as client:
-        for topic, payload in messages:
-            await client.publish(topic, payload, qos=1)
 
 
 @asynccontextmanager
@@ -78,9 +66,9 @@ def _source(*sites: SiteConfig, port: int = BROKER_PORT, **changes: object) -> M
 def test_parse_maps_topics_to_rids_and_converts_watts():
     site = _site()
     sites, now = {site.name: site}, datetime.now(UTC)
-    meter = parse_message(f"cariflex/{site.name}/meter/power", _payload(2.5), sites, now)
-    battery = parse_message(f"cariflex/{site.name}/battery/power", _payload(-1500, "W"), sites, now)
-    soc = parse_message(f"cariflex/{site.name}/battery/soc", _payload(55, "%"), sites, now)
+    meter = parse_message(f"cariflex/{site.name}/meter/power", payload(2.5), sites, now)
+    battery = parse_message(f"cariflex/{site.name}/battery/power", payload(-1500, "W"), sites, now)
+    soc = parse_message(f"cariflex/{site.name}/battery/soc", payload(55, "%"), sites, now)
     assert (meter.r_id, meter.value) == ("site-power", 2.5)
     assert (battery.r_id, battery.value) == ("asset-power", -1.5)
     assert (soc.r_id, soc.value) == ("asset-soc", 55.0)
@@ -89,20 +77,20 @@ def test_parse_maps_topics_to_rids_and_converts_watts():
 @pytest.mark.parametrize(
     "topic, payload, reason",
     [
-        ("cariflex/{s}/meter", _payload(1.0), "bad_topic"),
-        ("cariflex/nowhere/meter/power", _payload(1.0), "unknown_site"),
-        ("cariflex/{s}/evse/power", _payload(1.0), "unknown_asset"),
-        ("cariflex/{s}/meter/voltage", _payload(230, "V"), "unknown_quantity"),
+        ("cariflex/{s}/meter", payload(1.0), "bad_topic"),
+        ("cariflex/nowhere/meter/power", payload(1.0), "unknown_site"),
+        ("cariflex/{s}/evse/power", payload(1.0), "unknown_asset"),
+        ("cariflex/{s}/meter/voltage", payload(230, "V"), "unknown_quantity"),
         ("cariflex/{s}/meter/power", b"{not json", "bad_json"),
         ("cariflex/{s}/meter/power", b"[1, 2]", "bad_json"),
-        ("cariflex/{s}/meter/power", _payload(1.0, "kWh"), "bad_unit"),
-        ("cariflex/{s}/meter/power", _payload("1.0"), "bad_value"),
-        ("cariflex/{s}/meter/power", _payload(True), "bad_value"),
+        ("cariflex/{s}/meter/power", payload(1.0, "kWh"), "bad_unit"),
+        ("cariflex/{s}/meter/power", payload("1.0"), "bad_value"),
+        ("cariflex/{s}/meter/power", payload(True), "bad_value"),
         ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00Z", "value": NaN, "unit": "kW"}', "bad_value"),
         ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00", "value": 1, "unit": "kW"}', "bad_timestamp"),
         ("cariflex/{s}/meter/power", b'{"ts": "yesterday", "value": 1, "unit": "kW"}', "bad_timestamp"),
         # built when the test runs, not when it is collected (minutes earlier in a long suite)
-        ("cariflex/{s}/meter/power", lambda: _payload(1.0, at=datetime.now(UTC) + timedelta(minutes=6)), "future_timestamp"),
+        ("cariflex/{s}/meter/power", lambda: payload(1.0, at=datetime.now(UTC) + timedelta(minutes=6)), "future_timestamp"),
     ],
 )
 def test_parse_rejects_with_a_reason(topic, payload, reason):
@@ -120,11 +108,11 @@ async def test_published_values_become_readings_with_watts_as_kilowatts():
     site = _site()
     async with _running(_source(site)) as source:
         at = datetime.now(UTC).replace(microsecond=0)
-        await _publish(
+        await publish(
             [
-                (f"cariflex/{site.name}/meter/power", _payload(3.2, at=at)),
-                (f"cariflex/{site.name}/battery/power", _payload(-2500, "W", at=at)),
-                (f"cariflex/{site.name}/battery/soc", _payload(81.5, "%", at=at)),
+                (f"cariflex/{site.name}/meter/power", payload(3.2, at=at)),
+                (f"cariflex/{site.name}/battery/power", payload(-2500, "W", at=at)),
+                (f"cariflex/{site.name}/battery/soc", payload(81.5, "%", at=at)),
             ]
         )
         await wait_for(lambda: source.stored == 3, what="three stored samples")
@@ -140,18 +128,18 @@ async def test_invalid_messages_are_counted_by_reason_and_dropped():
     site = _site()
     topic = f"cariflex/{site.name}/meter/power"
     bad = [
-        (f"cariflex/{site.name}/meter/power/extra", _payload(1.0)),
-        (f"cariflex/{site.name}/pv/power", _payload(1.0)),
+        (f"cariflex/{site.name}/meter/power/extra", payload(1.0)),
+        (f"cariflex/{site.name}/pv/power", payload(1.0)),
         (topic, b"\xff\xfe not json"),
         (topic, b""),
-        (topic, _payload(1.0, "MW")),
+        (topic, payload(1.0, "MW")),
         (topic, b'{"ts": "2026-01-01T00:00:00Z", "value": NaN, "unit": "kW"}'),
-        (topic, _payload(None)),
-        (topic, _payload(1.0, at=datetime.now(UTC) + timedelta(hours=1))),
-        (topic, _payload(1.0, at=datetime.now(UTC) - timedelta(hours=2))),
+        (topic, payload(None)),
+        (topic, payload(1.0, at=datetime.now(UTC) + timedelta(hours=1))),
+        (topic, payload(1.0, at=datetime.now(UTC) - timedelta(hours=2))),
     ]
     async with _running(_source(site)) as source:
-        await _publish([*bad, (topic, _payload(4.0))])
+        await publish([*bad, (topic, payload(4.0))])
         await wait_for(lambda: source.received == len(bad) + 1, what="every message")
         assert source.rejected == {
             "bad_topic": 1,
@@ -171,7 +159,7 @@ async def test_a_site_this_process_does_not_host_is_refused():
     # as with a too-broad subscription: messages for a site that is not ours arrive
     source = MqttTelemetrySource(MqttSettings(), (hosted,), timedelta(hours=1), subscriptions=(f"cariflex/{other.name}/#",))
     async with _running(source):
-        await _publish([(f"cariflex/{other.name}/meter/power", _payload(1.0))])
+        await publish([(f"cariflex/{other.name}/meter/power", payload(1.0))])
         await wait_for(lambda: source.received == 1, what="the message")
         assert source.rejected == {"unknown_site": 1}
         assert source.reading(other, "site-power", datetime.now(UTC)) is None
@@ -183,8 +171,8 @@ async def test_stale_data_is_no_reading_and_late_samples_are_put_in_order():
     topic = f"cariflex/{site.name}/meter/power"
     async with _running(_source(site)) as source:
         # published out of order: the earlier one arrives last
-        await _publish(
-            [(topic, _payload(2.0, at=now - timedelta(minutes=10))), (topic, _payload(1.0, at=now - timedelta(minutes=20)))]
+        await publish(
+            [(topic, payload(2.0, at=now - timedelta(minutes=10))), (topic, payload(1.0, at=now - timedelta(minutes=20)))]
         )
         await wait_for(lambda: source.stored == 2, what="both samples")
         assert source.reading(site, "site-power", now - timedelta(minutes=15)) == 1.0
@@ -193,47 +181,49 @@ async def test_stale_data_is_no_reading_and_late_samples_are_put_in_order():
         assert not source.status(site, now).online
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_broker(conf: Path) -> subprocess.Popen:
-    """A mosquitto of our own (never the machine's broker): the test kills it, never anything else."""
-    return subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    process.kill()
-    process.wait(timeout=10)
+async def test_status_carries_manual_override_and_state_of_charge():
+    site = _site()
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with _running(_source(site)) as source:
+        await publish([(f"cariflex/{site.name}/meter/power", payload(3.0, at=now))])
+        await wait_for(lambda: source.stored == 1, what="the meter")
+        assert source.status(site, now) == r.ResourceStatus(online=True, manual_override=False)
+        await publish(
+            [
+                (f"cariflex/{site.name}/battery/soc", payload(64, "%", at=now)),
+                (f"cariflex/{site.name}/battery/override", payload(1, "bool", at=now)),
+            ]
+        )
+        await wait_for(lambda: source.stored == 3, what="state of charge and override")
+        status = source.status(site, now)
+        assert status.online and status.manual_override
+        assert status.load_control == {"capacity": {"min": 0.0, "max": 100.0, "current": 64.0}}
 
 
 @pytest.mark.skipif(shutil.which("mosquitto") is None, reason="needs the mosquitto binary")
 async def test_reconnects_and_subscribes_again_after_a_broker_restart(tmp_path):
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    port = free_port()
+    conf = private_broker_conf(tmp_path, port)
     site = _site()
     topic = f"cariflex/{site.name}/meter/power"
-    brokers = [_start_broker(conf)]
+    brokers = [start_broker(conf)]
     try:
-        await wait_for(lambda: _port_open(port), what="the private broker")
+        await wait_for(lambda: port_open(port), what="the private broker")
         async with _running(_source(site, port=port, **FAST_RECONNECT)) as source:
-            await _publish([(topic, _payload(1.0))], port)
+            await publish([(topic, payload(1.0))], port)
             await wait_for(lambda: source.stored == 1, what="the first sample")
-            _kill(brokers[-1])
+            kill(brokers[-1])
             await wait_for(lambda: not source.connected.is_set(), what="the source to see the broker gone")
-            brokers.append(_start_broker(conf))  # same port, empty broker: no session, no subscriptions
+            brokers.append(start_broker(conf))  # same port, empty broker: no session, no subscriptions
             await wait_for(lambda: source.connections == 2, timeout=15, what="a new connection")
-            await _publish([(topic, _payload(7.0))], port)
+            await publish([(topic, payload(7.0))], port)
             await wait_for(lambda: source.stored == 2, what="a sample after the restart")
             assert source.reading(site, "site-power", datetime.now(UTC)) == 7.0
             assert source.rejected == {}
     finally:
         for broker in brokers:
             if broker.poll() is None:
-                _kill(broker)
+                kill(broker)
 
 
 # --- end to end: MQTT → our VEN → our VTN ---------------------------------------------------
@@ -254,8 +244,8 @@ async def test_values_published_over_mqtt_reach_the_vtn_report_store(sqlite_url,
             source = process.source
             assert isinstance(source, MqttTelemetrySource)
             await wait_for(source.connected.is_set, what="the MQTT subscription")
-            await _publish(
-                [(f"cariflex/{name}/meter/power", _payload(2.75)), (f"cariflex/{name}/battery/power", _payload(-500, "W"))]
+            await publish(
+                [(f"cariflex/{name}/meter/power", payload(2.75)), (f"cariflex/{name}/battery/power", payload(-500, "W"))]
             )
             site = process.vens[name].site
             await wait_for(lambda: site.registration is not None, what="registration")

@@ -111,7 +111,7 @@ class SiteVen:
                 profile_name="2.0b",
                 transport_name="simpleHttp",
                 report_only=False,
-                xml_signature=False,
+                xml_signature=link.signs,
                 ven_name=site.config.ven_name,
                 http_pull_model=True,
                 ven_id=previous.ven_id if previous else None,

@@ -9,11 +9,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from certs.settings import parse_tls
+from certs.tls import TlsSettings
+from mapping.curtailment import CurtailmentRefused
+from mapping.curtailment.baseline import RECTANGLE, BaselineConfig
 from mapping.settings import ConfigError, Table
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
 DEFAULT_SITES = CONFIG_DIR / "sites.toml"
+TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
+#: the top-level tables of ven.toml
+SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class SiteConfig:
     groups: tuple[str, ...] = ()
     asset: Mapping[str, Any] = field(default_factory=dict)
     opt: OptPolicy = field(default_factory=OptPolicy)
+    #: where the site's meter readings come from: "mqtt" (the platform's IoT layer) or "flexmeasures"
+    telemetry: str = "mqtt"
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,10 @@ class FlexMeasuresSettings:
     email: str
     password: str
     schedule_timeout: timedelta = timedelta(seconds=120)
+    #: post the MQTT readings' 15-minute means to the sites' sensors, this often (None: do not)
+    forward_every: timedelta | None = timedelta(minutes=1)
+    #: how often sites with telemetry = "flexmeasures" read their sensors back
+    read_every: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,21 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class CurtailmentSettings:
+    """How a VEN computes achieved curtailment (mapping/curtailment, docs/curtailment.md)."""
+
+    baseline: BaselineConfig = BaselineConfig(RECTANGLE)
+    #: market context → the program's own baseline method
+    programs: Mapping[str, BaselineConfig] = field(default_factory=dict)
+    #: a meter sample stands for at most this long (the meter's nominal period; beyond it, a gap)
+    max_hold: timedelta = timedelta(minutes=5)
+    #: an interval whose samples cover less than this share is flagged partial
+    min_coverage: float = 0.9
+    #: how far back the VEN keeps meter samples in memory (the baseline window plus the event must fit)
+    history: timedelta = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
 class VenConfig:
     """What a `cariflex ven` process needs."""
 
@@ -86,6 +114,11 @@ class VenConfig:
     sites: tuple[SiteConfig, ...] = ()
     flexmeasures: FlexMeasuresSettings | None = None
     mqtt: MqttSettings | None = None
+    curtailment: CurtailmentSettings = CurtailmentSettings()
+    #: None: plain HTTP to the VTN (development only)
+    tls: TlsSettings | None = None
+    #: sign every message with the site's TLS key and require signed answers (needs [tls])
+    xml_signatures: bool = False
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
@@ -125,12 +158,16 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 "groups",
                 "asset",
                 "opt",
+                "telemetry",
             }
         )
         name = site.string("name")
         groups = site.data.get("groups", [])
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
             raise ConfigError(f"{site.path}.groups: expected a list of group ids")
+        telemetry = site.string("telemetry", "mqtt")
+        if telemetry not in TELEMETRY_SOURCES:
+            raise ConfigError(f"{site.path}.telemetry: expected one of {', '.join(TELEMETRY_SOURCES)}, got {telemetry!r}")
         sites.append(
             SiteConfig(
                 name=name,
@@ -144,6 +181,7 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 groups=tuple(groups),
                 asset=dict(site.table("asset").data),
                 opt=_opt_policy(site.table("opt"), default_opt),
+                telemetry=telemetry,
             )
         )
     names = [s.name for s in sites]
@@ -153,15 +191,24 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
 
 
 def _flexmeasures(table: Table) -> FlexMeasuresSettings | None:
-    table.reject_unknown({"enabled", "url", "email", "password", "schedule_timeout"})
+    table.reject_unknown(
+        {"enabled", "url", "email", "password", "schedule_timeout", "forward_telemetry", "forward_every", "read_every"}
+    )
     if not table.boolean("enabled", False):
         return None
-    return FlexMeasuresSettings(
+    settings = FlexMeasuresSettings(
         url=table.string("url"),
         email=table.string("email"),
         password=table.string("password"),
         schedule_timeout=table.duration("schedule_timeout", "PT120S"),
+        forward_every=table.duration("forward_every", "PT1M") if table.boolean("forward_telemetry", True) else None,
+        read_every=table.duration("read_every", "PT1M"),
     )
+    for key in ("forward_every", "read_every"):
+        value = getattr(settings, key)
+        if value is not None and value <= timedelta(0):
+            raise ConfigError(f"{table.path}.{key}: must be longer than zero")
+    return settings
 
 
 def _mqtt(table: Table) -> MqttSettings | None:
@@ -193,15 +240,50 @@ def _mqtt(table: Table) -> MqttSettings | None:
     return settings
 
 
+_BASELINE_KEYS = {"method", "minutes", "x", "y", "days"}
+
+
+def _baseline(table: Table, default: BaselineConfig) -> BaselineConfig:
+    try:
+        return BaselineConfig(
+            method=table.string("method", default.method),
+            minutes=table.integer("minutes", default.minutes, 15),
+            x=table.integer("x", default.x, 1),
+            y=table.integer("y", default.y, 1),
+            days=table.string("days", default.days),
+        )
+    except CurtailmentRefused as exc:
+        raise ConfigError(f"{table.path}: {exc}") from exc
+
+
+def _curtailment(table: Table) -> CurtailmentSettings:
+    table.reject_unknown(_BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs", "history"})
+    default = _baseline(table, BaselineConfig(RECTANGLE))
+    programs_table = table.table("programs")
+    programs = {}
+    for name in programs_table.data:
+        program = programs_table.table(name)
+        program.reject_unknown(_BASELINE_KEYS)
+        programs[name] = _baseline(program, default)
+    max_hold = table.duration("max_hold", "PT5M")
+    if max_hold <= timedelta(0):
+        raise ConfigError(f"{table.path}.max_hold: must be longer than zero")
+    coverage = table.integer("min_coverage_percent", 90, 0, 100)
+    history = table.duration("history", "PT12H")
+    if history <= timedelta(0):
+        raise ConfigError(f"{table.path}.history: must be longer than zero")
+    return CurtailmentSettings(default, programs, max_hold, coverage / 100, history)
+
+
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
     """Read and validate ven.toml and sites.toml, then apply command-line overrides (None = not given)."""
     path = path or DEFAULT_CONFIG
     data = _read(path)
     root = Table(data, "", os.environ)
     try:
-        root.reject_unknown({"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt"})
+        root.reject_unknown(SECTIONS)
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
-        vtn.reject_unknown({"url", "vtn_id", "request_timeout"})
+        vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"})
         store.reject_unknown({"path"})
         poll.reject_unknown({"default_interval", "max_backoff"})
         reports.reject_unknown({"duration"})
@@ -217,7 +299,12 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             report_duration=reports.duration("duration", "PT1H"),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
+            curtailment=_curtailment(root.table("curtailment")),
+            tls=parse_tls(root.table("tls"), path.resolve().parent.parent, "client"),
+            xml_signatures=vtn.boolean("xml_signatures", False),
         )
+        if config.xml_signatures and config.tls is None:
+            raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     sites_file = sites_path or (path.resolve().parent / str(data.get("sites_file", "sites.toml")))

@@ -65,8 +65,11 @@ class FlexMeasuresHooks:
         held_events: Callable[[str], dict[str, KnownEvent]],
         clock: Callable[[], datetime],
         max_backoff: timedelta = timedelta(minutes=5),
+        soc_percent: Callable[[SiteConfig, datetime], float | None] | None = None,
     ) -> None:
         self.client = client
+        #: the measured state of charge (%) a schedule starts from; None: half full
+        self.soc_percent = soc_percent
         self.assets = assets
         self.held_events = held_events
         self.clock = clock
@@ -205,7 +208,8 @@ class FlexMeasuresHooks:
     async def _schedule(
         self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
     ) -> ScheduleOutcome | None:
-        model = device_flex_model(site, assets)
+        soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
+        model = device_flex_model(site, assets, soc)
         if model is None:
             return None  # PV only: nothing to schedule, the limits are recorded for the operator
         targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]

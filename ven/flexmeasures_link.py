@@ -1,12 +1,16 @@
-"""Opening the VENs' FlexMeasures connection and building its hooks from the configuration."""
+"""Opening the VENs' FlexMeasures connection and building what uses it from the configuration:
+event hooks, the telemetry forwarder and the FlexMeasures telemetry source."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlparse
 
 from flexmeasures_client import FlexMeasuresClient
 
-from ven.config import FlexMeasuresSettings, VenConfig
+from ven.config import FlexMeasuresSettings, SiteConfig, VenConfig
 from ven.flexmeasures_hooks import FlexMeasuresHooks
-from ven.provision import provision
+from ven.provision import SiteAssets, provision
 from ven.site import utc_now
 from ven.store import VenStore
 
@@ -25,12 +29,30 @@ def client_for(settings: FlexMeasuresSettings) -> FlexMeasuresClient:
     )
 
 
-async def flexmeasures_hooks(config: VenConfig, store: VenStore) -> FlexMeasuresHooks:
-    """Provision (idempotently) the configured sites, re-apply held events, and return hooks that apply events to them."""
+@dataclass
+class FlexMeasuresConnection:
+    """A logged-in client and the ids of the provisioned sites' assets and sensors."""
+
+    settings: FlexMeasuresSettings
+    client: FlexMeasuresClient
+    assets: dict[str, SiteAssets]
+
+
+async def connect(config: VenConfig) -> FlexMeasuresConnection:
+    """Provision (idempotently) the configured sites and keep the client."""
     if config.flexmeasures is None:
         raise ValueError("FlexMeasures is not enabled in the VEN configuration ([flexmeasures] enabled = true)")
     client = client_for(config.flexmeasures)
-    assets = await provision(client, config.sites)
-    hooks = FlexMeasuresHooks(client, assets, store.events, utc_now, config.max_backoff)
+    return FlexMeasuresConnection(config.flexmeasures, client, await provision(client, config.sites))
+
+
+async def flexmeasures_hooks(
+    config: VenConfig,
+    store: VenStore,
+    connection: FlexMeasuresConnection,
+    soc_percent: Callable[[SiteConfig, datetime], float | None] | None = None,
+) -> FlexMeasuresHooks:
+    """Hooks that apply events to the sites (held events re-applied first); schedules start from `soc_percent`."""
+    hooks = FlexMeasuresHooks(connection.client, connection.assets, store.events, utc_now, config.max_backoff, soc_percent)
     await hooks.resume(config.sites)
     return hooks

@@ -1,9 +1,12 @@
 """Where the application plugs into a site VEN: event lifecycle callbacks and telemetry."""
 
 import logging
-from datetime import datetime
+import math
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from mapping.curtailment import Sample
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from ven.config import SiteConfig
@@ -65,6 +68,19 @@ class TelemetrySource(Protocol):
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
         """The site's resource status."""
 
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """Every sample of `r_id` in [start, end) (kW for power), in time order; gaps stay gaps."""
+
+
+def resource_status(source: TelemetrySource, site: SiteConfig, at: datetime) -> r.ResourceStatus:
+    """TELEMETRY_STATUS from readings: online while the meter reports, manual override as the device
+    or meter says, and the storage's state of charge (%) as the load-control capacity (0–100)."""
+    online = source.reading(site, "site-power", at) is not None
+    override = any(source.reading(site, r_id, at) for r_id in ("asset-override", "site-override"))
+    soc = source.reading(site, "asset-soc", at)
+    load_control = {"capacity": {"min": 0.0, "max": 100.0, "current": soc}} if soc is not None else {}
+    return r.ResourceStatus(online=online, manual_override=override, load_control=load_control)
+
 
 class ConfiguredSource:
     """A source for tests and try-outs: the site's configured base load, assets idle, online."""
@@ -76,3 +92,34 @@ class ConfiguredSource:
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
         """Online, no manual override."""
         return r.ResourceStatus(online=True, manual_override=False)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """The configured reading once a minute (a meter that never moves)."""
+        minute = timedelta(minutes=1)
+        first = start.replace(second=0, microsecond=0)
+        first += minute if first < start else timedelta(0)
+        moments = (first + i * minute for i in range(max(0, math.ceil((end - first) / minute))))
+        return [Sample(at, value) for at in moments if (value := self.reading(site, r_id, at)) is not None]
+
+
+class SiteRoutedSource:
+    """Each site's readings from its own source (MQTT for most, FlexMeasures for some), else `fallback`."""
+
+    def __init__(self, by_site: Mapping[str, TelemetrySource], fallback: TelemetrySource) -> None:
+        self.by_site = by_site
+        self.fallback = fallback
+
+    def _for(self, site: SiteConfig) -> TelemetrySource:
+        return self.by_site.get(site.name, self.fallback)
+
+    def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
+        """From the site's source."""
+        return self._for(site).reading(site, r_id, at)
+
+    def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
+        """From the site's source."""
+        return self._for(site).status(site, at)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        """From the site's source."""
+        return self._for(site).samples(site, r_id, start, end)

@@ -36,17 +36,22 @@ class SiteAssets:
         return self.sensors["power"]
 
 
-def device_flex_model(site: SiteConfig, assets: SiteAssets) -> dict[str, Any] | None:
-    """The device's storage flex-model (None for PV: not flexible here)."""
+def storage_capacity_kwh(site: SiteConfig) -> float:
+    """The storage capacity of the site's battery or EV (configured, else 100 kWh, 75 kWh for an EV charger)."""
+    return float(site.asset.get("capacity_kwh", 75.0 if site.asset.get("kind") == "evse" else 100.0))
+
+
+def device_flex_model(site: SiteConfig, assets: SiteAssets, soc_percent: float | None = None) -> dict[str, Any] | None:
+    """The device's storage flex-model (None for PV: not flexible here), from `soc_percent` when measured, else half full."""
     asset = site.asset
     kind = asset.get("kind")
     if kind not in STORAGE_KINDS:
         return None
-    capacity = float(asset.get("capacity_kwh", 75.0 if kind == "evse" else 100.0))
+    capacity = storage_capacity_kwh(site)
     power = float(asset.get("power_kw", 22.0))
     model: dict[str, Any] = {
         "sensor": assets.power_sensor,
-        "soc-at-start": quantity(capacity * 0.5, "kWh"),
+        "soc-at-start": quantity(capacity * (50.0 if soc_percent is None else min(max(soc_percent, 0.0), 100.0)) / 100.0, "kWh"),
         "soc-min": quantity(capacity * 0.1, "kWh"),
         "soc-max": quantity(capacity, "kWh"),
         "power-capacity": quantity(power, "kW"),

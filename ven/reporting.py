@@ -5,11 +5,13 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from mapping.curtailment import report as curtailment
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
 from mapping.oadr.vocabulary import power_kw
+from ven.curtailment_report import curtailment_intervals
 from ven.site import Site, new_request_id
 from ven.transport import LinkDown, VtnProtocolError
 
@@ -18,6 +20,7 @@ log = logging.getLogger("cariflex.ven.reports")
 USAGE, STATUS, HISTORY = "TELEMETRY_USAGE", "TELEMETRY_STATUS", "HISTORY_USAGE"
 MAX_INTERVALS_PER_MESSAGE = 500
 SAMPLING = r.SamplingRate(timedelta(seconds=1), timedelta(hours=1))
+CURTAILMENT_SAMPLING = r.SamplingRate(curtailment.GRANULARITY, curtailment.GRANULARITY)
 
 
 def specifier(site: Site, report_name: str) -> str:
@@ -26,7 +29,8 @@ def specifier(site: Site, report_name: str) -> str:
 
 
 def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
-    """TELEMETRY_USAGE (site and asset power, kW), TELEMETRY_STATUS, HISTORY_USAGE (site power, kW)."""
+    """TELEMETRY_USAGE (site and asset power, kW), TELEMETRY_STATUS, HISTORY_USAGE (site power, kW), and
+    x-ACHIEVED_CURTAILMENT (baseline, measured, achieved per 15-minute interval, kW; mapping/curtailment/report.py)."""
     now, duration = site.clock(), site.ven.report_duration
 
     def power(r_id: str) -> r.ReportDescription:
@@ -42,11 +46,21 @@ def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
             duration,
         ),
         r.ReportMetadata(specifier(site, HISTORY), f"METADATA_{HISTORY}", now, (power("site-power"),), duration),
+        r.ReportMetadata(
+            specifier(site, curtailment.REPORT_NAME),
+            curtailment.REPORT_NAME,  # a custom report has no METADATA_ name in the schema's list
+            now,
+            tuple(
+                r.ReportDescription(r_id, curtailment.REPORT_TYPE, reading, power_kw(), CURTAILMENT_SAMPLING)
+                for r_id, reading in curtailment.READING_TYPES.items()
+            ),
+            duration,
+        ),
     )
 
 
 def _report_name(site: Site, specifier_id: str) -> str | None:
-    for report_name in (USAGE, STATUS, HISTORY):
+    for report_name in (USAGE, STATUS, HISTORY, curtailment.REPORT_NAME):
         if specifier(site, report_name) == specifier_id:
             return report_name
     return None
@@ -140,6 +154,8 @@ class Reporter:
             self.schedule(request)
 
     def _intervals(self, request: r.ReportRequest, name: str, start: datetime, end: datetime) -> list[r.ReportInterval]:
+        if name == curtailment.REPORT_NAME:
+            return curtailment_intervals(self.site, start, end)
         step = request.granularity
         times = [start]
         if step > timedelta(0):

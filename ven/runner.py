@@ -4,14 +4,19 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from certs.settings import for_ven
+from certs.tls import client_context
+from certs.xmlsig import Signer
 from ven.agent import SiteVen, jittered_start
-from ven.config import VenConfig
-from ven.flexmeasures_link import flexmeasures_hooks
-from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, TelemetrySource
+from ven.config import SiteConfig, VenConfig
+from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
+from ven.flexmeasures_telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
+from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SiteRoutedSource, TelemetrySource
 from ven.site import Site
 from ven.store import VenStore
 from ven.telemetry_mqtt import MqttTelemetrySource
@@ -31,23 +36,36 @@ class VenProcess:
     source: TelemetrySource | None = None
     vens: dict[str, SiteVen] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
-    _session: aiohttp.ClientSession | None = None
+    #: one HTTP session per client certificate (mutual TLS: each VEN has its own)
+    _sessions: dict[object, aiohttp.ClientSession] = field(default_factory=dict)
     _store: VenStore | None = None
     _scheduler: AsyncIOScheduler | None = None
     _mqtt: MqttTelemetrySource | None = None
+    _flexmeasures: FlexMeasuresConnection | None = None
+    forwarder: TelemetryForwarder | None = None
 
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
         self._store = VenStore(self.config.store_path)
-        if self.hooks is None:
-            self.hooks = await flexmeasures_hooks(self.config, self._store) if self.config.flexmeasures else LoggingHooks()
+        if self.config.flexmeasures is not None:
+            self._flexmeasures = await connect(self.config)
         if self.source is None:
             self.source = await self._default_source()
+        if self.hooks is None:
+            self.hooks = (
+                await flexmeasures_hooks(self.config, self._store, self._flexmeasures, self._soc_percent)
+                if self._flexmeasures
+                else LoggingHooks()
+            )
+        fm = self._flexmeasures
+        if fm is not None and self._mqtt is not None and fm.settings.forward_every is not None:
+            forwarded = list(self._mqtt.sites.values())
+            self.forwarder = TelemetryForwarder(fm.client, fm.assets, self._mqtt, forwarded, self.config.curtailment)
+            self._tasks.append(asyncio.create_task(self.forwarder.run(fm.settings.forward_every), name="flexmeasures-forward"))
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.start()
-        self._session = aiohttp.ClientSession()
-        link = VtnLink(self._session, self.config.vtn_url, self.config.request_timeout.total_seconds())
         for site_config in self.config.sites:
+            link = self._link_for(site_config.ven_name)
             site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
@@ -57,13 +75,42 @@ class VenProcess:
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
 
+    def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
+        return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None
+
+    def _link_for(self, ven_name: str) -> VtnLink:
+        tls = for_ven(self.config.tls, ven_name) if self.config.tls else None
+        key = tls.chains if tls else None
+        if key not in self._sessions:
+            connector = aiohttp.TCPConnector(ssl=client_context(tls)) if tls else None
+            self._sessions[key] = aiohttp.ClientSession(connector=connector)
+        signer = Signer.from_files(*tls.chains[0]) if tls and self.config.xml_signatures else None
+        ca_pem = tls.ca_file.read_bytes() if tls else b""
+        return VtnLink(self._sessions[key], self.config.vtn_url, self.config.request_timeout.total_seconds(), signer, ca_pem)
+
     async def _default_source(self) -> TelemetrySource:
-        if self.config.mqtt is None:
-            return ConfiguredSource()
-        # kept as long as the reports look back, so a history request finds what was received
-        self._mqtt = MqttTelemetrySource(self.config.mqtt, self.config.sites, self.config.report_duration)
-        await self._mqtt.start()
-        return self._mqtt
+        """MQTT for the sites with telemetry = "mqtt" (when [mqtt] is enabled), FlexMeasures for those with
+        "flexmeasures" (when [flexmeasures] is); the configured base loads for the rest."""
+        config = self.config
+        # kept as long as the reports and the curtailment baselines look back
+        history = max(config.report_duration, config.curtailment.history)
+        routed: dict[str, TelemetrySource] = {}
+        mqtt_sites = [s for s in config.sites if s.telemetry == "mqtt"]
+        if config.mqtt is not None and mqtt_sites:
+            self._mqtt = MqttTelemetrySource(config.mqtt, mqtt_sites, history)
+            await self._mqtt.start()
+            routed.update({s.name: self._mqtt for s in mqtt_sites})
+        fm_sites = [s for s in config.sites if s.telemetry == "flexmeasures"]
+        if self._flexmeasures is not None and fm_sites:
+            fm = self._flexmeasures
+            from_fm = FlexMeasuresTelemetrySource(fm.client, fm.assets, fm_sites, history)
+            await from_fm.refresh_once()
+            self._tasks.append(asyncio.create_task(from_fm.run(fm.settings.read_every), name="flexmeasures-read"))
+            routed.update({s.name: from_fm for s in fm_sites})
+        sources = {id(s): s for s in routed.values()}
+        if len(sources) == 1 and len(routed) == len(config.sites):
+            return next(iter(sources.values()))
+        return SiteRoutedSource(routed, ConfiguredSource()) if routed else ConfiguredSource()
 
     @staticmethod
     async def _run_after(ven: SiteVen, delay: float) -> None:
@@ -79,12 +126,14 @@ class VenProcess:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
-        if self._session is not None:
-            await self._session.close()
+        for session in self._sessions.values():
+            await session.close()
         if self._store is not None:
             self._store.close()
         if self._mqtt is not None:
             await self._mqtt.stop()
+        if self._flexmeasures is not None:
+            await self._flexmeasures.client.close()
 
 
 async def serve(config: VenConfig) -> None:

@@ -12,6 +12,7 @@ Topic scheme: `cariflex/<site>/<asset>/<quantity>`, where `<site>` is a site nam
 | `cariflex/<site>/meter/energy`  | kWh       | `site-energy`    |
 | `cariflex/<site>/<kind>/soc`    | %         | `asset-soc`      |
 | `cariflex/<site>/<kind>/energy` | kWh       | `asset-energy`   |
+| `cariflex/<site>/<kind>/override` | bool (0/1) | `asset-override` |
 
 Power is consumption positive (import at the meter, charging for a battery), W converted to kW.
 Anything else is counted by reason, logged (at most once a minute per reason) and dropped.
@@ -31,15 +32,22 @@ from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
+from mapping import curtailment
 from mapping.oadr import report_model as r
 from ven.config import MqttSettings, SiteConfig
+from ven.hooks import resource_status
 
 log = logging.getLogger("cariflex.ven.mqtt")
 
 TOPIC_ROOT = "cariflex"
 METER = "meter"
 #: quantity → accepted units and their factor to the stored unit (kW, %, kWh)
-UNITS: dict[str, dict[str, float]] = {"power": {"kW": 1.0, "W": 0.001}, "soc": {"%": 1.0}, "energy": {"kWh": 1.0}}
+UNITS: dict[str, dict[str, float]] = {
+    "power": {"kW": 1.0, "W": 0.001},
+    "soc": {"%": 1.0},
+    "energy": {"kWh": 1.0},
+    "override": {"bool": 1.0},  # 1: someone took manual control of the device (or the site), 0: released
+}
 #: a bound on samples per series whatever the history: a chatty device cannot grow memory unboundedly
 MAX_SAMPLES = 20_000
 LOG_EVERY = 60.0
@@ -155,6 +163,15 @@ class SeriesStore:
         index = bisect.bisect_right(series, at, key=lambda e: e[0])
         return series[index - 1] if index else None
 
+    def window(self, site: str, r_id: str, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+        """The samples in [start, end), in time order."""
+        series = self._series.get((site, r_id))
+        if not series:
+            return []
+        low = bisect.bisect_left(series, start, key=lambda e: e[0])
+        high = bisect.bisect_left(series, end, key=lambda e: e[0])
+        return [series[i] for i in range(low, high)]
+
     def size(self, site: str, r_id: str) -> int:
         """How many samples a series holds."""
         return len(self._series.get((site, r_id), ()))
@@ -218,8 +235,12 @@ class MqttTelemetrySource:
         return found[1]
 
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
-        """Online while the site meter reports (a fresh `site-power` sample); no manual override known."""
-        return r.ResourceStatus(online=self.reading(site, "site-power", at) is not None, manual_override=False)
+        """Online while the site meter reports; manual override and state of charge as last published."""
+        return resource_status(self, site, at)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[curtailment.Sample]:
+        """What was received for `r_id` in [start, end): gaps (broker down, meter silent) stay gaps."""
+        return [curtailment.Sample(at, value) for at, value in self.store.window(site.name, r_id, start, end)]
 
     # --- intake ----------------------------------------------------------------------------
 

@@ -1,9 +1,14 @@
 """The VEN's link to its VTN over 2.0b simple HTTP: every answer is schema-checked and decoded."""
 
 import logging
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from certs.xmlsig import SignatureRefused, Signer, is_signed, issued_for_host, sign, verify
 from mapping.oadr import model as m
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
@@ -24,12 +29,36 @@ class VtnProtocolError(Exception):
 
 
 class VtnLink:
-    """Posts messages to `<base_url>/<service>` and decodes the answers."""
+    """Posts messages to `<base_url>/<service>` and decodes the answers.
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout_s: float) -> None:
+    With a `signer` (XML signatures, over mutual TLS) every message goes out signed and every answer
+    must be signed by a certificate of the VTN's host from the CA in `ca_pem` (what TLS checks of the
+    VTN), fresh and not replayed."""
+
+    #: how many answer nonces are remembered against replays
+    NONCES_KEPT = 10_000
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        timeout_s: float,
+        signer: Signer | None = None,
+        ca_pem: bytes = b"",
+        signature_window: timedelta = timedelta(minutes=5),
+    ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.signer = signer
+        self.ca_pem = ca_pem
+        self.signature_window = signature_window
+        self._nonces: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def signs(self) -> bool:
+        """True when this link uses XML signatures (announced at registration as oadrXmlSignature)."""
+        return self.signer is not None
 
     async def send(self, service: str, message: Message) -> Message | None:
         """Send a typed message; None when the VTN answers with an empty body."""
@@ -38,6 +67,8 @@ class VtnLink:
     async def send_raw(self, service: str, body: bytes) -> Message | None:
         """Send an encoded message (used to resend queued reports byte for byte)."""
         url = f"{self.base_url}/{service}"
+        if self.signer is not None:
+            body = sign(body, self.signer, datetime.now(UTC), uuid.uuid4().hex)
         try:
             async with self.session.post(
                 url, data=body, headers={"Content-Type": "application/xml"}, timeout=self.timeout
@@ -60,4 +91,23 @@ class VtnLink:
         problem = schema_errors(root)
         if problem is not None:
             raise VtnProtocolError(f"{url}: {envelope.name} from the VTN is not valid against the 2.0b schema: {problem}")
+        if self.signer is not None or is_signed(root):
+            self._check_signature(url, root)
         return decode(envelope)
+
+    def _check_signature(self, url: str, root: object) -> None:
+        try:
+            verified = verify(root, datetime.now(UTC), self.signature_window)  # type: ignore[arg-type]
+        except SignatureRefused as exc:
+            raise VtnProtocolError(f"{url}: the VTN's answer is refused: {exc}") from exc
+        host = urlsplit(self.base_url).hostname or ""
+        if not issued_for_host(verified.certificate, host, self.ca_pem):
+            raise VtnProtocolError(
+                f"{url}: the answer is signed by {verified.fingerprint}, not a certificate of {host} from our CA"
+            )
+        key = f"{verified.fingerprint}/{verified.nonce}"
+        if key in self._nonces:
+            raise VtnProtocolError(f"{url}: replayed answer (nonce {verified.nonce!r} seen before)")
+        self._nonces[key] = None
+        while len(self._nonces) > self.NONCES_KEPT:
+            self._nonces.popitem(last=False)

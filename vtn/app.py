@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from vtn import openadr_http
+from certs.tls import server_context
+from certs.xmlsig import Signer
+from vtn import curtailment, openadr_http
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
@@ -17,6 +19,7 @@ from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 from vtn.sync import StoreSync
+from vtn.ui.web import add_ui
 
 log = logging.getLogger("cariflex.vtn")
 
@@ -38,7 +41,8 @@ def build(config: VtnConfig) -> VtnProcess:
     """Migrate the store, load it, and wire the web application (nothing is started yet)."""
     upgrade(config.db_url)
     store = StoreWorker(config.db_url, origin=new_id("vtn"))
-    ctx = VtnContext(config=config, store=store)
+    signer = Signer.from_files(*config.tls.chains[0]) if config.tls else None
+    ctx = VtnContext(config=config, store=store, signer=signer)
     store.call_sync(
         repo.sync_configuration,
         [(p.program_id, p.market_context, p.name) for p in config.programs],
@@ -55,6 +59,8 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr_http.add_routes(app, ctx)
     openadr3_routes.setup(app, ctx, lifecycle)
     app.router.add_get("/healthz", _healthz)
+    if config.ui.enabled:
+        add_ui(app, ctx)
     process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
     app.on_startup.append(lambda _app: _start(process))
     app.on_cleanup.append(lambda _app: _stop(process))
@@ -78,6 +84,9 @@ async def _start(process: VtnProcess) -> None:
     scheduler.add_job(process.sync.flush_deliveries, "interval", seconds=2, id="flush-deliveries", max_instances=1, coalesce=True)
     scheduler.add_job(process.sync.flush_seen, "interval", seconds=30, id="flush-seen", max_instances=1, coalesce=True)
     scheduler.add_job(process.lifecycle.reconcile, "interval", seconds=30, id="reconcile", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        curtailment.request_due, "interval", args=[process.ctx], seconds=5, id="curtailment", max_instances=1, coalesce=True
+    )
     scheduler.start()
     await process.lifecycle.reconcile()
 
@@ -88,16 +97,26 @@ async def _stop(process: VtnProcess) -> None:
     process.ctx.store.close()
 
 
+async def start_site(process: VtnProcess, config: VtnConfig) -> tuple[web.AppRunner, int]:
+    """Listen on config.host:port (TLS when configured); returns the runner and the port bound."""
+    # a connection that has not completed a request within body_timeout is closed (slow headers)
+    runner = web.AppRunner(process.app, access_log=None, keepalive_timeout=config.body_timeout.total_seconds())
+    await runner.setup()
+    ssl_context = server_context(config.tls) if config.tls else None
+    site = web.TCPSite(runner, config.host, config.port, backlog=1024, ssl_context=ssl_context)
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    return runner, sockets[0].getsockname()[1] if sockets else config.port
+
+
 async def serve(config: VtnConfig) -> None:
     """Run the VTN until SIGINT/SIGTERM; prints the address it listens on."""
     process = build(config)
-    runner = web.AppRunner(process.app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, backlog=1024)
-    await site.start()
-    sockets = getattr(site._server, "sockets", None) or []
-    port = sockets[0].getsockname()[1] if sockets else config.port
-    print(f"Cariflex VTN {config.vtn_id!r} listening on http://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    runner, port = await start_site(process, config)
+    scheme = "https" if config.tls else "http"
+    print(f"Cariflex VTN {config.vtn_id!r} listening on {scheme}://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    if config.tls is None:
+        log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
     log.info("store: %s", config.db_url.split("@")[-1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

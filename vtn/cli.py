@@ -20,6 +20,7 @@ from vtn.store import report_repository
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
+from vtn.ui import cli as ui_cli
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +56,7 @@ def register(commands: Any) -> None:
     _register_event(commands)
     _register_ven(commands)
     cli_reports.register(commands, _config_args, _store, _duration)
+    ui_cli.register(commands, _config_args, _store)
     cli_dso.register(commands, _config_args, _store)
 
 

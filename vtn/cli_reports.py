@@ -9,7 +9,7 @@ from typing import Any
 
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
-from vtn import report_admin
+from vtn import curtailment_query, report_admin
 from vtn.context import utc_now
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
@@ -71,6 +71,15 @@ def register(commands: Any, config_args: Any, store_of: Any, duration_type: Any)
     data.add_argument("--until", default=None, help="ISO 8601 UTC")
     data.add_argument("--format", choices=["csv", "json"], default="csv")
     data.set_defaults(run=lambda a: _run_data(a, store_of))
+
+    curtailment = actions.add_parser(
+        "curtailment", help="achieved curtailment of an event per VEN and in total: requested, baseline, measured, achieved"
+    )
+    config_args(curtailment)
+    curtailment.add_argument("event_id")
+    curtailment.add_argument("--ven", default=None, help="only this venID's share")
+    curtailment.add_argument("--format", choices=["csv", "json"], default="csv")
+    curtailment.set_defaults(run=lambda a: _run_curtailment(a, store_of))
 
     opts = commands.add_parser("opts", help="list the opt schedules and event opts VENs sent")
     config_args(opts)
@@ -170,6 +179,24 @@ def _run_data(args: argparse.Namespace, store_of: Any) -> int:
     writer.writeheader()
     for row in rows:
         writer.writerow({**row, "status": json.dumps(row["status"]) if row["status"] else ""})
+    return 0
+
+
+def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
+    _, store = store_of(args)
+    try:
+        found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven)
+    except curtailment_query.UnknownEvent as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(curtailment_query.as_json(found), indent=1))
+        return 0
+    writer = csv.writer(sys.stdout)
+    writer.writerow(curtailment_query.CSV_COLUMNS)
+    writer.writerows(curtailment_query.as_rows(found))
     return 0
 
 

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from vtn.dso_config import DsoConfig, parse_dso
+from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
+from vtn.ui.settings import UiConfig, parse_ui
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
@@ -49,15 +52,27 @@ class VtnConfig:
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     resources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     auto_reports: tuple[AutoReport, ...] = ()
+    #: an event's VENs are asked for their achieved curtailment this long after it ends (late meter data)
+    curtailment_after: timedelta = timedelta(minutes=1)
+    #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
+    curtailment_lookback: timedelta = timedelta(days=2)
+    ui: UiConfig = field(default_factory=UiConfig)
+    #: a request body must arrive within this (slow clients are answered 408)
+    body_timeout: timedelta = timedelta(seconds=30)
+    #: None: plain HTTP (development only; production uses TLS, see docs/security.md)
+    tls: TlsSettings | None = None
+    proxy: ProxyTrust | None = None
+    #: how far a signed message's ReplayProtect timestamp may be from now
+    signature_window: timedelta = timedelta(minutes=5)
     dso: DsoConfig = field(default_factory=DsoConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "dso"})
+    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui", "tls", "proxy", "dso"})
     reports = root.table("reports")
-    reports.reject_unknown({"on_registration"})
+    reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
     for wanted in reports.tables("on_registration"):
         wanted.reject_unknown({"report", "granularity", "report_back"})
@@ -65,7 +80,10 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
             AutoReport(wanted.string("report"), wanted.duration("granularity", "PT1M"), wanted.duration("report_back", "PT5M"))
         )
     vtn = root.table("vtn")
-    vtn.reject_unknown({"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids"})
+    vtn.reject_unknown(
+        {"vtn_id", "host", "port", "poll_interval", "near_window", "max_body_bytes", "accept_ven_chosen_ids", "body_timeout"}
+        | {"signature_window"}
+    )
     store = root.table("store")
     store.reject_unknown({"url", "refresh_interval"})
     defaults = VtnConfig()
@@ -93,6 +111,13 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         groups=root.table("groups").string_lists(),
         resources=root.table("resources").string_lists(),
         auto_reports=tuple(auto_reports),
+        curtailment_after=reports.duration("curtailment_after", "PT1M"),
+        curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
+        ui=parse_ui(root.table("ui"), base_dir),
+        body_timeout=vtn.duration("body_timeout", "PT30S"),
+        signature_window=vtn.duration("signature_window", "PT5M"),
+        tls=parse_tls(root, base_dir),
+        proxy=parse_proxy(root),
         dso=parse_dso(root.table("dso")),
     )
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from certs.xmlsig import Signer
 from vtn.config import VtnConfig
 from vtn.ingest import IngestBatcher
 from vtn.live import LiveState
@@ -33,6 +34,8 @@ class VtnContext:
     deliveries: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     _recorded: set[tuple[str, str, int]] = field(default_factory=set)
     ingest: IngestBatcher = field(init=False)
+    #: signs answers to VENs that use XML signatures (the VTN's TLS certificate; None without TLS)
+    signer: Signer | None = None
 
     def __post_init__(self) -> None:
         self.ingest = IngestBatcher(self.store, self.now)

@@ -89,11 +89,18 @@ class LiveState:
 
     def events_for(self, ven: VenRecord) -> list[LiveEvent]:
         """The events `ven` must hold now, in delivery order (priority, then start)."""
-        groups = self.groups_by_name.get(ven.ven_name or "", set())
-        resources = self.resources_by_name.get(ven.ven_name or "", set())
+        groups, resources = self._memberships(ven)
         chosen = [e for e in self.events.values() if _targets(e.event.target, ven, groups, resources)]
         chosen.sort(key=lambda e: priority_key(e.event))
         return chosen
+
+    def targeted_vens(self, event: m.Event) -> list[VenRecord]:
+        """The registered VENs an event targets (by venID, partyID, group or resource), as of now."""
+        return [ven for ven in self.vens.values() if ven.registered and _targets(event.target, ven, *self._memberships(ven))]
+
+    def _memberships(self, ven: VenRecord) -> tuple[set[str], set[str]]:
+        name = ven.ven_name or ""
+        return self.groups_by_name.get(name, set()), self.resources_by_name.get(name, set())
 
     def acknowledge(self, ven_id: str, event_id: str, modification_number: int) -> None:
         """Note a VEN's oadrCreatedEvent for an event modification."""

@@ -1,10 +1,12 @@
 """The simple-HTTP transport of 2.0b: `/OpenADR2/Simple/2.0b/<service>`.
 
-Turns a request into a typed message (refusing what cannot be trusted), routes it to its service
-and answers. Protocol errors go out in the response type the request calls for, with the right
+Turns a request into a typed message (refusing what cannot be trusted), checks who sent it (the
+client certificate a venID is bound to, XML signatures: vtn/identity.py, vtn/signatures.py),
+routes it to its service and answers. Protocol errors go out in the response type the request calls for, with the right
 eiResponse code; bodies that are not OpenADR at all get an HTTP 4xx. Never a 500.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +21,7 @@ from mapping.oadr.decode import Envelope, decode, open_envelope, read_request_id
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
+from vtn import identity, signatures
 from vtn.context import VtnContext
 from vtn.services import events, opt, poll, registration, reports
 
@@ -114,7 +117,7 @@ def _check_vtn_id(ctx: VtnContext, element: etree._Element) -> None:
             )
 
 
-async def _answer(ctx: VtnContext, service: str, envelope: Envelope) -> m.Message | bytes | None:
+async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint: str | None) -> m.Message | bytes | None:
     name, root = envelope.name, envelope.root
     handler = SERVICES[service].get(name)
     if handler is None:
@@ -125,7 +128,24 @@ async def _answer(ctx: VtnContext, service: str, envelope: Envelope) -> m.Messag
     if problem is not None:
         raise OadrError(ResponseCode.BAD_REQUEST, f"{name} is not valid against the OpenADR 2.0b schema: {problem}")
     _check_vtn_id(ctx, envelope.element)
-    return await handler(ctx, decode(envelope))
+    identity.check_binding(ctx, envelope, fingerprint)
+    await signatures.check_signature(ctx, envelope, fingerprint)
+    reply = await handler(ctx, decode(envelope))
+    await identity.bind_on_registration(ctx, reply, fingerprint)
+    return reply
+
+
+async def _read_body(ctx: VtnContext, request: web.Request) -> bytes | web.Response:
+    """The request body, or the refusal of one that is announced too big or arrives too slowly."""
+    limit = ctx.config.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return web.Response(status=413, text=f"body of {request.content_length} bytes exceeds the limit of {limit} bytes\n")
+    try:
+        async with asyncio.timeout(ctx.config.body_timeout.total_seconds()):
+            return await request.read()
+    except TimeoutError:
+        log.warning("refused a slow request from %s: body not received within %s", request.remote, ctx.config.body_timeout)
+        return web.Response(status=408, text=f"the body did not arrive within {ctx.config.body_timeout.total_seconds():g} s\n")
 
 
 def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -136,7 +156,9 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
             given = request.headers.get("Content-Type", "none")
             log.warning("%s: refused Content-Type %s from %s", service, given, request.remote)
             return web.Response(status=415, text=f"Content-Type must be application/xml, not {given}\n")
-        body = await request.read()
+        body = await _read_body(ctx, request)
+        if isinstance(body, web.Response):
+            return body
         try:
             root = parse_xml(body, ctx.config.max_body_bytes)
             envelope = open_envelope(root)
@@ -145,7 +167,7 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
             return web.Response(status=exc.status, text=exc.reason + "\n")
         name = envelope.name
         try:
-            reply = await _answer(ctx, service, envelope)
+            reply = await _answer(ctx, service, envelope, identity.presented_fingerprint(request, ctx.config))
         except OadrError as exc:
             log.warning("%s: %s from %s refused with %s: %s", service, name, request.remote, int(exc.code), exc.description)
             reply = error_reply(ctx, name, envelope.element, exc)
@@ -157,7 +179,7 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         if reply is None:
             return web.Response(status=200)
         data = reply if isinstance(reply, bytes) else encode(reply)
-        return web.Response(body=data, content_type="application/xml")
+        return web.Response(body=signatures.sign_reply(ctx, envelope, reply, data), content_type="application/xml")
 
     return handle
 

@@ -268,7 +268,7 @@ def _created_event(msg: m.CreatedEvent) -> etree._Element:
         responses = sub(created, EI, "eventResponses")
         for r in msg.event_responses:
             er = sub(responses, EI, "eventResponse")
-            sub(er, EI, "responseCode", str(int(r.code)))
+            sub(er, EI, "responseCode", f"{int(r.code):03d}")
             sub(er, EI, "responseDescription", r.description)
             sub(er, PYLD, "requestID", r.request_id)
             qe = sub(er, EI, "qualifiedEventID")

@@ -67,7 +67,7 @@ def decode_unit(signal: etree._Element) -> m.ItemUnit | None:
 def encode_response(parent: etree._Element, response: m.EiResponse) -> None:
     """Append an ei:eiResponse."""
     el = sub(parent, EI, "eiResponse")
-    sub(el, EI, "responseCode", str(int(response.code)))
+    sub(el, EI, "responseCode", f"{int(response.code):03d}")  # the schema wants 3 digits
     sub(el, EI, "responseDescription", response.description)
     sub(el, PYLD, "requestID", response.request_id or "")
 

@@ -7,7 +7,7 @@ from mapping.oadr import report_model as r
 from tests.ven_conformance import distribute, event, new_id, utc_now
 from tests.ven_conformance.scripted_vtn import Th
 
-OUR_REPORTS = {"METADATA_TELEMETRY_USAGE", "METADATA_TELEMETRY_STATUS", "METADATA_HISTORY_USAGE"}
+OUR_REPORTS = {"METADATA_TELEMETRY_USAGE", "METADATA_TELEMETRY_STATUS", "METADATA_HISTORY_USAGE"} | {"x-ACHIEVED_CURTAILMENT"}
 
 
 def vtn_register_report() -> r.RegisterReport:
@@ -27,7 +27,7 @@ def vtn_register_report() -> r.RegisterReport:
 
 
 def assert_report_registration(th: Th, after: int) -> None:
-    """The VEN registered its three reports (names and specifier ids as documented) once after `after`."""
+    """The VEN registered its four reports (names and specifier ids as documented) once after `after`."""
     registers = th.vtn.messages("oadrRegisterReport", after)
     assert len(registers) == 1, f"{len(registers)} oadrRegisterReport"
     reports = registers[0].reports
@@ -36,6 +36,7 @@ def assert_report_registration(th: Th, after: int) -> None:
         f"{th.site_name}:TELEMETRY_USAGE",
         f"{th.site_name}:TELEMETRY_STATUS",
         f"{th.site_name}:HISTORY_USAGE",
+        f"{th.site_name}:x-ACHIEVED_CURTAILMENT",
     }
     assert registers[0].ven_id == th.vtn.ven_id
 

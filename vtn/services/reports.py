@@ -4,6 +4,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from mapping.curtailment.report import has_value
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
@@ -77,7 +78,7 @@ def _derive_points(ven_id: str, report: r.ReportData, reading_types: dict[str, s
                     "reading_type": reading_types.get(p.r_id),
                     "dtstart": start,
                     "duration_s": interval.duration.total_seconds() if interval.duration is not None else None,
-                    "value": p.value,
+                    "value": p.value if has_value(p.data_quality) else None,  # "No Quality - No Value": a placeholder
                     "status": {
                         "online": p.status.online,
                         "manual_override": p.status.manual_override,

@@ -1,0 +1,64 @@
+"""The achieved-curtailment report on the OpenADR wire: its name, rIDs and data-quality flags. Pure.
+
+A VEN proves what a site did during an event with one custom report (2.0b allows `x-` report
+names), one interval per 15-minute event interval, three rIDs in kW (consumption positive):
+
+| rID                   | readingType | value                                   |
+|-----------------------|-------------|-----------------------------------------|
+| `curtailment-baseline` | Projected   | what the site would have drawn          |
+| `curtailment-measured` | Mean        | what it drew (mean of the meter)        |
+| `curtailment-achieved` | Derived     | baseline − measured (positive: reduced) |
+
+`oadrDataQuality` carries the flags: `Quality Good - Non Specific` (none), `No Quality - No Value`
+(missing: the value on the wire is 0 and means nothing — receivers store no value), or an `x-`
+token listing the flags, e.g. `x-estimated+partial`.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from mapping.curtailment import Flag
+from mapping.curtailment.achieved import Achieved
+
+REPORT_NAME = "x-ACHIEVED_CURTAILMENT"
+REPORT_TYPE = "x-achievedCurtailment"
+BASELINE, MEASURED, ACHIEVED = "curtailment-baseline", "curtailment-measured", "curtailment-achieved"
+R_IDS = (BASELINE, MEASURED, ACHIEVED)
+READING_TYPES = {BASELINE: "Projected", MEASURED: "Mean", ACHIEVED: "Derived"}
+GRANULARITY = timedelta(minutes=15)
+GOOD, NO_VALUE = "Quality Good - Non Specific", "No Quality - No Value"
+_PREFIX = "x-"
+
+
+def quality_of(flags: Iterable[Flag]) -> str:
+    """The oadrDataQuality text for a value's flags."""
+    chosen = set(flags)
+    if Flag.MISSING in chosen:
+        return NO_VALUE
+    if not chosen:
+        return GOOD
+    return _PREFIX + "+".join(sorted(flag.value for flag in chosen))
+
+
+def flags_of(quality: str | None) -> frozenset[Flag]:
+    """The flags an oadrDataQuality text stands for (unknown `x-` tokens are ignored; other standard texts: none)."""
+    if quality == NO_VALUE:
+        return frozenset({Flag.MISSING})
+    if quality is None or not quality.startswith(_PREFIX):
+        return frozenset()
+    known = {flag.value: flag for flag in Flag}
+    return frozenset(known[token] for token in quality[len(_PREFIX) :].split("+") if token in known)
+
+
+def has_value(quality: str | None) -> bool:
+    """False for `No Quality - No Value`: the number beside it is a placeholder the schema demands."""
+    return quality != NO_VALUE
+
+
+def interval_payloads(item: Achieved) -> tuple[tuple[str, float, str], ...]:
+    """(rID, value, quality) of one interval; a missing value goes as 0 with `No Quality - No Value`."""
+    values = ((BASELINE, item.baseline_kw), (MEASURED, item.measured_kw), (ACHIEVED, item.achieved_kw))
+    inherited = item.flags - {Flag.MISSING, Flag.NOTHING_REQUESTED}
+    return tuple(
+        (r_id, value, quality_of(inherited)) if value is not None else (r_id, 0.0, NO_VALUE) for r_id, value in values
+    )

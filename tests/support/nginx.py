@@ -1,0 +1,99 @@
+"""A real Debian nginx terminating mutual TLS in front of our VTN: its own configuration and
+folders in a temporary directory, run as a child process on a free loopback port."""
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tests.support.pki import TestPki
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+CONFIG = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 128; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_protocols TLSv1.2;
+    ssl_ciphers ECDHE-ECDSA-AES128-SHA256:AES128-SHA256;
+    ssl_certificate {pki}/vtn-rsa.crt;
+    ssl_certificate_key {pki}/vtn-rsa.key;
+    ssl_certificate {pki}/vtn-ecdsa.crt;
+    ssl_certificate_key {pki}/vtn-ecdsa.key;
+    ssl_client_certificate {pki}/ca.crt;
+    ssl_crl {pki}/ca.crl;
+    ssl_verify_client on;
+    location / {{
+      proxy_pass http://127.0.0.1:{upstream};
+      proxy_set_header {header} $ssl_client_escaped_cert;
+    }}
+  }}
+}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def _wait_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}: {log.read_text() if log.exists() else ''}")
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"nginx did not listen on {port} within 30 s: {log.read_text() if log.exists() else ''}")
+
+
+@asynccontextmanager
+async def running_nginx(directory: Path, pki: TestPki, upstream_port: int, header: str) -> AsyncIterator[str]:
+    """nginx verifying client certificates against the test CA and CRL, forwarding the certificate
+    in `header` to 127.0.0.1:`upstream_port`; yields its https base URL."""
+    assert NGINX is not None, "nginx is not installed (scripts/ensure-nginx.sh installs it)"
+    directory.mkdir(parents=True, exist_ok=True)
+    port = _free_port()  # nginx cannot report a port it chose itself; the tiny race is retried below
+    for attempt in range(3):
+        conf = directory / "nginx.conf"
+        conf.write_text(CONFIG.format(dir=directory, port=port, pki=pki.root, upstream=upstream_port, header=header))
+        log = directory / "error.log"
+        process = subprocess.Popen([NGINX, "-p", str(directory), "-c", str(conf), "-e", str(log)], stdin=subprocess.DEVNULL)
+        try:
+            await _wait_port(port, process, log)
+            break
+        except RuntimeError:
+            process.kill()
+            process.wait(timeout=30)
+            if attempt == 2:
+                raise
+            port = _free_port()
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)

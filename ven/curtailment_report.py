@@ -1,0 +1,61 @@
+"""The site's achieved curtailment over a window, as the intervals of an x-ACHIEVED_CURTAILMENT report.
+
+The VTN asks for the window of an event once it is over; the VEN answers from its own meter
+samples (`TelemetrySource.samples`, site-power) with the baseline method of the event's program
+(`[curtailment]` in ven.toml). The maths is mapping/curtailment's; this module only fetches and wraps.
+"""
+
+import logging
+from datetime import datetime
+
+from mapping.curtailment import CurtailmentRefused, Flag, Measured, event_slots, resample
+from mapping.curtailment import report as wire
+from mapping.curtailment.achieved import achieved
+from mapping.curtailment.baseline import COUNTERFACTUAL, Baseline, BaselineConfig, compute_baseline, history_window
+from mapping.oadr import report_model as r
+from ven.site import Site
+
+log = logging.getLogger("cariflex.ven.curtailment")
+METER_R_ID = "site-power"
+
+
+def program_baseline(site: Site, start: datetime, end: datetime) -> BaselineConfig:
+    """The baseline method of the program of an event the site held over [start, end), else the default."""
+    settings = site.ven.curtailment
+    for known in site.store.events(site.name).values():
+        event = known.event
+        ends = event.dtstart + event.duration
+        if event.dtstart < end and ends > start and event.market_context in settings.programs:
+            return settings.programs[event.market_context]
+    return settings.baseline
+
+
+def _measured(site: Site, start: datetime, end: datetime) -> tuple[Measured, ...]:
+    settings = site.ven.curtailment
+    samples = site.source.samples(site.config, METER_R_ID, start, end)
+    return resample(samples, start, end, max_hold=settings.max_hold, min_coverage=settings.min_coverage)
+
+
+def _baseline(site: Site, config: BaselineConfig, start: datetime, end: datetime) -> tuple[Baseline, ...]:
+    if config.method == COUNTERFACTUAL:
+        raise CurtailmentRefused("the counterfactual baseline needs the site's schedule without the event; this VEN keeps none")
+    window = history_window(config, start, end)
+    history = _measured(site, *window) if window else ()
+    return compute_baseline(config, start, end, history=history)
+
+
+def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.ReportInterval]:
+    """One report interval per 15-minute interval of [start, end): baseline, measured, achieved (kW), flagged."""
+    measured = _measured(site, start, end)
+    try:
+        baseline = _baseline(site, program_baseline(site, start, end), start, end)
+    except CurtailmentRefused as exc:
+        log.warning("%s: no baseline for %s–%s (%s); measured values are reported alone", site.name, start, end, exc)
+        baseline = tuple(Baseline(slot, None, frozenset({Flag.MISSING})) for slot in event_slots(start, end))
+    intervals = []
+    for index, item in enumerate(achieved(baseline, measured)):
+        payloads = tuple(
+            r.ReportPayload(r_id=r_id, value=value, data_quality=quality) for r_id, value, quality in wire.interval_payloads(item)
+        )
+        intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=wire.GRANULARITY, uid=str(index)))
+    return intervals

@@ -1,0 +1,169 @@
+"""Operator actions, each behind a confirmation page and recorded in the audit log in the same
+transaction as the change: cancel an event, request a report, request re-registration."""
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from mapping.oadr.codes import OadrError
+from mapping.oadr.timefmt import format_duration, parse_duration
+from vtn import event_admin, report_admin
+from vtn.store import repository as repo
+from vtn.store import ui_repository as users
+from vtn.ui.auth import require_operator
+from vtn.ui.web import render, state
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Register the confirmation pages and the actions."""
+    router.add_get("/events/{event_id}/cancel", confirm_cancel)
+    router.add_post("/events/{event_id}/cancel", cancel)
+    router.add_get("/vens/{ven_id}/reregister", confirm_reregister)
+    router.add_post("/vens/{ven_id}/reregister", reregister)
+    router.add_get("/vens/{ven_id}/request-report", confirm_report)
+    router.add_post("/vens/{ven_id}/request-report", request_report)
+
+
+def _done(path: str, notice: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{path}?{urlencode({'notice': notice})}")
+
+
+# --- cancel an event ------------------------------------------------------------------------
+
+
+def cancel_and_audit(session: Session, event_id: str, now: datetime, reason: str, username: str) -> int:
+    """Cancel the event and record who did it; the new modificationNumber."""
+    event = event_admin.cancel_event(session, event_id, now, reason)
+    users.audit(
+        session, username, "cancel_event", event_id, {"reason": reason, "modification_number": event.modification_number}, now
+    )
+    return event.modification_number
+
+
+async def confirm_cancel(request: web.Request) -> web.Response:
+    """GET — ask before cancelling."""
+    require_operator(request)
+    event_id = request.match_info["event_id"]
+    return render(
+        request,
+        "confirm.html",
+        title="Cancel event",
+        question=f"Cancel event {event_id}? Every VEN it was sent to receives the cancellation at its next poll.",
+        action=f"/ui/events/{event_id}/cancel",
+        fields=[("reason", "Reason", "cancelled by operator")],
+        button="Cancel the event",
+        back=f"/ui/events/{event_id}",
+    )
+
+
+async def cancel(request: web.Request) -> web.Response:
+    """POST — cancel (through vtn.event_admin, like the CLI)."""
+    operator = require_operator(request)
+    ui = state(request)
+    event_id = request.match_info["event_id"]
+    reason = str((await request.post()).get("reason", "")).strip() or "cancelled by operator"
+    try:
+        number = await ui.store.call(cancel_and_audit, event_id, ui.now(), reason, operator.username)
+    except event_admin.EventRefused as exc:
+        raise web.HTTPConflict(text=f"event_id: {exc}") from exc
+    raise _done(f"/ui/events/{event_id}", f"Event cancelled (modification {number}); VENs get it at their next poll.")
+
+
+# --- request re-registration ------------------------------------------------------------------
+
+
+def reregister_and_audit(session: Session, ven_id: str, now: datetime, username: str) -> None:
+    """Queue oadrRequestReregistration and record who asked."""
+    ven = repo.load_ven(session, ven_id)
+    if ven is None or not ven.registered:
+        raise LookupError(f"VEN {ven_id} is not registered")
+    repo.enqueue(session, ven_id, "request_reregistration", {"registration_id": ven.registration_id}, now)
+    users.audit(session, username, "request_reregistration", ven_id, {}, now)
+
+
+async def confirm_reregister(request: web.Request) -> web.Response:
+    """GET — ask before requesting re-registration."""
+    require_operator(request)
+    ven_id = request.match_info["ven_id"]
+    return render(
+        request,
+        "confirm.html",
+        title="Request re-registration",
+        question=f"Ask VEN {ven_id} to register again (oadrRequestReregistration at its next poll)?",
+        action=f"/ui/vens/{ven_id}/reregister",
+        fields=[],
+        button="Request re-registration",
+        back=f"/ui/vens/{ven_id}",
+    )
+
+
+async def reregister(request: web.Request) -> web.Response:
+    """POST — queue the request."""
+    operator = require_operator(request)
+    ui = state(request)
+    ven_id = request.match_info["ven_id"]
+    try:
+        await ui.store.call(reregister_and_audit, ven_id, ui.now(), operator.username)
+    except LookupError as exc:
+        raise web.HTTPConflict(text=f"ven_id: {exc.args[0]}") from exc
+    raise _done(f"/ui/vens/{ven_id}", "Re-registration requested; the VEN gets it at its next poll.")
+
+
+# --- request a report -----------------------------------------------------------------------
+
+
+def report_and_audit(
+    session: Session, ven_id: str, report_name: str, granularity: timedelta, report_back: timedelta, now: datetime, username: str
+) -> str:
+    """Store and queue a report request (vtn.report_admin) and record who asked; the reportRequestID."""
+    request = report_admin.request_report(session, ven_id, report_name, now, granularity=granularity, report_back=report_back)
+    detail = {"report": report_name, "report_request_id": request.report_request_id, "granularity": format_duration(granularity)}
+    users.audit(session, username, "request_report", ven_id, detail, now)
+    return request.report_request_id
+
+
+async def confirm_report(request: web.Request) -> web.Response:
+    """GET — the request's parameters, to confirm."""
+    require_operator(request)
+    ven_id = request.match_info["ven_id"]
+    return render(
+        request,
+        "confirm.html",
+        title="Request a report",
+        question=f"Ask VEN {ven_id} for a report (oadrCreateReport at its next poll)? "
+        "PT0S for both durations asks for one report now.",
+        action=f"/ui/vens/{ven_id}/request-report",
+        fields=[
+            ("report", "Report", "TELEMETRY_USAGE"),
+            ("granularity", "Granularity", "PT1M"),
+            ("report_back", "Report back", "PT5M"),
+        ],
+        button="Request the report",
+        back=f"/ui/vens/{ven_id}",
+    )
+
+
+def _duration(form: dict[str, str], key: str) -> timedelta:
+    try:
+        return parse_duration(form.get(key, "").strip() or "PT0S")
+    except OadrError as exc:
+        raise web.HTTPBadRequest(text=f"{key}: expected an ISO 8601 duration such as PT1M, got {form.get(key)!r}") from exc
+
+
+async def request_report(request: web.Request) -> web.Response:
+    """POST — store and queue the request."""
+    operator = require_operator(request)
+    ui = state(request)
+    ven_id = request.match_info["ven_id"]
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    report_name = form.get("report", "").strip()
+    if not report_name:
+        raise web.HTTPBadRequest(text="report: a report name is needed, e.g. TELEMETRY_USAGE")
+    granularity, back = _duration(form, "granularity"), _duration(form, "report_back")
+    try:
+        request_id = await ui.store.call(report_and_audit, ven_id, report_name, granularity, back, ui.now(), operator.username)
+    except report_admin.ReportRefused as exc:
+        raise web.HTTPConflict(text=f"report: {exc}") from exc
+    raise _done(f"/ui/vens/{ven_id}", f"Report {report_name} requested ({request_id}); the VEN gets it at its next poll.")

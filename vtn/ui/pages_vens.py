@@ -1,0 +1,80 @@
+"""The VEN list with the site map, and one VEN's page."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from vtn.store import report_repository as reports
+from vtn.store import ven_overview as vens
+from vtn.ui.sitemap import MapPoint, load_sites, render_map
+from vtn.ui.web import UiState, render, state
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """Register the VEN pages."""
+    router.add_get("/vens", ven_list)
+    router.add_get("/vens/{ven_id}", ven_detail)
+
+
+def _liveness(ui: UiState) -> tuple[Callable[[vens.VenSummary], datetime | None], Callable[[vens.VenSummary], bool]]:
+    """last-poll and online functions: the store's last-seen time, or this process's newer unflushed one."""
+    now, limit, unflushed = ui.now(), ui.ctx.config.ui.offline_after, ui.ctx.seen
+
+    def seen(v: vens.VenSummary) -> datetime | None:
+        times = [t for t in (v.last_seen_at, unflushed.get(v.ven_id)) if t is not None]
+        return max(times) if times else None
+
+    def online(v: vens.VenSummary) -> bool:
+        last = seen(v)
+        return v.registration_id is not None and last is not None and now - last <= limit
+
+    return seen, online
+
+
+async def ven_list(request: web.Request) -> web.Response:
+    """GET /ui/vens — the map of the sites and the VENs, a hundred per page."""
+    ui = state(request)
+    q, after = request.query.get("q", "").strip(), request.query.get("after") or None
+    rows, more = await ui.store.call(vens.ven_page, after, q or None)
+    sites = load_sites(ui.ctx.config.ui.sites_file)
+    by_name = await ui.store.call(vens.vens_by_name, [s.name for s in sites])
+    now, limit = ui.now(), ui.ctx.config.ui.offline_after
+    points = []
+    for site in sites:
+        ven_id, last = by_name.get(site.name, (None, None))
+        last = max([t for t in (last, ui.ctx.seen.get(ven_id or "")) if t is not None], default=None)
+        points.append(MapPoint(site, ven_id, last is not None and now - last <= limit))
+    seen, online = _liveness(ui)
+    return render(
+        request,
+        "vens.html",
+        title="VENs",
+        vens=rows,
+        q=q,
+        after=after,
+        next_after=rows[-1].ven_id if more else None,
+        map_svg=render_map(points, ui.ctx.config.ui.tiles_url),
+        seen=seen,
+        online=online,
+    )
+
+
+async def ven_detail(request: web.Request) -> web.Response:
+    """GET /ui/vens/{id} — registration, liveness, reports and opts of one VEN, and its actions."""
+    ui = state(request)
+    ven_id = request.match_info["ven_id"]
+    summary = await ui.store.call(vens.one_ven, ven_id)
+    if summary is None:
+        raise web.HTTPNotFound(text=f"ven_id: no VEN {ven_id}")
+    seen, online = _liveness(ui)
+    return render(
+        request,
+        "ven.html",
+        title=f"VEN {ven_id}",
+        v=summary,
+        requests=await ui.store.call(reports.list_requests, ven_id),
+        opts=await ui.store.call(reports.list_opts, ven_id),
+        seen=seen,
+        online=online,
+    )
