@@ -1,4 +1,5 @@
-"""dso upstream: API clients, token signing key, OpenADR 3 programs and events, operators' message ids
+"""dso upstream: API clients, token signing key, OpenADR 3 programs and events, operators' message ids,
+and an index on event.end_at (the overlap check of every new event)
 
 Revision ID: 0004
 Revises: 0003
@@ -61,7 +62,11 @@ def upgrade() -> None:
     )
 
 
+    op.create_index("ix_event_end_at", "event", ["end_at"])
+
+
 def downgrade() -> None:
     """Drop the DSO API tables."""
+    op.drop_index("ix_event_end_at", table_name="event")
     for table in ("dso_message", "dso_event", "dso_program", "dso_signing_key", "dso_client"):
         op.drop_table(table)
