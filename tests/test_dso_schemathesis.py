@@ -1,8 +1,8 @@
 """The official OpenADR 3.0.1 and 3.1.0 OpenAPI files drive schemathesis against the running VTN
-(a `cariflex vtn` process on a fresh SQLite store): programs, events, VENs, resources, reports and
-auth; every response must be schema-valid, carry a documented status code, and none may be a 5xx.
+(a `cariflex vtn` process on a fresh SQLite store): programs, events, subscriptions, VENs, resources,
+reports and auth; every response must be schema-valid, carry a documented status code, and none may be a 5xx.
 
-Subscriptions and notifiers are left out: the VTN does not offer them (it answers 501).
+Notifiers (MQTT) are left out: the VTN does not offer them (it answers 501).
 """
 
 import base64
@@ -39,6 +39,8 @@ market_context = "http://cariflex.mq/programs/dso-capacity"
 north = ["site-01"]
 [resources]
 site-01 = ["site-01-battery"]
+[dso]
+callback_hosts = ["127.0.0.1"]
 [dso.zones]
 poste-lamentin = ["site-01"]
 """
@@ -51,7 +53,8 @@ def _call(url: str, body: bytes | None, headers: dict[str, str]) -> bytes:
 
 
 def _seed(base: str, token: str, version: str) -> None:
-    """Data for the responses to carry: a program, an event, and (3.0.1) a registered 2.0b VEN.
+    """Data for the responses to carry: a program, an event, a subscription (its callback on the discard
+    port: notifications fail, quietly) and (3.0.1) a registered 2.0b VEN.
 
     3.1.0's ven schema cannot be satisfied (objectType must be both VEN and BL_VEN_REQUEST), so the
     3.1 run has no VEN to list.
@@ -68,6 +71,13 @@ def _seed(base: str, token: str, version: str) -> None:
         "intervals": [{"id": i, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": [6 - i]}]} for i in range(4)],
     }
     _call(f"{api}/events", json.dumps(event).encode(), auth)
+    hook = {
+        "objects": ["EVENT", "PROGRAM"],
+        "operations": ["CREATE", "UPDATE", "DELETE"],
+        "callbackUrl": "http://127.0.0.1:9/hook",
+    }
+    subscription = {"clientName": "dispatch", "programID": "dso-capacity", "objectOperations": [hook], "targets": targets}
+    _call(f"{api}/subscriptions", json.dumps(subscription).encode(), auth)
     if version == "3.0.1":
         registration = m.CreatePartyRegistration(
             request_id="r",
@@ -118,7 +128,9 @@ def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
 @pytest.mark.slow
 def test_official_openapi_drives_the_running_vtn(running, tmp_path):
     version, base, token = running
-    paths = "programs|events|vens|reports|auth" if version == "3.0.1" else "programs|events|vens|resources|reports|auth"
+    paths = "programs|events|subscriptions|vens|reports|auth"
+    if version == "3.1.0":
+        paths += "|resources"
     result = subprocess.run(
         [
             BIN / "st",

@@ -15,6 +15,7 @@ from vtn.auth.tokens import Grant, TokenIssuer
 from vtn.context import VtnContext
 from vtn.event_admin import EventRefused
 from vtn.lifecycle import Lifecycle
+from vtn.openadr3.notify import Notifier
 
 log = logging.getLogger("cariflex.vtn.openadr3")
 
@@ -39,6 +40,7 @@ class Api:
     issuer: TokenIssuer
     version: str
     base: str
+    notifier: Notifier
 
     @property
     def unauthenticated_status(self) -> int:

@@ -34,6 +34,15 @@ def _publish(api: Api, event: m.Event, client_id: str, cancelled: bool = False) 
     api.lifecycle.schedule(live)
 
 
+def _notify(
+    api: Api, grant: Grant, operation: str, clean: dict[str, Any], event_id: str, created: datetime, now: datetime
+) -> None:
+    def render(version: str) -> dict[str, Any]:
+        return tr.render_event(clean, event_id, created, now, version)
+
+    api.notifier.notify(grant.client_id, "EVENT", operation, clean["programID"], render)
+
+
 def _render(api: Api, row: UpstreamEvent) -> dict[str, Any]:
     return tr.render_event(row.body, row.event_id, row.created_at, row.modified_at, api.version)
 
@@ -77,6 +86,7 @@ async def create_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     now = api.ctx.now()
     row = await api.ctx.store.call(event_ops.create, event, grant.client_id, clean["programID"], api.version, clean, now)
     _publish(api, event, grant.client_id)
+    _notify(api, grant, "CREATE", clean, row.event_id, row.created_at, now)
     return ok(_render(api, row), status=201)
 
 
@@ -108,6 +118,7 @@ async def update_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
         start_after=event.start_after,
     )
     _publish(api, revised, grant.client_id)
+    _notify(api, grant, "UPDATE", clean, current.event_id, current.created_at, now)
     return ok(tr.render_event(clean, current.event_id, current.created_at, now, api.version))
 
 
@@ -118,6 +129,7 @@ async def delete_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     cancelled = await api.ctx.store.call(event_ops.delete, current.event_id, now)
     if cancelled is not None:
         _publish(api, cancelled, grant.client_id, cancelled=True)
+    _notify(api, grant, "DELETE", current.body, current.event_id, current.created_at, now)
     return ok(tr.render_event(current.body, current.event_id, current.created_at, now, api.version))
 
 

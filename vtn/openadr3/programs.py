@@ -32,6 +32,13 @@ def program_view(api: Api, program: ProgramRow) -> tr.ProgramView:
     )
 
 
+def _notify(api: Api, grant: Grant, operation: str, row: ProgramRow) -> None:
+    def render(version: str) -> dict[str, Any]:
+        return render_program(row.body, row.program_id, row.created_at, row.modified_at, version)
+
+    api.notifier.notify(grant.client_id, "PROGRAM", operation, row.program_id, render)
+
+
 def _render(api: Api, row: ProgramRow) -> dict[str, Any]:
     return render_program(row.body, row.program_id, row.created_at, row.modified_at, api.version)
 
@@ -71,6 +78,7 @@ async def create_program(api: Api, request: web.Request, grant: Grant) -> web.Re
     program_id = f"prg-{uuid.uuid4().hex[:16]}"
     market_context = api.ctx.config.dso.market_context_base + quote(name, safe="")
     row = await api.ctx.store.call(dso_repo.insert_program, program_id, market_context, clean, grant.client_id, api.ctx.now())
+    _notify(api, grant, "CREATE", row)
     return ok(_render(api, row), status=201)
 
 
@@ -84,6 +92,7 @@ async def update_program(api: Api, request: web.Request, grant: Grant) -> web.Re
     row = await api.ctx.store.call(dso_repo.update_program, current.program_id, clean, api.ctx.now())
     if row is None:
         raise NotFound(f"programID: no program {current.program_id}")
+    _notify(api, grant, "UPDATE", row)
     return ok(_render(api, row))
 
 
@@ -94,4 +103,5 @@ async def delete_program(api: Api, request: web.Request, grant: Grant) -> web.Re
     if await api.ctx.store.call(dso_repo.program_has_events, current.market_context):
         raise Conflict(f"programID: events belong to program {current.program_id}; it cannot be deleted")
     await api.ctx.store.call(dso_repo.delete_program, current.program_id, api.ctx.now())
+    _notify(api, grant, "DELETE", current)
     return ok(_render(api, current))

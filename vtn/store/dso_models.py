@@ -56,6 +56,18 @@ class DsoEvent(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
 
+class DsoSubscription(Base):
+    """A client's OpenADR 3 subscription (webhooks called when its objects change)."""
+
+    __tablename__ = "dso_subscription"
+    subscription_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(128), index=True)
+    api_version: Mapped[str] = mapped_column(String(8))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DsoMessage(Base):
     """A grid operator's message already turned into events (the same message id twice creates nothing)."""
 

@@ -230,6 +230,64 @@ def update_upstream_event(session: Session, event_id: str, body: dict[str, Any],
     row.body, row.modified_at, row.deleted = body, now, deleted
 
 
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """A client's subscription as stored."""
+
+    subscription_id: str
+    client_id: str
+    api_version: str
+    body: dict[str, Any]
+    created_at: datetime
+    modified_at: datetime
+
+
+def _subscription(row: dso.DsoSubscription) -> SubscriptionRow:
+    return SubscriptionRow(row.subscription_id, row.client_id, row.api_version, row.body, row.created_at, row.modified_at)
+
+
+def insert_subscription(
+    session: Session, subscription_id: str, client_id: str, version: str, body: dict[str, Any], now: datetime
+) -> SubscriptionRow:
+    """Store a new subscription (`version`: the API version its notifications use)."""
+    row = dso.DsoSubscription(
+        subscription_id=subscription_id, client_id=client_id, api_version=version, body=body, created_at=now, modified_at=now
+    )
+    session.add(row)
+    return _subscription(row)
+
+
+def list_subscriptions(session: Session, client_id: str) -> list[SubscriptionRow]:
+    """A client's subscriptions, oldest first."""
+    query = select(dso.DsoSubscription).where(dso.DsoSubscription.client_id == client_id)
+    return [_subscription(r) for r in session.scalars(query.order_by(dso.DsoSubscription.created_at))]
+
+
+def load_subscription(session: Session, subscription_id: str) -> SubscriptionRow | None:
+    """One subscription by id."""
+    row = session.get(dso.DsoSubscription, subscription_id)
+    return _subscription(row) if row else None
+
+
+def update_subscription(session: Session, subscription_id: str, body: dict[str, Any], now: datetime) -> SubscriptionRow | None:
+    """Replace a subscription's body."""
+    row = session.get(dso.DsoSubscription, subscription_id)
+    if row is None:
+        return None
+    row.body, row.modified_at = body, now
+    return _subscription(row)
+
+
+def delete_subscription(session: Session, subscription_id: str) -> None:
+    """Remove a subscription."""
+    row = session.get(dso.DsoSubscription, subscription_id)
+    if row is not None:
+        session.delete(row)
+
+
 # --- operators' messages ------------------------------------------------------------------------
 
 
