@@ -258,3 +258,20 @@ async def test_unknown_client_cannot_get_a_token(vtn):
         base = f"{vtn.base_url}/openadr3/3.1.0"
         with pytest.raises(AssertionError):
             await token(session, base, "nobody", "whatever-secret-1234")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, 400),  # nesting deeper than the parser goes
+        (b"\xff\xfe{}", 400),  # not UTF-8
+        (b'{"programID": "test", "intervals": ' + b"[" * 50 + b"]" * 50 + b"}", 400),
+        (b" " * (3 * 1024 * 1024), 413),  # over the VTN's body limit
+    ],
+)
+async def test_hostile_bodies_get_a_clear_4xx(vtn_sqlite, body, status):
+    dso = await connect(vtn_sqlite, "edf-sei")
+    headers = {"Authorization": f"Bearer {dso.token}", "Content-Type": "application/json"}
+    async with vtn_sqlite.client.session.post(dso.base + "/events", data=body, headers=headers) as response:
+        assert response.status == status
+    assert (await dso.call("GET", "/events"))[0] == 200  # still serving
