@@ -55,7 +55,8 @@ async def _owned(api: Api, request: web.Request, grant: Grant) -> UpstreamEvent:
     return row
 
 
-async def _draft(api: Api, clean: dict[str, Any], event_id: str | None = None) -> tuple[tr.Draft, m.Event]:
+async def _draft(api: Api, clean: dict[str, Any], event_id: str | None = None) -> m.Event:
+    """The 2.0b event a cleaned 3.x event becomes (modification 0; an update takes its fields)."""
     program = await api.ctx.store.call(dso_repo.load_program, clean["programID"])
     if program is None:
         raise Refused("programID", f"no program {clean['programID']}")
@@ -76,13 +77,13 @@ async def _draft(api: Api, clean: dict[str, Any], event_id: str | None = None) -
         )
     except event_admin.EventRefused as exc:
         raise Refused("intervals", str(exc)) from exc
-    return draft, event
+    return event
 
 
 async def create_event(api: Api, request: web.Request, grant: Grant) -> web.Response:
     """POST /events → 201 with the event; the 2.0b event goes out at each targeted VEN's next poll."""
     clean = tr.clean_event(await json_body(request), api.version)
-    _, event = await _draft(api, clean)
+    event = await _draft(api, clean)
     now = api.ctx.now()
     row = await api.ctx.store.call(event_ops.create, event, grant.client_id, clean["programID"], api.version, clean, now)
     _publish(api, event, grant.client_id)
@@ -101,7 +102,7 @@ async def update_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     clean = tr.clean_event(await json_body(request), api.version)
     if clean["programID"] != current.program_id:
         raise Refused("programID", f"an event cannot move to another program (it belongs to {current.program_id})")
-    draft, event = await _draft(api, clean, current.event_id)
+    event = await _draft(api, clean, current.event_id)
     now = api.ctx.now()
     revised = await api.ctx.store.call(
         event_ops.update,
