@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.support.dso import token
+from tests.support.ven_harness import wait_for
 
 
 def cariflex(*args: str) -> subprocess.CompletedProcess:
@@ -35,7 +36,14 @@ async def test_add_list_disable(vtn_sqlite):
     listing = cariflex("dso", "client", "list", "--db", db)
     assert "edf-sei" in listing.stdout and fields["client_secret"] not in listing.stdout
 
+    held = await token(vtn.client.session, base, "edf-sei", fields["client_secret"])
     assert cariflex("dso", "client", "disable", "edf-sei", "--db", db).returncode == 0
     with pytest.raises(AssertionError, match="invalid_client"):
         await token(vtn.client.session, base, "edf-sei", fields["client_secret"])
+
+    async def refused() -> bool:  # the token it holds stops working within [dso] client_recheck (10 s)
+        async with vtn.client.session.get(f"{base}/events", headers={"Authorization": f"Bearer {held}"}) as response:
+            return response.status == 401
+
+    await wait_for(refused, timeout=60, what="the disabled client's token to be refused")
     assert cariflex("dso", "client", "disable", "nobody", "--db", db).returncode == 1

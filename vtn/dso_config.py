@@ -30,6 +30,8 @@ class DsoConfig:
     signals: Mapping[str, AdapterSettings] = field(default_factory=dict)
     #: hosts subscription callback URLs may name (none: subscriptions are refused)
     callback_hosts: frozenset[str] = frozenset()
+    #: how soon a disabled client's tokens stop working (the disabled list is re-read this often)
+    client_recheck: timedelta = timedelta(seconds=10)
 
 
 def parse_dso(table: Table) -> DsoConfig:
@@ -44,6 +46,7 @@ def parse_dso(table: Table) -> DsoConfig:
             "time_zone",
             "signals",
             "callback_hosts",
+            "client_recheck",
         }
     )
     defaults = DsoConfig()
@@ -72,6 +75,7 @@ def parse_dso(table: Table) -> DsoConfig:
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
         raise ConfigError(f"{table.path}.callback_hosts: expected a list of host names")
     return DsoConfig(
+        client_recheck=table.duration("client_recheck", "PT10S"),
         callback_hosts=frozenset(hosts),
         time_zone=time_zone,
         signals=signals,

@@ -11,6 +11,7 @@ from aiohttp import web
 from mapping.openadr3.errors import Refused
 from mapping.openadr3.wire import object_id
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
+from vtn.auth.revocation import DisabledClients
 from vtn.auth.tokens import Grant, TokenIssuer
 from vtn.context import VtnContext
 from vtn.event_admin import EventRefused
@@ -41,6 +42,7 @@ class Api:
     version: str
     base: str
     notifier: Notifier
+    disabled: DisabledClients
 
     @property
     def unauthenticated_status(self) -> int:
@@ -57,6 +59,8 @@ def endpoint(api: Api, handler: Handler, *scopes: str) -> Callable[[web.Request]
     async def handle(request: web.Request) -> web.Response:
         try:
             grant = bearer_grant(request, api.issuer, api.ctx.now(), api.unauthenticated_status)
+            if await api.disabled.contains(grant.client_id):
+                raise AuthFailed(api.unauthenticated_status, "Authorization: this client is disabled")
             require_scope(grant, *scopes)
             return await handler(api, request, grant)
         except AuthFailed as exc:

@@ -8,6 +8,7 @@ from mapping.openadr3.wire import VERSIONS
 from vtn import dso_signals
 from vtn.auth.clients import ClientRecord
 from vtn.auth.http import problem, token_endpoint
+from vtn.auth.revocation import DisabledClients
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.lifecycle import Lifecycle
@@ -103,6 +104,11 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     """Prepare the store and mount both versions and the French adapters (at start-up, before serving)."""
     issuer = prepare_store(ctx)
     notifier = Notifier(ctx.store)
+
+    async def load_disabled() -> frozenset[str]:
+        return await ctx.store.call(dso_repo.disabled_clients)
+
+    disabled = DisabledClients(load_disabled, ctx.now, ctx.config.dso.client_recheck)
     for version in VERSIONS:
-        add_version(app, Api(ctx, lifecycle, issuer, version, f"{BASE}/{version}", notifier))
-    add_signals(app, Api(ctx, lifecycle, issuer, "dso", "/dso", notifier))
+        add_version(app, Api(ctx, lifecycle, issuer, version, f"{BASE}/{version}", notifier, disabled))
+    add_signals(app, Api(ctx, lifecycle, issuer, "dso", "/dso", notifier, disabled))

@@ -75,6 +75,11 @@ def list_clients(session: Session) -> list[tuple[str, str, bool, datetime]]:
     return [(r.client_id, r.scopes, r.disabled, r.created_at) for r in rows]
 
 
+def disabled_clients(session: Session) -> frozenset[str]:
+    """Ids of the disabled clients."""
+    return frozenset(session.scalars(select(dso.DsoClient.client_id).where(dso.DsoClient.disabled.is_(True))))
+
+
 def disable_client(session: Session, client_id: str) -> bool:
     """Refuse the client new tokens; False when unknown."""
     row = session.get(dso.DsoClient, client_id)
