@@ -104,6 +104,7 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     """Prepare the store and mount both versions and the French adapters (at start-up, before serving)."""
     issuer = prepare_store(ctx)
     notifier = Notifier(ctx.store)
+    app.on_cleanup.append(lambda _app: notifier.drain())  # before the store closes (registered earlier)
 
     async def load_disabled() -> frozenset[str]:
         return await ctx.store.call(dso_repo.disabled_clients)
