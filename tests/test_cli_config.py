@@ -80,6 +80,7 @@ def test_shipped_configurations_are_valid():
         config = load_config(ROOT / "config" / name)
         assert config.vtn_id == "CARIFLEX-VTN" and config.programs
     ven = load_ven_config()
+    assert ven.sites[0].opt.programs == ("http://cariflex.mq/programs/*",) and ven.curtailment.baseline.method == "rectangle"
     assert len(ven.sites) == 40 and {s.asset["kind"] for s in ven.sites} == {"pv", "battery", "evse", "v2g"}
     assert all(14.3 < s.latitude < 14.9 and -61.3 < s.longitude < -60.8 for s in ven.sites)  # Martinique
 
@@ -90,6 +91,9 @@ def test_shipped_configurations_are_valid():
         ('[[sites]]\nname = "a"\ncontracted_kva = "lots"\n', "sites[0].contracted_kva: expected a number"),
         ('[[sites]]\nname = "a"\ncolour = "red"\n', "sites[0].colour: unknown key"),
         ('[[sites]]\nname = "a"\n[[sites]]\nname = "a"\n', "two sites share a name"),
+        ('[[sites]]\nname = "a"\n[sites.opt]\nprograms = "all"\n', "sites[0].opt.programs: expected a list of non-empty strings"),
+        ('[[sites]]\nname = "a"\ntelemetry = "pigeon"\n', "sites[0].telemetry: expected one of mqtt, flexmeasures"),
+        ('[[sites]]\nname = "a"\n[sites.asset]\ncapacity_kwh = 0\n', "sites[0].asset.capacity_kwh: must be a positive number"),
     ],
 )
 def test_bad_sites_file_names_the_key(tmp_path, sites, message):

@@ -151,6 +151,8 @@ async def test_an_events_achieved_curtailment_matches_a_hand_computation(sqlite_
 
         status, _type, body = await _get(vtn, "/ui/events/no-such-event/curtailment.json")
         assert status == 404 and "event_id" in body
+        status, _type, body = await _get(vtn, "/ui/vens/no-such-ven/curtailment.json")
+        assert status == 404 and "ven_id" in body
         async with aiohttp.ClientSession() as anonymous:
             async with anonymous.get(
                 f"{vtn.base_url}/ui/events/{event.event_id}/curtailment.csv", allow_redirects=False

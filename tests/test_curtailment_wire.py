@@ -14,6 +14,7 @@ from mapping.curtailment.requested import import_limit_at, requested_by_slot
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit
 from vtn.event_admin import draft_event, uniform_signal
+from vtn.site_registry import DEFAULT_CONTRACTED_KVA, contracted_kw_by_ven
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 in Martinique
 Q = timedelta(minutes=15)
@@ -70,8 +71,42 @@ def test_signals_needing_the_contract_and_intervals_without_baseline_have_no_req
     assert requested_by_slot(price, {T0: 11.0}) == {T0: None}
 
 
+def test_with_the_contract_a_simple_level_and_a_capacity_share_have_a_requested_value():
+    simple = _event("SIMPLE", "level", [2.0])  # level 2: half the contracted power
+    assert requested_by_slot(simple, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(5.0)}
+    share = _event("LOAD_CONTROL", "x-loadControlCapacity", [0.25])
+    assert requested_by_slot(share, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(8.0)}
+    above = _event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [50.0])  # capped at the contract, still above the baseline
+    assert requested_by_slot(above, {T0: 11.0}, contracted_kw=12.0) == {T0: 0.0}
+
+
+def test_the_sites_file_gives_each_ven_its_contract(tmp_path):
+    sites = tmp_path / "sites.toml"
+    sites.write_text(
+        '[[sites]]\nname = "a"\ncontracted_kva = 36\n[[sites]]\nname = "b"\nven_name = "ven-b"\n'
+        '[[sites]]\nname = "c"\ncontracted_kva = "lots"\n'
+    )
+    assert contracted_kw_by_ven(sites) == {"a": 36.0, "ven-b": DEFAULT_CONTRACTED_KVA}
+    assert contracted_kw_by_ven(tmp_path / "absent.toml") == {}
+
+
 @given(st.floats(0, 1000), st.floats(0, 1000))
 def test_requested_is_never_negative(baseline, limit):
     event = _event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [limit])
     got = requested_by_slot(event, {T0: baseline})[T0]
     assert got is not None and got >= 0 and math.isclose(got, max(0.0, baseline - limit), abs_tol=1e-9)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted_and_download_names_are_tame():
+    from vtn.csv_export import attachment, safe_values
+
+    assert safe_values(['=HYPERLINK("x")', "+1", "-2", "@a", "site-01", -3.5, None]) == [
+        '\'=HYPERLINK("x")',
+        "'+1",
+        "'-2",
+        "'@a",
+        "site-01",
+        -3.5,
+        None,
+    ]
+    assert attachment('evt"; filename=x.exe\r\n') == 'attachment; filename="evt___filename_x.exe__.csv"'

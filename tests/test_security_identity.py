@@ -80,6 +80,12 @@ async def test_another_certificate_cannot_speak_for_a_bound_ven(tls_vtn, test_pk
                 ),
             )
             assert isinstance(answer, m.CreatedPartyRegistration) and answer.response.code == NOT_AUTHORIZED, takeover
+        # venID is optional in oadrCancelPartyRegistration: the registrationID alone must not get past the binding
+        for who in ({}, {"ven_id": reg.ven_id}):
+            cancel = m.CancelPartyRegistration(request_id="c", registration_id=reg.registration_id, **who)  # type: ignore[arg-type]
+            answer = await site_b.send("EiRegisterParty", cancel)
+            assert isinstance(answer, m.CanceledPartyRegistration) and answer.response.code == NOT_AUTHORIZED, who
+        assert tls_vtn.ctx.live.vens[reg.ven_id].registered
         assert tls_vtn.ctx.live.vens[reg.ven_id].fingerprint == test_pki.fingerprint("site-a-ecdsa")
         assert served(await site_a.poll(reg.ven_id))
 
@@ -103,6 +109,17 @@ async def test_one_certificate_holds_one_ven(tls_vtn, test_pki):
         )
         assert isinstance(reply, m.CreatedPartyRegistration) and reply.response.code == NOT_AUTHORIZED
         assert first.ven_id in reply.response.description
+    async with tls_client(tls_vtn.base_url, test_pki.client("site-b-rsa")) as site_b:
+        other = await site_b.register("site-b")
+    async with tls_client(tls_vtn.base_url, test_pki.client("site-a-rsa")) as site_a:
+        # a certificate bound to one VEN cannot take over another by naming it
+        claim = m.CreatePartyRegistration(
+            request_id="claim", profile_name="2.0b", transport_name="simpleHttp", report_only=False,
+            xml_signature=False, ven_name="site-b", http_pull_model=True,
+        )  # fmt: skip
+        reply = await site_a.send("EiRegisterParty", claim)
+        assert isinstance(reply, m.CreatedPartyRegistration) and reply.response.code == NOT_AUTHORIZED
+        assert tls_vtn.ctx.live.vens[other.ven_id].fingerprint == test_pki.fingerprint("site-b-rsa")
 
 
 async def test_ven_registered_without_a_certificate_must_register_again(test_pki, sqlite_url):

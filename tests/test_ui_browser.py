@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from mapping.curtailment import report as wire
+from mapping.flex.combine import ceil_slot, floor_slot
 from mapping.oadr import model as m
 from tests.support.ui import PASSWORD, add_user
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import event_admin
-from vtn.curtailment_query import CurtailmentInterval, EventCurtailment, SiteCurtailment
+from vtn.store import curtailment_repository as curtailed
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users
-from vtn.ui import pages_events
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
@@ -34,14 +35,21 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _curtailment_for(event: m.Event) -> EventCurtailment:
-    """Two intervals of one site, as issue 7's report store will hand them over."""
-    q = timedelta(minutes=15)
-    rows = (
-        CurtailmentInterval(event.dtstart, event.dtstart + q, 6.0, 9.25, 5.5, 3.75, "good"),
-        CurtailmentInterval(event.dtstart + q, event.dtstart + 2 * q, 6.0, 9.0, None, None, "missing"),
-    )
-    return EventCurtailment(event.event_id, rows, (SiteCurtailment("ven-x", "site-01", rows, 0.625),), 0.625)
+def _curtailment_points(event: m.Event) -> list[dict]:
+    """What the site's VEN reported for the event (x-ACHIEVED_CURTAILMENT): baseline 9.25 and 9 kW, measured
+    5.5 kW then nothing (the meter was silent), achieved 3.75 kW then nothing."""
+    q, first = timedelta(minutes=15), floor_slot(event.dtstart)
+    values = {
+        (wire.BASELINE, 0): (9.25, wire.GOOD), (wire.MEASURED, 0): (5.5, wire.GOOD), (wire.ACHIEVED, 0): (3.75, wire.GOOD),
+        (wire.BASELINE, 1): (9.0, wire.GOOD), (wire.MEASURED, 1): (0.0, wire.NO_VALUE), (wire.ACHIEVED, 1): (0.0, wire.NO_VALUE),
+    }
+    return [
+        {"report_request_id": "rr-curtailment", "report_specifier_id": "site-01:x-ACHIEVED_CURTAILMENT",
+         "report_name": wire.REPORT_NAME, "r_id": r_id, "reading_type": wire.READING_TYPES[r_id], "dtstart": first + k * q,
+         "duration_s": 900.0, "value": value if wire.has_value(quality) else None, "status": None, "confidence": None,
+         "accuracy": None, "data_quality": quality}
+        for (r_id, k), (value, quality) in values.items()
+    ]  # fmt: skip
 
 
 async def _poll_until(vtn, ven_id: str, wanted, what: str) -> m.Message:
@@ -54,14 +62,18 @@ async def _poll_until(vtn, ven_id: str, wanted, what: str) -> m.Message:
         await asyncio.sleep(0.2)
 
 
-async def test_operator_workflow_in_chromium(sqlite_url, monkeypatch):
+async def test_operator_workflow_in_chromium(sqlite_url):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     async with running_vtn(config_for_tests(sqlite_url)) as vtn:
         await add_user(vtn.admin_store, "operator1", "operator")
         reg = await vtn.client.register("site-01")  # a site of config/sites.toml: it shows on the map
         await vtn.client.poll(reg.ven_id)
+        on_the_grid = ceil_slot(vtn.ctx.now()) + timedelta(minutes=15) - vtn.ctx.now()
         charted = await vtn.create_event(
-            values=(6.0, 6.0), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), target=m.Target(ven_ids=(reg.ven_id,))
+            values=(6.0, 6.0),
+            signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"),
+            target=m.Target(ven_ids=(reg.ven_id,)),
+            start_in=on_the_grid,
         )
         to_cancel = await vtn.create_event(values=(2.0,), start_in=timedelta(hours=3), priority=2)
         now = vtn.ctx.now()
@@ -86,16 +98,9 @@ async def test_operator_workflow_in_chromium(sqlite_url, monkeypatch):
             for k, value in enumerate((1.5, 1.25, 1.0, 1.75))
         ]  # fmt: skip
         await vtn.admin_store.call(reports.store_points, reg.ven_id, usage, now)
-        # Stand-in for what cannot run yet: issue 7 fills vtn.curtailment_query from stored reports.
-        # Until then the chart is fed a literal EventCurtailment for one event; the others stay empty.
-        real_query = pages_events.event_curtailment
-        monkeypatch.setattr(
-            pages_events,
-            "event_curtailment",
-            lambda session, event_id: (
-                _curtailment_for(charted) if event_id == charted.event_id else real_query(session, event_id)
-            ),
-        )
+        # the VEN's achieved-curtailment report for the charted event, as the VTN stores it
+        await vtn.admin_store.call(reports.store_points, reg.ven_id, _curtailment_points(charted), now)
+        await vtn.admin_store.call(curtailed.record_request, charted.event_id, reg.ven_id, "rr-curtailment", now)
 
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
@@ -143,8 +148,9 @@ async def test_operator_workflow_in_chromium(sqlite_url, monkeypatch):
             assert await total.locator("svg.chart rect.achieved").count() == 1  # the missing interval has no bar
             assert await total.locator("td.achieved").all_text_contents() == ["3.75", "—"]
             assert await total.locator("td.baseline").all_text_contents() == ["9.25", "9.00"]
-            assert await total.locator("td.requested").all_text_contents() == ["6.00", "6.00"]
-            assert (await page.text_content("#ratio")).strip() == "62 %"
+            # requested = baseline − the 6 kW limit; ratio = 3.75 / 3.25 over the interval with both values
+            assert await total.locator("td.requested").all_text_contents() == ["3.25", "3.00"]
+            assert (await page.text_content("#ratio")).strip() == "115 %"
             timeline = await page.locator("#timeline li").evaluate_all("items => items.map(i => i.className)")
             assert timeline[:3] == ["created", "delivered", "optIn"]
             assert await page.locator(f'#deliveries tr[data-ven="{reg.ven_id}"] td.opt').text_content() == "optIn"
@@ -189,7 +195,7 @@ async def test_operator_workflow_in_chromium(sqlite_url, monkeypatch):
             assert await page.locator('#site-map circle[data-site="site-01"].online').count() == 1
             assert await page.locator("#site-map circle.site").count() == 40
             await page.screenshot(path=SCREENSHOTS / "vens.png", full_page=True)
-            await page.goto(f"{base}/ui/reports?ven={reg.ven_id}")
+            await page.goto(f"{base}/ui/reports?ven={reg.ven_id}&report=TELEMETRY_USAGE")
             assert await page.locator("#points tbody tr").count() == 4
             async with page.expect_download() as download_info:
                 await page.click("#reports-csv")

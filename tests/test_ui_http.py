@@ -89,6 +89,54 @@ async def test_login_checks_the_password_and_logout_ends_the_session(vtn):
         await session.close()
 
 
+async def test_failed_logins_pause_the_address_and_odd_names_are_just_wrong(vtn):
+    await add_user(vtn.admin_store, "bob", "viewer")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(f"{vtn.base_url}/ui/login") as page:
+            csrf = hidden(await page.text(), "csrf")
+        statuses = []
+        nul = {"csrf": csrf, "username": "a\x00b", "password": "x", "next": "/ui/events"}
+        async with session.post(f"{vtn.base_url}/ui/login", data=nul, allow_redirects=False) as reply:
+            assert reply.status == 400 and "username: contains a NUL" in await reply.text()
+        for username in ("bob", "x" * 500, "bob", "bob", "bob", "bob"):
+            form = {"csrf": csrf, "username": username, "password": "wrong password", "next": "/ui/events"}
+            async with session.post(f"{vtn.base_url}/ui/login", data=form, allow_redirects=False) as reply:
+                statuses.append(reply.status)
+                text = await reply.text()
+                csrf = hidden(text, "csrf")  # every answer is a fresh login form
+        assert statuses == [401, 401, 401, 401, 401, 429], statuses  # five failures, then a pause
+        assert "Too many failed logins" in text
+        right = {"csrf": csrf, "username": "bob", "password": PASSWORD, "next": "/ui/events"}
+        async with session.post(f"{vtn.base_url}/ui/login", data=right, allow_redirects=False) as reply:
+            assert reply.status == 429  # even the right password waits out the pause
+
+
+async def test_absurd_dates_and_nul_characters_are_400_naming_the_field(vtn):
+    await add_user(vtn.admin_store, "carol", "operator")
+    session = await login(vtn.base_url, "carol")
+    try:
+        for path, field in (
+            ("/ui/events?to=9999-12-31", "to"),
+            ("/ui/events.csv?to=9999-12-31", "to"),
+            ("/ui/events?site=%00", "site"),
+            ("/ui/vens?q=%00", "q"),
+            ("/ui/reports?ven=%00", "ven"),
+            ("/ui/events/%00", "event_id"),
+        ):
+            status, body = await _page(session, f"{vtn.base_url}{path}")
+            assert status == 400 and body.startswith(f"{field}:"), (path, status, body)
+        # an id that would point the confirmation form at another action is simply not an event
+        for path, field in (
+            ("/ui/events/..%2Fvens%2FVEN1%2Freregister%23/cancel", "event_id"),
+            ("/ui/vens/nobody/reregister", "ven_id"),
+            ("/ui/vens/nobody/request-report", "ven_id"),
+        ):
+            status, body = await _page(session, f"{vtn.base_url}{path}")
+            assert status == 404 and body.startswith(f"{field}:"), (path, status, body)
+    finally:
+        await session.close()
+
+
 async def test_cancel_needs_the_csrf_token_and_the_operator_role_and_is_audited(vtn):
     await add_user(vtn.admin_store, "viewer1", "viewer")
     await add_user(vtn.admin_store, "op1", "operator")
@@ -201,8 +249,7 @@ async def test_event_log_filters_pages_and_csv_match_the_store(vtn):
         await session.close()
 
 
-async def test_keyset_pages_walk_every_event_once(vtn_sqlite):
-    vtn = vtn_sqlite
+async def test_keyset_pages_walk_every_event_once(vtn):
     await add_user(vtn.admin_store, "v", "viewer")
     now = vtn.ctx.now()
     signal = event_admin.uniform_signal("SIMPLE", "level", [1.0], timedelta(minutes=15), None)

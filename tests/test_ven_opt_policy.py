@@ -8,7 +8,7 @@ from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.vocabulary import power_kw
 from ven.config import OptPolicy, SiteConfig
-from ven.opt_policy import decide
+from ven.opt_policy import decide, enrolled
 
 T0 = datetime(2026, 11, 26, 22, tzinfo=UTC)
 BATTERY = SiteConfig(
@@ -47,9 +47,26 @@ def _event(name: str, kind: str, value: float, unit: m.ItemUnit | None = None, t
         ),
         (_event("CHARGE_STATE", "setpoint", 80), OptPolicy(), PV, ("optOut", ResponseCode.OK, "battery or EV")),
         (_event("CHARGE_STATE", "setpoint", 80), OptPolicy(), BATTERY, ("optIn", ResponseCode.OK, "OK")),
+        (_event("SIMPLE", "level", 1), OptPolicy(programs=("ctx",)), BATTERY, ("optIn", ResponseCode.OK, "OK")),
+        (_event("SIMPLE", "level", 1), OptPolicy(programs=("other",)), BATTERY, ("optOut", ResponseCode.INVALID_ID, "enrolled")),
     ],
 )
 def test_decisions(event, policy, site, expected):
     decision = decide(event, policy, site)
     assert (decision.opt_type, decision.code) == expected[:2]
     assert expected[2] in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("context", "programs", "expected"),
+    [
+        ("http://cariflex.mq/programs/sei", (), True),
+        ("http://cariflex.mq/programs/sei", ("http://cariflex.mq/programs/*",), True),
+        ("http://cariflex.mq/programsX", ("http://cariflex.mq/programs/*",), False),
+        ("http://cariflex.mq/programs/sei", ("http://cariflex.mq/programs/sei",), True),
+        ("http://cariflex.mq/programs/sei-2", ("http://cariflex.mq/programs/sei",), False),
+        ("INVALID_MARKET_CONTEXT", ("a", "http://cariflex.mq/programs/*"), False),
+    ],
+)
+def test_enrolment_by_exact_context_or_prefix(context, programs, expected):
+    assert enrolled(context, programs) is expected

@@ -30,6 +30,8 @@ class OptPolicy:
     refuse_signals: tuple[str, ...] = ()
     refuse_test_events: bool = False
     min_import_limit_kw: float = 0.0
+    #: the programs (marketContexts) the site is enrolled in; an entry ending in * is a prefix; empty: any
+    programs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,15 +123,24 @@ class VenConfig:
     xml_signatures: bool = False
 
 
+def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = table.data.get(key, list(default))
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{table.path}.{key}: expected a list of non-empty strings")
+    return tuple(value)
+
+
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
-    table.reject_unknown({"refuse_signals", "refuse_test_events", "min_import_limit_kw"})
-    signals = table.data.get("refuse_signals", list(default.refuse_signals))
-    if not isinstance(signals, list) or not all(isinstance(s, str) for s in signals):
-        raise ConfigError(f"{table.path}.refuse_signals: expected a list of signal names")
+    table.reject_unknown({"refuse_signals", "refuse_test_events", "min_import_limit_kw", "programs"})
     minimum = table.data.get("min_import_limit_kw", default.min_import_limit_kw)
     if not isinstance(minimum, int | float) or isinstance(minimum, bool):
         raise ConfigError(f"{table.path}.min_import_limit_kw: expected a number of kW")
-    return OptPolicy(tuple(signals), table.boolean("refuse_test_events", default.refuse_test_events), float(minimum))
+    return OptPolicy(
+        _strings(table, "refuse_signals", default.refuse_signals),
+        table.boolean("refuse_test_events", default.refuse_test_events),
+        float(minimum),
+        _strings(table, "programs", default.programs),
+    )
 
 
 def _number(table: Table, key: str, default: float | None) -> float | None:
@@ -137,6 +148,15 @@ def _number(table: Table, key: str, default: float | None) -> float | None:
     if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
         raise ConfigError(f"{table.path}.{key}: expected a number, got {value!r}")
     return float(value) if value is not None else None
+
+
+def _asset(table: Table) -> dict[str, Any]:
+    """The asset table, with its sizes checked (they scale schedules and state of charge)."""
+    for key in ("capacity_kwh", "power_kw"):
+        value = _number(table, key, None)
+        if value is not None and value <= 0:
+            raise ConfigError(f"{table.path}.{key}: must be a positive number, got {value:g}")
+    return dict(table.data)
 
 
 def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt: OptPolicy) -> tuple[SiteConfig, ...]:
@@ -179,7 +199,7 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 contracted_kva=_number(site, "contracted_kva", 9.0) or 9.0,
                 base_load_kw=_number(site, "base_load_kw", 1.5) or 0.0,
                 groups=tuple(groups),
-                asset=dict(site.table("asset").data),
+                asset=_asset(site.table("asset")),
                 opt=_opt_policy(site.table("opt"), default_opt),
                 telemetry=telemetry,
             )

@@ -15,7 +15,7 @@ interval, so resampling it again gives the same mean with full coverage.
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from flexmeasures_client import FlexMeasuresClient
@@ -126,10 +126,8 @@ class TelemetryForwarder:
         return count
 
     async def run(self, every: timedelta) -> None:
-        """Forward every `every` until cancelled."""
-        while True:
-            await self.forward_once()
-            await asyncio.sleep(every.total_seconds())
+        """Forward every `every` until cancelled; a failed round is logged and the next one tries again."""
+        await _every(every, self.forward_once, "forwarding telemetry to FlexMeasures")
 
 
 class FlexMeasuresTelemetrySource:
@@ -196,8 +194,15 @@ class FlexMeasuresTelemetrySource:
                 self.store.add(StoredSample(site, r_id, slot + minute * MINUTE, float(value) / factor))
 
     async def run(self, every: timedelta) -> None:
-        """Refresh every `every` until cancelled."""
-        while True:
-            await self.refresh_once()
-            await asyncio.sleep(every.total_seconds())
+        """Refresh every `every` until cancelled; a failed round is logged and the next one tries again."""
+        await _every(every, self.refresh_once, "reading telemetry from FlexMeasures")
+
+
+async def _every(every: timedelta, round_: Callable[[], Awaitable[object]], what: str) -> None:
+    while True:
+        try:
+            await round_()
+        except Exception:  # a background loop that dies silently would stop the telemetry for good
+            log.exception("%s failed; trying again in %s", what, every)
+        await asyncio.sleep(every.total_seconds())
 

@@ -40,9 +40,19 @@ def site_facts(site: SiteConfig) -> SiteFacts:
     )
 
 
+def enrolled(market_context: str, programs: tuple[str, ...]) -> bool:
+    """Whether a site enrolled in `programs` (exact, or a prefix ending in *; none listed: any) takes part."""
+    return not programs or any(
+        market_context.startswith(p[:-1]) if p.endswith("*") else market_context == p for p in programs
+    )
+
+
 def decide(event: m.Event, policy: OptPolicy, site: SiteConfig | None = None) -> OptDecision:
-    """Apply the site's policy; unsupported signals are refused with 460, and signals the site
-    cannot express as FlexMeasures constraints (when `site` is given) are refused with the reason."""
+    """Apply the site's policy: a program the site is not enrolled in is refused with 452 (the
+    marketContext is not one it knows), unsupported signals with 460, and signals the site cannot
+    express as FlexMeasures constraints (when `site` is given) with the reason."""
+    if not enrolled(event.market_context, policy.programs):
+        return OptDecision("optOut", ResponseCode.INVALID_ID, f"this site is not enrolled in program {event.market_context}")
     for signal in event.signals:
         if signal.name not in SIGNAL_NAMES and signal.name not in KNOWN_EXTENSIONS:
             return OptDecision("optOut", ResponseCode.SIGNAL_NOT_SUPPORTED, f"signal {signal.name} is not supported by this site")

@@ -18,6 +18,7 @@ from ven.transport import LinkDown, VtnProtocolError
 log = logging.getLogger("cariflex.ven.reports")
 
 USAGE, STATUS, HISTORY = "TELEMETRY_USAGE", "TELEMETRY_STATUS", "HISTORY_USAGE"
+METADATA = "METADATA"
 MAX_INTERVALS_PER_MESSAGE = 500
 SAMPLING = r.SamplingRate(timedelta(seconds=1), timedelta(hours=1))
 CURTAILMENT_SAMPLING = r.SamplingRate(curtailment.GRANULARITY, curtailment.GRANULARITY)
@@ -103,8 +104,11 @@ class Reporter:
         code, description = ResponseCode.OK, "OK"
         reregister = False
         for request in requests:
-            if request.report_specifier_id == "METADATA":
+            if request.report_specifier_id == METADATA:
                 reregister = True
+                if request.report_back > timedelta(0):  # periodic: pending, metadata re-sent each period until it ends
+                    self.site.store.save_report_request(self.site.name, request, METADATA)
+                    self.schedule(request)
                 continue
             name = _report_name(self.site, request.report_specifier_id)
             if name is None:
@@ -185,6 +189,9 @@ class Reporter:
             return
         request, name, sent_until = found[report_request_id]
         now = self.site.clock().replace(microsecond=0)
+        if name == METADATA:
+            await self._metadata_due(request, now, final)
+            return
         window_start = request.interval_start or now
         window_end = window_start + request.interval_duration if request.interval_duration else None
         one_shot = request.report_back == timedelta(0)
@@ -227,6 +234,14 @@ class Reporter:
             self.site.store.save_report_request(self.site.name, request, name, sent_until)
         if deliver:
             await self.flush()
+
+    async def _metadata_due(self, request: r.ReportRequest, now: datetime, final: bool) -> None:
+        """A periodic METADATA request: the metadata again, until its reportInterval is over."""
+        start, length = request.interval_start, request.interval_duration
+        if final or (start is not None and length and now >= start + length):
+            self.forget(request.report_request_id)
+            return
+        await self.register()
 
     def forget(self, report_request_id: str) -> None:
         """Stop a request: no more data is produced for it."""

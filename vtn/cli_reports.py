@@ -11,6 +11,8 @@ from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
 from vtn import curtailment_query, report_admin
 from vtn.context import utc_now
+from vtn.csv_export import safe_row, safe_values
+from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 
@@ -178,14 +180,15 @@ def _run_data(args: argparse.Namespace, store_of: Any) -> int:
     writer = csv.DictWriter(sys.stdout, fieldnames=DATA_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "status": json.dumps(row["status"]) if row["status"] else ""})
+        writer.writerow(safe_row({**row, "status": json.dumps(row["status"]) if row["status"] else ""}))
     return 0
 
 
 def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
+    config, store = store_of(args)
     try:
-        found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven)
+        contracts = contracted_kw_by_ven(config.ui.sites_file)
+        found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, contracts)
     except curtailment_query.UnknownEvent as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -196,7 +199,7 @@ def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
         return 0
     writer = csv.writer(sys.stdout)
     writer.writerow(curtailment_query.CSV_COLUMNS)
-    writer.writerows(curtailment_query.as_rows(found))
+    writer.writerows(safe_values(row) for row in curtailment_query.as_rows(found))
     return 0
 
 

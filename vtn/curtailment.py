@@ -8,6 +8,7 @@ event and per VEN. Cancelled events are not asked about.
 import logging
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mapping.curtailment import event_slots
@@ -55,7 +56,14 @@ async def request_due(ctx: VtnContext) -> int:
     made = 0
     for live in ended:
         ven_ids = [ven.ven_id for ven in ctx.live.targeted_vens(live.event)]
-        outboxes = await ctx.store.call(_ask, live, ven_ids, now)
+        try:
+            outboxes = await ctx.store.call(_ask, live, ven_ids, now)
+        except IntegrityError:
+            log.info("event %s: another VTN process asked its VENs already", live.event.event_id)
+            continue
+        except Exception:  # one event's failure must not stop the others being asked; it is retried next round
+            log.exception("event %s: asking its VENs for their curtailment failed; next round retries", live.event.event_id)
+            continue
         for ven_id, items in outboxes.items():
             ctx.live.set_outbox(ven_id, items)
         made += len(outboxes)

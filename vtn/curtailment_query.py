@@ -6,6 +6,7 @@ positive, a reduction positive; None where nothing was reported — never a gues
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,7 +76,9 @@ def _ratio(items: list[Achieved]) -> float | None:
     return math.fsum(a for a, _ in both) / requested if both and requested > 0 else None
 
 
-def _achieved(event: m.Event, slots: tuple[datetime, ...], points: list[curtailed.Point]) -> tuple[Achieved, ...]:
+def _achieved(
+    event: m.Event, slots: tuple[datetime, ...], points: list[curtailed.Point], contracted_kw: float | None
+) -> tuple[Achieved, ...]:
     reported = {(r_id, at): (value, quality) for r_id, at, value, quality in points}
 
     def value(r_id: str, slot: datetime) -> tuple[float | None, frozenset[Flag]]:
@@ -87,7 +90,7 @@ def _achieved(event: m.Event, slots: tuple[datetime, ...], points: list[curtaile
     for slot in slots:
         kw, flags = value(wire.MEASURED, slot)
         measured.append(Measured(slot, kw, 0, 0.0 if kw is None else 1.0, flags))
-    requested = requested_by_slot(event, {b.start: b.kw for b in baselines})
+    requested = requested_by_slot(event, {b.start: b.kw for b in baselines}, contracted_kw)
     segments = [Segment(slot, slot + RESOLUTION, kw) for slot, kw in requested.items() if kw is not None]
     return achieved(baselines, measured, requested=segments)
 
@@ -119,8 +122,13 @@ def _total(slot: datetime, items: list[Achieved]) -> CurtailmentInterval:
     )
 
 
-def event_curtailment(session: Session, event_id: str, ven_id: str | None = None) -> EventCurtailment:
-    """What the VTN holds for an event (one VEN's share only when `ven_id` is given); empty until reports arrive."""
+def event_curtailment(
+    session: Session, event_id: str, ven_id: str | None = None, contracts: Mapping[str, float] | None = None
+) -> EventCurtailment:
+    """What the VTN holds for an event (one VEN's share only when `ven_id` is given); empty until reports arrive.
+
+    `contracts` (oadrVenName → contracted kW, `vtn.site_registry`) lets SIMPLE levels and capacity
+    shares have a requested value."""
     found = load_event(session, event_id)
     if found is None:
         raise UnknownEvent(f"no event {event_id}")
@@ -132,7 +140,8 @@ def event_curtailment(session: Session, event_id: str, ven_id: str | None = None
     slots = event_slots(event.dtstart, end)
     points = curtailed.points_of(session, [rr for _, rr in requests])
     names = curtailed.ven_names(session, [v for v, _ in requests])
-    per_site = {v: _achieved(event, slots, points.get(rr, [])) for v, rr in requests}
+    contracts = contracts or {}
+    per_site = {v: _achieved(event, slots, points.get(rr, []), contracts.get(names.get(v, v))) for v, rr in requests}
     sites = tuple(
         SiteCurtailment(v, names.get(v, v), tuple(_interval(i) for i in items), _ratio(items)) for v, items in per_site.items()
     )
@@ -140,9 +149,9 @@ def event_curtailment(session: Session, event_id: str, ven_id: str | None = None
     return EventCurtailment(event_id, total, sites, _ratio([i for items in per_site.values() for i in items]))
 
 
-def ven_curtailment(session: Session, ven_id: str) -> list[EventCurtailment]:
+def ven_curtailment(session: Session, ven_id: str, contracts: Mapping[str, float] | None = None) -> list[EventCurtailment]:
     """A VEN's curtailment for every event it was asked about, newest first."""
-    return [event_curtailment(session, event_id, ven_id) for event_id in curtailed.events_for_ven(session, ven_id)]
+    return [event_curtailment(session, event_id, ven_id, contracts) for event_id in curtailed.events_for_ven(session, ven_id)]
 
 
 def as_json(found: EventCurtailment) -> dict[str, Any]:

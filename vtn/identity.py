@@ -76,7 +76,20 @@ def registering(live: LiveState, element: etree._Element) -> VenRecord | None:
     return live.ven_by_name(name.strip()) if name else None
 
 
-def _refuse(text: str) -> OadrError:
+def addressed_ven(live: LiveState, envelope: Envelope) -> VenRecord | None:
+    """The known VEN a message speaks for: a registration by registrationID, venID or name; any
+    other message by its venID or, when it has none (oadrCancelPartyRegistration may carry only a
+    registrationID), by the registrationID — so no message escapes the checks by leaving venID out."""
+    if envelope.name == "oadrCreatePartyRegistration":
+        return registering(live, envelope.element)
+    ven_id = read_ven_id(envelope.element)
+    if ven_id:
+        return live.vens.get(ven_id)
+    return registering(live, envelope.element)
+
+
+def refuse(text: str) -> OadrError:
+    """eiResponse 463 (not registered or authorized) with the reason."""
     return OadrError(ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, text)
 
 
@@ -85,21 +98,19 @@ def check_binding(ctx: VtnContext, envelope: Envelope, fingerprint: str | None) 
     a certificate when one is required."""
     required = identity_required(ctx.config)
     if fingerprint is None and required:
-        raise _refuse("a client certificate is required (mutual TLS)")
-    name, element, live = envelope.name, envelope.element, ctx.live
-    if name == "oadrQueryRegistration":
+        raise refuse("a client certificate is required (mutual TLS)")
+    if envelope.name == "oadrQueryRegistration":
         return
-    if name == "oadrCreatePartyRegistration":
-        ven = registering(live, element)
-        if fingerprint is not None and ven is None and (holder := _holder(live, fingerprint)) is not None:
-            raise _refuse(f"this certificate is bound to VEN {holder.ven_id}; re-register with that venID")
-    else:
-        ven_id = read_ven_id(element)
-        ven = live.vens.get(ven_id) if ven_id else None
-        if ven is not None and ven.fingerprint is None and required:
-            raise _refuse(f"venID {ven.ven_id!r} was registered without a certificate; register again over mutual TLS")
+    live = ctx.live
+    ven = addressed_ven(live, envelope)
+    if envelope.name == "oadrCreatePartyRegistration":
+        holder = _holder(live, fingerprint) if fingerprint is not None else None
+        if holder is not None and (ven is None or holder.ven_id != ven.ven_id):
+            raise refuse(f"this certificate is bound to VEN {holder.ven_id}; re-register with that venID")
+    elif ven is not None and ven.fingerprint is None and required:
+        raise refuse(f"venID {ven.ven_id!r} was registered without a certificate; register again over mutual TLS")
     if ven is not None and ven.fingerprint is not None and ven.fingerprint != fingerprint:
-        raise _refuse(f"venID {ven.ven_id!r} is bound to another client certificate than the one presented")
+        raise refuse(f"venID {ven.ven_id!r} is bound to another client certificate than the one presented")
 
 
 async def bind_on_registration(ctx: VtnContext, reply: object, fingerprint: str | None) -> None:

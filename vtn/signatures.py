@@ -11,26 +11,14 @@ import logging
 import uuid
 
 from certs.xmlsig import SignatureRefused, is_signed, sign, verify
-from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.decode import Envelope, read_ven_id
 from mapping.oadr.namespaces import NSMAP
 from vtn.context import VtnContext
 from vtn.domain import VenRecord
-from vtn.identity import registering
+from vtn.identity import addressed_ven, refuse
 from vtn.store.nonce_repository import remember_nonce
 
 log = logging.getLogger("cariflex.vtn.signatures")
-
-
-def _refuse(text: str) -> OadrError:
-    return OadrError(ResponseCode.NOT_REGISTERED_OR_AUTHORIZED, text)
-
-
-def _sender(ctx: VtnContext, envelope: Envelope) -> VenRecord | None:
-    if envelope.name == "oadrCreatePartyRegistration":
-        return registering(ctx.live, envelope.element)
-    ven_id = read_ven_id(envelope.element)
-    return ctx.live.vens.get(ven_id) if ven_id else None
 
 
 def _wants_signatures(envelope: Envelope, ven: VenRecord | None) -> bool:
@@ -42,24 +30,24 @@ def _wants_signatures(envelope: Envelope, ven: VenRecord | None) -> bool:
 async def check_signature(ctx: VtnContext, envelope: Envelope, fingerprint: str | None) -> None:
     """Refuse (463) an unsigned message from a signing VEN, and any signed message whose signature
     is not valid, not the sender's, stale or replayed."""
-    ven = _sender(ctx, envelope)
+    ven = addressed_ven(ctx.live, envelope)
     if not is_signed(envelope.root):
         if _wants_signatures(envelope, ven):
-            raise _refuse("this VEN uses XML signatures (oadrXmlSignature true): every message must be signed")
+            raise refuse("this VEN uses XML signatures (oadrXmlSignature true): every message must be signed")
         return
     window = ctx.config.signature_window
     try:
         verified = verify(envelope.root, ctx.now(), window)
     except SignatureRefused as exc:
-        raise _refuse(f"XML signature refused: {exc}") from exc
+        raise refuse(f"XML signature refused: {exc}") from exc
     expected = ven.fingerprint if ven is not None and ven.fingerprint else fingerprint
     if expected is None:
-        raise _refuse("a signed message needs a certificate to be checked against: use mutual TLS")
+        raise refuse("a signed message needs a certificate to be checked against: use mutual TLS")
     if verified.fingerprint != expected:
-        raise _refuse(f"signed with certificate {verified.fingerprint}, not the sender's ({expected})")
+        raise refuse(f"signed with certificate {verified.fingerprint}, not the sender's ({expected})")
     fresh = await ctx.store.call(remember_nonce, verified.fingerprint, verified.nonce, verified.timestamp, ctx.now(), window)
     if not fresh:
-        raise _refuse(f"replayed message: nonce {verified.nonce!r} was already used")
+        raise refuse(f"replayed message: nonce {verified.nonce!r} was already used")
 
 
 def sign_reply(ctx: VtnContext, envelope: Envelope, reply: object, data: bytes) -> bytes:

@@ -1,11 +1,12 @@
 """The reduction an event asked of a site, per 15-minute interval, seen from the VTN. Pure.
 
-The VTN knows the event exactly but not the site's contract: it reads the signals that ask for an
-absolute import limit (x-IMPORT_CAPACITY_LIMIT, LOAD_DISPATCH setpoint, LOAD_CONTROL
-x-loadControlSetpoint) or a change relative to the site's baseline (LOAD_DISPATCH delta and
-multiplier, LOAD_CONTROL x-loadControlPercentOffset), with the baseline the VEN reported for that
-interval. Signals that need the contracted power (SIMPLE levels, x-loadControlCapacity, level
-offsets) have no requested value here (None), as have intervals without a baseline.
+The VTN knows the event exactly; it reads the import limit each interval asks for with the signal
+mapping the VENs use (`mapping.flex.constraints`), the baseline the VEN reported for that interval
+and, when the sites file gives it, the site's contracted power: absolute limits (x-IMPORT_CAPACITY_LIMIT,
+LOAD_DISPATCH setpoint, LOAD_CONTROL x-loadControlSetpoint), changes relative to the baseline
+(LOAD_DISPATCH delta and multiplier, x-loadControlPercentOffset), and shares of the contract (SIMPLE
+levels, x-loadControlCapacity, level offsets — None when the contract is unknown). Intervals
+without a baseline have no requested value either.
 """
 
 import math
@@ -21,10 +22,11 @@ from mapping.oadr import model as m
 _UNKNOWN_CONTRACT = math.nan
 
 
-def import_limit_at(event: m.Event, slot: datetime, baseline_kw: float) -> float | None:
+def import_limit_at(event: m.Event, slot: datetime, baseline_kw: float, contracted_kw: float | None = None) -> float | None:
     """The event's import limit (kW) over the interval starting at `slot`, None when it asks none or it is unknown."""
+    contract = contracted_kw if contracted_kw is not None else _UNKNOWN_CONTRACT
     try:
-        constraints = event_constraints(event, SiteFacts(contracted_kw=_UNKNOWN_CONTRACT, baseline_kw=baseline_kw))
+        constraints = event_constraints(event, SiteFacts(contracted_kw=contract, baseline_kw=baseline_kw))
     except SignalRefused:
         return None
     for segment in combine(constraints).get(IMPORT_LIMIT, []):
@@ -33,12 +35,14 @@ def import_limit_at(event: m.Event, slot: datetime, baseline_kw: float) -> float
     return None
 
 
-def requested_by_slot(event: m.Event, baselines: Mapping[datetime, float | None]) -> dict[datetime, float | None]:
+def requested_by_slot(
+    event: m.Event, baselines: Mapping[datetime, float | None], contracted_kw: float | None = None
+) -> dict[datetime, float | None]:
     """Requested reduction (kW, positive = less consumption) per interval start, from each interval's baseline."""
     result: dict[datetime, float | None] = {}
     for slot, baseline_kw in baselines.items():
         if baseline_kw is None or floor_slot(slot) != slot:
             result[slot] = None
             continue
-        result[slot] = requested_from_limit(baseline_kw, import_limit_at(event, slot, baseline_kw))
+        result[slot] = requested_from_limit(baseline_kw, import_limit_at(event, slot, baseline_kw, contracted_kw))
     return result

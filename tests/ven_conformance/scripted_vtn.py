@@ -55,6 +55,8 @@ from ven.runner import VenProcess
 from ven.store import KnownEvent
 
 log = logging.getLogger("tests.ven_conformance.vtn")
+#: the programs the test site is enrolled in: the test program and the other contexts the cases use as valid
+ENROLLED = ("http://cariflex.mq/programs/*", "http://MarketContext1/*", "http://MarketContext2")
 
 BASE = "/OpenADR2/Simple/2.0b"
 SERVICES = ("EiRegisterParty", "EiEvent", "EiReport", "EiOpt", "OadrPoll")
@@ -423,7 +425,7 @@ class Th:
             request_timeout=timedelta(seconds=1),
             default_poll_interval=timedelta(seconds=0.1),
             max_backoff=timedelta(seconds=0.5),
-            sites=tuple(SiteConfig(name=s, ven_name=f"{s}-ven", opt=opt or OptPolicy()) for s in sites),
+            sites=tuple(SiteConfig(name=s, ven_name=f"{s}-ven", opt=opt or OptPolicy(programs=ENROLLED)) for s in sites),
         )
         settings.update(changes)
         return VenConfig(**settings)  # type: ignore[arg-type]

@@ -11,8 +11,6 @@ callback never comes before its moment), never how late.
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
-
 from mapping.oadr import model as m
 from tests.ven_conformance import cancelled, distribute, event, modified, new_id, utc_now, with_intervals
 from tests.ven_conformance.scripted_vtn import Th
@@ -498,11 +496,6 @@ async def test_A_E1_0310_TH_VTN(th):
     assert ev.event_id in th.held()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: marketContext is not checked (a site has no list of programs): an event of "
-    "http://nonMatchingContext is opted into",
-)
 async def test_A_E1_0325_TH_VTN(th):
     """Certification: the CPP event in market context http://nonMatchingContext must be answered
     optOut with a 4xx code.
@@ -538,10 +531,6 @@ async def test_A_E1_0345_TH_VTN(th):
     assert len(th.vtn.event_responses(mark)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: marketContext is not checked: the event of INVALID_MARKET_CONTEXT is opted into (200)",
-)
 async def test_A_E1_0360_TH_VTN(th):
     """Certification (mixed valid/invalid): two events, the first in market context
     INVALID_MARKET_CONTEXT (in an hour), the second valid (two hours later); the first must get a

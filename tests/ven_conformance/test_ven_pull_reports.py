@@ -282,11 +282,6 @@ async def test_R1_3160_TH_VTN(th):
     assert 1.75 <= (second.dtstart - first.dtstart).total_seconds() <= 2.25
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a METADATA oadrReportRequest is not kept as a pending report (oadrCreatedReport lists 1 "
-    "request, harness expects 2; oadrCanceledReport lists 0, expects 1)",
-)
 async def test_R1_3170_TH_VTN(th):
     """Certification (metadata report request): a periodic TELEMETRY_STATUS request (pending: 1)
     and its first report; then a METADATA request (reportBackDuration PT1M for 5 minutes): its

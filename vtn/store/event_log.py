@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from mapping.oadr import model as m
 from mapping.oadr.json_form import event_from_json
 from vtn.store import models as db
+from vtn.store.models import UTCDateTime
 
 SORTS = {"dtstart": db.Event.dtstart, "created": db.Event.created_at}
 STATUSES = ("far", "near", "active", "completed", "cancelled")
@@ -69,7 +70,11 @@ def _query(flt: EventFilter) -> Any:
         query = query.where(db.Event.dtstart < flt.until)
     key = tuple_(column, db.Event.event_id)
     if flt.after is not None:
-        query = query.where(key < tuple_(*flt.after) if flt.descending else key > tuple_(*flt.after))
+        # bound with the columns' own types: a bare datetime would be sent as TIMESTAMP WITH TIME ZONE and
+        # compared in the session's time zone against the naive UTC column
+        moment, event_id = flt.after
+        cursor = tuple_(literal(moment, UTCDateTime()), literal(event_id, db.Event.event_id.type))
+        query = query.where(key < cursor if flt.descending else key > cursor)
     if flt.descending:
         return query.order_by(column.desc(), db.Event.event_id.desc())
     return query.order_by(column, db.Event.event_id)

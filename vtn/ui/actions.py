@@ -2,7 +2,7 @@
 transaction as the change: cancel an event, request a report, request re-registration."""
 
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from sqlalchemy.orm import Session
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_duration, parse_duration
 from vtn import event_admin, report_admin
+from vtn.store import event_log as log
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users
 from vtn.ui.auth import require_operator
@@ -42,19 +43,35 @@ def cancel_and_audit(session: Session, event_id: str, now: datetime, reason: str
     return event.modification_number
 
 
+def _segment(value: str) -> str:
+    """`value` as one URL path segment (an id with / or # in it cannot point a form elsewhere)."""
+    return quote(value, safe="")
+
+
+async def _existing(request: web.Request, field: str, path: str) -> str:
+    """`path`, once the event or VEN it names is known to exist (404 naming the field otherwise)."""
+    value = request.match_info[field]
+    ui = state(request)
+    found = await ui.store.call(log.event_meta, value) if field == "event_id" else await ui.store.call(repo.load_ven, value)
+    if found is None:
+        raise web.HTTPNotFound(text=f"{field}: no {'event' if field == 'event_id' else 'VEN'} {value}")
+    return path
+
+
 async def confirm_cancel(request: web.Request) -> web.Response:
     """GET — ask before cancelling."""
     require_operator(request)
     event_id = request.match_info["event_id"]
+    path = await _existing(request, "event_id", f"/ui/events/{_segment(event_id)}")
     return render(
         request,
         "confirm.html",
         title="Cancel event",
         question=f"Cancel event {event_id}? Every VEN it was sent to receives the cancellation at its next poll.",
-        action=f"/ui/events/{event_id}/cancel",
+        action=f"{path}/cancel",
         fields=[("reason", "Reason", "cancelled by operator")],
         button="Cancel the event",
-        back=f"/ui/events/{event_id}",
+        back=path,
     )
 
 
@@ -87,15 +104,16 @@ async def confirm_reregister(request: web.Request) -> web.Response:
     """GET — ask before requesting re-registration."""
     require_operator(request)
     ven_id = request.match_info["ven_id"]
+    path = await _existing(request, "ven_id", f"/ui/vens/{_segment(ven_id)}")
     return render(
         request,
         "confirm.html",
         title="Request re-registration",
         question=f"Ask VEN {ven_id} to register again (oadrRequestReregistration at its next poll)?",
-        action=f"/ui/vens/{ven_id}/reregister",
+        action=f"{path}/reregister",
         fields=[],
         button="Request re-registration",
-        back=f"/ui/vens/{ven_id}",
+        back=path,
     )
 
 
@@ -128,27 +146,28 @@ async def confirm_report(request: web.Request) -> web.Response:
     """GET — the request's parameters, to confirm."""
     require_operator(request)
     ven_id = request.match_info["ven_id"]
+    path = await _existing(request, "ven_id", f"/ui/vens/{_segment(ven_id)}")
     return render(
         request,
         "confirm.html",
         title="Request a report",
         question=f"Ask VEN {ven_id} for a report (oadrCreateReport at its next poll)? "
         "PT0S for both durations asks for one report now.",
-        action=f"/ui/vens/{ven_id}/request-report",
+        action=f"{path}/request-report",
         fields=[
             ("report", "Report", "TELEMETRY_USAGE"),
             ("granularity", "Granularity", "PT1M"),
             ("report_back", "Report back", "PT5M"),
         ],
         button="Request the report",
-        back=f"/ui/vens/{ven_id}",
+        back=path,
     )
 
 
 def _duration(form: dict[str, str], key: str) -> timedelta:
     try:
         return parse_duration(form.get(key, "").strip() or "PT0S")
-    except OadrError as exc:
+    except (OadrError, OverflowError) as exc:  # OverflowError: P99999999999D does not fit a timedelta
         raise web.HTTPBadRequest(text=f"{key}: expected an ISO 8601 duration such as PT1M, got {form.get(key)!r}") from exc
 
 

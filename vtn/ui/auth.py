@@ -1,9 +1,11 @@
 """Passwords (argon2), login sessions (random token in an HttpOnly cookie, SHA-256 in the store),
 CSRF tokens, and the middleware that keeps every UI page behind a login."""
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -53,6 +55,43 @@ def check_password(stored_hash: str | None, password: str) -> bool:
         return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+class PasswordChecker:
+    """Password checks off the event loop (argon2 costs ~0.1 s of CPU: on the loop it would stall the
+    VENs' polls), a few at a time, and a pause for a client address after repeated failures."""
+
+    def __init__(self, concurrency: int = 2, max_failures: int = 5, window_s: float = 300.0) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, list[float]] = {}
+
+    def blocked_for(self, client: str) -> float:
+        """Seconds until `client` may try again (0: now)."""
+        recent = self._recent(client)
+        return self.window_s - (time.monotonic() - recent[0]) if len(recent) >= self.max_failures else 0.0
+
+    async def check(self, client: str, stored_hash: str | None, password: str) -> bool:
+        """Verify in a worker thread; a failure counts against `client`, a success clears it."""
+        async with self._slots:
+            ok = await asyncio.to_thread(check_password, stored_hash, password)
+        if ok:
+            self._failures.pop(client, None)
+        else:
+            self._recent(client).append(time.monotonic())
+        return ok
+
+    def _recent(self, client: str) -> list[float]:
+        cutoff = time.monotonic() - self.window_s
+        recent = [t for t in self._failures.get(client, []) if t > cutoff]
+        self._failures[client] = recent
+        return recent
+
+
+def plausible_username(username: str) -> bool:
+    """A user name worth looking up (no NUL, which PostgreSQL refuses, and a sane length)."""
+    return 0 < len(username) <= 128 and "\x00" not in username
 
 
 def new_token() -> str:

@@ -14,7 +14,7 @@ from vtn.curtailment_query import CurtailmentInterval
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 44
 SERIES = (
-    ("requested_kw", "requested limit", "#d62728"),
+    ("requested_kw", "requested reduction", "#d62728"),
     ("baseline_kw", "baseline", "#7f7f7f"),
     ("measured_kw", "measured", "#1f77b4"),
 )

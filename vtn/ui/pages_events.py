@@ -11,7 +11,9 @@ from aiohttp import web
 from mapping.oadr.codes import OadrError
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
+from vtn.csv_export import attachment, safe_row
 from vtn.curtailment_query import event_curtailment
+from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import event_log as log
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
@@ -49,7 +51,7 @@ def _day(text: str, field: str, end_of_day: bool) -> datetime:
             day = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
             return day + timedelta(days=1) if end_of_day else day
         return parse_datetime(text)
-    except (ValueError, OadrError) as exc:
+    except (ValueError, OverflowError, OadrError) as exc:  # OverflowError: 9999-12-31 + 1 day
         raise web.HTTPBadRequest(text=f"{field}: expected a date (YYYY-MM-DD) or a UTC time, got {text!r}") from exc
 
 
@@ -81,7 +83,9 @@ def parse_filter(ui: UiState, query: dict[str, str]) -> log.EventFilter:
     if query.get("after"):
         value, _, event_id = query["after"].partition("|")
         try:
-            after = (datetime.fromisoformat(value).astimezone(UTC), event_id)
+            moment = datetime.fromisoformat(value)
+            # a cursor is written in UTC; one without an offset is read as UTC too, never as local time
+            after = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC), event_id)
         except ValueError as exc:
             raise web.HTTPBadRequest(text=f"after: not a page cursor: {query['after']!r}") from exc
     return log.EventFilter(
@@ -166,7 +170,7 @@ async def event_csv(request: web.Request) -> web.StreamResponse:
     while True:
         rows, more = await ui.store.call(log.event_page, current, 1000)
         for row in rows:
-            writer.writerow(csv_line(row, program_names))
+            writer.writerow(safe_row(csv_line(row, program_names)))
         await response.write(buffer.getvalue().encode())
         buffer.seek(0)
         buffer.truncate()
@@ -189,7 +193,8 @@ async def event_detail(request: web.Request) -> web.Response:
     deliveries = await ui.store.call(log.event_delivery, event_id)
     end = event_end(event.dtstart, event.duration)
     opts = await ui.store.call(reports.opts_covering, event_id, event.dtstart, end, event.market_context)
-    curtailment = await ui.store.call(event_curtailment, event_id)
+    contracts = contracted_kw_by_ven(ui.ctx.config.ui.sites_file)
+    curtailment = await ui.store.call(event_curtailment, event_id, None, contracts)
     charts = []
     if curtailment.total:
         charts.append(
@@ -240,14 +245,16 @@ async def delivery_csv(request: web.Request) -> web.Response:
     writer.writeheader()
     for d in await ui.store.call(log.event_delivery, event_id):
         writer.writerow(
-            {
-                **d.__dict__,
-                "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else "",
-                "responded_at": format_datetime(d.responded_at) if d.responded_at else "",
-            }
+            safe_row(
+                {
+                    **d.__dict__,
+                    "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else "",
+                    "responded_at": format_datetime(d.responded_at) if d.responded_at else "",
+                }
+            )
         )
     return web.Response(
         text=buffer.getvalue(),
         content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{event_id}-deliveries.csv"'},
+        headers={"Content-Disposition": attachment(f"{event_id}-deliveries")},
     )

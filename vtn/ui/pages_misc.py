@@ -11,6 +11,7 @@ from aiohttp import web
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import parse_datetime
 from vtn.cli_reports import DATA_COLUMNS
+from vtn.csv_export import safe_row
 from vtn.store import report_repository as reports
 from vtn.store import ui_repository as users
 from vtn.ui.web import render, state
@@ -68,7 +69,7 @@ def points_csv(points: list[dict[str, object]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=DATA_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in points:
-        writer.writerow({**row, "status": json.dumps(row["status"]) if row["status"] else ""})
+        writer.writerow(safe_row({**row, "status": json.dumps(row["status"]) if row["status"] else ""}))
     return buffer.getvalue()
 
 

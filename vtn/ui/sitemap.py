@@ -3,10 +3,11 @@ underneath as an optional layer. Everything is placed in Web Mercator pixels at 
 tiles and points line up; when tiles cannot load the outline and the sites still show."""
 
 import math
-import tomllib
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+
+from vtn.site_registry import read_sites_file
 
 ZOOM = 11
 #: marks the map when a tile fails before static/map.js is there to hear it
@@ -47,13 +48,8 @@ class MapPoint:
 
 def load_sites(path: Path) -> list[Site]:
     """The geolocated sites of a sites file (sites without coordinates are left out; a missing file gives none)."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except (FileNotFoundError, tomllib.TOMLDecodeError):
-        return []
     sites = []
-    for entry in data.get("sites", []):
+    for entry in read_sites_file(path):
         if isinstance(entry.get("latitude"), int | float) and isinstance(entry.get("longitude"), int | float):
             sites.append(Site(str(entry["name"]), str(entry.get("label", entry["name"])), entry["latitude"], entry["longitude"]))
     return sites

@@ -1,7 +1,7 @@
 """Assembling the operator UI: a sub-application under /ui/ with its own store handle, templates,
 login middleware, and the login/logout pages. The OpenADR endpoints are not touched."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ class UiState:
     ctx: VtnContext
     store: StoreWorker
     templates: jinja2.Environment
+    passwords: auth.PasswordChecker = field(default_factory=auth.PasswordChecker)
 
     def now(self) -> datetime:
         """The VTN's clock."""
@@ -57,7 +58,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     # back to this process through the change feed like any other writer's.
     store = StoreWorker(ctx.config.db_url, origin=new_id("ui"))
     templates = jinja2.Environment(loader=jinja2.PackageLoader("vtn.ui", "templates"), autoescape=True)
-    ui = web.Application(middlewares=[auth.make_middleware(store, ctx.now)])
+    ui = web.Application(middlewares=[_refuse_nul, auth.make_middleware(store, ctx.now)])
     ui[UI_KEY] = UiState(ctx=ctx, store=store, templates=templates)
     ui.router.add_get("/login", _login_form)
     ui.router.add_post("/login", _login)
@@ -66,7 +67,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.router.add_static("/static/", STATIC)
     for module in (pages_events, pages_vens, pages_misc, actions):
         module.add_routes(ui.router)
-    curtailment_api.add_routes(ui, ctx)
+    curtailment_api.add_routes(ui, ctx, store)
 
     async def close_store(_app: web.Application) -> None:
         store.close()
@@ -74,6 +75,18 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.on_cleanup.append(close_store)
     app.add_subapp("/ui/", ui)
     app.router.add_get("/ui", _home)
+
+
+@web.middleware
+async def _refuse_nul(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+    """400 naming the field for a NUL character anywhere a page reads from (PostgreSQL refuses it in text)."""
+    fields = [*request.match_info.items(), *request.query.items()]
+    if request.method == "POST":
+        fields += [(k, str(v)) for k, v in (await request.post()).items()]
+    for name, value in fields:
+        if "\x00" in value:
+            raise web.HTTPBadRequest(text=f"{name}: contains a NUL character")
+    return await handler(request)
 
 
 async def _home(_request: web.Request) -> web.Response:
@@ -103,8 +116,13 @@ async def _login(request: web.Request) -> web.Response:
     if not auth.same(str(form.get("csrf", "")), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
         return _login_page(request, "csrf: the login form expired; please try again.", next_path, status=403)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    found = await ui.store.call(users.find_user, username)
-    if not username or not password or not auth.check_password(found[0] if found else None, password):
+    client = request.remote or "unknown"
+    wait = ui.passwords.blocked_for(client)
+    if wait > 0:
+        message = f"Too many failed logins from your address; try again in {int(wait // 60) + 1} minute(s)."
+        return _login_page(request, message, next_path, status=429)
+    found = await ui.store.call(users.find_user, username) if auth.plausible_username(username) else None
+    if not password or not await ui.passwords.check(client, found[0] if found else None, password):
         return _login_page(request, "Wrong user name or password.", next_path, status=401)
     token, csrf, now = auth.new_token(), auth.new_token(), ui.now()
     lifetime = ui.ctx.config.ui.session_lifetime
