@@ -209,7 +209,11 @@ async def test_programs_crud_and_capacity_choice(vtn):
     status, deleted = await dso.call("DELETE", f"/programs/{program['id']}")
     assert status == 200 and deleted["id"] == program["id"]
     assert (await dso.call("GET", f"/programs/{program['id']}"))[0] == 404
-    assert (await dso.call("DELETE", "/programs/test"))[0] == 409  # configured
+    assert (await dso.call("DELETE", "/programs/test"))[0] == 403  # configured
+    status, mine = await dso.call("POST", "/programs", {"programName": "with-events"})
+    assert (await dso.call("POST", "/events", {**capacity_event(vtn), "programID": mine["id"]}))[0] == 201
+    status, problem = await dso.call("DELETE", f"/programs/{mine['id']}")
+    assert status == 400 and problem["field"] == "programID"  # events belong to it
 
 
 async def test_vens_and_resources_are_read_from_2_0b_registrations(vtn):

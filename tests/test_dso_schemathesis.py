@@ -153,6 +153,8 @@ def test_official_openapi_drives_the_running_vtn(running, tmp_path):
             "2",
             "--seed",
             "20261126",
+            "--request-timeout",
+            "60",  # a loaded CI machine must not turn slowness into failures
         ],
         capture_output=True,
         text=True,
