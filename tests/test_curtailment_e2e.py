@@ -47,9 +47,9 @@ FAST_RECONNECT = dict(min_backoff=timedelta(milliseconds=200), max_backoff=timed
 
 
 @asynccontextmanager
-async def _site_ven(vtn: VtnUnderTest, tmp_path, port: int) -> AsyncIterator[tuple[VenProcess, str]]:
+async def _site_ven(vtn: VtnUnderTest, tmp_path, port: int, name: str | None = None) -> AsyncIterator[tuple[VenProcess, str]]:
     """One site VEN reading its meter over MQTT from the broker on `port`, registered with its reports."""
-    name = f"site-curt-{uuid.uuid4().hex[:8]}"
+    name = name or f"site-curt-{uuid.uuid4().hex[:8]}"
     config = ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", name, asset={"kind": "battery"})
     mqtt = replace(MqttSettings(port=port), **FAST_RECONNECT)  # type: ignore[arg-type]
     process = VenProcess(replace(config, mqtt=mqtt, report_duration=timedelta(hours=3)))

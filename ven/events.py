@@ -229,7 +229,8 @@ class EventRunner:
             answers.append(
                 m.EventResponse(
                     int(decision.code),
-                    decision.reason if decision.code != 200 else "OK",
+                    # an optOut says why (the VTN shows it to operators and aggregators); an optIn just "OK"
+                    decision.reason if decision.code != 200 or decision.opt_type == "optOut" else "OK",
                     request_id,
                     event.event_id,
                     event.modification_number,

@@ -11,6 +11,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from certs.tls import server_context
 from certs.xmlsig import Signer
 from vtn import curtailment, openadr_http
+from vtn.aggregator import routes as aggregator_routes
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
@@ -58,6 +59,7 @@ def build(config: VtnConfig) -> VtnProcess:
     app[CTX_KEY] = ctx
     openadr_http.add_routes(app, ctx)
     openadr3_routes.setup(app, ctx, lifecycle)
+    aggregator_routes.setup(app, ctx, lifecycle)
     app.router.add_get("/healthz", _healthz)
     if config.ui.enabled:
         add_ui(app, ctx)

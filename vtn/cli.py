@@ -13,7 +13,7 @@ from mapping.oadr.json_form import event_to_json
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, parse_datetime, parse_duration
 from mapping.oadr.vocabulary import check_signal, default_unit
-from vtn import cli_dso, cli_reports, event_admin
+from vtn import cli_aggregator, cli_dso, cli_reports, event_admin
 from vtn.config import VtnConfig, load_config
 from vtn.context import utc_now
 from vtn.store import report_repository
@@ -58,6 +58,7 @@ def register(commands: Any) -> None:
     cli_reports.register(commands, _config_args, _store, _duration)
     ui_cli.register(commands, _config_args, _store)
     cli_dso.register(commands, _config_args, _store)
+    cli_aggregator.register(commands, _config_args, _store)
 
 
 def _register_event(commands: Any) -> None:

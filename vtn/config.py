@@ -9,6 +9,7 @@ from pathlib import Path
 
 from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
+from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
 from vtn.dso_config import DsoConfig, parse_dso
 from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
 from vtn.ui.settings import UiConfig, parse_ui
@@ -57,6 +58,8 @@ class VtnConfig:
     #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
     curtailment_lookback: timedelta = timedelta(days=2)
     ui: UiConfig = field(default_factory=UiConfig)
+    dso: DsoConfig = field(default_factory=DsoConfig)
+    aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
     #: a request body must arrive within this (slow clients are answered 408)
     body_timeout: timedelta = timedelta(seconds=30)
     #: None: plain HTTP (development only; production uses TLS, see docs/security.md)
@@ -64,13 +67,14 @@ class VtnConfig:
     proxy: ProxyTrust | None = None
     #: how far a signed message's ReplayProtect timestamp may be from now
     signature_window: timedelta = timedelta(minutes=5)
-    dso: DsoConfig = field(default_factory=DsoConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
-    root.reject_unknown({"vtn", "store", "programs", "groups", "resources", "reports", "ui", "tls", "proxy", "dso"})
+    root.reject_unknown(
+        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"}
+    )
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
     auto_reports = []
@@ -114,11 +118,12 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         curtailment_after=reports.duration("curtailment_after", "PT1M"),
         curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
         ui=parse_ui(root.table("ui"), base_dir),
+        dso=parse_dso(root.table("dso")),
+        aggregator=parse_aggregator(root.table("aggregator")),
         body_timeout=vtn.duration("body_timeout", "PT30S"),
         signature_window=vtn.duration("signature_window", "PT5M"),
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
-        dso=parse_dso(root.table("dso")),
     )
 
 

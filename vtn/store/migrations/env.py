@@ -5,8 +5,9 @@ from sqlalchemy import engine_from_config, pool
 
 from vtn.store import curtailment_models  # noqa: F401  (its tables belong to Base.metadata)
 from vtn.store import ui_models  # noqa: F401  (the operator UI tables, so Alembic sees them)
-import vtn.store.security_models  # noqa: F401  (issue 9's tables)
 from vtn.store import dso_models  # noqa: F401  (registers the DSO API tables)
+from vtn.store import aggregator_models  # noqa: F401  (the aggregator API's orders and series)
+import vtn.store.security_models  # noqa: F401  (issue 9's tables)
 from vtn.store.models import Base
 
 config = context.config

@@ -1,0 +1,107 @@
+"""The aggregator API's own OpenAPI document, fetched from the running VTN (a `cariflex vtn` process on
+a fresh SQLite store, with an aggregator client made by `cariflex aggregator client add`), drives
+schemathesis: every response must be schema-valid, carry a documented status code and content type,
+and none may be a 5xx. Bounded by --max-examples."""
+
+import base64
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CONFIG = """
+[vtn]
+host = "127.0.0.1"
+port = 0
+[store]
+url = "sqlite:///{db}"
+[[programs]]
+program_id = "aggregator"
+market_context = "http://cariflex.mq/programs/aggregator"
+[groups]
+ab = ["site-a", "site-b"]
+[aggregator]
+program = "aggregator"
+use_sites_file = false
+[aggregator.sites]
+site-a = {{ subscribed_kva = 36 }}
+site-b = {{ subscribed_kva = 12, objective = "co2" }}
+"""
+EXAMPLES = "25"
+BIN = Path(sys.executable).parent
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """(base URL of the API, bearer token, a scratch folder) of a VTN process with an aggregator client."""
+    folder = tmp_path_factory.mktemp("agg-st")
+    (folder / "config").mkdir()
+    config = folder / "config" / "vtn.toml"
+    config.write_text(CONFIG.format(db=folder / "vtn.db"))
+    added = subprocess.run(
+        [BIN / "cariflex", "aggregator", "client", "add", "schemathesis", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    secret = re.search(r"client_secret=(\S+)", added.stdout).group(1)
+    vtn = subprocess.Popen(
+        [BIN / "cariflex", "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        line = vtn.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, f"VTN did not start: {line!r}"
+        base = f"http://127.0.0.1:{match.group(1)}/flexready/v1"
+        basic = base64.b64encode(f"schemathesis:{secret}".encode()).decode()
+        request = urllib.request.Request(
+            f"{base}/auth/token", data=b"grant_type=client_credentials", headers={"Authorization": f"Basic {basic}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            token = json.load(response)["access_token"]
+        yield base, token, folder
+    finally:
+        vtn.terminate()
+        vtn.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_served_openapi_document_holds_for_the_running_vtn(running):
+    base, token, folder = running
+    result = subprocess.run(
+        [
+            BIN / "st",
+            "run",
+            f"{base}/openapi.json",
+            "--url",
+            base,
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            EXAMPLES,
+            "--no-shrink",
+            "--generation-database",
+            "none",
+            "--workers",
+            "1",  # CPython 3.11 can fail compile() in concurrent threads ("AST constructor recursion depth mismatch")
+            "--seed",
+            "20261126",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=folder,  # schemathesis writes a .schemathesis folder there
+    )
+    cases = re.search(r"(\d+) generated", result.stdout)
+    print(f"schemathesis aggregator API: {cases.group(0) if cases else 'no count'}")
+    assert result.returncode == 0, result.stdout[-8000:]
+    assert cases and int(cases.group(1)) >= 200

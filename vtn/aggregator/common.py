@@ -1,0 +1,61 @@
+"""What every aggregator API handler shares: its state, the bearer-token check, problem answers."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from mapping.flexready.sites import Portfolio
+from mapping.openadr3.errors import Refused
+from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
+from vtn.auth.tokens import Grant, TokenIssuer
+from vtn.context import VtnContext
+from vtn.event_admin import EventRefused
+from vtn.lifecycle import Lifecycle
+from vtn.openadr3.common import Conflict, NotFound
+
+BASE = "/flexready/v1"
+AUDIENCE = "cariflex-aggregator"
+SCOPE = "flexready"
+
+
+@dataclass(frozen=True)
+class AggregatorApi:
+    """What the handlers share: the VTN, the token issuer, the sites and the program's market context."""
+
+    ctx: VtnContext
+    lifecycle: Lifecycle
+    issuer: TokenIssuer
+    portfolio: Portfolio
+    market_context: str
+
+    @property
+    def contracts(self) -> dict[str, float]:
+        """Site → the kW its subscription allows (what shares of the contract mean)."""
+        return {site: self.portfolio.max_kw(site) for site in self.portfolio.sites}
+
+
+Handler = Callable[[AggregatorApi, web.Request, Grant], Awaitable[web.Response]]
+
+
+def endpoint(api: AggregatorApi, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler: a `flexready` bearer token first, then `handler`; failures become problem answers."""
+
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            grant = bearer_grant(request, api.issuer, api.ctx.now())
+            require_scope(grant, SCOPE)
+            return await handler(api, request, grant)
+        except AuthFailed as exc:
+            answer = problem(exc.status, exc.detail)
+            if exc.status == 401:  # RFC 6750 §3
+                answer.headers["WWW-Authenticate"] = f'Bearer realm="{AUDIENCE}"'
+            return answer
+        except Refused as exc:
+            return problem(400, str(exc), field=exc.field)
+        except NotFound as exc:
+            return problem(404, str(exc), field=str(exc).partition(":")[0])
+        except (Conflict, EventRefused) as exc:
+            return problem(409, str(exc), field=str(exc).partition(":")[0])
+
+    return handle

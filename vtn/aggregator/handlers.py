@@ -1,0 +1,169 @@
+"""The aggregator API's handlers: sites, orders (activate / modify / cancel / status), series."""
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from mapping.flexready.clock import utc_text, window
+from mapping.flexready.orders import client_id_of, parse_order
+from mapping.flexready.plans import SitePlan
+from mapping.flexready.series import parse_series
+from mapping.openadr3.errors import Refused
+from vtn.aggregator import placement, status, telemetry
+from vtn.aggregator.common import AggregatorApi
+from vtn.auth.tokens import Grant
+from vtn.domain import LiveEvent
+from vtn.openadr3.common import NotFound, json_body, page
+from vtn.store import aggregator_repository as agg_repo
+
+
+def _live(api: AggregatorApi, outcome: placement.Outcome, client_id: str) -> None:
+    """Hand the events just written to the running VTN (cache and lifecycle), as the DSO API does."""
+    for event in outcome.changed:
+        live = LiveEvent(event=event, source=placement.source_of(client_id), cancelled=event.status == "cancelled")
+        api.ctx.live.put_event(live)
+        api.lifecycle.schedule(live)
+
+
+def _check_window(api: AggregatorApi, plans: tuple[SitePlan, ...], field: str) -> None:
+    if api.ctx.config.aggregator.accept_past_windows:
+        return
+    now = api.ctx.now()
+    if plans and max(p.end for p in plans) <= now:
+        raise Refused(field, f"the window is over (it ended before {utc_text(now)})")
+
+
+async def _answer(api: AggregatorApi, outcome: placement.Outcome, client_id: str, created: bool) -> web.Response:
+    _live(api, outcome, client_id)
+    body = await api.ctx.store.call(status.view, outcome.request, api.ctx.now(), api.contracts)
+    code = 201 if created and not outcome.duplicate else 200
+    return web.json_response(body, status=code)
+
+
+async def _submit(
+    api: AggregatorApi, client_id: str, kind: str, request_id: str, body: dict[str, Any], plans: tuple[SitePlan, ...]
+) -> placement.Outcome:
+    args = (client_id, kind, request_id, body, plans, api.market_context, api.ctx.now(), api.ctx.config.near_window)
+    try:
+        return await api.ctx.store.call(placement.submit, *args)
+    except IntegrityError:
+        # another VTN process on the same store took this id a moment ago: answer as for a repeat
+        return await api.ctx.store.call(placement.submit, *args)
+
+
+async def get_sites(api: AggregatorApi, _request: web.Request, _grant: Grant) -> web.Response:
+    """The sites, their subscribed power and objective, the groups, the clock."""
+    portfolio = api.portfolio
+    registered = await api.ctx.store.call(agg_repo.registered_sites, list(portfolio.sites))
+    sites = [
+        {
+            "site": site.name,
+            "subscribed_kva": site.subscribed_kva,
+            "max_power_kw": portfolio.max_kw(site.name),
+            "objective": site.objective,
+            "groups": sorted(g for g, members in portfolio.groups.items() if site.name in members),
+            "registered": site.name in registered,
+        }
+        for site in portfolio.sites.values()
+    ]
+    clock = {"step_minutes": 15, "wire_time_zone": "UTC", "local_time_zone": "America/Martinique"}
+    groups = {name: list(members) for name, members in portfolio.groups.items()}
+    return web.json_response({"clock": clock, "power_factor": portfolio.power_factor, "sites": sites, "groups": groups})
+
+
+async def get_measurements(api: AggregatorApi, request: web.Request, _grant: Grant) -> web.Response:
+    """A site's metered power (its VEN's TELEMETRY_USAGE), mean kW per 15-minute slot of [start, end)."""
+    site = request.match_info["site"]
+    if site not in api.portfolio.sites:
+        raise NotFound(f"site: {site!r} is not a site of this VTN (GET /flexready/v1/sites lists them)")
+    start, slots = window(request.query.get("start"), request.query.get("end"))
+    return web.json_response(await api.ctx.store.call(telemetry.site_telemetry, site, start, slots))
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise Refused("body", "expected a JSON object")
+    return body
+
+
+async def post_order(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """Activate a flexibility window: 201 with the order's status (200 for a repeat of the same order)."""
+    body = await _body(request)
+    order = parse_order(body, api.portfolio)
+    _check_window(api, order.plans, "end")
+    outcome = await _submit(api, grant.client_id, "order", order.client_order_id, body, order.plans)
+    return await _answer(api, outcome, grant.client_id, created=True)
+
+
+async def put_order(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """Modify an order (window, direction, mode, power); its events get a new modification."""
+    order_id = client_id_of(request.match_info["request_id"], "client_order_id")
+    body = await _body(request)
+    order = parse_order(body, api.portfolio, client_order_id=order_id)
+    _check_window(api, order.plans, "end")
+    body = {**body, "client_order_id": order_id}
+    outcome = await api.ctx.store.call(
+        placement.modify, grant.client_id, order_id, body, order.plans, api.ctx.now(), api.ctx.config.near_window
+    )
+    return await _answer(api, outcome, grant.client_id, created=False)
+
+
+async def _cancel(api: AggregatorApi, request: web.Request, grant: Grant, kind: str) -> web.Response:
+    request_id = client_id_of(request.match_info["request_id"], status.ID_FIELD[kind])
+    outcome = await api.ctx.store.call(placement.cancel, grant.client_id, kind, request_id, api.ctx.now())
+    return await _answer(api, outcome, grant.client_id, created=False)
+
+
+async def delete_order(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """Cancel an order: its events are cancelled at the VENs."""
+    return await _cancel(api, request, grant, "order")
+
+
+async def delete_series(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """Cancel a series: its events are cancelled at the VENs."""
+    return await _cancel(api, request, grant, "series")
+
+
+async def _get(api: AggregatorApi, request: web.Request, grant: Grant, kind: str) -> web.Response:
+    request_id = client_id_of(request.match_info["request_id"], status.ID_FIELD[kind])
+    found = await api.ctx.store.call(status.load_view, grant.client_id, kind, request_id, api.ctx.now(), api.contracts)
+    if found is None:
+        raise NotFound(f"{status.ID_FIELD[kind]}: no {kind} {request_id!r} of this aggregator")
+    return web.json_response(found)
+
+
+async def get_order(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """An order's status: per site, the acknowledgement and, after the window, measured and achieved."""
+    return await _get(api, request, grant, "order")
+
+
+async def get_series(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """A series' status: per site, the event and the acknowledgement."""
+    return await _get(api, request, grant, "series")
+
+
+async def _list(api: AggregatorApi, request: web.Request, grant: Grant, kind: str) -> web.Response:
+    skip, limit = page(request)
+    found = await api.ctx.store.call(status.list_views, grant.client_id, kind, api.ctx.now(), api.contracts, limit, skip)
+    return web.json_response({"items": found})
+
+
+async def list_orders(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """This aggregator's orders, newest first (`skip`, `limit` ≤ 50)."""
+    return await _list(api, request, grant, "order")
+
+
+async def list_series(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """This aggregator's series, newest first (`skip`, `limit` ≤ 50)."""
+    return await _list(api, request, grant, "series")
+
+
+async def post_series(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
+    """Send a series of max power, price or carbon intensity: 201 with its status (200 for a repeat)."""
+    body = await _body(request)
+    series = parse_series(body, api.portfolio)
+    _check_window(api, series.plans, "start")
+    outcome = await _submit(api, grant.client_id, "series", series.series_id, body, series.plans)
+    return await _answer(api, outcome, grant.client_id, created=True)

@@ -1,0 +1,156 @@
+"""Orders and series into the store, in one transaction each: one event per site (through
+`vtn.event_admin`, source `aggregator:<client>`), refused sites recorded with the reason.
+
+The same id with the same body is answered with what was stored (idempotent); the same id with
+another body is a conflict naming the id field.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mapping.flexready.plans import SitePlan
+from mapping.oadr import model as m
+from vtn import event_admin
+from vtn.openadr3.common import Conflict, NotFound
+from vtn.store import aggregator_repository as agg_repo
+from vtn.store import repository as repo
+from vtn.store.aggregator_repository import StoredRequest
+
+NOT_REGISTERED = "the site's VEN has not registered with the VTN"
+ID_FIELD = {"order": "client_order_id", "series": "series_id"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a store call did: the request as stored, whether it was a repeat, and the events changed."""
+
+    request: StoredRequest
+    duplicate: bool
+    changed: tuple[m.Event, ...] = ()
+
+
+def source_of(client_id: str) -> str:
+    """The event source recorded for an aggregator's events."""
+    return f"aggregator:{client_id}"
+
+
+def _draft(plan: SitePlan, ven_id: str, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
+    signal = event_admin.uniform_signal(plan.signal_name, plan.signal_type, list(plan.values), plan.step, plan.unit)
+    return event_admin.draft_event(
+        market_context=market_context,
+        dtstart=plan.start,
+        signals=(signal,),
+        now=now,
+        near_window=near_window,
+        target=m.Target(ven_ids=(ven_id,)),
+        priority=plan.priority,
+        vtn_comment=plan.comment,
+    )
+
+
+def submit(
+    session: Session,
+    client_id: str,
+    kind: str,
+    request_id: str,
+    body: dict[str, Any],
+    plans: tuple[SitePlan, ...],
+    market_context: str,
+    now: datetime,
+    near_window: timedelta,
+) -> Outcome:
+    """Store a new order or series and its events; a repeat of a stored one changes nothing."""
+    stored = agg_repo.find_request(session, client_id, kind, request_id)
+    if stored is not None:
+        if stored.body != body:
+            raise Conflict(f"{ID_FIELD[kind]}: {request_id!r} was already used for another {kind}")
+        return Outcome(stored, duplicate=True)
+    placements, changed = [], []
+    for plan in plans:
+        ven = repo.find_ven_by_name(session, plan.site)
+        placement: dict[str, Any] = {"site": plan.site, "ven_id": None, "event_id": None, "refused": None}
+        if ven is None or not ven.registered:
+            placements.append({**placement, "refused": NOT_REGISTERED})
+            continue
+        placement["ven_id"] = ven.ven_id
+        try:
+            event = _draft(plan, ven.ven_id, market_context, now, near_window)
+            event_admin.create_event(session, event, source_of(client_id), now)
+        except event_admin.EventRefused as exc:
+            placements.append({**placement, "refused": str(exc)})
+            continue
+        placements.append({**placement, "event_id": event.event_id})
+        changed.append(event)
+    stored = agg_repo.insert_request(session, client_id, kind, request_id, body, placements, now)
+    return Outcome(stored, duplicate=False, changed=tuple(changed))
+
+
+def _owned(session: Session, client_id: str, kind: str, request_id: str) -> StoredRequest:
+    stored = agg_repo.find_request(session, client_id, kind, request_id)
+    if stored is None:
+        raise NotFound(f"{ID_FIELD[kind]}: no {kind} {request_id!r} of this aggregator")
+    return stored
+
+
+def modify(
+    session: Session,
+    client_id: str,
+    request_id: str,
+    body: dict[str, Any],
+    plans: tuple[SitePlan, ...],
+    now: datetime,
+    near_window: timedelta,
+) -> Outcome:
+    """Change an order's window, direction, mode or power; its sites stay (cancel and resend to change them)."""
+    stored = _owned(session, client_id, "order", request_id)
+    if stored.body == body:
+        return Outcome(stored, duplicate=True)
+    if stored.cancelled:
+        raise Conflict(f"client_order_id: order {request_id!r} is cancelled")
+    by_site = {p.site: p for p in plans}
+    if set(by_site) != {p["site"] for p in stored.placements}:
+        raise Conflict("site: an order's sites cannot change; cancel it and send a new order")
+    changed = []
+    for placement in stored.placements:
+        if placement["event_id"] is None:
+            continue
+        plan = by_site[placement["site"]]
+        signal = event_admin.uniform_signal(plan.signal_name, plan.signal_type, list(plan.values), plan.step, plan.unit)
+        try:
+            event = event_admin.modify_event(
+                session,
+                placement["event_id"],
+                now,
+                near_window,
+                f"aggregator order {request_id} modified",
+                dtstart=plan.start.replace(microsecond=0),
+                signals=(signal,),
+                vtn_comment=plan.comment,
+            )
+        except event_admin.EventRefused as exc:
+            raise Conflict(f"client_order_id: {exc}") from exc
+        changed.append(event)
+    saved = agg_repo.update_request(session, client_id, "order", request_id, body, now)
+    return Outcome(saved, duplicate=False, changed=tuple(changed))
+
+
+def cancel(session: Session, client_id: str, kind: str, request_id: str, now: datetime) -> Outcome:
+    """Cancel every event of an order or series (cancelling twice is answered as done)."""
+    stored = _owned(session, client_id, kind, request_id)
+    if stored.cancelled:
+        return Outcome(stored, duplicate=True)
+    changed = []
+    for placement in stored.placements:
+        found = repo.load_event(session, placement["event_id"]) if placement["event_id"] else None
+        if found is None or found[0].cancelled:  # never placed, or already cancelled (e.g. by an operator)
+            continue
+        try:
+            reason = f"aggregator {kind} {request_id} cancelled"
+            changed.append(event_admin.cancel_event(session, placement["event_id"], now, reason))
+        except event_admin.EventRefused as exc:
+            raise Conflict(f"{ID_FIELD[kind]}: {exc}") from exc
+    saved = agg_repo.update_request(session, client_id, kind, request_id, stored.body, now, cancelled=True)
+    return Outcome(saved, duplicate=False, changed=tuple(changed))

@@ -1,0 +1,57 @@
+"""A site's telemetry for the aggregator API: the TELEMETRY_USAGE site power its VEN reports,
+converted to kW by the unit the VEN registered, averaged per 15-minute slot."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mapping.flex.units import UnitRefused, power_kw
+from mapping.flexready.clock import QUARTER, local_text, utc_text
+from mapping.flexready.measurements import slot_means
+from mapping.oadr import report_model as r
+from mapping.oadr.timefmt import parse_datetime
+from vtn.store import report_repository as reports
+from vtn.store import repository as repo
+
+USAGE = "TELEMETRY_USAGE"
+#: the data point our VEN reports the site's metered power on; another VEN's first power point otherwise
+SITE_POWER = "site-power"
+
+
+def _site_power(descriptions: list[tuple[str, str, r.ReportDescription]]) -> r.ReportDescription | None:
+    usage = [d for _spec, name, d in descriptions if name.removeprefix("METADATA_") == USAGE and d.unit is not None]
+    power = [d for d in usage if d.unit is not None and d.unit.kind in ("powerReal", "powerApparent")]
+    return next((d for d in power if d.r_id == SITE_POWER), power[0] if power else None)
+
+
+def site_telemetry(session: Session, site: str, start: datetime, slots: int) -> dict[str, Any]:
+    """The JSON answer: per slot the mean site power in kW and the number of readings (none: null, 0)."""
+    ven = repo.find_ven_by_name(session, site)
+    description = _site_power(reports.descriptions(session, ven.ven_id)) if ven is not None else None
+    readings: list[tuple[datetime, float]] = []
+    if ven is not None and description is not None:
+        end = start + slots * QUARTER
+        found = reports.points(session, ven_id=ven.ven_id, report_name=USAGE, r_id=description.r_id, since=start, until=end)
+        for point in found:
+            if point["value"] is None:
+                continue
+            try:
+                readings.append((parse_datetime(point["dtstart"]), power_kw(point["value"], description.unit)))
+            except UnitRefused:
+                break  # a unit we cannot convert: no figures rather than wrong ones
+    means = slot_means(readings, start, slots)
+    return {
+        "site": site,
+        "source": f"{USAGE} {description.r_id}" if description is not None else None,
+        "intervals": [
+            {
+                "start": utc_text(m.start),
+                "end": utc_text(m.end),
+                "start_local": local_text(m.start),
+                "mean_kw": m.mean_kw,
+                "samples": m.samples,
+            }
+            for m in means
+        ],
+    }

@@ -1,0 +1,122 @@
+"""Store functions of the aggregator API: its requests (orders, series) and what the VENs answered
+to their events. Plain functions over a Session, like `repository`."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mapping.flexready.acks import Response
+from vtn.store import models as db
+from vtn.store.aggregator_models import AggregatorRequest
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """An order or series as stored."""
+
+    client_id: str
+    kind: str
+    request_id: str
+    body: dict[str, Any]
+    placements: tuple[dict[str, Any], ...]
+    cancelled: bool
+    created_at: datetime
+    modified_at: datetime
+
+
+def _stored(row: AggregatorRequest) -> StoredRequest:
+    return StoredRequest(
+        row.client_id,
+        row.kind,
+        row.request_id,
+        dict(row.body),
+        tuple(dict(p) for p in row.placements),
+        row.cancelled,
+        row.created_at,
+        row.modified_at,
+    )
+
+
+def find_request(session: Session, client_id: str, kind: str, request_id: str) -> StoredRequest | None:
+    """One aggregator's order or series by its id (another aggregator's is never found)."""
+    row = session.get(AggregatorRequest, (client_id, kind, request_id))
+    return _stored(row) if row else None
+
+
+def list_requests(session: Session, client_id: str, kind: str, limit: int = 100, skip: int = 0) -> list[StoredRequest]:
+    """One aggregator's orders or series, newest first."""
+    query = (
+        select(AggregatorRequest)
+        .where(AggregatorRequest.client_id == client_id, AggregatorRequest.kind == kind)
+        .order_by(AggregatorRequest.created_at.desc(), AggregatorRequest.request_id)
+        .offset(skip)
+        .limit(limit)
+    )
+    return [_stored(r) for r in session.scalars(query)]
+
+
+def insert_request(
+    session: Session,
+    client_id: str,
+    kind: str,
+    request_id: str,
+    body: dict[str, Any],
+    placements: list[dict[str, Any]],
+    now: datetime,
+) -> StoredRequest:
+    """Insert a new order or series (an IntegrityError when another transaction took the id meanwhile)."""
+    row = AggregatorRequest(
+        client_id=client_id,
+        kind=kind,
+        request_id=request_id,
+        body=body,
+        placements=placements,
+        cancelled=False,
+        created_at=now,
+        modified_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _stored(row)
+
+
+def update_request(
+    session: Session, client_id: str, kind: str, request_id: str, body: dict[str, Any], now: datetime, cancelled: bool = False
+) -> StoredRequest:
+    """Replace a stored order's body (a modification) or mark it cancelled."""
+    row = session.get(AggregatorRequest, (client_id, kind, request_id))
+    if row is None:
+        raise KeyError(request_id)
+    row.body, row.cancelled, row.modified_at = body, cancelled, now
+    session.flush()
+    return _stored(row)
+
+
+def registered_sites(session: Session, names: list[str]) -> set[str]:
+    """The names among `names` whose VEN holds a registration (one query)."""
+    query = select(db.Ven.ven_name).where(db.Ven.ven_name.in_(names), db.Ven.registration_id.is_not(None))
+    return {name for name in session.scalars(query) if name is not None}
+
+
+def responses(session: Session, event_id: str, ven_id: str) -> list[Response]:
+    """A VEN's eventResponses to one event, oldest first."""
+    rows = session.scalars(
+        select(db.EventResponse)
+        .where(db.EventResponse.event_id == event_id, db.EventResponse.ven_id == ven_id)
+        .order_by(db.EventResponse.id)
+    )
+    return [Response(r.modification_number, r.opt_type, r.response_code, r.response_description) for r in rows]
+
+
+def opted_out(session: Session, event_id: str, ven_id: str) -> str | None:
+    """The reason of a VEN's standing optOut of one event (oadrCreateOpt), else None."""
+    row = session.scalar(
+        select(db.Opt)
+        .where(db.Opt.event_id == event_id, db.Opt.ven_id == ven_id, db.Opt.cancelled_at.is_(None))
+        .order_by(db.Opt.received_at.desc())
+        .limit(1)
+    )
+    return row.opt_reason if row is not None and row.opt_type == "optOut" else None
