@@ -170,6 +170,8 @@ async def test_overlapping_event_of_the_same_program_and_priority_is_a_conflict(
     status, problem = await dso.call("POST", "/events", capacity_event(vtn))
     assert status == 409 and "priority" in problem["detail"]
     assert (await dso.call("POST", "/events", capacity_event(vtn, priority=3)))[0] == 201
+    right_after = capacity_event(vtn, start_in=timedelta(hours=1) + 3 * FIFTEEN)  # starts where the first ends
+    assert (await dso.call("POST", "/events", right_after))[0] == 201
 
 
 async def test_search_filters_and_paging(vtn):
@@ -189,6 +191,8 @@ async def test_search_filters_and_paging(vtn):
     assert (await dso.call("GET", "/events", programID="other"))[1] == []
     status, problem = await dso.call("GET", "/events", skip=-1)
     assert status == 400 and problem["field"] == "skip"
+    status, problem = await dso.call("GET", "/events/not%20an%20id")
+    assert status == 400 and problem["field"] == "eventID"
 
 
 async def test_programs_crud_and_capacity_choice(vtn):
@@ -205,7 +209,11 @@ async def test_programs_crud_and_capacity_choice(vtn):
     status, deleted = await dso.call("DELETE", f"/programs/{program['id']}")
     assert status == 200 and deleted["id"] == program["id"]
     assert (await dso.call("GET", f"/programs/{program['id']}"))[0] == 404
-    assert (await dso.call("DELETE", "/programs/test"))[0] == 409  # configured
+    assert (await dso.call("DELETE", "/programs/test"))[0] == 403  # configured
+    status, mine = await dso.call("POST", "/programs", {"programName": "with-events"})
+    assert (await dso.call("POST", "/events", {**capacity_event(vtn), "programID": mine["id"]}))[0] == 201
+    status, problem = await dso.call("DELETE", f"/programs/{mine['id']}")
+    assert status == 400 and problem["field"] == "programID"  # events belong to it
 
 
 async def test_vens_and_resources_are_read_from_2_0b_registrations(vtn):
@@ -254,3 +262,20 @@ async def test_unknown_client_cannot_get_a_token(vtn):
         base = f"{vtn.base_url}/openadr3/3.1.0"
         with pytest.raises(AssertionError):
             await token(session, base, "nobody", "whatever-secret-1234")
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, 400),  # nesting deeper than the parser goes
+        (b"\xff\xfe{}", 400),  # not UTF-8
+        (b'{"programID": "test", "intervals": ' + b"[" * 50 + b"]" * 50 + b"}", 400),
+        (b" " * (3 * 1024 * 1024), 413),  # over the VTN's body limit
+    ],
+)
+async def test_hostile_bodies_get_a_clear_4xx(vtn_sqlite, body, status):
+    dso = await connect(vtn_sqlite, "edf-sei")
+    headers = {"Authorization": f"Bearer {dso.token}", "Content-Type": "application/json"}
+    async with vtn_sqlite.client.session.post(dso.base + "/events", data=body, headers=headers) as response:
+        assert response.status == status
+    assert (await dso.call("GET", "/events"))[0] == 200  # still serving

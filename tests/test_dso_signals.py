@@ -20,7 +20,7 @@ MARTINIQUE = ZoneInfo("America/Martinique")
 
 
 @pytest.fixture
-async def vtn_dso(sqlite_url: str) -> AsyncIterator[VtnUnderTest]:
+async def vtn_dso(db_url: str) -> AsyncIterator[VtnUnderTest]:
     """Our VTN with a zone (poste source) of two sites and every French adapter configured."""
     programs = (ProgramConfig("sei-evening-peak", "http://cariflex.mq/programs/sei-evening-peak", "SEI"),)
     programs += (ProgramConfig("dso-capacity", "http://cariflex.mq/programs/dso-capacity", "capacity"),)
@@ -34,7 +34,7 @@ async def vtn_dso(sqlite_url: str) -> AsyncIterator[VtnUnderTest]:
         "tempo": AdapterSettings("price", lamentin, prices={"RED": (0.1568, 0.7562)}, peak_start=time(6), peak_end=time(22)),
     }
     dso = DsoConfig(zones={"poste-lamentin": ("site-01", "site-02")}, signals=signals)
-    async with running_vtn(config_for_tests(sqlite_url, programs=programs, dso=dso)) as running:
+    async with running_vtn(config_for_tests(db_url, programs=programs, dso=dso)) as running:
         yield running
 
 

@@ -150,6 +150,7 @@ def test_rendered_event_always_carries_interval_period_duration_and_utc():
         (event(("SIMPLE", [1]), version_targets=[{"type": "EVENT_NAME", "values": ["x"]}]), "targets[0].type"),
         (event(("SIMPLE", [1]), version_targets=[{"type": "VEN_NAME", "values": ["site-99"]}]), "targets[0].values[0]"),
         (event(("SIMPLE", [1]), reportDescriptors=[{"payloadType": "USAGE"}]), "reportDescriptors"),
+        (event(("SIMPLE", [1]), durationOfShedding="PT1H"), "durationOfShedding"),
         ({"programID": "p", "intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [1]}]}]}, "intervalPeriod.start"),
         ({"programID": "bad id!", "intervals": []}, "programID"),
         ({"intervals": []}, "programID"),
@@ -173,6 +174,12 @@ def test_intervals_must_carry_the_same_payload_types_and_one_value():
     body = event(("SIMPLE", [1]))
     body["intervals"][0]["payloads"][0]["values"] = [1, 2]
     assert refused_field(body) == "intervals[0].payloads[0].values"
+
+
+def test_unknown_interval_member_is_refused():
+    body = event(("SIMPLE", [1]))
+    body["intervals"][0]["rampRate"] = 5
+    assert refused_field(body) == "intervals[0].rampRate"
 
 
 def test_non_contiguous_intervals_are_refused():

@@ -10,7 +10,16 @@ from vtn.dso_config import DEFAULT_SCOPES
 from vtn.store import dso_repository as dso_repo
 
 #: every scope a DSO client can hold (3.0.1 and 3.1 names)
-KNOWN_SCOPES = ("read_all", "read_targets", "read_ven_objects", "write_programs", "write_events", "write_reports", "write_vens")
+KNOWN_SCOPES = (
+    "read_all",
+    "read_targets",
+    "read_ven_objects",
+    "write_programs",
+    "write_events",
+    "write_subscriptions",
+    "write_reports",
+    "write_vens",
+)
 
 
 def register(commands: Any, config_args: Any, store_of: Any) -> None:

@@ -14,7 +14,7 @@ from mapping.settings import ConfigError, Table
 SIGNAL_KINDS = ("ecowatt", "tempo", "local-flex", "nebco", "sei-peak")
 
 #: scopes a new DSO client gets unless told otherwise
-DEFAULT_SCOPES = ("read_all", "read_targets", "write_programs", "write_events")
+DEFAULT_SCOPES = ("read_all", "read_targets", "write_programs", "write_events", "write_subscriptions")
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,26 @@ class DsoConfig:
     zones: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     time_zone: str = "America/Martinique"
     signals: Mapping[str, AdapterSettings] = field(default_factory=dict)
+    #: hosts subscription callback URLs may name (none: subscriptions are refused)
+    callback_hosts: frozenset[str] = frozenset()
+    #: how soon a disabled client's tokens stop working (the disabled list is re-read this often)
+    client_recheck: timedelta = timedelta(seconds=10)
 
 
 def parse_dso(table: Table) -> DsoConfig:
     """Validate `[dso]` (every key optional)."""
     table.reject_unknown(
-        {"market_context_base", "token_lifetime", "currency", "capacity_signal", "zones", "time_zone", "signals"}
+        {
+            "market_context_base",
+            "token_lifetime",
+            "currency",
+            "capacity_signal",
+            "zones",
+            "time_zone",
+            "signals",
+            "callback_hosts",
+            "client_recheck",
+        }
     )
     defaults = DsoConfig()
     currency = table.string("currency", defaults.currency)
@@ -57,7 +71,12 @@ def parse_dso(table: Table) -> DsoConfig:
     signals = {
         kind: _adapter(signals_table.table(kind), time_zone, currency) for kind in SIGNAL_KINDS if kind in signals_table.data
     }
+    hosts = table.data.get("callback_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError(f"{table.path}.callback_hosts: expected a list of host names")
     return DsoConfig(
+        client_recheck=table.duration("client_recheck", "PT10S"),
+        callback_hosts=frozenset(hosts),
         time_zone=time_zone,
         signals=signals,
         market_context_base=table.string("market_context_base", defaults.market_context_base),

@@ -109,15 +109,11 @@ def conflicting_event(session: Session, event: m.Event) -> m.Event | None:
     Targets overlap when either is empty or they share an id (a group and a venID are not expanded).
     """
     end = event_end(event.dtstart, event.duration)
-    for live in repo.load_live_events(session):
+    for live in repo.load_live_overlapping(session, event.market_context, event.priority or 0, event.dtstart, end):
         other = live.event
-        if live.cancelled or other.event_id == event.event_id or other.market_context != event.market_context:
+        if live.cancelled or other.event_id == event.event_id:
             continue
-        if (other.priority or 0) != (event.priority or 0):
-            continue
-        other_end = event_end(other.dtstart, other.duration)
-        overlaps = (end is None or other.dtstart < end) and (other_end is None or event.dtstart < other_end)
-        if overlaps and _targets_overlap(other.target, event.target):
+        if _targets_overlap(other.target, event.target):
             return other
     return None
 

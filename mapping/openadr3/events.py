@@ -25,6 +25,12 @@ from mapping.openadr3.targets import Directory, check_targets, to_oadr_target
 
 #: members the server provisions: ignored on input (POST and PUT)
 SERVER_FIELDS = ("id", "createdDateTime", "modificationDateTime", "objectType", "clientID")
+#: members of an event a request may carry (3.1 adds `duration`)
+EVENT_MEMBERS = frozenset(
+    {*SERVER_FIELDS, "programID", "eventName", "priority", "targets", "reportDescriptors", "payloadDescriptors", "intervalPeriod"}
+    | {"intervals", "duration"}
+)
+INTERVAL_MEMBERS = frozenset({"id", "intervalPeriod", "payloads"})
 #: largest magnitude carried (2.0b payloads are xs:float)
 MAX_VALUE = 1e12
 #: most intervals in one event
@@ -56,6 +62,7 @@ class Draft:
 
 def _interval(value: Any, field: str) -> dict[str, Any]:
     item = wire.obj(value, field)
+    wire.refuse_unknown(item, INTERVAL_MEMBERS, f"{field}.")
     interval_id = wire.integer(item.get("id"), f"{field}.id")
     if interval_id is None:
         raise Refused(f"{field}.id", "is required")
@@ -76,6 +83,7 @@ def _interval(value: Any, field: str) -> dict[str, Any]:
 def clean_event(body: Any, version: str) -> dict[str, Any]:
     """The event as stored: shape checked, nulls and server-provisioned members dropped, times in UTC."""
     event = wire.obj(body, "body")
+    wire.refuse_unknown(event, EVENT_MEMBERS)
     clean: dict[str, Any] = {"programID": wire.object_id(event.get("programID"), "programID")}
     if event.get("eventName") is not None:
         clean["eventName"] = wire.string(event["eventName"], "eventName", max_length=1024)

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from mapping.oadr.codes import OadrError
@@ -29,6 +30,13 @@ def obj(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Refused(field, "expected a JSON object")
     return value
+
+
+def refuse_unknown(item: dict[str, Any], known: frozenset[str], prefix: str = "") -> None:
+    """Refuse the first member (not null) outside `known`: what cannot be carried is never dropped silently."""
+    for key, value in item.items():
+        if key not in known and value is not None:
+            raise Refused(f"{prefix}{key}", "unknown member: it cannot be carried to OpenADR 2.0b")
 
 
 def array(value: Any, field: str) -> list[Any]:
@@ -98,17 +106,26 @@ def date_time(value: Any, field: str) -> datetime:
         raise Refused(field, f"{value!r} is out of range") from exc
 
 
-def duration(value: Any, field: str) -> timedelta:
-    """An ISO 8601 duration (years and months refused: their length varies)."""
-    match = DURATION.match(value) if isinstance(value, str) else None
+@lru_cache(maxsize=1024)
+def _parse_duration(value: str) -> timedelta | str:
+    """The duration, or why it is refused (cached: an event repeats the same few durations)."""
+    match = DURATION.match(value)
     if match is None:
-        raise Refused(field, "expected an ISO 8601 duration such as PT15M")
+        return "expected an ISO 8601 duration such as PT15M"
     if int(match.group(2) or 0) or int(match.group(3) or 0):
-        raise Refused(field, f"{value!r}: years and months have no fixed length; use weeks, days, hours, minutes, seconds")
+        return f"{value!r}: years and months have no fixed length; use weeks, days, hours, minutes, seconds"
     try:
         return parse_duration(value)
-    except (OadrError, OverflowError, ValueError) as exc:
-        raise Refused(field, f"{value!r} is not an ISO 8601 duration in weeks, days, hours, minutes, seconds") from exc
+    except (OadrError, OverflowError, ValueError):
+        return f"{value!r} is not an ISO 8601 duration in weeks, days, hours, minutes, seconds"
+
+
+def duration(value: Any, field: str) -> timedelta:
+    """An ISO 8601 duration (years and months refused: their length varies)."""
+    parsed = _parse_duration(value) if isinstance(value, str) and len(value) <= 64 else "expected a duration such as PT15M"
+    if isinstance(parsed, str):
+        raise Refused(field, parsed)
+    return parsed
 
 
 def out_time(moment: datetime) -> str:

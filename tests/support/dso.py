@@ -10,7 +10,9 @@ from vtn.auth.secrets import hash_secret, new_secret
 from vtn.store import dso_repository as dso_repo
 
 
-async def add_client(vtn: Any, client_id: str, scopes: str = "read_all read_targets write_programs write_events") -> str:
+async def add_client(
+    vtn: Any, client_id: str, scopes: str = "read_all read_targets write_programs write_events write_subscriptions"
+) -> str:
     """Store a DSO client (as `cariflex dso client add` does) and return its secret."""
     secret = new_secret()
     added = await vtn.admin(dso_repo.add_client, client_id, hash_secret(secret), frozenset(scopes.split()), vtn.ctx.now())

@@ -9,11 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from mapping.openadr3.errors import Refused
+from mapping.openadr3.wire import object_id
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
+from vtn.auth.revocation import DisabledClients
 from vtn.auth.tokens import Grant, TokenIssuer
 from vtn.context import VtnContext
 from vtn.event_admin import EventRefused
 from vtn.lifecycle import Lifecycle
+from vtn.openadr3.notify import Notifier
 
 log = logging.getLogger("cariflex.vtn.openadr3")
 
@@ -38,6 +41,8 @@ class Api:
     issuer: TokenIssuer
     version: str
     base: str
+    notifier: Notifier
+    disabled: DisabledClients
 
     @property
     def unauthenticated_status(self) -> int:
@@ -54,6 +59,8 @@ def endpoint(api: Api, handler: Handler, *scopes: str) -> Callable[[web.Request]
     async def handle(request: web.Request) -> web.Response:
         try:
             grant = bearer_grant(request, api.issuer, api.ctx.now(), api.unauthenticated_status)
+            if await api.disabled.contains(grant.client_id):
+                raise AuthFailed(api.unauthenticated_status, "Authorization: this client is disabled")
             require_scope(grant, *scopes)
             return await handler(api, request, grant)
         except AuthFailed as exc:
@@ -102,3 +109,8 @@ def page(request: web.Request) -> tuple[int, int]:
 def ok(body: Any, status: int = 200) -> web.Response:
     """A JSON answer."""
     return web.json_response(body, status=status)
+
+
+def path_id(request: web.Request, name: str) -> str:
+    """A path parameter that must be an objectID (400 naming it otherwise)."""
+    return object_id(request.match_info[name], name) or ""

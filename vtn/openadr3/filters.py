@@ -14,14 +14,14 @@ def target_values(request: web.Request, version: str) -> tuple[str | None, set[s
 
 
 def matches_targets(targets: list[Any], target_type: str | None, values: set[str], version: str) -> bool:
-    """True when the object's targets name one of `values` (of `target_type`, in 3.0.1)."""
+    """3.0.1: the object's targets name one of `values` (of `target_type`); 3.1: every one of `values`."""
     if version == "3.0.1":
         return any(
             (target_type is None or t.get("type") == target_type) and (not values or values.intersection(t.get("values") or []))
             for t in targets
             if isinstance(t, dict)
         )
-    return bool(values.intersection(t for t in targets if isinstance(t, str)))
+    return values <= {t for t in targets if isinstance(t, str)}
 
 
 def filter_by_targets(request: web.Request, version: str, rows: list[Any]) -> list[Any]:

@@ -2,7 +2,8 @@
 
 Configured programs appear with their id as programName. A program created here gets a new id and
 the market context `<[dso] market_context_base><programName>`; PUT replaces its OpenADR 3 description
-(id and market context stay); DELETE is refused (409) while any event belongs to the program.
+(id and market context stay). Only the creating client changes or deletes a program (403 otherwise);
+DELETE is refused (400: the spec documents no 409 there) while any event belongs to the program.
 """
 
 import uuid
@@ -12,9 +13,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from mapping.openadr3 import events as tr
+from mapping.openadr3.errors import Refused
 from mapping.openadr3.programs import clean_program, render_program
+from vtn.auth.http import AuthFailed
 from vtn.auth.tokens import Grant
-from vtn.openadr3.common import Api, Conflict, NotFound, json_body, ok, page
+from vtn.openadr3.common import Api, Conflict, NotFound, json_body, ok, page, path_id
 from vtn.openadr3.filters import filter_by_targets
 from vtn.store import dso_repository as dso_repo
 from vtn.store.dso_repository import ProgramRow
@@ -32,12 +35,19 @@ def program_view(api: Api, program: ProgramRow) -> tr.ProgramView:
     )
 
 
+def _notify(api: Api, grant: Grant, operation: str, row: ProgramRow) -> None:
+    def render(version: str) -> dict[str, Any]:
+        return render_program(row.body, row.program_id, row.created_at, row.modified_at, version)
+
+    api.notifier.notify(grant.client_id, "PROGRAM", operation, row.program_id, render)
+
+
 def _render(api: Api, row: ProgramRow) -> dict[str, Any]:
     return render_program(row.body, row.program_id, row.created_at, row.modified_at, api.version)
 
 
 async def _program(api: Api, request: web.Request) -> ProgramRow:
-    program_id = request.match_info["programID"]
+    program_id = path_id(request, "programID")
     row = await api.ctx.store.call(dso_repo.load_program, program_id)
     if row is None:
         raise NotFound(f"programID: no program {program_id}")
@@ -47,7 +57,7 @@ async def _program(api: Api, request: web.Request) -> ProgramRow:
 def _owned(row: ProgramRow, grant: Grant) -> None:
     if row.client_id != grant.client_id:
         who = "configuration" if row.client_id is None else "another client"
-        raise Conflict(f"programID: program {row.program_id} belongs to {who}; it cannot be changed here")
+        raise AuthFailed(403, f"programID: program {row.program_id} belongs to {who}; it cannot be changed here")
 
 
 async def search_programs(api: Api, request: web.Request, grant: Grant) -> web.Response:
@@ -71,6 +81,7 @@ async def create_program(api: Api, request: web.Request, grant: Grant) -> web.Re
     program_id = f"prg-{uuid.uuid4().hex[:16]}"
     market_context = api.ctx.config.dso.market_context_base + quote(name, safe="")
     row = await api.ctx.store.call(dso_repo.insert_program, program_id, market_context, clean, grant.client_id, api.ctx.now())
+    _notify(api, grant, "CREATE", row)
     return ok(_render(api, row), status=201)
 
 
@@ -84,6 +95,7 @@ async def update_program(api: Api, request: web.Request, grant: Grant) -> web.Re
     row = await api.ctx.store.call(dso_repo.update_program, current.program_id, clean, api.ctx.now())
     if row is None:
         raise NotFound(f"programID: no program {current.program_id}")
+    _notify(api, grant, "UPDATE", row)
     return ok(_render(api, row))
 
 
@@ -92,6 +104,8 @@ async def delete_program(api: Api, request: web.Request, grant: Grant) -> web.Re
     current = await _program(api, request)
     _owned(current, grant)
     if await api.ctx.store.call(dso_repo.program_has_events, current.market_context):
-        raise Conflict(f"programID: events belong to program {current.program_id}; it cannot be deleted")
+        # 400, not 409: the spec documents no 409 for DELETE
+        raise Refused("programID", f"events belong to program {current.program_id}; it cannot be deleted")
     await api.ctx.store.call(dso_repo.delete_program, current.program_id, api.ctx.now())
+    _notify(api, grant, "DELETE", current)
     return ok(_render(api, current))

@@ -13,7 +13,7 @@ from mapping.oadr.lifecycle import event_end
 from mapping.openadr3.reports import build_report
 from vtn.auth.http import AuthFailed
 from vtn.auth.tokens import Grant
-from vtn.openadr3.common import Api, NotFound, ok, page
+from vtn.openadr3.common import Api, NotFound, ok, page, path_id
 from vtn.store import dso_repository as dso_repo
 from vtn.store import report_repository as report_repo
 from vtn.store import repository as repo
@@ -64,7 +64,7 @@ async def search_reports(api: Api, request: web.Request, grant: Grant) -> web.Re
 
 async def read_report(api: Api, request: web.Request, grant: Grant) -> web.Response:
     """GET /reports/{reportID}."""
-    report_id = request.match_info["reportID"]
+    report_id = path_id(request, "reportID")
     for report in await api.ctx.store.call(gather, grant.client_id, api.version, None, None):
         if report["id"] == report_id:
             return ok(report)

@@ -8,11 +8,13 @@ from mapping.openadr3.wire import VERSIONS
 from vtn import dso_signals
 from vtn.auth.clients import ClientRecord
 from vtn.auth.http import problem, token_endpoint
+from vtn.auth.revocation import DisabledClients
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.lifecycle import Lifecycle
-from vtn.openadr3 import events, programs, reports, vens
+from vtn.openadr3 import events, programs, reports, subscriptions, vens
 from vtn.openadr3.common import Api, endpoint
+from vtn.openadr3.notify import Notifier
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
@@ -52,7 +54,7 @@ def _auth_server(api: Api) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 async def _not_implemented(request: web.Request) -> web.Response:
-    return problem(501, "subscriptions and notifiers are not offered: poll GET /events")
+    return problem(501, "notifiers (MQTT) are not offered: subscribe with a callbackUrl, or poll GET /events")
 
 
 def add_version(app: web.Application, api: Api) -> None:
@@ -83,7 +85,12 @@ def add_version(app: web.Application, api: Api) -> None:
     for path in (f"{b}/vens", f"{b}/vens/{{venID}}", resources, f"{resources}/{{resourceID}}"):
         for method in ("POST", "PUT", "DELETE"):
             r.add_route(method, path, endpoint(api, vens.refuse_write, *READ, "write_vens"))
-    for path in (f"{b}/subscriptions", f"{b}/subscriptions/{{subscriptionID}}", f"{b}/notifiers", f"{b}/notifiers/{{tail:.*}}"):
+    r.add_get(f"{b}/subscriptions", endpoint(api, subscriptions.search_subscriptions, *READ))
+    r.add_post(f"{b}/subscriptions", endpoint(api, subscriptions.create_subscription, "write_subscriptions"))
+    r.add_get(f"{b}/subscriptions/{{subscriptionID}}", endpoint(api, subscriptions.read_subscription, *READ))
+    r.add_put(f"{b}/subscriptions/{{subscriptionID}}", endpoint(api, subscriptions.update_subscription, "write_subscriptions"))
+    r.add_delete(f"{b}/subscriptions/{{subscriptionID}}", endpoint(api, subscriptions.delete_subscription, "write_subscriptions"))
+    for path in (f"{b}/notifiers", f"{b}/notifiers/{{tail:.*}}"):
         r.add_route("*", path, _not_implemented)
 
 
@@ -96,6 +103,13 @@ def add_signals(app: web.Application, api: Api) -> None:
 def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     """Prepare the store and mount both versions and the French adapters (at start-up, before serving)."""
     issuer = prepare_store(ctx)
+    notifier = Notifier(ctx.store)
+    app.on_cleanup.append(lambda _app: notifier.drain())  # before the store closes (registered earlier)
+
+    async def load_disabled() -> frozenset[str]:
+        return await ctx.store.call(dso_repo.disabled_clients)
+
+    disabled = DisabledClients(load_disabled, ctx.now, ctx.config.dso.client_recheck)
     for version in VERSIONS:
-        add_version(app, Api(ctx=ctx, lifecycle=lifecycle, issuer=issuer, version=version, base=f"{BASE}/{version}"))
-    add_signals(app, Api(ctx=ctx, lifecycle=lifecycle, issuer=issuer, version="dso", base="/dso"))
+        add_version(app, Api(ctx, lifecycle, issuer, version, f"{BASE}/{version}", notifier, disabled))
+    add_signals(app, Api(ctx, lifecycle, issuer, "dso", "/dso", notifier, disabled))

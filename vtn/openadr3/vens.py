@@ -11,7 +11,7 @@ from aiohttp import web
 from mapping.openadr3 import wire
 from vtn.auth.http import AuthFailed
 from vtn.auth.tokens import Grant
-from vtn.openadr3.common import Api, NotFound, ok, page
+from vtn.openadr3.common import Api, NotFound, ok, page, path_id
 from vtn.openadr3.filters import matches_targets, target_values
 from vtn.store import dso_repository as dso_repo
 from vtn.store.dso_repository import VenView
@@ -72,7 +72,7 @@ def _filtered(request: web.Request, api: Api, views: list[VenView]) -> list[VenV
 
 
 async def _ven(api: Api, request: web.Request) -> VenView:
-    ven_id = request.match_info["venID"]
+    ven_id = path_id(request, "venID")
     for view in await _views(api):
         if view.ven_id == ven_id:
             return view
@@ -108,7 +108,7 @@ async def search_resources(api: Api, request: web.Request, grant: Grant) -> web.
 
 async def read_resource(api: Api, request: web.Request, grant: Grant) -> web.Response:
     """GET /vens/{venID}/resources/{resourceID} (3.0.1) or /resources/{resourceID} (3.1)."""
-    resource_id = request.match_info["resourceID"]
+    resource_id = path_id(request, "resourceID")
     views = [await _ven(api, request)] if "venID" in request.match_info else await _views(api)
     for view in views:
         for resource in _resources(view, api.version):

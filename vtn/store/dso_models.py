@@ -4,10 +4,10 @@ and the grid operators' message ids (idempotency of the French adapters)."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vtn.store.models import Base, UTCDateTime
+from vtn.store.models import Base, Event, UTCDateTime
 
 
 class DsoClient(Base):
@@ -56,6 +56,18 @@ class DsoEvent(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
 
+class DsoSubscription(Base):
+    """A client's OpenADR 3 subscription (webhooks called when its objects change)."""
+
+    __tablename__ = "dso_subscription"
+    subscription_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(128), index=True)
+    api_version: Mapped[str] = mapped_column(String(8))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DsoMessage(Base):
     """A grid operator's message already turned into events (the same message id twice creates nothing)."""
 
@@ -65,3 +77,7 @@ class DsoMessage(Base):
     client_id: Mapped[str] = mapped_column(String(128))
     event_ids: Mapped[list[str]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+#: the overlap check on every new event looks for live events ending after its start
+EVENT_END_INDEX = Index("ix_event_end_at", Event.end_at)

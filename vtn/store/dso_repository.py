@@ -75,6 +75,11 @@ def list_clients(session: Session) -> list[tuple[str, str, bool, datetime]]:
     return [(r.client_id, r.scopes, r.disabled, r.created_at) for r in rows]
 
 
+def disabled_clients(session: Session) -> frozenset[str]:
+    """Ids of the disabled clients."""
+    return frozenset(session.scalars(select(dso.DsoClient.client_id).where(dso.DsoClient.disabled.is_(True))))
+
+
 def disable_client(session: Session, client_id: str) -> bool:
     """Refuse the client new tokens; False when unknown."""
     row = session.get(dso.DsoClient, client_id)
@@ -230,10 +235,62 @@ def update_upstream_event(session: Session, event_id: str, body: dict[str, Any],
     row.body, row.modified_at, row.deleted = body, now, deleted
 
 
-def upstream_event_ids(session: Session, market_context: str | None = None) -> dict[str, str]:
-    """eventID → client of every upstream event (to tell reports which events were the DSO's)."""
-    query = select(dso.DsoEvent.event_id, dso.DsoEvent.client_id).where(dso.DsoEvent.deleted.is_(False))
-    return {e: c for e, c in session.execute(query)}
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """A client's subscription as stored."""
+
+    subscription_id: str
+    client_id: str
+    api_version: str
+    body: dict[str, Any]
+    created_at: datetime
+    modified_at: datetime
+
+
+def _subscription(row: dso.DsoSubscription) -> SubscriptionRow:
+    return SubscriptionRow(row.subscription_id, row.client_id, row.api_version, row.body, row.created_at, row.modified_at)
+
+
+def insert_subscription(
+    session: Session, subscription_id: str, client_id: str, version: str, body: dict[str, Any], now: datetime
+) -> SubscriptionRow:
+    """Store a new subscription (`version`: the API version its notifications use)."""
+    row = dso.DsoSubscription(
+        subscription_id=subscription_id, client_id=client_id, api_version=version, body=body, created_at=now, modified_at=now
+    )
+    session.add(row)
+    return _subscription(row)
+
+
+def list_subscriptions(session: Session, client_id: str) -> list[SubscriptionRow]:
+    """A client's subscriptions, oldest first."""
+    query = select(dso.DsoSubscription).where(dso.DsoSubscription.client_id == client_id)
+    return [_subscription(r) for r in session.scalars(query.order_by(dso.DsoSubscription.created_at))]
+
+
+def load_subscription(session: Session, subscription_id: str) -> SubscriptionRow | None:
+    """One subscription by id."""
+    row = session.get(dso.DsoSubscription, subscription_id)
+    return _subscription(row) if row else None
+
+
+def update_subscription(session: Session, subscription_id: str, body: dict[str, Any], now: datetime) -> SubscriptionRow | None:
+    """Replace a subscription's body."""
+    row = session.get(dso.DsoSubscription, subscription_id)
+    if row is None:
+        return None
+    row.body, row.modified_at = body, now
+    return _subscription(row)
+
+
+def delete_subscription(session: Session, subscription_id: str) -> None:
+    """Remove a subscription."""
+    row = session.get(dso.DsoSubscription, subscription_id)
+    if row is not None:
+        session.delete(row)
 
 
 # --- operators' messages ------------------------------------------------------------------------

@@ -171,6 +171,22 @@ def load_live_events(session: Session) -> list[LiveEvent]:
     return [_live(r) for r in session.scalars(select(db.Event).where(db.Event.closed.is_(False)))]
 
 
+def load_live_overlapping(
+    session: Session, market_context: str, priority: int, start: datetime, end: datetime | None
+) -> list[LiveEvent]:
+    """Live events of a program and priority whose window meets [start, end) (end None = open-ended),
+    found through the indexed columns so only candidates are decoded."""
+    query = select(db.Event).where(
+        db.Event.closed.is_(False),
+        db.Event.market_context == market_context,
+        func.coalesce(db.Event.priority, 0) == priority,
+        (db.Event.end_at.is_(None)) | (db.Event.end_at > start),
+    )
+    if end is not None:
+        query = query.where(db.Event.dtstart < end)
+    return [_live(r) for r in session.scalars(query)]
+
+
 def load_events_by_id(session: Session, event_ids: Iterable[str]) -> list[tuple[LiveEvent, bool]]:
     """(event, closed) for the events among `event_ids` (one query)."""
     return [(_live(r), r.closed) for r in session.scalars(select(db.Event).where(db.Event.event_id.in_(list(event_ids))))]

@@ -1,4 +1,5 @@
-"""dso upstream: API clients, token signing key, OpenADR 3 programs and events, operators' message ids
+"""dso upstream: API clients, token signing key, OpenADR 3 programs, events and subscriptions, operators' message ids,
+and an index on event.end_at (the overlap check of every new event)
 
 Revision ID: 0004
 Revises: 0003
@@ -52,6 +53,15 @@ def upgrade() -> None:
         sa.Column("deleted", sa.Boolean(), nullable=False, server_default=sa.false(), index=True),
     )
     op.create_table(
+        "dso_subscription",
+        sa.Column("subscription_id", sa.String(128), primary_key=True),
+        sa.Column("client_id", sa.String(128), nullable=False, index=True),
+        sa.Column("api_version", sa.String(8), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("modified_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
         "dso_message",
         sa.Column("kind", sa.String(32), primary_key=True),
         sa.Column("message_id", sa.String(256), primary_key=True),
@@ -60,8 +70,11 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(), nullable=False),
     )
 
+    op.create_index("ix_event_end_at", "event", ["end_at"])
+
 
 def downgrade() -> None:
     """Drop the DSO API tables."""
-    for table in ("dso_message", "dso_event", "dso_program", "dso_signing_key", "dso_client"):
+    op.drop_index("ix_event_end_at", table_name="event")
+    for table in ("dso_message", "dso_subscription", "dso_event", "dso_program", "dso_signing_key", "dso_client"):
         op.drop_table(table)

@@ -1,0 +1,140 @@
+"""OpenADR 3 subscriptions: a client's webhooks get its event and program changes (in the subscription's
+API version, with its bearer token); callback hosts must be allowed; CRUD and ownership."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from mapping.oadr.timefmt import format_datetime
+from tests.support.dso import connect
+from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
+from vtn.dso_config import DsoConfig
+
+
+@pytest.fixture
+async def vtn_hooks(sqlite_url: str) -> AsyncIterator[VtnUnderTest]:
+    """Our VTN allowing callbacks to 127.0.0.1."""
+    async with running_vtn(config_for_tests(sqlite_url, dso=DsoConfig(callback_hosts=frozenset({"127.0.0.1"})))) as running:
+        yield running
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[str, list[tuple[str, str, dict]]]]:
+    """A webhook receiver on loopback: (its URL, what it received as (path, Authorization, body))."""
+    received: list[tuple[str, str, dict]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((request.path, request.headers.get("Authorization", ""), await request.json()))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/{name}", hook)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}", received
+    finally:
+        await server.close()
+
+
+def subscription(url: str, version: str, **extra: object) -> dict:
+    return {
+        "clientName": "edf-sei-dispatch",
+        "programID": "test",
+        "objectOperations": [
+            {
+                "objects": ["EVENT"],
+                "operations": ["CREATE", "UPDATE", "DELETE"],
+                "callbackUrl": f"{url}/events",
+                "bearerToken": "s3cret",
+            },
+            {"objects": ["PROGRAM"], "operations": ["CREATE"], "callbackUrl": f"{url}/programs", "bearerToken": None},
+        ],
+        **extra,
+    }
+
+
+def event(vtn, value: float) -> dict:
+    start = (vtn.ctx.now() + timedelta(hours=1)).replace(microsecond=0)
+    return {
+        "programID": "test",
+        "intervalPeriod": {"start": format_datetime(start), "duration": "PT15M"},
+        "intervals": [{"id": 0, "payloads": [{"type": "SIMPLE", "values": [value]}]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("version", "create", "update", "delete"), [("3.0.1", "POST", "PUT", "DELETE"), ("3.1.0", "CREATE", "UPDATE", "DELETE")]
+)
+async def test_event_changes_are_posted_to_the_callback(vtn_hooks, receiver, version, create, update, delete):
+    vtn, (url, received) = vtn_hooks, receiver
+    dso = await connect(vtn, "edf-sei", version)
+    status, sub = await dso.call("POST", "/subscriptions", subscription(url, version))
+    assert status == 201 and sub["objectType"] == "SUBSCRIPTION" and sub["id"].startswith("sub-")
+    assert ("clientID" in sub) == (version != "3.0.1")
+
+    status, created = await dso.call("POST", "/events", event(vtn, 1))
+    assert status == 201
+    assert (await dso.call("PUT", f"/events/{created['id']}", event(vtn, 2)))[0] == 200
+    assert (await dso.call("DELETE", f"/events/{created['id']}"))[0] == 200
+    other = await connect(vtn, "rte", version)  # another client's changes are not sent to edf-sei's hooks
+    assert (await other.call("POST", "/events", {**event(vtn, 3), "priority": 5}))[0] == 201
+
+    async def three() -> bool:
+        while len(received) < 3:
+            await asyncio.sleep(0.05)
+        return True
+
+    await asyncio.wait_for(three(), timeout=30)
+    await asyncio.sleep(0.3)  # nothing more arrives
+    assert [(path, auth, body["operation"], body["object"]["id"]) for path, auth, body in received] == [
+        ("/events", "Bearer s3cret", create, created["id"]),
+        ("/events", "Bearer s3cret", update, created["id"]),
+        ("/events", "Bearer s3cret", delete, created["id"]),
+    ]
+    assert received[1][2]["object"]["intervals"][0]["payloads"][0]["values"] == [2]
+    assert all(body["objectType"] == "EVENT" for _, _, body in received)
+
+
+async def test_subscription_crud_ownership_and_allowed_hosts(vtn_hooks, receiver):
+    vtn, (url, _) = vtn_hooks, receiver
+    dso = await connect(vtn, "edf-sei", "3.1.0")
+    status, problem = await dso.call("POST", "/subscriptions", subscription("http://example.com", "3.1.0"))
+    assert status == 400 and problem["field"] == "objectOperations[0].callbackUrl"
+    status, sub = await dso.call("POST", "/subscriptions", subscription(url, "3.1.0"))
+    assert status == 201
+    changed = subscription(url, "3.1.0", clientName="renamed")
+    status, updated = await dso.call("PUT", f"/subscriptions/{sub['id']}", changed)
+    assert status == 200 and updated["clientName"] == "renamed"
+    assert [s["id"] for s in (await dso.call("GET", "/subscriptions", objects="PROGRAM"))[1]] == [sub["id"]]
+    other = await connect(vtn, "rte", "3.1.0")
+    assert (await other.call("GET", "/subscriptions"))[1] == []
+    assert (await other.call("DELETE", f"/subscriptions/{sub['id']}"))[0] == 404
+    status, deleted = await dso.call("DELETE", f"/subscriptions/{sub['id']}")
+    assert status == 200 and deleted["clientName"] == "renamed"
+    assert (await dso.call("GET", f"/subscriptions/{sub['id']}"))[0] == 404
+
+
+async def test_program_creation_is_notified(vtn_hooks, receiver):
+    vtn, (url, received) = vtn_hooks, receiver
+    dso = await connect(vtn, "edf-sei", "3.0.1")
+    status, problem = await dso.call("POST", "/subscriptions", {**subscription(url, "3.0.1"), "programID": None})
+    assert status == 400 and problem["field"] == "programID"  # 3.0.1 requires one
+    sub31 = await connect(vtn, "edf-sei-31", "3.1.0")
+    no_program = subscription(url, "3.1.0")
+    no_program.pop("programID")  # 3.1: a subscription for every program
+    assert (await sub31.call("POST", "/subscriptions", no_program))[0] == 201
+    status, program = await sub31.call("POST", "/programs", {"programName": "nouveau"})
+    assert status == 201
+
+    async def one() -> None:
+        while not received:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(one(), timeout=30)
+    path, auth, body = received[0]
+    assert (path, auth, body["operation"], body["object"]["id"]) == ("/programs", "", "CREATE", program["id"])
