@@ -3,16 +3,14 @@ a fresh SQLite store, with an aggregator client made by `cariflex aggregator cli
 schemathesis: every response must be schema-valid, carry a documented status code and content type,
 and none may be a 5xx. Bounded by --max-examples."""
 
-import base64
-import json
 import re
 import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.api_clients import BIN, blocking_token, vtn_process_with_client
 
 CONFIG = """
 [vtn]
@@ -33,7 +31,6 @@ site-a = {{ subscribed_kva = 36 }}
 site-b = {{ subscribed_kva = 12, objective = "co2" }}
 """
 EXAMPLES = "25"
-BIN = Path(sys.executable).parent
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 
 
@@ -44,32 +41,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     (folder / "config").mkdir()
     config = folder / "config" / "vtn.toml"
     config.write_text(CONFIG.format(db=folder / "vtn.db"))
-    added = subprocess.run(
-        [BIN / "cariflex", "aggregator", "client", "add", "schemathesis", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    secret = re.search(r"client_secret=(\S+)", added.stdout).group(1)
-    vtn = subprocess.Popen(
-        [BIN / "cariflex", "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        line = vtn.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, f"VTN did not start: {line!r}"
-        base = f"http://127.0.0.1:{match.group(1)}/flexready/v1"
-        basic = base64.b64encode(f"schemathesis:{secret}".encode()).decode()
-        request = urllib.request.Request(
-            f"{base}/auth/token", data=b"grant_type=client_credentials", headers={"Authorization": f"Basic {basic}"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            token = json.load(response)["access_token"]
-        yield base, token, folder
-    finally:
-        vtn.terminate()
-        vtn.wait(timeout=30)
+    with vtn_process_with_client(config, "aggregator", "schemathesis") as (root, secret):
+        base = f"{root}/flexready/v1"
+        yield base, blocking_token(f"{base}/auth/token", "schemathesis", secret), folder
 
 
 @pytest.mark.slow

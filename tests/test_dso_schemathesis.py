@@ -5,11 +5,9 @@ reports and auth; every response must be schema-valid, carry a documented status
 Notifiers (MQTT) are left out: the VTN does not offer them (it answers 501).
 """
 
-import base64
 import json
 import re
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,9 +17,9 @@ import pytest
 
 from mapping.oadr import model as m
 from mapping.oadr.encode import encode
+from tests.support.api_clients import BIN, blocking_token, vtn_process_with_client
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "openadr3-spec"
-BIN = Path(sys.executable).parent
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 #: examples per operation and phase: about 4,000 cases per version
 EXAMPLES = "10"
@@ -97,32 +95,10 @@ def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
     (tmp_path / "config").mkdir()
     config = tmp_path / "config" / "vtn.toml"
     config.write_text(CONFIG.format(db=tmp_path / "vtn.db"))
-    added = subprocess.run(
-        [BIN / "cariflex", "dso", "client", "add", "schemathesis", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    secret = re.search(r"client_secret=(\S+)", added.stdout).group(1)
-    vtn = subprocess.Popen(
-        [BIN / "cariflex", "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        line = vtn.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, f"VTN did not start: {line!r}"
-        base = f"http://127.0.0.1:{match.group(1)}"
-        basic = base64.b64encode(f"schemathesis:{secret}".encode()).decode()
-        answer = _call(
-            f"{base}/openadr3/{version}/auth/token", b"grant_type=client_credentials", {"Authorization": f"Basic {basic}"}
-        )
-        token = json.loads(answer)["access_token"]
+    with vtn_process_with_client(config, "dso", "schemathesis") as (base, secret):
+        token = blocking_token(f"{base}/openadr3/{version}/auth/token", "schemathesis", secret)
         _seed(base, token, version)
         yield version, f"{base}/openadr3", token
-    finally:
-        vtn.terminate()
-        vtn.wait(timeout=30)
 
 
 @pytest.mark.slow

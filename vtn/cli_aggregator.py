@@ -3,13 +3,10 @@
 the secret is shown once and stored hashed."""
 
 import argparse
-import sys
 from typing import Any
 
 from vtn.aggregator.common import SCOPE
-from vtn.auth.secrets import hash_secret, new_secret
-from vtn.context import utc_now
-from vtn.store import dso_repository as dso_repo
+from vtn.cli_dso import add_client
 
 
 def register(commands: Any, config_args: Any, store_of: Any) -> None:
@@ -26,18 +23,4 @@ def register(commands: Any, config_args: Any, store_of: Any) -> None:
 
 
 def _add(args: argparse.Namespace, store_of: Any) -> int:
-    secret = sys.stdin.readline().strip() if args.secret_stdin else new_secret()
-    if len(secret) < 16:
-        print("error: the secret must be at least 16 characters", file=sys.stderr)
-        return 2
-    _, store = store_of(args)
-    try:
-        if not store.call_sync(dso_repo.add_client, args.client_id, hash_secret(secret), frozenset({SCOPE}), utc_now()):
-            print(f"error: client {args.client_id} exists", file=sys.stderr)
-            return 1
-    finally:
-        store.close()
-    print(f"client_id={args.client_id}")
-    print(f"client_secret={secret}")
-    print(f"scopes={SCOPE}")
-    return 0
+    return add_client(args, store_of, frozenset({SCOPE}))

@@ -49,6 +49,12 @@ def _add(args: argparse.Namespace, store_of: Any) -> int:
     if unknown or not scopes:
         print(f"error: --scopes: unknown {' '.join(unknown) or '(none given)'}; known: {' '.join(KNOWN_SCOPES)}", file=sys.stderr)
         return 2
+    return add_client(args, store_of, scopes)
+
+
+def add_client(args: argparse.Namespace, store_of: Any, scopes: frozenset[str]) -> int:
+    """Store a client with `scopes` and print its id, secret (shown once) and scopes — for the DSO and
+    the aggregator APIs alike (`--secret-stdin` reads the secret instead of generating one)."""
     secret = sys.stdin.readline().strip() if args.secret_stdin else new_secret()
     if len(secret) < 16:
         print("error: the secret must be at least 16 characters", file=sys.stderr)
