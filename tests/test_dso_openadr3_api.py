@@ -14,6 +14,7 @@ from tests.support.dso import Dso, add_client, connect, token
 from tests.support.reports import register_reports, update, usage_metadata
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
+from vtn.store import ui_repository as users
 
 FIFTEEN = timedelta(minutes=15)
 
@@ -81,6 +82,9 @@ async def test_event_created_updated_deleted_upstream_reaches_the_2_0b_ven(vtn, 
     event = await next_event(vtn, ven_id)
     assert (event.modification_number, event.status) == (2, "cancelled")
     assert (await dso.call("GET", f"/events/{created['id']}"))[0] == 404
+    # every change is in the audit log with the client that made it (newest first)
+    audited = [(a["username"], a["action"]) for a in await vtn.ctx.store.call(users.audit_log) if a["target"] == created["id"]]
+    assert audited == [("dso:edf-sei", "cancel_event"), ("dso:edf-sei", "modify_event"), ("dso:edf-sei", "create_event")]
 
 
 async def test_a_ven_outside_the_targets_gets_nothing_and_a_later_group_member_gets_the_event(vtn):

@@ -22,6 +22,9 @@ from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 from vtn.ui import cli as ui_cli
 
+#: who the audit log names for changes made on the command line
+CLI_ACTOR = "cli"
+
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None, help="TOML configuration file (default config/vtn.toml)")
@@ -223,7 +226,7 @@ def _run_event_create(args: argparse.Namespace) -> int:
             ramp_up=args.ramp_up,
             recovery=args.recovery,
         )
-        store.call_sync(event_admin.create_event, event, "cli", now)
+        store.call_sync(event_admin.create_event, event, CLI_ACTOR, now)
     except event_admin.EventRefused as exc:
         return _fail(str(exc))
     finally:
@@ -304,7 +307,9 @@ def _run_event_modify(args: argparse.Namespace) -> int:
             changes["dtstart"] = parse_datetime(args.start)
         if args.priority is not None:
             changes["priority"] = args.priority
-        event = store.call_sync(event_admin.modify_event, args.event_id, now, config.near_window, args.reason, **changes)
+        event = store.call_sync(
+            event_admin.modify_event, args.event_id, now, config.near_window, args.reason, actor=CLI_ACTOR, **changes
+        )
     except (event_admin.EventRefused, OadrError) as exc:
         return _fail(str(exc))
     finally:
@@ -316,7 +321,7 @@ def _run_event_modify(args: argparse.Namespace) -> int:
 def _run_event_cancel(args: argparse.Namespace) -> int:
     _, store = _store(args)
     try:
-        event = store.call_sync(event_admin.cancel_event, args.event_id, utc_now(), args.reason)
+        event = store.call_sync(event_admin.cancel_event, args.event_id, utc_now(), args.reason, actor=CLI_ACTOR)
     except event_admin.EventRefused as exc:
         return _fail(str(exc))
     finally:

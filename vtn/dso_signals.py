@@ -22,6 +22,7 @@ from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
 from vtn.openadr3.common import Api, Conflict, NotFound, json_body, ok
 from vtn.openadr3.directory import directory
+from vtn.openadr3.event_ops import source_of
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
@@ -70,7 +71,7 @@ def apply_message(
     for event in events:
         found = repo.load_event(session, event.event_id)
         if found is None:
-            changed.append(event_admin.create_event(session, event, f"dso:{client_id}", now))
+            changed.append(event_admin.create_event(session, event, source_of(client_id), now))
             continue
         changes = {
             "dtstart": event.dtstart,
@@ -80,7 +81,9 @@ def apply_message(
             "vtn_comment": event.vtn_comment,
         }
         changed.append(
-            event_admin.modify_event(session, event.event_id, now, near_window, f"{kind} message {message_id}", **changes)
+            event_admin.modify_event(
+                session, event.event_id, now, near_window, f"{kind} message {message_id}", actor=source_of(client_id), **changes
+            )
         )
     dso_repo.record_message(session, kind, message_id, client_id, [e.event_id for e in events], now)
     return False, [e.event_id for e in events], changed

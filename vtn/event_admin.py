@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end, event_status
 from vtn.store import repository as repo
+from vtn.store.ui_repository import audit
 
 
 class EventRefused(ValueError):
@@ -129,6 +130,7 @@ def create_event(session: Session, event: m.Event, source: str, now: datetime) -
             "these targets; give the new event another priority, other targets or another window"
         )
     repo.insert_event(session, event, source, now)
+    audit(session, source, "create_event", event.event_id, {"modification_number": 0, "program": event.market_context}, now)
     return event
 
 
@@ -143,9 +145,10 @@ def _open_event(session: Session, event_id: str) -> m.Event:
 
 
 def modify_event(
-    session: Session, event_id: str, now: datetime, near_window: timedelta, reason: str, **changes: object
+    session: Session, event_id: str, now: datetime, near_window: timedelta, reason: str, *, actor: str, **changes: object
 ) -> m.Event:
-    """Store a new modification of an event (fields of `mapping.oadr.model.Event` in `changes`)."""
+    """Store a new modification of an event (fields of `mapping.oadr.model.Event` in `changes`), audited
+    as done by `actor` (an operator, `cli`, `dso:<client>`, `aggregator:<client>`)."""
     current = _open_event(session, event_id)
     revised = replace(current, **changes)  # type: ignore[arg-type]
     duration = sum((i.duration for i in revised.signals[0].intervals), timedelta())
@@ -159,11 +162,12 @@ def modify_event(
         modification_reason=reason,
     )
     repo.revise_event(session, revised, now)
+    audit(session, actor, "modify_event", event_id, {"modification_number": revised.modification_number, "reason": reason}, now)
     return revised
 
 
-def cancel_event(session: Session, event_id: str, now: datetime, reason: str = "cancelled") -> m.Event:
-    """Cancel an event: a new modification with status cancelled."""
+def cancel_event(session: Session, event_id: str, now: datetime, reason: str = "cancelled", *, actor: str) -> m.Event:
+    """Cancel an event: a new modification with status cancelled, audited as done by `actor`."""
     current = _open_event(session, event_id)
     revised = replace(
         current,
@@ -173,4 +177,5 @@ def cancel_event(session: Session, event_id: str, now: datetime, reason: str = "
         modification_reason=reason,
     )
     repo.revise_event(session, revised, now, cancelled=True)
+    audit(session, actor, "cancel_event", event_id, {"modification_number": revised.modification_number, "reason": reason}, now)
     return revised

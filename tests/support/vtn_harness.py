@@ -83,12 +83,12 @@ class VtnUnderTest:
     async def modify_event(self, event_id: str, reason: str = "modified", **changes: object) -> m.Event:
         """Modify an event through the store and let the VTN pick it up."""
         return await self.admin(
-            event_admin.modify_event, event_id, self.ctx.now(), self.ctx.config.near_window, reason, **changes
+            event_admin.modify_event, event_id, self.ctx.now(), self.ctx.config.near_window, reason, actor="test", **changes
         )
 
     async def cancel_event(self, event_id: str) -> m.Event:
         """Cancel an event through the store and let the VTN pick it up."""
-        return await self.admin(event_admin.cancel_event, event_id, self.ctx.now())
+        return await self.admin(event_admin.cancel_event, event_id, self.ctx.now(), actor="test")
 
     async def queue(self, ven_id: str, kind: str) -> None:
         """Queue a VTN-initiated message (as `cariflex vens …` does)."""

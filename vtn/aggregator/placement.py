@@ -126,6 +126,7 @@ def modify(
                 now,
                 near_window,
                 f"aggregator order {request_id} modified",
+                actor=source_of(client_id),
                 dtstart=plan.start.replace(microsecond=0),
                 signals=(signal,),
                 vtn_comment=plan.comment,
@@ -149,7 +150,7 @@ def cancel(session: Session, client_id: str, kind: str, request_id: str, now: da
             continue
         try:
             reason = f"aggregator {kind} {request_id} cancelled"
-            changed.append(event_admin.cancel_event(session, placement["event_id"], now, reason))
+            changed.append(event_admin.cancel_event(session, placement["event_id"], now, reason, actor=source_of(client_id)))
         except event_admin.EventRefused as exc:
             raise Conflict(f"{ID_FIELD[kind]}: {exc}") from exc
     saved = agg_repo.update_request(session, client_id, kind, request_id, stored.body, now, cancelled=True)

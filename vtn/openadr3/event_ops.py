@@ -30,15 +30,21 @@ def create(
 
 
 def update(
-    session: Session, event_id: str, body: dict[str, Any], now: datetime, near_window: timedelta, **changes: object
+    session: Session,
+    event_id: str,
+    body: dict[str, Any],
+    now: datetime,
+    near_window: timedelta,
+    client_id: str,
+    **changes: object,
 ) -> m.Event:
     """A new 2.0b modification and the new OpenADR 3 form (EventRefused once the event is over)."""
-    revised = event_admin.modify_event(session, event_id, now, near_window, REASON_UPDATED, **changes)
+    revised = event_admin.modify_event(session, event_id, now, near_window, REASON_UPDATED, actor=source_of(client_id), **changes)
     dso_repo.update_upstream_event(session, event_id, body, now)
     return revised
 
 
-def delete(session: Session, event_id: str, now: datetime) -> m.Event | None:
+def delete(session: Session, event_id: str, now: datetime, client_id: str) -> m.Event | None:
     """Cancel the 2.0b event while it is still open, and mark the OpenADR 3 form deleted.
 
     Returns the cancelled modification, or None when the event had already completed or been cancelled.
@@ -46,7 +52,7 @@ def delete(session: Session, event_id: str, now: datetime) -> m.Event | None:
     found = repo.load_event(session, event_id)
     cancelled = None
     if found is not None and not found[1] and not found[0].cancelled:
-        cancelled = event_admin.cancel_event(session, event_id, now, REASON_DELETED)
+        cancelled = event_admin.cancel_event(session, event_id, now, REASON_DELETED, actor=source_of(client_id))
     current = dso_repo.load_upstream_event(session, event_id)
     if current is not None:
         dso_repo.update_upstream_event(session, event_id, current.body, now, deleted=True)

@@ -110,6 +110,7 @@ async def update_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
         clean,
         now,
         api.ctx.config.near_window,
+        grant.client_id,
         market_context=event.market_context,
         dtstart=event.dtstart,
         signals=event.signals,
@@ -127,7 +128,7 @@ async def delete_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     """DELETE /events/{eventID}: cancels the 2.0b event and answers with the deleted event."""
     current = await _owned(api, request, grant)
     now = api.ctx.now()
-    cancelled = await api.ctx.store.call(event_ops.delete, current.event_id, now)
+    cancelled = await api.ctx.store.call(event_ops.delete, current.event_id, now, grant.client_id)
     if cancelled is not None:
         _publish(api, cancelled, grant.client_id, cancelled=True)
     _notify(api, grant, "DELETE", current.body, current.event_id, current.created_at, now)
