@@ -111,7 +111,9 @@ async def store_event(vtn: VtnUnderTest, event: m.Event) -> m.Event:
 
 async def modify(vtn: VtnUnderTest, event_id: str, reason: str = "modified", **changes: object) -> m.Event:
     """Modify an event as the CLI does (fields of `mapping.oadr.model.Event` in `changes`)."""
-    return await vtn.admin(event_admin.modify_event, event_id, vtn.ctx.now(), vtn.ctx.config.near_window, reason, **changes)
+    return await vtn.admin(
+        event_admin.modify_event, event_id, vtn.ctx.now(), vtn.ctx.config.near_window, reason, actor="test", **changes
+    )
 
 
 async def wait_until(vtn: VtnUnderTest, moment: datetime) -> None:
