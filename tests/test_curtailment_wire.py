@@ -13,6 +13,7 @@ from mapping.curtailment.achieved import Achieved
 from mapping.curtailment.requested import import_limit_at, requested_by_slot
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit
+from vtn.csv_export import attachment, safe_values
 from vtn.event_admin import draft_event, uniform_signal
 from vtn.site_registry import DEFAULT_CONTRACTED_KVA, contracted_kw_by_ven
 
@@ -32,7 +33,7 @@ def test_quality_text_round_trips_the_flags(flags):
         assert text == wire.NO_VALUE and wire.flags_of(text) == {Flag.MISSING} and not wire.has_value(text)
     else:
         assert wire.flags_of(text) == flags and wire.has_value(text)
-        assert text == wire.GOOD if not flags else text.startswith("x-")
+        assert (text == wire.GOOD) if not flags else text.startswith("x-")
 
 
 def test_a_missing_value_goes_as_a_placeholder_flagged_no_value():
@@ -98,8 +99,6 @@ def test_requested_is_never_negative(baseline, limit):
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_quoted_and_download_names_are_tame():
-    from vtn.csv_export import attachment, safe_values
-
     assert safe_values(['=HYPERLINK("x")', "+1", "-2", "@a", "site-01", -3.5, None]) == [
         '\'=HYPERLINK("x")',
         "'+1",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mapping.curtailment import Flag, Measured
 from mapping.flex.combine import RESOLUTION, floor_slot
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload, publish
 from tests.support.ven_harness import ven_config, wait_for
@@ -44,8 +45,6 @@ async def _read(fm: FlexMeasuresSettings, sensor_id: int, start: datetime, slots
 
 
 def test_only_valued_consecutive_intervals_are_posted():
-    from mapping.curtailment import Flag, Measured
-
     t0 = datetime(2026, 11, 26, 22, tzinfo=UTC)
     items = [
         Measured(t0 + i * RESOLUTION, kw, 1, 1.0, frozenset() if kw is not None else frozenset({Flag.MISSING}))

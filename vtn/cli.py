@@ -206,13 +206,14 @@ def _run_event_create(args: argparse.Namespace) -> int:
         party_ids=tuple(args.target_party),
     )
     try:
-        signal = event_admin.uniform_signal(
-            name, signal_type or "level", values, args.interval_duration, default_unit(name, signal_type)
-        )
-        event = event_admin.draft_event(
+        event = event_admin.draft_uniform_event(
+            name,
+            signal_type or "level",
+            values,
+            args.interval_duration,
+            default_unit(name, signal_type),
             market_context=_market_context(config, args.program),
             dtstart=dtstart,
-            signals=(signal,),
             now=now,
             near_window=config.near_window,
             target=target,

@@ -8,26 +8,26 @@ GET /ui/vens/{ven_id}/curtailment.json       â†’ {"ven_id", "events": [as_json â
 
 import csv
 import io
+from collections.abc import Mapping
 
 from aiohttp import web
 
 from vtn import curtailment_query as query
-from vtn.context import VtnContext
 from vtn.csv_export import attachment, safe_values
-from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
 
 
-def add_routes(app: web.Application, ctx: VtnContext, store: StoreWorker) -> None:
+def add_routes(app: web.Application, store: StoreWorker, contracts: Mapping[str, float]) -> None:
     """Register the routes on the UI application (its middleware authenticates every request); `store`
-    is the UI's own handle, so these reads never queue behind the VENs' polls."""
+    is the UI's own handle, so these reads never queue behind the VENs' polls; `contracts` are the
+    sites' contracted kW by oadrVenName (read once from the sites file)."""
 
     async def event_json(request: web.Request) -> web.Response:
-        return web.json_response(query.as_json(await _event(ctx, store, request)))
+        return web.json_response(query.as_json(await _event(store, contracts, request)))
 
     async def event_csv(request: web.Request) -> web.Response:
-        found = await _event(ctx, store, request)
+        found = await _event(store, contracts, request)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(query.CSV_COLUMNS)
@@ -42,7 +42,7 @@ def add_routes(app: web.Application, ctx: VtnContext, store: StoreWorker) -> Non
         ven_id = request.match_info["ven_id"]
         if await store.call(repo.load_ven, ven_id) is None:
             raise web.HTTPNotFound(text=f"ven_id: no VEN {ven_id}")
-        events = await store.call(query.ven_curtailment, ven_id, contracted_kw_by_ven(ctx.config.ui.sites_file))
+        events = await store.call(query.ven_curtailment, ven_id, contracts)
         return web.json_response({"ven_id": ven_id, "events": [query.as_json(e) for e in events]})
 
     app.router.add_get("/events/{event_id}/curtailment.json", event_json)
@@ -50,10 +50,10 @@ def add_routes(app: web.Application, ctx: VtnContext, store: StoreWorker) -> Non
     app.router.add_get("/vens/{ven_id}/curtailment.json", ven_json)
 
 
-async def _event(ctx: VtnContext, store: StoreWorker, request: web.Request) -> query.EventCurtailment:
+async def _event(store: StoreWorker, contracts: Mapping[str, float], request: web.Request) -> query.EventCurtailment:
     event_id = request.match_info["event_id"]
     ven_id = request.query.get("ven")
     try:
-        return await store.call(query.event_curtailment, event_id, ven_id, contracted_kw_by_ven(ctx.config.ui.sites_file))
+        return await store.call(query.event_curtailment, event_id, ven_id, contracts)
     except query.UnknownEvent as exc:
         raise web.HTTPNotFound(text=f"event_id: {exc}") from exc

@@ -44,11 +44,14 @@ def _translate(api: Api, kind: str, body: Any) -> Translation:
 
 
 def _draft(spec: EventSpec, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
-    signal = event_admin.uniform_signal(spec.signal_name, spec.signal_type, list(spec.values), QUARTER, spec.unit)
-    return event_admin.draft_event(
+    return event_admin.draft_uniform_event(
+        spec.signal_name,
+        spec.signal_type,
+        list(spec.values),
+        QUARTER,
+        spec.unit,
         market_context=market_context,
         dtstart=spec.start,
-        signals=(signal,),
         now=now,
         near_window=near_window,
         target=spec.target,

@@ -7,6 +7,7 @@ changes through the store's change feed.
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -95,6 +96,14 @@ def draft_event(
         ramp_up=ramp_up,
         recovery=recovery,
     )
+
+
+def draft_uniform_event(
+    name: str, signal_type: str, values: list[float], step: timedelta, unit: m.ItemUnit | None, **fields: Any
+) -> m.Event:
+    """A new event with one signal of equal-length intervals (what the CLI, the APIs and the adapters
+    send); `fields` are those of `draft_event` but `signals`."""
+    return draft_event(signals=(uniform_signal(name, signal_type, values, step, unit),), **fields)
 
 
 def _targets_overlap(a: m.Target, b: m.Target) -> bool:

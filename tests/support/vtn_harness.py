@@ -67,11 +67,14 @@ class VtnUnderTest:
     ) -> m.Event:
         """Create an event as the CLI would (through the store), then let the VTN pick it up."""
         now = self.ctx.now()
-        sig = event_admin.uniform_signal(signal[0], signal[1], list(values), interval, default_unit(*signal))
-        event = event_admin.draft_event(
+        event = event_admin.draft_uniform_event(
+            signal[0],
+            signal[1],
+            list(values),
+            interval,
+            default_unit(*signal),
             market_context=PROGRAM,
             dtstart=now + start_in,
-            signals=(sig,),
             now=now,
             near_window=self.ctx.config.near_window,
             target=target,

@@ -38,11 +38,14 @@ def source_of(client_id: str) -> str:
 
 
 def _draft(plan: SitePlan, ven_id: str, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
-    signal = event_admin.uniform_signal(plan.signal_name, plan.signal_type, list(plan.values), plan.step, plan.unit)
-    return event_admin.draft_event(
+    return event_admin.draft_uniform_event(
+        plan.signal_name,
+        plan.signal_type,
+        list(plan.values),
+        plan.step,
+        plan.unit,
         market_context=market_context,
         dtstart=plan.start,
-        signals=(signal,),
         now=now,
         near_window=near_window,
         target=m.Target(ven_ids=(ven_id,)),

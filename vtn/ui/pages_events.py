@@ -13,7 +13,6 @@ from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
 from vtn.csv_export import attachment, safe_row
 from vtn.curtailment_query import event_curtailment
-from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import event_log as log
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
@@ -193,8 +192,7 @@ async def event_detail(request: web.Request) -> web.Response:
     deliveries = await ui.store.call(log.event_delivery, event_id)
     end = event_end(event.dtstart, event.duration)
     opts = await ui.store.call(reports.opts_covering, event_id, event.dtstart, end, event.market_context)
-    contracts = contracted_kw_by_ven(ui.ctx.config.ui.sites_file)
-    curtailment = await ui.store.call(event_curtailment, event_id, None, contracts)
+    curtailment = await ui.store.call(event_curtailment, event_id, None, ui.contracts)
     charts = []
     if curtailment.total:
         charts.append(

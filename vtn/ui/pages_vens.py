@@ -7,7 +7,7 @@ from aiohttp import web
 
 from vtn.store import report_repository as reports
 from vtn.store import ven_overview as vens
-from vtn.ui.sitemap import MapPoint, load_sites, render_map
+from vtn.ui.sitemap import MapPoint, render_map
 from vtn.ui.web import UiState, render, state
 
 
@@ -37,7 +37,7 @@ async def ven_list(request: web.Request) -> web.Response:
     ui = state(request)
     q, after = request.query.get("q", "").strip(), request.query.get("after") or None
     rows, more = await ui.store.call(vens.ven_page, after, q or None)
-    sites = load_sites(ui.ctx.config.ui.sites_file)
+    sites = ui.sites
     by_name = await ui.store.call(vens.vens_by_name, [s.name for s in sites])
     now, limit = ui.now(), ui.ctx.config.ui.offline_after
     points = []

@@ -1,6 +1,7 @@
 """Assembling the operator UI: a sub-application under /ui/ with its own store handle, templates,
 login middleware, and the login/logout pages. The OpenADR endpoints are not touched."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -10,9 +11,11 @@ import jinja2
 from aiohttp import web
 
 from vtn.context import VtnContext, new_id
+from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import ui_repository as users
 from vtn.store.worker import StoreWorker
 from vtn.ui import auth, formatting
+from vtn.ui.sitemap import Site, load_sites
 
 STATIC = Path(__file__).with_name("static")
 
@@ -24,6 +27,9 @@ class UiState:
     ctx: VtnContext
     store: StoreWorker
     templates: jinja2.Environment
+    #: read once from the sites file: the map's sites, and each VEN's contract (requested curtailment)
+    sites: list[Site] = field(default_factory=list)
+    contracts: Mapping[str, float] = field(default_factory=dict)
     passwords: auth.PasswordChecker = field(default_factory=auth.PasswordChecker)
 
     def now(self) -> datetime:
@@ -59,7 +65,10 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     store = StoreWorker(ctx.config.db_url, origin=new_id("ui"))
     templates = jinja2.Environment(loader=jinja2.PackageLoader("vtn.ui", "templates"), autoescape=True)
     ui = web.Application(middlewares=[_refuse_nul, auth.make_middleware(store, ctx.now)])
-    ui[UI_KEY] = UiState(ctx=ctx, store=store, templates=templates)
+    sites_file = ctx.config.ui.sites_file
+    ui[UI_KEY] = UiState(
+        ctx=ctx, store=store, templates=templates, sites=load_sites(sites_file), contracts=contracted_kw_by_ven(sites_file)
+    )
     ui.router.add_get("/login", _login_form)
     ui.router.add_post("/login", _login)
     ui.router.add_post("/logout", _logout)
@@ -67,7 +76,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.router.add_static("/static/", STATIC)
     for module in (pages_events, pages_vens, pages_misc, actions):
         module.add_routes(ui.router)
-    curtailment_api.add_routes(ui, ctx, store)
+    curtailment_api.add_routes(ui, store, ui[UI_KEY].contracts)
 
     async def close_store(_app: web.Application) -> None:
         store.close()
