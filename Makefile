@@ -1,5 +1,5 @@
 # Cariflex — the two commands a newcomer needs are `make demo` and `make test`.
-.PHONY: demo test venv services lint bench bench-tls fuzz clean demo-clean
+.PHONY: demo demo-fast vtn test venv services lint bench bench-tls fuzz clean demo-clean
 
 venv:
 	@bash scripts/bootstrap-venv.sh
@@ -7,8 +7,18 @@ venv:
 services:
 	@bash scripts/ensure-services.sh postgresql redis mosquitto
 
-## Run the gateway with its embedded defaults (the VTN on SQLite, config/vtn.toml).
+## The whole gateway on the 40 Martinique sites (VTN on SQLite with its embedded defaults, FlexMeasures,
+## the VENs, a site simulator) and an EDF SEI evening-peak alert at 18:00 local; Ctrl-C stops it.
+## Options go in DEMO_ARGS, e.g. `make demo DEMO_ARGS="--fast 8 --level ORANGE"` (`cariflex demo --help`).
 demo: venv
+	.venv/bin/cariflex demo $(DEMO_ARGS)
+
+## The same with the evening compressed into the next quarter hour: the whole story in about 20 minutes.
+demo-fast: venv
+	.venv/bin/cariflex demo --fast $(DEMO_ARGS)
+
+## The VTN alone with its embedded defaults (SQLite, config/vtn.toml).
+vtn: venv
 	.venv/bin/cariflex vtn
 
 ## Run the whole test suite (starts PostgreSQL when it is not running).
@@ -35,8 +45,9 @@ fuzz: venv
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-50000} .venv/bin/python -m pytest -q -p no:cacheprovider --hypothesis-show-statistics \
 		tests/test_fuzz_codec.py tests/test_fuzz_http.py
 
+## Remove the demo's data (var/demo: the VTN and VEN stores, logs, FlexMeasures run files).
 demo-clean:
-	rm -rf var/
+	rm -rf var/demo
 
 clean: demo-clean
 	rm -rf .venv .pytest_cache .ruff_cache

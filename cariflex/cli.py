@@ -5,6 +5,7 @@ import logging
 import sys
 
 from certs import cli as certs_cli
+from demo import cli as demo_cli
 from mapping.settings import ConfigError
 from ven import cli as ven_cli
 from vtn import cli as vtn_cli
@@ -20,6 +21,7 @@ def parser() -> argparse.ArgumentParser:
     vtn_cli.register(commands)
     ven_cli.register(commands)
     certs_cli.register(commands)
+    demo_cli.register(commands)
     return root
 
 

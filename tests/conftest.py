@@ -9,6 +9,9 @@ from tests.support.databases import fresh_database
 from tests.support.flexmeasures import flexmeasures  # noqa: F401  (session fixture: a real FlexMeasures)
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 
+# `cariflex demo --fast` in the background of the session when tests/test_demo.py is selected
+pytest_plugins = ["tests.support.demo_run"]
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

@@ -50,7 +50,8 @@ class ScheduleOutcome:
     job_failed: str | None = None
 
 
-async def _read_kw(client: FlexMeasuresClient, sensor_id: int, start: datetime, end: datetime) -> list[float | None]:
+async def read_kw(client: FlexMeasuresClient, sensor_id: int, start: datetime, end: datetime) -> list[float | None]:
+    """A sensor's values (kW) per 15-minute slot over [start, end), None where it holds none."""
     data = await client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=RESOLUTION)
     return [float(v) if v is not None else None for v in data["values"]]
 
@@ -202,7 +203,7 @@ class FlexMeasuresHooks:
     ) -> list[float]:
         """The scheduled site consumption FlexMeasures wrote to the aggregate-consumption sensor (FlexMeasures
         does not flag cap breaches itself); where it wrote nothing, device schedule + base load."""
-        written = await _read_kw(self.client, assets.sensors["aggregate-consumption"], start, end)
+        written = await read_kw(self.client, assets.sensors["aggregate-consumption"], start, end)
         return [w if w is not None else d + base_kw for w, d in zip(written, device_kw, strict=False)]
 
     async def _schedule(

@@ -1,0 +1,355 @@
+"""`cariflex demo`: the whole gateway on the 40 Martinique sites, and one EDF SEI evening-peak alert.
+
+Steps (each says what it does): PostgreSQL/Redis/Mosquitto started when missing; a local FlexMeasures
+1.0.1 with the 40 sites provisioned; the VTN on SQLite (the embedded default configuration) with a
+grid-operator API client and an operator login; the site VENs (FlexMeasures and MQTT telemetry on);
+the site simulator; the alert, sent through the DSO API as EDF SEI would; then what happens, read
+from the VTN's store: deliveries, opt answers, FlexMeasures schedules, achieved curtailment.
+
+Everything lives in the data folder (default var/demo, emptied at each start: running it twice
+works; `make demo-clean` removes it). Ctrl-C stops every process it started.
+"""
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+import aiohttp
+from flexmeasures_client import FlexMeasuresClient
+
+from demo import outcome as outcomes
+from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
+from demo.processes import Child, DemoError, cariflex, start_child, wait_for_line
+from demo.scenario import DemoPlan, plan
+from demo.simulator import SimulatedSite, SiteSimulator, new_site
+from mapping.curtailment import report as curtailment_wire
+from mapping.flex.combine import floor_slot
+from ven.config import SiteConfig, load_config
+from ven.flexmeasures_hooks import read_kw
+from ven.provision import STORAGE_KINDS, SiteAssets, provision
+from vtn.site_registry import contracted_kw_by_ven
+from vtn.store import curtailment_repository as curtailed
+from vtn.store import repository as repo
+from vtn.store.worker import StoreWorker
+
+SITES_FILE = REPO / "config" / "sites.toml"
+FM_EMAIL = "demo@cariflex.mq"
+DSO_CLIENT = "edf-sei"
+UI_USER = "demo"
+#: meter history published at start: the rectangle baseline needs the hour before the event
+BACKFILL = timedelta(minutes=75)
+#: how long after the event's end the demo waits for the VENs' curtailment reports
+REPORT_WAIT = timedelta(minutes=4)
+
+
+def say(message: str) -> None:
+    """One progress line."""
+    print(f"==> [demo] {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What `cariflex demo` was asked for."""
+
+    fast: int | None = None
+    data_dir: Path = REPO / "var" / "demo"
+    vtn_port: int = 8080
+    mqtt_port: int = 1883
+    #: stop once the curtailment is reported (scripts, tests) instead of serving the UI until Ctrl-C
+    exit_when_done: bool = False
+    level: str = "RED"
+
+
+@dataclass
+class Gateway:
+    """What the demo started and how to reach it."""
+
+    fm: FlexMeasuresServer
+    sites: tuple[SiteConfig, ...]
+    assets: dict[str, SiteAssets]
+    vtn_url: str
+    vtn_db: str
+    dso_secret: str
+    ui_password: str
+    children: list[Child] = field(default_factory=list)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo the way Ctrl-C does: every child stopped
+
+
+def run(options: DemoOptions) -> int:
+    """Run the demo; returns the exit status (0: the event's curtailment was reported)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    data = options.data_dir.resolve()
+    if data.exists():
+        say(f"removing the previous demo's data in {data}")
+        shutil.rmtree(data)
+    data.mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            gateway = _start(options, data, stack)
+            return asyncio.run(_show(options, data, gateway))
+        except KeyboardInterrupt:
+            say("stopping (Ctrl-C)")
+            return 130
+        except DemoError as exc:
+            say(f"failed: {exc}")
+            return 1
+        finally:
+            say("stopping the VENs, the VTN and FlexMeasures")
+    return 1
+
+
+def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gateway:
+    services = ["postgresql", "redis"] + (["mosquitto"] if options.mqtt_port == 1883 else [])
+    say(f"checking {', '.join(services)} (installed and started when missing)")
+    run_script(services, lambda line: print(f"    {line}", flush=True), 1200, script=ENSURE_SERVICES)
+    say("starting FlexMeasures 1.0.1 (its own venv, installed the first time: ~2 min)")
+    fm = stack.enter_context(flexmeasures_server(data / "flexmeasures", lambda line: print(f"    {line}", flush=True), FM_EMAIL))
+    sites = load_config(REPO / "config" / "ven.toml", SITES_FILE).sites
+    say(f"provisioning the {len(sites)} Martinique sites in FlexMeasures (assets, sensors, flex-context, flex-models)")
+    assets = asyncio.run(_provision(fm, sites))
+
+    vtn_db = f"sqlite:///{data / 'vtn.db'}"
+    cariflex(["db", "upgrade", "--db", vtn_db])
+    added = cariflex(["dso", "client", "add", DSO_CLIENT, "--db", vtn_db])
+    found = re.search(r"client_secret=(\S+)", added)
+    if not found:
+        raise DemoError(f"`cariflex dso client add` printed no secret: {added}")
+    password = secrets.token_urlsafe(12)
+    env = {"PATH": "/usr/bin:/bin", "CARIFLEX_DEMO_PASSWORD": password}
+    cariflex(["user", "add", UI_USER, "--role", "operator", "--password-env", "CARIFLEX_DEMO_PASSWORD", "--db", vtn_db], env=env)
+
+    say("starting the VTN (config/vtn.toml, SQLite)")
+    vtn = start_child("VTN", ["vtn", "--db", vtn_db, "--port", str(options.vtn_port)], data / "vtn.log")
+    stack.callback(vtn.stop)
+    base = wait_for_line(vtn, r"listening on (http://[^/\s]+)/OpenADR2", 90).group(1)
+    gateway = Gateway(fm, sites, assets, base, vtn_db, found.group(1), password, [vtn])
+
+    ven_config = _write_ven_config(data, gateway, options.mqtt_port)
+    say(f"starting the {len(sites)} site VENs (FlexMeasures and MQTT telemetry on; {ven_config})")
+    ven = start_child(
+        "VENs", ["ven", "--config", str(ven_config)], data / "ven.log", env={**os.environ, "CARIFLEX_FM_PASSWORD": fm.password}
+    )
+    stack.callback(ven.stop)
+    gateway.children.append(ven)
+    return gateway
+
+
+async def _provision(fm: FlexMeasuresServer, sites: tuple[SiteConfig, ...]) -> dict[str, SiteAssets]:
+    client = fm.client()
+    try:
+        return await provision(client, sites)
+    finally:
+        await client.close()
+
+
+def _write_ven_config(data: Path, gateway: Gateway, mqtt_port: int) -> Path:
+    """The VENs' configuration: config/ven.toml's defaults with FlexMeasures and MQTT on."""
+    path = data / "ven.toml"
+    path.write_text(
+        f"""# Written by `cariflex demo` — config/ven.toml documents every key.
+sites_file = "{SITES_FILE}"
+
+[vtn]
+url = "{gateway.vtn_url}/OpenADR2/Simple/2.0b"
+vtn_id = "CARIFLEX-VTN"
+
+[store]
+path = "{data / "ven.db"}"
+
+[opt]
+programs = ["http://cariflex.mq/programs/*"]
+
+[flexmeasures]
+enabled = true
+url = "{gateway.fm.base_url}"
+email = "{gateway.fm.email}"
+password = "env:CARIFLEX_FM_PASSWORD"
+forward_every = "PT30S"
+
+[mqtt]
+enabled = true
+port = {mqtt_port}
+"""
+    )
+    return path
+
+
+async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
+    store = StoreWorker(gateway.vtn_db, origin="demo")
+    fm_client = gateway.fm.client()
+    stop = asyncio.Event()
+    try:
+        await _wait_for_vens(store, gateway)
+        the_plan = plan(datetime.now(UTC), options.fast, options.level)
+        simulator = SiteSimulator(
+            [_simulated(site, gateway.assets[site.name]) for site in gateway.sites],
+            options.mqtt_port,
+            lambda sensor, start, end: _scheduled_charging_kw(fm_client, sensor, start, end),
+            scenario_offset=the_plan.scenario_offset,
+        )
+        now = datetime.now(UTC)
+        count = await simulator.backfill(min(now, the_plan.start) - BACKFILL, now)
+        say(
+            f"site simulator: published {count} meter readings of the last {BACKFILL.seconds // 60} minutes "
+            "(the baselines need them); live every 10 s from now"
+        )
+        live = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
+        event_id = await _send_alert(gateway, the_plan)
+        _print_ui(gateway)
+        result = await _follow(store, gateway, the_plan, event_id, simulator, live, data)
+        if options.exit_when_done:
+            return result
+        say("the demo keeps running: open the UI above; Ctrl-C stops everything")
+        await asyncio.Event().wait()
+        return result
+    finally:
+        stop.set()
+        await fm_client.close()
+        store.close()
+
+
+async def _scheduled_charging_kw(client: FlexMeasuresClient, sensor: int, start: datetime, end: datetime) -> list[float | None]:
+    """A device's schedule, charging positive. FlexMeasures stores storage schedules production positive on a
+    power sensor without `consumption_is_positive` (as `cariflex provision` creates the device's)."""
+    return [None if value is None else -value for value in await read_kw(client, sensor, start, end)]
+
+
+def _simulated(site: SiteConfig, assets: SiteAssets) -> SimulatedSite:
+    kind = site.asset.get("kind")
+    return new_site(site, assets.power_sensor if kind in STORAGE_KINDS else None)
+
+
+async def _wait_for_vens(store: StoreWorker, gateway: Gateway, timeout: float = 180.0) -> None:
+    """Until every site's VEN is registered and offers the x-ACHIEVED_CURTAILMENT report."""
+    names = {site.ven_name for site in gateway.sites}
+    deadline, shown = time.monotonic() + timeout, -1
+    while True:
+        vens = [v for v in await asyncio.to_thread(store.call_sync, repo.load_vens) if v.ven_name in names and v.registration_id]
+        ready = await asyncio.to_thread(store.call_sync, curtailed.offering, [v.ven_id for v in vens])
+        if len(ready) != shown:
+            say(f"VENs registered with their reports: {len(ready)}/{len(names)}")
+            shown = len(ready)
+        if len(ready) == len(names):
+            return
+        _check_children(gateway)
+        if time.monotonic() > deadline:
+            raise DemoError(
+                f"only {len(ready)} of {len(names)} VENs registered within {timeout:.0f} s; see {gateway.children[-1].log}"
+            )
+        await asyncio.sleep(2)
+
+
+def _check_children(gateway: Gateway) -> None:
+    for child in gateway.children:
+        if not child.alive():
+            raise DemoError(
+                f"the {child.name} stopped (exit {child.process.returncode}); its log {child.log} ends:\n{child.log_tail()}"
+            )
+
+
+async def _send_alert(gateway: Gateway, the_plan: DemoPlan) -> str:
+    """POST the EDF SEI alert to the DSO API as the grid operator would; returns the event id."""
+    alert = the_plan.alert()
+    basic = base64.b64encode(f"{DSO_CLIENT}:{gateway.dso_secret}".encode()).decode()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{gateway.vtn_url}/dso/auth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": f"Basic {basic}"},
+        ) as response:
+            token = (await response.json())["access_token"]
+        async with session.post(
+            f"{gateway.vtn_url}/dso/signals/sei-peak", json=alert, headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            answer = await response.json(content_type=None)
+            if response.status not in (200, 201):
+                raise DemoError(f"the VTN refused the alert {alert}: HTTP {response.status} {answer}")
+    window = f"{the_plan.start:%H:%M}–{the_plan.end:%H:%M} UTC"
+    say(f"EDF SEI sent its evening-peak alert {json.dumps(alert)} → event {answer['event_ids'][0]} ({window})")
+    return str(answer["event_ids"][0])
+
+
+def _print_ui(gateway: Gateway) -> None:
+    say(f"operator UI: {gateway.vtn_url}/ui/  login: {UI_USER}  password: {gateway.ui_password}")
+
+
+async def _follow(
+    store: StoreWorker,
+    gateway: Gateway,
+    the_plan: DemoPlan,
+    event_id: str,
+    simulator: SiteSimulator,
+    live: asyncio.Task,
+    data: Path,
+) -> int:
+    """Print what changes until every opted-in VEN has reported its curtailment (or the wait is over)."""
+    contracts = contracted_kw_by_ven(SITES_FILE)
+    shown: dict[str, object] = {}
+    give_up = the_plan.end + REPORT_WAIT
+    while True:
+        _check_children(gateway)
+        if live.done():
+            live.result()  # the simulator failed: say why
+        found = await asyncio.to_thread(outcomes.read_outcome, store, event_id, contracts)
+        _show_changes(found, simulator, the_plan, shown)
+        reported = found.reported()
+        now = datetime.now(UTC)
+        if now >= the_plan.end and found.opted_in and set(found.opted_in) <= reported:
+            break
+        if now > give_up:
+            say(f"only {len(reported)} of {len(found.opted_in)} opted-in VENs reported their curtailment by {give_up:%H:%M} UTC")
+            break
+        await asyncio.sleep(5)
+    say(
+        f"achieved curtailment of event {event_id} "
+        "(kW, mean over the event; the VTN's store, as `cariflex reports curtailment` shows):"
+    )
+    for line in outcomes.curtailment_lines(found):
+        print(f"    {line}", flush=True)
+    (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))
+    say(f"written to {data / 'outcome.json'}")
+    return 0 if reported and set(found.opted_in) <= reported else 1
+
+
+def _show_changes(found: outcomes.EventOutcome, simulator: SiteSimulator, the_plan: DemoPlan, shown: dict[str, object]) -> None:
+    """Print each figure when it changes."""
+    slot = max(floor_slot(datetime.now(UTC)), the_plan.start)
+    scheduled = simulator.scheduled_kw(slot)
+    figures: dict[str, tuple[object, Callable[[], str]]] = {
+        "status": (found.status, lambda: f"event status: {found.status}"),
+        "delivered": (len(found.delivered), lambda: f"delivered to {len(found.delivered)} VENs"),
+        "opts": (
+            len(found.opts),
+            lambda: f"opt answers: {len(found.opted_in)} optIn, {len(found.opts) - len(found.opted_in)} optOut",
+        ),
+        "scheduled": (
+            len(scheduled),
+            lambda: (
+                f"FlexMeasures schedules for {slot:%H:%M} UTC: {len(scheduled)} devices, "
+                f"{sum(scheduled.values()):+.1f} kW in total (charging positive)"
+            ),
+        ),
+        "reported": (
+            len(found.reported()),
+            lambda: f"{curtailment_wire.REPORT_NAME} reports received: {len(found.reported())}",
+        ),
+    }
+    for key, (value, line) in figures.items():
+        if shown.get(key) != value:
+            shown[key] = value
+            say(line())

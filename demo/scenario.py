@@ -1,0 +1,70 @@
+"""When the demo's evening-peak alert falls and what it says. Pure.
+
+Without `--fast` the alert is EDF SEI's real evening peak: 18:00–22:00 local (Martinique) today,
+or tomorrow once today's has begun. With `--fast F` the four hours are compressed F times into whole
+15-minute intervals (the settlement interval: achieved curtailment is measured per quarter hour, so
+no event can be shorter) and placed now — in the current quarter hour when at least `min_left` of it
+remains, else the next — and the site simulator's scenario clock is moved so that the event starts
+at 18:00 scenario time (the households' evening peak, EVs plugged in after work).
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from demo.world import MARTINIQUE
+from mapping.flex.combine import RESOLUTION, floor_slot
+
+EVENING_START = time(18, 0)
+EVENING = timedelta(hours=4)
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """The event window (UTC), the simulator's scenario offset and the alert the grid operator sends."""
+
+    start: datetime
+    end: datetime
+    scenario_offset: timedelta
+    level: str
+
+    def alert(self) -> dict[str, Any]:
+        """The EDF SEI alert as POSTed to /dso/signals/sei-peak (local times, mapping/dso/sei_peak.py)."""
+        local_start, local_end = self.start.astimezone(MARTINIQUE), self.end.astimezone(MARTINIQUE)
+        return {
+            "alert_id": f"cariflex-demo-{local_start:%Y%m%dT%H%M}",
+            "date": local_start.date().isoformat(),
+            "start": f"{local_start:%H:%M}",
+            "end": f"{local_end:%H:%M}",
+            "level": self.level,
+        }
+
+
+def compressed_duration(factor: int) -> timedelta:
+    """The evening's four hours divided by `factor`, rounded up to whole quarter hours (at least one)."""
+    if factor < 1:
+        raise ValueError(f"--fast factor must be 1 or more, not {factor}")
+    quarters = max(1, math.ceil(EVENING / factor / RESOLUTION))
+    return quarters * RESOLUTION
+
+
+def plan(now: datetime, fast: int | None, level: str = "RED", min_left: timedelta = timedelta(minutes=5)) -> DemoPlan:
+    """The demo's event: the real evening peak (fast None) or the compressed one placed now."""
+    if fast is None:
+        local = now.astimezone(MARTINIQUE)
+        start = datetime.combine(local.date(), EVENING_START, MARTINIQUE)
+        if local >= start:
+            start += timedelta(days=1)
+        return DemoPlan(
+            start=start.astimezone(now.tzinfo),
+            end=(start + EVENING).astimezone(now.tzinfo),
+            scenario_offset=timedelta(0),
+            level=level,
+        )
+    start = floor_slot(now)
+    if start + RESOLUTION - now < min_left:
+        start += RESOLUTION
+    local_start = start.astimezone(MARTINIQUE)
+    evening = datetime.combine(local_start.date(), EVENING_START, MARTINIQUE)
+    return DemoPlan(start=start, end=start + compressed_duration(fast), scenario_offset=evening - local_start, level=level)

@@ -1,0 +1,130 @@
+"""The demo's simulated sites: household load, PV, batteries and EVs. Pure functions and small value
+objects; `demo/simulator.py` drives them in time and publishes what they measure.
+
+Everything is deterministic for a given site and time (the "noise" is a hash), so two runs of the
+demo tell the same story and a test can recompute any value.
+"""
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MARTINIQUE = ZoneInfo("America/Martinique")
+
+#: household consumption through the day as a share of the site's base load (local hour → factor);
+#: Martinique's evening peak (cooking, lighting, air conditioning) runs 18:00–21:00
+HOUSEHOLD_PROFILE = (
+    0.55, 0.5, 0.5, 0.5, 0.55, 0.7, 1.0, 1.2, 1.0, 0.85, 0.8, 0.85,
+    0.95, 0.9, 0.85, 0.85, 0.95, 1.2, 1.9, 2.3, 2.2, 1.7, 1.1, 0.75,
+)  # fmt: skip
+#: clear-sky output of a PV array as a share of its peak at the sun's elevation (losses, temperature)
+PV_SYSTEM_FACTOR = 0.8
+#: a storage device without a schedule charges towards this share of its capacity
+DEFAULT_CHARGE_TARGET = 0.9
+
+
+def _unit_noise(*parts: object) -> float:
+    """A deterministic number in [-1, 1) from the parts (a site name, a minute…)."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**31 - 1.0
+
+
+def household_kw(site: str, base_kw: float, local: datetime) -> float:
+    """The household's consumption (kW) at a local time: the daily profile, interpolated, ±5 % per minute."""
+    hour = local.hour + local.minute / 60
+    low = HOUSEHOLD_PROFILE[int(hour) % 24]
+    high = HOUSEHOLD_PROFILE[(int(hour) + 1) % 24]
+    factor = low + (high - low) * (hour - int(hour))
+    minute = local.replace(second=0, microsecond=0).isoformat()
+    return round(base_kw * factor * (1 + 0.05 * _unit_noise(site, minute)), 3)
+
+
+def solar_elevation_deg(at: datetime, latitude: float, longitude: float) -> float:
+    """The sun's elevation above the horizon (degrees) at a UTC time and place (NOAA's approximation, ±1°)."""
+    at = at.astimezone(UTC)
+    day_angle = 2 * math.pi / 365 * (at.timetuple().tm_yday - 1 + (at.hour - 12) / 24)
+    declination = (
+        0.006918
+        - 0.399912 * math.cos(day_angle)
+        + 0.070257 * math.sin(day_angle)
+        - 0.006758 * math.cos(2 * day_angle)
+        + 0.000907 * math.sin(2 * day_angle)
+    )
+    equation_of_time = 229.18 * (
+        0.000075
+        + 0.001868 * math.cos(day_angle)
+        - 0.032077 * math.sin(day_angle)
+        - 0.014615 * math.cos(2 * day_angle)
+        - 0.040849 * math.sin(2 * day_angle)
+    )
+    solar_minutes = at.hour * 60 + at.minute + at.second / 60 + equation_of_time + 4 * longitude
+    hour_angle = math.radians(solar_minutes / 4 - 180)
+    lat = math.radians(latitude)
+    sin_elevation = math.sin(lat) * math.sin(declination) + math.cos(lat) * math.cos(declination) * math.cos(hour_angle)
+    return math.degrees(math.asin(max(-1.0, min(1.0, sin_elevation))))
+
+
+def pv_kw(peak_kw: float, at: datetime, latitude: float, longitude: float) -> float:
+    """What a PV array of `peak_kw` produces (kW, positive) under a clear sky at a UTC time and place."""
+    elevation = solar_elevation_deg(at, latitude, longitude)
+    if elevation <= 0:
+        return 0.0
+    return round(peak_kw * PV_SYSTEM_FACTOR * math.sin(math.radians(elevation)), 3)
+
+
+@dataclass(frozen=True)
+class EvSession:
+    """When an EV is plugged in (local times) and its state of charge on arrival (share of capacity)."""
+
+    arrival: datetime
+    departure: datetime
+    soc_on_arrival: float
+
+    def plugged(self, local: datetime) -> bool:
+        """Whether the EV is connected at `local`."""
+        return self.arrival <= local < self.departure
+
+
+def ev_session(site: str, local_day: datetime, earliest: time = time(16, 15), spread_minutes: int = 45) -> EvSession:
+    """The evening session of a site's EV on a local day: it arrives between `earliest` and `earliest` +
+    `spread_minutes`, 20–40 % charged, and leaves at 07:00 the next morning."""
+    day = local_day.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = day + timedelta(hours=earliest.hour, minutes=earliest.minute)
+    arrival = start + timedelta(minutes=round((_unit_noise(site, day.date(), "arrival") + 1) / 2 * spread_minutes))
+    soc = 0.3 + 0.1 * _unit_noise(site, day.date(), "soc")
+    return EvSession(arrival=arrival, departure=day + timedelta(days=1, hours=7), soc_on_arrival=round(soc, 3))
+
+
+@dataclass
+class Storage:
+    """A battery or an EV's battery behind a charger: what it holds and how fast it may move."""
+
+    capacity_kwh: float
+    soc_kwh: float
+    charge_kw: float
+    discharge_kw: float
+    #: what it charges at without a schedule (an EV: the charger's full power; a battery: a top-up rate)
+    default_charge_kw: float
+
+    @property
+    def soc_percent(self) -> float:
+        """State of charge, % of capacity."""
+        return round(100 * self.soc_kwh / self.capacity_kwh, 2)
+
+    def power_for(self, setpoint_kw: float | None, hours: float) -> float:
+        """The power (kW, charging positive) the device runs at for `hours`: the setpoint (a schedule),
+        or, without one, charging towards DEFAULT_CHARGE_TARGET — always within its power and energy."""
+        if setpoint_kw is None:
+            room = self.capacity_kwh * DEFAULT_CHARGE_TARGET - self.soc_kwh
+            setpoint_kw = min(self.default_charge_kw, max(room, 0.0) / hours) if hours > 0 else 0.0
+        power = min(max(setpoint_kw, -self.discharge_kw), self.charge_kw)
+        if hours > 0:
+            power = min(power, (self.capacity_kwh - self.soc_kwh) / hours)  # not beyond full
+            power = max(power, -self.soc_kwh / hours)  # not below empty
+        return power
+
+    def run(self, power_kw: float, hours: float) -> None:
+        """Move the state of charge by `power_kw` for `hours`."""
+        self.soc_kwh = min(max(self.soc_kwh + power_kw * hours, 0.0), self.capacity_kwh)
