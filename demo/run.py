@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -121,6 +122,7 @@ def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gat
     fm = stack.enter_context(flexmeasures_server(data / "flexmeasures", lambda line: print(f"    {line}", flush=True), FM_EMAIL))
     sites = load_config(REPO / "config" / "ven.toml", SITES_FILE).sites
     say(f"provisioning the {len(sites)} Martinique sites in FlexMeasures (assets, sensors, flex-context, flex-models)")
+    logging.getLogger("cariflex.ven.provision").setLevel(logging.WARNING)  # one progress line per site is enough
     assets = asyncio.run(_provision(fm, sites))
 
     vtn_db = f"sqlite:///{data / 'vtn.db'}"
