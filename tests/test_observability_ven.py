@@ -1,6 +1,7 @@
 """A `cariflex ven` process's own operations listener ([metrics]): after poll cycles against our running
 VTN, /metrics counts the polls, the event received and opted, and the reports delivered, per site."""
 
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
@@ -9,9 +10,12 @@ import aiohttp
 from cariflex.ops_http import MetricsSettings
 from mapping.oadr import model as m
 from tests.support.metrics import scrape, total, value
+from tests.support.mqtt import ensure_machine_broker, payload, publish
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven import metrics
+from ven.config import MqttSettings
+from ven.telemetry_mqtt import MqttTelemetrySource
 from vtn.config import AutoReport
 from vtn.store import report_repository as reports
 
@@ -61,3 +65,24 @@ async def test_ven_without_a_metrics_listener_opens_none(sqlite_url, tmp_path):
         config = ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a")
         async with running_ven(config) as ven:
             assert ven.ops_port is None
+
+
+async def test_ven_metrics_count_mqtt_telemetry(sqlite_url, tmp_path):
+    ensure_machine_broker()
+    name = f"site-obs-{uuid.uuid4().hex[:8]}"  # a site no other test (or concurrent run) publishes to
+    async with running_vtn(config_for_tests(sqlite_url)) as vtn:
+        config = ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", name, asset={"kind": "battery"})
+        config = replace(config, mqtt=MqttSettings(), metrics=MetricsSettings(public=True, port=0))
+        async with running_ven(config) as ven, aiohttp.ClientSession() as http:
+            source = ven.source
+            assert isinstance(source, MqttTelemetrySource)
+            await wait_for(source.connected.is_set, what="the MQTT subscription")
+            topic = f"cariflex/{name}/meter/power"
+            await publish([(topic, payload(2.5)), (topic, b"not json"), (f"cariflex/{name}/pv/power", payload(1.0))])
+            await wait_for(lambda: source.received == 3, what="the three messages")
+            samples = await scrape(http, f"http://127.0.0.1:{ven.ops_port}/metrics")
+    assert value(samples, "cariflex_ven_mqtt_messages_received_total") == 3
+    assert value(samples, "cariflex_ven_mqtt_messages_stored_total") == 1
+    assert value(samples, "cariflex_ven_mqtt_messages_rejected_total", reason="bad_json") == 1
+    assert value(samples, "cariflex_ven_mqtt_messages_rejected_total", reason="unknown_asset") == 1
+    assert value(samples, "cariflex_ven_mqtt_connections_total") >= 1
