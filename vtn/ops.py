@@ -67,7 +67,9 @@ async def readiness(ctx: VtnContext, scheduler: BaseScheduler, head: str | None)
     except TimeoutError:
         problems.append(f"store did not answer within {STORE_TIMEOUT_S:g} s")
     except Exception as exc:  # any driver error means the same to a load balancer: not ready
-        problems.append(f"store unreachable: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        # /readyz is public: the driver's message (host, database, user) goes to the log only
+        log.warning("readiness: store unreachable: %s", exc)
+        problems.append(f"store unreachable: {exc.__class__.__name__} (details in the VTN's log)")
     if not scheduler.running:
         problems.append("lifecycle scheduler is not running")
     return problems
