@@ -11,6 +11,7 @@ from cariflex.ops_http import MetricsSettings
 from mapping.oadr import model as m
 from tests.support.metrics import scrape, total, value
 from tests.support.mqtt import ensure_machine_broker, payload, publish
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven import metrics
@@ -55,6 +56,7 @@ async def test_ven_metrics_after_poll_cycles(sqlite_url, tmp_path):
     assert total(samples, "cariflex_ven_report_sends_total", site="site-a", result="delivered") >= 1
     assert total(samples, "cariflex_ven_reports_queued_total", site="site-a", report="TELEMETRY_USAGE") >= 1
     assert total(samples, "cariflex_ven_cycle_failures_total") == 0
+    assert ("cariflex_ven_reports_unsent", (("site", "site-b"),)) in samples
     # FlexMeasures and MQTT are not configured here: their families are exposed at zero
     assert samples[("cariflex_ven_mqtt_messages_received_total", ())] == 0
     assert samples[("cariflex_ven_flexmeasures_failures_total", (("kind", "apply"),))] == 0
@@ -86,3 +88,33 @@ async def test_ven_metrics_count_mqtt_telemetry(sqlite_url, tmp_path):
     assert value(samples, "cariflex_ven_mqtt_messages_rejected_total", reason="bad_json") == 1
     assert value(samples, "cariflex_ven_mqtt_messages_rejected_total", reason="unknown_asset") == 1
     assert value(samples, "cariflex_ven_mqtt_connections_total") >= 1
+
+
+async def test_ven_metrics_show_reports_waiting_while_the_vtn_is_away(sqlite_url, tmp_path):
+    async with running_vtn(config_for_tests(sqlite_url, **FAST)) as vtn:
+        proxy = TcpProxy(int(vtn.base_url.rsplit(":", 1)[1]))  # a real outage between the VEN and the VTN
+        await proxy.start()
+        config = ven_config(f"http://127.0.0.1:{proxy.port}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a")
+        config = replace(config, metrics=MetricsSettings(public=True, port=0))
+        try:
+            async with running_ven(config) as ven, aiohttp.ClientSession() as http:
+                url = f"http://127.0.0.1:{ven.ops_port}/metrics"
+                sends = metrics.REPORT_SENDS
+                await wait_for(lambda: ven.tally.value(sends, ("site-a", "delivered")), what="a report delivered")
+                await proxy.cut()
+                await wait_for(lambda: ven.tally.value(sends, ("site-a", "failed")), what="a report kept for later")
+                away = await scrape(http, url)
+                assert value(away, "cariflex_ven_reports_unsent", site="site-a") >= 1
+                assert value(away, "cariflex_ven_cycle_failures_total", site="site-a", error="LinkDown") >= 1
+                await proxy.start()
+
+                async def drained() -> bool:
+                    return value(await scrape(http, url), "cariflex_ven_reports_unsent", site="site-a") == 0
+
+                await wait_for(drained, timeout=15, what="the kept reports delivered")
+                back = await scrape(http, url)
+                assert value(back, "cariflex_ven_report_sends_total", site="site-a", result="delivered") > value(
+                    away, "cariflex_ven_report_sends_total", site="site-a", result="delivered"
+                )
+        finally:
+            await proxy.cut()

@@ -62,6 +62,11 @@ class VenParts(Collector):
         for name, ven in vens.items():
             registered.add_metric([name], 1 if ven.site.registration is not None else 0)
         yield registered
+        unsent = gauge("cariflex_ven_reports_unsent", "reports waiting to be (re)sent to the VTN, by site", labels=("site",))
+        waiting = parts["store"].unsent_counts() if parts.get("store") is not None else {}
+        for name in vens:
+            unsent.add_metric([name], waiting.get(name, 0))
+        yield unsent
         applications = CounterMetricFamily(
             "cariflex_ven_flexmeasures_applications_total",
             "event constraints applied to FlexMeasures (sensors written, schedule triggered and read back), by result",

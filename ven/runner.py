@@ -116,6 +116,7 @@ class VenProcess:
             "forwarder": self.forwarder,
             "fm_source": self._fm_source,
             "mqtt": self._mqtt,
+            "store": self._store,
         }
 
     async def readiness(self) -> list[str]:
