@@ -61,8 +61,8 @@ async def test_metrics_count_polls_deliveries_opts_and_reports(db_url):
     assert grew("cariflex_poll_answers_total", answer="oadrResponse") == 1
     assert grew("cariflex_poll_answers_total", answer="oadrDistributeEvent") == 1
     assert grew("cariflex_event_deliveries_total") == 1
-    assert grew("cariflex_opt_responses_total", kind="event", opt="optIn") == 1
-    assert grew("cariflex_opt_responses_total", kind="schedule", opt="optOut") == 1
+    assert grew("cariflex_opt_responses_total", message="oadrCreatedEvent", opt="optIn") == 1
+    assert grew("cariflex_opt_responses_total", message="oadrCreateOpt", opt="optOut") == 1
     assert grew("cariflex_reports_received_total") == 2
     assert grew("cariflex_report_values_total", outcome="stored") == 6
     assert grew("cariflex_report_values_total", outcome="duplicate") == 3

@@ -81,9 +81,9 @@ class VenProcess:
                 self._store,
                 link,
                 self._scheduler,
-                self.hooks,
-                self.source,
-                tally=self.tally,  # type: ignore[arg-type]
+                self.hooks,  # type: ignore[arg-type]
+                self.source,  # type: ignore[arg-type]
+                tally=self.tally,
             )
             ven = SiteVen(site)
             self.vens[site_config.name] = ven

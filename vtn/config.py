@@ -76,8 +76,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
     root.reject_unknown(
-        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"}
-        | {"metrics"}
+        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"} | {"metrics"}
     )
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})

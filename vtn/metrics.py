@@ -37,7 +37,7 @@ VTN_SPECS: tuple[Spec, ...] = (
     ),
     Spec(POLL_ANSWERS, "counter", "oadrPoll answers by the message type sent back", ("answer",)),
     Spec(EVENT_DELIVERIES, "counter", "first deliveries of an event modification to a VEN"),
-    Spec(OPT_RESPONSES, "counter", "opt responses: per event (oadrCreatedEvent) or schedules (oadrCreateOpt)", ("kind", "opt")),
+    Spec(OPT_RESPONSES, "counter", "opt responses: each answer in oadrCreatedEvent, each oadrCreateOpt", ("message", "opt")),
     Spec(REPORTS_RECEIVED, "counter", "oadrReport elements accepted in oadrUpdateReport"),
     Spec(REPORT_VALUES, "counter", "report values ingested: stored, or duplicate (already stored)", ("outcome",)),
     Spec(REPORT_REJECTIONS, "counter", "oadrUpdateReport messages refused, by eiResponse code", ("code",)),

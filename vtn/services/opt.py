@@ -30,7 +30,7 @@ async def create_opt(ctx: VtnContext, msg: r.CreateOpt) -> m.Acknowledgement:
         if msg.modification_number is not None and msg.modification_number > found.event.modification_number:
             raise OadrError(ResponseCode.INVALID_ID, f"event {msg.event_id} has no modification {msg.modification_number}")
     replaced = await ctx.store.call(store.save_opt, msg, ctx.now())
-    ctx.tally.inc(OPT_RESPONSES, ("schedule", msg.opt_type))
+    ctx.tally.inc(OPT_RESPONSES, ("oadrCreateOpt", msg.opt_type))
     what = f"event {msg.event_id}" if msg.event_id else f"{len(msg.windows)} windows"
     log.info(
         "VEN %s: %s %s (%s)%s",
