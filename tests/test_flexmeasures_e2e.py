@@ -238,8 +238,10 @@ async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tm
                 )
                 assert set(limits) == {6.0}
                 assert not inner.outcomes["fm-battery"].breaches
-                # what the VEN process's /metrics shows of it (docs/observability.md)
-                assert inner.applications[("fm-battery", "failed")] >= 1 and inner.applications[("fm-battery", "ok")] == 1
+                # what the VEN process's /metrics shows of it (docs/observability.md); the outcome is
+                # kept before the application's last write (aggregate-consumption), so wait for the count
+                await wait_for(lambda: inner.applications[("fm-battery", "ok")] == 1, timeout=30, what="the application counted")
+                assert inner.applications[("fm-battery", "failed")] >= 1
                 exposed = generate_latest(ven_registry(Tally(), lambda: {"hooks": inner})).decode()
                 families = {f.name: f for f in text_string_to_metric_families(exposed)}
                 applications = {s.labels["result"]: s.value for s in families["cariflex_ven_flexmeasures_applications"].samples}
