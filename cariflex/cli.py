@@ -1,9 +1,10 @@
 """`cariflex <command> …` — dispatches to the VTN's and the VENs' command-line tools."""
 
 import argparse
-import logging
+import os
 import sys
 
+from cariflex.logs import configure
 from certs import cli as certs_cli
 from demo import cli as demo_cli
 from mapping.settings import ConfigError
@@ -17,6 +18,12 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity (default INFO)"
     )
+    root.add_argument(
+        "--log-format",
+        default=os.environ.get("CARIFLEX_LOG_FORMAT", "text"),
+        choices=["text", "json"],
+        help="text (default) or json: one JSON object per line (env CARIFLEX_LOG_FORMAT sets the default)",
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     vtn_cli.register(commands)
     ven_cli.register(commands)
@@ -28,9 +35,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cariflex` command."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.log_format not in ("text", "json"):  # argparse does not check a default taken from the environment
+        print(f"error: CARIFLEX_LOG_FORMAT must be text or json, not {args.log_format!r}", file=sys.stderr)
+        return 2
+    configure(args.log_level, args.log_format)
     try:
         return int(args.run(args) or 0)
     except ConfigError as exc:

@@ -8,13 +8,17 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from cariflex.tally import Tally
 from mapping.flex.combine import RESOLUTION, ceil_slot, floor_slot
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, SiteConfig
 from ven.flexmeasures_hooks import FlexMeasuresHooks
 from ven.flexmeasures_link import client_for
+from ven.metrics import ven_registry
 from ven.provision import provision
 from ven.site import utc_now
 from ven.store import VenStore
@@ -234,6 +238,16 @@ async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tm
                 )
                 assert set(limits) == {6.0}
                 assert not inner.outcomes["fm-battery"].breaches
+                # what the VEN process's /metrics shows of it (docs/observability.md); the outcome is
+                # kept before the application's last write (aggregate-consumption), so wait for the count
+                await wait_for(lambda: inner.applications[("fm-battery", "ok")] == 1, timeout=30, what="the application counted")
+                assert inner.applications[("fm-battery", "failed")] >= 1
+                exposed = generate_latest(ven_registry(Tally(), lambda: {"hooks": inner})).decode()
+                families = {f.name: f for f in text_string_to_metric_families(exposed)}
+                applications = {s.labels["result"]: s.value for s in families["cariflex_ven_flexmeasures_applications"].samples}
+                assert applications["ok"] == 1 and applications["failed"] == inner.applications[("fm-battery", "failed")]
+                failures = {s.labels["kind"]: s.value for s in families["cariflex_ven_flexmeasures_failures"].samples}
+                assert failures["apply"] == applications["failed"]
         store.close()
     finally:
         await client.close()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
+from ven import metrics
 from ven.events import EventRunner
 from ven.reporting import Reporter
 from ven.site import Site, new_request_id
@@ -59,10 +60,12 @@ class SiteVen:
                 wait = self.poll_interval()
             except (LinkDown, VtnProtocolError, RegistrationRefused) as exc:
                 self.failures += 1
+                self.site.tally.inc(metrics.CYCLE_FAILURES, (self.site.name, type(exc).__name__))
                 wait = self.backoff()
                 log.warning("%s: %s — retrying in %.1f s", self.site.name, exc, wait)
-            except Exception:  # a defect must not stop the site's VEN
+            except Exception as exc:  # a defect must not stop the site's VEN
                 self.failures += 1
+                self.site.tally.inc(metrics.CYCLE_FAILURES, (self.site.name, type(exc).__name__))
                 wait = self.backoff()
                 log.exception("%s: unexpected error — retrying in %.1f s", self.site.name, wait)
             try:
@@ -179,6 +182,7 @@ class SiteVen:
             if self.site.registration is None:
                 return
             reply = await self.site.link.send("OadrPoll", m.Poll(ven_id=self.site.ven_id))
+            self.site.tally.inc(metrics.POLLS, (self.site.name,))
             if reply is None:
                 return  # tolerated: an empty body means nothing pending
             if isinstance(reply, m.Response):

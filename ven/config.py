@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cariflex.ops_http import MetricsSettings, parse_metrics
 from certs.settings import parse_tls
 from certs.tls import TlsSettings
 from mapping.curtailment import CurtailmentRefused
@@ -20,7 +21,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
 DEFAULT_SITES = CONFIG_DIR / "sites.toml"
 TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
 #: the top-level tables of ven.toml
-SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls"}
+SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls", "metrics"}
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ class VenConfig:
     tls: TlsSettings | None = None
     #: sign every message with the site's TLS key and require signed answers (needs [tls])
     xml_signatures: bool = False
+    #: the operations listener (/metrics, /healthz, /readyz); port None: none (docs/observability.md)
+    metrics: MetricsSettings = MetricsSettings()
 
 
 def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -322,6 +325,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             curtailment=_curtailment(root.table("curtailment")),
             tls=parse_tls(root.table("tls"), path.resolve().parent.parent, "client"),
             xml_signatures=vtn.boolean("xml_signatures", False),
+            metrics=parse_metrics(root.table("metrics"), with_listener=True),
         )
         if config.xml_signatures and config.tls is None:
             raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")

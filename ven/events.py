@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
-from ven import event_book
+from ven import event_book, metrics
 from ven.opt_policy import OptDecision, decide
 from ven.site import Site
 from ven.store import KnownEvent
@@ -117,9 +117,14 @@ class EventRunner:
             return None
         held = self.site.store.events(self.site.name)
         changes = event_book.compare(held, message.events)
+        tally, site_name = self.site.tally, self.site.name
+        for kind, events in (("new", changes.new), ("modified", changes.modified), ("cancelled", changes.cancelled)):
+            if events:
+                tally.inc(metrics.EVENTS_RECEIVED, (site_name, kind), len(events))
         answers: list[m.EventResponse] = []
         for event in changes.new + changes.modified:
             decision = self._target_mismatch(event) or decide(event, self.site.config.opt, self.site.config)
+            tally.inc(metrics.EVENT_OPTS, (site_name, decision.opt_type))
             known = KnownEvent(
                 event,
                 decision.opt_type,

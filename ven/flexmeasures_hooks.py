@@ -9,6 +9,7 @@ pending on disk and retried with back-off until FlexMeasures takes it.
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,6 +81,8 @@ class FlexMeasuresHooks:
         self._retries: dict[str, asyncio.Task] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
+        #: applications by (site, result): ok, failed (FlexMeasures unreachable or refusing), job_failed (read by /metrics)
+        self.applications: Counter[tuple[str, str]] = Counter()
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -158,7 +161,13 @@ class FlexMeasuresHooks:
         """Post the DSO series for the affected window, trigger a schedule and check it."""
         lock = self._locks.setdefault(site.name, asyncio.Lock())
         async with lock:
-            return await self._apply(site)
+            try:
+                outcome = await self._apply(site)
+            except Exception:
+                self.applications[(site.name, "failed")] += 1
+                raise
+            self.applications[(site.name, "job_failed" if outcome is not None and outcome.job_failed else "ok")] += 1
+            return outcome
 
     async def _apply(self, site: SiteConfig) -> ScheduleOutcome | None:
         assets = self.assets[site.name]

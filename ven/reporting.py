@@ -11,6 +11,7 @@ from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
 from mapping.oadr.vocabulary import power_kw
+from ven import metrics
 from ven.curtailment_report import curtailment_intervals
 from ven.site import Site, new_request_id
 from ven.transport import LinkDown, VtnProtocolError
@@ -222,6 +223,7 @@ class Reporter:
             )
             body = encode(r.UpdateReport(new_request_id(), (report,), self.site.ven_id))
             self.site.store.queue(self.site.name, "EiReport", body)
+            self.site.tally.inc(metrics.REPORTS_QUEUED, (self.site.name, name))
             sent_until = intervals[-1].dtstart + request.granularity if request.granularity > timedelta(0) else now
         finished = (
             final
@@ -274,13 +276,17 @@ class Reporter:
                 reply = await self.site.link.send_raw(service, body)
             except LinkDown as exc:
                 self.site.store.failed(message_id)
+                self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "failed"))
                 log.warning("%s: report kept for resending (%s)", self.site.name, exc)
                 return False
             except VtnProtocolError as exc:
                 self.site.store.failed(message_id)
+                self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "failed"))
                 log.error("%s: the VTN answered a report with garbage; kept for resending: %s", self.site.name, exc)
                 return False
             self.site.store.sent(message_id)
+            refused = isinstance(reply, r.UpdatedReport) and reply.response.code != ResponseCode.OK
+            self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "refused" if refused else "delivered"))
             if isinstance(reply, r.UpdatedReport):
                 if reply.response.code != ResponseCode.OK:
                     log.error(

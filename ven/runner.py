@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiohttp
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from cariflex.ops_http import add_ops_routes
+from cariflex.tally import Tally
 from certs.settings import for_ven
 from certs.tls import client_context
 from certs.xmlsig import Signer
@@ -43,6 +46,12 @@ class VenProcess:
     _mqtt: MqttTelemetrySource | None = None
     _flexmeasures: FlexMeasuresConnection | None = None
     forwarder: TelemetryForwarder | None = None
+    #: this process's metric counts, shared by its sites (GET /metrics on the [metrics] listener)
+    tally: Tally = field(default_factory=Tally)
+    #: the operations listener's bound port (None: no listener)
+    ops_port: int | None = None
+    _fm_source: FlexMeasuresTelemetrySource | None = None
+    _ops: web.AppRunner | None = None
 
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
@@ -66,7 +75,16 @@ class VenProcess:
         self._scheduler.start()
         for site_config in self.config.sites:
             link = self._link_for(site_config.ven_name)
-            site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
+            site = Site(
+                site_config,
+                self.config,
+                self._store,
+                link,
+                self._scheduler,
+                self.hooks,  # type: ignore[arg-type]
+                self.source,  # type: ignore[arg-type]
+                tally=self.tally,
+            )
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
             delay = (
@@ -74,6 +92,45 @@ class VenProcess:
             )
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
+        if self.config.metrics.port is not None:
+            await self._start_ops()
+
+    async def _start_ops(self) -> None:
+        """Serve /metrics, /healthz and /readyz on the [metrics] listener."""
+        from ven.metrics import ven_registry  # here: only processes with a listener build a registry
+
+        app = web.Application()
+        add_ops_routes(app, self.config.metrics, ven_registry(self.tally, self._parts), self.readiness)
+        self._ops = web.AppRunner(app, access_log=None)
+        await self._ops.setup()
+        site = web.TCPSite(self._ops, self.config.metrics.host, self.config.metrics.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        self.ops_port = sockets[0].getsockname()[1] if sockets else self.config.metrics.port
+        log.info("operations endpoints on http://%s:%s/metrics", self.config.metrics.host, self.ops_port)
+
+    def _parts(self) -> dict[str, object]:
+        return {
+            "vens": self.vens,
+            "hooks": self.hooks,
+            "forwarder": self.forwarder,
+            "fm_source": self._fm_source,
+            "mqtt": self._mqtt,
+            "store": self._store,
+        }
+
+    async def readiness(self) -> list[str]:
+        """Why this process is not ready: its local store does not answer, or its scheduler is stopped."""
+        problems = []
+        try:
+            if self._store is None:
+                raise RuntimeError("not opened")
+            self._store.db.execute("SELECT 1").fetchone()
+        except Exception as exc:  # sqlite3 errors, closed store: not ready either way
+            problems.append(f"local store unreachable: {exc}")
+        if self._scheduler is None or not self._scheduler.running:
+            problems.append("scheduler is not running")
+        return problems
 
     def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
         return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None
@@ -103,7 +160,7 @@ class VenProcess:
         fm_sites = [s for s in config.sites if s.telemetry == "flexmeasures"]
         if self._flexmeasures is not None and fm_sites:
             fm = self._flexmeasures
-            from_fm = FlexMeasuresTelemetrySource(fm.client, fm.assets, fm_sites, history)
+            from_fm = self._fm_source = FlexMeasuresTelemetrySource(fm.client, fm.assets, fm_sites, history)
             await from_fm.refresh_once()
             self._tasks.append(asyncio.create_task(from_fm.run(fm.settings.read_every), name="flexmeasures-read"))
             routed.update({s.name: from_fm for s in fm_sites})
@@ -119,6 +176,8 @@ class VenProcess:
 
     async def stop(self) -> None:
         """Stop every VEN, the scheduler, the link and the store."""
+        if self._ops is not None:
+            await self._ops.cleanup()
         for ven in self.vens.values():
             ven.stop()
         for task in self._tasks:

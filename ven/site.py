@@ -2,11 +2,12 @@
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from cariflex.tally import Tally
 from ven.config import SiteConfig, VenConfig
 from ven.hooks import EventHooks, TelemetrySource
 from ven.store import Registration, VenStore
@@ -36,6 +37,8 @@ class Site:
     source: TelemetrySource
     clock: Callable[[], datetime] = utc_now
     registration: Registration | None = None
+    #: the process's metric counts (shared by its sites; labelled by site)
+    tally: Tally = field(default_factory=Tally)
 
     @property
     def name(self) -> str:

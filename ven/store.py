@@ -167,6 +167,10 @@ class VenStore:
         """(id, service, body) of undelivered messages, oldest first."""
         return self.db.execute("SELECT id, service, body FROM unsent WHERE site = ? ORDER BY id", (site,)).fetchall()
 
+    def unsent_counts(self) -> dict[str, int]:
+        """How many messages wait for delivery, per site (read by /metrics)."""
+        return dict(self.db.execute("SELECT site, COUNT(*) FROM unsent GROUP BY site").fetchall())
+
     def sent(self, message_id: int) -> None:
         """The VTN accepted a queued message."""
         self.db.execute("DELETE FROM unsent WHERE id = ?", (message_id,))

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import CollectorRegistry
 
+from cariflex.tally import Tally
 from certs.tls import server_context
 from certs.xmlsig import Signer
 from vtn import curtailment, openadr_http
@@ -16,6 +18,7 @@ from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
 from vtn.openadr3 import routes as openadr3_routes
+from vtn.ops import add_ops
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -36,14 +39,17 @@ class VtnProcess:
     scheduler: AsyncIOScheduler
     lifecycle: Lifecycle
     sync: StoreSync
+    #: this process's metrics (GET /metrics)
+    registry: CollectorRegistry
 
 
 def build(config: VtnConfig) -> VtnProcess:
     """Migrate the store, load it, and wire the web application (nothing is started yet)."""
     upgrade(config.db_url)
-    store = StoreWorker(config.db_url, origin=new_id("vtn"))
+    tally = Tally()
+    store = StoreWorker(config.db_url, origin=new_id("vtn"), tally=tally)
     signer = Signer.from_files(*config.tls.chains[0]) if config.tls else None
-    ctx = VtnContext(config=config, store=store, signer=signer)
+    ctx = VtnContext(config=config, store=store, signer=signer, tally=tally)
     store.call_sync(
         repo.sync_configuration,
         [(p.program_id, p.market_context, p.name) for p in config.programs],
@@ -60,17 +66,13 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr_http.add_routes(app, ctx)
     openadr3_routes.setup(app, ctx, lifecycle)
     aggregator_routes.setup(app, ctx, lifecycle)
-    app.router.add_get("/healthz", _healthz)
+    registry = add_ops(app, ctx, scheduler)
     if config.ui.enabled:
         add_ui(app, ctx)
-    process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
+    process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync, registry=registry)
     app.on_startup.append(lambda _app: _start(process))
     app.on_cleanup.append(lambda _app: _stop(process))
     return process
-
-
-async def _healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 async def _start(process: VtnProcess) -> None:

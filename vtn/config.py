@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from cariflex.ops_http import MetricsSettings, parse_metrics
 from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
@@ -67,13 +68,15 @@ class VtnConfig:
     proxy: ProxyTrust | None = None
     #: how far a signed message's ReplayProtect timestamp may be from now
     signature_window: timedelta = timedelta(minutes=5)
+    #: who may scrape /metrics (docs/observability.md)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
     root.reject_unknown(
-        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"}
+        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"} | {"metrics"}
     )
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
@@ -124,6 +127,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         signature_window=vtn.duration("signature_window", "PT5M"),
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
+        metrics=parse_metrics(root.table("metrics"), with_listener=False),
     )
 
 

@@ -5,10 +5,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cariflex.tally import Tally
 from certs.xmlsig import Signer
 from vtn.config import VtnConfig
 from vtn.ingest import IngestBatcher
 from vtn.live import LiveState
+from vtn.metrics import EVENT_DELIVERIES
 from vtn.store.worker import StoreWorker
 
 
@@ -36,6 +38,8 @@ class VtnContext:
     ingest: IngestBatcher = field(init=False)
     #: signs answers to VENs that use XML signatures (the VTN's TLS certificate; None without TLS)
     signer: Signer | None = None
+    #: this process's metric counts (read by /metrics)
+    tally: Tally = field(default_factory=Tally)
 
     def __post_init__(self) -> None:
         self.ingest = IngestBatcher(self.store, self.now)
@@ -49,6 +53,7 @@ class VtnContext:
         key = (ven_id, event_id, modification_number)
         if key not in self._recorded:
             self._recorded.add(key)
+            self.tally.inc(EVENT_DELIVERIES)
             self.deliveries.append((ven_id, event_id, modification_number, at))
 
     def take_deliveries(self) -> list[tuple[str, str, int, datetime]]:

@@ -21,7 +21,7 @@ from mapping.oadr.decode import Envelope, decode, open_envelope, read_request_id
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
-from vtn import identity, signatures
+from vtn import identity, metrics, signatures
 from vtn.context import VtnContext
 from vtn.services import events, opt, poll, registration, reports
 
@@ -168,20 +168,30 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         name = envelope.name
         try:
             reply = await _answer(ctx, service, envelope, identity.presented_fingerprint(request, ctx.config))
+            # bytes are answers built on the fast path (polls, events): always 200
+            response = None if reply is None or isinstance(reply, bytes) else getattr(reply, "response", None)
+            code = int(response.code) if response is not None else 200
         except OadrError as exc:
             log.warning("%s: %s from %s refused with %s: %s", service, name, request.remote, int(exc.code), exc.description)
-            reply = error_reply(ctx, name, envelope.element, exc)
+            reply, code = error_reply(ctx, name, envelope.element, exc), int(exc.code)
         except Exception as exc:  # a defect of ours must still get an OpenADR answer, not a 500
             log.exception("%s: failed to handle %s from %s", service, name, request.remote)
-            reply = error_reply(
-                ctx, name, envelope.element, OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, f"internal error: {exc}")
-            )
+            error = OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, f"internal error: {exc}")
+            reply, code = error_reply(ctx, name, envelope.element, error), int(error.code)
+        _count(ctx, service, name, code)
         if reply is None:
             return web.Response(status=200)
         data = reply if isinstance(reply, bytes) else encode(reply)
         return web.Response(body=signatures.sign_reply(ctx, envelope, reply, data), content_type="application/xml")
 
     return handle
+
+
+def _count(ctx: VtnContext, service: str, name: str, code: int) -> None:
+    """Count a handled message by service, type and eiResponse code (a few dict operations: this is the poll path)."""
+    ctx.tally.inc(metrics.OADR_MESSAGES, (service, name, str(code)))
+    if code != 200 and name == "oadrUpdateReport":
+        ctx.tally.inc(metrics.REPORT_REJECTIONS, (str(code),))
 
 
 def add_routes(app: web.Application, ctx: VtnContext) -> None:

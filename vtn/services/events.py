@@ -7,6 +7,7 @@ from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.encode import encode_distribute_event
 from vtn.context import VtnContext, new_id
 from vtn.domain import LiveEvent, VenRecord
+from vtn.metrics import OPT_RESPONSES
 from vtn.services.common import ok, registered_ven
 from vtn.store import repository as repo
 
@@ -50,5 +51,6 @@ async def created_event(ctx: VtnContext, msg: m.CreatedEvent) -> m.Response:
         await ctx.store.call(repo.record_event_responses, ven.ven_id, msg.event_responses, ctx.now())
         for r in msg.event_responses:
             ctx.live.acknowledge(ven.ven_id, r.event_id, r.modification_number)
+            ctx.tally.inc(OPT_RESPONSES, ("oadrCreatedEvent", r.opt_type))
             log.info("VEN %s: %s event %s modification %s", ven.ven_id, r.opt_type, r.event_id, r.modification_number)
     return m.Response(response=ok(msg.response.request_id), ven_id=ven.ven_id)

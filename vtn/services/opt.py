@@ -7,6 +7,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.context import VtnContext
+from vtn.metrics import OPT_RESPONSES
 from vtn.services.common import ok, registered_ven
 from vtn.store import report_repository as store
 from vtn.store import repository as repo
@@ -29,6 +30,7 @@ async def create_opt(ctx: VtnContext, msg: r.CreateOpt) -> m.Acknowledgement:
         if msg.modification_number is not None and msg.modification_number > found.event.modification_number:
             raise OadrError(ResponseCode.INVALID_ID, f"event {msg.event_id} has no modification {msg.modification_number}")
     replaced = await ctx.store.call(store.save_opt, msg, ctx.now())
+    ctx.tally.inc(OPT_RESPONSES, ("oadrCreateOpt", msg.opt_type))
     what = f"event {msg.event_id}" if msg.event_id else f"{len(msg.windows)} windows"
     log.info(
         "VEN %s: %s %s (%s)%s",

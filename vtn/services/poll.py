@@ -8,6 +8,7 @@ from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.encode import encode, encode_ok_response
 from vtn.context import VtnContext, new_id
 from vtn.domain import OutboxItem, VenRecord
+from vtn.metrics import POLL_ANSWERS
 from vtn.services.common import registered_ven
 from vtn.services.events import distribute
 from vtn.services.registration import cancel_registration_of
@@ -16,6 +17,15 @@ from vtn.store import report_repository
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.poll")
+
+#: the message each kind of queued item goes out as (the poll answer metric's label)
+OUTBOX_MESSAGES = {
+    "cancel_registration": "oadrCancelPartyRegistration",
+    "request_reregistration": "oadrRequestReregistration",
+    "register_report": "oadrRegisterReport",
+    "create_report": "oadrCreateReport",
+    "cancel_report": "oadrCancelReport",
+}
 
 
 async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message | r.ReportMessage:
@@ -46,7 +56,9 @@ async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportM
         ctx.live.drop_outbox_item(item)
         if claimed:
             log.info("delivering queued %s to VEN %s", item.kind, ven.ven_id)
-            return await _outbox_message(ctx, ven, item)
+            message = await _outbox_message(ctx, ven, item)
+            ctx.tally.inc(POLL_ANSWERS, (OUTBOX_MESSAGES.get(item.kind, item.kind),))
+            return message
     return None
 
 
@@ -65,5 +77,7 @@ async def poll(ctx: VtnContext, msg: m.Poll) -> bytes:
     ven = registered_ven(ctx, msg.ven_id)
     events = ctx.live.events_for(ven)
     if ctx.live.needs_distribution(ven.ven_id, events):
+        ctx.tally.inc(POLL_ANSWERS, ("oadrDistributeEvent",))
         return distribute(ctx, ven, events)
+    ctx.tally.inc(POLL_ANSWERS, ("oadrResponse",))
     return encode_ok_response(ven.ven_id)

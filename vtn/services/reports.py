@@ -8,7 +8,7 @@ from mapping.curtailment.report import has_value
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
-from vtn import report_admin
+from vtn import metrics, report_admin
 from vtn.context import VtnContext, new_id
 from vtn.services.common import ok, registered_ven
 from vtn.store import report_repository as reports
@@ -127,6 +127,9 @@ async def update_report(ctx: VtnContext, msg: r.UpdateReport) -> r.UpdatedReport
     ven = registered_ven(ctx, msg.ven_id)
     rows = await _checked_points(ctx, ven.ven_id, msg)
     stored, duplicates = await ctx.ingest.submit(ven.ven_id, rows)
+    ctx.tally.inc(metrics.REPORTS_RECEIVED, by=len(msg.reports))
+    ctx.tally.inc(metrics.REPORT_VALUES, ("stored",), stored)
+    ctx.tally.inc(metrics.REPORT_VALUES, ("duplicate",), duplicates)
     description = f"OK: stored {stored} values" + (f", {duplicates} already stored" if duplicates else "")
     cancel = await _piggy_back_cancel(ctx, ven.ven_id, {x.report_request_id for x in msg.reports})
     return r.UpdatedReport(response=m.EiResponse(200, description, msg.request_id), ven_id=ven.ven_id, cancel=cancel)

@@ -4,11 +4,14 @@ and writes are serialised (SQLite allows one writer; PostgreSQL does not mind)."
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from time import perf_counter
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from cariflex.tally import Tally
+from vtn.metrics import STORE_DURATION
 from vtn.store.database import make_engine, session_scope
 
 T = TypeVar("T")
@@ -17,8 +20,10 @@ T = TypeVar("T")
 class StoreWorker:
     """Executes `fn(session, *args)` in a transaction on the store thread."""
 
-    def __init__(self, url: str, origin: str = "cli") -> None:
+    def __init__(self, url: str, origin: str = "cli", tally: Tally | None = None) -> None:
         self.origin = origin
+        #: where call times go (the VTN process's metrics); None: not timed
+        self.tally = tally
         self.engine: Engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtn-store")
@@ -31,7 +36,13 @@ class StoreWorker:
     async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run `fn(session, *args, **kwargs)` in its own transaction and return its result."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, fn, args, kwargs)
+        if self.tally is None:
+            return await loop.run_in_executor(self._executor, self._run, fn, args, kwargs)
+        start = perf_counter()
+        try:
+            return await loop.run_in_executor(self._executor, self._run, fn, args, kwargs)
+        finally:
+            self.tally.observe(STORE_DURATION, (getattr(fn, "__name__", "call"),), perf_counter() - start)
 
     def call_sync(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """The same, from synchronous code (start-up, CLI)."""

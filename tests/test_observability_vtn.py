@@ -1,0 +1,151 @@
+"""The VTN's operations endpoints on a running server: /metrics counts what happened, only for who may
+scrape; /healthz and /readyz are public and /readyz says 503 (with why) when the store is cut."""
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import aiohttp
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from cariflex.ops_http import MetricsSettings
+from mapping.oadr import model as m
+from mapping.oadr import report_model as r
+from mapping.oadr.codes import ResponseCode
+from tests.support.databases import PG_ADMIN_DSN, fresh_database
+from tests.support.metrics import scrape, total, value
+from tests.support.reports import opt_schedule, register_reports, status_metadata, update, usage_metadata
+from tests.support.vtn_harness import config_for_tests, running_vtn
+from vtn.store import ops_queries
+
+TOKEN = "test-scrape-token-0123456789"
+
+
+async def test_metrics_count_polls_deliveries_opts_and_reports(db_url):
+    async with running_vtn(config_for_tests(db_url, metrics=MetricsSettings(public=True))) as vtn:
+        async with aiohttp.ClientSession() as http:
+            url = vtn.base_url + "/metrics"
+            before = await scrape(http, url)
+            assert value(before, "cariflex_vens_registered") == 0
+            reg = await vtn.client.register("site-metrics")
+            assert isinstance(await vtn.client.poll(reg.ven_id), r.RegisterReport)
+            assert isinstance(await vtn.client.poll(reg.ven_id), m.Response)
+            event = await vtn.create_event()
+            distributed = await vtn.client.poll(reg.ven_id)
+            assert isinstance(distributed, m.DistributeEvent)
+            await vtn.client.ack(reg.ven_id, distributed.events, opt="optIn")
+            answer = await vtn.client.send("EiOpt", opt_schedule(reg.ven_id, "opt-1", event.dtstart, timedelta(hours=1)))
+            assert isinstance(answer, m.Acknowledgement) and answer.response.code == 200
+            registered = await vtn.client.send("EiReport", register_reports(reg.ven_id, usage_metadata(), status_metadata()))
+            request = registered.report_requests[0]
+            stored = await vtn.client.send("EiReport", update(reg.ven_id, request, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+            assert stored.response.code == 200
+            again = await vtn.client.send("EiReport", update(reg.ven_id, request, [[1.0, 2.0, 3.0]], request_id="upd-2"))
+            assert again.response.code == 200
+            bad = replace(request, report_request_id="not-a-request-of-ours")
+            refused = await vtn.client.send("EiReport", update(reg.ven_id, bad, [[1.0, 2.0, 3.0]], request_id="upd-3"))
+            assert refused.response.code == ResponseCode.INVALID_ID
+            async with http.get(vtn.base_url + "/no-such-page") as missing:
+                assert missing.status == 404
+            after = await scrape(http, url)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("cariflex_oadr_messages_total", service="OadrPoll", message="oadrPoll", code="200") == 3
+    assert grew("cariflex_oadr_messages_total", service="EiRegisterParty", message="oadrCreatePartyRegistration", code="200") == 1
+    assert grew("cariflex_oadr_messages_total", service="EiReport", message="oadrUpdateReport", code="452") == 1
+    assert grew("cariflex_poll_answers_total", answer="oadrRegisterReport") == 1
+    assert grew("cariflex_poll_answers_total", answer="oadrResponse") == 1
+    assert grew("cariflex_poll_answers_total", answer="oadrDistributeEvent") == 1
+    assert grew("cariflex_event_deliveries_total") == 1
+    assert grew("cariflex_opt_responses_total", message="oadrCreatedEvent", opt="optIn") == 1
+    assert grew("cariflex_opt_responses_total", message="oadrCreateOpt", opt="optOut") == 1
+    assert grew("cariflex_reports_received_total") == 2
+    assert grew("cariflex_report_values_total", outcome="stored") == 6
+    assert grew("cariflex_report_values_total", outcome="duplicate") == 3
+    assert grew("cariflex_report_rejections_total", code="452") == 1
+    assert grew("cariflex_http_requests_total", route="unmatched", status="404") == 1
+    # the scrape before this one counts too: one /metrics request, answered 200
+    assert grew("cariflex_http_requests_total", route="ops", status="200") == 1
+    openadr = grew("cariflex_http_requests_total", route="openadr2b", status="200")
+    assert openadr == total(after, "cariflex_oadr_messages_total") - total(before, "cariflex_oadr_messages_total") >= 10
+    assert grew("cariflex_http_request_duration_seconds_count", route="openadr2b") == openadr
+    assert total(after, "cariflex_store_call_duration_seconds_count") > total(
+        before, "cariflex_store_call_duration_seconds_count"
+    )
+    assert value(after, "cariflex_vens_registered") == 1
+    assert total(after, "cariflex_events_live") == 1
+    assert value(after, "cariflex_store_up") == 1
+    assert value(after, "cariflex_vens_stale") == 1  # its last poll is not yet written to the store (every 30 s)
+    assert value(after, "cariflex_scheduler_running") == 1
+    assert value(after, "cariflex_lifecycle_leader") == 1
+
+
+async def test_metrics_need_the_bearer_token_unless_public(sqlite_url):
+    settings = MetricsSettings(public=False, token=TOKEN)
+    async with running_vtn(config_for_tests(sqlite_url, metrics=settings)) as vtn, aiohttp.ClientSession() as http:
+        url = vtn.base_url + "/metrics"
+        for headers, why in (
+            ({}, "missing Authorization header"),
+            ({"Authorization": "Basic dXNlcjpwYXNz"}, "Bearer <token>"),
+            ({"Authorization": "Bearer wrong-token-wrong-token"}, "does not match"),
+        ):
+            async with http.get(url, headers=headers) as refused:
+                assert refused.status == 401
+                assert why in await refused.text()
+                assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        samples = await scrape(http, url, TOKEN)
+        assert value(samples, "cariflex_http_requests_total", route="ops", status="401") == 3
+        for public in ("/healthz", "/readyz"):
+            async with http.get(vtn.base_url + public) as answer:
+                assert answer.status == 200, public
+
+
+async def test_metrics_refused_when_not_public_and_no_token_configured(sqlite_url):
+    async with running_vtn(config_for_tests(sqlite_url)) as vtn, aiohttp.ClientSession() as http:
+        async with http.get(vtn.base_url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}) as refused:
+            assert refused.status == 401
+            assert "no [metrics] token is configured" in await refused.text()
+
+
+async def test_readyz_says_503_when_the_schema_is_not_at_the_newest_migration(db_url):
+    async with running_vtn(config_for_tests(db_url)) as vtn, aiohttp.ClientSession() as http:
+        head = await vtn.ctx.store.call(ops_queries.schema_revision)
+        await vtn.ctx.store.call(_stamp, "0001")  # as if an older release had migrated this store
+        async with http.get(vtn.base_url + "/readyz") as behind:
+            assert behind.status == 503
+            assert (await behind.json())["reasons"] == [
+                f"store schema at revision 0001, this code needs {head}: run the migrations"
+            ]
+        await vtn.ctx.store.call(_stamp, head)
+        async with http.get(vtn.base_url + "/readyz") as ready:
+            assert ready.status == 200
+
+
+def _stamp(session, revision: str) -> None:
+    session.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+
+
+@pytest.mark.postgres
+async def test_readyz_says_503_with_the_reason_when_the_database_is_gone(tmp_path):
+    with fresh_database("postgresql", tmp_path) as url:
+        async with running_vtn(config_for_tests(url, metrics=MetricsSettings(public=True))) as vtn:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(vtn.base_url + "/readyz") as ready:
+                    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+                with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+                async with http.get(vtn.base_url + "/readyz") as gone:
+                    assert gone.status == 503
+                    body = await gone.json()
+                    assert body["status"] == "not ready"
+                    assert body["reasons"] == ["store unreachable: OperationalError (details in the VTN's log)"], body
+                    assert "127.0.0.1" not in json.dumps(body)  # public: no host, database or user
+                async with http.get(vtn.base_url + "/healthz") as alive:
+                    assert alive.status == 200  # alive, just not ready
+                down = await scrape(http, vtn.base_url + "/metrics")
+                assert value(down, "cariflex_store_up") == 0
+                assert value(down, "cariflex_oadr_messages_total") == 0  # the rest still comes out

@@ -1,0 +1,121 @@
+"""A `cariflex ven` process's Prometheus metrics: what the site VENs count (into the process's Tally) and
+what the FlexMeasures and MQTT parts already count, read at scrape time. Documented in docs/observability.md."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cariflex.tally import Spec, Tally, TallyCollector, gauge
+
+POLLS = "cariflex_ven_polls_total"
+CYCLE_FAILURES = "cariflex_ven_cycle_failures_total"
+EVENTS_RECEIVED = "cariflex_ven_events_received_total"
+EVENT_OPTS = "cariflex_ven_event_opts_total"
+REPORTS_QUEUED = "cariflex_ven_reports_queued_total"
+REPORT_SENDS = "cariflex_ven_report_sends_total"
+
+VEN_SPECS: tuple[Spec, ...] = (
+    Spec(POLLS, "counter", "oadrPoll messages sent, by site", ("site",)),
+    Spec(
+        CYCLE_FAILURES,
+        "counter",
+        "poll cycles that failed (VTN unreachable, bad answer, registration refused)",
+        ("site", "error"),
+    ),
+    Spec(
+        EVENTS_RECEIVED,
+        "counter",
+        "events received from the VTN, by site and change (new, modified, cancelled)",
+        ("site", "change"),
+    ),
+    Spec(EVENT_OPTS, "counter", "opt decisions on new or modified events, by site (optIn, optOut)", ("site", "opt")),
+    Spec(REPORTS_QUEUED, "counter", "reports built and queued for the VTN, by site and report name", ("site", "report")),
+    Spec(
+        REPORT_SENDS,
+        "counter",
+        "report send attempts: delivered, refused by the VTN, failed (kept and resent later)",
+        ("site", "result"),
+    ),
+)
+
+
+@dataclass(eq=False)  # hashable by identity: the registry keys collectors
+class VenParts(Collector):
+    """Reads, at scrape time, the counters the FlexMeasures and MQTT parts keep and the sites' registrations.
+
+    `parts()` returns the running process's (hooks, forwarder, FlexMeasures telemetry source, MQTT source,
+    site VENs), any of them possibly None: they are created at start-up, after the registry."""
+
+    parts: Callable[[], dict[str, Any]]
+
+    def collect(self) -> Iterator[Metric]:
+        """Called by the registry at every scrape."""
+        parts = self.parts()
+        vens = parts.get("vens") or {}
+        registered = gauge(
+            "cariflex_ven_site_registered", "1 when the site VEN holds a registration with the VTN", labels=("site",)
+        )
+        for name, ven in vens.items():
+            registered.add_metric([name], 1 if ven.site.registration is not None else 0)
+        yield registered
+        unsent = gauge("cariflex_ven_reports_unsent", "reports waiting to be (re)sent to the VTN, by site", labels=("site",))
+        waiting = parts["store"].unsent_counts() if parts.get("store") is not None else {}
+        for name in vens:
+            unsent.add_metric([name], waiting.get(name, 0))
+        yield unsent
+        applications = CounterMetricFamily(
+            "cariflex_ven_flexmeasures_applications_total",
+            "event constraints applied to FlexMeasures (sensors written, schedule triggered and read back), by result",
+            labels=("site", "result"),
+        )
+        hooks = parts.get("hooks")
+        counted = getattr(hooks, "applications", None) or {}
+        for (site, result), count in list(counted.items()):
+            applications.add_metric([site, result], count)
+        yield applications
+        failures = CounterMetricFamily(
+            "cariflex_ven_flexmeasures_failures_total",
+            "FlexMeasures calls that failed, by kind: apply (constraints/schedule), forward (telemetry), read (telemetry)",
+            labels=("kind",),
+        )
+        failures.add_metric(["apply"], sum(c for (_s, result), c in counted.items() if result == "failed"))
+        forwarder, source = parts.get("forwarder"), parts.get("fm_source")
+        failures.add_metric(["forward"], forwarder.failures if forwarder is not None else 0)
+        failures.add_metric(["read"], source.failures if source is not None else 0)
+        yield failures
+        posted = sum(forwarder.posted.values()) if forwarder is not None else 0
+        yield CounterMetricFamily("cariflex_ven_flexmeasures_values_posted", "telemetry values posted to FlexMeasures", posted)
+        reads = source.refreshes if source is not None else 0
+        yield CounterMetricFamily("cariflex_ven_flexmeasures_read_rounds", "rounds of telemetry read from FlexMeasures", reads)
+        pending = len(hooks.pending()) if hasattr(hooks, "pending") else 0
+        yield gauge(
+            "cariflex_ven_flexmeasures_pending_sites", "sites whose constraints wait for FlexMeasures (retrying)", pending
+        )
+        yield from _mqtt_families(parts.get("mqtt"))
+
+
+def _mqtt_families(mqtt: Any) -> Iterator[Metric]:
+    counters = mqtt.counters if mqtt is not None else {"received": 0, "stored": 0, "rejected": {}, "connections": 0}
+    yield CounterMetricFamily("cariflex_ven_mqtt_messages_received", "MQTT telemetry messages received", counters["received"])
+    yield CounterMetricFamily(
+        "cariflex_ven_mqtt_messages_stored", "MQTT telemetry messages accepted as samples", counters["stored"]
+    )
+    rejected = CounterMetricFamily(
+        "cariflex_ven_mqtt_messages_rejected", "MQTT telemetry messages dropped, by reason", labels=("reason",)
+    )
+    for reason, count in counters["rejected"].items():
+        rejected.add_metric([reason], count)
+    yield rejected
+    yield CounterMetricFamily("cariflex_ven_mqtt_connections", "MQTT broker connections made", counters["connections"])
+
+
+def ven_registry(tally: Tally, parts: Callable[[], dict[str, Any]]) -> CollectorRegistry:
+    """A registry of its own for one VEN process (never the global default one)."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(TallyCollector(tally, VEN_SPECS))
+    registry.register(VenParts(parts))
+    return registry

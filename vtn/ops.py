@@ -1,0 +1,103 @@
+"""The VTN's operations surface: /metrics, /healthz, /readyz and the HTTP request metrics middleware."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+
+from aiohttp import web
+from alembic.script import ScriptDirectory
+from apscheduler.schedulers.base import BaseScheduler
+from prometheus_client import CollectorRegistry
+
+from cariflex.ops_http import add_ops_routes
+from cariflex.tally import Tally
+from vtn import metrics
+from vtn.context import VtnContext
+from vtn.store import ops_queries
+from vtn.store.database import alembic_config
+
+log = logging.getLogger("cariflex.vtn.ops")
+
+#: how long /readyz and /metrics wait for the store before calling it unreachable
+STORE_TIMEOUT_S = 2.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def request_metrics(tally: Tally) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """An aiohttp middleware counting requests by route class and status, and timing them."""
+    classes: dict[object, str] = {}  # per application: resource → route class
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            resource = request.match_info.route.resource
+            route = classes.get(resource)
+            if route is None:
+                route = classes[resource] = metrics.route_class(resource.canonical if resource is not None else None)
+            tally.inc(metrics.HTTP_REQUESTS, (route, str(status)))
+            tally.observe(metrics.HTTP_DURATION, (route,), perf_counter() - start)
+
+    return middleware
+
+
+def head_revision(db_url: str) -> str | None:
+    """The newest migration this code knows."""
+    return ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
+
+
+async def readiness(ctx: VtnContext, scheduler: BaseScheduler, head: str | None) -> list[str]:
+    """Why this VTN should not get traffic: store unreachable, schema not at head, scheduler stopped."""
+    problems = []
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT_S):
+            revision = await ctx.store.call(ops_queries.schema_revision)
+        if revision != head:
+            problems.append(f"store schema at revision {revision}, this code needs {head}: run the migrations")
+    except TimeoutError:
+        problems.append(f"store did not answer within {STORE_TIMEOUT_S:g} s")
+    except Exception as exc:  # any driver error means the same to a load balancer: not ready
+        # /readyz is public: the driver's message (host, database, user) goes to the log only
+        log.warning("readiness: store unreachable: %s", exc)
+        problems.append(f"store unreachable: {exc.__class__.__name__} (details in the VTN's log)")
+    if not scheduler.running:
+        problems.append("lifecycle scheduler is not running")
+    return problems
+
+
+async def refresh_store_view(ctx: VtnContext, view: metrics.StoreView) -> None:
+    """Read the store-wide gauges before a scrape; on failure the scrape still answers, with store_up 0."""
+    stale_after = 3 * ctx.config.poll_interval
+    try:
+        async with asyncio.timeout(STORE_TIMEOUT_S):
+            view.oldest_seen_age, view.stale_vens = await ctx.store.call(ops_queries.seen_summary, ctx.now(), stale_after)
+        view.up = True
+    except Exception as exc:  # the metrics must still come out when the store is down
+        log.warning("metrics: store query failed: %s", exc)
+        view.up, view.oldest_seen_age = False, None
+
+
+def add_ops(app: web.Application, ctx: VtnContext, scheduler: BaseScheduler) -> CollectorRegistry:
+    """Count requests, and serve /metrics, /healthz and /readyz; returns the process's registry."""
+    app.middlewares.append(request_metrics(ctx.tally))
+    view = metrics.StoreView()
+    registry = metrics.vtn_registry(metrics.VtnGauges(ctx.live, ctx.tally, scheduler, view))
+    head = head_revision(ctx.config.db_url)
+    add_ops_routes(
+        app,
+        ctx.config.metrics,
+        registry,
+        lambda: readiness(ctx, scheduler, head),
+        lambda: refresh_store_view(ctx, view),
+    )
+    return registry
