@@ -67,6 +67,10 @@ class VtnConfig:
     proxy: ProxyTrust | None = None
     #: how far a signed message's ReplayProtect timestamp may be from now
     signature_window: timedelta = timedelta(minutes=5)
+    #: PostgreSQL: reload at once on the change feed's NOTIFY (the periodic refresh stays as a safety net)
+    listen_for_changes: bool = True
+    #: PostgreSQL: how often a follower tries to become leader, and the leader checks it still is
+    leader_retry: timedelta = timedelta(seconds=2)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
@@ -89,7 +93,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         | {"signature_window"}
     )
     store = root.table("store")
-    store.reject_unknown({"url", "refresh_interval"})
+    store.reject_unknown({"url", "refresh_interval", "listen", "leader_retry"})
     defaults = VtnConfig()
     programs = []
     for program in root.tables("programs"):
@@ -124,6 +128,8 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         signature_window=vtn.duration("signature_window", "PT5M"),
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
+        listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
+        leader_retry=store.duration("leader_retry", "PT2S"),
     )
 
 
