@@ -95,7 +95,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
     servers = []
     try:
         members = range(args.group + 1)  # the last one is the probe
-        inserted = vtn_cluster.insert_vens(database.url, args.vens, {"bench-group": members, "warm-group": range(args.vens - 1, args.vens)})
+        groups = {"bench-group": members, "warm-group": range(args.vens - 1, args.vens)}
+        inserted = vtn_cluster.insert_vens(database.url, args.vens, groups)
         print(f"{args.vens:,} VENs and a group of {len(members):,} inserted in {inserted:.1f} s", flush=True)
         started = time.monotonic()
         servers = vtn_cluster.start_processes(database.url, args.processes, workdir, args.ready_timeout, args.log_level)

@@ -22,8 +22,8 @@ from vtn.store import models as db
 from vtn.store.database import make_engine, upgrade
 
 CARIFLEX = str(Path(sys.executable).parent / "cariflex")
-PROGRAM_ID = "bench"
-PROGRAM = "http://cariflex.mq/programs/bench"
+PROGRAM_ID = "test"
+PROGRAM = "http://cariflex.mq/programs/test"  # the program targets.create_cariflex_event uses
 
 CONFIG = """
 [vtn]

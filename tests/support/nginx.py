@@ -112,8 +112,8 @@ async def running_nginx(directory: Path, pki: TestPki, upstream_port: int, heade
 
 BALANCER = """
 daemon off;
-master_process off;
-worker_processes 1;
+master_process {master};
+worker_processes {workers};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 1024; }}
@@ -143,13 +143,14 @@ http {{
 
 
 @asynccontextmanager
-async def running_balancer(directory: Path, upstream_ports: list[int]) -> AsyncIterator[str]:
+async def running_balancer(directory: Path, upstream_ports: list[int], workers: int = 1) -> AsyncIterator[str]:
     """Plain-HTTP nginx spreading requests round-robin over VTN processes on 127.0.0.1:`upstream_ports`
-    (the upstream block of docs/deployment.md); yields its http base URL."""
+    (the upstream block of docs/deployment.md) with `workers` worker processes; yields its http base URL."""
     servers = "\n".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstream_ports)
 
     def render(port: int) -> str:
-        return BALANCER.format(dir=directory, port=port, servers=servers)
+        master = "on" if workers > 1 else "off"  # several workers need the master process
+        return BALANCER.format(dir=directory, port=port, servers=servers, workers=workers, master=master)
 
     async with _running(directory, render) as port:
         yield f"http://127.0.0.1:{port}"
