@@ -122,6 +122,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
             swept_started = time.monotonic()
             measured, reached = await asyncio.gather(sweep, probed)
             swept = time.monotonic() - swept_started
+        rss = [round(s.rss_mb() or 0) for s in servers]
         got = measured.requests - measured.unexpected - measured.non_2xx
         numbers = {
             "vens": args.vens,
@@ -136,6 +137,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
             "poll_p99_ms": measured.p99_ms,
             "errors": measured.socket_errors,
             "last_delivery_s": round(accept + swept, 2),
+            "rss_mb_per_process": rss,
         }
         print(
             f"{got:,} of {args.group:,} VENs got the event at their first poll after it was accepted "
@@ -144,7 +146,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict:
             f"{accept + swept:.1f} s after the POST",
             flush=True,
         )
-        print(f"event in another process's cache after {numbers['other_process_ms']} ms", flush=True)
+        print(f"event in another process's cache after {numbers['other_process_ms']} ms; RSS per process {rss} MB", flush=True)
         return numbers
     finally:
         vtn_cluster.stop_processes(servers)

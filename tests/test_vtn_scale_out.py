@@ -228,7 +228,9 @@ async def test_a_process_whose_cache_is_behind_never_gives_a_ven_an_older_event(
                 assert [e.modification_number for e in requested.events] == [1]
 
 
-async def test_the_change_listener_reconnects_when_its_connection_is_cut(pg_url: str, tmp_path: Path) -> None:
+async def test_the_listener_reconnects_and_the_leader_steps_down_when_their_connections_are_cut(
+    pg_url: str, tmp_path: Path
+) -> None:
     configs = [write_config(tmp_path / f"vtn-{i}.toml", pg_url, refresh_interval=NO_PERIODIC_REFRESH) for i in range(2)]
     async with running_cluster(tmp_path / "cluster", configs) as (vtn_a, vtn_b):
         secret = _add_dso_client(configs[0])
@@ -250,7 +252,19 @@ async def test_the_change_listener_reconnects_when_its_connection_is_cut(pg_url:
             assert status == 201, created
             delivered = await _first_distribution(b, ven_id, created["id"])
             assert delivered.modification_number == 0
-    assert "connection lost" in vtn_b.log.read_text()
+
+            # the leader's lock connection is cut: it steps down, and a leader is elected again
+            leader = await wait_for_leader(pg_url, [vtn_a, vtn_b])
+            lock_backend = (await asyncio.to_thread(backend_pids, pg_url, "leader"))[leader.pid]
+            with psycopg.connect(libpq_url(pg_url), autocommit=True) as conn:
+                assert conn.execute("SELECT pg_terminate_backend(%s)", (lock_backend,)).fetchone()[0]
+            for _ in range(300):
+                if "no longer the lifecycle leader" in leader.log.read_text():
+                    break
+                await asyncio.sleep(0.1)
+            assert "no longer the lifecycle leader" in leader.log.read_text()
+            await wait_for_leader(pg_url, [vtn_a, vtn_b])
+    assert "change listener: connection lost" in vtn_b.log.read_text()
 
 
 async def test_a_change_committed_late_under_a_lower_id_is_not_skipped(pg_url: str) -> None:

@@ -18,7 +18,7 @@ from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.leadership import LeaderJob, Leadership
 from vtn.lifecycle import Lifecycle
-from vtn.notify import ChangeListener
+from vtn.notify import ChangeListener, ChangeProbe
 from vtn.openadr3 import routes as openadr3_routes
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
@@ -43,6 +43,8 @@ class VtnProcess:
     leadership: Leadership
     #: None on SQLite or with [store] listen = false
     listener: ChangeListener | None = None
+    #: None on SQLite (one process: nothing to fence against)
+    probe: ChangeProbe | None = None
 
 
 def build(config: VtnConfig) -> VtnProcess:
@@ -65,8 +67,10 @@ def build(config: VtnConfig) -> VtnProcess:
     sync.load_all()
     _add_leader_jobs(leadership, ctx, lifecycle, sync)
     shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
-    if shared:
+    probe = ChangeProbe(config.db_url) if shared else None
+    if probe is not None:
         ctx.catch_up = sync.fence
+        sync.probe = probe.newest
     listener = ChangeListener(config.db_url, sync.refresh, config.leader_retry) if shared and config.listen_for_changes else None
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CTX_KEY] = ctx
@@ -77,7 +81,14 @@ def build(config: VtnConfig) -> VtnProcess:
     if config.ui.enabled:
         add_ui(app, ctx)
     process = VtnProcess(
-        ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync, leadership=leadership, listener=listener
+        ctx=ctx,
+        app=app,
+        scheduler=scheduler,
+        lifecycle=lifecycle,
+        sync=sync,
+        leadership=leadership,
+        listener=listener,
+        probe=probe,
     )
     app.on_startup.append(lambda _app: _start(process))
     app.on_cleanup.append(lambda _app: _stop(process))
@@ -120,6 +131,8 @@ async def _stop(process: VtnProcess) -> None:
     if process.listener is not None:
         await process.listener.stop()
     await process.leadership.stop()  # frees the lock: another process takes over at its next try
+    if process.probe is not None:
+        await process.probe.close()
     process.scheduler.shutdown(wait=False)
     await process.sync.flush()
     process.ctx.store.close()

@@ -80,3 +80,31 @@ class ChangeListener:
                 await self.on_change()
             except Exception:  # the store may be briefly unreachable: the next notification or the periodic refresh retries
                 log.exception("change listener: refresh failed")
+
+
+class ChangeProbe:
+    """The newest committed change id, read on a dedicated connection straight from the event loop: one
+    round trip, no store thread, no ORM session — what a fence (`StoreSync.catch_up`) needs to learn
+    that the cache is already current, which is nearly always."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._connection: psycopg.AsyncConnection | None = None
+
+    async def newest(self) -> int:
+        """max(change.id) as of now (0 for an empty feed); raises psycopg.Error/OSError when the database is unreachable."""
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = await pg_conn.connect(self.db_url, "cariflex-vtn-probe")
+            cursor = await self._connection.execute("SELECT coalesce(max(id), 0) FROM change")
+            row = await cursor.fetchone()
+        except (psycopg.Error, OSError):
+            await self.close()
+            raise
+        return int(row[0]) if row else 0
+
+    async def close(self) -> None:
+        """Close the connection (reopened on the next call)."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()

@@ -3,6 +3,9 @@
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+
+import psycopg
 
 from vtn.context import VtnContext
 from vtn.domain import OutboxItem
@@ -34,6 +37,8 @@ class StoreSync:
         self._lock = asyncio.Lock()
         #: monotonic time at which the newest completed refresh started: everything committed before is applied
         self.fresh_as_of = 0.0
+        #: the newest committed change id, cheaply (PostgreSQL: vtn.notify.ChangeProbe); None: always read the feed
+        self.probe: Callable[[], Awaitable[int]] | None = None
 
     def load_all(self) -> None:
         """Read everything the poll path needs (synchronously, before serving)."""
@@ -71,8 +76,22 @@ class StoreSync:
             if self.fresh_as_of >= since:
                 return
             started = time.monotonic()
+            if not self.gaps and await self._nothing_newer():
+                self.fresh_as_of = started
+                return
             await self._apply_changes()
             self.fresh_as_of = started
+
+    async def _nothing_newer(self) -> bool:
+        """True when the probe says no change beyond the last one read has been committed (with no holes
+        left behind, every committed id up to it has been read); False when unsure."""
+        if self.probe is None:
+            return False
+        try:
+            return await self.probe() <= self.last_change
+        except (psycopg.Error, OSError) as exc:
+            log.warning("change probe failed (%s); reading the change feed instead", exc)
+            return False
 
     async def fence(self) -> None:
         """Catch up with everything committed before now (see `catch_up`)."""
