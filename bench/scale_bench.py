@@ -25,6 +25,7 @@ from pathlib import Path
 
 import loadgen
 import oadr_bodies
+import psutil
 import registration
 import targets
 import vtn_cluster
@@ -54,16 +55,47 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def wrk(url: str, bodies: Path, markers: list[str], args: argparse.Namespace) -> loadgen.Measurement:
-    """One closed-loop wrk case after an unmeasured warm-up."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes and their children."""
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def nginx_pids() -> list[int]:
+    """The nginx processes this benchmark started."""
+    return [p.pid for p in psutil.Process().children(recursive=True) if p.name() == "nginx"]
+
+
+def wrk(
+    url: str, bodies: Path, markers: list[str], args: argparse.Namespace, vtn_pids: list[int]
+) -> tuple[loadgen.Measurement, dict]:
+    """One closed-loop wrk case after an unmeasured warm-up; also the CPU time per request of the VTN
+    process(es) and of nginx during the measured run (what predicts throughput with more cores)."""
     settings = loadgen.LoadSettings(args.duration, args.threads, args.connections, 10.0)
     if args.warmup > 0:
         loadgen.run_wrk(url, bodies, markers, settings, args.warmup)
-    return loadgen.run_wrk(url, bodies, markers, settings, args.duration)
+    proxies = nginx_pids()
+    vtn_before, nginx_before = cpu_seconds(vtn_pids), cpu_seconds(proxies)
+    measured = loadgen.run_wrk(url, bodies, markers, settings, args.duration)
+    requests = max(1, measured.requests)
+    cpu = {
+        "vtn_cpu_us": round((cpu_seconds(vtn_pids) - vtn_before) / requests * 1e6),
+        "nginx_cpu_us": round((cpu_seconds(proxies) - nginx_before) / requests * 1e6) if proxies else 0,
+    }
+    return measured, cpu
 
 
-def row(target: str, processes: int, case: str, m: loadgen.Measurement) -> dict:
+def row(target: str, processes: int, case: str, run: tuple[loadgen.Measurement, dict]) -> dict:
     """A printed and returned result row."""
+    m, cpu = run
     result = {
         "target": target,
         "processes": processes,
@@ -72,10 +104,12 @@ def row(target: str, processes: int, case: str, m: loadgen.Measurement) -> dict:
         "p50_ms": m.p50_ms,
         "p99_ms": m.p99_ms,
         "bad": m.non_2xx + m.unexpected + m.socket_errors,
+        **cpu,
     }
     print(
         f"  {target:<28} {processes} proc  {case:<11} {m.rps:8.0f} req/s  p50 {m.p50_ms or 0:6.1f} ms  "
-        f"p99 {m.p99_ms or 0:6.1f} ms  bad {result['bad']}",
+        f"p99 {m.p99_ms or 0:6.1f} ms  bad {result['bad']}  CPU/request: VTN {cpu['vtn_cpu_us']} µs, "
+        f"nginx {cpu['nginx_cpu_us']} µs",
         flush=True,
     )
     return result
@@ -103,12 +137,13 @@ async def bench_ours(args: argparse.Namespace, workdir: Path) -> list[dict]:
             if case == "event poll":
                 targets.create_cariflex_event(vtn_cluster.CARIFLEX, database.url)
                 time.sleep(3)  # every process picks it up (NOTIFY) and the first fan-out settles
-            rows.append(row("ours (no nginx)", 1, case, wrk(f"{direct}/{service}", bodies, markers, args)))
+            pids = [s.proc.pid for s in servers if s.proc is not None]
+            rows.append(row("ours (no nginx)", 1, case, wrk(f"{direct}/{service}", bodies, markers, args, pids)))
             for count in counts:
                 ports = [s.port for s in servers[:count]]
                 async with running_balancer(workdir / f"nginx-{count}", ports, workers=args.nginx_workers) as balanced:
                     url = f"{balanced}/OpenADR2/Simple/2.0b/{service}"
-                    rows.append(row("ours behind nginx", count, case, wrk(url, bodies, markers, args)))
+                    rows.append(row("ours behind nginx", count, case, wrk(url, bodies, markers, args, pids)))
     finally:
         vtn_cluster.stop_processes(servers)
         database.close()
@@ -133,16 +168,11 @@ async def bench_openleadr(args: argparse.Namespace, workdir: Path) -> list[dict]
         ):
             if case == "event poll":
                 target.create_events()
-            rows.append(row("openleadr (no nginx)", 1, case, wrk(target.url(service), bodies, markers, args)))
+            pids = [target.server.proc.pid] if target.server and target.server.proc else []
+            rows.append(row("openleadr (no nginx)", 1, case, wrk(target.url(service), bodies, markers, args, pids)))
             async with running_balancer(workdir / "nginx-ol", [target.port], workers=args.nginx_workers) as balanced:
-                rows.append(
-                    row(
-                        "openleadr behind nginx",
-                        1,
-                        case,
-                        wrk(f"{balanced}/OpenADR2/Simple/2.0b/{service}", bodies, markers, args),
-                    )
-                )
+                url = f"{balanced}/OpenADR2/Simple/2.0b/{service}"
+                rows.append(row("openleadr behind nginx", 1, case, wrk(url, bodies, markers, args, pids)))
     finally:
         target.stop()
     return rows
