@@ -27,6 +27,7 @@ from tests.support.oadr_client import RawClient
 from tests.support.vtn_cluster import ROOT, VtnProc, backend_pids, running_cluster, wait_for_leader, write_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import event_admin
+from vtn import sync as sync_module
 from vtn.pg_conn import libpq_url
 from vtn.store.event_status import status_history
 from vtn.store.worker import StoreWorker
@@ -302,3 +303,28 @@ async def test_on_sqlite_the_single_process_leads_at_once(sqlite_url: str) -> No
     async with running_vtn(config_for_tests(sqlite_url)) as vtn:
         assert vtn.process.leadership.is_leader
         assert vtn.process.listener is None
+
+
+async def test_one_refresh_reads_the_whole_feed_even_beyond_one_batch(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sync_module, "FEED_BATCH", 2)
+    config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
+    async with running_vtn(config) as vtn:
+        now = vtn.ctx.now()
+        events = [
+            event_admin.draft_uniform_event(
+                "SIMPLE",
+                "level",
+                [1.0],
+                timedelta(minutes=15),
+                default_unit("SIMPLE", "level"),
+                market_context=config.programs[0].market_context,
+                dtstart=now + timedelta(hours=2 + 2 * i),
+                now=now,
+                near_window=config.near_window,
+            )
+            for i in range(5)
+        ]
+        for event in events:
+            await vtn.admin_store.call(event_admin.create_event, event, "test", now)
+        await vtn.process.sync.fence()
+        assert {e.event_id for e in events} <= set(vtn.ctx.live.events)

@@ -23,6 +23,8 @@ SEEN_CHUNK = 500
 GAP_GRACE_SECONDS = 60.0
 #: at most this many holes are tracked (rolled-back transactions leave holes that never fill)
 MAX_GAPS = 10_000
+#: changes read from the feed per query
+FEED_BATCH = 10_000
 
 
 class StoreSync:
@@ -79,7 +81,8 @@ class StoreSync:
             if not self.gaps and await self._nothing_newer():
                 self.fresh_as_of = started
                 return
-            await self._apply_changes()
+            while await self._apply_changes() == FEED_BATCH:  # a full batch: more may follow
+                pass
             self.fresh_as_of = started
 
     async def _nothing_newer(self) -> bool:
@@ -112,10 +115,11 @@ class StoreSync:
         for change_id in sorted(self.gaps)[: max(0, len(self.gaps) - MAX_GAPS)]:
             del self.gaps[change_id]
 
-    async def _apply_changes(self) -> None:
-        changes = await self.ctx.store.call(repo.changes_since, self.last_change, also=sorted(self.gaps))
+    async def _apply_changes(self) -> int:
+        """Read and apply one batch of the change feed; returns how many changes it held."""
+        changes = await self.ctx.store.call(repo.changes_since, self.last_change, FEED_BATCH, also=sorted(self.gaps))
         if not changes:
-            return
+            return 0
         self._note_gaps([c[0] for c in changes])
         self.last_change = max(self.last_change, changes[-1][0])
         kinds: dict[str, set[str]] = {}
@@ -141,6 +145,7 @@ class StoreSync:
             live.offered.pop(ven_id, None)  # registered elsewhere: read again on next use
         if "membership" in kinds:
             live.groups_by_name, live.resources_by_name = await store.call(repo.load_memberships)
+        return len(changes)
 
     async def flush_deliveries(self) -> None:
         """Write buffered first deliveries (every few seconds: operators follow them)."""
