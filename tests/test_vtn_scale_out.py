@@ -25,7 +25,7 @@ from tests.support.databases import fresh_database
 from tests.support.nginx import running_balancer
 from tests.support.oadr_client import RawClient
 from tests.support.vtn_cluster import ROOT, VtnProc, backend_pids, running_cluster, wait_for_leader, write_config
-from tests.support.vtn_harness import config_for_tests, running_vtn
+from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn import event_admin
 from vtn import sync as sync_module
 from vtn.pg_conn import libpq_url
@@ -268,25 +268,27 @@ async def test_the_listener_reconnects_and_the_leader_steps_down_when_their_conn
     assert "change listener: connection lost" in vtn_b.log.read_text()
 
 
+def _draft(vtn: VtnUnderTest, start_in: timedelta) -> m.Event:
+    """A one-interval SIMPLE event starting `start_in` from now (not stored)."""
+    now, config = vtn.ctx.now(), vtn.ctx.config
+    return event_admin.draft_uniform_event(
+        "SIMPLE",
+        "level",
+        [1.0],
+        timedelta(minutes=15),
+        default_unit("SIMPLE", "level"),
+        market_context=config.programs[0].market_context,
+        dtstart=now + start_in,
+        now=now,
+        near_window=config.near_window,
+    )
+
+
 async def test_a_change_committed_late_under_a_lower_id_is_not_skipped(pg_url: str) -> None:
     config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
     async with running_vtn(config) as vtn:
         now = vtn.ctx.now()
-
-        def draft(start_in: timedelta) -> m.Event:
-            return event_admin.draft_uniform_event(
-                "SIMPLE",
-                "level",
-                [1.0],
-                timedelta(minutes=15),
-                default_unit("SIMPLE", "level"),
-                market_context=config.programs[0].market_context,
-                dtstart=now + start_in,
-                now=now,
-                near_window=config.near_window,
-            )
-
-        slow, fast = draft(timedelta(hours=2)), draft(timedelta(hours=5))
+        slow, fast = _draft(vtn, timedelta(hours=2)), _draft(vtn, timedelta(hours=5))
         with Session(vtn.admin_store.engine) as session:
             session.info["origin"] = "slow-writer"
             event_admin.create_event(session, slow, "test", now)
@@ -310,20 +312,7 @@ async def test_one_refresh_reads_the_whole_feed_even_beyond_one_batch(pg_url: st
     config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
     async with running_vtn(config) as vtn:
         now = vtn.ctx.now()
-        events = [
-            event_admin.draft_uniform_event(
-                "SIMPLE",
-                "level",
-                [1.0],
-                timedelta(minutes=15),
-                default_unit("SIMPLE", "level"),
-                market_context=config.programs[0].market_context,
-                dtstart=now + timedelta(hours=2 + 2 * i),
-                now=now,
-                near_window=config.near_window,
-            )
-            for i in range(5)
-        ]
+        events = [_draft(vtn, timedelta(hours=2 + 2 * i)) for i in range(5)]
         for event in events:
             await vtn.admin_store.call(event_admin.create_event, event, "test", now)
         await vtn.process.sync.fence()

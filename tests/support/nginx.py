@@ -13,13 +13,14 @@ from tests.support.pki import TestPki
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
-CONFIG = """
+#: what every configuration starts with: its own pid, log and temporary folders in `dir`
+PROLOGUE = """
 daemon off;
-master_process off;
-worker_processes 1;
+master_process {master};
+worker_processes {workers};
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-events {{ worker_connections 128; }}
+events {{ worker_connections {connections}; }}
 http {{
   access_log off;
   client_body_temp_path {dir}/body;
@@ -27,6 +28,9 @@ http {{
   fastcgi_temp_path {dir}/fastcgi;
   uwsgi_temp_path {dir}/uwsgi;
   scgi_temp_path {dir}/scgi;
+"""
+
+CONFIG = """
   server {{
     listen 127.0.0.1:{port} ssl;
     ssl_protocols TLSv1.2;
@@ -104,26 +108,14 @@ async def running_nginx(directory: Path, pki: TestPki, upstream_port: int, heade
     in `header` to 127.0.0.1:`upstream_port`; yields its https base URL."""
 
     def render(port: int) -> str:
-        return CONFIG.format(dir=directory, port=port, pki=pki.root, upstream=upstream_port, header=header)
+        prologue = PROLOGUE.format(dir=directory, master="off", workers=1, connections=128)
+        return prologue + CONFIG.format(port=port, pki=pki.root, upstream=upstream_port, header=header)
 
     async with _running(directory, render) as port:
         yield f"https://127.0.0.1:{port}"
 
 
 BALANCER = """
-daemon off;
-master_process {master};
-worker_processes {workers};
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
   upstream vtn {{
 {servers}
     keepalive 64;
@@ -150,7 +142,8 @@ async def running_balancer(directory: Path, upstream_ports: list[int], workers: 
 
     def render(port: int) -> str:
         master = "on" if workers > 1 else "off"  # several workers need the master process
-        return BALANCER.format(dir=directory, port=port, servers=servers, workers=workers, master=master)
+        prologue = PROLOGUE.format(dir=directory, master=master, workers=workers, connections=1024)
+        return prologue + BALANCER.format(port=port, servers=servers)
 
     async with _running(directory, render) as port:
         yield f"http://127.0.0.1:{port}"
