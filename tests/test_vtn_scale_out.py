@@ -307,6 +307,12 @@ async def test_on_sqlite_the_single_process_leads_at_once(sqlite_url: str) -> No
         assert vtn.process.listener is None
 
 
+async def test_a_lone_process_on_postgresql_leads_as_soon_as_it_has_started(pg_url: str) -> None:
+    async with running_vtn(config_for_tests(pg_url)) as vtn:
+        assert vtn.process.leadership.is_leader  # no waiting: reconciles right after start-up are not skipped
+        assert vtn.process.listener is not None
+
+
 async def test_one_refresh_reads_the_whole_feed_even_beyond_one_batch(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sync_module, "FEED_BATCH", 2)
     config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)

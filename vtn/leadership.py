@@ -78,11 +78,13 @@ class Leadership:
         self._on_lose.append(callback)
 
     async def start(self) -> None:
-        """Lead at once (SQLite) or start competing for the lock (PostgreSQL)."""
+        """Lead at once (SQLite), or make a first attempt at the lock (so that a lone process leads as soon
+        as it has started) and go on competing in the background (PostgreSQL)."""
         if not pg_conn.is_postgresql(self.db_url):
             await self._gain()
             return
-        self._task = asyncio.create_task(self._campaign(), name="leadership")
+        connection = await self._open()
+        self._task = asyncio.create_task(self._campaign(connection), name="leadership")
 
     async def stop(self) -> None:
         """Stop the jobs and give the lock up (closing its connection), so another process takes over at once."""
@@ -97,36 +99,47 @@ class Leadership:
 
     # --- internals --------------------------------------------------------------------------
 
-    async def _campaign(self) -> None:
-        while True:
-            try:
-                connection = await pg_conn.connect(self.db_url, "cariflex-vtn-leader")
-            except (psycopg.Error, OSError) as exc:
-                log.warning("leader election: cannot connect (%s); retrying in %.0f s", exc, self.retry)
-                await asyncio.sleep(self.retry)
-                continue
-            try:
-                await self._hold(connection)
-            except (psycopg.Error, OSError, TimeoutError) as exc:
-                log.warning("leader election: connection lost (%s)", exc)
-            finally:
-                await self._lose()
-                await connection.close()
-            await asyncio.sleep(self.retry)
+    async def _open(self) -> psycopg.AsyncConnection | None:
+        """A new lock connection after one attempt at the lock; None when the database cannot be reached."""
+        try:
+            connection = await pg_conn.connect(self.db_url, "cariflex-vtn-leader")
+        except (psycopg.Error, OSError) as exc:
+            log.warning("leader election: cannot connect (%s); retrying in %.0f s", exc, self.retry)
+            return None
+        try:
+            await self._attempt(connection)
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            log.warning("leader election: connection lost (%s)", exc)
+            await self._lose()
+            await connection.close()
+            return None
+        return connection
 
-    async def _hold(self, connection: psycopg.AsyncConnection) -> None:
-        """Try for the lock until it is ours, then check every `retry` that the connection (hence the lock) lives."""
+    async def _campaign(self, connection: psycopg.AsyncConnection | None) -> None:
+        """Every `retry`: try for the lock, or check that the connection holding it lives; reconnect when it fails."""
         while True:
-            if self._leader:
-                await asyncio.wait_for(connection.execute("SELECT 1"), timeout=self.retry)
-            else:
-                cursor = await asyncio.wait_for(
-                    connection.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)), timeout=self.retry
-                )
-                row = await cursor.fetchone()
-                if row is not None and row[0]:
-                    await self._gain()
+            if connection is not None:
+                try:
+                    while True:
+                        await asyncio.sleep(self.retry)
+                        await self._attempt(connection)
+                except (psycopg.Error, OSError, TimeoutError) as exc:
+                    log.warning("leader election: connection lost (%s)", exc)
+                finally:
+                    await self._lose()
+                    await connection.close()
             await asyncio.sleep(self.retry)
+            connection = await self._open()
+
+    async def _attempt(self, connection: psycopg.AsyncConnection) -> None:
+        """Try for the lock (and lead when it is ours), or, when leading, check that the connection (hence the lock) lives."""
+        if self._leader:
+            await asyncio.wait_for(connection.execute("SELECT 1"), timeout=self.retry)
+            return
+        cursor = await asyncio.wait_for(connection.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)), timeout=self.retry)
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            await self._gain()
 
     async def _gain(self) -> None:
         if self._leader:
