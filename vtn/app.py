@@ -4,6 +4,8 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,11 +14,13 @@ from prometheus_client import CollectorRegistry
 from cariflex.tally import Tally
 from certs.tls import server_context
 from certs.xmlsig import Signer
-from vtn import curtailment, openadr_http
+from vtn import curtailment, metrics, openadr_http, pg_conn
 from vtn.aggregator import routes as aggregator_routes
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
+from vtn.leadership import LeaderJob, Leadership
 from vtn.lifecycle import Lifecycle
+from vtn.notify import ChangeListener, ChangeProbe
 from vtn.openadr3 import routes as openadr3_routes
 from vtn.ops import add_ops
 from vtn.store import repository as repo
@@ -39,8 +43,13 @@ class VtnProcess:
     scheduler: AsyncIOScheduler
     lifecycle: Lifecycle
     sync: StoreSync
+    leadership: Leadership
     #: this process's metrics (GET /metrics)
     registry: CollectorRegistry
+    #: None on SQLite or with [store] listen = false
+    listener: ChangeListener | None = None
+    #: None on SQLite (one process: nothing to fence against)
+    probe: ChangeProbe | None = None
 
 
 def build(config: VtnConfig) -> VtnProcess:
@@ -58,9 +67,17 @@ def build(config: VtnConfig) -> VtnProcess:
         ctx.now(),
     )
     scheduler = AsyncIOScheduler(timezone="UTC")
-    lifecycle = Lifecycle(ctx, scheduler)
+    leadership = Leadership(scheduler, config.db_url, config.leader_retry)
+    lifecycle = Lifecycle(ctx, scheduler, leads=lambda: leadership.is_leader)
     sync = StoreSync(ctx, lifecycle)
     sync.load_all()
+    _add_leader_jobs(leadership, ctx, lifecycle, sync)
+    shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
+    probe = ChangeProbe(config.db_url) if shared else None
+    if probe is not None:
+        ctx.catch_up = sync.fence
+        sync.probe = probe.newest
+    listener = ChangeListener(config.db_url, sync.refresh, config.leader_retry) if shared and config.listen_for_changes else None
     app = web.Application(client_max_size=config.max_body_bytes)
     app[CTX_KEY] = ctx
     openadr_http.add_routes(app, ctx)
@@ -69,7 +86,17 @@ def build(config: VtnConfig) -> VtnProcess:
     registry = add_ops(app, ctx, scheduler)
     if config.ui.enabled:
         add_ui(app, ctx)
-    process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync, registry=registry)
+    process = VtnProcess(
+        ctx=ctx,
+        app=app,
+        scheduler=scheduler,
+        lifecycle=lifecycle,
+        sync=sync,
+        leadership=leadership,
+        listener=listener,
+        probe=probe,
+        registry=registry,
+    )
     app.on_startup.append(lambda _app: _start(process))
     app.on_cleanup.append(lambda _app: _stop(process))
     return process
@@ -87,15 +114,34 @@ async def _start(process: VtnProcess) -> None:
     )
     scheduler.add_job(process.sync.flush_deliveries, "interval", seconds=2, id="flush-deliveries", max_instances=1, coalesce=True)
     scheduler.add_job(process.sync.flush_seen, "interval", seconds=30, id="flush-seen", max_instances=1, coalesce=True)
-    scheduler.add_job(process.lifecycle.reconcile, "interval", seconds=30, id="reconcile", max_instances=1, coalesce=True)
-    scheduler.add_job(
-        curtailment.request_due, "interval", args=[process.ctx], seconds=5, id="curtailment", max_instances=1, coalesce=True
-    )
     scheduler.start()
-    await process.lifecycle.reconcile()
+    await process.leadership.start()  # SQLite: leads at once (and reconciles); PostgreSQL: competes in the background
+    if process.listener is not None:
+        await process.listener.start()
+
+
+def _add_leader_jobs(leadership: Leadership, ctx: VtnContext, lifecycle: Lifecycle, sync: StoreSync) -> None:
+    """What exactly one process runs: status reconciles and the curtailment requests. A new leader first
+    catches up with the store, then reconciles (what the previous leader left undone)."""
+    leadership.add_job(LeaderJob("reconcile", lifecycle.reconcile, timedelta(seconds=30)))
+    # a partial, not a lambda: APScheduler awaits only what it recognises as a coroutine function
+    leadership.add_job(LeaderJob("curtailment", partial(curtailment.request_due, ctx), timedelta(seconds=5)))
+    leadership.on_gain(sync.refresh)
+    leadership.on_gain(lifecycle.reconcile)
+    leadership.on_gain(partial(_set_leader_gauge, ctx, 1))
+    leadership.on_lose(partial(_set_leader_gauge, ctx, 0))
+
+
+async def _set_leader_gauge(ctx: VtnContext, value: int) -> None:
+    ctx.tally.set_gauge(metrics.LIFECYCLE_LEADER, value)
 
 
 async def _stop(process: VtnProcess) -> None:
+    if process.listener is not None:
+        await process.listener.stop()
+    await process.leadership.stop()  # frees the lock: another process takes over at its next try
+    if process.probe is not None:
+        await process.probe.close()
     process.scheduler.shutdown(wait=False)
     await process.sync.flush()
     process.ctx.store.close()

@@ -70,6 +70,10 @@ class VtnConfig:
     signature_window: timedelta = timedelta(minutes=5)
     #: who may scrape /metrics (docs/observability.md)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    #: PostgreSQL: reload at once on the change feed's NOTIFY (the periodic refresh stays as a safety net)
+    listen_for_changes: bool = True
+    #: PostgreSQL: how often a follower tries to become leader, and the leader checks it still is
+    leader_retry: timedelta = timedelta(seconds=2)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
@@ -92,7 +96,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         | {"signature_window"}
     )
     store = root.table("store")
-    store.reject_unknown({"url", "refresh_interval"})
+    store.reject_unknown({"url", "refresh_interval", "listen", "leader_retry"})
     defaults = VtnConfig()
     programs = []
     for program in root.tables("programs"):
@@ -128,6 +132,8 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
         metrics=parse_metrics(root.table("metrics"), with_listener=False),
+        listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
+        leader_retry=store.duration("leader_retry", "PT2S"),
     )
 
 

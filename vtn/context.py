@@ -1,7 +1,7 @@
 """The running VTN's state, handed to every service: configuration, cache, store, clock."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +24,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
+async def _nothing() -> None:
+    """Nothing to catch up with."""
+
+
 @dataclass
 class VtnContext:
     """One VTN process. Buffers (last seen, deliveries) are flushed to the store periodically."""
@@ -40,6 +44,9 @@ class VtnContext:
     signer: Signer | None = None
     #: this process's metric counts (read by /metrics)
     tally: Tally = field(default_factory=Tally)
+    #: applies what other processes committed so far (before giving a VEN events: it may have been
+    #: given newer ones by another process); a no-op for a store only this process serves (SQLite)
+    catch_up: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())
 
     def __post_init__(self) -> None:
         self.ingest = IngestBatcher(self.store, self.now)

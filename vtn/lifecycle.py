@@ -3,9 +3,14 @@
 APScheduler fires a reconcile at each event's status boundaries; a periodic reconcile catches
 anything missed (clock jumps, events written by other processes). A status change is stored and,
 because a VEN's delivered set includes statuses, re-distributed at each VEN's next poll.
+
+Every process plans the reconciles (so that any of them can take over), but only the leader
+(vtn/leadership.py) writes: a follower's reconcile does nothing, and it learns the leader's changes
+from the change feed.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,9 +29,11 @@ CANCELLED_OPEN_ENDED_GRACE = timedelta(days=1)
 class Lifecycle:
     """Keeps every live event's status true to the clock."""
 
-    def __init__(self, ctx: VtnContext, scheduler: AsyncIOScheduler) -> None:
+    def __init__(self, ctx: VtnContext, scheduler: AsyncIOScheduler, leads: Callable[[], bool] = lambda: True) -> None:
         self.ctx = ctx
         self.scheduler = scheduler
+        #: whether this process is the one that writes status changes (see vtn/leadership.py)
+        self.leads = leads
 
     def schedule(self, live: LiveEvent) -> None:
         """Plan reconciles at the event's future status boundaries."""
@@ -63,14 +70,24 @@ class Lifecycle:
         return status, until is not None and now >= until
 
     async def reconcile(self) -> int:
-        """Store and apply every status that changed; returns how many changed."""
+        """Store and apply every status that changed; returns how many changed (0 on a follower)."""
+        if not self.leads():
+            return 0
         changed = 0
         for live in list(self.ctx.live.events.values()):
             status, closed = self._target_status(live)
             if status == live.event.status and not closed:
                 continue
-            await self.ctx.store.call(repo.set_event_status, live.event.event_id, status, closed, self.ctx.now())
-            self.ctx.live.set_status(live.event.event_id, status, closed)
+            event_id = live.event.event_id
+            written = await self.ctx.store.call(
+                repo.set_event_status, event_id, live.event.modification_number, status, closed, self.ctx.now()
+            )
+            if not written:  # done already (by a previous leader) or the event changed meanwhile: take the store's word
+                found = await self.ctx.store.call(repo.load_event, event_id)
+                if found is not None:
+                    self.ctx.live.put_event(*found)
+                continue
+            self.ctx.live.set_status(event_id, status, closed)
             changed += 1
-            log.info("event %s: %s → %s%s", live.event.event_id, live.event.status, status, " (closed)" if closed else "")
+            log.info("event %s: %s → %s%s", event_id, live.event.status, status, " (closed)" if closed else "")
         return changed

@@ -111,7 +111,7 @@ class VtnGauges(Collector):
             )
         yield gauge("cariflex_vens_stale", "registered VENs not seen for 3 poll intervals (or never)", self.view.stale_vens)
         yield gauge("cariflex_scheduler_running", "1 while the lifecycle scheduler runs", int(self.scheduler.running))
-        leader = self.tally.gauges.get(LIFECYCLE_LEADER, 1)
+        leader = self.tally.gauges.get(LIFECYCLE_LEADER, 0)  # set by vtn.app on gaining/losing leadership
         yield gauge(LIFECYCLE_LEADER, "1 when this process runs the event lifecycle (leader)", leader)
 
 

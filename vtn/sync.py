@@ -1,6 +1,11 @@
 """Loading the cache at start-up and keeping it in step with the store's change feed."""
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import psycopg
 
 from vtn.context import VtnContext
 from vtn.domain import OutboxItem
@@ -13,6 +18,14 @@ log = logging.getLogger("cariflex.vtn.sync")
 #: last-seen times written per transaction
 SEEN_CHUNK = 500
 
+#: how long a hole in the change ids is looked at again: on PostgreSQL ids are taken at insert but
+#: become visible at commit, so a slower transaction can commit a lower id after a higher one was read
+GAP_GRACE_SECONDS = 60.0
+#: at most this many holes are tracked (rolled-back transactions leave holes that never fill)
+MAX_GAPS = 10_000
+#: changes read from the feed per query
+FEED_BATCH = 10_000
+
 
 class StoreSync:
     """Fills `ctx.live` from the store, then applies changes others wrote."""
@@ -21,6 +34,13 @@ class StoreSync:
         self.ctx = ctx
         self.lifecycle = lifecycle
         self.last_change = 0
+        #: change ids skipped over (not yet committed when read) → monotonic time first missed
+        self.gaps: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+        #: monotonic time at which the newest completed refresh started: everything committed before is applied
+        self.fresh_as_of = 0.0
+        #: the newest committed change id, cheaply (PostgreSQL: vtn.notify.ChangeProbe); None: always read the feed
+        self.probe: Callable[[], Awaitable[int]] | None = None
 
     def load_all(self) -> None:
         """Read everything the poll path needs (synchronously, before serving)."""
@@ -47,10 +67,61 @@ class StoreSync:
 
     async def refresh(self) -> None:
         """Apply changes newer than the last one seen, except this process's own (already applied)."""
-        changes = await self.ctx.store.call(repo.changes_since, self.last_change)
+        await self.catch_up(time.monotonic())
+
+    async def catch_up(self, since: float) -> None:
+        """Make sure every change committed before `since` (a time.monotonic() value) is applied.
+
+        Refreshes run one at a time; a caller that waited for a refresh which started after `since`
+        needs no other, so concurrent polls share one database round trip."""
+        async with self._lock:
+            if self.fresh_as_of >= since:
+                return
+            started = time.monotonic()
+            if not self.gaps and await self._nothing_newer():
+                self.fresh_as_of = started
+                return
+            while await self._apply_changes() == FEED_BATCH:  # a full batch: more may follow
+                pass
+            self.fresh_as_of = started
+
+    async def _nothing_newer(self) -> bool:
+        """True when the probe says no change beyond the last one read has been committed (with no holes
+        left behind, every committed id up to it has been read); False when unsure."""
+        if self.probe is None:
+            return False
+        try:
+            return await self.probe() <= self.last_change
+        except (psycopg.Error, OSError) as exc:
+            log.warning("change probe failed (%s); reading the change feed instead", exc)
+            return False
+
+    async def fence(self) -> None:
+        """Catch up with everything committed before now (see `catch_up`)."""
+        await self.catch_up(time.monotonic())
+
+    def _note_gaps(self, ids: list[int]) -> None:
+        """Remember ids skipped over by `ids` (read in order), forget filled and expired holes."""
+        now = time.monotonic()
+        previous = self.last_change
+        for change_id in ids:
+            self.gaps.pop(change_id, None)
+            if change_id > previous:
+                for missing in range(max(previous + 1, change_id - MAX_GAPS), change_id):
+                    self.gaps[missing] = now
+                previous = change_id
+        for change_id in [i for i, at in self.gaps.items() if now - at > GAP_GRACE_SECONDS]:
+            del self.gaps[change_id]
+        for change_id in sorted(self.gaps)[: max(0, len(self.gaps) - MAX_GAPS)]:
+            del self.gaps[change_id]
+
+    async def _apply_changes(self) -> int:
+        """Read and apply one batch of the change feed; returns how many changes it held."""
+        changes = await self.ctx.store.call(repo.changes_since, self.last_change, FEED_BATCH, also=sorted(self.gaps))
         if not changes:
-            return
-        self.last_change = changes[-1][0]
+            return 0
+        self._note_gaps([c[0] for c in changes])
+        self.last_change = max(self.last_change, changes[-1][0])
         kinds: dict[str, set[str]] = {}
         for _, kind, key, origin in changes:
             if origin != self.ctx.store.origin:
@@ -74,6 +145,7 @@ class StoreSync:
             live.offered.pop(ven_id, None)  # registered elsewhere: read again on next use
         if "membership" in kinds:
             live.groups_by_name, live.resources_by_name = await store.call(repo.load_memberships)
+        return len(changes)
 
     async def flush_deliveries(self) -> None:
         """Write buffered first deliveries (every few seconds: operators follow them)."""

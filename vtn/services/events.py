@@ -26,6 +26,7 @@ def distribute(ctx: VtnContext, ven: VenRecord, events: list[LiveEvent], respons
 async def request_event(ctx: VtnContext, msg: m.RequestEvent) -> bytes:
     """Every pending and active event for the VEN (up to replyLimit), highest priority first."""
     ven = registered_ven(ctx, msg.ven_id)
+    await ctx.catch_up()  # the VEN may have been given newer events by another process
     events = ctx.live.events_for(ven)
     if msg.reply_limit is not None:
         events = events[: msg.reply_limit]
@@ -37,7 +38,7 @@ async def created_event(ctx: VtnContext, msg: m.CreatedEvent) -> m.Response:
     ven = registered_ven(ctx, msg.ven_id)
     for r in msg.event_responses:
         live = ctx.live.events.get(r.event_id)
-        if live is None:
+        if live is None or r.modification_number > live.event.modification_number:  # unknown here, or newer elsewhere
             found = await ctx.store.call(repo.load_event, r.event_id)
             live = found[0] if found else None
         if live is None:

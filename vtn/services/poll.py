@@ -77,7 +77,11 @@ async def poll(ctx: VtnContext, msg: m.Poll) -> bytes:
     ven = registered_ven(ctx, msg.ven_id)
     events = ctx.live.events_for(ven)
     if ctx.live.needs_distribution(ven.ven_id, events):
-        ctx.tally.inc(POLL_ANSWERS, ("oadrDistributeEvent",))
-        return distribute(ctx, ven, events)
+        # another process may have given this VEN newer events than this cache holds: never go backwards
+        await ctx.catch_up()
+        events = ctx.live.events_for(ven)
+        if ctx.live.needs_distribution(ven.ven_id, events):
+            ctx.tally.inc(POLL_ANSWERS, ("oadrDistributeEvent",))
+            return distribute(ctx, ven, events)
     ctx.tally.inc(POLL_ANSWERS, ("oadrResponse",))
     return encode_ok_response(ven.ven_id)

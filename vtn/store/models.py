@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -166,6 +167,20 @@ class Change(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: which writer made the change (a VTN process's token, or "cli"); a process skips its own
     origin: Mapped[str] = mapped_column(String(64), default="cli", server_default="cli")
+
+
+class EventStatusChange(Base):
+    """Each status an event took, once per modification (revision 0010): the lifecycle's audit trail
+    across processes and leader changes; the unique key makes a doubled transition impossible."""
+
+    __tablename__ = "event_status_change"
+    __table_args__ = (UniqueConstraint("event_id", "modification_number", "status", name="uq_event_status_change"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("event.event_id"))
+    modification_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    origin: Mapped[str] = mapped_column(String(64))
 
 
 class ReportDescription(Base):

@@ -13,6 +13,7 @@ from mapping.oadr.json_form import event_from_json, event_to_json
 from mapping.oadr.lifecycle import event_end
 from vtn.domain import LiveEvent, OutboxItem, VenRecord
 from vtn.store import models as db
+from vtn.store.event_status import record_status
 
 # --- change feed ----------------------------------------------------------------------------
 
@@ -27,13 +28,15 @@ def last_change_id(session: Session) -> int:
     return session.scalar(select(func.max(db.Change.id))) or 0
 
 
-def changes_since(session: Session, after: int, limit: int = 10000) -> list[tuple[int, str, str, str]]:
-    """(id, kind, key, origin) of changes newer than `after`, oldest first."""
+def changes_since(session: Session, after: int, limit: int = 10000, also: Iterable[int] = ()) -> list[tuple[int, str, str, str]]:
+    """(id, kind, key, origin) of changes newer than `after` (and of the ids in `also`: holes seen
+    earlier), oldest first."""
+    wanted = db.Change.id > after
+    holes = list(also)
+    if holes:
+        wanted = wanted | db.Change.id.in_(holes)
     rows = session.execute(
-        select(db.Change.id, db.Change.kind, db.Change.key, db.Change.origin)
-        .where(db.Change.id > after)
-        .order_by(db.Change.id)
-        .limit(limit)
+        select(db.Change.id, db.Change.kind, db.Change.key, db.Change.origin).where(wanted).order_by(db.Change.id).limit(limit)
     )
     return [(r.id, r.kind, r.key, r.origin) for r in rows]
 
@@ -228,6 +231,7 @@ def insert_event(session: Session, event: m.Event, source: str, now: datetime) -
             created_at=now,
         )
     )
+    record_status(session, event.event_id, event.modification_number, event.status, now)
     note_change(session, "event", event.event_id, now)
 
 
@@ -252,18 +256,28 @@ def revise_event(session: Session, event: m.Event, now: datetime, *, cancelled: 
             created_at=now,
         )
     )
+    record_status(session, event.event_id, event.modification_number, event.status, now)
     note_change(session, "event", event.event_id, now)
 
 
-def set_event_status(session: Session, event_id: str, status: str, closed: bool, now: datetime) -> None:
-    """Record a status change (not a modification: the modificationNumber stays)."""
-    row = session.get(db.Event, event_id)
-    if row is None:
-        return
+def set_event_status(session: Session, event_id: str, modification_number: int, status: str, closed: bool, now: datetime) -> bool:
+    """Record a status change (not a modification: the modificationNumber stays) made while looking at
+    `modification_number`; False when there is nothing to change or the event moved on meanwhile.
+
+    The row is locked first, so two processes that both believe they lead (a leader cut off from the
+    database and its successor) cannot both write the transition: the second finds it done."""
+    row = session.get(db.Event, event_id, with_for_update=True)
+    if row is None or row.closed or row.modification_number != modification_number:
+        return False
+    if row.status == status and not closed:
+        return False
+    if row.status != status:
+        record_status(session, event_id, modification_number, status, now)
     row.status = status
     row.closed = closed
     row.body = {**row.body, "status": status}
     note_change(session, "event", event_id, now)
+    return True
 
 
 def event_revisions(session: Session, event_id: str) -> list[tuple[int, str | None, datetime]]:

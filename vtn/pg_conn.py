@@ -1,0 +1,32 @@
+"""Dedicated PostgreSQL connections outside the SQLAlchemy pool (the leader lock, the change listener).
+
+They hold session state (an advisory lock, a LISTEN) that a pooled connection must not carry, and
+they use TCP keepalives so that a dead peer is noticed within seconds rather than hours.
+"""
+
+import os
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+#: keepalive settings: a silent network failure is noticed within about 5 + 3 × 2 = 11 s
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+
+
+def is_postgresql(db_url: str) -> bool:
+    """True when `db_url` names a PostgreSQL database (several processes may share it)."""
+    return make_url(db_url).get_backend_name() == "postgresql"
+
+
+def libpq_url(db_url: str) -> str:
+    """The SQLAlchemy URL `db_url` as a libpq connection URI (no driver suffix)."""
+    return make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def connect(db_url: str, application_name: str) -> psycopg.AsyncConnection:
+    """An autocommit connection named `application_name`-<process id> (so operators can tell, in
+    pg_stat_activity and pg_locks, which process leads or listens)."""
+    name = f"{application_name}-{os.getpid()}"
+    return await psycopg.AsyncConnection.connect(
+        libpq_url(db_url), autocommit=True, application_name=name, connect_timeout=5, **KEEPALIVES
+    )
