@@ -16,6 +16,7 @@ from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.lifecycle import Lifecycle
 from vtn.openadr3 import routes as openadr3_routes
+from vtn.push.pusher import Pusher
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -36,6 +37,8 @@ class VtnProcess:
     scheduler: AsyncIOScheduler
     lifecycle: Lifecycle
     sync: StoreSync
+    #: pushes to VENs registered in push mode; started with the process unless [push] enabled = false
+    pusher: Pusher
 
 
 def build(config: VtnConfig) -> VtnProcess:
@@ -63,7 +66,7 @@ def build(config: VtnConfig) -> VtnProcess:
     app.router.add_get("/healthz", _healthz)
     if config.ui.enabled:
         add_ui(app, ctx)
-    process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync)
+    process = VtnProcess(ctx=ctx, app=app, scheduler=scheduler, lifecycle=lifecycle, sync=sync, pusher=Pusher(ctx, config.push))
     app.on_startup.append(lambda _app: _start(process))
     app.on_cleanup.append(lambda _app: _stop(process))
     return process
@@ -91,9 +94,12 @@ async def _start(process: VtnProcess) -> None:
     )
     scheduler.start()
     await process.lifecycle.reconcile()
+    if config.push.enabled:
+        await process.pusher.start()
 
 
 async def _stop(process: VtnProcess) -> None:
+    await process.pusher.stop()
     process.scheduler.shutdown(wait=False)
     await process.sync.flush()
     process.ctx.store.close()

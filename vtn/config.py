@@ -11,6 +11,7 @@ from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
 from vtn.dso_config import DsoConfig, parse_dso
+from vtn.push.settings import PushConfig, parse_push
 from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
 from vtn.ui.settings import UiConfig, parse_ui
 
@@ -67,13 +68,15 @@ class VtnConfig:
     proxy: ProxyTrust | None = None
     #: how far a signed message's ReplayProtect timestamp may be from now
     signature_window: timedelta = timedelta(minutes=5)
+    #: delivery to VENs registered in push mode (httpPullModel false)
+    push: PushConfig = field(default_factory=PushConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
     root.reject_unknown(
-        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"}
+        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"} | {"push"}
     )
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
@@ -124,6 +127,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         signature_window=vtn.duration("signature_window", "PT5M"),
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
+        push=parse_push(root.table("push")),
     )
 
 
