@@ -17,6 +17,7 @@ from ven.config import SiteConfig, VenConfig
 from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures_telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SiteRoutedSource, TelemetrySource
+from ven.push_server import PushEndpoint
 from ven.site import Site
 from ven.store import VenStore
 from ven.telemetry_mqtt import MqttTelemetrySource
@@ -43,6 +44,8 @@ class VenProcess:
     _mqtt: MqttTelemetrySource | None = None
     _flexmeasures: FlexMeasuresConnection | None = None
     forwarder: TelemetryForwarder | None = None
+    #: push mode: each site VEN's endpoint, by site name
+    endpoints: dict[str, PushEndpoint] = field(default_factory=dict)
 
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
@@ -69,11 +72,24 @@ class VenProcess:
             site = Site(site_config, self.config, self._store, link, self._scheduler, self.hooks, self.source)  # type: ignore[arg-type]
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
+            if self.config.push is not None:
+                await self._serve_push(ven, len(self.endpoints))
             delay = (
                 jittered_start(self.config.default_poll_interval) if spread_first_polls and len(self.config.sites) > 1 else 0.0
             )
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
+
+    async def _serve_push(self, ven: SiteVen, index: int) -> None:
+        """Start the site VEN's push endpoint (port + index, with the site's certificate) and give its address."""
+        push = self.config.push
+        assert push is not None
+        tls = for_ven(self.config.tls, ven.site.config.ven_name) if self.config.tls else None
+        endpoint = PushEndpoint(ven, tls)
+        await endpoint.start(push.host, push.port + index if push.port else 0)
+        ven.site.push_address = endpoint.address(push.public_host or push.host)
+        self.endpoints[ven.site.name] = endpoint
+        log.info("%s: push endpoint %s", ven.site.name, ven.site.push_address)
 
     def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
         return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None
@@ -121,6 +137,8 @@ class VenProcess:
         """Stop every VEN, the scheduler, the link and the store."""
         for ven in self.vens.values():
             ven.stop()
+        for endpoint in self.endpoints.values():
+            await endpoint.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

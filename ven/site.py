@@ -36,6 +36,8 @@ class Site:
     source: TelemetrySource
     clock: Callable[[], datetime] = utc_now
     registration: Registration | None = None
+    #: push mode: this site VEN's oadrTransportAddress (None: it polls)
+    push_address: str | None = None
 
     @property
     def name(self) -> str:
