@@ -20,9 +20,11 @@ import random
 import ssl
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 import aiohttp
+from aiohttp.connector import Connection
 
 from certs.fingerprint import fingerprint_of_der
 from certs.tls import client_context, peer_der
@@ -103,7 +105,7 @@ class Pusher:
             return
         ssl_context = self._ssl_context()
         connector = aiohttp.TCPConnector(limit=self.config.concurrency, ssl=ssl_context if ssl_context else True)
-        self._session = aiohttp.ClientSession(connector=connector)
+        self._session = aiohttp.ClientSession(connector=connector, request_class=_PinnedRequest, response_class=_PinnedResponse)
         self._loop_task = asyncio.create_task(self._run(), name="vtn-pusher")
 
     async def stop(self) -> None:
@@ -225,14 +227,15 @@ class Pusher:
         if state.failures:
             self.counters.retries += 1
         timeout = aiohttp.ClientTimeout(total=self.config.timeout.total_seconds())
+        _PIN.set(ven.fingerprint)  # this task's own context: concurrent pushes do not see it
         try:
             async with self._session.post(url, data=body, headers={"Content-Type": "application/xml"}, timeout=timeout) as resp:
-                fingerprint = _peer_fingerprint(resp)
+                fingerprint = resp.peer_fingerprint if isinstance(resp, _PinnedResponse) else None
                 data = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:
             return _Outcome(False, why=f"{url}: {exc.__class__.__name__}: {exc}")
-        if ven.fingerprint is not None and fingerprint != ven.fingerprint:
+        if ven.fingerprint is not None and fingerprint != ven.fingerprint:  # e.g. plain http to a VEN bound to a certificate
             why = f"{url} presented certificate {fingerprint}; VEN {ven.ven_id} registered with {ven.fingerprint}"
             return _Outcome(False, why=why)
         if status != 200:
@@ -267,8 +270,37 @@ class Pusher:
             log.warning("VEN %s's answer to a push refused with %s: %s", ven.ven_id, int(exc.code), exc.description)
 
 
-def _peer_fingerprint(resp: aiohttp.ClientResponse) -> str | None:
-    connection = resp.connection
-    transport = connection.transport if connection is not None else None
+#: the certificate fingerprint the VEN being pushed to registered with (set per push task)
+_PIN: ContextVar[str | None] = ContextVar("cariflex_push_pin", default=None)
+
+
+class PinMismatch(aiohttp.ClientError):
+    """The endpoint presented another certificate than the one its VEN registered with."""
+
+
+def _fingerprint(connection: Connection) -> str | None:
+    transport = connection.transport
     der = peer_der(transport.get_extra_info("ssl_object")) if transport is not None else None
     return fingerprint_of_der(der) if der else None
+
+
+class _PinnedRequest(aiohttp.ClientRequest):
+    """Checks the server's certificate against the VEN's registered fingerprint once connected and
+    before anything is written, so a message never reaches an endpoint that is not the VEN's."""
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        expected = _PIN.get()
+        if expected is not None and (got := _fingerprint(conn)) != expected:
+            raise PinMismatch(f"the endpoint presented certificate {got}, the VEN registered with {expected}")
+        return await super().send(conn)
+
+
+class _PinnedResponse(aiohttp.ClientResponse):
+    """A response that remembers the certificate the server presented (read when the connection is
+    handed over: an empty answer releases it before the caller could look)."""
+
+    peer_fingerprint: str | None = None
+
+    async def start(self, connection: Connection) -> "aiohttp.ClientResponse":
+        self.peer_fingerprint = _fingerprint(connection)
+        return await super().start(connection)
