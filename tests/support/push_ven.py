@@ -34,7 +34,10 @@ def default_answer(ven_id: str, message: object) -> object | None:
     if isinstance(message, r.RegisterReport):
         return r.RegisteredReport(m.EiResponse(request_id=message.request_id), ven_id=ven_id)
     if isinstance(message, r.CreateReport):
-        return m.Acknowledgement("oadrCreatedReport", m.EiResponse(request_id=message.request_id), ven_id=ven_id)
+        pending = tuple(q.report_request_id for q in message.report_requests)  # the requests it now works on
+        return m.Acknowledgement(
+            "oadrCreatedReport", m.EiResponse(request_id=message.request_id), ven_id=ven_id, pending_reports=pending
+        )
     if isinstance(message, r.CancelReport):
         return m.Acknowledgement("oadrCanceledReport", m.EiResponse(request_id=message.request_id), ven_id=ven_id)
     if isinstance(message, m.CancelPartyRegistration):
