@@ -155,8 +155,8 @@ async def test_E0_6080_TH_VTN(th: Th):
     assert ev.event_id not in th.held()
 
 
-async def test_A_E0_0420_TH_VTN(th: Th):
-    """A_E0_0420-style implicit cancellation (push): an event left out of the next pushed distribution is
+async def test_A_E0_0190_TH_VTN(th: Th):
+    """A_E0_0190 (push; mirrors A_E1_0190): an event no longer listed in the next pushed distribution is
     cancelled by the VEN, as when polled."""
     address = await start_push_ven(th)
     first, second = event(), event(start_in=timedelta(hours=2))
