@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from tests.support.push_ven import PushVen
-from tests.support.vtn_harness import VtnUnderTest, config_for_tests
+from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn.config import VtnConfig
 from vtn.push.settings import PushConfig
 
@@ -27,6 +29,20 @@ FAST_PUSH = PushConfig(
 def push_config(db_url: str, **changes: object) -> VtnConfig:
     """The tests' VTN configuration with FAST_PUSH."""
     return replace(config_for_tests(db_url, push=FAST_PUSH), **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture(name="vtn")
+async def push_vtn_fixture(db_url: str) -> AsyncIterator[VtnUnderTest]:
+    """Our VTN with quick pushes, on each store backend (imported by the push test modules)."""
+    async with running_vtn(push_config(db_url)) as running:
+        yield running
+
+
+@pytest.fixture(name="endpoint")
+async def push_endpoint_fixture() -> AsyncIterator[PushVen]:
+    """The harness VEN's endpoint (imported by the push test modules)."""
+    async with push_ven_endpoint() as ven:
+        yield ven
 
 
 @asynccontextmanager

@@ -6,24 +6,17 @@ posted. Also: delivery is durable (VEN down, VTN restarted) and pull and push VE
 
 from datetime import timedelta
 
-import pytest
-
 from mapping.oadr import model as m
 from tests.conformance import assert_event, assert_ok_response, created_event, register, settle, stored_responses, wait_until
-from tests.conformance.push_helpers import drained, push_config, push_ven_endpoint, register_push
+from tests.conformance.push_helpers import (  # noqa: F401 (fixtures)
+    drained,
+    push_config,
+    push_endpoint_fixture,
+    push_ven_endpoint,
+    push_vtn_fixture,
+    register_push,
+)
 from tests.support.vtn_harness import running_vtn
-
-
-@pytest.fixture
-async def vtn(db_url):
-    async with running_vtn(push_config(db_url)) as running:
-        yield running
-
-
-@pytest.fixture
-async def endpoint():
-    async with push_ven_endpoint() as ven:
-        yield ven
 
 
 async def pushed_events(endpoint) -> tuple[m.Event, ...]:

@@ -9,21 +9,17 @@ import pytest
 
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
-from tests.conformance.push_helpers import FAST_PUSH, drained, push_config, push_registration, push_ven_endpoint, register_push
+from tests.conformance.push_helpers import (  # noqa: F401 (fixtures)
+    FAST_PUSH,
+    drained,
+    push_config,
+    push_endpoint_fixture,
+    push_registration,
+    push_ven_endpoint,
+    push_vtn_fixture,
+    register_push,
+)
 from tests.support.vtn_harness import running_vtn
-
-
-@pytest.fixture
-async def vtn(db_url):
-    """Our VTN with quick pushes, on each store backend."""
-    async with running_vtn(push_config(db_url)) as running:
-        yield running
-
-
-@pytest.fixture
-async def endpoint():
-    async with push_ven_endpoint() as ven:
-        yield ven
 
 
 async def test_N0_5010_TH_VEN(vtn, endpoint):

@@ -7,11 +7,16 @@ the pull cases' (tests/conformance/test_vtn_pull_reports.py)."""
 
 from datetime import timedelta
 
-import pytest
-
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
-from tests.conformance.push_helpers import drained, push_config, push_ven_endpoint, register_push
+from tests.conformance.push_helpers import (  # noqa: F401 (fixtures)
+    drained,
+    push_config,
+    push_endpoint_fixture,
+    push_ven_endpoint,
+    push_vtn_fixture,
+    register_push,
+)
 from tests.conformance.test_vtn_pull_reports import (
     HarnessVen,
     check_create_report,
@@ -26,20 +31,7 @@ from tests.conformance.test_vtn_pull_reports import (
     update_report,
 )
 from tests.support.reports import opt_schedule
-from tests.support.vtn_harness import running_vtn
 from vtn.store import report_repository
-
-
-@pytest.fixture
-async def vtn(db_url):
-    async with running_vtn(push_config(db_url)) as running:
-        yield running
-
-
-@pytest.fixture
-async def endpoint():
-    async with push_ven_endpoint() as ven:
-        yield ven
 
 
 async def push_harness_ven(vtn, endpoint) -> HarnessVen:
