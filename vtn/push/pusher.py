@@ -98,11 +98,13 @@ class Pusher:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop_task: asyncio.Task[None] | None = None
     _session: aiohttp.ClientSession | None = None
+    _stopping: bool = False
 
     async def start(self) -> None:
         """Begin pushing (idempotent)."""
         if self._loop_task is not None:
             return
+        self._stopping = False
         ssl_context = self._ssl_context()
         connector = aiohttp.TCPConnector(limit=self.config.concurrency, ssl=ssl_context if ssl_context else True)
         self._session = aiohttp.ClientSession(connector=connector, request_class=_PinnedRequest, response_class=_PinnedResponse)
@@ -113,6 +115,7 @@ class Pusher:
         task, self._loop_task = self._loop_task, None
         if task is None:
             return
+        self._stopping = True
         task.cancel()
         for running in list(self._tasks):
             running.cancel()
@@ -138,14 +141,17 @@ class Pusher:
         return client_context(replace(tls, check_hostname=False))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 self.scan()
             except Exception:  # a defect must not stop delivery to every VEN
                 log.exception("push scan failed")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set, and stop() would then wait for ever
             try:
-                await asyncio.wait_for(self._wake.wait(), self.config.scan_interval.total_seconds())
+                async with asyncio.timeout(self.config.scan_interval.total_seconds()):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 
