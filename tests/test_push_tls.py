@@ -69,3 +69,23 @@ async def test_G0_9010_TH_VEN_push_over_mutual_tls(test_pki, sqlite_url, tmp_pat
             await wait_for(lambda: vtn.process.pusher.counters.failures >= 1, 15, "a refused push")
             assert not await _answered(vtn, second.event_id)
             assert ("event", second.event_id, (0, "optIn")) not in hooks.calls
+
+
+async def test_push_with_xml_signatures(test_pki, sqlite_url, tmp_path):
+    """A push VEN registered with oadrXmlSignature true: the VTN signs what it pushes, the VEN checks it
+    and signs its answer, the VTN checks that (bad answers would be counted) and stores the optIn."""
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(), push=FAST_PUSH)) as vtn:
+        config = replace(
+            ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
+            tls=_ven_tls(test_pki),
+            push=PushSettings(port=0),
+            xml_signatures=True,
+        )
+        async with running_ven(config) as ven:
+            site = ven.vens["site-a"].site
+            await wait_for(lambda: site.registration is not None, 30, "registration with signatures")
+            assert vtn.ctx.live.vens[site.ven_id].xml_signature is True
+            event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
+            await wait_for(lambda: _answered(vtn, event.event_id), 20, "the signed push answered with a signed optIn")
+            counters = vtn.process.pusher.counters
+            assert counters.bad_answers == 0 and counters.failures == 0
