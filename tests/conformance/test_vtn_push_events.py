@@ -6,6 +6,8 @@ posted. Also: delivery is durable (VEN down, VTN restarted) and pull and push VE
 
 from datetime import timedelta
 
+import pytest
+
 from mapping.oadr import model as m
 from tests.conformance import assert_event, assert_ok_response, created_event, register, settle, stored_responses, wait_until
 from tests.conformance.push_helpers import (  # noqa: F401 (fixtures)
@@ -143,6 +145,42 @@ async def test_A_E2_0657_TH_VEN(vtn, endpoint):
     assert gone.status == "cancelled"
     await drained(vtn, reg.ven_id)
     assert [n for _v, n, _o, _c in await stored_responses(vtn, event.event_id)] == [0, 1]
+
+
+def _created(ven_id: str, msg: m.DistributeEvent, *, code: int = 200, **changes: object) -> m.CreatedEvent:
+    """The harness's oadrCreatedEvent for a pushed distribution, with `changes` to its eventResponse."""
+    e = msg.events[0]
+    fields = {"event_id": e.event_id, "modification_number": e.modification_number, **changes}
+    answers = () if code != 200 else (m.EventResponse(200, "OK", msg.request_id, opt_type="optIn", **fields),)
+    return m.CreatedEvent(m.EiResponse(code, "OK" if code == 200 else "ERROR", msg.request_id), ven_id, answers)
+
+
+async def test_A_E2_0710_TH_VEN(vtn, endpoint):
+    """A_E2_0710 (Application Error Code, push; mirrors A_E3_0710): the push answer is an oadrCreatedEvent with
+    an error code and no eventResponses; it is taken (the push is delivered), nothing is stored as the VEN's
+    opt, and the event is pushed again later for its missing answer."""
+    reg = await register_push(vtn, endpoint)
+    endpoint.answers["oadrDistributeEvent"] = lambda msg: _created(reg.ven_id, msg, code=400)
+    event = await vtn.create_event()
+    await pushed_events(endpoint)
+    await drained(vtn, reg.ven_id)
+    assert await stored_responses(vtn, event.event_id) == []
+    (again,) = await pushed_events(endpoint)
+    assert again.event_id == event.event_id
+
+
+@pytest.mark.parametrize("changes", [{"event_id": "UnknownEventID"}, {"modification_number": 10}])
+async def test_A_E2_0720_0730_TH_VEN(vtn, endpoint, changes):
+    """A_E2_0720 (Mismatched eventID) and A_E2_0730 (Mismatched modificationNumber), push: an answer naming an
+    unknown event or a modification that does not exist is refused (452, as if posted): nothing stored,
+    counted as a bad answer."""
+    reg = await register_push(vtn, endpoint)
+    endpoint.answers["oadrDistributeEvent"] = lambda msg: _created(reg.ven_id, msg, **changes)
+    event = await vtn.create_event()
+    await pushed_events(endpoint)
+    await drained(vtn, reg.ven_id)
+    assert await stored_responses(vtn, event.event_id) == []
+    assert vtn.process.pusher.counters.bad_answers >= 1
 
 
 async def test_A_E2_0780_TH_VEN(vtn, endpoint):
