@@ -5,6 +5,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from mapping.oadr import model as m
@@ -15,11 +16,14 @@ from ven.events import EventRunner
 from ven.reporting import Reporter
 from ven.site import Site, new_request_id
 from ven.store import Registration
-from ven.transport import LinkDown, VtnProtocolError
+from ven.transport import LinkDown, Message, VtnProtocolError
 
 log = logging.getLogger("cariflex.ven.agent")
 
 MAX_MESSAGES_PER_CYCLE = 100
+
+#: how a VEN answers a VTN-initiated message: (service, message) → the VTN's reply, if any
+Answerer = Callable[[str, Message], Awaitable[Message | None]]
 
 
 class RegistrationRefused(Exception):
@@ -55,7 +59,8 @@ class SiteVen:
                 if not self.reports.registered:
                     await self.reports.register()
                 await self.reports.flush()
-                await self.poll_until_drained()
+                if self.site.push_address is None:
+                    await self.poll_until_drained()  # in push mode the VTN POSTs to our endpoint instead
                 self.failures = 0
                 wait = self.poll_interval()
             except (LinkDown, VtnProtocolError, RegistrationRefused) as exc:
@@ -116,7 +121,8 @@ class SiteVen:
                 report_only=False,
                 xml_signature=link.signs,
                 ven_name=site.config.ven_name,
-                http_pull_model=True,
+                http_pull_model=site.push_address is None,
+                transport_address=site.push_address,
                 ven_id=previous.ven_id if previous else None,
                 registration_id=previous.registration_id if previous else None,
             ),
@@ -193,18 +199,20 @@ class SiteVen:
                 return
             await self.handle(reply)
 
-    async def handle(self, message: object) -> None:
-        """Act on one VTN-initiated message and send the answer the profile requires."""
-        link, site = self.site.link, self.site
+    async def handle(self, message: object, answer_with: Answerer | None = None) -> None:
+        """Act on one VTN-initiated message and send the answer the profile requires: by POSTing it to
+        the VTN (pull), or through `answer_with` (push: the answer goes in the HTTP response)."""
+        site = self.site
+        send: Answerer = answer_with or site.link.send
         if isinstance(message, m.DistributeEvent):
             expected = site.ven.vtn_id or (site.registration.vtn_id if site.registration else None)
             created = await self.events.distribute(message, expected)
             if created is not None:
-                answer = await link.send("EiEvent", created)
+                answer = await send("EiEvent", created)
                 if isinstance(answer, m.Response) and answer.response.code == ResponseCode.OK:
                     self.events.answered(created)
         elif isinstance(message, r.CreateReport):
-            await self.reports.accept(message.report_requests, message.request_id)
+            await self.reports.accept(message.report_requests, message.request_id, send)
         elif isinstance(message, r.CancelReport):
             held = {q.report_request_id for q, _n, _u in site.store.report_requests(site.name)}
             follow = set(message.report_request_ids) if message.report_to_follow else set()
@@ -212,14 +220,14 @@ class SiteVen:
             ack = m.Acknowledgement(
                 "oadrCanceledReport", m.EiResponse(request_id=message.request_id), ven_id=site.ven_id, pending_reports=pending
             )
-            await link.send("EiReport", ack)
+            await send("EiReport", ack)
             await self.reports.cancel(message)  # with reportToFollow: the last report goes out after the acknowledgement
         elif isinstance(message, r.RegisterReport):
-            await link.send("EiReport", r.RegisteredReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
+            await send("EiReport", r.RegisteredReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
         elif isinstance(message, r.UpdateReport):
-            await link.send("EiReport", r.UpdatedReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
+            await send("EiReport", r.UpdatedReport(m.EiResponse(request_id=message.request_id), ven_id=site.ven_id))
         elif isinstance(message, m.RequestReregistration):
-            await link.send("EiRegisterParty", m.Response(m.EiResponse(), ven_id=site.ven_id))
+            await send("EiRegisterParty", m.Response(m.EiResponse(), ven_id=site.ven_id))
             await self.register()
         elif isinstance(message, m.CancelPartyRegistration):
             ours = site.registration.registration_id if site.registration else None
@@ -227,9 +235,9 @@ class SiteVen:
                 refusal = m.EiResponse(
                     ResponseCode.INVALID_ID, f"registrationID {message.registration_id!r} is not ours", message.request_id
                 )
-                await link.send("EiRegisterParty", m.CanceledPartyRegistration(refusal, message.registration_id, site.ven_id))
+                await send("EiRegisterParty", m.CanceledPartyRegistration(refusal, message.registration_id, site.ven_id))
                 return
-            await link.send(
+            await send(
                 "EiRegisterParty", m.CanceledPartyRegistration(m.EiResponse(request_id=message.request_id), ours, site.ven_id)
             )
             self._lose_registration("the VTN cancelled our registration")

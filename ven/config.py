@@ -104,6 +104,20 @@ class CurtailmentSettings:
 
 
 @dataclass(frozen=True)
+class PushSettings:
+    """2.0b push mode: each site VEN registers with oadrHttpPullModel false and serves its own endpoint.
+
+    Site number i (in sites order) listens on `host`:`port + i` (port 0: any free port) and gives the
+    VTN `<scheme>://<public_host>:<port>/OpenADR2/Simple/2.0b` as its oadrTransportAddress: one port per
+    site, so that over TLS each endpoint presents its own site's certificate, the one the VTN pins."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090
+    #: the host name or address the VTN reaches this process at (default: `host`)
+    public_host: str | None = None
+
+
+@dataclass(frozen=True)
 class VenConfig:
     """What a `cariflex ven` process needs."""
 
@@ -124,6 +138,8 @@ class VenConfig:
     xml_signatures: bool = False
     #: the operations listener (/metrics, /healthz, /readyz); port None: none (docs/observability.md)
     metrics: MetricsSettings = MetricsSettings()
+    #: None: pull mode (the VENs poll); else push mode (the VTN POSTs to each site VEN's endpoint)
+    push: PushSettings | None = None
 
 
 def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -263,6 +279,21 @@ def _mqtt(table: Table) -> MqttSettings | None:
     return settings
 
 
+PUSH_KEYS = {"push", "push_host", "push_port", "push_public_host"}
+
+
+def _push(vtn: Table) -> PushSettings | None:
+    """`[vtn] push = true` and where the site VENs' endpoints listen."""
+    if not vtn.boolean("push", False):
+        return None
+    host = vtn.string("push_host", PushSettings.host)
+    return PushSettings(
+        host=host,
+        port=vtn.integer("push_port", PushSettings.port, 0, 65535),
+        public_host=vtn.string("push_public_host", host),
+    )
+
+
 _BASELINE_KEYS = {"method", "minutes", "x", "y", "days"}
 
 
@@ -306,7 +337,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
     try:
         root.reject_unknown(SECTIONS)
         vtn, store, poll, reports = root.table("vtn"), root.table("store"), root.table("poll"), root.table("reports")
-        vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"})
+        vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"} | PUSH_KEYS)
         store.reject_unknown({"path"})
         poll.reject_unknown({"default_interval", "max_backoff"})
         reports.reject_unknown({"duration"})
@@ -326,6 +357,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             tls=parse_tls(root.table("tls"), path.resolve().parent.parent, "client"),
             xml_signatures=vtn.boolean("xml_signatures", False),
             metrics=parse_metrics(root.table("metrics"), with_listener=True),
+            push=_push(vtn),
         )
         if config.xml_signatures and config.tls is None:
             raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")

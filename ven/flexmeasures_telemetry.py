@@ -205,4 +205,3 @@ async def _every(every: timedelta, round_: Callable[[], Awaitable[object]], what
         except Exception:  # a background loop that dies silently would stop the telemetry for good
             log.exception("%s failed; trying again in %s", what, every)
         await asyncio.sleep(every.total_seconds())
-

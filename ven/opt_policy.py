@@ -42,9 +42,7 @@ def site_facts(site: SiteConfig) -> SiteFacts:
 
 def enrolled(market_context: str, programs: tuple[str, ...]) -> bool:
     """Whether a site enrolled in `programs` (exact, or a prefix ending in *; none listed: any) takes part."""
-    return not programs or any(
-        market_context.startswith(p[:-1]) if p.endswith("*") else market_context == p for p in programs
-    )
+    return not programs or any(market_context.startswith(p[:-1]) if p.endswith("*") else market_context == p for p in programs)
 
 
 def decide(event: m.Event, policy: OptPolicy, site: SiteConfig | None = None) -> OptDecision:

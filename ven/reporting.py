@@ -3,6 +3,7 @@ on schedule, cancellations, and a durable queue so no report is lost when the VT
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from mapping.curtailment import report as curtailment
@@ -100,8 +101,14 @@ class Reporter:
             if reply.report_requests:
                 await self.accept(reply.report_requests, reply.response.request_id)
 
-    async def accept(self, requests: tuple[r.ReportRequest, ...], request_id: str) -> None:
-        """Take report requests (from oadrCreateReport or piggy-backed) and answer oadrCreatedReport."""
+    async def accept(
+        self,
+        requests: tuple[r.ReportRequest, ...],
+        request_id: str,
+        answer_with: Callable[[str, m.Acknowledgement], Awaitable[object]] | None = None,
+    ) -> None:
+        """Take report requests (from oadrCreateReport or piggy-backed) and answer oadrCreatedReport
+        (POSTed to the VTN, or through `answer_with` in push mode)."""
         code, description = ResponseCode.OK, "OK"
         reregister = False
         for request in requests:
@@ -128,7 +135,7 @@ class Reporter:
         ack = m.Acknowledgement(
             "oadrCreatedReport", m.EiResponse(code, description, request_id), ven_id=self.site.ven_id, pending_reports=pending
         )
-        await self.site.link.send("EiReport", ack)
+        await (answer_with or self.site.link.send)("EiReport", ack)
         if reregister:
             await self.register()
 

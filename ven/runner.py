@@ -20,6 +20,7 @@ from ven.config import SiteConfig, VenConfig
 from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures_telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SiteRoutedSource, TelemetrySource
+from ven.push_server import PushEndpoint
 from ven.site import Site
 from ven.store import VenStore
 from ven.telemetry_mqtt import MqttTelemetrySource
@@ -52,6 +53,8 @@ class VenProcess:
     ops_port: int | None = None
     _fm_source: FlexMeasuresTelemetrySource | None = None
     _ops: web.AppRunner | None = None
+    #: push mode: each site VEN's endpoint, by site name
+    endpoints: dict[str, PushEndpoint] = field(default_factory=dict)
 
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
@@ -87,6 +90,8 @@ class VenProcess:
             )
             ven = SiteVen(site)
             self.vens[site_config.name] = ven
+            if self.config.push is not None:
+                await self._serve_push(ven, len(self.endpoints))
             delay = (
                 jittered_start(self.config.default_poll_interval) if spread_first_polls and len(self.config.sites) > 1 else 0.0
             )
@@ -131,6 +136,17 @@ class VenProcess:
         if self._scheduler is None or not self._scheduler.running:
             problems.append("scheduler is not running")
         return problems
+
+    async def _serve_push(self, ven: SiteVen, index: int) -> None:
+        """Start the site VEN's push endpoint (port + index, with the site's certificate) and give its address."""
+        push = self.config.push
+        assert push is not None
+        tls = for_ven(self.config.tls, ven.site.config.ven_name) if self.config.tls else None
+        endpoint = PushEndpoint(ven, tls)
+        await endpoint.start(push.host, push.port + index if push.port else 0)
+        ven.site.push_address = endpoint.address(push.public_host or push.host)
+        self.endpoints[ven.site.name] = endpoint
+        log.info("%s: push endpoint %s", ven.site.name, ven.site.push_address)
 
     def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
         return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None
@@ -180,6 +196,8 @@ class VenProcess:
             await self._ops.cleanup()
         for ven in self.vens.values():
             ven.stop()
+        for endpoint in self.endpoints.values():
+            await endpoint.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

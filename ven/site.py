@@ -39,6 +39,8 @@ class Site:
     registration: Registration | None = None
     #: the process's metric counts (shared by its sites; labelled by site)
     tally: Tally = field(default_factory=Tally)
+    #: push mode: this site VEN's oadrTransportAddress (None: it polls)
+    push_address: str | None = None
 
     @property
     def name(self) -> str:

@@ -67,8 +67,7 @@ class VtnLink:
     async def send_raw(self, service: str, body: bytes) -> Message | None:
         """Send an encoded message (used to resend queued reports byte for byte)."""
         url = f"{self.base_url}/{service}"
-        if self.signer is not None:
-            body = sign(body, self.signer, datetime.now(UTC), uuid.uuid4().hex)
+        body = self.signed(body)
         try:
             async with self.session.post(
                 url, data=body, headers={"Content-Type": "application/xml"}, timeout=self.timeout
@@ -83,6 +82,17 @@ class VtnLink:
             raise VtnProtocolError(f"{url}: HTTP {status}: {data[:300]!r}")
         if not data.strip():
             return None
+        return self.read(url, data)
+
+    def signed(self, body: bytes) -> bytes:
+        """The body as it goes out: signed when this link uses XML signatures."""
+        if self.signer is None:
+            return body
+        return sign(body, self.signer, datetime.now(UTC), uuid.uuid4().hex)
+
+    def read(self, url: str, data: bytes) -> Message:
+        """A message from the VTN (an answer, or one it pushed to us): parsed safely, schema-checked, its
+        signature checked as for answers; VtnProtocolError when it is not acceptable."""
         try:
             root = parse_xml(data)
             envelope = open_envelope(root)

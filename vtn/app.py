@@ -23,6 +23,7 @@ from vtn.lifecycle import Lifecycle
 from vtn.notify import ChangeListener, ChangeProbe
 from vtn.openadr3 import routes as openadr3_routes
 from vtn.ops import add_ops
+from vtn.push.pusher import Pusher
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -44,6 +45,8 @@ class VtnProcess:
     lifecycle: Lifecycle
     sync: StoreSync
     leadership: Leadership
+    #: pushes to VENs registered in push mode; runs in the leader unless [push] enabled = false
+    pusher: Pusher
     #: this process's metrics (GET /metrics)
     registry: CollectorRegistry
     #: None on SQLite or with [store] listen = false
@@ -71,7 +74,6 @@ def build(config: VtnConfig) -> VtnProcess:
     lifecycle = Lifecycle(ctx, scheduler, leads=lambda: leadership.is_leader)
     sync = StoreSync(ctx, lifecycle)
     sync.load_all()
-    _add_leader_jobs(leadership, ctx, lifecycle, sync)
     shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
     probe = ChangeProbe(config.db_url) if shared else None
     if probe is not None:
@@ -86,6 +88,8 @@ def build(config: VtnConfig) -> VtnProcess:
     registry = add_ops(app, ctx, scheduler)
     if config.ui.enabled:
         add_ui(app, ctx)
+    pusher = Pusher(ctx, config.push)
+    _add_leader_jobs(leadership, ctx, lifecycle, sync, pusher)
     process = VtnProcess(
         ctx=ctx,
         app=app,
@@ -93,6 +97,7 @@ def build(config: VtnConfig) -> VtnProcess:
         lifecycle=lifecycle,
         sync=sync,
         leadership=leadership,
+        pusher=pusher,
         listener=listener,
         probe=probe,
         registry=registry,
@@ -120,9 +125,10 @@ async def _start(process: VtnProcess) -> None:
         await process.listener.start()
 
 
-def _add_leader_jobs(leadership: Leadership, ctx: VtnContext, lifecycle: Lifecycle, sync: StoreSync) -> None:
-    """What exactly one process runs: status reconciles and the curtailment requests. A new leader first
-    catches up with the store, then reconciles (what the previous leader left undone)."""
+def _add_leader_jobs(leadership: Leadership, ctx: VtnContext, lifecycle: Lifecycle, sync: StoreSync, pusher: Pusher) -> None:
+    """What exactly one process runs: status reconciles, the curtailment requests and pushing to push-mode
+    VENs (several pushers would push every message once each). A new leader first catches up with the
+    store, then reconciles (what the previous leader left undone)."""
     leadership.add_job(LeaderJob("reconcile", lifecycle.reconcile, timedelta(seconds=30)))
     # a partial, not a lambda: APScheduler awaits only what it recognises as a coroutine function
     leadership.add_job(LeaderJob("curtailment", partial(curtailment.request_due, ctx), timedelta(seconds=5)))
@@ -130,6 +136,9 @@ def _add_leader_jobs(leadership: Leadership, ctx: VtnContext, lifecycle: Lifecyc
     leadership.on_gain(lifecycle.reconcile)
     leadership.on_gain(partial(_set_leader_gauge, ctx, 1))
     leadership.on_lose(partial(_set_leader_gauge, ctx, 0))
+    if ctx.config.push.enabled:
+        leadership.on_gain(pusher.start)
+        leadership.on_lose(pusher.stop)
 
 
 async def _set_leader_gauge(ctx: VtnContext, value: int) -> None:

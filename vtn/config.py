@@ -12,6 +12,7 @@ from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
 from vtn.dso_config import DsoConfig, parse_dso
+from vtn.push.settings import PushConfig, parse_push
 from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
 from vtn.ui.settings import UiConfig, parse_ui
 
@@ -74,13 +75,29 @@ class VtnConfig:
     listen_for_changes: bool = True
     #: PostgreSQL: how often a follower tries to become leader, and the leader checks it still is
     leader_retry: timedelta = timedelta(seconds=2)
+    #: delivery to VENs registered in push mode (httpPullModel false)
+    push: PushConfig = field(default_factory=PushConfig)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
     """Validate a parsed TOML document; relative SQLite paths are taken from `base_dir`."""
     root = Table(data, "", environ)
     root.reject_unknown(
-        {"vtn", "store", "programs", "groups", "resources", "reports", "ui", "dso", "aggregator", "tls", "proxy"} | {"metrics"}
+        {
+            "vtn",
+            "store",
+            "programs",
+            "groups",
+            "resources",
+            "reports",
+            "ui",
+            "dso",
+            "aggregator",
+            "tls",
+            "proxy",
+            "metrics",
+            "push",
+        }
     )
     reports = root.table("reports")
     reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
@@ -134,6 +151,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         metrics=parse_metrics(root.table("metrics"), with_listener=False),
         listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
         leader_retry=store.duration("leader_retry", "PT2S"),
+        push=parse_push(root.table("push")),
     )
 
 

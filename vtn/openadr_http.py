@@ -135,6 +135,18 @@ async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint
     return reply
 
 
+async def take_answer(ctx: VtnContext, body: bytes, fingerprint: str | None) -> str:
+    """Process a VEN's answer to a pushed message exactly as if the VEN had posted it (same checks,
+    same handler); returns its message name. Raises MessageRejected (not OpenADR) or OadrError
+    (refused); the handler's own reply is dropped: push answers are not answered."""
+    envelope = open_envelope(parse_xml(body, ctx.config.max_body_bytes))
+    service = service_of(envelope.name)
+    if service is None or service == "OadrPoll":
+        raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{envelope.name} is not an answer a VEN gives to a pushed message")
+    await _answer(ctx, service, envelope, fingerprint)
+    return envelope.name
+
+
 async def _read_body(ctx: VtnContext, request: web.Request) -> bytes | web.Response:
     """The request body, or the refusal of one that is announced too big or arrives too slowly."""
     limit = ctx.config.max_body_bytes

@@ -14,13 +14,23 @@ from vtn.store import repository as repo
 log = logging.getLogger("cariflex.vtn.events")
 
 
-def distribute(ctx: VtnContext, ven: VenRecord, events: list[LiveEvent], response: m.EiResponse | None = None) -> bytes:
-    """Encode an oadrDistributeEvent of `events` for `ven`, and note what it was given."""
+def encode_events(ctx: VtnContext, events: list[LiveEvent], response: m.EiResponse | None = None) -> bytes:
+    """An oadrDistributeEvent of `events` (nothing is noted as delivered)."""
+    return encode_distribute_event(ctx.config.vtn_id, new_id("req"), (ctx.live.fragment(e) for e in events), response)
+
+
+def note_distribution(ctx: VtnContext, ven: VenRecord, events: list[LiveEvent]) -> None:
+    """Remember that `ven` now holds `events` (as of this modification and status)."""
     now = ctx.now()
     for live in events:
         ctx.note_delivery(ven.ven_id, live.event.event_id, live.event.modification_number, now)
     ctx.live.delivered[ven.ven_id] = tuple(e.key for e in events)
-    return encode_distribute_event(ctx.config.vtn_id, new_id("req"), (ctx.live.fragment(e) for e in events), response)
+
+
+def distribute(ctx: VtnContext, ven: VenRecord, events: list[LiveEvent], response: m.EiResponse | None = None) -> bytes:
+    """Encode an oadrDistributeEvent of `events` for `ven`, and note what it was given."""
+    note_distribution(ctx, ven, events)
+    return encode_events(ctx, events, response)
 
 
 async def request_event(ctx: VtnContext, msg: m.RequestEvent) -> bytes:

@@ -28,10 +28,10 @@ OUTBOX_MESSAGES = {
 }
 
 
-async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message | r.ReportMessage:
+async def outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message | r.ReportMessage:
+    """The message a queued item stands for (nothing is changed: see `after_outbox_delivery`)."""
     if item.kind == "cancel_registration":
         registration_id = item.payload.get("registration_id") or ven.registration_id or ""
-        await cancel_registration_of(ctx, ven)
         return m.CancelPartyRegistration(request_id=new_id("req"), registration_id=registration_id, ven_id=ven.ven_id)
     if item.kind == "request_reregistration":
         return m.RequestReregistration(ven_id=ven.ven_id)
@@ -41,7 +41,6 @@ async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> 
     if item.kind == "create_report":
         ids = item.payload["report_request_ids"]
         found = await ctx.store.call(report_repository.requests_by_id, ids)
-        await ctx.store.call(report_repository.set_request_state, ids, "requested", ctx.now())
         return r.CreateReport(
             request_id=new_id("req"), report_requests=tuple(found[i][1] for i in ids if i in found), ven_id=ven.ven_id
         )
@@ -50,13 +49,22 @@ async def _outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> 
     raise ValueError(f"outbox item {item.id} has unknown kind {item.kind!r}")
 
 
+async def after_outbox_delivery(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> None:
+    """What delivering a queued item changes: a cancelled registration, requests now made."""
+    if item.kind == "cancel_registration":
+        await cancel_registration_of(ctx, ven)
+    elif item.kind == "create_report":
+        await ctx.store.call(report_repository.set_request_state, item.payload["report_request_ids"], "requested", ctx.now())
+
+
 async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportMessage | None:
     while (item := ctx.live.next_outbox(ven.ven_id)) is not None:
         claimed = await ctx.store.call(repo.claim_outbox, item.id, ctx.now())
         ctx.live.drop_outbox_item(item)
         if claimed:
             log.info("delivering queued %s to VEN %s", item.kind, ven.ven_id)
-            message = await _outbox_message(ctx, ven, item)
+            message = await outbox_message(ctx, ven, item)
+            await after_outbox_delivery(ctx, ven, item)
             ctx.tally.inc(POLL_ANSWERS, (OUTBOX_MESSAGES.get(item.kind, item.kind),))
             return message
     return None

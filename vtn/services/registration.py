@@ -3,6 +3,7 @@
 import logging
 from dataclasses import replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -57,11 +58,9 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
         raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"profile {msg.profile_name!r} is not served; this VTN speaks 2.0b")
     if msg.transport_name != "simpleHttp":
         raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"transport {msg.transport_name!r} is not served; use simpleHttp")
-    if msg.http_pull_model is False:
-        raise OadrError(
-            ResponseCode.COMPLIANCE_ERROR,
-            "push mode (oadrHttpPullModel false) is not available on this VTN yet; register with oadrHttpPullModel true",
-        )
+    push = msg.http_pull_model is False
+    if push:
+        _check_push_address(ctx, msg.transport_address)
     existing = _existing_ven(ctx, msg)
     if msg.ven_name:
         holder = ctx.live.ven_by_name(msg.ven_name)
@@ -75,7 +74,7 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
         profile_name=msg.profile_name,
         transport_name=msg.transport_name,
         transport_address=msg.transport_address,
-        http_pull_model=True,
+        http_pull_model=not push,
         report_only=msg.report_only,
         xml_signature=msg.xml_signature,
         fingerprint=existing.fingerprint if existing else None,
@@ -87,14 +86,32 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
     ctx.live.delivered.pop(record.ven_id, None)
     ctx.seen[record.ven_id] = now
     log.info(
-        "%s VEN %s (name %r, registration %s, reportOnly %s)",
+        "%s VEN %s (name %r, registration %s, reportOnly %s, %s)",
         "re-registered" if existing else "registered",
         record.ven_id,
         record.ven_name,
         record.registration_id,
         record.report_only,
+        f"push to {record.transport_address}" if push else "pull",
     )
     return _created(ctx, ok(msg.request_id), record)
+
+
+def _check_push_address(ctx: VtnContext, address: str | None) -> None:
+    """A push VEN must give an http(s) URL the VTN can POST to (454 otherwise)."""
+    if not ctx.config.push.enabled:
+        raise OadrError(
+            ResponseCode.COMPLIANCE_ERROR,
+            "push mode (oadrHttpPullModel false) is switched off on this VTN; register with oadrHttpPullModel true",
+        )
+    if not address:
+        raise OadrError(ResponseCode.INVALID_DATA, "oadrTransportAddress is required with oadrHttpPullModel false (push mode)")
+    parts = urlsplit(address.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OadrError(
+            ResponseCode.INVALID_DATA,
+            f"oadrTransportAddress {address!r} is not an http(s) URL; push mode needs one the VTN can POST to",
+        )
 
 
 def _save_registration(session: Session, record: VenRecord, now: datetime) -> list[OutboxItem]:

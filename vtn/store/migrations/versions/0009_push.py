@@ -1,4 +1,8 @@
-"""push: reserved for 2.0b push delivery (issue 10); no change yet
+"""push: 2.0b push delivery (issue 10) needs no schema change
+
+The VEN table already keeps oadrTransportAddress and oadrHttpPullModel, and the outbox is the push
+queue: a message stays pending (delivered_at NULL) until the push VEN answered. The revision stays so
+that the numbering of issue 10's migrations is the one agreed.
 
 Revision ID: 0009
 Revises: 0008
@@ -12,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Nothing yet."""
+    """Nothing to change."""
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Nothing to change."""

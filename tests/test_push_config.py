@@ -1,0 +1,54 @@
+"""The push settings of both sides: `[push]` in vtn.toml, `[vtn] push = true` in ven.toml."""
+
+from datetime import timedelta
+
+import pytest
+
+from mapping.settings import ConfigError
+from ven.config import PushSettings
+from ven.config import load_config as load_ven_config
+from vtn.config import load_config
+from vtn.push.settings import PushConfig
+
+
+def _vtn_toml(tmp_path, text: str):
+    path = tmp_path / "config" / "vtn.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_vtn_push_section_is_read(tmp_path):
+    config = load_config(_vtn_toml(tmp_path, '[push]\nenabled = false\nscan_interval = "PT0.2S"\nconcurrency = 64\n'))
+    assert config.push == PushConfig(enabled=False, scan_interval=timedelta(milliseconds=200), concurrency=64)
+    assert load_config(_vtn_toml(tmp_path, "")).push == PushConfig()
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[push]\nretries = 3\n", r"push\.retries: unknown key"),
+        ('[push]\ntimeout = "soon"\n', r"push\.timeout"),
+        ("[push]\nconcurrency = 0\n", r"push\.concurrency"),
+    ],
+)
+def test_bad_push_section_names_the_key(tmp_path, toml, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(_vtn_toml(tmp_path, toml))
+
+
+def test_ven_push_settings(tmp_path):
+    (tmp_path / "config").mkdir()
+    sites = tmp_path / "config" / "sites.toml"
+    sites.write_text('[[sites]]\nname = "site-1"\n')
+    path = tmp_path / "config" / "ven.toml"
+    path.write_text(
+        '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_host = "0.0.0.0"\n'
+        'push_port = 9100\npush_public_host = "ven.example.mq"\n'
+    )
+    assert load_ven_config(path, sites).push == PushSettings("0.0.0.0", 9100, "ven.example.mq")
+    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = false\n')
+    assert load_ven_config(path, sites).push is None
+    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_port = 70000\n')
+    with pytest.raises(ConfigError, match=r"vtn\.push_port"):
+        load_ven_config(path, sites)

@@ -1,0 +1,218 @@
+"""Push cases with our VEN as the device under test (TH_VTN): N0_*, E0_*, R0_*, P0_* and the 2.0a-derived
+A_E0 cases. Our VEN runs with `[vtn] push = true`: it registers with oadrHttpPullModel false and its
+endpoint's address; the scripted VTN then POSTs its messages to `<transportAddress>/<service>` (here:
+`push_to_ven`) and reads the VEN's answer from the HTTP response, XSD-checked. The VEN never polls.
+See docs/conformance-ven.md for which pull case each one mirrors."""
+
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from mapping.oadr import model as m
+from mapping.oadr import report_model as r
+from mapping.oadr.decode import decode, open_envelope
+from mapping.oadr.encode import encode
+from mapping.oadr.xsd import parse_xml, schema_errors
+from tests.ven_conformance import cancel_report, cancelled, create_report, distribute, event, modified, report_request
+from tests.ven_conformance.scripted_vtn import Th
+from ven.config import PushSettings
+
+STATUS = "site-1:TELEMETRY_STATUS"
+
+
+async def start_push_ven(th: Th) -> str:
+    """Start our VEN in push mode; returns the oadrTransportAddress it registered with."""
+    await th.start_ven(registered=False, push=PushSettings(port=0))
+    await th.wait(lambda: th.ven.site.registration is not None, "the VEN to register")
+    registration = th.vtn.messages("oadrCreatePartyRegistration")[-1]
+    assert registration.http_pull_model is False
+    assert registration.transport_address == th.ven.site.push_address
+    return registration.transport_address
+
+
+async def push_to_ven(address: str, service: str, message: object, body: bytes | None = None) -> tuple[int, object]:
+    """POST a message to the VEN's endpoint as a push-mode VTN does; (HTTP status, decoded answer or None)."""
+    async with aiohttp.ClientSession() as session:
+        data = body if body is not None else encode(message)  # type: ignore[arg-type]
+        async with session.post(f"{address}/{service}", data=data, headers={"Content-Type": "application/xml"}) as resp:
+            status, answer = resp.status, await resp.read()
+    if status != 200 or not answer.strip():
+        return status, None
+    root = parse_xml(answer)
+    problem = schema_errors(root)
+    assert problem is None, f"the VEN answered a push with a schema-invalid message: {problem}"
+    return status, decode(open_envelope(root))
+
+
+def no_polls(th: Th) -> None:
+    assert th.vtn.received("oadrPoll") == [], "a push-mode VEN must not poll"
+
+
+async def test_N0_5010_TH_VTN(th: Th):
+    """N0_5010 (push registration, mirrors N1_0010): the VEN queries, then registers with
+    oadrHttpPullModel false and an http(s) oadrTransportAddress it serves; it never polls."""
+    address = await start_push_ven(th)
+    assert th.vtn.received("oadrQueryRegistration")
+    assert address.startswith("http://127.0.0.1:") and address.endswith("/OpenADR2/Simple/2.0b")
+    no_polls(th)
+
+
+async def test_N0_5020_TH_VTN(th: Th):
+    """N0_5020 (push bootstrap, mirrors N1_0020): after registering the VEN registers its reports by POST;
+    the VTN's pushed oadrRegisterReport is answered with oadrRegisteredReport in the HTTP response."""
+    address = await start_push_ven(th)
+    await th.wait(lambda: th.vtn.received("oadrRegisterReport"), "the VEN's oadrRegisterReport")
+    status, answer = await push_to_ven(address, "EiReport", r.RegisterReport("vtn-rr", (), ven_id=th.vtn.ven_id))
+    assert status == 200 and isinstance(answer, r.RegisteredReport)
+    assert answer.response.code == 200 and answer.response.request_id == "vtn-rr" and answer.ven_id == th.vtn.ven_id
+    no_polls(th)
+
+
+async def test_N0_5040_TH_VTN(th: Th):
+    """N0_5040 (VTN cancels the registration, push; mirrors N1_0040): the pushed oadrCancelPartyRegistration is
+    answered oadrCanceledPartyRegistration 200 in the HTTP response; the VEN then registers again."""
+    address = await start_push_ven(th)
+    before = len(th.vtn.messages("oadrCreatePartyRegistration"))
+    cancel = m.CancelPartyRegistration("req-c", th.vtn.registration_id, th.vtn.ven_id)
+    status, answer = await push_to_ven(address, "EiRegisterParty", cancel)
+    assert status == 200 and isinstance(answer, m.CanceledPartyRegistration) and answer.response.code == 200
+    assert answer.registration_id == th.vtn.registration_id
+    await th.wait(lambda: len(th.vtn.messages("oadrCreatePartyRegistration")) > before, "a new registration")
+
+
+async def test_N0_5050_TH_VTN(th: Th):
+    """N0_5050 (VTN requests re-registration, push; mirrors N1_0050): oadrResponse 200 in the HTTP response,
+    then a new oadrCreatePartyRegistration (still push mode) POSTed to the VTN."""
+    address = await start_push_ven(th)
+    before = len(th.vtn.messages("oadrCreatePartyRegistration"))
+    status, answer = await push_to_ven(address, "EiRegisterParty", m.RequestReregistration(ven_id=th.vtn.ven_id))
+    assert status == 200 and isinstance(answer, m.Response) and answer.response.code == 200
+    await th.wait(lambda: len(th.vtn.messages("oadrCreatePartyRegistration")) > before, "the re-registration")
+    assert th.vtn.messages("oadrCreatePartyRegistration")[-1].http_pull_model is False
+
+
+async def test_N0_5070_TH_VTN(th: Th):
+    """N0_5070 (negative, push): what is not OpenADR, or is pushed to the wrong service, is refused with
+    HTTP 400 naming the problem; a non-XML Content-Type gets 415; the VEN carries on."""
+    address = await start_push_ven(th)
+    status, _ = await push_to_ven(address, "EiEvent", None, body=b"<not-openadr/>")
+    assert status == 400
+    status, _ = await push_to_ven(address, "EiReport", distribute(th.vtn.vtn_id, event()))
+    assert status == 400
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{address}/EiEvent", data=b"x", headers={"Content-Type": "text/plain"}) as resp:
+            assert resp.status == 415
+    ev = event()
+    status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
+    assert status == 200 and isinstance(answer, m.CreatedEvent)
+
+
+async def test_E0_6010_TH_VTN(th: Th):
+    """E0_6010 (event, push; mirrors E1_1010): a pushed oadrDistributeEvent with responseRequired always is
+    answered oadrCreatedEvent (optIn, the event's id and modification) in the HTTP response; the site's
+    event callback runs."""
+    address = await start_push_ven(th)
+    ev = event()
+    status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
+    assert status == 200 and isinstance(answer, m.CreatedEvent) and answer.ven_id == th.vtn.ven_id
+    assert [(x.event_id, x.modification_number, x.opt_type) for x in answer.event_responses] == [(ev.event_id, 0, "optIn")]
+    assert th.hooks.kinds(ev.event_id) == ["event"]
+    no_polls(th)
+
+
+async def test_E0_6020_TH_VTN(th: Th):
+    """E0_6020 (responseRequired never, push): an empty HTTP 200, no oadrCreatedEvent anywhere; the event is held."""
+    address = await start_push_ven(th)
+    ev = event(response="never")
+    status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
+    assert status == 200 and answer is None
+    assert ev.event_id in th.held() and th.vtn.received("oadrCreatedEvent") == []
+
+
+async def test_E0_6030_TH_VTN(th: Th):
+    """E0_6030 (modification then cancellation, push; mirrors E1_1030): each pushed distribution is answered
+    for its own modificationNumber; the cancellation runs the cancel callback."""
+    address = await start_push_ven(th)
+    ev = event()
+    await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
+    changed = modified(ev)
+    _, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, changed))
+    assert isinstance(answer, m.CreatedEvent) and answer.event_responses[0].modification_number == 1
+    gone = cancelled(changed)
+    _, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, gone))
+    assert isinstance(answer, m.CreatedEvent) and answer.event_responses[0].modification_number == 2
+    await th.wait(lambda: "cancel" in th.hooks.kinds(ev.event_id), "the cancel callback")
+
+
+async def test_E0_6080_TH_VTN(th: Th):
+    """E0_6080 (case sensitivity, push; mirrors E1_1080): an oadrDistributeEvent from a vtnID differing only
+    in case is refused in the answer (oadrCreatedEvent 452) and no event is taken."""
+    address = await start_push_ven(th)
+    ev = event()
+    _, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id.lower(), ev))
+    assert isinstance(answer, m.CreatedEvent) and answer.response.code == 452
+    assert ev.event_id not in th.held()
+
+
+async def test_A_E0_0190_TH_VTN(th: Th):
+    """A_E0_0190 (push; mirrors A_E1_0190): an event no longer listed in the next pushed distribution is
+    cancelled by the VEN, as when polled."""
+    address = await start_push_ven(th)
+    first, second = event(), event(start_in=timedelta(hours=2))
+    await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, first, second))
+    await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, second))
+    await th.wait(lambda: "cancel" in th.hooks.kinds(first.event_id), "the implicit cancellation")
+    assert "cancel" not in th.hooks.kinds(second.event_id)
+
+
+async def test_R0_8010_TH_VTN(th: Th):
+    """R0_8010 (one-shot report, push; mirrors R1_3010): the pushed oadrCreateReport is answered
+    oadrCreatedReport 200 in the HTTP response; the report itself is POSTed (oadrUpdateReport)."""
+    address = await start_push_ven(th)
+    request = report_request(STATUS, ("status",))
+    status, answer = await push_to_ven(address, "EiReport", create_report(th.vtn.ven_id, request))
+    assert status == 200 and isinstance(answer, m.Acknowledgement) and answer.name == "oadrCreatedReport"
+    assert answer.response.code == 200
+    wanted = request.report_request_id
+    await th.wait(
+        lambda: any(d.report_request_id == wanted for u in th.vtn.messages("oadrUpdateReport") for d in u.reports),
+        "the one-shot report",
+    )
+    assert th.vtn.received("oadrCreatedReport") == []  # the answer went in the HTTP response, not by POST
+
+
+async def test_R0_8040_TH_VTN(th: Th):
+    """R0_8040 (cancel report, push; mirrors R1_3040): a periodic request, then the pushed oadrCancelReport is
+    answered oadrCanceledReport 200 in the HTTP response and the request is dropped."""
+    address = await start_push_ven(th)
+    request = report_request(STATUS, ("status",), granularity=1, report_back=1, start_in=0, duration=60)
+    await push_to_ven(address, "EiReport", create_report(th.vtn.ven_id, request))
+    await th.wait(lambda: request.report_request_id in th.pending_report_requests(), "the request taken")
+    status, answer = await push_to_ven(address, "EiReport", cancel_report(th.vtn.ven_id, request.report_request_id))
+    assert status == 200 and isinstance(answer, m.Acknowledgement) and answer.name == "oadrCanceledReport"
+    await th.wait(lambda: request.report_request_id not in th.pending_report_requests(), "the request dropped")
+
+
+async def test_P0_7010_TH_VTN(th: Th):
+    """P0_7010 (opt schedule, push; mirrors P1_2010): a push VEN still POSTs its own oadrCreateOpt and
+    oadrCancelOpt to the VTN's EiOpt service."""
+    await start_push_ven(th)
+    start = th.ven.site.clock() + timedelta(hours=1)
+    opt_id = await th.ven.create_opt_schedule(((start, timedelta(hours=1)),))
+    await th.ven.cancel_opt(opt_id)
+    assert [o.opt_id for o in th.vtn.messages("oadrCreateOpt")] == [opt_id]
+    assert [o.opt_id for o in th.vtn.messages("oadrCancelOpt")] == [opt_id]
+    no_polls(th)
+
+
+@pytest.mark.parametrize("service", ["EiEvent"])
+async def test_push_before_registration_is_ignored(th: Th, service: str):
+    """A push reaching an endpoint whose VEN has no registration gets an empty 200 and changes nothing."""
+    await start_push_ven(th)
+    address = th.ven.site.push_address
+    assert address is not None
+    th.ven.site.registration = None
+    ev = event()
+    status, answer = await push_to_ven(address, service, distribute(th.vtn.vtn_id, ev))
+    assert status == 200 and answer is None and ev.event_id not in th.held()

@@ -1,0 +1,1 @@
+"""2.0b push mode at the VTN: VENs registered with httpPullModel false get their messages POSTed."""
