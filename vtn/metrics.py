@@ -23,9 +23,9 @@ REPORT_REJECTIONS = "cariflex_report_rejections_total"
 HTTP_REQUESTS = "cariflex_http_requests_total"
 HTTP_DURATION = "cariflex_http_request_duration_seconds"
 STORE_DURATION = "cariflex_store_call_duration_seconds"
-#: counted by push delivery (issue 10, built in parallel; wired after the merge)
+#: counted by the pusher (vtn/push/pusher.py), one per POST to a push-mode VEN
 PUSH_ATTEMPTS = "cariflex_push_attempts_total"
-#: set by the lifecycle leader election (issue 10, built in parallel); 1 until then: every process runs the lifecycle
+#: set by vtn/app.py when this process gains or loses the lifecycle leadership (vtn/leadership.py)
 LIFECYCLE_LEADER = "cariflex_lifecycle_leader"
 
 VTN_SPECS: tuple[Spec, ...] = (
@@ -44,7 +44,7 @@ VTN_SPECS: tuple[Spec, ...] = (
     Spec(HTTP_REQUESTS, "counter", "HTTP requests by route class and status", ("route", "status")),
     Spec(HTTP_DURATION, "histogram", "HTTP request handling time in seconds, by route class", ("route",)),
     Spec(STORE_DURATION, "histogram", "store call time in seconds (queueing on the store thread included)", ("call",)),
-    Spec(PUSH_ATTEMPTS, "counter", "push deliveries to VENs (oadrDistributeEvent etc.) by result", ("result",)),
+    Spec(PUSH_ATTEMPTS, "counter", "POSTs to push-mode VENs by result (delivered: HTTP 200; failed: retried)", ("result",)),
 )
 
 #: first path segment → route class (anything else that matched a route is the operator UI)
