@@ -1,14 +1,25 @@
 """README.md stays true to the code: every `cariflex` command it shows parses with the real command-line
-parser (options, choices and sub-commands exist), and every `make` target, script and document it
-names exists. (The demo itself is run by tests/test_demo.py; `make test` is what CI runs.)"""
+parser and every short-lived one runs, in order, on a store of the test's; every `make` target, script
+and document it names exists. (The long-running ones — the VTN, the VENs, the demo — are run by
+tests/test_demo.py through `cariflex demo --fast`; `make test` is what CI runs.)"""
 
+import os
 import re
 import shlex
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cariflex.cli import parser
+from tests.support.reports import usage_metadata
+from vtn.domain import VenRecord
+from vtn.store import report_repository
+from vtn.store import repository as repo
+from vtn.store.database import upgrade
+from vtn.store.worker import StoreWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -55,3 +66,55 @@ def test_every_linked_document_exists() -> None:
     links = set(re.findall(r"\]\(((?:docs|config)/[^)#]+)\)", README)) | set(re.findall(r"`((?:config|docs)/[\w./-]+)`", README))
     missing = sorted(link for link in links if not (ROOT / link).exists())
     assert links and not missing, missing
+
+
+#: commands that run until stopped or need a FlexMeasures server: tests/test_demo.py runs the VTN, the VENs and
+#: the provisioning (through `cariflex demo`); here they are only parsed
+LONG_RUNNING = {"vtn", "ven", "demo", "provision"}
+README_VEN = "ven-readme"
+
+
+def _runnable(line: str) -> list[str]:
+    """The README command's arguments, with the flags that point it at the test's store and folders."""
+    words = shlex.split(line)[1:]
+    while words and words[0].startswith("--"):  # global options (e.g. --log-format json) come before the command
+        words = words[2:]
+    return words
+
+
+def _exports() -> dict[str, str]:
+    return dict(re.findall(r"^export (\w+)='?([^'\n]*)'?", README, flags=re.M))
+
+
+def test_each_cariflex_command_runs_on_a_store(tmp_path: Path) -> None:
+    """Every short-lived command, in the README's order, on one SQLite store: EVENT_ID is the event the README's
+    first `event create` makes, VEN_ID a registered VEN; PostgreSQL URLs and output folders point to the test's."""
+    url = f"sqlite:///{tmp_path / 'vtn.db'}"
+    upgrade(url)
+    store = StoreWorker(url)
+    now = datetime.now(UTC)
+    store.call_sync(repo.save_ven, VenRecord(README_VEN, "site-01", "reg-readme"), now, True)
+    store.call_sync(report_repository.replace_descriptions, README_VEN, [usage_metadata()], now)  # as its registration would
+    store.close()
+    env = {**os.environ, **_exports()}
+    cariflex = str(Path(sys.executable).parent / "cariflex")
+    event_id = None
+    ran = 0
+    for line in CARIFLEX:
+        words = _runnable(line)
+        if words[0] in LONG_RUNNING:
+            continue
+        args = [w.replace("VEN_ID", README_VEN).replace("EVENT_ID", event_id or "EVENT_ID") for w in words]
+        args = [url if w.startswith("postgresql://") else w for w in args]
+        if words[0] == "certs":
+            args += ["--out", str(tmp_path / "pki")]
+        elif "--db" not in args:
+            args += ["--db", url]
+        done = subprocess.run([cariflex, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert done.returncode == 0, f"README command failed (exit {done.returncode}): {line}\n{done.stderr}{done.stdout}"
+        if words[:2] == ["event", "create"] and event_id is None:
+            found = re.search(r"\b((?:event|evt)-[\w-]+)", done.stdout)
+            assert found, done.stdout
+            event_id = found.group(1)
+        ran += 1
+    assert ran >= 15 and event_id is not None
