@@ -13,7 +13,7 @@ services:
 demo: venv
 	.venv/bin/cariflex demo $(DEMO_ARGS)
 
-## The same with the evening compressed into the next quarter hour: the whole story in about 20 minutes.
+## The same with the evening compressed into one quarter hour (now or the next): the whole story in 9-25 minutes.
 demo-fast: venv
 	.venv/bin/cariflex demo --fast $(DEMO_ARGS)
 

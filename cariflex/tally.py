@@ -42,7 +42,6 @@ class Tally:
     histograms: dict[str, dict[tuple[str, ...], _Histogram]] = field(default_factory=dict)
     buckets: dict[str, tuple[float, ...]] = field(default_factory=dict)
     #: values set by their owner (e.g. leadership 0/1), exposed by the process's gauge collector
-    gauges: dict[str, float] = field(default_factory=dict)
 
     def inc(self, name: str, labels: tuple[str, ...] = (), by: float = 1) -> None:
         """Add `by` to the counter `name` with these label values."""
@@ -62,10 +61,6 @@ class Tally:
             hist = series[labels] = _Histogram([0] * (len(bounds) + 1))
         hist.counts[bisect_left(self.buckets.get(name, LATENCY_BUCKETS), value)] += 1
         hist.total += value
-
-    def set_gauge(self, name: str, value: float) -> None:
-        """Set a gauge value."""
-        self.gauges[name] = value
 
     def value(self, name: str, labels: tuple[str, ...] = ()) -> float:
         """The current count of a counter series (0 when never incremented)."""

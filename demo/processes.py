@@ -4,6 +4,7 @@ Every child is started in its own process group with its output in a log file of
 folder, and stopped with SIGTERM (SIGKILL after a grace period) — so Ctrl-C leaves nothing running.
 """
 
+import ctypes
 import os
 import re
 import signal
@@ -63,12 +64,28 @@ class Child:
             self.process.wait(timeout=10)
 
 
+#: prctl(2) option: the signal a process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: SIGTERM it when the demo dies, even by SIGKILL (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_child(name: str, args: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
-    """Start `cariflex ARGS` in a process group of its own, output appended to `log`."""
+    """Start `cariflex ARGS` in a process group of its own (Ctrl-C reaches the demo alone, which stops its
+    children in order), output appended to `log`; the child is stopped if the demo dies without doing so."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [CARIFLEX, *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            [CARIFLEX, *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     return Child(name, process, log)
 

@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ DSO_CLIENT = "edf-sei"
 UI_USER = "demo"
 #: meter history published at start: the rectangle baseline needs the hour before the event
 BACKFILL = timedelta(minutes=75)
+#: the file that marks a folder as the demo's (and so one it may empty)
+MARKER = ".cariflex-demo"
 #: how long after the event's end the demo waits for the VENs' curtailment reports
 REPORT_WAIT = timedelta(minutes=4)
 
@@ -95,10 +98,11 @@ def run(options: DemoOptions) -> int:
     """Run the demo; returns the exit status (0: the event's curtailment was reported)."""
     signal.signal(signal.SIGTERM, _interrupt)
     data = options.data_dir.resolve()
-    if data.exists():
-        say(f"removing the previous demo's data in {data}")
-        shutil.rmtree(data)
-    data.mkdir(parents=True)
+    try:
+        _empty(data)
+    except DemoError as exc:
+        say(f"failed: {exc}")
+        return 1
     with contextlib.ExitStack() as stack:
         try:
             gateway = _start(options, data, stack)
@@ -106,19 +110,31 @@ def run(options: DemoOptions) -> int:
         except KeyboardInterrupt:
             say("stopping (Ctrl-C)")
             return 130
-        except DemoError as exc:
+        except (DemoError, RuntimeError, OSError, subprocess.SubprocessError) as exc:  # the steps say what failed
             say(f"failed: {exc}")
             return 1
         finally:
             say("stopping the VENs, the VTN and FlexMeasures")
-    return 1
+
+
+def _empty(data: Path) -> None:
+    """Start from an empty data folder: a previous demo's is removed, anything else is refused (never delete a
+    folder the demo did not make)."""
+    marker = data / MARKER
+    if data.exists() and any(data.iterdir()):
+        if not marker.exists():
+            raise DemoError(f"{data} is not empty and not a demo's data folder (no {MARKER}); choose another --data-dir")
+        say(f"removing the previous demo's data in {data}")
+        shutil.rmtree(data)
+    data.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by `cariflex demo`: this folder is emptied at each start\n")
 
 
 def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gateway:
-    services = ["postgresql", "redis"] + (["mosquitto"] if options.mqtt_port == 1883 else [])
-    say(f"checking {', '.join(services)} (installed and started when missing)")
-    run_script(services, lambda line: print(f"    {line}", flush=True), 1200, script=ENSURE_SERVICES)
-    say("starting FlexMeasures 1.0.1 (its own venv, installed the first time: ~2 min)")
+    if options.mqtt_port == 1883:  # the machine's broker; PostgreSQL and Redis are checked with FlexMeasures
+        say("checking Mosquitto (installed and started when missing)")
+        run_script(["mosquitto"], lambda line: print(f"    {line}", flush=True), 1200, script=ENSURE_SERVICES)
+    say("starting FlexMeasures 1.0.1 on PostgreSQL and Redis (its own venv, installed the first time: ~2 min)")
     fm = stack.enter_context(flexmeasures_server(data / "flexmeasures", lambda line: print(f"    {line}", flush=True), FM_EMAIL))
     sites = load_config(REPO / "config" / "ven.toml", SITES_FILE).sites
     say(f"provisioning the {len(sites)} Martinique sites in FlexMeasures (assets, sensors, flex-context, flex-models)")
@@ -241,8 +257,8 @@ async def _wait_for_vens(store: StoreWorker, gateway: Gateway, timeout: float = 
     names = {site.ven_name for site in gateway.sites}
     deadline, shown = time.monotonic() + timeout, -1
     while True:
-        vens = [v for v in await asyncio.to_thread(store.call_sync, repo.load_vens) if v.ven_name in names and v.registration_id]
-        ready = await asyncio.to_thread(store.call_sync, curtailed.offering, [v.ven_id for v in vens])
+        vens = [v for v in await store.call(repo.load_vens) if v.ven_name in names and v.registration_id]
+        ready = await store.call(curtailed.offering, [v.ven_id for v in vens])
         if len(ready) != shown:
             say(f"VENs registered with their reports: {len(ready)}/{len(names)}")
             shown = len(ready)
@@ -274,7 +290,10 @@ async def _send_alert(gateway: Gateway, the_plan: DemoPlan) -> str:
             data={"grant_type": "client_credentials"},
             headers={"Authorization": f"Basic {basic}"},
         ) as response:
-            token = (await response.json())["access_token"]
+            answer = await response.json(content_type=None)
+            if response.status != 200 or "access_token" not in answer:
+                raise DemoError(f"the VTN gave the {DSO_CLIENT} client no token: HTTP {response.status} {answer}")
+            token = answer["access_token"]
         async with session.post(
             f"{gateway.vtn_url}/dso/signals/sei-peak", json=alert, headers={"Authorization": f"Bearer {token}"}
         ) as response:

@@ -164,10 +164,13 @@ class SiteSimulator:
 
     async def run(self, now: Callable[[], datetime], stop: asyncio.Event) -> None:
         """Publish a step every `every` until `stop` is set; schedules are re-read each step."""
-        hours = self.every / timedelta(hours=1)
+        last = now() - self.every  # the backfill ended now: the first step stands for one period
         async with aiomqtt.Client(self.mqtt_host, self.mqtt_port, timeout=30) as client:
             while not stop.is_set():
                 at = now()
+                # the time that really passed (a step also waits for FlexMeasures and the broker), not `every`
+                hours = max(at - last, timedelta(0)) / timedelta(hours=1)
+                last = at
                 await self.refresh_schedules(at)
                 await self._publish(client, [m for site in self.sites for m in step(site, at, hours, self.scenario_offset)])
                 try:

@@ -321,5 +321,5 @@ async def test_one_refresh_reads_the_whole_feed_even_beyond_one_batch(pg_url: st
         events = [_draft(vtn, timedelta(hours=2 + 2 * i)) for i in range(5)]
         for event in events:
             await vtn.admin_store.call(event_admin.create_event, event, "test", now)
-        await vtn.process.sync.fence()
+        await vtn.process.sync.refresh()
         assert {e.event_id for e in events} <= set(vtn.ctx.live.events)

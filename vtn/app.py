@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from cariflex.tally import Tally
 from certs.tls import server_context
 from certs.xmlsig import Signer
-from vtn import curtailment, metrics, openadr_http, pg_conn
+from vtn import curtailment, openadr_http, pg_conn
 from vtn.aggregator import routes as aggregator_routes
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
@@ -77,7 +77,7 @@ def build(config: VtnConfig) -> VtnProcess:
     shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
     probe = ChangeProbe(config.db_url) if shared else None
     if probe is not None:
-        ctx.catch_up = sync.fence
+        ctx.catch_up = sync.refresh
         sync.probe = probe.newest
     listener = ChangeListener(config.db_url, sync.refresh, config.leader_retry) if shared and config.listen_for_changes else None
     app = web.Application(client_max_size=config.max_body_bytes)
@@ -85,7 +85,7 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr_http.add_routes(app, ctx)
     openadr3_routes.setup(app, ctx, lifecycle)
     aggregator_routes.setup(app, ctx, lifecycle)
-    registry = add_ops(app, ctx, scheduler)
+    registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader)
     if config.ui.enabled:
         add_ui(app, ctx)
     pusher = Pusher(ctx, config.push)
@@ -134,24 +134,18 @@ def _add_leader_jobs(leadership: Leadership, ctx: VtnContext, lifecycle: Lifecyc
     leadership.add_job(LeaderJob("curtailment", partial(curtailment.request_due, ctx), timedelta(seconds=5)))
     leadership.on_gain(sync.refresh)
     leadership.on_gain(lifecycle.reconcile)
-    leadership.on_gain(partial(_set_leader_gauge, ctx, 1))
-    leadership.on_lose(partial(_set_leader_gauge, ctx, 0))
     if ctx.config.push.enabled:
         leadership.on_gain(pusher.start)
         leadership.on_lose(pusher.stop)
 
 
-async def _set_leader_gauge(ctx: VtnContext, value: int) -> None:
-    ctx.tally.set_gauge(metrics.LIFECYCLE_LEADER, value)
-
-
 async def _stop(process: VtnProcess) -> None:
+    process.scheduler.shutdown(wait=False)  # first: no refresh job may reopen what is closed below
     if process.listener is not None:
         await process.listener.stop()
     await process.leadership.stop()  # frees the lock: another process takes over at its next try
     if process.probe is not None:
         await process.probe.close()
-    process.scheduler.shutdown(wait=False)
     await process.sync.flush()
     process.ctx.store.close()
 

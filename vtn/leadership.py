@@ -87,7 +87,7 @@ class Leadership:
         self._task = asyncio.create_task(self._campaign(connection), name="leadership")
 
     async def stop(self) -> None:
-        """Stop the jobs and give the lock up (closing its connection), so another process takes over at once."""
+        """Stop the jobs and give the lock up (closing its connection): another process takes over at its next try."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -113,6 +113,9 @@ class Leadership:
             await self._lose()
             await connection.close()
             return None
+        except BaseException:  # cancelled: never leave a connection (maybe holding the lock) behind
+            await connection.close()
+            raise
         return connection
 
     async def _campaign(self, connection: psycopg.AsyncConnection | None) -> None:
@@ -133,11 +136,13 @@ class Leadership:
 
     async def _attempt(self, connection: psycopg.AsyncConnection) -> None:
         """Try for the lock (and lead when it is ours), or, when leading, check that the connection (hence the lock) lives."""
-        if self._leader:
-            await asyncio.wait_for(connection.execute("SELECT 1"), timeout=self.retry)
-            return
-        cursor = await asyncio.wait_for(connection.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)), timeout=self.retry)
-        row = await cursor.fetchone()
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancellation that stops us
+        async with asyncio.timeout(self.retry):
+            if self._leader:
+                await connection.execute("SELECT 1")
+                return
+            cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
+            row = await cursor.fetchone()
         if row is not None and row[0]:
             await self._gain()
 

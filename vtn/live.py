@@ -44,6 +44,10 @@ class LiveState:
         if old is not None:
             self._by_name.pop(old.ven_name or "", None)
             self._by_registration.pop(old.registration_id or "", None)
+            if (old.registration_id, old.http_pull_model) != (record.registration_id, record.http_pull_model):
+                # a new registration (made through this process or another) starts with nothing given: every
+                # process — the pushing leader too — hands it its events again
+                self.delivered.pop(record.ven_id, None)
         self.vens[record.ven_id] = record
         if record.ven_name:
             self._by_name[record.ven_name] = record.ven_id

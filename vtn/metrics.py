@@ -1,7 +1,7 @@
 """The VTN's Prometheus metrics: what the request paths count (into the context's Tally) and what is read
 from the live state at scrape time. Every metric is documented in docs/observability.md."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -25,7 +25,7 @@ HTTP_DURATION = "cariflex_http_request_duration_seconds"
 STORE_DURATION = "cariflex_store_call_duration_seconds"
 #: counted by the pusher (vtn/push/pusher.py), one per POST to a push-mode VEN
 PUSH_ATTEMPTS = "cariflex_push_attempts_total"
-#: set by vtn/app.py when this process gains or loses the lifecycle leadership (vtn/leadership.py)
+#: read at scrape time from the lifecycle leadership (vtn/leadership.py)
 LIFECYCLE_LEADER = "cariflex_lifecycle_leader"
 
 VTN_SPECS: tuple[Spec, ...] = (
@@ -84,6 +84,8 @@ class VtnGauges(Collector):
     tally: Tally
     scheduler: BaseScheduler
     view: StoreView
+    #: whether this process holds the lifecycle leadership now (vtn/leadership.py)
+    leads: Callable[[], bool]
 
     def collect(self) -> Iterator[Metric]:
         """Called by the registry at every scrape (on the event loop: the live state is not mutated meanwhile)."""
@@ -111,8 +113,7 @@ class VtnGauges(Collector):
             )
         yield gauge("cariflex_vens_stale", "registered VENs not seen for 3 poll intervals (or never)", self.view.stale_vens)
         yield gauge("cariflex_scheduler_running", "1 while the lifecycle scheduler runs", int(self.scheduler.running))
-        leader = self.tally.gauges.get(LIFECYCLE_LEADER, 0)  # set by vtn.app on gaining/losing leadership
-        yield gauge(LIFECYCLE_LEADER, "1 when this process runs the event lifecycle (leader)", leader)
+        yield gauge(LIFECYCLE_LEADER, "1 when this process runs the event lifecycle (leader)", int(self.leads()))
 
 
 def vtn_registry(gauges: VtnGauges) -> CollectorRegistry:

@@ -66,7 +66,8 @@ class StoreSync:
         )
 
     async def refresh(self) -> None:
-        """Apply changes newer than the last one seen, except this process's own (already applied)."""
+        """Apply changes newer than the last one seen, except this process's own (already applied): everything
+        committed before now (see `catch_up`). Also the fence before a VEN is given events."""
         await self.catch_up(time.monotonic())
 
     async def catch_up(self, since: float) -> None:
@@ -95,10 +96,6 @@ class StoreSync:
         except (psycopg.Error, OSError) as exc:
             log.warning("change probe failed (%s); reading the change feed instead", exc)
             return False
-
-    async def fence(self) -> None:
-        """Catch up with everything committed before now (see `catch_up`)."""
-        await self.catch_up(time.monotonic())
 
     def _note_gaps(self, ids: list[int]) -> None:
         """Remember ids skipped over by `ids` (read in order), forget filled and expired holes."""

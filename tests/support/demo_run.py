@@ -1,8 +1,9 @@
 """`cariflex demo --fast` in the background of the test session.
 
 The demo's event lasts one real quarter hour (achieved curtailment is settled per 15-minute interval,
-so it cannot be shorter) and starts at the next quarter hour: waiting for it in a test would add up
-to half an hour to the suite. So when tests/test_demo.py is selected, the demo starts as soon as
+so it cannot be shorter) and falls in the current quarter hour when 5 minutes of it remain, else the
+next: from the start, the demo needs 9 to 25 minutes, which a test waiting for it would add to the
+suite. So when tests/test_demo.py is selected, the demo starts as soon as
 the tests are collected, runs beside the rest of the suite (its own FlexMeasures database, its own
 Mosquitto on a free port, its VTN on a free port, its data in a temporary folder), and the demo's
 tests, moved to the end of the run, check what it did.
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from tests.support.mqtt import free_port, private_broker_conf, start_broker
 
 DEMO_TESTS = "test_demo.py"
 KEY = pytest.StashKey["BackgroundDemo"]()
+#: why the demo could not be started (reported by its tests rather than breaking the session)
+FAILED_KEY = pytest.StashKey[str]()
 
 
 @dataclass
@@ -35,6 +39,8 @@ class BackgroundDemo:
     data_dir: Path
     broker: subprocess.Popen
     mqtt_port: int
+    #: time.monotonic() at the start (the tests' deadlines count from it)
+    started: float
 
     def text(self) -> str:
         """Everything the demo printed so far."""
@@ -53,6 +59,10 @@ class BackgroundDemo:
             self.broker.kill()
             self.broker.wait(timeout=10)
 
+    def kill_leftovers(self) -> None:
+        """SIGKILL whatever the demo left running (its processes all name its data folder on their command line)."""
+        subprocess.run(["pkill", "-KILL", "-f", str(self.data_dir)], check=False)
+
 
 def start(directory: Path) -> BackgroundDemo:
     """`cariflex demo --fast --port 0` (serving its UI until stopped) on a broker of its own."""
@@ -69,7 +79,7 @@ def start(directory: Path) -> BackgroundDemo:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: SIGINT reaches it alone, like Ctrl-C in its terminal
         )
-    return BackgroundDemo(process, output, data_dir, broker, mqtt_port)
+    return BackgroundDemo(process, output, data_dir, broker, mqtt_port, time.monotonic())
 
 
 def _is_demo_test(item: pytest.Item) -> bool:
@@ -84,7 +94,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the demo once the tests are known, if its tests are among them."""
     if any(_is_demo_test(item) for item in session.items) and not session.config.option.collectonly:
-        session.config.stash[KEY] = start(Path(tempfile.mkdtemp(prefix="cariflex-demo-test-")))
+        try:
+            session.config.stash[KEY] = start(Path(tempfile.mkdtemp(prefix="cariflex-demo-test-")))
+        except OSError as exc:  # e.g. mosquitto missing: the demo's tests fail with this, the others run
+            session.config.stash[FAILED_KEY] = f"could not start the demo: {exc}"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -92,6 +105,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     demo = session.config.stash.get(KEY, None)
     if demo is not None:
         demo.stop()
+        demo.kill_leftovers()  # after the tests: test_demo.py checks that a plain stop leaves nothing
 
 
 @pytest.fixture(scope="session")
@@ -99,5 +113,6 @@ def background_demo(pytestconfig: pytest.Config) -> BackgroundDemo:
     """The demo started at collection time."""
     demo = pytestconfig.stash.get(KEY, None)
     if demo is None:
-        pytest.fail("the background demo was not started (tests/support/demo_run.py is registered in tests/conftest.py)")
+        why = pytestconfig.stash.get(FAILED_KEY, "tests/support/demo_run.py is not registered in tests/conftest.py")
+        pytest.fail(f"the background demo was not started: {why}")
     return demo

@@ -207,7 +207,9 @@ class Pusher:
             state.failures, state.not_before = 0, 0.0
             self.counters.delivered += 1
             if item is not None:
-                await self._delivered_item(ven, item)
+                # shielded: once the VEN has the message, stopping the pusher must not leave it claimed in the
+                # store but without its follow-up (a cancelled registration, a report request marked requested)
+                await asyncio.shield(self._delivered_item(ven, item))
             else:
                 note_distribution(self.ctx, ven, events or [])
                 state.last_events, state.last_events_at = tuple(e.key for e in events or []), time.monotonic()

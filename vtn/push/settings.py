@@ -11,7 +11,7 @@ class PushConfig:
     """Delivery to push-mode VENs (vtn/push/pusher.py)."""
 
     enabled: bool = True
-    #: how often the pusher looks for VENs with something new (it is also woken on changes)
+    #: how often the pusher looks for VENs with something new (and at once after each push it finishes)
     scan_interval: timedelta = timedelta(milliseconds=500)
     #: a VEN must answer a push within this
     timeout: timedelta = timedelta(seconds=10)
