@@ -62,3 +62,12 @@ OUTBOX_ORDER = {
     "create_report": 3,
     "cancel_report": 4,
 }
+
+#: each kind of queued message: the 2.0b message it goes out as, and the service it is pushed to
+OUTBOX_WIRE: dict[str, tuple[str, str]] = {
+    "cancel_registration": ("oadrCancelPartyRegistration", "EiRegisterParty"),
+    "request_reregistration": ("oadrRequestReregistration", "EiRegisterParty"),
+    "register_report": ("oadrRegisterReport", "EiReport"),
+    "create_report": ("oadrCreateReport", "EiReport"),
+    "cancel_report": ("oadrCancelReport", "EiReport"),
+}

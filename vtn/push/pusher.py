@@ -33,7 +33,7 @@ from mapping.oadr.codes import OadrError
 from mapping.oadr.encode import encode
 from mapping.oadr.xsd import MessageRejected
 from vtn.context import VtnContext
-from vtn.domain import LiveEvent, OutboxItem, VenRecord
+from vtn.domain import OUTBOX_WIRE, LiveEvent, OutboxItem, VenRecord
 from vtn.metrics import PUSH_ATTEMPTS
 from vtn.openadr_http import take_answer
 from vtn.push.settings import PushConfig
@@ -42,15 +42,6 @@ from vtn.services.poll import after_outbox_delivery, outbox_message
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.push")
-
-#: the service a queued message is posted to (the 2.0b profile's service endpoints)
-SERVICE_OF_KIND = {
-    "cancel_registration": "EiRegisterParty",
-    "request_reregistration": "EiRegisterParty",
-    "register_report": "EiReport",
-    "create_report": "EiReport",
-    "cancel_report": "EiReport",
-}
 
 
 @dataclass
@@ -100,12 +91,15 @@ class Pusher:
     _loop_task: asyncio.Task[None] | None = None
     _session: aiohttp.ClientSession | None = None
     _stopping: bool = False
+    #: `concurrency` POSTs in flight at most; a push waits here, not in the pool (whose wait counts in the timeout)
+    _slots: asyncio.Semaphore | None = None
 
     async def start(self) -> None:
         """Begin pushing (idempotent)."""
         if self._loop_task is not None:
             return
         self._stopping = False
+        self._slots = asyncio.Semaphore(self.config.concurrency)
         ssl_context = self._ssl_context()
         connector = aiohttp.TCPConnector(limit=self.config.concurrency, ssl=ssl_context if ssl_context else True)
         self._session = aiohttp.ClientSession(connector=connector, request_class=_PinnedRequest, response_class=_PinnedResponse)
@@ -195,10 +189,12 @@ class Pusher:
     async def _push(self, ven: VenRecord, item: OutboxItem | None, events: list[LiveEvent] | None) -> None:
         try:
             if item is not None:
-                body, service = encode(await outbox_message(self.ctx, ven, item)), SERVICE_OF_KIND[item.kind]
+                body, service = encode(await outbox_message(self.ctx, ven, item)), OUTBOX_WIRE[item.kind][1]
             else:
                 body, service = encode_events(self.ctx, events or []), "EiEvent"
-            outcome = await self._post(ven, service, self._signed(ven, body))
+            assert self._slots is not None
+            async with self._slots:
+                outcome = await self._post(ven, service, self._signed(ven, body))
             self.ctx.tally.inc(PUSH_ATTEMPTS, ("delivered" if outcome.delivered else "failed",))
             state = self._states.setdefault(ven.ven_id, _VenState())
             if not outcome.delivered:

@@ -7,7 +7,7 @@ from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.encode import encode, encode_ok_response
 from vtn.context import VtnContext, new_id
-from vtn.domain import OutboxItem, VenRecord
+from vtn.domain import OUTBOX_WIRE, OutboxItem, VenRecord
 from vtn.metrics import POLL_ANSWERS
 from vtn.services.common import registered_ven
 from vtn.services.events import distribute
@@ -17,15 +17,6 @@ from vtn.store import report_repository
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.poll")
-
-#: the message each kind of queued item goes out as (the poll answer metric's label)
-OUTBOX_MESSAGES = {
-    "cancel_registration": "oadrCancelPartyRegistration",
-    "request_reregistration": "oadrRequestReregistration",
-    "register_report": "oadrRegisterReport",
-    "create_report": "oadrCreateReport",
-    "cancel_report": "oadrCancelReport",
-}
 
 
 async def outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message | r.ReportMessage:
@@ -65,7 +56,7 @@ async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportM
             log.info("delivering queued %s to VEN %s", item.kind, ven.ven_id)
             message = await outbox_message(ctx, ven, item)
             await after_outbox_delivery(ctx, ven, item)
-            ctx.tally.inc(POLL_ANSWERS, (OUTBOX_MESSAGES.get(item.kind, item.kind),))
+            ctx.tally.inc(POLL_ANSWERS, (OUTBOX_WIRE[item.kind][0],))
             return message
     return None
 
