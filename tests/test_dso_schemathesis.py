@@ -127,6 +127,8 @@ def test_official_openapi_drives_the_running_vtn(running, tmp_path):
             "none",
             "--workers",
             "2",
+            "--suppress-health-check",
+            "too_slow",  # hypothesis' own data-generation speed check: on a loaded CI machine it errors, the VTN not at fault
             "--seed",
             "20261126",
             "--request-timeout",
@@ -139,5 +141,5 @@ def test_official_openapi_drives_the_running_vtn(running, tmp_path):
     )
     cases = re.search(r"(\d+) generated", result.stdout)
     print(f"schemathesis {version}: {cases.group(0) if cases else 'no count'}")
-    assert result.returncode == 0, result.stdout[result.stdout.find("FAILURES") :][:6000]
+    assert result.returncode == 0, result.stdout[-8000:]  # FAILURES and ERRORS sections (an error has no FAILURES)
     assert cases and int(cases.group(1)) >= 1000

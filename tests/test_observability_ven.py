@@ -103,6 +103,9 @@ async def test_ven_metrics_show_reports_waiting_while_the_vtn_is_away(sqlite_url
                 await wait_for(lambda: ven.tally.value(sends, ("site-a", "delivered")), what="a report delivered")
                 await proxy.cut()
                 await wait_for(lambda: ven.tally.value(sends, ("site-a", "failed")), what="a report kept for later")
+                # a poll cycle fails on its own schedule, maybe after the report: wait for it too (loaded machines)
+                failures = metrics.CYCLE_FAILURES
+                await wait_for(lambda: ven.tally.value(failures, ("site-a", "LinkDown")), what="a failed poll cycle")
                 away = await scrape(http, url)
                 assert value(away, "cariflex_ven_reports_unsent", site="site-a") >= 1
                 assert value(away, "cariflex_ven_cycle_failures_total", site="site-a", error="LinkDown") >= 1
