@@ -30,6 +30,7 @@ from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.timefmt import format_datetime
 from mapping.oadr.xsd import parse_xml
+from vtn.banner import base_url_in
 
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = str(Path(sys.executable).parent / "cariflex")
@@ -156,8 +157,9 @@ async def main() -> None:
             [CARIFLEX, "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
         try:
-            port = re.search(r":(\d+)/", vtn.stdout.readline()).group(1)
-            base = f"http://127.0.0.1:{port}"
+            base = base_url_in(vtn.stdout.readline())
+            if base is None:
+                raise SystemExit("cariflex vtn did not start; run it by hand with the same config to see why")
             api = f"{base}/openadr3/3.1.0"
             async with aiohttp.ClientSession() as session:
                 basic = base64.b64encode(f"bench:{secret}".encode()).decode()

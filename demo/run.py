@@ -41,6 +41,7 @@ from mapping.flex.combine import floor_slot
 from ven.config import SiteConfig, load_config
 from ven.flexmeasures_hooks import read_kw
 from ven.provision import STORAGE_KINDS, SiteAssets, provision
+from vtn.banner import BASE_URL_PATTERN
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import repository as repo
@@ -154,7 +155,7 @@ def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gat
     say("starting the VTN (config/vtn.toml, SQLite)")
     vtn = start_child("VTN", ["vtn", "--db", vtn_db, "--port", str(options.vtn_port)], data / "vtn.log")
     stack.callback(vtn.stop)
-    base = wait_for_line(vtn, r"listening on (http://[^/\s]+)/OpenADR2", 90).group(1)
+    base = wait_for_line(vtn, BASE_URL_PATTERN, 90).group(1)
     gateway = Gateway(fm, sites, assets, base, vtn_db, found.group(1), password, [vtn])
 
     ven_config = _write_ven_config(data, gateway, options.mqtt_port)

@@ -17,6 +17,7 @@ from cariflex.logs import JsonFormatter
 from mapping.oadr import model as m
 from tests.support.metrics import scrape, value
 from tests.support.oadr_client import RawClient
+from tests.support.vtn_process import wait_base_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = [sys.executable, "-m", "cariflex.cli"]
@@ -52,9 +53,7 @@ async def test_a_vtn_process_serves_metrics_and_logs_json_lines(tmp_path):
         text=True,
     )
     try:
-        line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=30)
-        assert "listening on http://" in line, process.stderr.read() if process.poll() is not None else line
-        base = line.split("listening on ")[1].split("/OpenADR2")[0]
+        base = await asyncio.wait_for(asyncio.to_thread(wait_base_url, process), timeout=30)
         async with aiohttp.ClientSession() as http:
             client = RawClient(http, base)
             reg = await client.register("site-process")

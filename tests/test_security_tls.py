@@ -13,6 +13,7 @@ from certs.tls import OPENADR_CIPHERS
 from tests.support.pki import TestPki, make_test_pki
 from tests.support.tls_harness import served_vtn
 from tests.support.vtn_harness import config_for_tests
+from tests.support.vtn_process import wait_base_url
 
 # TLS 1.0/1.1 are deprecated in Python's ssl: these tests use them on purpose, to see them refused
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
@@ -144,12 +145,9 @@ async def test_cariflex_vtn_serves_mutual_tls_from_its_configuration(test_pki, t
     cli = str(Path(sys.executable).parent / "cariflex")
     process = subprocess.Popen([cli, "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        line = b""
-        while b"listening on" not in line:  # log lines come first
-            line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=120)  # type: ignore[union-attr]
-            assert line, "cariflex vtn exited before listening"
-        assert b"listening on https://127.0.0.1:" in line, line
-        port = int(line.split(b"https://127.0.0.1:")[1].split(b"/")[0])
+        base = await asyncio.wait_for(asyncio.to_thread(wait_base_url, process), timeout=120)  # log lines come first
+        assert base.startswith("https://127.0.0.1:"), base
+        port = int(base.rsplit(":", 1)[1])
         assert await asyncio.to_thread(_handshake, port, _client(test_pki, "site-b-ecdsa")) == (
             "TLSv1.2",
             "ECDHE-ECDSA-AES128-SHA256",

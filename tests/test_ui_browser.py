@@ -40,8 +40,12 @@ def _curtailment_points(event: m.Event) -> list[dict]:
     5.5 kW then nothing (the meter was silent), achieved 3.75 kW then nothing."""
     q, first = timedelta(minutes=15), floor_slot(event.dtstart)
     values = {
-        (wire.BASELINE, 0): (9.25, wire.GOOD), (wire.MEASURED, 0): (5.5, wire.GOOD), (wire.ACHIEVED, 0): (3.75, wire.GOOD),
-        (wire.BASELINE, 1): (9.0, wire.GOOD), (wire.MEASURED, 1): (0.0, wire.NO_VALUE), (wire.ACHIEVED, 1): (0.0, wire.NO_VALUE),
+        (wire.BASELINE, 0): (9.25, wire.GOOD),
+        (wire.MEASURED, 0): (5.5, wire.GOOD),
+        (wire.ACHIEVED, 0): (3.75, wire.GOOD),
+        (wire.BASELINE, 1): (9.0, wire.GOOD),
+        (wire.MEASURED, 1): (0.0, wire.NO_VALUE),
+        (wire.ACHIEVED, 1): (0.0, wire.NO_VALUE),
     }
     return [
         {"report_request_id": "rr-curtailment", "report_specifier_id": "site-01:x-ACHIEVED_CURTAILMENT",

@@ -15,6 +15,7 @@ import pytest
 from mapping.oadr import model as m
 from tests.support.oadr_client import RawClient
 from tests.support.reports import opt_event, register_reports, update
+from tests.support.vtn_process import wait_base_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = [sys.executable, "-m", "cariflex.cli"]
@@ -30,10 +31,7 @@ async def _start_vtn(db_url: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [*CARIFLEX, "vtn", "--db", db_url, "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=30)
-    assert "listening on http://" in line, process.stderr.read() if process.poll() is not None else line
-    url = line.split("listening on ")[1].split("/OpenADR2")[0]
-    return process, url
+    return process, await asyncio.wait_for(asyncio.to_thread(wait_base_url, process), timeout=30)
 
 
 def _stop(process: subprocess.Popen, sig: int) -> None:

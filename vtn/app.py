@@ -16,6 +16,7 @@ from certs.tls import server_context
 from certs.xmlsig import Signer
 from vtn import curtailment, openadr_http, pg_conn
 from vtn.aggregator import routes as aggregator_routes
+from vtn.banner import listening_banner
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
 from vtn.leadership import LeaderJob, Leadership
@@ -167,7 +168,7 @@ async def serve(config: VtnConfig) -> None:
     process = build(config)
     runner, port = await start_site(process, config)
     scheme = "https" if config.tls else "http"
-    print(f"Cariflex VTN {config.vtn_id!r} listening on {scheme}://{config.host}:{port}{openadr_http.BASE_PATH}/", flush=True)
+    print(listening_banner(config.vtn_id, f"{scheme}://{config.host}:{port}"), flush=True)
     if config.tls is None:
         log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
     log.info("store: %s", config.db_url.split("@")[-1])

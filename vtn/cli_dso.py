@@ -22,17 +22,28 @@ KNOWN_SCOPES = (
 )
 
 
-def register(commands: Any, config_args: Any, store_of: Any) -> None:
-    """Add `dso client add|list|disable` to the `cariflex` parser (helpers come from vtn.cli)."""
-    dso = commands.add_parser("dso", help="DSO (upstream OpenADR 3) API clients", description="DSO API clients.")
-    groups = dso.add_subparsers(dest="dso_command", required=True, metavar="WHAT")
-    client = groups.add_parser("client", help="OAuth2 clients of the DSO API")
-    actions = client.add_subparsers(dest="client_command", required=True, metavar="ACTION")
+def client_actions(commands: Any, api: str, about: str) -> Any:
+    """The action subparsers of `cariflex <api> client`, where an API's OAuth2 clients are managed."""
+    parser = commands.add_parser(api, help=f"{about} clients", description=f"{about} clients.")
+    groups = parser.add_subparsers(dest=f"{api}_command", required=True, metavar="WHAT")
+    client = groups.add_parser("client", help=f"OAuth2 clients of the {about}")
+    return client.add_subparsers(dest="client_command", required=True, metavar="ACTION")
+
+
+def client_add_parser(actions: Any, config_args: Any, example: str) -> argparse.ArgumentParser:
+    """`… client add CLIENT_ID [--secret-stdin]`; the caller adds its own options and sets `run`."""
     add = actions.add_parser("add", help="create a client and print its secret (shown once)")
     config_args(add)
-    add.add_argument("client_id", help="the client id (e.g. edf-sei)")
-    add.add_argument("--scopes", default=" ".join(DEFAULT_SCOPES), help=f"space-separated (default: {' '.join(DEFAULT_SCOPES)})")
+    add.add_argument("client_id", help=f"the client id (e.g. {example})")
     add.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin instead of generating one")
+    return add
+
+
+def register(commands: Any, config_args: Any, store_of: Any) -> None:
+    """Add `dso client add|list|disable` to the `cariflex` parser (helpers come from vtn.cli)."""
+    actions = client_actions(commands, "dso", "DSO (upstream OpenADR 3) API")
+    add = client_add_parser(actions, config_args, "edf-sei")
+    add.add_argument("--scopes", default=" ".join(DEFAULT_SCOPES), help=f"space-separated (default: {' '.join(DEFAULT_SCOPES)})")
     add.set_defaults(run=lambda args: _add(args, store_of))
     listing = actions.add_parser("list", help="list clients (never their secrets)")
     config_args(listing)

@@ -59,6 +59,4 @@ def interval_payloads(item: Achieved) -> tuple[tuple[str, float, str], ...]:
     """(rID, value, quality) of one interval; a missing value goes as 0 with `No Quality - No Value`."""
     values = ((BASELINE, item.baseline_kw), (MEASURED, item.measured_kw), (ACHIEVED, item.achieved_kw))
     inherited = item.flags - {Flag.MISSING, Flag.NOTHING_REQUESTED}
-    return tuple(
-        (r_id, value, quality_of(inherited)) if value is not None else (r_id, 0.0, NO_VALUE) for r_id, value in values
-    )
+    return tuple((r_id, value, quality_of(inherited)) if value is not None else (r_id, 0.0, NO_VALUE) for r_id, value in values)

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.vtn_process import wait_base_url
 from vtn.auth.secrets import hash_secret, new_secret
 from vtn.store import dso_repository as dso_repo
 
@@ -80,11 +81,7 @@ def vtn_process_with_client(config: Path, kind: str, client_id: str) -> Iterator
         [BIN / "cariflex", "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
-        assert vtn.stdout is not None
-        line = vtn.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert match, f"VTN did not start: {line!r}"
-        yield f"http://127.0.0.1:{match.group(1)}", found.group(1)
+        yield wait_base_url(vtn), found.group(1)
     finally:
         vtn.terminate()
         vtn.wait(timeout=30)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support.vtn_process import wait_base_url
 from vtn.pg_conn import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,13 +98,13 @@ async def start_vtn(config: Path, log: Path) -> VtnProc:
             text=True,
             env=env,
         )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), timeout=120)
-    if "listening on http://" not in line:
+    try:
+        url = await asyncio.wait_for(asyncio.to_thread(wait_base_url, process), timeout=120)
+    except (RuntimeError, TimeoutError) as exc:
         process.kill()
         process.wait(timeout=30)
-        raise RuntimeError(f"VTN did not start: {line!r}\n{log.read_text()}")
-    return VtnProc(process=process, url=line.split("listening on ")[1].split("/OpenADR2")[0], log=log)
+        raise RuntimeError(f"VTN did not start ({exc!r}); its log:\n{log.read_text()}") from exc
+    return VtnProc(process=process, url=url, log=log)
 
 
 def stop_vtn(vtn: VtnProc) -> None:
