@@ -23,8 +23,10 @@ REPORT_REJECTIONS = "cariflex_report_rejections_total"
 HTTP_REQUESTS = "cariflex_http_requests_total"
 HTTP_DURATION = "cariflex_http_request_duration_seconds"
 STORE_DURATION = "cariflex_store_call_duration_seconds"
-#: counted by the pusher (vtn/push/pusher.py), one per POST to a push-mode VEN
+#: counted by the pusher (vtn/push/pusher.py): POSTs to push-mode VENs, those after a failed one, bad answers
 PUSH_ATTEMPTS = "cariflex_push_attempts_total"
+PUSH_RETRIES = "cariflex_push_retries_total"
+PUSH_BAD_ANSWERS = "cariflex_push_bad_answers_total"
 #: read at scrape time from the lifecycle leadership (vtn/leadership.py)
 LIFECYCLE_LEADER = "cariflex_lifecycle_leader"
 
@@ -45,6 +47,8 @@ VTN_SPECS: tuple[Spec, ...] = (
     Spec(HTTP_DURATION, "histogram", "HTTP request handling time in seconds, by route class", ("route",)),
     Spec(STORE_DURATION, "histogram", "store call time in seconds (queueing on the store thread included)", ("call",)),
     Spec(PUSH_ATTEMPTS, "counter", "POSTs to push-mode VENs by result (delivered: HTTP 200; failed: retried)", ("result",)),
+    Spec(PUSH_RETRIES, "counter", "POSTs to a push-mode VEN whose previous POST failed"),
+    Spec(PUSH_BAD_ANSWERS, "counter", "answers to a push that were not OpenADR, or were refused as if posted"),
 )
 
 #: first path segment → route class (anything else that matched a route is the operator UI)

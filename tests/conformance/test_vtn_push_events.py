@@ -133,12 +133,12 @@ async def test_A_E2_0657_TH_VEN(vtn, endpoint):
     await drained(vtn, reg.ven_id)
     endpoint.down_status = 503
     await vtn.cancel_event(event.event_id)
-    counters = vtn.process.pusher.counters
     for _ in range(100):
-        if counters.failures >= 3:
+        if vtn.process.pusher.counters.failures >= 3:
             break
         await settle(vtn)
         await endpoint.nothing_more(0.05)
+    counters = vtn.process.pusher.counters
     assert counters.failures >= 3 and counters.retries >= 2
     endpoint.down_status = None
     (gone,) = await pushed_events(endpoint)

@@ -34,7 +34,7 @@ from mapping.oadr.encode import encode
 from mapping.oadr.xsd import MessageRejected
 from vtn.context import VtnContext
 from vtn.domain import OUTBOX_WIRE, LiveEvent, OutboxItem, VenRecord
-from vtn.metrics import PUSH_ATTEMPTS
+from vtn.metrics import PUSH_ATTEMPTS, PUSH_BAD_ANSWERS, PUSH_RETRIES
 from vtn.openadr_http import take_answer
 from vtn.push.settings import PushConfig
 from vtn.services.events import encode_events, note_distribution
@@ -44,20 +44,18 @@ from vtn.store import repository as repo
 log = logging.getLogger("cariflex.vtn.push")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PushCounters:
-    """Plain counters (a metrics exporter reads them)."""
+    """How pushing goes, as counted in the process' tally (the /metrics counters)."""
 
-    #: POSTs tried
-    attempts: int = 0
     #: POSTs of a message whose previous attempt failed
-    retries: int = 0
+    retries: int
     #: POSTs that did not deliver: unreachable, timeout, HTTP error, wrong certificate
-    failures: int = 0
+    failures: int
     #: messages the VEN answered (HTTP 200)
-    delivered: int = 0
+    delivered: int
     #: answers that were not a valid OpenADR message, or were refused as if posted
-    bad_answers: int = 0
+    bad_answers: int
 
 
 @dataclass
@@ -83,7 +81,6 @@ class Pusher:
 
     ctx: VtnContext
     config: PushConfig
-    counters: PushCounters = field(default_factory=PushCounters)
     _states: dict[str, _VenState] = field(default_factory=dict)
     _busy: set[str] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -93,6 +90,18 @@ class Pusher:
     _stopping: bool = False
     #: `concurrency` POSTs in flight at most; a push waits here, not in the pool (whose wait counts in the timeout)
     _slots: asyncio.Semaphore | None = None
+
+    @property
+    def counters(self) -> PushCounters:
+        """What was counted so far (read from the tally /metrics exposes)."""
+        counts = self.ctx.tally.counts
+        attempts = counts.get(PUSH_ATTEMPTS, {})
+        return PushCounters(
+            retries=int(counts.get(PUSH_RETRIES, {}).get((), 0)),
+            failures=int(attempts.get(("failed",), 0)),
+            delivered=int(attempts.get(("delivered",), 0)),
+            bad_answers=int(counts.get(PUSH_BAD_ANSWERS, {}).get((), 0)),
+        )
 
     async def start(self) -> None:
         """Begin pushing (idempotent)."""
@@ -195,13 +204,14 @@ class Pusher:
             assert self._slots is not None
             async with self._slots:
                 outcome = await self._post(ven, service, self._signed(ven, body))
-            self.ctx.tally.inc(PUSH_ATTEMPTS, ("delivered" if outcome.delivered else "failed",))
             state = self._states.setdefault(ven.ven_id, _VenState())
+            self.ctx.tally.inc(PUSH_ATTEMPTS, ("delivered" if outcome.delivered else "failed",))
+            if state.failures:
+                self.ctx.tally.inc(PUSH_RETRIES)
             if not outcome.delivered:
                 self._failed(ven, state, outcome.why)
                 return
             state.failures, state.not_before = 0, 0.0
-            self.counters.delivered += 1
             if item is not None:
                 # shielded: once the VEN has the message, stopping the pusher must not leave it claimed in the
                 # store but without its follow-up (a cancelled registration, a report request marked requested)
@@ -228,10 +238,6 @@ class Pusher:
     async def _post(self, ven: VenRecord, service: str, body: bytes) -> _Outcome:
         assert self._session is not None and ven.transport_address is not None
         url = f"{ven.transport_address.rstrip('/')}/{service}"
-        state = self._states.setdefault(ven.ven_id, _VenState())
-        self.counters.attempts += 1
-        if state.failures:
-            self.counters.retries += 1
         timeout = aiohttp.ClientTimeout(total=self.config.timeout.total_seconds())
         _PIN.set(ven.fingerprint)  # this task's own context: concurrent pushes do not see it
         try:
@@ -249,7 +255,6 @@ class Pusher:
         return _Outcome(True, data, fingerprint)
 
     def _failed(self, ven: VenRecord, state: _VenState, why: str) -> None:
-        self.counters.failures += 1
         state.failures += 1
         low, high = self.config.min_backoff.total_seconds(), self.config.max_backoff.total_seconds()
         delay = min(high, low * 2 ** min(state.failures - 1, 30))
@@ -269,10 +274,10 @@ class Pusher:
             name = await take_answer(self.ctx, outcome.answer, outcome.fingerprint)
             log.debug("VEN %s answered a push with %s", ven.ven_id, name)
         except MessageRejected as exc:
-            self.counters.bad_answers += 1
+            self.ctx.tally.inc(PUSH_BAD_ANSWERS)
             log.warning("VEN %s answered a push with something that is not OpenADR: %s", ven.ven_id, exc.reason)
         except OadrError as exc:
-            self.counters.bad_answers += 1
+            self.ctx.tally.inc(PUSH_BAD_ANSWERS)
             log.warning("VEN %s's answer to a push refused with %s: %s", ven.ven_id, int(exc.code), exc.description)
 
 
