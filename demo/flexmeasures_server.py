@@ -9,11 +9,14 @@ started it dies first, a watchdog stops it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -65,7 +68,8 @@ class FlexMeasuresServer:
 def run_script(
     args: list[str], echo: Callable[[str], None], timeout: float, env: dict[str, str] | None = None, script: Path = SCRIPT
 ) -> None:
-    """Run `script` (scripts/flexmeasures.sh), echoing its progress lines as they come; raise with its output on failure."""
+    """Run `script` (scripts/flexmeasures.sh), echoing its progress lines as they come; raise with its output
+    on failure, or when it has not finished within `timeout` seconds (then it and its children are killed)."""
     proc = subprocess.Popen(
         ["bash", str(script), *args],
         stdin=subprocess.DEVNULL,
@@ -74,20 +78,33 @@ def run_script(
         text=True,
         env=env,
         cwd=REPO,
+        start_new_session=True,  # its own process group: a timeout kills pip or apt-get too, which hold the pipe
     )
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    # a timer, not a check per line: a step that prints nothing (a stuck download) must time out too
+    watchdog = threading.Timer(timeout, expire)
+    watchdog.start()
     lines: list[str] = []
-    deadline = time.monotonic() + timeout
     assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line.rstrip("\n"))
-        echo(line.rstrip("\n"))
-        if time.monotonic() > deadline:
-            proc.kill()
-            break
-    code = proc.wait()
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            echo(line.rstrip("\n"))
+        code = proc.wait()
+    finally:
+        watchdog.cancel()
+    tail = "\n".join(lines[-40:])
+    command = f"{script.relative_to(REPO) if script.is_relative_to(REPO) else script} {' '.join(args)}"
+    if expired.is_set():
+        raise RuntimeError(f"{command} did not finish within {timeout:.0f} s and was stopped; its output ends:\n{tail}")
     if code != 0:
-        tail = "\n".join(lines[-40:])
-        raise RuntimeError(f"{script.relative_to(REPO)} {' '.join(args)} failed (exit {code}):\n{tail}")
+        raise RuntimeError(f"{command} failed (exit {code}):\n{tail}")
 
 
 @contextmanager
