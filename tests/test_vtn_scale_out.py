@@ -26,7 +26,7 @@ from tests.support.nginx import running_balancer
 from tests.support.oadr_client import RawClient
 from tests.support.vtn_cluster import ROOT, VtnProc, backend_pids, running_cluster, wait_for_leader, write_config
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
-from vtn import event_admin
+from vtn import event_admin, pg_conn
 from vtn import sync as sync_module
 from vtn.pg_conn import libpq_url
 from vtn.store.event_status import status_history
@@ -323,3 +323,57 @@ async def test_one_refresh_reads_the_whole_feed_even_beyond_one_batch(pg_url: st
             await vtn.admin_store.call(event_admin.create_event, event, "test", now)
         await vtn.process.sync.refresh()
         assert {e.event_id for e in events} <= set(vtn.ctx.live.events)
+
+
+async def test_an_answer_taken_by_one_process_stops_the_others_distributing_the_event_again(pg_url: str) -> None:
+    config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
+    async with running_vtn(config) as a, running_vtn(config) as b:
+        ven_id = await _ready_ven(a.client, "site-north")
+        event = await a.create_event()  # responseRequired=always: distributed until the VEN answers
+        await b.process.sync.refresh()
+        given = await _first_distribution(a.client, ven_id, event.event_id)
+        assert isinstance(await a.client.ack(ven_id, (given,)), m.Response)
+        await b.process.sync.refresh()  # what the VTN's listener or periodic refresh does
+        # the VEN's next polls land on B, which did not take its oadrCreatedEvent. B has never given the VEN
+        # its events, so it gives them once (the VEN sees the modification it has, no change); after that,
+        # knowing the answer, it has nothing to send — before, it sent the event at every poll
+        again = await b.client.poll(ven_id)
+        assert isinstance(again, m.DistributeEvent) and [e.modification_number for e in again.events] == [0]
+        assert isinstance(await b.client.poll(ven_id), m.Response)
+        assert isinstance(await b.client.poll(ven_id), m.Response)
+
+
+async def test_a_change_committed_late_under_a_lower_id_than_the_start_up_read_is_not_skipped(pg_url: str) -> None:
+    config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
+    async with running_vtn(config) as writer:
+        now = writer.ctx.now()
+        slow, fast = _draft(writer, timedelta(hours=2)), _draft(writer, timedelta(hours=5))
+        with Session(writer.admin_store.engine) as session:
+            session.info["origin"] = "slow-writer"
+            event_admin.create_event(session, slow, "test", now)
+            session.flush()  # its change row has an id now, but is not visible until commit
+            await writer.admin_store.call(event_admin.create_event, fast, "test", now)  # a higher id, committed first
+            async with running_vtn(config) as starting:  # loads everything committed so far: not `slow`
+                assert fast.event_id in starting.ctx.live.events and slow.event_id not in starting.ctx.live.events
+                session.commit()
+                await starting.process.sync.refresh()
+                assert slow.event_id in starting.ctx.live.events
+
+
+async def test_the_leader_connection_asks_the_server_to_notice_a_lost_host_within_seconds(pg_url: str) -> None:
+    # the server keeps a dead client's session, and so its leader lock, until its own keepalives give up
+    connection = await pg_conn.connect(pg_url, "cariflex-test")
+    try:
+        cursor = await connection.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count', 'tcp_user_timeout')"
+        )
+        settings = dict(await cursor.fetchall())
+    finally:
+        await connection.close()
+    assert settings == {
+        "tcp_keepalives_idle": "5",
+        "tcp_keepalives_interval": "2",
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": "11000",
+    }

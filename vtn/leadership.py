@@ -4,7 +4,8 @@
 On PostgreSQL the leader is whoever holds a session-level advisory lock on a dedicated connection.
 The others try again every `retry`; when the leader dies its connection closes, PostgreSQL frees the
 lock and the next try of another process wins: take-over within `retry` plus the time the server takes
-to notice (immediate for a killed process on a live host; up to the keepalive timeout for a lost host).
+to notice (immediate for a killed process on a live host; about 11 s for a lost host, by the keepalives
+vtn/pg_conn.py sets on both sides of the leader's connection).
 The leader checks its connection every `retry` too and steps down when the check fails, so a leader cut
 off from the database stops its jobs. Writes of leader-only jobs are also made safe against two
 simultaneous leaders by the store itself (row locks, unique keys): the lock decides who works, the store

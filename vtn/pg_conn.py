@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 
 #: keepalive settings: a silent network failure is noticed within about 5 + 3 × 2 = 11 s
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
+#: the same on the server's side of these sessions (user-settable parameters): when a leader's host is lost,
+#: the server drops its session, and so frees the leader lock, within seconds instead of its default two hours
+SERVER_KEEPALIVES = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c tcp_user_timeout=11000"
 
 
 def is_postgresql(db_url: str) -> bool:
@@ -28,5 +31,5 @@ async def connect(db_url: str, application_name: str) -> psycopg.AsyncConnection
     pg_stat_activity and pg_locks, which process leads or listens)."""
     name = f"{application_name}-{os.getpid()}"
     return await psycopg.AsyncConnection.connect(
-        libpq_url(db_url), autocommit=True, application_name=name, connect_timeout=5, **KEEPALIVES
+        libpq_url(db_url), autocommit=True, application_name=name, connect_timeout=5, options=SERVER_KEEPALIVES, **KEEPALIVES
     )

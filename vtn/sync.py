@@ -25,6 +25,8 @@ GAP_GRACE_SECONDS = 60.0
 MAX_GAPS = 10_000
 #: changes read from the feed per query
 FEED_BATCH = 10_000
+#: at start-up, holes among this many newest change ids are watched like those seen later
+START_GAP_WINDOW = 1_000
 
 
 class StoreSync:
@@ -46,6 +48,11 @@ class StoreSync:
         """Read everything the poll path needs (synchronously, before serving)."""
         store, live = self.ctx.store, self.ctx.live
         self.last_change = store.call_sync(repo.last_change_id)
+        # a transaction holding a lower id may still commit after what follows is read: watch its hole
+        low = max(1, self.last_change - START_GAP_WINDOW + 1)
+        committed = store.call_sync(repo.change_ids_between, low, self.last_change)
+        now = time.monotonic()
+        self.gaps = {missing: now for missing in range(low, self.last_change + 1) if missing not in committed}
         for ven in store.call_sync(repo.load_vens):
             live.put_ven(ven)
         live.groups_by_name, live.resources_by_name = store.call_sync(repo.load_memberships)
@@ -138,6 +145,9 @@ class StoreSync:
                 pending[item.ven_id].append(item)
             for ven_id, items in pending.items():
                 live.set_outbox(ven_id, items)
+        if kinds.get("ack"):
+            for (ven_id, event_id), number in (await store.call(repo.acknowledgements_of, kinds["ack"])).items():
+                live.acknowledge(ven_id, event_id, number)
         for ven_id in kinds.get("report_meta", ()):
             live.offered.pop(ven_id, None)  # registered elsewhere: read again on next use
         if "membership" in kinds:

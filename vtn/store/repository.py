@@ -28,6 +28,11 @@ def last_change_id(session: Session) -> int:
     return session.scalar(select(func.max(db.Change.id))) or 0
 
 
+def change_ids_between(session: Session, low: int, high: int) -> set[int]:
+    """The ids in the change feed from `low` to `high` (both included) that are committed."""
+    return set(session.scalars(select(db.Change.id).where(db.Change.id >= low, db.Change.id <= high)))
+
+
 def changes_since(session: Session, after: int, limit: int = 10000, also: Iterable[int] = ()) -> list[tuple[int, str, str, str]]:
     """(id, kind, key, origin) of changes newer than `after` (and of the ids in `also`: holes seen
     earlier), oldest first."""
@@ -299,8 +304,11 @@ def record_deliveries(session: Session, deliveries: Iterable[tuple[str, str, int
 
 
 def record_event_responses(session: Session, ven_id: str, responses: Iterable[m.EventResponse], now: datetime) -> None:
-    """Store the eventResponses of an oadrCreatedEvent."""
+    """Store the eventResponses of an oadrCreatedEvent, and tell the other processes the VEN has answered
+    (else a process that did not take the answer would distribute the event to it again at every poll)."""
+    answered: set[str] = set()
     for r in responses:
+        answered.add(r.event_id)
         session.add(
             db.EventResponse(
                 ven_id=ven_id,
@@ -313,6 +321,8 @@ def record_event_responses(session: Session, ven_id: str, responses: Iterable[m.
                 received_at=now,
             )
         )
+    for event_id in sorted(answered):  # keyed by event: many VENs answering one event make one reload of it
+        note_change(session, "ack", event_id, now)
 
 
 def acknowledgements(session: Session) -> dict[tuple[str, str], int]:
@@ -321,6 +331,16 @@ def acknowledgements(session: Session) -> dict[tuple[str, str], int]:
     rows = session.execute(
         select(db.EventResponse.ven_id, db.EventResponse.event_id, func.max(db.EventResponse.modification_number))
         .where(db.EventResponse.event_id.in_(live))
+        .group_by(db.EventResponse.ven_id, db.EventResponse.event_id)
+    )
+    return {(v, e): n for v, e, n in rows}
+
+
+def acknowledgements_of(session: Session, event_ids: Iterable[str]) -> dict[tuple[str, str], int]:
+    """(venID, eventID) → highest answered modificationNumber, for these events."""
+    rows = session.execute(
+        select(db.EventResponse.ven_id, db.EventResponse.event_id, func.max(db.EventResponse.modification_number))
+        .where(db.EventResponse.event_id.in_(sorted(set(event_ids))))
         .group_by(db.EventResponse.ven_id, db.EventResponse.event_id)
     )
     return {(v, e): n for v, e, n in rows}
