@@ -1,11 +1,15 @@
 """README.md stays true to the code: every `cariflex` command it shows parses with the real command-line
-parser and every short-lived one runs, in order, on a store of the test's; every `make` target, script
-and document it names exists. (The long-running ones — the VTN, the VENs, the demo — are run by
-tests/test_demo.py through `cariflex demo --fast`; `make test` is what CI runs.)"""
+parser; every short-lived one runs, in order, on a store of the test's; the long-running VTN and VEN
+commands start (pointed at the test's database, a free port and the test's VTN), serve, and stop cleanly
+on SIGTERM; every `make` target, script and document it names exists. (`cariflex demo` is run by
+tests/test_demo.py with `--fast`; `cariflex provision` by it too, through the demo's provisioning of the
+same sites; `make test` is what CI runs.)"""
 
+import asyncio
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,7 +18,11 @@ from pathlib import Path
 import pytest
 
 from cariflex.cli import parser
+from tests.support.databases import fresh_database
 from tests.support.reports import usage_metadata
+from tests.support.ven_harness import wait_for
+from tests.support.vtn_harness import config_for_tests, running_vtn
+from tests.support.vtn_process import wait_base_url
 from vtn.domain import VenRecord
 from vtn.store import report_repository
 from vtn.store import repository as repo
@@ -118,3 +126,60 @@ def test_each_cariflex_command_runs_on_a_store(tmp_path: Path) -> None:
             event_id = found.group(1)
         ran += 1
     assert ran >= 15 and event_id is not None
+
+
+def _long_running(command: str) -> list[str]:
+    """The README's `cariflex <command> …` lines that run until stopped."""
+    return [line for line in CARIFLEX if _runnable(line)[0] == command]
+
+
+async def _stops_cleanly(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    code = await asyncio.to_thread(process.wait, 60)
+    assert code == 0, f"exit {code} after SIGTERM:\n{process.stderr.read() if process.stderr else ''}"
+
+
+@pytest.mark.postgres
+async def test_the_readme_vtn_command_serves_on_postgresql_and_stops_cleanly(tmp_path: Path) -> None:
+    (line,) = _long_running("vtn")
+    with fresh_database("postgresql", tmp_path) as url:
+        args = [url if w.startswith("postgresql://") else w for w in _runnable(line)]
+        args[args.index("--port") + 1] = "0"  # a free port, not the README's 8443
+        cariflex = str(Path(sys.executable).parent / "cariflex")
+        process = subprocess.Popen([cariflex, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            base = await asyncio.wait_for(asyncio.to_thread(wait_base_url, process), timeout=120)
+            assert base.startswith("http://")
+        finally:
+            await _stops_cleanly(process)
+
+
+async def test_the_readme_ven_commands_register_with_a_vtn_and_stop_cleanly(sqlite_url: str, tmp_path: Path) -> None:
+    """Each `cariflex ven` line, pointed at the test's VTN (its URL for the README's 8080 one, or added to the
+    line that takes config/ven.toml's) and a store of the test's: its VENs register, and SIGTERM stops it."""
+    lines = _long_running("ven")
+    assert len(lines) == 3
+    sites = re.findall(r'^name = "([^"]+)"', (ROOT / "config" / "sites.toml").read_text(), flags=re.M)
+    cariflex = str(Path(sys.executable).parent / "cariflex")
+    async with running_vtn(config_for_tests(sqlite_url)) as vtn:
+        url = f"{vtn.base_url}/OpenADR2/Simple/2.0b"
+        for index, line in enumerate(lines):
+            args = [url if w in ("URL", "http://127.0.0.1:8080/OpenADR2/Simple/2.0b") else w for w in _runnable(line)]
+            args = [f"readme-{index}" if w == "NAME" else w for w in args]
+            if "--vtn-url" not in args:
+                args += ["--vtn-url", url]
+            store = tmp_path / f"ven-{index}.db"
+            if "--store" in args:
+                args[args.index("--store") + 1] = str(store)
+            else:
+                args += ["--store", str(store)]
+            names = {args[args.index("--ven-name") + 1]} if "--ven-name" in args else set(sites)
+            process = subprocess.Popen([cariflex, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+
+                def registered(wanted: set[str] = names) -> bool:
+                    return wanted <= {v.ven_name for v in vtn.ctx.live.vens.values() if v.registered}
+
+                await wait_for(registered, 60, f"{line}: VENs {sorted(names)[:3]}… registered")
+            finally:
+                await _stops_cleanly(process)
