@@ -146,7 +146,7 @@ class StoreSync:
             for ven_id, items in pending.items():
                 live.set_outbox(ven_id, items)
         if kinds.get("ack"):
-            for (ven_id, event_id), number in (await store.call(repo.acknowledgements_of, kinds["ack"])).items():
+            for ven_id, event_id, number in await store.call(repo.answers_by_id, kinds["ack"]):
                 live.acknowledge(ven_id, event_id, number)
         for ven_id in kinds.get("report_meta", ()):
             live.offered.pop(ven_id, None)  # registered elsewhere: read again on next use

@@ -303,26 +303,30 @@ def record_deliveries(session: Session, deliveries: Iterable[tuple[str, str, int
     session.execute(insert(db.EventDelivery).on_conflict_do_nothing(), rows)
 
 
+#: ids per query when reading answers back (well under the databases' bound-parameter limits)
+ANSWER_QUERY_CHUNK = 5000
+
+
 def record_event_responses(session: Session, ven_id: str, responses: Iterable[m.EventResponse], now: datetime) -> None:
     """Store the eventResponses of an oadrCreatedEvent, and tell the other processes the VEN has answered
     (else a process that did not take the answer would distribute the event to it again at every poll)."""
-    answered: set[str] = set()
-    for r in responses:
-        answered.add(r.event_id)
-        session.add(
-            db.EventResponse(
-                ven_id=ven_id,
-                event_id=r.event_id,
-                modification_number=r.modification_number,
-                opt_type=r.opt_type,
-                response_code=int(r.code),
-                response_description=r.description,
-                request_id=r.request_id,
-                received_at=now,
-            )
+    rows = [
+        db.EventResponse(
+            ven_id=ven_id,
+            event_id=r.event_id,
+            modification_number=r.modification_number,
+            opt_type=r.opt_type,
+            response_code=int(r.code),
+            response_description=r.description,
+            request_id=r.request_id,
+            received_at=now,
         )
-    for event_id in sorted(answered):  # keyed by event: many VENs answering one event make one reload of it
-        note_change(session, "ack", event_id, now)
+        for r in responses
+    ]
+    session.add_all(rows)
+    session.flush()  # the rows' ids: the change names the answer itself, so a reader loads only what is new
+    for row in rows:
+        note_change(session, "ack", str(row.id), now)
 
 
 def acknowledgements(session: Session) -> dict[tuple[str, str], int]:
@@ -336,14 +340,15 @@ def acknowledgements(session: Session) -> dict[tuple[str, str], int]:
     return {(v, e): n for v, e, n in rows}
 
 
-def acknowledgements_of(session: Session, event_ids: Iterable[str]) -> dict[tuple[str, str], int]:
-    """(venID, eventID) → highest answered modificationNumber, for these events."""
-    rows = session.execute(
-        select(db.EventResponse.ven_id, db.EventResponse.event_id, func.max(db.EventResponse.modification_number))
-        .where(db.EventResponse.event_id.in_(sorted(set(event_ids))))
-        .group_by(db.EventResponse.ven_id, db.EventResponse.event_id)
-    )
-    return {(v, e): n for v, e, n in rows}
+def answers_by_id(session: Session, response_ids: Iterable[str]) -> list[tuple[str, str, int]]:
+    """(venID, eventID, modificationNumber) of the stored eventResponses with these ids (the keys of "ack" changes)."""
+    ids = sorted({int(i) for i in response_ids if i.isdigit()})
+    found: list[tuple[str, str, int]] = []
+    for start in range(0, len(ids), ANSWER_QUERY_CHUNK):
+        chunk = ids[start : start + ANSWER_QUERY_CHUNK]
+        query = select(db.EventResponse.ven_id, db.EventResponse.event_id, db.EventResponse.modification_number)
+        found.extend((v, e, n) for v, e, n in session.execute(query.where(db.EventResponse.id.in_(chunk))))
+    return found
 
 
 def event_responses(session: Session, event_id: str) -> list[tuple[str, int, str, int, datetime]]:
