@@ -135,14 +135,32 @@ async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint
     return reply
 
 
-async def take_answer(ctx: VtnContext, body: bytes, fingerprint: str | None) -> str:
-    """Process a VEN's answer to a pushed message exactly as if the VEN had posted it (same checks,
-    same handler); returns its message name. Raises MessageRejected (not OpenADR) or OadrError
-    (refused); the handler's own reply is dropped: push answers are not answered."""
+#: what a VEN may answer (in the HTTP response) to each message the VTN pushes; 2.0b spec samples
+#: (Sample_oadrCreatedEvent, _oadrCreatedReport, _oadrRegisteredReport, _oadrCanceledReport,
+#: _oadrCanceledPartyRegistration, _oadrResponse). An empty HTTP 200 is always allowed (handled by the pusher).
+PUSH_ANSWERS: dict[str, frozenset[str]] = {
+    "oadrDistributeEvent": frozenset({"oadrCreatedEvent", "oadrResponse"}),
+    "oadrCreateReport": frozenset({"oadrCreatedReport"}),
+    "oadrRegisterReport": frozenset({"oadrRegisteredReport"}),
+    "oadrCancelReport": frozenset({"oadrCanceledReport"}),
+    "oadrCancelPartyRegistration": frozenset({"oadrCanceledPartyRegistration"}),
+    "oadrRequestReregistration": frozenset({"oadrResponse"}),
+}
+
+
+async def take_answer(ctx: VtnContext, body: bytes, fingerprint: str | None, pushed: str) -> str:
+    """Process a VEN's answer to the pushed message `pushed` (its type name) exactly as if the VEN had
+    posted it (same checks, same handler); returns its message name. Only the answer the 2.0b profile
+    gives to `pushed` is taken: another message (a request, a registration) would be processed with its
+    reply thrown away. Raises MessageRejected (not OpenADR) or OadrError (refused, or not the answer to
+    `pushed`); the handler's own reply is dropped: push answers are not answered."""
     envelope = open_envelope(parse_xml(body, ctx.config.max_body_bytes))
+    expected = PUSH_ANSWERS.get(pushed, frozenset())
+    if envelope.name not in expected:
+        wanted = " or ".join(sorted(expected)) or "nothing"
+        raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{envelope.name} is not an answer to {pushed} (expected {wanted})")
     service = service_of(envelope.name)
-    if service is None or service == "OadrPoll":
-        raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{envelope.name} is not an answer a VEN gives to a pushed message")
+    assert service is not None  # every expected answer is a message of some service
     await _answer(ctx, service, envelope, fingerprint)
     return envelope.name
 

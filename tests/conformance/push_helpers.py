@@ -47,11 +47,13 @@ async def push_endpoint_fixture() -> AsyncIterator[PushVen]:
 
 @asynccontextmanager
 async def push_ven_endpoint() -> AsyncIterator[PushVen]:
-    """The harness VEN's endpoint, listening on a free loopback port."""
+    """The harness VEN's endpoint, listening on a free loopback port; fails the test if the VTN pushed
+    anything that was not schema-valid OpenADR."""
     ven = PushVen()
     await ven.start()
     try:
         yield ven
+        ven.check()
     finally:
         await ven.close()
 

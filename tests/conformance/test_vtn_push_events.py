@@ -185,13 +185,14 @@ async def test_A_E2_0720_0730_TH_VEN(vtn, endpoint, changes):
 
 async def test_A_E2_0780_TH_VEN(vtn, endpoint):
     """A_E2_0780 (Unrecognized VEN ID, push): an answer for a venID the VTN does not know is refused
-    (463 as if posted): nothing is stored."""
+    (463 as if posted): nothing is stored, counted as a bad answer."""
     reg = await register_push(vtn, endpoint)
     endpoint.ven_id = "nobody"
     event = await vtn.create_event()
     await pushed_events(endpoint)
     await drained(vtn, reg.ven_id)
     assert await stored_responses(vtn, event.event_id) == []
+    assert vtn.process.pusher.counters.bad_answers >= 1
 
 
 async def test_G0_9020_TH_VEN(vtn, endpoint):

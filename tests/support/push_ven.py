@@ -1,6 +1,10 @@
 """A test harness VEN in push mode: an aiohttp endpoint on a free loopback port that receives what a
 VTN pushes (every message checked against the official XSD), answers each as the 2.0b profile asks
-(or as a test scripts it), and can play dead (HTTP 503 / connection refused) for a while."""
+(or as a test scripts it), and can play dead (HTTP 503 / connection refused) for a while.
+
+A push that is not a schema-valid OpenADR message is answered HTTP 400 and recorded in `problems`;
+`next()`, `nothing_more()` and the endpoint fixture's teardown (`check()`) fail the test on it, so a
+schema-invalid push is never mistaken for "nothing pushed"."""
 
 import asyncio
 from collections.abc import Callable
@@ -14,7 +18,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
-from mapping.oadr.xsd import parse_xml, schema_errors
+from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 
 PATH = "/harness-ven/OpenADR2/Simple/2.0b"
 Answer = Callable[[Any], m.Message | r.RegisteredReport | m.Acknowledgement | None]
@@ -57,6 +61,12 @@ class PushVen:
     answers: dict[str, Answer] = field(default_factory=dict)
     #: when set, every push is answered with this HTTP status (the VEN is "down")
     down_status: int | None = None
+    #: message type name → HTTP status to answer it with (without a body); the message is still recorded
+    statuses: dict[str, int] = field(default_factory=dict)
+    #: message type names answered HTTP 200 with a body that never ends (until the VTN hangs up)
+    endless: set[str] = field(default_factory=set)
+    #: what was wrong with pushes that were not schema-valid OpenADR (each answered HTTP 400)
+    problems: list[str] = field(default_factory=list)
     server: TestServer | None = None
 
     @property
@@ -69,17 +79,34 @@ class PushVen:
         if self.down_status is not None:
             return web.Response(status=self.down_status)
         body = await request.read()
-        root = parse_xml(body)
-        problem = schema_errors(root)
-        assert problem is None, f"VTN pushed a schema-invalid message: {problem}\n{body.decode()}"
-        message = decode(open_envelope(root))
         service = request.match_info["service"]
+        # no assert here: in a handler it would only become an HTTP 500 for the VTN to retry, not a failure
+        try:
+            root = parse_xml(body)
+            problem = schema_errors(root)
+            if problem is None:
+                envelope = open_envelope(root)
+                message = decode(envelope)
+        except MessageRejected as exc:
+            problem = exc.reason
+        except Exception as exc:  # our decoder's trouble with it: recorded as well, never a bare 500
+            problem = f"{exc.__class__.__name__}: {exc}"
+        if problem is not None:
+            self.problems.append(f"VTN pushed a schema-invalid message to {service}: {problem}\n{body.decode(errors='replace')}")
+            return web.Response(status=400, text=f"not a valid OpenADR 2.0b message: {problem}\n")
         await self.received.put((service, message))
-        name = open_envelope(root).name
-        answer = self.answers[name](message) if name in self.answers else default_answer(self.ven_id, message)
+        if envelope.name in self.statuses:
+            return web.Response(status=self.statuses[envelope.name])
+        if envelope.name in self.endless:
+            return await _endless_answer(request)
+        answer = self.answers[envelope.name](message) if envelope.name in self.answers else default_answer(self.ven_id, message)
         if answer is None:
             return web.Response(status=200)
         return web.Response(body=encode(answer), content_type="application/xml")
+
+    def check(self) -> None:
+        """Fail if the VTN pushed anything that was not schema-valid OpenADR."""
+        assert not self.problems, "\n\n".join(self.problems)
 
     async def start(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 (a free port, or `port` to come back where it was)."""
@@ -94,15 +121,35 @@ class PushVen:
             await self.server.close()
 
     async def next(self, kind: type | tuple[type, ...] = object, timeout: float = 15.0) -> tuple[str, Any]:
-        """The next pushed (service, message), skipping none; asserts it is of `kind`."""
-        service, message = await asyncio.wait_for(self.received.get(), timeout)
+        """The next pushed (service, message), skipping none; asserts it is of `kind` (and that nothing
+        schema-invalid was pushed)."""
+        self.check()
+        try:
+            service, message = await asyncio.wait_for(self.received.get(), timeout)
+        except TimeoutError:
+            self.check()  # the reason nothing arrived
+            raise
         assert isinstance(message, kind), f"expected {kind}, the VTN pushed {type(message).__name__} to {service}"
         return service, message
 
     async def nothing_more(self, within: float = 1.5) -> None:
-        """Asserts that nothing else is pushed for a while."""
+        """Asserts that nothing else is pushed for a while (nothing schema-invalid either)."""
         try:
             service, message = await asyncio.wait_for(self.received.get(), within)
         except TimeoutError:
+            self.check()
             return
         raise AssertionError(f"unexpected push of {type(message).__name__} to {service}")
+
+
+async def _endless_answer(request: web.Request) -> web.StreamResponse:
+    """HTTP 200 and an XML comment that goes on until the client closes the connection."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/xml"})
+    await response.prepare(request)
+    try:
+        await response.write(b"<?xml version='1.0'?><!--")
+        while True:
+            await response.write(b"x" * 65536)
+    except (ConnectionError, RuntimeError):  # the VTN hung up (aiohttp says so either way, by version)
+        pass
+    return response
