@@ -5,16 +5,23 @@ Each pushed message is read like a polled one (safe parse, official XSD, XML sig
 oadrCreatedReport, oadrRegisteredReport, oadrCanceledReport, oadrCanceledPartyRegistration,
 oadrResponse — goes back in the HTTP response, as the profile requires. What the VEN does after
 answering (its reports, a new registration) goes to the VTN by POST as in pull mode. With TLS the
-endpoint presents the site's certificate and accepts only clients with a certificate from the CA.
+endpoint presents the site's certificate, accepts only clients with a certificate from the CA, and
+answers 403 before reading anything unless that certificate is the VTN's: issued for the host of the
+configured VTN URL, as the VEN checks the VTN's signatures (`VtnLink._check_signature`). Every device
+certificate from the CA can be a TLS client (push turns the roles around), so the CA check alone would
+let any other site's VEN push events or cancel this one's registration.
 """
 
 import asyncio
 import logging
 import ssl
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from cryptography import x509
 
-from certs.tls import TlsSettings, server_context
+from certs.tls import TlsSettings, peer_der, server_context
+from certs.xmlsig import issued_for_host
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.encode import encode
@@ -76,8 +83,29 @@ class PushEndpoint:
             await self._runner.cleanup()
             self._runner = None
 
+    def _not_the_vtn(self, request: web.Request) -> str | None:
+        """Why the client of `request` is not the VTN (None: it is, or there is no TLS to tell).
+
+        The handshake has already checked the certificate against the CA (and CRL); here it must also
+        name the VTN URL's host, which only the VTN's certificate does (site certificates carry no host)."""
+        if self.tls is None:
+            return None
+        transport = request.transport
+        der = peer_der(transport.get_extra_info("ssl_object")) if transport is not None else None
+        if der is None:
+            return "no client certificate"
+        link = self.ven.site.link
+        host = urlsplit(link.base_url).hostname or ""
+        if not issued_for_host(x509.load_der_x509_certificate(der), host, link.ca_pem):
+            return f"the client certificate is not the VTN's (not issued for {host} by our CA)"
+        return None
+
     async def _handle(self, request: web.Request) -> web.Response:
         site = self.ven.site
+        refusal = self._not_the_vtn(request)
+        if refusal is not None:
+            log.warning("%s: refused a push from %s: %s", site.name, request.remote, refusal)
+            return web.Response(status=403, text=f"{refusal}\n")
         if request.content_type not in XML_TYPES:
             return web.Response(status=415, text=f"Content-Type must be application/xml, not {request.content_type}\n")
         service = request.match_info["service"]
