@@ -4,6 +4,7 @@ endpoint's address; the scripted VTN then POSTs its messages to `<transportAddre
 `push_to_ven`) and reads the VEN's answer from the HTTP response, XSD-checked. The VEN never polls.
 See docs/conformance-ven.md for which pull case each one mirrors."""
 
+import asyncio
 from datetime import timedelta
 
 import aiohttp
@@ -16,9 +17,11 @@ from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import parse_xml, schema_errors
+from tests.support.ven_harness import wait_for
 from tests.ven_conformance import cancel_report, cancelled, create_report, distribute, event, modified, report_request
 from tests.ven_conformance.scripted_vtn import Raw, Th
 from tests.ven_conformance.test_ven_pull_events import event_002
+from ven.agent import Answerer
 from ven.config import PushSettings
 
 STATUS = "site-1:TELEMETRY_STATUS"
@@ -329,3 +332,44 @@ async def test_push_answer_is_not_taken_as_accepted(th: Th):
     _, again = await push_to_ven(address, "EiEvent", message)
     assert isinstance(again, m.CreatedEvent)
     assert [(x.event_id, x.modification_number, x.opt_type) for x in again.event_responses] == [(ev.event_id, 0, "optIn")]
+
+
+async def _refused(address: str) -> bool:
+    """True once the endpoint no longer accepts connections."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(address):
+                return False
+    except aiohttp.ClientConnectionError:
+        return True
+
+
+async def test_push_endpoint_stop_leaves_no_follow_up_running(th: Th, monkeypatch: pytest.MonkeyPatch):
+    """Stopping the endpoint while a push is being handled: the handler finishes (the VTN gets its answer), and
+    the follow-up work it started after answering is cancelled too, not left running with no owner."""
+    address = await start_push_ven(th)
+    endpoint = th.process.endpoints[th.site_name]  # type: ignore[union-attr]
+    started, go = asyncio.Event(), asyncio.Event()
+    follow_up_cancelled = asyncio.Event()
+
+    async def slow(message: object, answer_with: Answerer | None = None) -> None:
+        started.set()
+        await go.wait()
+        assert answer_with is not None
+        await answer_with("EiRegisterParty", m.Response(m.EiResponse(), ven_id=th.vtn.ven_id))
+        try:
+            await asyncio.Event().wait()  # follow-up work (a new registration, reports…) that never ends by itself
+        except asyncio.CancelledError:
+            follow_up_cancelled.set()
+            raise
+
+    monkeypatch.setattr(th.ven, "handle", slow)
+    push = asyncio.create_task(push_to_ven(address, "EiRegisterParty", m.RequestReregistration(ven_id=th.vtn.ven_id)))
+    await th.wait(started.is_set, "the push being handled")
+    stopping = asyncio.create_task(endpoint.stop())
+    await wait_for(lambda: _refused(address), 10, "the endpoint to stop listening")
+    go.set()
+    status, answer = await push
+    assert status == 200 and isinstance(answer, m.Response)
+    await stopping
+    assert follow_up_cancelled.is_set() and not endpoint._later
