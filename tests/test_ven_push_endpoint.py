@@ -1,12 +1,16 @@
 """The VEN's push endpoint over mutual TLS: only the VTN may push (another site's certificate, valid for
-the same CA, is refused with 403 before the body is read)."""
+the same CA, is refused with 403 before the body is read); with XML signatures, a pushed message signed
+by anyone but the VTN is refused the OpenADR way (eiResponse 463 in the reply type)."""
 
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
 from certs.tls import TlsSettings, client_context
+from certs.xmlsig import Signer, sign
 from mapping.oadr import report_model as r
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
@@ -60,3 +64,34 @@ async def test_push_endpoint_accepts_only_the_vtn(test_pki, sqlite_url, tmp_path
             assert status == 200
             reply = decode(open_envelope(parse_xml(answer)))
             assert isinstance(reply, r.RegisteredReport) and reply.response.request_id == "rr-push"
+
+
+async def test_push_signed_by_another_site_is_refused_with_463(test_pki, sqlite_url, tmp_path):
+    """With XML signatures, a message pushed over the VTN's TLS connection but signed with another site's
+    key is refused in its reply type (oadrRegisteredReport, eiResponse 463 naming the signer); the same
+    message signed by the VTN is answered 200."""
+    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(), push=FAST_PUSH)) as vtn:
+        config = replace(
+            ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
+            tls=_ven_tls(test_pki),
+            push=PushSettings(port=0),
+            xml_signatures=True,
+        )
+        async with running_ven(config) as ven:
+            site = ven.vens["site-a"].site
+            await wait_for(lambda: site.registration is not None, 30, "registration with signatures")
+            url = f"{site.push_address}/EiReport"
+            body = encode(r.RegisterReport("rr-signed", (), ven_id=site.ven_id))
+
+            def signed_by(stem: str) -> bytes:
+                signer = Signer.from_files(test_pki.cert(stem), test_pki.key(stem))
+                return sign(body, signer, datetime.now(UTC), uuid.uuid4().hex)
+
+            status, answer = await _push_as(test_pki, "vtn-ecdsa", url, signed_by("site-b-ecdsa"))
+            reply = decode(open_envelope(parse_xml(answer)))
+            assert status == 200 and isinstance(reply, r.RegisteredReport) and reply.response.code == 463
+            assert reply.response.request_id == "rr-signed" and "not a certificate of" in reply.response.description
+
+            status, answer = await _push_as(test_pki, "vtn-ecdsa", url, signed_by("vtn-ecdsa"))
+            reply = decode(open_envelope(parse_xml(answer)))
+            assert status == 200 and isinstance(reply, r.RegisteredReport) and reply.response.code == 200

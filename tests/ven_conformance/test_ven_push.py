@@ -6,6 +6,7 @@ See docs/conformance-ven.md for which pull case each one mirrors."""
 
 import asyncio
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -373,3 +374,23 @@ async def test_push_endpoint_stop_leaves_no_follow_up_running(th: Th, monkeypatc
     assert status == 200 and isinstance(answer, m.Response)
     await stopping
     assert follow_up_cancelled.is_set() and not endpoint._later
+
+
+async def test_push_body_arriving_too_slowly_gets_408(th: Th):
+    """A client that sends the headers and then stalls in the body is answered HTTP 408 after the VEN's
+    request_timeout (1 s here) instead of holding the handler for ever."""
+    address = await start_push_ven(th)
+    url = urlsplit(address)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        head = (
+            f"POST {url.path}/EiEvent HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/xml\r\n"
+            "Content-Length: 1000\r\n\r\n<oadr:oadrPayload"
+        )
+        writer.write(head.encode())
+        await writer.drain()
+        async with asyncio.timeout(10):  # bounds the test if the endpoint never answers
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408")
