@@ -1,6 +1,7 @@
 """VEN configuration: `config/ven.toml` (the VTN link, the store, defaults) and `config/sites.toml`
 (the sites this process hosts), validated at start-up."""
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -113,7 +114,7 @@ class PushSettings:
 
     host: str = "127.0.0.1"
     port: int = 8090
-    #: the host name or address the VTN reaches this process at (default: `host`)
+    #: the host name or address the VTN reaches this process at (default: `host`; never 0.0.0.0 or ::)
     public_host: str | None = None
 
 
@@ -282,16 +283,34 @@ def _mqtt(table: Table) -> MqttSettings | None:
 PUSH_KEYS = {"push", "push_host", "push_port", "push_public_host"}
 
 
+def _unspecified(host: str) -> bool:
+    """True for 0.0.0.0, :: and the like: an address to listen on, never one to connect to."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
 def _push(vtn: Table) -> PushSettings | None:
-    """`[vtn] push = true` and where the site VENs' endpoints listen."""
+    """`[vtn] push = true` and where the site VENs' endpoints listen.
+
+    The VTN is given `push_public_host` (default: `push_host`) in each transport address, so it must be
+    a host the VTN can reach: 0.0.0.0 or :: (listen on every interface) is refused there."""
     if not vtn.boolean("push", False):
         return None
     host = vtn.string("push_host", PushSettings.host)
-    return PushSettings(
-        host=host,
-        port=vtn.integer("push_port", PushSettings.port, 0, 65535),
-        public_host=vtn.string("push_public_host", host),
-    )
+    if "push_public_host" not in vtn.data and _unspecified(host):
+        raise ConfigError(
+            f"{vtn.path}.push_public_host: required when push_host is {host!r} (listening on every interface): "
+            "give the host name or address the VTN reaches this process at"
+        )
+    public_host = vtn.string("push_public_host", host)
+    if _unspecified(public_host):
+        raise ConfigError(
+            f"{vtn.path}.push_public_host: {public_host!r} is not an address the VTN can reach; "
+            "give the host name or address the VTN reaches this process at"
+        )
+    return PushSettings(host=host, port=vtn.integer("push_port", PushSettings.port, 0, 65535), public_host=public_host)
 
 
 _BASELINE_KEYS = {"method", "minutes", "x", "y", "days"}

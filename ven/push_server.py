@@ -1,42 +1,66 @@
 """A site VEN's endpoint in 2.0b push mode: the VTN POSTs to `<transportAddress>/<service>`.
 
 Each pushed message is read like a polled one (safe parse, official XSD, XML signature checks:
-`VtnLink.read`), handed to the same code (`SiteVen.handle`), and its answer — oadrCreatedEvent,
+`VtnLink.open` and `VtnLink.check`), handed to the same code (`SiteVen.handle`), and its answer — oadrCreatedEvent,
 oadrCreatedReport, oadrRegisteredReport, oadrCanceledReport, oadrCanceledPartyRegistration,
 oadrResponse — goes back in the HTTP response, as the profile requires. What the VEN does after
 answering (its reports, a new registration) goes to the VTN by POST as in pull mode. With TLS the
-endpoint presents the site's certificate and accepts only clients with a certificate from the CA.
+endpoint presents the site's certificate, accepts only clients with a certificate from the CA, and
+answers 403 before reading anything unless that certificate is the VTN's: issued for the host of the
+configured VTN URL, as the VEN checks the VTN's signatures (`VtnLink._check_signature`). Every device
+certificate from the CA can be a TLS client (push turns the roles around), so the CA check alone would
+let any other site's VEN push events or cancel this one's registration.
+
+Answers, as the VTN gives them: a protocol fault (a message pushed to the wrong service or not one a VTN
+pushes: 459; not valid against the schema: 400; a signature that is not the VTN's: 463) is refused with
+that eiResponse code in the message type the pushed message calls for (`mapping/oadr/refusal.py`); a body
+that is not OpenADR at all gets HTTP 400 (415 for another Content-Type, 408 when it arrives too slowly,
+413 when too big). When the VEN cannot answer — it is not registered (yet), or handling failed before an
+answer existed — it says HTTP 503 with Retry-After, so that the VTN keeps the message and pushes it
+again; an empty 200 means "delivered, nothing to answer" (responseRequired never).
 """
 
 import asyncio
 import logging
 import ssl
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from cryptography import x509
 
-from certs.tls import TlsSettings, server_context
-from mapping.oadr import model as m
-from mapping.oadr import report_model as r
+from certs.tls import TlsSettings, peer_der, server_context
+from certs.xmlsig import issued_for_host
+from mapping.oadr.codes import OadrError, ResponseCode
+from mapping.oadr.decode import Envelope
 from mapping.oadr.encode import encode
+from mapping.oadr.refusal import refusal
 from ven.agent import SiteVen
-from ven.transport import Message, VtnProtocolError
+from ven.transport import Message, NotOpenAdr, VtnProtocolError
 
 log = logging.getLogger("cariflex.ven.push")
 
 BASE_PATH = "/OpenADR2/Simple/2.0b"
 XML_TYPES = ("application/xml", "text/xml")
 MAX_BODY = 2 * 1024 * 1024
+#: what a 503 asks the VTN to wait before pushing again (seconds)
+RETRY_AFTER_S = 5
 
-#: the service each message the VTN may push is posted to
-SERVICE_OF = {
-    m.DistributeEvent: "EiEvent",
-    r.RegisterReport: "EiReport",
-    r.CreateReport: "EiReport",
-    r.CancelReport: "EiReport",
-    r.UpdateReport: "EiReport",
-    m.CancelPartyRegistration: "EiRegisterParty",
-    m.RequestReregistration: "EiRegisterParty",
+#: each message the VTN may push: (the service it is posted to, the message type that answers it)
+PUSHED = {
+    "oadrDistributeEvent": ("EiEvent", "oadrCreatedEvent"),
+    "oadrRegisterReport": ("EiReport", "oadrRegisteredReport"),
+    "oadrCreateReport": ("EiReport", "oadrCreatedReport"),
+    "oadrCancelReport": ("EiReport", "oadrCanceledReport"),
+    "oadrUpdateReport": ("EiReport", "oadrUpdatedReport"),
+    "oadrCancelPartyRegistration": ("EiRegisterParty", "oadrCanceledPartyRegistration"),
+    "oadrRequestReregistration": ("EiRegisterParty", "oadrResponse"),
 }
+
+
+def unavailable(reason: str) -> web.Response:
+    """HTTP 503 with Retry-After: the VTN keeps the message and pushes it again (an empty 200 would
+    tell it the message was delivered)."""
+    return web.Response(status=503, text=f"{reason}\n", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 class PushEndpoint:
@@ -68,47 +92,108 @@ class PushEndpoint:
         return self.port
 
     async def stop(self) -> None:
-        """Stop listening; follow-up work still running is cancelled."""
-        for task in list(self._later):
-            task.cancel()
-        await asyncio.gather(*self._later, return_exceptions=True)
+        """Stop listening and let the pushes being handled finish (they may add follow-up work), then
+        cancel the follow-up work still running."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        for task in list(self._later):
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)
+
+    def _not_the_vtn(self, request: web.Request) -> str | None:
+        """Why the client of `request` is not the VTN (None: it is, or there is no TLS to tell).
+
+        The handshake has already checked the certificate against the CA (and CRL); here it must also
+        name the VTN URL's host, which only the VTN's certificate does (site certificates carry no host)."""
+        if self.tls is None:
+            return None
+        transport = request.transport
+        der = peer_der(transport.get_extra_info("ssl_object")) if transport is not None else None
+        if der is None:
+            return "no client certificate"
+        link = self.ven.site.link
+        host = urlsplit(link.base_url).hostname or ""
+        if not issued_for_host(x509.load_der_x509_certificate(der), host, link.ca_pem):
+            return f"the client certificate is not the VTN's (not issued for {host} by our CA)"
+        return None
+
+    async def _read_body(self, request: web.Request) -> bytes | web.Response:
+        """The body, or the refusal of one announced too big or arriving slower than the VEN's request
+        timeout (a stalled client must not hold the handler)."""
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.Response(status=413, text=f"body of {request.content_length} bytes exceeds {MAX_BODY} bytes\n")
+        timeout = self.ven.site.ven.request_timeout.total_seconds()
+        try:
+            async with asyncio.timeout(timeout):
+                return await request.read()
+        except TimeoutError:
+            log.warning("%s: refused a slow push from %s", self.ven.site.name, request.remote)
+            return web.Response(status=408, text=f"the body did not arrive within {timeout:g} s\n")
 
     async def _handle(self, request: web.Request) -> web.Response:
         site = self.ven.site
+        refused = self._not_the_vtn(request)
+        if refused is not None:
+            log.warning("%s: refused a push from %s: %s", site.name, request.remote, refused)
+            return web.Response(status=403, text=f"{refused}\n")
         if request.content_type not in XML_TYPES:
             return web.Response(status=415, text=f"Content-Type must be application/xml, not {request.content_type}\n")
-        service = request.match_info["service"]
-        data = await request.read()
-        try:
-            message = site.link.read(f"push {service}", data)
-        except VtnProtocolError as exc:
-            log.warning("%s: refused a pushed message: %s", site.name, exc)
-            return web.Response(status=400, text=f"{exc}\n")
-        expected = SERVICE_OF.get(type(message))
-        if expected is None or expected != service:
-            where = f"; it belongs to {BASE_PATH}/{expected}" if expected else ""
-            return web.Response(status=400, text=f"{type(message).__name__} is not pushed to {service}{where}\n")
         if site.registration is None:
-            log.warning("%s: ignored a pushed %s: not registered", site.name, type(message).__name__)
-            return web.Response(status=200)
+            # just before our registration is stored, or after losing it: the VTN must push this again later
+            log.warning("%s: asked the VTN to push again later: not registered", site.name)
+            return unavailable("this VEN is not registered (yet): push again later")
+        data = await self._read_body(request)
+        if isinstance(data, web.Response):
+            return data
+        service = request.match_info["service"]
+        try:
+            envelope = site.link.open(f"push {service}", data)
+        except NotOpenAdr as exc:  # no OpenADR message to answer in: plain HTTP
+            log.warning("%s: refused a pushed body: %s", site.name, exc)
+            return web.Response(status=400, text=f"{exc}\n")
+        try:
+            message = self._checked(service, envelope)
+        except OadrError as exc:
+            log.warning("%s: refused a pushed %s with %d: %s", site.name, envelope.name, int(exc.code), exc.description)
+            reply = PUSHED.get(envelope.name, ("", "oadrResponse"))[1]
+            return self._reply(refusal(reply, envelope.element, exc, ven_id=site.ven_id))
         answer = await self.answer(message)
+        if isinstance(answer, BaseException):
+            return unavailable(f"handling the pushed {envelope.name} failed: push it again later")
         if answer is None:
             return web.Response(status=200)
-        return web.Response(body=site.link.signed(encode(answer)), content_type="application/xml")
+        return self._reply(answer)
 
-    async def answer(self, message: Message) -> Message | None:
+    def _checked(self, service: str, envelope: Envelope) -> Message:
+        """The pushed message once it is one the VTN pushes, to its service, schema-valid and (when
+        signatures are used) signed by the VTN; OadrError with the eiResponse code otherwise."""
+        expected = PUSHED.get(envelope.name, (None, None))[0]
+        if expected != service:
+            where = f"; it belongs to {BASE_PATH}/{expected}" if expected else ""
+            raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{envelope.name} is not pushed to {service}{where}")
+        try:
+            return self.ven.site.link.check(f"push {service}", envelope)
+        except VtnProtocolError as exc:
+            raise OadrError(exc.code, str(exc)) from exc
+
+    def _reply(self, message: Message) -> web.Response:
+        return web.Response(body=self.ven.site.link.signed(encode(message)), content_type="application/xml")
+
+    async def answer(self, message: Message) -> Message | BaseException | None:
         """Run `message` through the VEN's usual handling; the first answer it gives is returned for
-        the HTTP response, and whatever the handling does after answering continues in the background."""
+        the HTTP response, and whatever the handling does after answering continues in the background.
+        None: the handling ended without an answer (responseRequired never); an exception: it failed
+        before answering."""
         first: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        ven_id = self.ven.site.ven_id
 
         async def answer_with(service: str, reply: Message) -> Message | None:
             if not first.done():
                 first.set_result(reply)
-                return m.Response(m.EiResponse(), ven_id=ven_id)  # the VTN takes it as if posted
+                # the VTN's verdict on our answer is not known here (it comes as a later push or not at
+                # all): None, so that the handling does not take the answer as accepted (an
+                # oadrCreatedEvent stays unanswered and is given again with the next distribution)
+                return None
             return await self.ven.site.link.send(service, reply)
 
         handling = asyncio.create_task(self.ven.handle(message, answer_with))
@@ -118,6 +203,8 @@ class PushEndpoint:
             handling.add_done_callback(self._finished)
         elif handling.exception() is not None:
             log.error("%s: handling a pushed message failed", self.ven.site.name, exc_info=handling.exception())
+            if not first.done():
+                return handling.exception()
         return first.result() if first.done() else None
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -191,13 +191,15 @@ class VenProcess:
         await ven.run()
 
     async def stop(self) -> None:
-        """Stop every VEN, the scheduler, the link and the store."""
+        """Stop the push endpoints, every VEN, the scheduler, the link and the store."""
         if self._ops is not None:
             await self._ops.cleanup()
-        for ven in self.vens.values():
-            ven.stop()
+        # the endpoints first: a push being handled finishes (and its follow-up work is cancelled) while
+        # its VEN, the link and the store are still there, and no new push arrives once the VENs stop
         for endpoint in self.endpoints.values():
             await endpoint.stop()
+        for ven in self.vens.values():
+            ven.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -10,7 +10,8 @@ import aiohttp
 
 from certs.xmlsig import SignatureRefused, Signer, is_signed, issued_for_host, sign, verify
 from mapping.oadr import model as m
-from mapping.oadr.decode import decode, open_envelope
+from mapping.oadr.codes import ResponseCode
+from mapping.oadr.decode import Envelope, decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.report_model import ReportMessage
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
@@ -19,13 +20,25 @@ log = logging.getLogger("cariflex.ven.link")
 
 Message = m.Message | ReportMessage
 
+#: the eiResponse code of a message whose signature is not the VTN's (as the VTN answers a bad VEN signature)
+REFUSED = ResponseCode.NOT_REGISTERED_OR_AUTHORIZED
+
 
 class LinkDown(Exception):
     """The VTN could not be reached or answered with an HTTP error: try again later."""
 
 
 class VtnProtocolError(Exception):
-    """The VTN answered with something that is not a valid 2.0b message."""
+    """The VTN answered with something that is not a valid 2.0b message; `code` is the eiResponse code
+    that refuses it (400: not valid against the schema, 463: its signature is not the VTN's)."""
+
+    def __init__(self, reason: str, code: ResponseCode = ResponseCode.BAD_REQUEST) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+class NotOpenAdr(VtnProtocolError):
+    """What the VTN sent is not an OpenADR message at all (not XML, unsafe, not an oadr element)."""
 
 
 class VtnLink:
@@ -93,31 +106,38 @@ class VtnLink:
     def read(self, url: str, data: bytes) -> Message:
         """A message from the VTN (an answer, or one it pushed to us): parsed safely, schema-checked, its
         signature checked as for answers; VtnProtocolError when it is not acceptable."""
+        return self.check(url, self.open(url, data))
+
+    def open(self, url: str, data: bytes) -> Envelope:
+        """`data` parsed safely as an OpenADR message (not yet checked); NotOpenAdr when it is not one."""
         try:
-            root = parse_xml(data)
-            envelope = open_envelope(root)
+            return open_envelope(parse_xml(data))
         except MessageRejected as exc:
-            raise VtnProtocolError(f"{url}: the answer is not an OpenADR message: {exc.reason}") from exc
-        problem = schema_errors(root)
+            raise NotOpenAdr(f"{url}: not an OpenADR message: {exc.reason}") from exc
+
+    def check(self, url: str, envelope: Envelope) -> Message:
+        """The message of `envelope` once valid against the 2.0b schema and (when signed, or when this link
+        signs) signed by the VTN; VtnProtocolError (with its eiResponse code) when it is not."""
+        problem = schema_errors(envelope.root)
         if problem is not None:
             raise VtnProtocolError(f"{url}: {envelope.name} from the VTN is not valid against the 2.0b schema: {problem}")
-        if self.signer is not None or is_signed(root):
-            self._check_signature(url, root)
+        if self.signer is not None or is_signed(envelope.root):
+            self._check_signature(url, envelope.root)
         return decode(envelope)
 
     def _check_signature(self, url: str, root: object) -> None:
         try:
             verified = verify(root, datetime.now(UTC), self.signature_window)  # type: ignore[arg-type]
         except SignatureRefused as exc:
-            raise VtnProtocolError(f"{url}: the VTN's answer is refused: {exc}") from exc
+            raise VtnProtocolError(f"{url}: the VTN's signature is refused: {exc}", REFUSED) from exc
         host = urlsplit(self.base_url).hostname or ""
         if not issued_for_host(verified.certificate, host, self.ca_pem):
             raise VtnProtocolError(
-                f"{url}: the answer is signed by {verified.fingerprint}, not a certificate of {host} from our CA"
+                f"{url}: the message is signed by {verified.fingerprint}, not a certificate of {host} from our CA", REFUSED
             )
         key = f"{verified.fingerprint}/{verified.nonce}"
         if key in self._nonces:
-            raise VtnProtocolError(f"{url}: replayed answer (nonce {verified.nonce!r} seen before)")
+            raise VtnProtocolError(f"{url}: replayed message (nonce {verified.nonce!r} seen before)", REFUSED)
         self._nonces[key] = None
         while len(self._nonces) > self.NONCES_KEPT:
             self._nonces.popitem(last=False)

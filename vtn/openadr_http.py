@@ -17,9 +17,10 @@ from lxml import etree
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
-from mapping.oadr.decode import Envelope, decode, open_envelope, read_request_id, read_ven_id
+from mapping.oadr.decode import Envelope, decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
+from mapping.oadr.refusal import refusal, refusal_response
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from vtn import identity, metrics, signatures
 from vtn.context import VtnContext
@@ -87,25 +88,14 @@ def service_of(name: str) -> str | None:
 
 def error_reply(ctx: VtnContext, name: str, element: etree._Element, error: OadrError) -> m.Message | r.ReportMessage:
     """The refusal of request `name`, in the message type the request calls for."""
-    request_id = read_request_id(element) or ""
-    ven_id = read_ven_id(element) or ""
-    response = m.EiResponse(code=error.code, description=error.description[:1000], request_id=request_id)
     reply = REPLY_TYPE.get(name, "oadrResponse")
     if reply == "oadrCreatedPartyRegistration":
+        response = refusal_response(element, error)
         return m.CreatedPartyRegistration(response=response, vtn_id=ctx.config.vtn_id, poll_freq=ctx.config.poll_interval)
-    if reply == "oadrCanceledPartyRegistration":
-        registration_id = element.findtext("ei:registrationID", namespaces=NSMAP)
-        return m.CanceledPartyRegistration(response=response, registration_id=registration_id, ven_id=ven_id or None)
     if reply == "oadrDistributeEvent":
-        return m.DistributeEvent(request_id=request_id, vtn_id=ctx.config.vtn_id, events=(), response=response)
-    if reply == "oadrRegisteredReport":
-        return r.RegisteredReport(response=response, ven_id=ven_id)
-    if reply == "oadrUpdatedReport":
-        return r.UpdatedReport(response=response, ven_id=ven_id)
-    if reply in m.ACKNOWLEDGEMENTS:
-        opt_id = element.findtext("ei:optID", namespaces=NSMAP) or ""
-        return m.Acknowledgement(name=reply, response=response, ven_id=ven_id, opt_id=opt_id)
-    return m.Response(response=response, ven_id=ven_id or None)
+        response = refusal_response(element, error)
+        return m.DistributeEvent(request_id=response.request_id, vtn_id=ctx.config.vtn_id, events=(), response=response)
+    return refusal(reply, element, error)  # the reply types that need nothing of the VTN: shared with the VEN
 
 
 def _check_vtn_id(ctx: VtnContext, element: etree._Element) -> None:

@@ -4,18 +4,25 @@ endpoint's address; the scripted VTN then POSTs its messages to `<transportAddre
 `push_to_ven`) and reads the VEN's answer from the HTTP response, XSD-checked. The VEN never polls.
 See docs/conformance-ven.md for which pull case each one mirrors."""
 
+import asyncio
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
+from lxml import etree
 
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
+from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import parse_xml, schema_errors
+from tests.support.ven_harness import wait_for
 from tests.ven_conformance import cancel_report, cancelled, create_report, distribute, event, modified, report_request
-from tests.ven_conformance.scripted_vtn import Th
+from tests.ven_conformance.scripted_vtn import Raw, Th
+from tests.ven_conformance.test_ven_pull_events import event_002
+from ven.agent import Answerer
 from ven.config import PushSettings
 
 STATUS = "site-1:TELEMETRY_STATUS"
@@ -43,6 +50,15 @@ async def push_to_ven(address: str, service: str, message: object, body: bytes |
     problem = schema_errors(root)
     assert problem is None, f"the VEN answered a push with a schema-invalid message: {problem}"
     return status, decode(open_envelope(root))
+
+
+async def post_raw(
+    address: str, service: str, body: bytes, content_type: str = "application/xml"
+) -> tuple[int, bytes, str | None]:
+    """POST `body` as it is; (HTTP status, response body, Retry-After header)."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{address}/{service}", data=body, headers={"Content-Type": content_type}) as resp:
+            return resp.status, await resp.read(), resp.headers.get("Retry-After")
 
 
 def no_polls(th: Th) -> None:
@@ -93,25 +109,54 @@ async def test_N0_5050_TH_VTN(th: Th):
 
 
 async def test_N0_5070_TH_VTN(th: Th):
-    """N0_5070 (negative, push): what is not OpenADR, or is pushed to the wrong service, is refused with
-    HTTP 400 naming the problem; a non-XML Content-Type gets 415; the VEN carries on."""
+    """N0_5070 (negative, push): a body that is not OpenADR is refused with HTTP 400 naming the problem; an
+    OpenADR message pushed to the wrong service is refused the OpenADR way, in its reply type (oadrCreatedEvent
+    459 naming the right service); a non-XML Content-Type gets 415; the VEN carries on."""
     address = await start_push_ven(th)
-    status, _ = await push_to_ven(address, "EiEvent", None, body=b"<not-openadr/>")
-    assert status == 400
-    status, _ = await push_to_ven(address, "EiReport", distribute(th.vtn.vtn_id, event()))
-    assert status == 400
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{address}/EiEvent", data=b"x", headers={"Content-Type": "text/plain"}) as resp:
-            assert resp.status == 415
+    status, text, _ = await post_raw(address, "EiEvent", b"<not-openadr/>")
+    assert status == 400 and b"oadrPayload" in text and b"not-openadr" in text
+    wrong = distribute(th.vtn.vtn_id, event())
+    status, answer = await push_to_ven(address, "EiReport", wrong)
+    assert status == 200 and isinstance(answer, m.CreatedEvent) and answer.response.code == 459
+    assert "EiEvent" in answer.response.description and answer.response.request_id == wrong.request_id
+    assert wrong.events[0].event_id not in th.held()
+    status, text, _ = await post_raw(address, "EiEvent", b"x", content_type="text/plain")
+    assert status == 415 and b"text/plain" in text
     ev = event()
     status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
-    assert status == 200 and isinstance(answer, m.CreatedEvent)
+    assert status == 200 and isinstance(answer, m.CreatedEvent) and answer.response.code == 200
 
 
 async def test_E0_6010_TH_VTN(th: Th):
-    """E0_6010 (event, push; mirrors E1_1010): a pushed oadrDistributeEvent with responseRequired always is
-    answered oadrCreatedEvent (optIn, the event's id and modification) in the HTTP response; the site's
-    event callback runs."""
+    """E0_6010 (VTN Event - Empty, push; mirrors E1_1010): a pushed oadrDistributeEvent without events gets an
+    empty HTTP 200; no oadrCreatedEvent, in the answer or POSTed."""
+    address = await start_push_ven(th)
+    status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id))
+    assert status == 200 and answer is None
+    # an empty 200 comes only once the handling has ended, so anything it POSTed has already arrived
+    assert th.vtn.received("oadrCreatedEvent") == [] and th.held() == {}
+    no_polls(th)
+
+
+async def test_E0_6020_TH_VTN(th: Th):
+    """E0_6020 (Electricity Price Event, push; mirrors E1_1020): the pushed ELECTRICITY_PRICE event (Event_002)
+    is answered oadrCreatedEvent optIn 200 in the HTTP response, echoing the distribution's requestID; the
+    VEN holds the event."""
+    address = await start_push_ven(th)
+    ev = event_002()
+    message = distribute(th.vtn.vtn_id, ev)
+    status, answer = await push_to_ven(address, "EiEvent", message)
+    assert status == 200 and isinstance(answer, m.CreatedEvent) and answer.response.code == 200
+    assert [(x.event_id, x.opt_type, x.request_id) for x in answer.event_responses] == [
+        (ev.event_id, "optIn", message.request_id)
+    ]
+    assert ev.event_id in th.held()
+    no_polls(th)
+
+
+async def test_push_event_is_answered_opt_in_in_the_http_response(th: Th):
+    """A pushed oadrDistributeEvent with responseRequired always is answered oadrCreatedEvent (optIn, the
+    event's id and modification) in the HTTP response; the site's event callback runs (also A_E0_0185)."""
     address = await start_push_ven(th)
     ev = event()
     status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
@@ -121,12 +166,13 @@ async def test_E0_6010_TH_VTN(th: Th):
     no_polls(th)
 
 
-async def test_E0_6020_TH_VTN(th: Th):
-    """E0_6020 (responseRequired never, push): an empty HTTP 200, no oadrCreatedEvent anywhere; the event is held."""
+async def test_push_event_with_response_never_gets_an_empty_200(th: Th):
+    """responseRequired never, push: an empty HTTP 200, no oadrCreatedEvent anywhere; the event is held."""
     address = await start_push_ven(th)
     ev = event(response="never")
     status, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, ev))
     assert status == 200 and answer is None
+    # an empty 200 comes only once the handling has ended, so anything it POSTed has already arrived
     assert ev.event_id in th.held() and th.vtn.received("oadrCreatedEvent") == []
 
 
@@ -156,8 +202,23 @@ async def test_E0_6080_TH_VTN(th: Th):
 
 
 async def test_A_E0_0190_TH_VTN(th: Th):
-    """A_E0_0190 (push; mirrors A_E1_0190): an event no longer listed in the next pushed distribution is
-    cancelled by the VEN, as when polled."""
+    """A_E0_0190 (Static requestID, push; mirrors A_E1_0190): a second pushed distribution re-uses the first's
+    requestID with a new event; the new event is answered optIn echoing that (re-used) requestID."""
+    address = await start_push_ven(th)
+    first = event()
+    message = distribute(th.vtn.vtn_id, first)
+    _, answer = await push_to_ven(address, "EiEvent", message)
+    assert isinstance(answer, m.CreatedEvent) and answer.event_responses[0].event_id == first.event_id
+    second = event(start_in=timedelta(minutes=20))
+    _, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, second, request_id=message.request_id))
+    assert isinstance(answer, m.CreatedEvent)
+    assert [(x.opt_type, x.request_id) for x in answer.event_responses if x.event_id == second.event_id] == [
+        ("optIn", message.request_id)
+    ]
+
+
+async def test_push_event_no_longer_listed_is_cancelled(th: Th):
+    """An event no longer listed in the next pushed distribution is cancelled by the VEN, as when polled."""
     address = await start_push_ven(th)
     first, second = event(), event(start_in=timedelta(hours=2))
     await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, first, second))
@@ -206,13 +267,130 @@ async def test_P0_7010_TH_VTN(th: Th):
     no_polls(th)
 
 
-@pytest.mark.parametrize("service", ["EiEvent"])
-async def test_push_before_registration_is_ignored(th: Th, service: str):
-    """A push reaching an endpoint whose VEN has no registration gets an empty 200 and changes nothing."""
-    await start_push_ven(th)
-    address = th.ven.site.push_address
-    assert address is not None
-    th.ven.site.registration = None
+async def test_push_while_not_registered_gets_503(th: Th):
+    """The VTN cancels the registration and the VEN cannot register again yet (the VTN is unavailable): a push
+    in that window gets HTTP 503 with Retry-After, not an empty 200 (the VTN keeps the message and pushes it
+    again), and changes nothing; once registered again the same push is answered."""
+    address = await start_push_ven(th)
+    th.vtn.outage = Raw(b"", 503)
+    cancel = m.CancelPartyRegistration("req-c", th.vtn.registration_id, th.vtn.ven_id)
+    status, answer = await push_to_ven(address, "EiRegisterParty", cancel)
+    assert status == 200 and isinstance(answer, m.CanceledPartyRegistration)
+    await th.wait(lambda: th.ven.site.registration is None, "the registration dropped")
     ev = event()
-    status, answer = await push_to_ven(address, service, distribute(th.vtn.vtn_id, ev))
-    assert status == 200 and answer is None and ev.event_id not in th.held()
+    message = encode(distribute(th.vtn.vtn_id, ev))
+    status, text, retry_after = await post_raw(address, "EiEvent", message)
+    assert status == 503 and retry_after is not None and int(retry_after) > 0 and b"not registered" in text
+    assert ev.event_id not in th.held()
+    th.vtn.outage = None
+    await th.wait(lambda: th.ven.site.registration is not None, "the VEN registered again")
+    status, answer = await push_to_ven(address, "EiEvent", None, body=message)
+    assert status == 200 and isinstance(answer, m.CreatedEvent) and ev.event_id in th.held()
+
+
+async def test_push_whose_handling_fails_gets_503(th: Th, monkeypatch: pytest.MonkeyPatch):
+    """Handling a pushed message fails before an answer exists (here: the store is full): HTTP 503 with
+    Retry-After, so that the VTN pushes it again; the next attempt is answered."""
+    address = await start_push_ven(th)
+
+    async def failing(message: object, answer_with: object = None) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(th.ven, "handle", failing)
+    request = r.RegisterReport("vtn-rr", (), ven_id=th.vtn.ven_id)
+    status, text, retry_after = await post_raw(address, "EiReport", encode(request))
+    assert status == 503 and retry_after is not None and b"failed" in text
+    monkeypatch.undo()
+    status, answer = await push_to_ven(address, "EiReport", request)
+    assert status == 200 and isinstance(answer, r.RegisteredReport) and answer.response.request_id == "vtn-rr"
+
+
+async def test_push_schema_invalid_is_refused_in_the_reply_type(th: Th):
+    """A pushed oadrDistributeEvent that is not valid against the 2.0b schema is refused as the VTN refuses
+    one: oadrCreatedEvent with eiResponse 400 naming the problem, echoing the requestID; no event is taken."""
+    address = await start_push_ven(th)
+    ev = event()
+    message = distribute(th.vtn.vtn_id, ev)
+    root = parse_xml(encode(message))
+    vtn_id = root.find(".//ei:vtnID", NSMAP)
+    assert vtn_id is not None
+    vtn_id.getparent().remove(vtn_id)  # vtnID is required
+    status, answer = await push_to_ven(address, "EiEvent", None, body=etree.tostring(root))
+    assert status == 200 and isinstance(answer, m.CreatedEvent) and answer.response.code == 400
+    assert "schema" in answer.response.description and answer.response.request_id == message.request_id
+    assert answer.event_responses == () and ev.event_id not in th.held()
+
+
+async def test_push_answer_is_not_taken_as_accepted(th: Th):
+    """The VTN's verdict on an oadrCreatedEvent given in the HTTP response is not known to the VEN (the VTN
+    may refuse it): the event stays unanswered, so the same distribution pushed again is answered again."""
+    address = await start_push_ven(th)
+    ev = event()
+    message = distribute(th.vtn.vtn_id, ev)
+    _, answer = await push_to_ven(address, "EiEvent", message)
+    assert isinstance(answer, m.CreatedEvent) and answer.event_responses[0].event_id == ev.event_id
+    assert th.held()[ev.event_id].answered_modification != 0
+    _, again = await push_to_ven(address, "EiEvent", message)
+    assert isinstance(again, m.CreatedEvent)
+    assert [(x.event_id, x.modification_number, x.opt_type) for x in again.event_responses] == [(ev.event_id, 0, "optIn")]
+
+
+async def _refused(address: str) -> bool:
+    """True once the endpoint no longer accepts connections."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(address):
+                return False
+    except aiohttp.ClientConnectionError:
+        return True
+
+
+async def test_push_endpoint_stop_leaves_no_follow_up_running(th: Th, monkeypatch: pytest.MonkeyPatch):
+    """Stopping the endpoint while a push is being handled: the handler finishes (the VTN gets its answer), and
+    the follow-up work it started after answering is cancelled too, not left running with no owner."""
+    address = await start_push_ven(th)
+    endpoint = th.process.endpoints[th.site_name]  # type: ignore[union-attr]
+    started, go = asyncio.Event(), asyncio.Event()
+    follow_up_cancelled = asyncio.Event()
+
+    async def slow(message: object, answer_with: Answerer | None = None) -> None:
+        started.set()
+        await go.wait()
+        assert answer_with is not None
+        await answer_with("EiRegisterParty", m.Response(m.EiResponse(), ven_id=th.vtn.ven_id))
+        try:
+            await asyncio.Event().wait()  # follow-up work (a new registration, reports…) that never ends by itself
+        except asyncio.CancelledError:
+            follow_up_cancelled.set()
+            raise
+
+    monkeypatch.setattr(th.ven, "handle", slow)
+    push = asyncio.create_task(push_to_ven(address, "EiRegisterParty", m.RequestReregistration(ven_id=th.vtn.ven_id)))
+    await th.wait(started.is_set, "the push being handled")
+    stopping = asyncio.create_task(endpoint.stop())
+    await wait_for(lambda: _refused(address), 10, "the endpoint to stop listening")
+    go.set()
+    status, answer = await push
+    assert status == 200 and isinstance(answer, m.Response)
+    await stopping
+    assert follow_up_cancelled.is_set() and not endpoint._later
+
+
+async def test_push_body_arriving_too_slowly_gets_408(th: Th):
+    """A client that sends the headers and then stalls in the body is answered HTTP 408 after the VEN's
+    request_timeout (1 s here) instead of holding the handler for ever."""
+    address = await start_push_ven(th)
+    url = urlsplit(address)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        head = (
+            f"POST {url.path}/EiEvent HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/xml\r\n"
+            "Content-Length: 1000\r\n\r\n<oadr:oadrPayload"
+        )
+        writer.write(head.encode())
+        await writer.drain()
+        async with asyncio.timeout(10):  # bounds the test if the endpoint never answers
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408")

@@ -1,0 +1,45 @@
+"""`[vtn]` push keys of ven.toml: the address the VTN is given must be one it can connect to."""
+
+from pathlib import Path
+
+import pytest
+
+from mapping.settings import ConfigError
+from ven.config import PushSettings, load_config
+
+
+def _load(tmp_path, vtn: str):
+    (tmp_path / "config").mkdir(exist_ok=True)
+    sites = tmp_path / "config" / "sites.toml"
+    sites.write_text('[[sites]]\nname = "site-1"\n')
+    path = tmp_path / "config" / "ven.toml"
+    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\n' + vtn)
+    return load_config(path, sites)
+
+
+@pytest.mark.parametrize(
+    ("vtn", "message"),
+    [
+        ('push_host = "0.0.0.0"\n', r"vtn\.push_public_host: required when push_host is '0\.0\.0\.0'"),
+        ('push_host = "::"\n', r"vtn\.push_public_host: required when push_host is '::'"),
+        ('push_public_host = "0.0.0.0"\n', r"vtn\.push_public_host: '0\.0\.0\.0' is not an address the VTN can reach"),
+        ('push_host = "0.0.0.0"\npush_public_host = "[::]"\n', r"vtn\.push_public_host: '\[::\]' is not an address"),
+    ],
+)
+def test_push_public_host_must_be_reachable(tmp_path, vtn, message):
+    with pytest.raises(ConfigError, match=message):
+        _load(tmp_path, vtn)
+
+
+def test_push_on_every_interface_with_a_public_host(tmp_path):
+    config = _load(tmp_path, 'push_host = "0.0.0.0"\npush_public_host = "ven.example.mq"\n')
+    assert config.push == PushSettings("0.0.0.0", 8090, "ven.example.mq")
+    assert _load(tmp_path, 'push_host = "10.1.2.3"\n').push == PushSettings("10.1.2.3", 8090, "10.1.2.3")
+
+
+def test_example_ven_toml_push_block_is_valid(tmp_path):
+    """The commented push block of config/ven.toml, uncommented, loads."""
+    text = (Path(__file__).parent.parent / "config" / "ven.toml").read_text()
+    block = [line[2:] for line in text.splitlines() if line.startswith("# push")]
+    assert [line.split(" =")[0] for line in block] == ["push", "push_host", "push_port", "push_public_host"]
+    assert _load(tmp_path, "\n".join(block[1:]) + "\n").push == PushSettings("0.0.0.0", 8090, "site-gateway.example.mq")
