@@ -160,6 +160,10 @@ class Pusher:
         """Look for something to push now rather than at the next scan."""
         self._wake.set()
 
+    def in_flight(self, ven_id: str) -> bool:
+        """True while a push to `ven_id` awaits its answer."""
+        return ven_id in self._busy
+
     def _ssl_context(self) -> ssl.SSLContext | None:
         tls = self.ctx.config.tls
         if tls is None:
