@@ -18,6 +18,7 @@ from tests.support.databases import PG_ADMIN_DSN, fresh_database
 from tests.support.metrics import scrape, total, value
 from tests.support.reports import opt_schedule, register_reports, status_metadata, update, usage_metadata
 from tests.support.vtn_harness import config_for_tests, running_vtn
+from vtn import metrics
 from vtn.store import ops_queries
 
 TOKEN = "test-scrape-token-0123456789"
@@ -82,6 +83,20 @@ async def test_metrics_count_polls_deliveries_opts_and_reports(db_url):
     assert value(after, "cariflex_vens_stale") == 1  # its last poll is not yet written to the store (every 30 s)
     assert value(after, "cariflex_scheduler_running") == 1
     assert value(after, "cariflex_lifecycle_leader") == 1
+
+
+async def test_made_up_message_names_are_counted_as_other(sqlite_url):
+    """Any element name in the oadr namespace gets an answer (459), before any authentication: each made-up
+    name must not become a series of its own."""
+    body = (
+        '<oadr:oadrPayload xmlns:oadr="http://openadr.org/oadr-2.0b/2012/07"><oadr:oadrSignedObject>'
+        "<oadr:x{n}/></oadr:oadrSignedObject></oadr:oadrPayload>"
+    )
+    async with running_vtn(config_for_tests(sqlite_url)) as vtn:
+        for n in range(20):
+            await vtn.client.post("EiEvent", body.format(n=n).encode())
+        series = vtn.ctx.tally.counts[metrics.OADR_MESSAGES]
+    assert series == {("EiEvent", "other", str(int(ResponseCode.COMPLIANCE_ERROR))): 20}
 
 
 async def test_metrics_need_the_bearer_token_unless_public(sqlite_url):
