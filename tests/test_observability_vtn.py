@@ -1,6 +1,7 @@
 """The VTN's operations endpoints on a running server: /metrics counts what happened, only for who may
 scrape; /healthz and /readyz are public and /readyz says 503 (with why) when the store is cut."""
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -8,9 +9,12 @@ from datetime import timedelta
 import aiohttp
 import psycopg
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
 from cariflex.ops_http import MetricsSettings
+from cariflex.tally import Tally
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
@@ -19,6 +23,7 @@ from tests.support.metrics import scrape, total, value
 from tests.support.reports import opt_schedule, register_reports, status_metadata, update, usage_metadata
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import metrics
+from vtn.ops import request_metrics
 from vtn.store import ops_queries
 
 TOKEN = "test-scrape-token-0123456789"
@@ -164,3 +169,27 @@ async def test_readyz_says_503_with_the_reason_when_the_database_is_gone(tmp_pat
                 down = await scrape(http, vtn.base_url + "/metrics")
                 assert value(down, "cariflex_store_up") == 0
                 assert value(down, "cariflex_oadr_messages_total") == 0  # the rest still comes out
+
+
+async def test_a_cancelled_request_is_counted_as_499_not_500():
+    """A handler cancelled before it answers (client gone, server stopping) is no failure of ours."""
+    tally = Tally()
+    started = asyncio.Event()
+    handlers: list[asyncio.Task] = []
+
+    async def hang(request: web.Request) -> web.Response:
+        handlers.append(asyncio.current_task())
+        started.set()
+        await asyncio.Event().wait()  # until cancelled
+        raise AssertionError("not reached")
+
+    app = web.Application(middlewares=[request_metrics(tally)])
+    app.router.add_post("/OpenADR2/Simple/2.0b/EiEvent", hang)
+    async with TestServer(app) as server, aiohttp.ClientSession() as http:
+        request = asyncio.create_task(http.post(server.make_url("/OpenADR2/Simple/2.0b/EiEvent"), data=b"x"))
+        await started.wait()
+        handlers[0].cancel()
+        await asyncio.wait(handlers)
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+    assert tally.counts[metrics.HTTP_REQUESTS] == {("openadr2b", "499"): 1}

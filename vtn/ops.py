@@ -22,6 +22,9 @@ log = logging.getLogger("cariflex.vtn.ops")
 #: how long /readyz and /metrics wait for the store before calling it unreachable
 STORE_TIMEOUT_S = 2.0
 
+#: the status counted for a request whose handling was cancelled (nginx's "client closed request")
+CANCELLED_STATUS = 499
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -39,6 +42,11 @@ def request_metrics(tally: Tally) -> Callable[[web.Request, Handler], Awaitable[
             return response
         except web.HTTPException as exc:
             status = exc.status
+            raise
+        except asyncio.CancelledError:
+            # the client went away or the server is stopping: not a failure of ours, so not a 500 (which
+            # dashboards alert on); 499 is nginx's "client closed request"
+            status = CANCELLED_STATUS
             raise
         finally:
             resource = request.match_info.route.resource
