@@ -25,6 +25,7 @@ from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import metrics
 from vtn.ops import request_metrics
 from vtn.store import ops_queries
+from vtn.sync import SEEN_FLUSH_INTERVAL
 
 TOKEN = "test-scrape-token-0123456789"
 
@@ -85,9 +86,28 @@ async def test_metrics_count_polls_deliveries_opts_and_reports(db_url):
     assert value(after, "cariflex_vens_registered") == 1
     assert total(after, "cariflex_events_live") == 1
     assert value(after, "cariflex_store_up") == 1
-    assert value(after, "cariflex_vens_stale") == 1  # its last poll is not yet written to the store (every 30 s)
     assert value(after, "cariflex_scheduler_running") == 1
     assert value(after, "cariflex_lifecycle_leader") == 1
+
+
+async def test_a_ven_polling_normally_is_not_stale_until_it_stops(sqlite_url):
+    """The stored last-seen time is written every SEEN_FLUSH_INTERVAL, so a VEN that polls every poll_interval
+    has a stored time up to that much older than its last poll: the threshold allows for it."""
+    async with running_vtn(config_for_tests(sqlite_url, metrics=MetricsSettings(public=True))) as vtn:
+        async with aiohttp.ClientSession() as http:
+            url = vtn.base_url + "/metrics"
+            reg = await vtn.client.register("site-stale")
+            assert isinstance(await vtn.client.poll(reg.ven_id), r.RegisterReport)
+            polled_at = vtn.ctx.now()
+            await vtn.process.sync.flush_seen()  # as the flush job does
+            assert value(await scrape(http, url), "cariflex_vens_stale") == 0  # right after a poll
+            # its later polls (every 10 s) are still in memory until the next flush: up to 30 s + 10 s unwritten,
+            # and it only becomes stale after 3 missed polls on top of the flush period
+            threshold = 3 * vtn.ctx.config.poll_interval + SEEN_FLUSH_INTERVAL
+            vtn.ctx.clock = lambda: polled_at + timedelta(seconds=45)
+            assert value(await scrape(http, url), "cariflex_vens_stale") == 0  # was 1 with 3 poll intervals alone
+            vtn.ctx.clock = lambda: polled_at + threshold + timedelta(seconds=1)
+            assert value(await scrape(http, url), "cariflex_vens_stale") == 1
 
 
 async def test_made_up_message_names_are_counted_as_other(sqlite_url):
@@ -168,7 +188,10 @@ async def test_readyz_says_503_with_the_reason_when_the_database_is_gone(tmp_pat
                     assert alive.status == 200  # alive, just not ready
                 down = await scrape(http, vtn.base_url + "/metrics")
                 assert value(down, "cariflex_store_up") == 0
-                assert value(down, "cariflex_oadr_messages_total") == 0  # the rest still comes out
+                # the rest still comes out: the gauges read from memory are there, with their values
+                assert ("cariflex_scheduler_running", ()) in down and value(down, "cariflex_scheduler_running") == 1
+                assert ("cariflex_vens_registered", ()) in down and value(down, "cariflex_vens_registered") == 0
+                assert ("cariflex_http_requests_total", (("route", "ops"), ("status", "200"))) in down
 
 
 async def test_a_cancelled_request_is_counted_as_499_not_500():

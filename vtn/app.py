@@ -28,7 +28,7 @@ from vtn.push.pusher import Pusher
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
-from vtn.sync import StoreSync
+from vtn.sync import SEEN_FLUSH_INTERVAL, StoreSync
 from vtn.ui.web import add_ui
 
 log = logging.getLogger("cariflex.vtn")
@@ -119,7 +119,14 @@ async def _start(process: VtnProcess) -> None:
         coalesce=True,
     )
     scheduler.add_job(process.sync.flush_deliveries, "interval", seconds=2, id="flush-deliveries", max_instances=1, coalesce=True)
-    scheduler.add_job(process.sync.flush_seen, "interval", seconds=30, id="flush-seen", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        process.sync.flush_seen,
+        "interval",
+        seconds=SEEN_FLUSH_INTERVAL.total_seconds(),
+        id="flush-seen",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     await process.leadership.start()  # SQLite: leads at once (and reconciles); PostgreSQL: competes in the background
     if process.listener is not None:

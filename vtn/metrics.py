@@ -112,10 +112,14 @@ class VtnGauges(Collector):
         if self.view.oldest_seen_age is not None:
             yield gauge(
                 "cariflex_ven_last_seen_max_age_seconds",
-                "seconds since the registered VEN heard from longest ago last polled (as written to the store)",
+                "seconds since the registered VEN heard from longest ago last polled (as written to the store, every 30 s)",
                 self.view.oldest_seen_age,
             )
-        yield gauge("cariflex_vens_stale", "registered VENs not seen for 3 poll intervals (or never)", self.view.stale_vens)
+        yield gauge(
+            "cariflex_vens_stale",
+            "registered VENs not seen for 3 poll intervals plus the 30 s last-seen write period (or never)",
+            self.view.stale_vens,
+        )
         yield gauge("cariflex_scheduler_running", "1 while the lifecycle scheduler runs", int(self.scheduler.running))
         yield gauge(LIFECYCLE_LEADER, "1 when this process runs the event lifecycle (leader)", int(self.leads()))
 

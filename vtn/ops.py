@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from time import perf_counter
 
 from aiohttp import web
@@ -13,9 +14,11 @@ from prometheus_client import CollectorRegistry
 from cariflex.ops_http import add_ops_routes
 from cariflex.tally import Tally
 from vtn import metrics
+from vtn.config import VtnConfig
 from vtn.context import VtnContext
 from vtn.store import ops_queries
 from vtn.store.database import alembic_config
+from vtn.sync import SEEN_FLUSH_INTERVAL
 
 log = logging.getLogger("cariflex.vtn.ops")
 
@@ -24,6 +27,9 @@ STORE_TIMEOUT_S = 2.0
 
 #: the status counted for a request whose handling was cancelled (nginx's "client closed request")
 CANCELLED_STATUS = 499
+
+#: poll intervals missed before a VEN counts as stale (cariflex_vens_stale)
+STALE_POLLS = 3
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -83,12 +89,19 @@ async def readiness(ctx: VtnContext, scheduler: BaseScheduler, head: str | None)
     return problems
 
 
+def stale_after(config: VtnConfig) -> timedelta:
+    """How long a registered VEN may go without a stored last-seen time before it counts as stale: 3 poll
+    intervals, plus the flush period, since a VEN polling normally has a stored time up to that much old."""
+    return STALE_POLLS * config.poll_interval + SEEN_FLUSH_INTERVAL
+
+
 async def refresh_store_view(ctx: VtnContext, view: metrics.StoreView) -> None:
     """Read the store-wide gauges before a scrape; on failure the scrape still answers, with store_up 0."""
-    stale_after = 3 * ctx.config.poll_interval
     try:
         async with asyncio.timeout(STORE_TIMEOUT_S):
-            view.oldest_seen_age, view.stale_vens = await ctx.store.call(ops_queries.seen_summary, ctx.now(), stale_after)
+            view.oldest_seen_age, view.stale_vens = await ctx.store.call(
+                ops_queries.seen_summary, ctx.now(), stale_after(ctx.config)
+            )
         view.up = True
     except Exception as exc:  # the metrics must still come out when the store is down
         log.warning("metrics: store query failed: %s", exc)
