@@ -21,6 +21,7 @@ from mapping.oadr.codes import ResponseCode
 from tests.support.databases import PG_ADMIN_DSN, fresh_database
 from tests.support.metrics import scrape, total, value
 from tests.support.reports import opt_schedule, register_reports, status_metadata, update, usage_metadata
+from tests.support.ven_harness import wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import metrics
 from vtn.ops import request_metrics
@@ -216,3 +217,20 @@ async def test_a_cancelled_request_is_counted_as_499_not_500():
         request.cancel()
         await asyncio.gather(request, return_exceptions=True)
     assert tally.counts[metrics.HTTP_REQUESTS] == {("openadr2b", "499"): 1}
+
+
+async def test_change_listener_up_follows_the_listener(db_url):
+    """1 once the PostgreSQL change listener has LISTEN in place; always 0 without a listener (SQLite)."""
+    async with running_vtn(config_for_tests(db_url, metrics=MetricsSettings(public=True))) as vtn:
+        async with aiohttp.ClientSession() as http:
+            url = vtn.base_url + "/metrics"
+            listener = vtn.process.listener
+            if listener is None:
+                assert db_url.startswith("sqlite")
+                samples = await scrape(http, url)
+                assert ("cariflex_change_listener_up", ()) in samples and value(samples, "cariflex_change_listener_up") == 0
+                return
+            await wait_for(lambda: listener.listening, what="LISTEN in place")
+            assert value(await scrape(http, url), "cariflex_change_listener_up") == 1
+            await listener.stop()  # as when its connection is lost
+            assert value(await scrape(http, url), "cariflex_change_listener_up") == 0

@@ -25,6 +25,7 @@ from vtn.notify import ChangeListener, ChangeProbe
 from vtn.openadr3 import routes as openadr3_routes
 from vtn.ops import add_ops
 from vtn.push.pusher import Pusher
+from vtn.services import registration
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
@@ -75,6 +76,7 @@ def build(config: VtnConfig) -> VtnProcess:
     lifecycle = Lifecycle(ctx, scheduler, leads=lambda: leadership.is_leader)
     sync = StoreSync(ctx, lifecycle)
     sync.load_all()
+    registration.warn_if_push_is_off(ctx)
     shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
     probe = ChangeProbe(config.db_url) if shared else None
     if probe is not None:
@@ -86,7 +88,7 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr_http.add_routes(app, ctx)
     openadr3_routes.setup(app, ctx, lifecycle)
     aggregator_routes.setup(app, ctx, lifecycle)
-    registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader)
+    registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader, lambda: listener is not None and listener.listening)
     if config.ui.enabled:
         add_ui(app, ctx)
     pusher = Pusher(ctx, config.push)

@@ -108,12 +108,18 @@ async def refresh_store_view(ctx: VtnContext, view: metrics.StoreView) -> None:
         view.up, view.oldest_seen_age = False, None
 
 
-def add_ops(app: web.Application, ctx: VtnContext, scheduler: BaseScheduler, leads: Callable[[], bool]) -> CollectorRegistry:
+def add_ops(
+    app: web.Application,
+    ctx: VtnContext,
+    scheduler: BaseScheduler,
+    leads: Callable[[], bool],
+    listening: Callable[[], bool] = lambda: False,
+) -> CollectorRegistry:
     """Count requests, and serve /metrics, /healthz and /readyz (`leads`: whether this process is the lifecycle
-    leader); returns the process's registry."""
+    leader; `listening`: whether its change listener is listening); returns the process's registry."""
     app.middlewares.append(request_metrics(ctx.tally))
     view = metrics.StoreView()
-    registry = metrics.vtn_registry(metrics.VtnGauges(ctx.live, ctx.tally, scheduler, view, leads))
+    registry = metrics.vtn_registry(metrics.VtnGauges(ctx.live, ctx.tally, scheduler, view, leads, listening))
     head = head_revision(ctx.config.db_url)
     add_ops_routes(
         app,
