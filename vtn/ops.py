@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from apscheduler.schedulers.base import BaseScheduler
 from prometheus_client import CollectorRegistry
 
-from cariflex.ops_http import add_ops_routes
+from cariflex.ops_http import SingleFlight, add_ops_routes
 from cariflex.tally import Tally
 from vtn import metrics
 from vtn.config import VtnConfig
@@ -24,6 +24,8 @@ log = logging.getLogger("cariflex.vtn.ops")
 
 #: how long /readyz and /metrics wait for the store before calling it unreachable
 STORE_TIMEOUT_S = 2.0
+#: how long a /readyz answer is reused (a load balancer probes every few seconds; a flood gets this answer)
+READINESS_CACHE_S = 1.0
 
 #: the status counted for a request whose handling was cancelled (nginx's "client closed request")
 CANCELLED_STATUS = 499
@@ -70,23 +72,49 @@ def head_revision(db_url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
 
 
-async def readiness(ctx: VtnContext, scheduler: BaseScheduler, head: str | None) -> list[str]:
-    """Why this VTN should not get traffic: store unreachable, schema not at head, scheduler stopped."""
-    problems = []
-    try:
+class Readiness:
+    """Why this VTN should not get traffic: store unreachable, schema not at head, scheduler stopped.
+
+    /readyz is public, and the store has a single thread that also carries registrations, acks and report
+    ingest; a timeout stops waiting for a store call but does not take it off that thread's queue. So at most
+    one readiness query is ever queued: while it is still pending (a stalled database), later checks wait for
+    it again instead of queueing another; and the check as a whole is single-flight with its answer reused for
+    READINESS_CACHE_S (see `checker`)."""
+
+    def __init__(self, ctx: VtnContext, scheduler: BaseScheduler, head: str | None) -> None:
+        self.ctx = ctx
+        self.scheduler = scheduler
+        self.head = head
+        self._query: asyncio.Future[str | None] | None = None
+
+    def checker(self) -> SingleFlight[list[str]]:
+        """The check as /readyz runs it: one at a time, its answer reused for READINESS_CACHE_S."""
+        return SingleFlight(self.problems, max_age=READINESS_CACHE_S)
+
+    async def _revision(self) -> str | None:
+        if self._query is None or self._query.done():
+            self._query = asyncio.ensure_future(self.ctx.store.call(ops_queries.schema_revision))
+            # when it fails after every waiter gave up, nobody else retrieves the error
+            self._query.add_done_callback(lambda done: done.cancelled() or done.exception())
         async with asyncio.timeout(STORE_TIMEOUT_S):
-            revision = await ctx.store.call(ops_queries.schema_revision)
-        if revision != head:
-            problems.append(f"store schema at revision {revision}, this code needs {head}: run the migrations")
-    except TimeoutError:
-        problems.append(f"store did not answer within {STORE_TIMEOUT_S:g} s")
-    except Exception as exc:  # any driver error means the same to a load balancer: not ready
-        # /readyz is public: the driver's message (host, database, user) goes to the log only
-        log.warning("readiness: store unreachable: %s", exc)
-        problems.append(f"store unreachable: {exc.__class__.__name__} (details in the VTN's log)")
-    if not scheduler.running:
-        problems.append("lifecycle scheduler is not running")
-    return problems
+            return await asyncio.shield(self._query)  # a timeout leaves the query to finish for the next check
+
+    async def problems(self) -> list[str]:
+        """The reasons this process is not ready (empty: ready)."""
+        problems = []
+        try:
+            revision = await self._revision()
+            if revision != self.head:
+                problems.append(f"store schema at revision {revision}, this code needs {self.head}: run the migrations")
+        except TimeoutError:
+            problems.append(f"store did not answer within {STORE_TIMEOUT_S:g} s")
+        except Exception as exc:  # any driver error means the same to a load balancer: not ready
+            # /readyz is public: the driver's message (host, database, user) goes to the log only
+            log.warning("readiness: store unreachable: %s", exc)
+            problems.append(f"store unreachable: {exc.__class__.__name__} (details in the VTN's log)")
+        if not self.scheduler.running:
+            problems.append("lifecycle scheduler is not running")
+        return problems
 
 
 def stale_after(config: VtnConfig) -> timedelta:
@@ -125,7 +153,7 @@ def add_ops(
         app,
         ctx.config.metrics,
         registry,
-        lambda: readiness(ctx, scheduler, head),
-        lambda: refresh_store_view(ctx, view),
+        Readiness(ctx, scheduler, head).checker(),
+        SingleFlight(lambda: refresh_store_view(ctx, view)),  # concurrent scrapes share one store read
     )
     return registry
