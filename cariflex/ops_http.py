@@ -5,9 +5,12 @@ scrape settings) unless `[metrics] public = true`; the token is compared in cons
 /healthz and /readyz are public: they tell nothing but up/ready and why not.
 """
 
+import asyncio
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,6 +21,40 @@ from mapping.settings import ConfigError, Table
 ReadinessCheck = Callable[[], Awaitable[list[str]]]
 
 MIN_TOKEN_CHARS = 16
+
+T = TypeVar("T")
+
+
+class SingleFlight(Generic[T]):
+    """Runs `fn` at most once at a time: callers arriving while it runs share that run's result, and callers
+    within `max_age` seconds of its end get the same result without a new run. For public endpoints whose
+    check costs I/O (/readyz): a flood of requests costs one check per `max_age`, not one per request."""
+
+    def __init__(self, fn: Callable[[], Awaitable[T]], max_age: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._fn = fn
+        self._max_age = max_age
+        self._clock = clock
+        self._running: asyncio.Future[T] | None = None
+        self._last: tuple[float, T] | None = None  # (when it ended, result)
+
+    async def __call__(self) -> T:
+        """The result of the run in progress, of one that ended less than `max_age` ago, or of a new run."""
+        if self._last is not None and self._clock() - self._last[0] < self._max_age:
+            return self._last[1]
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._run())
+            # a run whose callers all went away still ends (shielded below): its failure must not go unretrieved
+            self._running.add_done_callback(lambda done: done.cancelled() or done.exception())
+        # shielded: one caller giving up (client gone) must not cancel the run the others wait for
+        return await asyncio.shield(self._running)
+
+    async def _run(self) -> T:
+        try:
+            result = await self._fn()
+            self._last = (self._clock(), result)
+            return result
+        finally:
+            self._running = None
 
 
 @dataclass(frozen=True)

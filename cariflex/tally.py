@@ -41,7 +41,6 @@ class Tally:
     counts: dict[str, dict[tuple[str, ...], float]] = field(default_factory=dict)
     histograms: dict[str, dict[tuple[str, ...], _Histogram]] = field(default_factory=dict)
     buckets: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    #: values set by their owner (e.g. leadership 0/1), exposed by the process's gauge collector
 
     def inc(self, name: str, labels: tuple[str, ...] = (), by: float = 1) -> None:
         """Add `by` to the counter `name` with these label values."""

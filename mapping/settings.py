@@ -75,15 +75,29 @@ class Table:
             raise ConfigError(f"{self._key(key)}: expected true or false, got {value!r}")
         return value
 
-    def duration(self, key: str, default: str) -> timedelta:
-        """An ISO 8601 duration such as PT10S."""
+    def duration(self, key: str, default: str | timedelta) -> timedelta:
+        """An ISO 8601 duration such as PT10S, zero or more (`default`: a duration or its ISO 8601 text)."""
         value = self._raw(key, default)
+        if isinstance(value, timedelta):  # the default, given as a value (e.g. from a settings dataclass)
+            return value
         try:
             parsed = parse_duration(str(value))
         except OadrError as exc:
             raise ConfigError(f"{self._key(key)}: expected an ISO 8601 duration such as PT10S, got {value!r}") from exc
         if parsed < timedelta(0):
             raise ConfigError(f"{self._key(key)}: expected a positive duration, got {value!r}")
+        return parsed
+
+    def positive_duration(self, key: str, default: str | timedelta, minimum: timedelta | None = None) -> timedelta:
+        """A duration above zero, and at least `minimum` when given: for intervals and timeouts, where zero
+        means a busy loop, a timeout that fires at once, or (aiohttp) no timeout at all."""
+        parsed = self.duration(key, default)
+        if parsed <= timedelta(0):
+            raise ConfigError(f"{self._key(key)}: expected a duration above zero, got {self._raw(key, default)!r}")
+        if minimum is not None and parsed < minimum:
+            raise ConfigError(
+                f"{self._key(key)}: expected at least {minimum.total_seconds():g} s, got {self._raw(key, default)!r}"
+            )
         return parsed
 
     def string_lists(self) -> dict[str, tuple[str, ...]]:

@@ -52,3 +52,34 @@ def test_ven_push_settings(tmp_path):
     path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_port = 70000\n')
     with pytest.raises(ConfigError, match=r"vtn\.push_port"):
         load_ven_config(path, sites)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[push]\ntimeout = "PT0S"\n', r"push\.timeout: expected a duration above zero"),
+        ('[push]\nscan_interval = "PT0S"\n', r"push\.scan_interval: expected a duration above zero"),
+        ('[push]\nmin_backoff = "PT0S"\n', r"push\.min_backoff: expected a duration above zero"),
+        ('[push]\nmax_backoff = "PT0S"\n', r"push\.max_backoff: expected a duration above zero"),
+        ('[push]\nresend_unanswered = "PT0S"\n', r"push\.resend_unanswered: expected a duration above zero"),
+        ('[push]\nmin_backoff = "PT10M"\n', r"push\.min_backoff: must not exceed max_backoff \(600 s > 300 s\)"),
+        ('[store]\nleader_retry = "PT0S"\n', r"store\.leader_retry: expected a duration above zero"),
+        ('[store]\nleader_retry = "PT0.01S"\n', r"store\.leader_retry: expected at least 0\.1 s"),
+        ('[store]\nrefresh_interval = "PT0S"\n', r"store\.refresh_interval: expected a duration above zero"),
+        ('[vtn]\npoll_interval = "PT0S"\n', r"vtn\.poll_interval: expected a duration above zero"),
+        ('[vtn]\nbody_timeout = "PT0S"\n', r"vtn\.body_timeout: expected a duration above zero"),
+    ],
+)
+def test_zero_durations_that_would_spin_or_never_time_out_are_refused(tmp_path, toml, message):
+    """asyncio.timeout(0) fires at once and aiohttp's ClientTimeout(total=0) means no timeout: zero is refused."""
+    with pytest.raises(ConfigError, match=message):
+        load_config(_vtn_toml(tmp_path, toml))
+
+
+def test_push_defaults_come_from_push_config(tmp_path):
+    """An empty [push] and a [push] spelling out the documented defaults give the same PushConfig."""
+    spelled = (
+        '[push]\nscan_interval = "PT0.5S"\ntimeout = "PT10S"\nmin_backoff = "PT1S"\nmax_backoff = "PT5M"\n'
+        'resend_unanswered = "PT60S"\n'
+    )
+    assert load_config(_vtn_toml(tmp_path, spelled)).push == load_config(_vtn_toml(tmp_path, "[push]\n")).push == PushConfig()

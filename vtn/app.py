@@ -25,10 +25,11 @@ from vtn.notify import ChangeListener, ChangeProbe
 from vtn.openadr3 import routes as openadr3_routes
 from vtn.ops import add_ops
 from vtn.push.pusher import Pusher
+from vtn.services import registration
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
-from vtn.sync import StoreSync
+from vtn.sync import SEEN_FLUSH_INTERVAL, StoreSync
 from vtn.ui.web import add_ui
 
 log = logging.getLogger("cariflex.vtn")
@@ -75,6 +76,7 @@ def build(config: VtnConfig) -> VtnProcess:
     lifecycle = Lifecycle(ctx, scheduler, leads=lambda: leadership.is_leader)
     sync = StoreSync(ctx, lifecycle)
     sync.load_all()
+    registration.warn_if_push_is_off(ctx)
     shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
     probe = ChangeProbe(config.db_url) if shared else None
     if probe is not None:
@@ -86,7 +88,7 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr_http.add_routes(app, ctx)
     openadr3_routes.setup(app, ctx, lifecycle)
     aggregator_routes.setup(app, ctx, lifecycle)
-    registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader)
+    registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader, lambda: listener is not None and listener.listening)
     if config.ui.enabled:
         add_ui(app, ctx)
     pusher = Pusher(ctx, config.push)
@@ -119,7 +121,14 @@ async def _start(process: VtnProcess) -> None:
         coalesce=True,
     )
     scheduler.add_job(process.sync.flush_deliveries, "interval", seconds=2, id="flush-deliveries", max_instances=1, coalesce=True)
-    scheduler.add_job(process.sync.flush_seen, "interval", seconds=30, id="flush-seen", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        process.sync.flush_seen,
+        "interval",
+        seconds=SEEN_FLUSH_INTERVAL.total_seconds(),
+        id="flush-seen",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     await process.leadership.start()  # SQLite: leads at once (and reconciles); PostgreSQL: competes in the background
     if process.listener is not None:

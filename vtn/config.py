@@ -16,6 +16,9 @@ from vtn.push.settings import PushConfig, parse_push
 from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
 from vtn.ui.settings import UiConfig, parse_ui
 
+#: the leader election's lock attempt and liveness check must fit a PostgreSQL round trip in `leader_retry`
+MIN_LEADER_RETRY = timedelta(milliseconds=100)
+
 #: The configuration `make demo` and a bare `cariflex vtn` use.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
 
@@ -129,28 +132,28 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         vtn_id=vtn.string("vtn_id", defaults.vtn_id),
         host=vtn.string("host", defaults.host),
         port=vtn.integer("port", defaults.port, 0, 65535),
-        poll_interval=vtn.duration("poll_interval", "PT10S"),
-        near_window=vtn.duration("near_window", "PT1H"),
+        poll_interval=vtn.positive_duration("poll_interval", defaults.poll_interval),
+        near_window=vtn.duration("near_window", defaults.near_window),
         max_body_bytes=vtn.integer("max_body_bytes", defaults.max_body_bytes, 1024, 256 * 1024 * 1024),
         accept_ven_chosen_ids=vtn.boolean("accept_ven_chosen_ids", defaults.accept_ven_chosen_ids),
         db_url=resolve_db_url(store.string("url", defaults.db_url), base_dir),
-        refresh_interval=store.duration("refresh_interval", "PT1S"),
+        refresh_interval=store.positive_duration("refresh_interval", defaults.refresh_interval),
         programs=tuple(programs),
         groups=root.table("groups").string_lists(),
         resources=root.table("resources").string_lists(),
         auto_reports=tuple(auto_reports),
-        curtailment_after=reports.duration("curtailment_after", "PT1M"),
-        curtailment_lookback=reports.duration("curtailment_lookback", "P2D"),
+        curtailment_after=reports.duration("curtailment_after", defaults.curtailment_after),
+        curtailment_lookback=reports.duration("curtailment_lookback", defaults.curtailment_lookback),
         ui=parse_ui(root.table("ui"), base_dir),
         dso=parse_dso(root.table("dso")),
         aggregator=parse_aggregator(root.table("aggregator")),
-        body_timeout=vtn.duration("body_timeout", "PT30S"),
-        signature_window=vtn.duration("signature_window", "PT5M"),
+        body_timeout=vtn.positive_duration("body_timeout", defaults.body_timeout),
+        signature_window=vtn.positive_duration("signature_window", defaults.signature_window),
         tls=parse_tls(root, base_dir),
         proxy=parse_proxy(root),
         metrics=parse_metrics(root.table("metrics"), with_listener=False),
         listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
-        leader_retry=store.duration("leader_retry", "PT2S"),
+        leader_retry=store.positive_duration("leader_retry", defaults.leader_retry, MIN_LEADER_RETRY),
         push=parse_push(root.table("push")),
     )
 

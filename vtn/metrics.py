@@ -29,6 +29,8 @@ PUSH_RETRIES = "cariflex_push_retries_total"
 PUSH_BAD_ANSWERS = "cariflex_push_bad_answers_total"
 #: read at scrape time from the lifecycle leadership (vtn/leadership.py)
 LIFECYCLE_LEADER = "cariflex_lifecycle_leader"
+#: read at scrape time from the change feed listener (vtn/notify.py)
+CHANGE_LISTENER_UP = "cariflex_change_listener_up"
 
 VTN_SPECS: tuple[Spec, ...] = (
     Spec(
@@ -90,6 +92,8 @@ class VtnGauges(Collector):
     view: StoreView
     #: whether this process holds the lifecycle leadership now (vtn/leadership.py)
     leads: Callable[[], bool]
+    #: whether the change listener has LISTEN in place now (vtn/notify.py; always False without a listener)
+    listening: Callable[[], bool] = lambda: False
 
     def collect(self) -> Iterator[Metric]:
         """Called by the registry at every scrape (on the event loop: the live state is not mutated meanwhile)."""
@@ -107,17 +111,30 @@ class VtnGauges(Collector):
         yield gauge("cariflex_vens_registered", "VENs holding a registration", sum(1 for v in vens if v.registered))
         yield gauge("cariflex_vens_known", "VENs known to the VTN, registered or not", len(vens))
         queued = sum(len(items) for items in list(live.outbox.values()))
-        yield gauge("cariflex_outbox_queued", "VTN-initiated messages waiting for the next poll of their VEN", queued)
+        yield gauge(
+            "cariflex_outbox_queued",
+            "VTN-initiated messages not yet delivered: waiting for the next poll of a pull VEN, or to be pushed to a push VEN",
+            queued,
+        )
         yield gauge("cariflex_store_up", "1 when the store answered the last scrape's query", 1 if self.view.up else 0)
         if self.view.oldest_seen_age is not None:
             yield gauge(
                 "cariflex_ven_last_seen_max_age_seconds",
-                "seconds since the registered VEN heard from longest ago last polled (as written to the store)",
+                "seconds since the registered VEN heard from longest ago last polled (as written to the store, every 30 s)",
                 self.view.oldest_seen_age,
             )
-        yield gauge("cariflex_vens_stale", "registered VENs not seen for 3 poll intervals (or never)", self.view.stale_vens)
+        yield gauge(
+            "cariflex_vens_stale",
+            "registered VENs not seen for 3 poll intervals plus the 30 s last-seen write period (or never)",
+            self.view.stale_vens,
+        )
         yield gauge("cariflex_scheduler_running", "1 while the lifecycle scheduler runs", int(self.scheduler.running))
         yield gauge(LIFECYCLE_LEADER, "1 when this process runs the event lifecycle (leader)", int(self.leads()))
+        yield gauge(
+            CHANGE_LISTENER_UP,
+            "1 while this process listens for the change feed's NOTIFY (0: only the periodic refresh keeps it current)",
+            int(self.listening()),
+        )
 
 
 def vtn_registry(gauges: VtnGauges) -> CollectorRegistry:

@@ -207,9 +207,16 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
     return handle
 
 
+#: the message types a VEN sends to the VTN: the only values of the `message` label besides "other"
+KNOWN_MESSAGES = frozenset(name for handlers in SERVICES.values() for name in handlers)
+
+
 def _count(ctx: VtnContext, service: str, name: str, code: int) -> None:
-    """Count a handled message by service, type and eiResponse code (a few dict operations: this is the poll path)."""
-    ctx.tally.inc(metrics.OADR_MESSAGES, (service, name, str(code)))
+    """Count a handled message by service, type and eiResponse code (a few dict operations: this is the poll path).
+    The decoder accepts any element name in the oadr namespace, before any authentication: an unknown one is
+    counted as "other", so a client cannot add a series (memory, scrape size) per name it makes up."""
+    label = name if name in KNOWN_MESSAGES else "other"
+    ctx.tally.inc(metrics.OADR_MESSAGES, (service, label, str(code)))
     if code != 200 and name == "oadrUpdateReport":
         ctx.tally.inc(metrics.REPORT_REJECTIONS, (str(code),))
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from mapping.settings import Table
+from mapping.settings import ConfigError, Table
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,24 @@ class PushConfig:
 
 
 def parse_push(table: Table) -> PushConfig:
-    """`[push]`, every key optional."""
+    """`[push]`, every key optional (the defaults are PushConfig's). Every duration must be above zero: a zero
+    scan interval or back-off is a busy loop, and a zero timeout means no timeout at all to aiohttp."""
     table.reject_unknown(
         {"enabled", "scan_interval", "timeout", "concurrency", "min_backoff", "max_backoff", "resend_unanswered"}
     )
     default = PushConfig()
-    return PushConfig(
+    config = PushConfig(
         enabled=table.boolean("enabled", default.enabled),
-        scan_interval=table.duration("scan_interval", "PT0.5S"),
-        timeout=table.duration("timeout", "PT10S"),
+        scan_interval=table.positive_duration("scan_interval", default.scan_interval),
+        timeout=table.positive_duration("timeout", default.timeout),
         concurrency=table.integer("concurrency", default.concurrency, 1, 10_000),
-        min_backoff=table.duration("min_backoff", "PT1S"),
-        max_backoff=table.duration("max_backoff", "PT5M"),
-        resend_unanswered=table.duration("resend_unanswered", "PT60S"),
+        min_backoff=table.positive_duration("min_backoff", default.min_backoff),
+        max_backoff=table.positive_duration("max_backoff", default.max_backoff),
+        resend_unanswered=table.positive_duration("resend_unanswered", default.resend_unanswered),
     )
+    if config.min_backoff > config.max_backoff:
+        raise ConfigError(
+            f"{table.path}.min_backoff: must not exceed max_backoff "
+            f"({config.min_backoff.total_seconds():g} s > {config.max_backoff.total_seconds():g} s)"
+        )
+    return config

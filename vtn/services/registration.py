@@ -59,8 +59,8 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
     if msg.transport_name != "simpleHttp":
         raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"transport {msg.transport_name!r} is not served; use simpleHttp")
     push = msg.http_pull_model is False
-    if push:
-        _check_push_address(ctx, msg.transport_address)
+    # push: the address the pusher will POST to is the checked one, not the raw text
+    transport_address = _check_push_address(ctx, msg.transport_address) if push else msg.transport_address
     existing = _existing_ven(ctx, msg)
     if msg.ven_name:
         holder = ctx.live.ven_by_name(msg.ven_name)
@@ -73,7 +73,7 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
         registration_id=existing.registration_id if keep_registration and existing else new_id("reg"),
         profile_name=msg.profile_name,
         transport_name=msg.transport_name,
-        transport_address=msg.transport_address,
+        transport_address=transport_address,
         http_pull_model=not push,
         report_only=msg.report_only,
         xml_signature=msg.xml_signature,
@@ -97,8 +97,9 @@ async def create_party_registration(ctx: VtnContext, msg: m.CreatePartyRegistrat
     return _created(ctx, ok(msg.request_id), record)
 
 
-def _check_push_address(ctx: VtnContext, address: str | None) -> None:
-    """A push VEN must give an http(s) URL the VTN can POST to (454 otherwise)."""
+def _check_push_address(ctx: VtnContext, address: str | None) -> str:
+    """A push VEN must give an http(s) URL the VTN can POST to (454 otherwise); returns it without surrounding
+    whitespace, as checked."""
     if not ctx.config.push.enabled:
         raise OadrError(
             ResponseCode.COMPLIANCE_ERROR,
@@ -106,12 +107,14 @@ def _check_push_address(ctx: VtnContext, address: str | None) -> None:
         )
     if not address:
         raise OadrError(ResponseCode.INVALID_DATA, "oadrTransportAddress is required with oadrHttpPullModel false (push mode)")
-    parts = urlsplit(address.strip())
+    address = address.strip()
+    parts = urlsplit(address)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OadrError(
             ResponseCode.INVALID_DATA,
             f"oadrTransportAddress {address!r} is not an http(s) URL; push mode needs one the VTN can POST to",
         )
+    return address
 
 
 def _save_registration(session: Session, record: VenRecord, now: datetime) -> list[OutboxItem]:
@@ -159,3 +162,21 @@ async def response(ctx: VtnContext, msg: m.Response) -> None:
         log.warning("VEN %s answered %s %s", msg.ven_id, msg.response.code, msg.response.description)
     if msg.ven_id in ctx.live.vens:
         ctx.seen[msg.ven_id] = ctx.now()
+
+
+def warn_if_push_is_off(ctx: VtnContext) -> int:
+    """At start-up: warn when VENs registered in push mode while `[push] enabled = false`, since they receive
+    nothing until they register again (new push registrations are refused, existing ones are not pushed to);
+    returns how many there are."""
+    if ctx.config.push.enabled:
+        return 0
+    push_vens = sorted(v.ven_id for v in ctx.live.vens.values() if v.registered and not v.http_pull_model)
+    if push_vens:
+        log.warning(
+            "%d VEN(s) are registered in push mode but [push] enabled = false: nothing is delivered to them until "
+            "they register again in pull mode or push is switched back on (%s%s)",
+            len(push_vens),
+            ", ".join(push_vens[:10]),
+            ", …" if len(push_vens) > 10 else "",
+        )
+    return len(push_vens)
