@@ -122,6 +122,8 @@ def _empty(data: Path) -> None:
     """Start from an empty data folder: a previous demo's is removed, anything else is refused (never delete a
     folder the demo did not make)."""
     marker = data / MARKER
+    if data.exists() and not data.is_dir():
+        raise DemoError(f"{data} is a file, not a folder; choose another --data-dir")
     if data.exists() and any(data.iterdir()):
         if not marker.exists():
             raise DemoError(f"{data} is not empty and not a demo's data folder (no {MARKER}); choose another --data-dir")
