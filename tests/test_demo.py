@@ -21,7 +21,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from mapping.curtailment import report as wire
-from tests.support.demo_run import BackgroundDemo
+from tests.support.demo_run import BackgroundDemo, FlexMeasuresProcesses
 from tests.support.ui import login
 from vtn.store import curtailment_repository as curtailed
 
@@ -165,8 +165,23 @@ async def test_the_ui_is_served_with_the_printed_login_and_ctrl_c_leaves_nothing
         await session.close()
     fm_url = re.search(r"FlexMeasures ready at (\S+)", finished.text())
     assert fm_url and _listening(url) and _listening(fm_url.group(1))
+    # the FlexMeasures server and worker do not name the data folder on their command line: known by their pids
+    flexmeasures = finished.remember_flexmeasures()
+    assert set(flexmeasures.pids) == {"server", "worker", "watchdog"} and flexmeasures.worker_name
+    assert flexmeasures.running() == flexmeasures.pids
     finished.stop()  # SIGINT, as Ctrl-C in its terminal
     assert finished.process.returncode == 130
     assert not _listening(url) and not _listening(fm_url.group(1))
     leftovers = subprocess.run(["pgrep", "-f", str(finished.data_dir)], capture_output=True, text=True)
     assert leftovers.stdout == "", f"processes of the demo still running: {leftovers.stdout}"
+    _wait_until_stopped(flexmeasures, 30)  # stopped before the demo exits; only their reaping may lag
+    workers = subprocess.run(["pgrep", "-f", flexmeasures.worker_name], capture_output=True, text=True)
+    assert workers.stdout == "", f"the FlexMeasures worker still runs: {workers.stdout}"
+
+
+def _wait_until_stopped(flexmeasures: FlexMeasuresProcesses, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while flexmeasures.running():
+        if time.monotonic() > deadline:
+            pytest.fail(f"FlexMeasures processes of the demo still running: {flexmeasures.running()}")
+        time.sleep(0.1)
