@@ -15,6 +15,7 @@ import base64
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -342,8 +343,7 @@ async def _send_alert(vtn_url: str, dso_secret: str, the_plan: DemoPlan, vtn_log
                 if response.status not in (200, 201):
                     raise DemoError(f"the VTN refused the alert {alert}: HTTP {response.status} {answer}")
         event_id = str(answer["event_ids"][0])
-    window = f"{the_plan.start:%H:%M}–{the_plan.end:%H:%M} UTC"
-    say(f"EDF SEI sent its evening-peak alert {json.dumps(alert)} → event {event_id} ({window})")
+    say(f"EDF SEI sent its evening-peak alert {json.dumps(alert)} → event {event_id}: {the_plan.window(datetime.now(UTC))}")
     return event_id
 
 
@@ -372,6 +372,7 @@ async def _follow(
         with step("reading the event's outcome from the VTN's store", data / "vtn.log"):
             found = await asyncio.to_thread(outcomes.read_outcome, store, event_id, contracts)
         _show_changes(found, simulator, the_plan, shown)
+        _show_wait(the_plan, shown)
         reported = found.reported()
         now = datetime.now(UTC)
         if now >= the_plan.end and found.opted_in and set(found.opted_in) <= reported:
@@ -389,6 +390,16 @@ async def _follow(
     (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))
     say(f"written to {data / 'outcome.json'}")
     return 0 if reported and set(found.opted_in) <= reported else 1
+
+
+def _show_wait(the_plan: DemoPlan, shown: dict[str, object]) -> None:
+    """Before the event (hours away without --fast), say how long is left once an hour."""
+    left = the_plan.start - datetime.now(UTC)
+    hours = math.ceil(left / timedelta(hours=1)) if left > timedelta(0) else 0
+    if hours and shown.get("wait") != hours:
+        if "wait" in shown:  # the alert's line said it first
+            say(f"waiting for the event: {the_plan.window(datetime.now(UTC))}")
+        shown["wait"] = hours
 
 
 def _show_changes(found: outcomes.EventOutcome, simulator: SiteSimulator, the_plan: DemoPlan, shown: dict[str, object]) -> None:
