@@ -35,6 +35,8 @@ ENSURE_SERVICES = REPO / "scripts" / "ensure-services.sh"
 PG_ADMIN_URL = os.environ.get("CARIFLEX_FM_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 INSTALL_TIMEOUT_S = 1200
 START_TIMEOUT_S = 300
+#: how long an interrupted script may take to clean up after SIGINT before it is killed
+INTERRUPT_GRACE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,12 @@ def run_script(
             lines.append(line.rstrip("\n"))
             echo(line.rstrip("\n"))
         code = proc.wait()
+    except BaseException:
+        # Ctrl-C or SIGTERM of the caller (KeyboardInterrupt), or a failing echo: the script has a session of its
+        # own, so no terminal signal reaches it; stop it here rather than leave pip, apt-get or a half-started
+        # FlexMeasures running beside the caller's clean-up
+        stop_group(proc)
+        raise
     finally:
         watchdog.cancel()
     tail = "\n".join(lines[-40:])
@@ -105,6 +113,32 @@ def run_script(
         raise RuntimeError(f"{command} did not finish within {timeout:.0f} s and was stopped; its output ends:\n{tail}")
     if code != 0:
         raise RuntimeError(f"{command} failed (exit {code}):\n{tail}")
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGINT `proc`'s process group (`flexmeasures.sh start` cleans up what it started on KeyboardInterrupt),
+    SIGKILL what is left of the group after INTERRUPT_GRACE_S seconds; reaps `proc`."""
+    deadline = time.monotonic() + INTERRUPT_GRACE_S
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=INTERRUPT_GRACE_S)
+        # the script may be gone while a background job of it (which ignores SIGINT) is not
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import base64
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -22,7 +23,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,24 +106,52 @@ def run(options: DemoOptions) -> int:
     except DemoError as exc:
         say(f"failed: {exc}")
         return 1
-    with contextlib.ExitStack() as stack:
-        try:
-            gateway = _start(options, data, stack)
-            return asyncio.run(_show(options, data, gateway))
-        except KeyboardInterrupt:
-            say("stopping (Ctrl-C)")
-            return 130
-        except (DemoError, RuntimeError, OSError, subprocess.SubprocessError) as exc:  # the steps say what failed
-            say(f"failed: {exc}")
-            return 1
-        finally:
-            say("stopping the VENs, the VTN and FlexMeasures")
+    try:
+        with contextlib.ExitStack() as stack:  # left before the last line: the clean-up's output comes first
+            try:
+                gateway = _start(options, data, stack)
+                return asyncio.run(_show(options, data, gateway))
+            finally:
+                say("stopping the VENs, the VTN and FlexMeasures")
+    except KeyboardInterrupt:
+        say("stopping (Ctrl-C)")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every failure ends with one line naming the step, not a traceback
+        say(f"failed: {_failure(exc, data)}")
+        return 1
+
+
+def _failure(exc: Exception, data: Path) -> str:
+    """What to print after "failed: ": a step's own message (DemoError, and the scripts' RuntimeError), or for
+    anything unforeseen its type and text, its traceback written to the data folder for a bug report."""
+    if isinstance(exc, DemoError | RuntimeError | subprocess.SubprocessError):
+        return str(exc)
+    path = data / "demo-error.txt"
+    with contextlib.suppress(OSError):
+        path.write_text("".join(traceback.format_exception(exc)))
+    return f"{type(exc).__name__}: {exc} (traceback in {path})"
+
+
+@contextlib.contextmanager
+def step(what: str, log: Path | None = None) -> Iterator[None]:
+    """Re-raise any failure inside as DemoError naming `what` (the step) and the `log` to read: MQTT
+    (aiomqtt.MqttError), HTTP (aiohttp and flexmeasures_client errors), and unexpected answers (JSON, KeyError)
+    are not DemoErrors of their own."""
+    try:
+        yield
+    except DemoError:
+        raise
+    except Exception as exc:
+        where = f"; see {log}" if log is not None else ""
+        raise DemoError(f"{what}: {type(exc).__name__}: {exc}{where}") from exc
 
 
 def _empty(data: Path) -> None:
     """Start from an empty data folder: a previous demo's is removed, anything else is refused (never delete a
     folder the demo did not make)."""
     marker = data / MARKER
+    if data.exists() and not data.is_dir():
+        raise DemoError(f"{data} is a file, not a folder; choose another --data-dir")
     if data.exists() and any(data.iterdir()):
         if not marker.exists():
             raise DemoError(f"{data} is not empty and not a demo's data folder (no {MARKER}); choose another --data-dir")
@@ -136,11 +166,14 @@ def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gat
         say("checking Mosquitto (installed and started when missing)")
         run_script(["mosquitto"], lambda line: print(f"    {line}", flush=True), 1200, script=ENSURE_SERVICES)
     say("starting FlexMeasures 1.0.1 on PostgreSQL and Redis (its own venv, installed the first time: ~2 min)")
-    fm = stack.enter_context(flexmeasures_server(data / "flexmeasures", lambda line: print(f"    {line}", flush=True), FM_EMAIL))
+    fm_dir = data / "flexmeasures"
+    with step("starting FlexMeasures", fm_dir):
+        fm = stack.enter_context(flexmeasures_server(fm_dir, lambda line: print(f"    {line}", flush=True), FM_EMAIL))
     sites = load_config(REPO / "config" / "ven.toml", SITES_FILE).sites
     say(f"provisioning the {len(sites)} Martinique sites in FlexMeasures (assets, sensors, flex-context, flex-models)")
-    logging.getLogger("cariflex.ven.provision").setLevel(logging.WARNING)  # one progress line per site is enough
-    assets = asyncio.run(_provision(fm, sites))
+    logging.getLogger("cariflex.ven.provision").setLevel(logging.WARNING)  # provision prints one line per site
+    with step(f"provisioning the sites in FlexMeasures at {fm.base_url}", fm_dir / "server.log"):
+        assets = asyncio.run(_provision(fm, sites))
 
     vtn_db = f"sqlite:///{data / 'vtn.db'}"
     cariflex(["db", "upgrade", "--db", vtn_db])
@@ -213,7 +246,8 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
     fm_client = gateway.fm.client()
     stop = asyncio.Event()
     try:
-        await _wait_for_vens(store, gateway)
+        with step("waiting for the VENs to register", data / "ven.log"):
+            await _wait_for_vens(store, gateway)
         the_plan = plan(datetime.now(UTC), options.fast, options.level)
         simulator = SiteSimulator(
             [_simulated(site, gateway.assets[site.name]) for site in gateway.sites],
@@ -222,13 +256,13 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
             scenario_offset=the_plan.scenario_offset,
         )
         now = datetime.now(UTC)
-        count = await simulator.backfill(min(now, the_plan.start) - BACKFILL, now)
+        count = await _publish_history(simulator, min(now, the_plan.start) - BACKFILL, now)
         say(
             f"site simulator: published {count} meter readings of the last {BACKFILL.seconds // 60} minutes "
             "(the baselines need them); live every 10 s from now"
         )
         live = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
-        event_id = await _send_alert(gateway, the_plan)
+        event_id = await _send_alert(gateway.vtn_url, gateway.dso_secret, the_plan, data / "vtn.log")
         _print_ui(gateway)
         result = await _follow(store, gateway, the_plan, event_id, simulator, live, data)
         if options.exit_when_done:
@@ -281,29 +315,36 @@ def _check_children(gateway: Gateway) -> None:
             )
 
 
-async def _send_alert(gateway: Gateway, the_plan: DemoPlan) -> str:
+async def _publish_history(simulator: SiteSimulator, start: datetime, end: datetime) -> int:
+    """The meters' history over [start, end) (SiteSimulator.backfill); returns the number of messages."""
+    with step(f"publishing the meters' history over MQTT on {simulator.mqtt_host}:{simulator.mqtt_port}"):
+        return await simulator.backfill(start, end)
+
+
+async def _send_alert(vtn_url: str, dso_secret: str, the_plan: DemoPlan, vtn_log: Path) -> str:
     """POST the EDF SEI alert to the DSO API as the grid operator would; returns the event id."""
     alert = the_plan.alert()
-    basic = base64.b64encode(f"{DSO_CLIENT}:{gateway.dso_secret}".encode()).decode()
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{gateway.vtn_url}/dso/auth/token",
-            data={"grant_type": "client_credentials"},
-            headers={"Authorization": f"Basic {basic}"},
-        ) as response:
-            answer = await response.json(content_type=None)
-            if response.status != 200 or "access_token" not in answer:
-                raise DemoError(f"the VTN gave the {DSO_CLIENT} client no token: HTTP {response.status} {answer}")
-            token = answer["access_token"]
-        async with session.post(
-            f"{gateway.vtn_url}/dso/signals/sei-peak", json=alert, headers={"Authorization": f"Bearer {token}"}
-        ) as response:
-            answer = await response.json(content_type=None)
-            if response.status not in (200, 201):
-                raise DemoError(f"the VTN refused the alert {alert}: HTTP {response.status} {answer}")
-    window = f"{the_plan.start:%H:%M}–{the_plan.end:%H:%M} UTC"
-    say(f"EDF SEI sent its evening-peak alert {json.dumps(alert)} → event {answer['event_ids'][0]} ({window})")
-    return str(answer["event_ids"][0])
+    basic = base64.b64encode(f"{DSO_CLIENT}:{dso_secret}".encode()).decode()
+    with step(f"sending EDF SEI's alert to the VTN's DSO API at {vtn_url}", vtn_log):
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{vtn_url}/dso/auth/token",
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": f"Basic {basic}"},
+            ) as response:
+                answer = await response.json(content_type=None)
+                if response.status != 200 or "access_token" not in answer:
+                    raise DemoError(f"the VTN gave the {DSO_CLIENT} client no token: HTTP {response.status} {answer}")
+                token = answer["access_token"]
+            async with session.post(
+                f"{vtn_url}/dso/signals/sei-peak", json=alert, headers={"Authorization": f"Bearer {token}"}
+            ) as response:
+                answer = await response.json(content_type=None)
+                if response.status not in (200, 201):
+                    raise DemoError(f"the VTN refused the alert {alert}: HTTP {response.status} {answer}")
+        event_id = str(answer["event_ids"][0])
+    say(f"EDF SEI sent its evening-peak alert {json.dumps(alert)} → event {event_id}: {the_plan.window(datetime.now(UTC))}")
+    return event_id
 
 
 def _print_ui(gateway: Gateway) -> None:
@@ -326,9 +367,12 @@ async def _follow(
     while True:
         _check_children(gateway)
         if live.done():
-            live.result()  # the simulator failed: say why
-        found = await asyncio.to_thread(outcomes.read_outcome, store, event_id, contracts)
+            with step(f"the site simulator (MQTT on {simulator.mqtt_host}:{simulator.mqtt_port})"):
+                live.result()  # the simulator failed: say why
+        with step("reading the event's outcome from the VTN's store", data / "vtn.log"):
+            found = await asyncio.to_thread(outcomes.read_outcome, store, event_id, contracts)
         _show_changes(found, simulator, the_plan, shown)
+        _show_wait(the_plan, shown)
         reported = found.reported()
         now = datetime.now(UTC)
         if now >= the_plan.end and found.opted_in and set(found.opted_in) <= reported:
@@ -346,6 +390,16 @@ async def _follow(
     (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))
     say(f"written to {data / 'outcome.json'}")
     return 0 if reported and set(found.opted_in) <= reported else 1
+
+
+def _show_wait(the_plan: DemoPlan, shown: dict[str, object]) -> None:
+    """Before the event (hours away without --fast), say how long is left once an hour."""
+    left = the_plan.start - datetime.now(UTC)
+    hours = math.ceil(left / timedelta(hours=1)) if left > timedelta(0) else 0
+    if hours and shown.get("wait") != hours:
+        if "wait" in shown:  # the alert's line said it first
+            say(f"waiting for the event: {the_plan.window(datetime.now(UTC))}")
+        shown["wait"] = hours
 
 
 def _show_changes(found: outcomes.EventOutcome, simulator: SiteSimulator, the_plan: DemoPlan, shown: dict[str, object]) -> None:

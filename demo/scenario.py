@@ -10,7 +10,7 @@ at 18:00 scenario time (the households' evening peak, EVs plugged in after work)
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from demo.world import MARTINIQUE
@@ -39,6 +39,20 @@ class DemoPlan:
             "end": f"{local_end:%H:%M}",
             "level": self.level,
         }
+
+    def window(self, now: datetime) -> str:
+        """The event window in Martinique time and UTC, and how long until it starts (the demo waits that long
+        without --fast), e.g. "18:00–22:00 Martinique (22:00–02:00 UTC), starts in 5 h 12 min"."""
+        local_start, local_end = self.start.astimezone(MARTINIQUE), self.end.astimezone(MARTINIQUE)
+        utc_start, utc_end = self.start.astimezone(UTC), self.end.astimezone(UTC)
+        text = f"{local_start:%H:%M}–{local_end:%H:%M} Martinique ({utc_start:%H:%M}–{utc_end:%H:%M} UTC)"
+        if local_start.date() != now.astimezone(MARTINIQUE).date():
+            text = f"{local_start:%a %d %b} " + text
+        left = self.start - now
+        if left <= timedelta(0):
+            return text + ", under way"
+        minutes = math.ceil(left / timedelta(minutes=1))
+        return text + f", starts in {minutes // 60} h {minutes % 60:02} min"
 
 
 def compressed_duration(factor: int) -> timedelta:

@@ -34,6 +34,8 @@ log = logging.getLogger("cariflex.demo.simulator")
 ScheduleReader = Callable[[int, datetime, datetime], Awaitable[list[float | None]]]
 #: how far ahead the schedules are read
 SCHEDULE_HORIZON = timedelta(hours=4)
+#: schedule reads in flight at once (30 devices: a few rounds, without queueing 30 requests on FlexMeasures)
+SCHEDULE_READS_AT_ONCE = 8
 
 
 @dataclass
@@ -123,6 +125,8 @@ class SiteSimulator:
         self.scenario_offset = scenario_offset
         self.every = every
         self.published = 0
+        #: steps published by `run`
+        self.steps = 0
 
     async def _publish(self, client: aiomqtt.Client, messages: list[tuple[str, bytes]]) -> None:
         for topic, body in messages:
@@ -143,38 +147,65 @@ class SiteSimulator:
         return count
 
     async def refresh_schedules(self, now: datetime) -> int:
-        """Read every storage device's schedule from the current slot on; returns how many slots have one."""
+        """Read every storage device's schedule from the current slot on, SCHEDULE_READS_AT_ONCE at a time; returns
+        how many slots have one. A failed read keeps the device's schedule known so far (FlexMeasures busy or
+        restarting); the failures are logged once for the step, not once per device."""
         if self.read_schedule is None:
             return 0
+        read_schedule = self.read_schedule
         start = floor_slot(now)
+        storage = [site for site in self.sites if site.power_sensor is not None]
+        gate = asyncio.Semaphore(SCHEDULE_READS_AT_ONCE)
+
+        async def read(site: SimulatedSite) -> list[float | None]:
+            assert site.power_sensor is not None
+            async with gate:
+                return await read_schedule(site.power_sensor, start, start + SCHEDULE_HORIZON)
+
+        results = await asyncio.gather(*(read(site) for site in storage), return_exceptions=True)
         found = 0
-        for site in self.sites:
-            if site.power_sensor is None:
+        failed: list[tuple[str, BaseException]] = []
+        for site, result in zip(storage, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result  # KeyboardInterrupt and the like are not a failed read
+                failed.append((site.config.name, result))
                 continue
-            try:
-                values = await self.read_schedule(site.power_sensor, start, start + SCHEDULE_HORIZON)
-            except Exception as exc:  # FlexMeasures busy or restarting: keep the schedule known so far
-                log.warning("%s: could not read the schedule from FlexMeasures (%s); keeping the last one", site.config.name, exc)
-                continue
-            for index, value in enumerate(values):
+            for index, value in enumerate(result):
                 if value is not None:
                     site.schedule[start + index * RESOLUTION] = value
                     found += 1
+        if failed:
+            name, exc = failed[0]
+            log.warning(
+                "could not read %d of %d schedules from FlexMeasures (first: %s: %s: %s); keeping the last ones",
+                len(failed),
+                len(storage),
+                name,
+                type(exc).__name__,
+                exc,
+            )
         return found
 
-    async def run(self, now: Callable[[], datetime], stop: asyncio.Event) -> None:
-        """Publish a step every `every` until `stop` is set; schedules are re-read each step."""
+    async def run(self, now: Callable[[], datetime], stop: asyncio.Event, clock: Callable[[], float] | None = None) -> None:
+        """Publish a step every `every` until `stop` is set; schedules are re-read each step. The wait after a step is
+        `every` less the step's own time (reading FlexMeasures, publishing) on `clock` (seconds, default the event
+        loop's monotonic clock), so that steps start every `every`."""
         last = now() - self.every  # the backfill ended now: the first step stands for one period
+        elapsed_clock = clock or asyncio.get_running_loop().time
         async with aiomqtt.Client(self.mqtt_host, self.mqtt_port, timeout=30) as client:
             while not stop.is_set():
+                began = elapsed_clock()
                 at = now()
-                # the time that really passed (a step also waits for FlexMeasures and the broker), not `every`
+                # the time that really passed (a step may take longer than `every`), not `every`
                 hours = max(at - last, timedelta(0)) / timedelta(hours=1)
                 last = at
                 await self.refresh_schedules(at)
                 await self._publish(client, [m for site in self.sites for m in step(site, at, hours, self.scenario_offset)])
+                self.steps += 1
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.every.total_seconds())
+                    pause = max(0.0, self.every.total_seconds() - (elapsed_clock() - began))
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
                 except TimeoutError:
                     pass
 

@@ -12,12 +12,18 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
-from tests.support.demo_run import BackgroundDemo
+from mapping.curtailment import report as wire
+from tests.support.demo_run import BackgroundDemo, FlexMeasuresProcesses
 from tests.support.ui import login
+from vtn.store import curtailment_repository as curtailed
 
 BIN = Path(sys.executable).parent
 #: from the demo's start: setup (3 min), up to 20 minutes to the end of the event, the reports, and slack
@@ -62,15 +68,74 @@ def test_the_alert_reaches_every_site_and_flexmeasures_schedules_the_storage(fin
     assert devices == 30, "the 10 batteries, 10 EV chargers and 10 V2G chargers are scheduled (PV is not flexible)"
 
 
-def test_the_achieved_curtailment_is_positive_and_what_the_vtn_stored(finished: BackgroundDemo) -> None:
+def unreported_intervals(outcome: dict[str, Any], now: datetime) -> list[str]:
+    """Every ended interval of an opted-in site that lacks its measured or achieved value (or the site itself,
+    when the VTN has no curtailment for it at all), as "site start: what" lines; empty when all reported."""
+    curtailment = outcome["curtailment"] or {"sites": []}
+    sites = {site["ven_id"]: site for site in curtailment["sites"]}
+    problems = []
+    for ven_id in sorted(ven for ven, opt in outcome["opts"].items() if opt == "optIn"):
+        name = outcome["delivered"].get(ven_id, ven_id)
+        site = sites.get(ven_id)
+        if site is None or not site["intervals"]:
+            problems.append(f"{name}: no curtailment at the VTN")
+            continue
+        for interval in site["intervals"]:
+            if datetime.fromisoformat(interval["end"]) > now:
+                continue
+            lacking = [key for key in ("measured_kw", "achieved_kw") if interval[key] is None]
+            if lacking:
+                problems.append(f"{name} {interval['start']}: no {' or '.join(lacking)} ({interval['quality']})")
+    return problems
+
+
+def stored_achieved(vtn_db: Path, event_id: str) -> dict[tuple[str, str], float | None]:
+    """(venID, interval start as in outcome.json) → the `curtailment-achieved` value the VEN itself reported (None for
+    `No Quality - No Value`), read from the VTN's store: the VENs' numbers, not the VTN's recomputation."""
+    engine = create_engine(f"sqlite:///{vtn_db}")
+    try:
+        with Session(engine) as session:
+            requests = curtailed.requests_for_event(session, event_id)
+            points = curtailed.points_of(session, [request for _, request in requests])
+    finally:
+        engine.dispose()
+    found: dict[tuple[str, str], float | None] = {}
+    for ven_id, request in requests:
+        for r_id, start, value, quality in points.get(request, []):  # oldest first: a re-sent report wins
+            if r_id == wire.ACHIEVED:
+                at = start.astimezone(UTC).isoformat().replace("+00:00", "Z")
+                found[(ven_id, at)] = value if wire.has_value(quality) else None
+    return found
+
+
+def achieved_mismatches(outcome: dict[str, Any], stored: dict[tuple[str, str], float | None]) -> list[str]:
+    """Every site interval whose achieved_kw in outcome.json differs from what its VEN reported."""
+    problems = []
+    for site in outcome["curtailment"]["sites"]:
+        for interval in site["intervals"]:
+            key = (site["ven_id"], interval["start"])
+            if key not in stored:
+                problems.append(f"{site['ven_name']} {interval['start']}: no curtailment-achieved point stored")
+            elif interval["achieved_kw"] != pytest.approx(stored[key], abs=1e-6):
+                problems.append(f"{site['ven_name']} {interval['start']}: {interval['achieved_kw']} ≠ reported {stored[key]}")
+    return problems
+
+
+def test_every_opted_in_site_reported_and_the_achieved_curtailment_is_what_the_vens_reported(finished: BackgroundDemo) -> None:
+    assert "opted-in VENs reported their curtailment by" not in finished.text(), "the demo gave up waiting for reports"
     outcome = json.loads((finished.data_dir / "outcome.json").read_text())
-    curtailment = outcome["curtailment"]
-    opted_in = {ven for ven, opt in outcome["opts"].items() if opt == "optIn"}
-    reported = {site["ven_id"] for site in curtailment["sites"]}
-    assert opted_in <= reported, "every site that opted in reported its curtailment"
-    total = sum(i["achieved_kw"] for i in curtailment["total"] if i["achieved_kw"] is not None)
-    assert total > 0, curtailment["total"]
-    # what an operator gets from the VTN's store afterwards: the same numbers
+    assert outcome["opts"], "no opt answers"
+    assert unreported_intervals(outcome, datetime.now(UTC)) == [], "every site that opted in reported every interval"
+    total = sum(i["achieved_kw"] for i in outcome["curtailment"]["total"] if i["achieved_kw"] is not None)
+    assert total > 0, outcome["curtailment"]["total"]
+    # the VTN recomputes achieved = baseline − measured; the VENs' own curtailment-achieved points must agree
+    stored = stored_achieved(finished.data_dir / "vtn.db", outcome["event_id"])
+    assert achieved_mismatches(outcome, stored) == []
+
+
+def test_cariflex_reports_curtailment_shows_the_same_numbers(finished: BackgroundDemo) -> None:
+    outcome = json.loads((finished.data_dir / "outcome.json").read_text())
+    # what an operator gets from the VTN's store afterwards (the CLI's serialisation of the same query)
     stored = subprocess.run(
         [
             BIN / "cariflex",
@@ -87,7 +152,7 @@ def test_the_achieved_curtailment_is_positive_and_what_the_vtn_stored(finished: 
         check=True,
         timeout=120,
     )
-    assert json.loads(stored.stdout) == curtailment
+    assert json.loads(stored.stdout) == outcome["curtailment"]
 
 
 async def test_the_ui_is_served_with_the_printed_login_and_ctrl_c_leaves_nothing_running(finished: BackgroundDemo) -> None:
@@ -100,8 +165,23 @@ async def test_the_ui_is_served_with_the_printed_login_and_ctrl_c_leaves_nothing
         await session.close()
     fm_url = re.search(r"FlexMeasures ready at (\S+)", finished.text())
     assert fm_url and _listening(url) and _listening(fm_url.group(1))
+    # the FlexMeasures server and worker do not name the data folder on their command line: known by their pids
+    flexmeasures = finished.remember_flexmeasures()
+    assert set(flexmeasures.pids) == {"server", "worker", "watchdog"} and flexmeasures.worker_name
+    assert flexmeasures.running() == flexmeasures.pids
     finished.stop()  # SIGINT, as Ctrl-C in its terminal
     assert finished.process.returncode == 130
     assert not _listening(url) and not _listening(fm_url.group(1))
     leftovers = subprocess.run(["pgrep", "-f", str(finished.data_dir)], capture_output=True, text=True)
     assert leftovers.stdout == "", f"processes of the demo still running: {leftovers.stdout}"
+    _wait_until_stopped(flexmeasures, 30)  # stopped before the demo exits; only their reaping may lag
+    workers = subprocess.run(["pgrep", "-f", flexmeasures.worker_name], capture_output=True, text=True)
+    assert workers.stdout == "", f"the FlexMeasures worker still runs: {workers.stdout}"
+
+
+def _wait_until_stopped(flexmeasures: FlexMeasuresProcesses, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while flexmeasures.running():
+        if time.monotonic() > deadline:
+            pytest.fail(f"FlexMeasures processes of the demo still running: {flexmeasures.running()}")
+        time.sleep(0.1)

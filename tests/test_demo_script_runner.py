@@ -1,6 +1,14 @@
 """`run_script` (the demo's and the tests' runner of scripts/flexmeasures.sh): progress echoed line by
-line, failures and timeouts raised with the script's last output, a silent stuck step stopped too."""
+line, failures and timeouts raised with the script's last output, a silent stuck step stopped too, and the
+script stopped with its caller (Ctrl-C, SIGTERM)."""
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,3 +39,82 @@ def test_a_silent_stuck_step_is_stopped_at_its_timeout_children_included(tmp_pat
     script = _script(tmp_path, "echo '==> downloading'\nsleep 600 &\nwait\n")
     with pytest.raises(RuntimeError, match=r"did not finish within 1 s and was stopped; its output ends:\n==> downloading"):
         run_script([], lambda _line: None, 1, script=script)
+
+
+#: run_script in a child Python that stops on SIGTERM the way the demo does (demo/run.py:_interrupt)
+INTERRUPTIBLE = """
+import signal, sys
+from pathlib import Path
+import demo.flexmeasures_server as fs
+
+def interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+signal.signal(signal.SIGTERM, interrupt)
+fs.INTERRUPT_GRACE_S = float(sys.argv[2])
+try:
+    fs.run_script([sys.argv[3]], lambda line: print(line, flush=True), 600, script=Path(sys.argv[1]))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def _gone(pid: int) -> bool:
+    """No such process any more, or only its zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> int:
+    """Start run_script on `body` (which writes its child's pid to the file named by $1) in a child Python,
+    SIGTERM that Python once the script's child runs, wait for it to exit as interrupted; returns the child's pid."""
+    pid_file = tmp_path / "child.pid"
+    python = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTIBLE, str(_script(tmp_path, body)), str(grace), str(pid_file)],
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", 60, "the script's child started")
+        child = int(pid_file.read_text())
+        python.send_signal(signal.SIGTERM)
+        assert python.wait(timeout=60) == 130
+    finally:
+        if python.poll() is None:
+            python.kill()
+            python.wait()
+    return child
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_an_interrupted_caller_stops_the_script_and_its_children(tmp_path: Path) -> None:
+    # Ctrl-C / SIGTERM of the demo during a step (pip, apt-get, `flexmeasures.sh start`): the script runs in a
+    # session of its own, so only run_script can stop it; it sends SIGINT, which the sleep dies of
+    body = 'echo "==> working"\nsh -c \'echo $$ > "$1"; exec sleep 600\' _ "$1"\n'
+    child = _interrupt_in_child(tmp_path, body, grace=30)
+    try:
+        _wait_until(lambda: _gone(child), 30, f"the script's child (pid {child}) stopped")
+    finally:
+        _kill(child)
+
+
+def test_a_script_that_ignores_sigint_is_killed_after_the_grace_period(tmp_path: Path) -> None:
+    body = "trap '' INT\nsh -c 'echo $$ > \"$1\"; exec sleep 600' _ \"$1\" &\nwait\n"
+    child = _interrupt_in_child(tmp_path, body, grace=1)
+    try:
+        _wait_until(lambda: _gone(child), 30, f"the script's child (pid {child}) killed")
+    finally:
+        _kill(child)

@@ -93,3 +93,14 @@ def test_without_fast_the_event_is_the_real_evening_peak() -> None:
     assert before.end - before.start == timedelta(hours=4) and before.scenario_offset == timedelta(0)
     after = plan(datetime(2026, 11, 26, 23, 0, tzinfo=UTC), fast=None)  # 19:00 local: tomorrow's
     assert after.start.astimezone(MARTINIQUE) == datetime(2026, 11, 27, 18, 0, tzinfo=MARTINIQUE)
+
+
+def test_the_event_window_is_told_in_martinique_time_and_utc_with_the_wait() -> None:
+    now = datetime(2026, 11, 26, 15, 48, 30, tzinfo=UTC)  # 11:48:30 local
+    evening = plan(now, fast=None)
+    assert evening.window(now) == "18:00–22:00 Martinique (22:00–02:00 UTC), starts in 6 h 12 min"
+    assert evening.window(evening.start + timedelta(minutes=1)) == "18:00–22:00 Martinique (22:00–02:00 UTC), under way"
+    late = datetime(2026, 11, 26, 23, 0, tzinfo=UTC)  # 19:00 local: tomorrow's evening
+    assert plan(late, fast=None).window(late) == "Fri 27 Nov 18:00–22:00 Martinique (22:00–02:00 UTC), starts in 23 h 00 min"
+    fast = plan(datetime(2026, 11, 26, 16, 3, tzinfo=UTC), fast=16)
+    assert fast.window(datetime(2026, 11, 26, 16, 3, tzinfo=UTC)) == "12:00–12:15 Martinique (16:00–16:15 UTC), under way"

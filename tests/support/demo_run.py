@@ -11,13 +11,15 @@ tests, moved to the end of the run, check what it did.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,69 @@ DEMO_TESTS = "test_demo.py"
 KEY = pytest.StashKey["BackgroundDemo"]()
 #: why the demo could not be started (reported by its tests rather than breaking the session)
 FAILED_KEY = pytest.StashKey[str]()
+
+
+def process_gone(pid: int) -> bool:
+    """No process `pid` any more, or only its zombie (PID 1 here may not reap orphans)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@dataclass
+class FlexMeasuresProcesses:
+    """The demo's FlexMeasures server, RQ worker and watchdog, as its state.json names them. None of them names the
+    demo's data folder on its command line (the folder is only their working directory), so `pgrep -f` misses them."""
+
+    #: "server", "worker", "watchdog" → pid (each leads a process group of its own: the worker's work-horses too)
+    pids: dict[str, int] = field(default_factory=dict)
+    #: the worker's RQ name (on its command line)
+    worker_name: str | None = None
+
+    def running(self) -> dict[str, int]:
+        """Those still running (zombies do not count)."""
+        return {name: pid for name, pid in self.pids.items() if not process_gone(pid)}
+
+    def kill(self) -> None:
+        """SIGKILL their process groups, where still there and still theirs (a pid not reused by another program)."""
+        for pid in self.pids.values():
+            alive = not process_gone(pid)
+            if alive and "flexmeasures" not in _cmdline(pid):
+                continue  # the pid was reused by something else
+            if alive or _group_alive(pid):  # a group outliving its leader keeps its id: it is still ours
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+        if self.worker_name:
+            subprocess.run(["pkill", "-KILL", "-f", self.worker_name], check=False)
+
+
+def read_flexmeasures_processes(data_dir: Path) -> FlexMeasuresProcesses:
+    """What `data_dir/flexmeasures/state.json` names; empty before FlexMeasures started and after it stopped
+    (`stop` removes the file)."""
+    try:
+        state = json.loads((data_dir / "flexmeasures" / "state.json").read_text())
+    except (OSError, ValueError):
+        return FlexMeasuresProcesses()
+    pids = {name: int(pid) for name, pid in (state.get("pids") or {}).items() if pid}
+    return FlexMeasuresProcesses(pids, state.get("worker_name"))
 
 
 @dataclass
@@ -41,13 +106,23 @@ class BackgroundDemo:
     mqtt_port: int
     #: time.monotonic() at the start (the tests' deadlines count from it)
     started: float
+    #: its FlexMeasures processes, read from state.json before the demo is stopped (stopping removes the file)
+    flexmeasures: FlexMeasuresProcesses = field(default_factory=FlexMeasuresProcesses)
 
     def text(self) -> str:
         """Everything the demo printed so far."""
         return self.output.read_text(errors="replace")
 
+    def remember_flexmeasures(self) -> FlexMeasuresProcesses:
+        """Read (and keep) the FlexMeasures processes' pids from its state.json, while it runs."""
+        found = read_flexmeasures_processes(self.data_dir)
+        if found.pids:
+            self.flexmeasures = found
+        return self.flexmeasures
+
     def stop(self) -> None:
         """Stop the demo (as Ctrl-C would) and the broker, if still running."""
+        self.remember_flexmeasures()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
@@ -60,8 +135,10 @@ class BackgroundDemo:
             self.broker.wait(timeout=10)
 
     def kill_leftovers(self) -> None:
-        """SIGKILL whatever the demo left running (its processes all name its data folder on their command line)."""
+        """SIGKILL whatever the demo left running: the VTN, the VENs and the FlexMeasures watchdog name its data
+        folder on their command line; the FlexMeasures server and worker are known by their pids."""
         subprocess.run(["pkill", "-KILL", "-f", str(self.data_dir)], check=False)
+        self.flexmeasures.kill()
 
 
 def start(directory: Path) -> BackgroundDemo:
