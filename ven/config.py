@@ -240,9 +240,9 @@ def _flexmeasures(table: Table) -> FlexMeasuresSettings | None:
         url=table.string("url"),
         email=table.string("email"),
         password=table.string("password"),
-        schedule_timeout=table.duration("schedule_timeout", "PT120S"),
-        forward_every=table.duration("forward_every", "PT1M") if table.boolean("forward_telemetry", True) else None,
-        read_every=table.duration("read_every", "PT1M"),
+        schedule_timeout=table.positive_duration("schedule_timeout", "PT120S"),
+        forward_every=table.positive_duration("forward_every", "PT1M") if table.boolean("forward_telemetry", True) else None,
+        read_every=table.positive_duration("read_every", "PT1M"),
     )
     for key in ("forward_every", "read_every"):
         value = getattr(settings, key)
@@ -267,14 +267,11 @@ def _mqtt(table: Table) -> MqttSettings | None:
         client_id=table.string("client_id") if table.data.get("client_id") else None,
         keepalive=table.integer("keepalive", MqttSettings.keepalive, 5, 3600),
         qos=table.integer("qos", MqttSettings.qos, 0, 1),
-        staleness=table.duration("staleness", "PT5M"),
+        staleness=table.positive_duration("staleness", "PT5M"),
         max_ahead=table.duration("max_ahead", "PT5M"),
-        min_backoff=table.duration("min_backoff", "PT1S"),
-        max_backoff=table.duration("max_backoff", "PT30S"),
+        min_backoff=table.positive_duration("min_backoff", "PT1S"),
+        max_backoff=table.positive_duration("max_backoff", "PT30S"),
     )
-    for key in ("staleness", "min_backoff", "max_backoff"):
-        if getattr(settings, key) <= timedelta(0):
-            raise ConfigError(f"{table.path}.{key}: must be longer than zero")
     if settings.max_backoff < settings.min_backoff:
         raise ConfigError(f"{table.path}.max_backoff: shorter than min_backoff")
     return settings
@@ -366,10 +363,10 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             vtn_url=vtn.string("url", VenConfig.vtn_url),
             vtn_id=vtn.string("vtn_id") if vtn_id else None,
             store_path=(path.resolve().parent.parent / store.string("path", "var/ven.db")),
-            request_timeout=vtn.duration("request_timeout", "PT10S"),
-            default_poll_interval=poll.duration("default_interval", "PT10S"),
-            max_backoff=poll.duration("max_backoff", "PT5M"),
-            report_duration=reports.duration("duration", "PT1H"),
+            request_timeout=vtn.positive_duration("request_timeout", "PT10S"),
+            default_poll_interval=poll.positive_duration("default_interval", "PT10S"),
+            max_backoff=poll.positive_duration("max_backoff", "PT5M"),
+            report_duration=reports.positive_duration("duration", "PT1H"),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
             curtailment=_curtailment(root.table("curtailment")),
