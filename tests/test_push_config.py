@@ -37,6 +37,18 @@ def test_bad_push_section_names_the_key(tmp_path, toml, message):
         load_config(_vtn_toml(tmp_path, toml))
 
 
+def test_push_tls_is_the_client_certificate_of_pushes(tmp_path):
+    (tmp_path / "certs").mkdir()
+    for name in ("vtn-push.crt", "vtn-push.key", "ca.crt"):
+        (tmp_path / "certs" / name).write_text("")  # read when pushing starts; here only their places matter
+    toml = '[push.tls]\ncert = "certs/vtn-push.crt"\nkey = "certs/vtn-push.key"\nca = "certs/ca.crt"\n'
+    tls = load_config(_vtn_toml(tmp_path, toml)).push.tls
+    assert tls is not None and tls.chains == ((tmp_path / "certs" / "vtn-push.crt", tmp_path / "certs" / "vtn-push.key"),)
+    assert tls.ca_file == tmp_path / "certs" / "ca.crt"
+    with pytest.raises(ConfigError, match=r"push\.tls\.ciphers: unknown key"):
+        load_config(_vtn_toml(tmp_path, toml + 'ciphers = "ALL"\n'))
+
+
 def test_ven_push_settings(tmp_path):
     (tmp_path / "config").mkdir()
     sites = tmp_path / "config" / "sites.toml"

@@ -3,6 +3,8 @@ client certificate in a header; the VTN believes that header only from the confi
 address (127.0.0.1 here; the forger connects from 127.0.0.2)."""
 
 import ipaddress
+from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import quote
 
 import aiohttp
@@ -12,12 +14,16 @@ from certs.tls import TlsSettings, client_context
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
+from tests.conformance.push_helpers import FAST_PUSH
 from tests.support.nginx import NGINX, running_nginx
 from tests.support.oadr_client import RawClient
 from tests.support.pki import TestPki, make_test_pki
 from tests.support.tls_harness import tls_client
+from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
+from ven.config import PushSettings
 from vtn.security_config import ProxyTrust
+from vtn.store import repository as repo
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it: scripts/ensure-nginx.sh)")
 
@@ -80,3 +86,31 @@ async def test_nginx_refuses_bad_certificates_before_the_vtn_sees_them(behind_ng
         reply = await RawClient(session, front).post("OadrPoll", encode(m.Poll(ven_id="ven-x")))
     assert reply.status == 400  # nginx: "No required SSL certificate was sent" / "The SSL certificate error"
     assert not vtn.ctx.live.vens
+
+
+async def test_behind_nginx_the_vtn_pushes_with_its_push_tls_certificate(test_pki, sqlite_url, tmp_path):
+    """The deployment of docs/deployment.md: nginx terminates TLS, the VTN has no [tls]; with [push.tls] it
+    pushes over mutual TLS to a push-mode VEN that registered through nginx (its certificate pinned).
+    Without [push.tls] the same pushes fail verification (checked by hand when this test was written)."""
+    proxy = ProxyTrust(header=HEADER, networks=(ipaddress.ip_network("127.0.0.1/32"),))
+    push = replace(FAST_PUSH, tls=test_pki.client("vtn-ecdsa"))
+    site_tls = TlsSettings(chains=((test_pki.cert("site-a-ecdsa"), test_pki.key("site-a-ecdsa")),), ca_file=test_pki.cert("ca"))
+    async with running_vtn(config_for_tests(sqlite_url, proxy=proxy, push=push)) as vtn:
+        upstream = int(vtn.base_url.rsplit(":", 1)[1])
+        async with running_nginx(tmp_path / "nginx", test_pki, upstream, HEADER) as front:
+            config = replace(
+                ven_config(f"{front}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
+                tls=site_tls,
+                push=PushSettings(port=0),
+            )
+            async with running_ven(config) as ven:
+                site = ven.vens["site-a"].site
+                await wait_for(lambda: site.registration is not None, 30, "registration through nginx")
+                assert vtn.ctx.live.vens[site.ven_id].fingerprint == test_pki.fingerprint("site-a-ecdsa")
+                event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
+
+                async def answered() -> bool:
+                    return bool(await vtn.ctx.store.call(repo.event_responses, event.event_id))
+
+                await wait_for(answered, 20, "the event pushed over mutual TLS and answered")
+                assert vtn.process.pusher.counters.failures == 0

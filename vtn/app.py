@@ -62,7 +62,8 @@ def build(config: VtnConfig) -> VtnProcess:
     upgrade(config.db_url)
     tally = Tally()
     store = StoreWorker(config.db_url, origin=new_id("vtn"), tally=tally)
-    signer = Signer.from_files(*config.tls.chains[0]) if config.tls else None
+    own = config.tls or config.push.tls  # behind a TLS proxy, the push certificate is the VTN's own
+    signer = Signer.from_files(*own.chains[0]) if own else None
     ctx = VtnContext(config=config, store=store, signer=signer, tally=tally)
     store.call_sync(
         repo.sync_configuration,

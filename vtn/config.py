@@ -154,7 +154,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         metrics=parse_metrics(root.table("metrics"), with_listener=False),
         listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
         leader_retry=store.positive_duration("leader_retry", defaults.leader_retry, MIN_LEADER_RETRY),
-        push=parse_push(root.table("push")),
+        push=parse_push(root.table("push"), base_dir),
     )
 
 

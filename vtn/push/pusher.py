@@ -128,6 +128,11 @@ class Pusher:
         self._stopping = False
         self._slots = asyncio.Semaphore(self.config.concurrency)
         ssl_context = self._ssl_context()
+        if ssl_context is None and self.ctx.config.proxy is not None:
+            log.warning(
+                "pushing without a client certificate: behind the TLS proxy this VTN has no [tls], so VENs whose push "
+                "endpoint requires one cannot be pushed to; set [push.tls] cert, key and ca (docs/deployment.md)"
+            )
         connector = aiohttp.TCPConnector(limit=self.config.concurrency, ssl=ssl_context if ssl_context else True)
         self._session = aiohttp.ClientSession(connector=connector, request_class=_PinnedRequest, response_class=_PinnedResponse)
         self._loop_task = asyncio.create_task(self._run(), name="vtn-pusher")
@@ -165,7 +170,7 @@ class Pusher:
         return ven_id in self._busy
 
     def _ssl_context(self) -> ssl.SSLContext | None:
-        tls = self.ctx.config.tls
+        tls = self.config.tls or self.ctx.config.tls
         if tls is None:
             return None
         # the VEN's server certificate must come from our CA; it is then pinned to the fingerprint

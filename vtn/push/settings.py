@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
+from certs.settings import parse_tls
+from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 
 
@@ -22,13 +25,17 @@ class PushConfig:
     max_backoff: timedelta = timedelta(minutes=5)
     #: an event that requires a response is pushed again this often until the VEN answers it
     resend_unanswered: timedelta = timedelta(seconds=60)
+    #: `[push.tls]`: the client certificate pushes are made with; None: the VTN's `[tls]` (needed when nginx
+    #: terminates TLS for the VTN processes, which then have no `[tls]` of their own)
+    tls: TlsSettings | None = None
 
 
-def parse_push(table: Table) -> PushConfig:
+def parse_push(table: Table, base_dir: Path) -> PushConfig:
     """`[push]`, every key optional (the defaults are PushConfig's). Every duration must be above zero: a zero
-    scan interval or back-off is a busy loop, and a zero timeout means no timeout at all to aiohttp."""
+    scan interval or back-off is a busy loop, and a zero timeout means no timeout at all to aiohttp.
+    `[push.tls]` (cert, key, ca; paths relative to `base_dir`) is the client certificate pushes are made with."""
     table.reject_unknown(
-        {"enabled", "scan_interval", "timeout", "concurrency", "min_backoff", "max_backoff", "resend_unanswered"}
+        {"enabled", "scan_interval", "timeout", "concurrency", "min_backoff", "max_backoff", "resend_unanswered", "tls"}
     )
     default = PushConfig()
     config = PushConfig(
@@ -39,6 +46,7 @@ def parse_push(table: Table) -> PushConfig:
         min_backoff=table.positive_duration("min_backoff", default.min_backoff),
         max_backoff=table.positive_duration("max_backoff", default.max_backoff),
         resend_unanswered=table.positive_duration("resend_unanswered", default.resend_unanswered),
+        tls=parse_tls(table.table("tls"), base_dir, "client"),
     )
     if config.min_backoff > config.max_backoff:
         raise ConfigError(
