@@ -9,25 +9,15 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from certs.tls import TlsSettings
-from tests.conformance.push_helpers import FAST_PUSH
 from tests.support.pki import TestPki, make_test_pki
-from tests.support.tls_harness import served_vtn
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
-from tests.support.vtn_harness import config_for_tests
-from ven.config import PushSettings
+from tests.support.push_tls import push_ven_over_tls
+from tests.support.ven_harness import RecordingHooks, wait_for
 from vtn.store import repository as repo
 
 
 @pytest.fixture(scope="module")
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     return make_test_pki(tmp_path_factory.mktemp("pki"))
-
-
-def _ven_tls(test_pki: TestPki) -> TlsSettings:
-    return TlsSettings(
-        chains=((test_pki.root / "{ven_name}-ecdsa.crt", test_pki.root / "{ven_name}-ecdsa.key"),), ca_file=test_pki.cert("ca")
-    )
 
 
 async def _answered(vtn, event_id: str) -> bool:
@@ -39,53 +29,36 @@ async def test_G0_9010_TH_VEN_push_over_mutual_tls(test_pki, sqlite_url, tmp_pat
     whole exchange runs over the 2.0b TLS profile both ways; pinning refuses an endpoint with another
     certificate (the push is counted as failed, the event stays undelivered)."""
     hooks = RecordingHooks()
-    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(), push=FAST_PUSH)) as vtn:
-        config = replace(
-            ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
-            tls=_ven_tls(test_pki),
-            push=PushSettings(port=0),
-        )
-        async with running_ven(config, hooks) as ven:
-            site = ven.vens["site-a"].site
-            await wait_for(lambda: site.registration is not None, 30, "registration over mTLS")
-            assert site.push_address is not None and site.push_address.startswith("https://")
-            record = vtn.ctx.live.vens[site.ven_id]
-            assert record.fingerprint == test_pki.fingerprint("site-a-ecdsa") and record.http_pull_model is False
-            event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
-            await wait_for(lambda: _answered(vtn, event.event_id), 15, "the event pushed over mTLS and answered")
-            assert vtn.process.pusher.counters.failures == 0
+    async with push_ven_over_tls(test_pki, sqlite_url, tmp_path, hooks=hooks) as (vtn, site):
+        assert site.push_address is not None and site.push_address.startswith("https://")
+        record = vtn.ctx.live.vens[site.ven_id]
+        assert record.fingerprint == test_pki.fingerprint("site-a-ecdsa") and record.http_pull_model is False
+        event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
+        await wait_for(lambda: _answered(vtn, event.event_id), 15, "the event pushed over mTLS and answered")
+        assert vtn.process.pusher.counters.failures == 0
 
-            # the endpoint does not let a client without a certificate in
-            plain = ssl.create_default_context(cafile=str(test_pki.cert("ca")))
-            plain.check_hostname = False
-            async with aiohttp.ClientSession() as session:
-                with pytest.raises(aiohttp.ClientError):
-                    async with session.post(f"{site.push_address}/EiEvent", data=b"<x/>", ssl=plain) as response:
-                        await response.read()
+        # the endpoint does not let a client without a certificate in
+        plain = ssl.create_default_context(cafile=str(test_pki.cert("ca")))
+        plain.check_hostname = False
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.ClientError):
+                async with session.post(f"{site.push_address}/EiEvent", data=b"<x/>", ssl=plain) as response:
+                    await response.read()
 
-            # pretend the VEN registered with another certificate: the VTN refuses to push to this endpoint
-            vtn.ctx.live.put_ven(replace(record, fingerprint=test_pki.fingerprint("site-b-ecdsa")))
-            second = await vtn.create_event(values=(2.0,), start_in=timedelta(hours=2))
-            await wait_for(lambda: vtn.process.pusher.counters.failures >= 1, 15, "a refused push")
-            assert not await _answered(vtn, second.event_id)
-            assert ("event", second.event_id, (0, "optIn")) not in hooks.calls
+        # pretend the VEN registered with another certificate: the VTN refuses to push to this endpoint
+        vtn.ctx.live.put_ven(replace(record, fingerprint=test_pki.fingerprint("site-b-ecdsa")))
+        second = await vtn.create_event(values=(2.0,), start_in=timedelta(hours=2))
+        await wait_for(lambda: vtn.process.pusher.counters.failures >= 1, 15, "a refused push")
+        assert not await _answered(vtn, second.event_id)
+        assert ("event", second.event_id, (0, "optIn")) not in hooks.calls
 
 
 async def test_push_with_xml_signatures(test_pki, sqlite_url, tmp_path):
     """A push VEN registered with oadrXmlSignature true: the VTN signs what it pushes, the VEN checks it
     and signs its answer, the VTN checks that (bad answers would be counted) and stores the optIn."""
-    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(), push=FAST_PUSH)) as vtn:
-        config = replace(
-            ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
-            tls=_ven_tls(test_pki),
-            push=PushSettings(port=0),
-            xml_signatures=True,
-        )
-        async with running_ven(config) as ven:
-            site = ven.vens["site-a"].site
-            await wait_for(lambda: site.registration is not None, 30, "registration with signatures")
-            assert vtn.ctx.live.vens[site.ven_id].xml_signature is True
-            event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
-            await wait_for(lambda: _answered(vtn, event.event_id), 20, "the signed push answered with a signed optIn")
-            counters = vtn.process.pusher.counters
-            assert counters.bad_answers == 0 and counters.failures == 0
+    async with push_ven_over_tls(test_pki, sqlite_url, tmp_path, xml_signatures=True) as (vtn, site):
+        assert vtn.ctx.live.vens[site.ven_id].xml_signature is True
+        event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
+        await wait_for(lambda: _answered(vtn, event.event_id), 20, "the signed push answered with a signed optIn")
+        counters = vtn.process.pusher.counters
+        assert counters.bad_answers == 0 and counters.failures == 0

@@ -18,6 +18,7 @@ from tests.conformance.push_helpers import FAST_PUSH
 from tests.support.nginx import NGINX, running_nginx
 from tests.support.oadr_client import RawClient
 from tests.support.pki import TestPki, make_test_pki
+from tests.support.push_tls import site_tls
 from tests.support.tls_harness import tls_client
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
@@ -94,13 +95,12 @@ async def test_behind_nginx_the_vtn_pushes_with_its_push_tls_certificate(test_pk
     Without [push.tls] the same pushes fail verification (checked by hand when this test was written)."""
     proxy = ProxyTrust(header=HEADER, networks=(ipaddress.ip_network("127.0.0.1/32"),))
     push = replace(FAST_PUSH, tls=test_pki.client("vtn-ecdsa"))
-    site_tls = TlsSettings(chains=((test_pki.cert("site-a-ecdsa"), test_pki.key("site-a-ecdsa")),), ca_file=test_pki.cert("ca"))
     async with running_vtn(config_for_tests(sqlite_url, proxy=proxy, push=push)) as vtn:
         upstream = int(vtn.base_url.rsplit(":", 1)[1])
         async with running_nginx(tmp_path / "nginx", test_pki, upstream, HEADER) as front:
             config = replace(
                 ven_config(f"{front}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
-                tls=site_tls,
+                tls=site_tls(test_pki),
                 push=PushSettings(port=0),
             )
             async with running_ven(config) as ven:

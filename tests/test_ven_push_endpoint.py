@@ -9,29 +9,19 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from certs.tls import TlsSettings, client_context
+from certs.tls import client_context
 from certs.xmlsig import Signer, sign
 from mapping.oadr import report_model as r
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.xsd import parse_xml
-from tests.conformance.push_helpers import FAST_PUSH
 from tests.support.pki import TestPki, make_test_pki
-from tests.support.tls_harness import served_vtn
-from tests.support.ven_harness import running_ven, ven_config, wait_for
-from tests.support.vtn_harness import config_for_tests
-from ven.config import PushSettings
+from tests.support.push_tls import push_ven_over_tls
 
 
 @pytest.fixture(scope="module")
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     return make_test_pki(tmp_path_factory.mktemp("pki"))
-
-
-def _ven_tls(test_pki: TestPki) -> TlsSettings:
-    return TlsSettings(
-        chains=((test_pki.root / "{ven_name}-ecdsa.crt", test_pki.root / "{ven_name}-ecdsa.key"),), ca_file=test_pki.cert("ca")
-    )
 
 
 async def _push_as(test_pki: TestPki, stem: str, url: str, body: bytes) -> tuple[int, bytes]:
@@ -45,53 +35,36 @@ async def _push_as(test_pki: TestPki, stem: str, url: str, body: bytes) -> tuple
 async def test_push_endpoint_accepts_only_the_vtn(test_pki, sqlite_url, tmp_path):
     """Another site's certificate (same CA, clientAuth) gets 403 and nothing is handled; the VTN's
     certificate (issued for the VTN URL's host) gets the answer."""
-    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(), push=FAST_PUSH)) as vtn:
-        config = replace(
-            ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
-            tls=_ven_tls(test_pki),
-            push=PushSettings(port=0),
-        )
-        async with running_ven(config) as ven:
-            site = ven.vens["site-a"].site
-            await wait_for(lambda: site.registration is not None, 30, "registration over mTLS")
-            url = f"{site.push_address}/EiReport"
-            body = encode(r.RegisterReport("rr-push", (), ven_id=site.ven_id))
+    async with push_ven_over_tls(test_pki, sqlite_url, tmp_path) as (vtn, site):
+        url = f"{site.push_address}/EiReport"
+        body = encode(r.RegisterReport("rr-push", (), ven_id=site.ven_id))
 
-            status, text = await _push_as(test_pki, "site-b-ecdsa", url, body)
-            assert status == 403 and b"not the VTN's" in text
+        status, text = await _push_as(test_pki, "site-b-ecdsa", url, body)
+        assert status == 403 and b"not the VTN's" in text
 
-            status, answer = await _push_as(test_pki, "vtn-ecdsa", url, body)
-            assert status == 200
-            reply = decode(open_envelope(parse_xml(answer)))
-            assert isinstance(reply, r.RegisteredReport) and reply.response.request_id == "rr-push"
+        status, answer = await _push_as(test_pki, "vtn-ecdsa", url, body)
+        assert status == 200
+        reply = decode(open_envelope(parse_xml(answer)))
+        assert isinstance(reply, r.RegisteredReport) and reply.response.request_id == "rr-push"
 
 
 async def test_push_signed_by_another_site_is_refused_with_463(test_pki, sqlite_url, tmp_path):
     """With XML signatures, a message pushed over the VTN's TLS connection but signed with another site's
     key is refused in its reply type (oadrRegisteredReport, eiResponse 463 naming the signer); the same
     message signed by the VTN is answered 200."""
-    async with served_vtn(config_for_tests(sqlite_url, tls=test_pki.server(), push=FAST_PUSH)) as vtn:
-        config = replace(
-            ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"),
-            tls=_ven_tls(test_pki),
-            push=PushSettings(port=0),
-            xml_signatures=True,
-        )
-        async with running_ven(config) as ven:
-            site = ven.vens["site-a"].site
-            await wait_for(lambda: site.registration is not None, 30, "registration with signatures")
-            url = f"{site.push_address}/EiReport"
-            body = encode(r.RegisterReport("rr-signed", (), ven_id=site.ven_id))
+    async with push_ven_over_tls(test_pki, sqlite_url, tmp_path, xml_signatures=True) as (vtn, site):
+        url = f"{site.push_address}/EiReport"
+        body = encode(r.RegisterReport("rr-signed", (), ven_id=site.ven_id))
 
-            def signed_by(stem: str) -> bytes:
-                signer = Signer.from_files(test_pki.cert(stem), test_pki.key(stem))
-                return sign(body, signer, datetime.now(UTC), uuid.uuid4().hex)
+        def signed_by(stem: str) -> bytes:
+            signer = Signer.from_files(test_pki.cert(stem), test_pki.key(stem))
+            return sign(body, signer, datetime.now(UTC), uuid.uuid4().hex)
 
-            status, answer = await _push_as(test_pki, "vtn-ecdsa", url, signed_by("site-b-ecdsa"))
-            reply = decode(open_envelope(parse_xml(answer)))
-            assert status == 200 and isinstance(reply, r.RegisteredReport) and reply.response.code == 463
-            assert reply.response.request_id == "rr-signed" and "not a certificate of" in reply.response.description
+        status, answer = await _push_as(test_pki, "vtn-ecdsa", url, signed_by("site-b-ecdsa"))
+        reply = decode(open_envelope(parse_xml(answer)))
+        assert status == 200 and isinstance(reply, r.RegisteredReport) and reply.response.code == 463
+        assert reply.response.request_id == "rr-signed" and "not a certificate of" in reply.response.description
 
-            status, answer = await _push_as(test_pki, "vtn-ecdsa", url, signed_by("vtn-ecdsa"))
-            reply = decode(open_envelope(parse_xml(answer)))
-            assert status == 200 and isinstance(reply, r.RegisteredReport) and reply.response.code == 200
+        status, answer = await _push_as(test_pki, "vtn-ecdsa", url, signed_by("vtn-ecdsa"))
+        reply = decode(open_envelope(parse_xml(answer)))
+        assert status == 200 and isinstance(reply, r.RegisteredReport) and reply.response.code == 200
