@@ -15,7 +15,6 @@ import base64
 import contextlib
 import json
 import logging
-import math
 import os
 import re
 import secrets
@@ -24,7 +23,7 @@ import signal
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,10 +35,9 @@ from flexmeasures_client import FlexMeasuresClient
 from demo import outcome as outcomes
 from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
 from demo.processes import Child, DemoError, cariflex, start_child, wait_for_line
+from demo.progress import say, show_changes, show_wait
 from demo.scenario import DemoPlan, plan
 from demo.simulator import SimulatedSite, SiteSimulator, new_site
-from mapping.curtailment import report as curtailment_wire
-from mapping.flex.combine import floor_slot
 from ven.config import SiteConfig, load_config
 from ven.flexmeasures_hooks import read_kw
 from ven.provision import STORAGE_KINDS, SiteAssets, provision
@@ -59,11 +57,6 @@ BACKFILL = timedelta(minutes=75)
 MARKER = ".cariflex-demo"
 #: how long after the event's end the demo waits for the VENs' curtailment reports
 REPORT_WAIT = timedelta(minutes=4)
-
-
-def say(message: str) -> None:
-    """One progress line."""
-    print(f"==> [demo] {message}", flush=True)
 
 
 @dataclass(frozen=True)
@@ -371,8 +364,8 @@ async def _follow(
                 live.result()  # the simulator failed: say why
         with step("reading the event's outcome from the VTN's store", data / "vtn.log"):
             found = await asyncio.to_thread(outcomes.read_outcome, store, event_id, contracts)
-        _show_changes(found, simulator, the_plan, shown)
-        _show_wait(the_plan, shown)
+        show_changes(found, simulator.scheduled_kw, the_plan, shown)
+        show_wait(the_plan, shown)
         reported = found.reported()
         now = datetime.now(UTC)
         if now >= the_plan.end and found.opted_in and set(found.opted_in) <= reported:
@@ -390,42 +383,3 @@ async def _follow(
     (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))
     say(f"written to {data / 'outcome.json'}")
     return 0 if reported and set(found.opted_in) <= reported else 1
-
-
-def _show_wait(the_plan: DemoPlan, shown: dict[str, object]) -> None:
-    """Before the event (hours away without --fast), say how long is left once an hour."""
-    left = the_plan.start - datetime.now(UTC)
-    hours = math.ceil(left / timedelta(hours=1)) if left > timedelta(0) else 0
-    if hours and shown.get("wait") != hours:
-        if "wait" in shown:  # the alert's line said it first
-            say(f"waiting for the event: {the_plan.window(datetime.now(UTC))}")
-        shown["wait"] = hours
-
-
-def _show_changes(found: outcomes.EventOutcome, simulator: SiteSimulator, the_plan: DemoPlan, shown: dict[str, object]) -> None:
-    """Print each figure when it changes."""
-    slot = max(floor_slot(datetime.now(UTC)), the_plan.start)
-    scheduled = simulator.scheduled_kw(slot)
-    figures: dict[str, tuple[object, Callable[[], str]]] = {
-        "status": (found.status, lambda: f"event status: {found.status}"),
-        "delivered": (len(found.delivered), lambda: f"delivered to {len(found.delivered)} VENs"),
-        "opts": (
-            len(found.opts),
-            lambda: f"opt answers: {len(found.opted_in)} optIn, {len(found.opts) - len(found.opted_in)} optOut",
-        ),
-        "scheduled": (
-            len(scheduled),
-            lambda: (
-                f"FlexMeasures schedules for {slot:%H:%M} UTC: {len(scheduled)} devices, "
-                f"{sum(scheduled.values()):+.1f} kW in total (charging positive)"
-            ),
-        ),
-        "reported": (
-            len(found.reported()),
-            lambda: f"{curtailment_wire.REPORT_NAME} reports received: {len(found.reported())}",
-        ),
-    }
-    for key, (value, line) in figures.items():
-        if shown.get(key) != value:
-            shown[key] = value
-            say(line())

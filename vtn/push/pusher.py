@@ -25,14 +25,11 @@ import ssl
 import time
 import uuid
 from collections.abc import Coroutine
-from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 import aiohttp
-from aiohttp.connector import Connection
 
-from certs.fingerprint import fingerprint_of_der
-from certs.tls import client_context, peer_der
+from certs.tls import client_context
 from certs.xmlsig import sign
 from mapping.oadr.codes import OadrError
 from mapping.oadr.encode import encode
@@ -41,6 +38,7 @@ from vtn.context import VtnContext
 from vtn.domain import OUTBOX_WIRE, LiveEvent, OutboxItem, VenRecord
 from vtn.metrics import PUSH_ATTEMPTS, PUSH_BAD_ANSWERS, PUSH_RETRIES
 from vtn.openadr_http import take_answer
+from vtn.push.pinning import PIN, PinnedRequest, PinnedResponse
 from vtn.push.settings import PushConfig
 from vtn.services.events import encode_events, note_distribution
 from vtn.services.poll import after_outbox_delivery, outbox_message
@@ -134,7 +132,7 @@ class Pusher:
                 "endpoint requires one cannot be pushed to; set [push.tls] cert, key and ca (docs/deployment.md)"
             )
         connector = aiohttp.TCPConnector(limit=self.config.concurrency, ssl=ssl_context if ssl_context else True)
-        self._session = aiohttp.ClientSession(connector=connector, request_class=_PinnedRequest, response_class=_PinnedResponse)
+        self._session = aiohttp.ClientSession(connector=connector, request_class=PinnedRequest, response_class=PinnedResponse)
         self._loop_task = asyncio.create_task(self._run(), name="vtn-pusher")
 
     async def stop(self) -> None:
@@ -338,10 +336,10 @@ class Pusher:
         assert self._session is not None and ven.transport_address is not None
         url = f"{ven.transport_address.rstrip('/')}/{service}"
         timeout = aiohttp.ClientTimeout(total=self.config.timeout.total_seconds())
-        _PIN.set(ven.fingerprint)  # this task's own context: concurrent pushes do not see it
+        PIN.set(ven.fingerprint)  # this task's own context: concurrent pushes do not see it
         try:
             async with self._session.post(url, data=body, headers={"Content-Type": "application/xml"}, timeout=timeout) as resp:
-                fingerprint = resp.peer_fingerprint if isinstance(resp, _PinnedResponse) else None
+                fingerprint = resp.peer_fingerprint if isinstance(resp, PinnedResponse) else None
                 data = await _read_limited(resp, self.ctx.config.max_body_bytes)
                 status = resp.status
         except (TimeoutError, aiohttp.ClientError, OSError, ssl.SSLError) as exc:
@@ -399,39 +397,3 @@ async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes | Non
         data += chunk
     resp.close()
     return None
-
-
-#: the certificate fingerprint the VEN being pushed to registered with (set per push task)
-_PIN: ContextVar[str | None] = ContextVar("cariflex_push_pin", default=None)
-
-
-class PinMismatch(aiohttp.ClientError):
-    """The endpoint presented another certificate than the one its VEN registered with."""
-
-
-def _fingerprint(connection: Connection) -> str | None:
-    transport = connection.transport
-    der = peer_der(transport.get_extra_info("ssl_object")) if transport is not None else None
-    return fingerprint_of_der(der) if der else None
-
-
-class _PinnedRequest(aiohttp.ClientRequest):
-    """Checks the server's certificate against the VEN's registered fingerprint once connected and
-    before anything is written, so a message never reaches an endpoint that is not the VEN's."""
-
-    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
-        expected = _PIN.get()
-        if expected is not None and (got := _fingerprint(conn)) != expected:
-            raise PinMismatch(f"the endpoint presented certificate {got}, the VEN registered with {expected}")
-        return await super().send(conn)
-
-
-class _PinnedResponse(aiohttp.ClientResponse):
-    """A response that remembers the certificate the server presented (read when the connection is
-    handed over: an empty answer releases it before the caller could look)."""
-
-    peer_fingerprint: str | None = None
-
-    async def start(self, connection: Connection) -> "aiohttp.ClientResponse":
-        self.peer_fingerprint = _fingerprint(connection)
-        return await super().start(connection)

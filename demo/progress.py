@@ -1,0 +1,56 @@
+"""What the demo prints while it runs: one progress line per step, and each figure of the event when it changes."""
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from demo.outcome import EventOutcome
+from demo.scenario import DemoPlan
+from mapping.curtailment import report as curtailment_wire
+from mapping.flex.combine import floor_slot
+
+
+def say(message: str) -> None:
+    """One progress line."""
+    print(f"==> [demo] {message}", flush=True)
+
+
+def show_wait(the_plan: DemoPlan, shown: dict[str, object]) -> None:
+    """Before the event (hours away without --fast), say how long is left once an hour."""
+    left = the_plan.start - datetime.now(UTC)
+    hours = math.ceil(left / timedelta(hours=1)) if left > timedelta(0) else 0
+    if hours and shown.get("wait") != hours:
+        if "wait" in shown:  # the alert's line said it first
+            say(f"waiting for the event: {the_plan.window(datetime.now(UTC))}")
+        shown["wait"] = hours
+
+
+def show_changes(
+    found: EventOutcome, scheduled_kw: Callable[[datetime], dict[str, float]], the_plan: DemoPlan, shown: dict[str, object]
+) -> None:
+    """Print each figure when it changes."""
+    slot = max(floor_slot(datetime.now(UTC)), the_plan.start)
+    scheduled = scheduled_kw(slot)
+    figures: dict[str, tuple[object, Callable[[], str]]] = {
+        "status": (found.status, lambda: f"event status: {found.status}"),
+        "delivered": (len(found.delivered), lambda: f"delivered to {len(found.delivered)} VENs"),
+        "opts": (
+            len(found.opts),
+            lambda: f"opt answers: {len(found.opted_in)} optIn, {len(found.opts) - len(found.opted_in)} optOut",
+        ),
+        "scheduled": (
+            len(scheduled),
+            lambda: (
+                f"FlexMeasures schedules for {slot:%H:%M} UTC: {len(scheduled)} devices, "
+                f"{sum(scheduled.values()):+.1f} kW in total (charging positive)"
+            ),
+        ),
+        "reported": (
+            len(found.reported()),
+            lambda: f"{curtailment_wire.REPORT_NAME} reports received: {len(found.reported())}",
+        ),
+    }
+    for key, (value, line) in figures.items():
+        if shown.get(key) != value:
+            shown[key] = value
+            say(line())
