@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from mapping.settings import ConfigError
+from tests.support.ven_toml import load_ven_toml
 from ven.config import PushSettings
-from ven.config import load_config as load_ven_config
 from vtn.config import load_config
 from vtn.push.settings import PushConfig
 
@@ -50,20 +50,14 @@ def test_push_tls_is_the_client_certificate_of_pushes(tmp_path):
 
 
 def test_ven_push_settings(tmp_path):
-    (tmp_path / "config").mkdir()
-    sites = tmp_path / "config" / "sites.toml"
-    sites.write_text('[[sites]]\nname = "site-1"\n')
-    path = tmp_path / "config" / "ven.toml"
-    path.write_text(
+    text = (
         '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_host = "0.0.0.0"\n'
         'push_port = 9100\npush_public_host = "ven.example.mq"\n'
     )
-    assert load_ven_config(path, sites).push == PushSettings("0.0.0.0", 9100, "ven.example.mq")
-    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = false\n')
-    assert load_ven_config(path, sites).push is None
-    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_port = 70000\n')
+    assert load_ven_toml(tmp_path, text).push == PushSettings("0.0.0.0", 9100, "ven.example.mq")
+    assert load_ven_toml(tmp_path, '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = false\n').push is None
     with pytest.raises(ConfigError, match=r"vtn\.push_port"):
-        load_ven_config(path, sites)
+        load_ven_toml(tmp_path, '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_port = 70000\n')
 
 
 @pytest.mark.parametrize(

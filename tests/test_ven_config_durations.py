@@ -6,20 +6,16 @@ from pathlib import Path
 import pytest
 
 from mapping.settings import ConfigError
-from ven.config import VenConfig, load_config
+from tests.support.ven_toml import load_ven_toml
+from ven.config import VenConfig
 
 FLEXMEASURES = 'enabled = true\nurl = "http://127.0.0.1:5000"\nemail = "a@b.mq"\npassword = "x"\n'
 
 
 def _load(tmp_path: Path, tables: dict[str, str]) -> VenConfig:
-    (tmp_path / "config").mkdir(exist_ok=True)
-    sites = tmp_path / "config" / "sites.toml"
-    sites.write_text('[[sites]]\nname = "site-1"\n')
     tables = {"vtn": "", **tables}
     tables["vtn"] = 'vtn_id = "CARIFLEX-VTN"\n' + tables["vtn"]
-    path = tmp_path / "config" / "ven.toml"
-    path.write_text("".join(f"[{name}]\n{body}" for name, body in tables.items()))
-    return load_config(path, sites)
+    return load_ven_toml(tmp_path, "".join(f"[{name}]\n{body}" for name, body in tables.items()))
 
 
 @pytest.mark.parametrize(

@@ -5,16 +5,12 @@ from pathlib import Path
 import pytest
 
 from mapping.settings import ConfigError
-from ven.config import PushSettings, load_config
+from tests.support.ven_toml import load_ven_toml
+from ven.config import PushSettings
 
 
 def _load(tmp_path, vtn: str):
-    (tmp_path / "config").mkdir(exist_ok=True)
-    sites = tmp_path / "config" / "sites.toml"
-    sites.write_text('[[sites]]\nname = "site-1"\n')
-    path = tmp_path / "config" / "ven.toml"
-    path.write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\n' + vtn)
-    return load_config(path, sites)
+    return load_ven_toml(tmp_path, '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\n' + vtn)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,8 @@ import asyncio
 import re
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -284,16 +286,24 @@ def _draft(vtn: VtnUnderTest, start_in: timedelta) -> m.Event:
     )
 
 
+@asynccontextmanager
+async def _late_commit(writer: VtnUnderTest) -> AsyncIterator[tuple[m.Event, m.Event, Session]]:
+    """(slow, fast, session): `slow` is created in `session`, whose change row has an id but is not committed
+    (the caller commits it), and `fast` is created and committed after it, under a higher id."""
+    now = writer.ctx.now()
+    slow, fast = _draft(writer, timedelta(hours=2)), _draft(writer, timedelta(hours=5))
+    with Session(writer.admin_store.engine) as session:
+        session.info["origin"] = "slow-writer"
+        event_admin.create_event(session, slow, "test", now)
+        session.flush()  # its change row has an id now, but is not visible until commit
+        await writer.admin_store.call(event_admin.create_event, fast, "test", now)  # a higher id, committed first
+        yield slow, fast, session
+
+
 async def test_a_change_committed_late_under_a_lower_id_is_not_skipped(pg_url: str) -> None:
     config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
     async with running_vtn(config) as vtn:
-        now = vtn.ctx.now()
-        slow, fast = _draft(vtn, timedelta(hours=2)), _draft(vtn, timedelta(hours=5))
-        with Session(vtn.admin_store.engine) as session:
-            session.info["origin"] = "slow-writer"
-            event_admin.create_event(session, slow, "test", now)
-            session.flush()  # its change row has an id now, but is not visible until commit
-            await vtn.admin_store.call(event_admin.create_event, fast, "test", now)  # a higher id, committed first
+        async with _late_commit(vtn) as (slow, fast, session):
             await vtn.process.sync.refresh()
             assert fast.event_id in vtn.ctx.live.events and slow.event_id not in vtn.ctx.live.events
             session.commit()
@@ -346,13 +356,7 @@ async def test_an_answer_taken_by_one_process_stops_the_others_distributing_the_
 async def test_a_change_committed_late_under_a_lower_id_than_the_start_up_read_is_not_skipped(pg_url: str) -> None:
     config = config_for_tests(pg_url, refresh_interval=timedelta(hours=1), listen_for_changes=False)
     async with running_vtn(config) as writer:
-        now = writer.ctx.now()
-        slow, fast = _draft(writer, timedelta(hours=2)), _draft(writer, timedelta(hours=5))
-        with Session(writer.admin_store.engine) as session:
-            session.info["origin"] = "slow-writer"
-            event_admin.create_event(session, slow, "test", now)
-            session.flush()  # its change row has an id now, but is not visible until commit
-            await writer.admin_store.call(event_admin.create_event, fast, "test", now)  # a higher id, committed first
+        async with _late_commit(writer) as (slow, fast, session):
             async with running_vtn(config) as starting:  # loads everything committed so far: not `slow`
                 assert fast.event_id in starting.ctx.live.events and slow.event_id not in starting.ctx.live.events
                 session.commit()

@@ -33,6 +33,7 @@ from certs.xmlsig import issued_for_host
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.decode import Envelope
 from mapping.oadr.encode import encode
+from mapping.oadr.push_profile import PUSHED
 from mapping.oadr.refusal import refusal
 from ven.agent import SiteVen
 from ven.transport import Message, NotOpenAdr, VtnProtocolError
@@ -44,17 +45,6 @@ XML_TYPES = ("application/xml", "text/xml")
 MAX_BODY = 2 * 1024 * 1024
 #: what a 503 asks the VTN to wait before pushing again (seconds)
 RETRY_AFTER_S = 5
-
-#: each message the VTN may push: (the service it is posted to, the message type that answers it)
-PUSHED = {
-    "oadrDistributeEvent": ("EiEvent", "oadrCreatedEvent"),
-    "oadrRegisterReport": ("EiReport", "oadrRegisteredReport"),
-    "oadrCreateReport": ("EiReport", "oadrCreatedReport"),
-    "oadrCancelReport": ("EiReport", "oadrCanceledReport"),
-    "oadrUpdateReport": ("EiReport", "oadrUpdatedReport"),
-    "oadrCancelPartyRegistration": ("EiRegisterParty", "oadrCanceledPartyRegistration"),
-    "oadrRequestReregistration": ("EiRegisterParty", "oadrResponse"),
-}
 
 
 def unavailable(reason: str) -> web.Response:
@@ -156,7 +146,7 @@ class PushEndpoint:
             message = self._checked(service, envelope)
         except OadrError as exc:
             log.warning("%s: refused a pushed %s with %d: %s", site.name, envelope.name, int(exc.code), exc.description)
-            reply = PUSHED.get(envelope.name, ("", "oadrResponse"))[1]
+            reply = PUSHED[envelope.name].answers[0] if envelope.name in PUSHED else "oadrResponse"
             return self._reply(refusal(reply, envelope.element, exc, ven_id=site.ven_id))
         answer = await self.answer(message)
         if isinstance(answer, BaseException):
@@ -168,7 +158,7 @@ class PushEndpoint:
     def _checked(self, service: str, envelope: Envelope) -> Message:
         """The pushed message once it is one the VTN pushes, to its service, schema-valid and (when
         signatures are used) signed by the VTN; OadrError with the eiResponse code otherwise."""
-        expected = PUSHED.get(envelope.name, (None, None))[0]
+        expected = PUSHED[envelope.name].service if envelope.name in PUSHED else None
         if expected != service:
             where = f"; it belongs to {BASE_PATH}/{expected}" if expected else ""
             raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{envelope.name} is not pushed to {service}{where}")

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from mapping.oadr import model as m
+from mapping.oadr.push_profile import PUSHED
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,13 @@ OUTBOX_ORDER = {
     "cancel_report": 4,
 }
 
-#: each kind of queued message: the 2.0b message it goes out as, and the service it is pushed to
-OUTBOX_WIRE: dict[str, tuple[str, str]] = {
-    "cancel_registration": ("oadrCancelPartyRegistration", "EiRegisterParty"),
-    "request_reregistration": ("oadrRequestReregistration", "EiRegisterParty"),
-    "register_report": ("oadrRegisterReport", "EiReport"),
-    "create_report": ("oadrCreateReport", "EiReport"),
-    "cancel_report": ("oadrCancelReport", "EiReport"),
+#: each kind of queued message: the 2.0b message it goes out as
+OUTBOX_MESSAGES: dict[str, str] = {
+    "cancel_registration": "oadrCancelPartyRegistration",
+    "request_reregistration": "oadrRequestReregistration",
+    "register_report": "oadrRegisterReport",
+    "create_report": "oadrCreateReport",
+    "cancel_report": "oadrCancelReport",
 }
+#: each kind of queued message: the 2.0b message it goes out as, and the service it is pushed to
+OUTBOX_WIRE: dict[str, tuple[str, str]] = {kind: (name, PUSHED[name].service) for kind, name in OUTBOX_MESSAGES.items()}

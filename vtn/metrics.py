@@ -50,7 +50,12 @@ VTN_SPECS: tuple[Spec, ...] = (
     Spec(STORE_DURATION, "histogram", "store call time in seconds (queueing on the store thread included)", ("call",)),
     Spec(PUSH_ATTEMPTS, "counter", "POSTs to push-mode VENs by result (delivered: HTTP 200; failed: retried)", ("result",)),
     Spec(PUSH_RETRIES, "counter", "POSTs to a push-mode VEN whose previous POST failed"),
-    Spec(PUSH_BAD_ANSWERS, "counter", "answers to a push that were not OpenADR, or were refused as if posted"),
+    Spec(
+        PUSH_BAD_ANSWERS,
+        "counter",
+        "push answers not taken (not OpenADR, not the answer to what was pushed, over-size, refused as if posted), "
+        "and queued messages dropped (refused for good by the VEN, or impossible to encode)",
+    ),
 )
 
 #: first path segment → route class (anything else that matched a route is the operator UI)

@@ -20,6 +20,7 @@ from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.decode import Envelope, decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
+from mapping.oadr.push_profile import PUSHED
 from mapping.oadr.refusal import refusal, refusal_response
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from vtn import identity, metrics, signatures
@@ -125,19 +126,6 @@ async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint
     return reply
 
 
-#: what a VEN may answer (in the HTTP response) to each message the VTN pushes; 2.0b spec samples
-#: (Sample_oadrCreatedEvent, _oadrCreatedReport, _oadrRegisteredReport, _oadrCanceledReport,
-#: _oadrCanceledPartyRegistration, _oadrResponse). An empty HTTP 200 is always allowed (handled by the pusher).
-PUSH_ANSWERS: dict[str, frozenset[str]] = {
-    "oadrDistributeEvent": frozenset({"oadrCreatedEvent", "oadrResponse"}),
-    "oadrCreateReport": frozenset({"oadrCreatedReport"}),
-    "oadrRegisterReport": frozenset({"oadrRegisteredReport"}),
-    "oadrCancelReport": frozenset({"oadrCanceledReport"}),
-    "oadrCancelPartyRegistration": frozenset({"oadrCanceledPartyRegistration"}),
-    "oadrRequestReregistration": frozenset({"oadrResponse"}),
-}
-
-
 async def take_answer(ctx: VtnContext, body: bytes, fingerprint: str | None, pushed: str) -> str:
     """Process a VEN's answer to the pushed message `pushed` (its type name) exactly as if the VEN had
     posted it (same checks, same handler); returns its message name. Only the answer the 2.0b profile
@@ -145,7 +133,7 @@ async def take_answer(ctx: VtnContext, body: bytes, fingerprint: str | None, pus
     reply thrown away. Raises MessageRejected (not OpenADR) or OadrError (refused, or not the answer to
     `pushed`); the handler's own reply is dropped: push answers are not answered."""
     envelope = open_envelope(parse_xml(body, ctx.config.max_body_bytes))
-    expected = PUSH_ANSWERS.get(pushed, frozenset())
+    expected = PUSHED[pushed].answers if pushed in PUSHED else ()  # an empty HTTP 200 is handled by the pusher
     if envelope.name not in expected:
         wanted = " or ".join(sorted(expected)) or "nothing"
         raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{envelope.name} is not an answer to {pushed} (expected {wanted})")

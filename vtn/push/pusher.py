@@ -99,7 +99,7 @@ class Pusher:
     _busy: set[str] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     #: shielded store work (a claim and its follow-up) that must end before the store closes: stop() waits for it
-    _finishing: set[asyncio.Task[None]] = field(default_factory=set)
+    _finishing: set[asyncio.Task[object]] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop_task: asyncio.Task[None] | None = None
     _session: aiohttp.ClientSession | None = None
@@ -310,18 +310,20 @@ class Pusher:
         )
         await self._shielded(self._drop_item(item))
 
-    async def _drop_item(self, item: OutboxItem) -> None:
-        await self.ctx.store.call(repo.claim_outbox, item.id, self.ctx.now())
+    async def _drop_item(self, item: OutboxItem) -> bool:
+        """Take the item off the queue (store and cache); False when another process had taken it already."""
+        claimed = await self.ctx.store.call(repo.claim_outbox, item.id, self.ctx.now())
         self.ctx.live.drop_outbox_item(item)
+        return claimed
 
-    async def _shielded(self, work: Coroutine[object, object, None]) -> None:
+    async def _shielded(self, work: Coroutine[object, object, object]) -> None:
         """Run store work to its end even if this push is cancelled; stop() waits for it."""
         task = asyncio.create_task(work)
         self._finishing.add(task)
         task.add_done_callback(self._finished)
         await asyncio.shield(task)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[object]) -> None:
         self._finishing.discard(task)
         # its push, cancelled by stop(), no longer awaits it: say here what went wrong
         if self._stopping and not task.cancelled() and (exc := task.exception()) is not None:
@@ -364,9 +366,7 @@ class Pusher:
         log.warning("push to VEN %s failed (%s); attempt %d, next in %.1f s", ven.ven_id, why, state.failures, wait)
 
     async def _delivered_item(self, ven: VenRecord, item: OutboxItem) -> None:
-        claimed = await self.ctx.store.call(repo.claim_outbox, item.id, self.ctx.now())
-        self.ctx.live.drop_outbox_item(item)
-        if claimed:
+        if await self._drop_item(item):
             log.info("pushed queued %s to VEN %s", item.kind, ven.ven_id)
             await after_outbox_delivery(self.ctx, self.ctx.live.vens.get(ven.ven_id, ven), item)
 
