@@ -175,6 +175,12 @@ async def start_site(process: VtnProcess, config: VtnConfig) -> tuple[web.AppRun
 
 async def serve(config: VtnConfig) -> None:
     """Run the VTN until SIGINT/SIGTERM; prints the address it listens on."""
+    # the handlers go in before the banner: whoever reads the banner may stop the VTN at once, and a
+    # SIGTERM that met the default handler would kill it without closing the store
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     process = build(config)
     runner, port = await start_site(process, config)
     scheme = "https" if config.tls else "http"
@@ -182,10 +188,6 @@ async def serve(config: VtnConfig) -> None:
     if config.tls is None:
         log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
     log.info("store: %s", config.db_url.split("@")[-1])
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping")
     await runner.cleanup()
