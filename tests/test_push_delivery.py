@@ -50,6 +50,23 @@ async def test_a_queued_message_refused_for_good_is_dropped_and_events_still_go(
     assert await vtn.ctx.store.call(repo.pending_outbox, reg.ven_id) == []
 
 
+async def test_a_refused_cancellation_of_the_registration_still_ends_it(vtn, endpoint):
+    """The VTN cancels a push VEN's registration and the VEN answers HTTP 400 to the
+    oadrCancelPartyRegistration: the message is dropped, but the registration ends all the same (the VTN
+    decides who is registered) and nothing more is pushed to the VEN."""
+    reg = await register_push(vtn, endpoint)
+    await drained(vtn, reg.ven_id)
+    endpoint.statuses["oadrCancelPartyRegistration"] = 400
+    await vtn.queue(reg.ven_id, "cancel_registration")
+    await endpoint.next(m.CancelPartyRegistration)
+    await until(lambda: vtn.ctx.live.vens[reg.ven_id].registration_id is None, "the registration ends")
+    stored = await vtn.ctx.store.call(repo.load_ven, reg.ven_id)
+    assert stored is not None and stored.registration_id is None
+    assert vtn.process.pusher.counters.bad_answers >= 1
+    await vtn.create_event()
+    await endpoint.nothing_more()
+
+
 async def test_a_queued_message_answered_429_is_pushed_again(vtn, endpoint):
     """429 (and 408) say "later", not "never": the message stays queued and is pushed again."""
     reg = await register_push(vtn, endpoint)

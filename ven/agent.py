@@ -25,6 +25,10 @@ MAX_MESSAGES_PER_CYCLE = 100
 #: how a VEN answers a VTN-initiated message: (service, message) → the VTN's reply, if any
 Answerer = Callable[[str, Message], Awaitable[Message | None]]
 
+#: what a push answerer returns once the answer has gone out in the HTTP response to the push: the VTN
+#: takes it there as it takes a POSTed one, and has no way left to refuse it to us
+GIVEN_IN_PUSH_RESPONSE = m.Response(m.EiResponse(ResponseCode.OK, "given in the HTTP response to the push"))
+
 
 class RegistrationRefused(Exception):
     """The VTN would not register us (or is not the VTN we were configured for)."""
@@ -206,7 +210,7 @@ class SiteVen:
         send: Answerer = answer_with or site.link.send
         if isinstance(message, m.DistributeEvent):
             expected = site.ven.vtn_id or (site.registration.vtn_id if site.registration else None)
-            created = await self.events.distribute(message, expected)
+            created = await self.events.distribute(message, expected, pushed=answer_with is not None)
             if created is not None:
                 answer = await send("EiEvent", created)
                 if isinstance(answer, m.Response) and answer.response.code == ResponseCode.OK:

@@ -22,12 +22,21 @@ class EventChanges:
     unchanged: list[m.Event] = field(default_factory=list)
     vanished: list[KnownEvent] = field(default_factory=list)
 
-    def unanswered(self, known: Mapping[str, KnownEvent]) -> list[m.Event]:
-        """Events already held whose current modification the VTN has no answer for (it must get one)."""
+    @property
+    def nothing_changed(self) -> bool:
+        """The distribution lists exactly the events held, as held."""
+        return not (self.new or self.modified or self.cancelled or self.status_only or self.stale or self.vanished)
+
+    def unanswered(self, known: Mapping[str, KnownEvent], asked_again: bool = False) -> list[m.Event]:
+        """Events already held whose current modification the VTN has no answer for (it must get one).
+
+        asked_again: the VTN says it has none for any of them, whatever the VEN noted (a VTN pushes an
+        unchanged distribution again only when an answer it needs did not reach it)."""
         return [
             e
             for e in self.unchanged + self.status_only
-            if e.response_required == "always" and known[e.event_id].answered_modification != e.modification_number
+            if e.response_required == "always"
+            and (asked_again or known[e.event_id].answered_modification != e.modification_number)
         ]
 
 

@@ -94,8 +94,13 @@ class EventRunner:
         window = event.start_after.total_seconds() if event.start_after else 0.0
         return random.uniform(0.0, window) if window > 0 else 0.0
 
-    async def distribute(self, message: m.DistributeEvent, expected_vtn_id: str | None) -> m.CreatedEvent | None:
-        """Apply a distribution; the oadrCreatedEvent to send (None when nothing needs an answer)."""
+    async def distribute(
+        self, message: m.DistributeEvent, expected_vtn_id: str | None, pushed: bool = False
+    ) -> m.CreatedEvent | None:
+        """Apply a distribution; the oadrCreatedEvent to send (None when nothing needs an answer).
+
+        pushed: the VTN pushed it; a pushed distribution that changes nothing is the VTN asking again
+        for answers it did not get, so every event that needs one is answered again."""
         if expected_vtn_id is not None and message.vtn_id != expected_vtn_id:
             log.error(
                 "%s: oadrDistributeEvent from vtnID %r, expected %r: refused, events kept as they were",
@@ -182,7 +187,7 @@ class EventRunner:
                 message.request_id,
             )
         answered_now = {a.event_id for a in answers}
-        for event in changes.unanswered(held):
+        for event in changes.unanswered(held, asked_again=pushed and changes.nothing_changed):
             if event.event_id not in answered_now:  # our answer did not reach the VTN: say it again
                 previous = held[event.event_id]
                 self._answer(answers, event, OptDecision(previous.opt_type or "optIn", ResponseCode.OK, "OK"), message.request_id)

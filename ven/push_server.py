@@ -23,6 +23,7 @@ again; an empty 200 means "delivered, nothing to answer" (responseRequired never
 import asyncio
 import logging
 import ssl
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -35,7 +36,7 @@ from mapping.oadr.decode import Envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.push_profile import PUSHED
 from mapping.oadr.refusal import refusal
-from ven.agent import SiteVen
+from ven.agent import GIVEN_IN_PUSH_RESPONSE, SiteVen
 from ven.transport import Message, NotOpenAdr, VtnProtocolError
 
 log = logging.getLogger("cariflex.ven.push")
@@ -51,6 +52,14 @@ def unavailable(reason: str) -> web.Response:
     """HTTP 503 with Retry-After: the VTN keeps the message and pushes it again (an empty 200 would
     tell it the message was delivered)."""
     return web.Response(status=503, text=f"{reason}\n", headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """The answer to a pushed message, and where its writer says whether it went out (True) or not."""
+
+    message: Message
+    given: asyncio.Future[bool]
 
 
 class PushEndpoint:
@@ -153,7 +162,19 @@ class PushEndpoint:
             return unavailable(f"handling the pushed {envelope.name} failed: push it again later")
         if answer is None:
             return web.Response(status=200)
-        return self._reply(answer)
+        return await self._give(request, answer)
+
+    async def _give(self, request: web.Request, answer: PushAnswer) -> web.StreamResponse:
+        """Write the answer as the HTTP response and tell the handling whether it went out."""
+        sent = False
+        try:
+            response = self._reply(answer.message)
+            await response.prepare(request)
+            await response.write_eof()
+            sent = True
+            return response
+        finally:
+            answer.given.set_result(sent)
 
     def _checked(self, service: str, envelope: Envelope) -> Message:
         """The pushed message once it is one the VTN pushes, to its service, schema-valid and (when
@@ -170,20 +191,22 @@ class PushEndpoint:
     def _reply(self, message: Message) -> web.Response:
         return web.Response(body=self.ven.site.link.signed(encode(message)), content_type="application/xml")
 
-    async def answer(self, message: Message) -> Message | BaseException | None:
+    async def answer(self, message: Message) -> PushAnswer | BaseException | None:
         """Run `message` through the VEN's usual handling; the first answer it gives is returned for
-        the HTTP response, and whatever the handling does after answering continues in the background.
+        the HTTP response, and whatever the handling does after answering continues in the background
+        once the caller has said (`PushAnswer.given`) whether that answer went out.
         None: the handling ended without an answer (responseRequired never); an exception: it failed
         before answering."""
-        first: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        first: asyncio.Future[Message] = loop.create_future()
+        given: asyncio.Future[bool] = loop.create_future()
 
         async def answer_with(service: str, reply: Message) -> Message | None:
             if not first.done():
                 first.set_result(reply)
-                # the VTN's verdict on our answer is not known here (it comes as a later push or not at
-                # all): None, so that the handling does not take the answer as accepted (an
-                # oadrCreatedEvent stays unanswered and is given again with the next distribution)
-                return None
+                # written out: the answer counts as given (an oadrCreatedEvent is not repeated with the next
+                # distribution); not written: as unanswered, it is given again when the VTN pushes again
+                return GIVEN_IN_PUSH_RESPONSE if await given else None
             return await self.ven.site.link.send(service, reply)
 
         handling = asyncio.create_task(self.ven.handle(message, answer_with))
@@ -195,7 +218,7 @@ class PushEndpoint:
             log.error("%s: handling a pushed message failed", self.ven.site.name, exc_info=handling.exception())
             if not first.done():
                 return handling.exception()
-        return first.result() if first.done() else None
+        return PushAnswer(first.result(), given) if first.done() else None
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._later.discard(task)

@@ -321,15 +321,28 @@ async def test_push_schema_invalid_is_refused_in_the_reply_type(th: Th):
     assert answer.event_responses == () and ev.event_id not in th.held()
 
 
-async def test_push_answer_is_not_taken_as_accepted(th: Th):
-    """The VTN's verdict on an oadrCreatedEvent given in the HTTP response is not known to the VEN (the VTN
-    may refuse it): the event stays unanswered, so the same distribution pushed again is answered again."""
+async def test_push_answer_once_given_is_not_repeated_with_the_next_distribution(th: Th):
+    """An oadrCreatedEvent written out in the HTTP response counts as given: a later push listing that event
+    unchanged next to a new one is answered for the new one only (before, every push re-answered them all)."""
+    address = await start_push_ven(th)
+    first = event()
+    _, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, first))
+    assert isinstance(answer, m.CreatedEvent) and [x.event_id for x in answer.event_responses] == [first.event_id]
+    await th.wait(lambda: th.held()[first.event_id].answered_modification == 0, "the answer noted as given")
+    second = event("event-second")
+    _, answer = await push_to_ven(address, "EiEvent", distribute(th.vtn.vtn_id, first, second))
+    assert isinstance(answer, m.CreatedEvent)
+    assert [x.event_id for x in answer.event_responses] == [second.event_id]
+
+
+async def test_an_unchanged_push_is_answered_again(th: Th):
+    """The VTN pushes the same distribution again only when an answer it needs did not reach it (it may have
+    refused the one in the HTTP response): every event that needs an answer is answered again."""
     address = await start_push_ven(th)
     ev = event()
     message = distribute(th.vtn.vtn_id, ev)
-    _, answer = await push_to_ven(address, "EiEvent", message)
-    assert isinstance(answer, m.CreatedEvent) and answer.event_responses[0].event_id == ev.event_id
-    assert th.held()[ev.event_id].answered_modification != 0
+    await push_to_ven(address, "EiEvent", message)
+    await th.wait(lambda: th.held()[ev.event_id].answered_modification == 0, "the answer noted as given")
     _, again = await push_to_ven(address, "EiEvent", message)
     assert isinstance(again, m.CreatedEvent)
     assert [(x.event_id, x.modification_number, x.opt_type) for x in again.event_responses] == [(ev.event_id, 0, "optIn")]

@@ -11,9 +11,9 @@ answered is pushed again. A VEN that is unreachable, answers 5xx, 408 or 429, ti
 another certificate than the one it registered with is retried with exponential back-off and jitter;
 a VEN that registers again (new registration or transport address) starts without back-off. A queued
 message the VEN refuses for good (any other HTTP 4xx), or one that cannot be encoded, is dropped
-without its effect (logged as an error, counted as a bad answer), so it does not hold up the messages
-and events behind it. One push at a time per VEN (its messages keep their order), `concurrency` over
-all VENs.
+(logged as an error, counted as a bad answer), so it does not hold up the messages and events behind
+it; a cancelled registration ends all the same, a report request is not marked requested. One push
+at a time per VEN (its messages keep their order), `concurrency` over all VENs.
 
 `start()`/`stop()` are all a supervisor needs (e.g. to run it on the lifecycle leader only).
 """
@@ -41,7 +41,7 @@ from vtn.openadr_http import take_answer
 from vtn.push.pinning import PIN, PinnedRequest, PinnedResponse
 from vtn.push.settings import PushConfig
 from vtn.services.events import encode_events, note_distribution
-from vtn.services.poll import after_outbox_delivery, outbox_message
+from vtn.services.poll import after_outbox_delivery, after_outbox_refusal, outbox_message
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.push")
@@ -297,8 +297,8 @@ class Pusher:
             return None
 
     async def _refused(self, ven: VenRecord, item: OutboxItem, why: str) -> None:
-        """Drop a queued item that can never be delivered, without its follow-up (the registration is not
-        cancelled, the report request not marked requested), so the VEN's queue and events move on."""
+        """Drop a queued item that can never be delivered, so the VEN's queue and events move on; only
+        what holds without delivery follows (`after_outbox_refusal`)."""
         self.ctx.tally.inc(PUSH_BAD_ANSWERS)
         log.error(
             "VEN %s: queued %s (%s) dropped, not delivered: %s. Check the VEN's log for why it refuses it, "
@@ -308,7 +308,11 @@ class Pusher:
             OUTBOX_WIRE.get(item.kind, ("unknown message",))[0],
             why,
         )
-        await self._shielded(self._drop_item(item))
+        await self._shielded(self._dropped_undelivered(ven, item))
+
+    async def _dropped_undelivered(self, ven: VenRecord, item: OutboxItem) -> None:
+        if await self._drop_item(item):
+            await after_outbox_refusal(self.ctx, self.ctx.live.vens.get(ven.ven_id, ven), item)
 
     async def _drop_item(self, item: OutboxItem) -> bool:
         """Take the item off the queue (store and cache); False when another process had taken it already."""

@@ -48,6 +48,15 @@ async def after_outbox_delivery(ctx: VtnContext, ven: VenRecord, item: OutboxIte
         await ctx.store.call(report_repository.set_request_state, item.payload["report_request_ids"], "requested", ctx.now())
 
 
+async def after_outbox_refusal(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> None:
+    """What still holds when a queued item is dropped undelivered (the VEN refused it for good): a
+    registration the VTN cancels ends all the same — the VTN decides who is registered, and the VEN
+    learns it at its next request — while a report request is not marked requested."""
+    if item.kind == "cancel_registration":
+        log.warning("VEN %s refused its oadrCancelPartyRegistration: the registration ends all the same", ven.ven_id)
+        await cancel_registration_of(ctx, ven)
+
+
 async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportMessage | None:
     while (item := ctx.live.next_outbox(ven.ven_id)) is not None:
         claimed = await ctx.store.call(repo.claim_outbox, item.id, ctx.now())
