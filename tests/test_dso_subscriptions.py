@@ -13,6 +13,7 @@ from mapping.oadr.timefmt import format_datetime
 from tests.support.dso import connect
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn.dso_config import DsoConfig
+from vtn.openadr3.routes import NOTIFIER_KEY
 
 
 @pytest.fixture
@@ -138,3 +139,71 @@ async def test_program_creation_is_notified(vtn_hooks, receiver):
     await asyncio.wait_for(one(), timeout=30)
     path, auth, body = received[0]
     assert (path, auth, body["operation"], body["object"]["id"]) == ("/programs", "", "CREATE", program["id"])
+
+
+@pytest.fixture
+async def flaky_receiver() -> AsyncIterator[tuple[str, dict[str, list[int]], list[tuple[str, str]]]]:
+    """A webhook receiver whose answers are scripted per path (a list of statuses, used up in order, then 204):
+    (its URL, the scripts, what it took as (path, operation))."""
+    scripts: dict[str, list[int]] = {}
+    taken: list[tuple[str, str]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.json()
+        script = scripts.get(request.path, [])
+        status = script.pop(0) if script else 204
+        if status < 300:
+            taken.append((request.path, body["operation"]))
+        return web.Response(status=status)
+
+    app = web.Application()
+    app.router.add_post("/{name}", hook)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}", scripts, taken
+    finally:
+        await server.close()
+
+
+async def test_a_failing_callback_is_tried_again_in_order_and_a_refusing_one_given_up(vtn_hooks, flaky_receiver, caplog):
+    """The events callback answers 503 twice: the creation is posted again until it is taken, and the update
+    made meanwhile arrives after it, not before. The programs callback answers 400: given up at once (one
+    attempt), logged as an error."""
+    vtn, (url, scripts, taken) = vtn_hooks, flaky_receiver
+    vtn.process.app[NOTIFIER_KEY].retry_delays = (0.2, 0.2, 0.2)
+    scripts["/events"] = [503, 503]
+    scripts["/programs"] = [400, 400]
+    dso = await connect(vtn, "edf-sei-31", "3.1.0")
+    sub = {**subscription(url, "3.1.0")}
+    sub.pop("programID")
+    assert (await dso.call("POST", "/subscriptions", sub))[0] == 201
+    assert (await dso.call("POST", "/programs", {"programName": "nouveau"}))[0] == 201
+    status, created = await dso.call("POST", "/events", event(vtn, 1.0))
+    assert status == 201
+    assert (await dso.call("PUT", f"/events/{created['id']}", event(vtn, 2.0)))[0] == 200
+    await vtn.process.app[NOTIFIER_KEY].drain()
+    assert taken == [("/events", "CREATE"), ("/events", "UPDATE")]
+    assert scripts["/events"] == [] and scripts["/programs"] == [400]  # two failures used up; one attempt for 400
+    assert any("given up after 1 attempt" in r.getMessage() and "/programs" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_stopping_vtn_drops_notifications_still_waiting_and_says_so(vtn_hooks, flaky_receiver, caplog):
+    """A callback that keeps answering 503 while the VTN stops: the stop does not wait out the retries; the
+    notification still waiting is dropped and logged."""
+    vtn, (url, scripts, taken) = vtn_hooks, flaky_receiver
+    notifier = vtn.process.app[NOTIFIER_KEY]
+    notifier.retry_delays = (600.0,)
+    scripts["/events"] = [503]
+    dso = await connect(vtn, "edf-sei", "3.0.1")
+    assert (await dso.call("POST", "/subscriptions", subscription(url, "3.0.1")))[0] == 201
+    assert (await dso.call("POST", "/events", event(vtn, 1.0)))[0] == 201
+
+    async def first_attempt_refused() -> None:  # answered 503: the retry waits 600 s
+        while scripts["/events"]:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(first_attempt_refused(), timeout=30)
+    await asyncio.wait_for(notifier.close(grace=0.2), timeout=30)
+    assert not notifier.tasks and taken == []
+    assert any("1 webhook notification(s) still waiting" in r.getMessage() for r in caplog.records)

@@ -1,6 +1,13 @@
 """Webhook notifications of OpenADR 3 subscriptions: when a client's program or event changes, each of
 its subscriptions that asked for it gets the object POSTed to its callback URL (in the subscription's
-API version). Best effort: one attempt with a 5-second timeout; failures are logged, never retried."""
+API version).
+
+A callback that cannot be reached, times out (5 s), or answers 5xx, 408, 425 or 429 is tried again after
+1, 5 and 25 s; after the fourth failure, or at once on any other 4xx (the receiver refuses it for good),
+the notification is given up and logged as an error naming the URL and the change. Notifications to one
+callback URL go out in the order of the changes (a retried one holds back those behind it), so a receiver
+never sees an update before the creation it follows. Kept in memory: a VTN that stops gives the ones
+still waiting `SHUTDOWN_GRACE` to go out, then logs those it drops."""
 
 import asyncio
 import logging
@@ -16,14 +23,24 @@ from vtn.store.worker import StoreWorker
 log = logging.getLogger("cariflex.vtn.openadr3.notify")
 
 TIMEOUT = aiohttp.ClientTimeout(total=5)
+#: the waits (seconds) before the second, third and fourth attempt
+RETRY_DELAYS = (1.0, 5.0, 25.0)
+#: the 4xx answers that mean "later", not "never"
+TRANSIENT_4XX = frozenset({408, 425, 429})
+#: how long a stopping VTN waits for the notifications still under way (seconds)
+SHUTDOWN_GRACE = 5.0
 
 
 class Notifier:
     """Sends notifications in the background (keeps its tasks so none is lost to garbage collection)."""
 
-    def __init__(self, store: StoreWorker) -> None:
+    def __init__(self, store: StoreWorker, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
         self.store = store
+        self.retry_delays = retry_delays
         self.tasks: set[asyncio.Task[None]] = set()
+        #: one lock per callback URL, held through a notification's attempts: the URL's order is kept
+        self._lanes: dict[str, asyncio.Lock] = {}
+        self._lane_users: dict[str, int] = {}
 
     def notify(
         self, client_id: str, object_type: str, operation: str, program_id: str | None, render: Callable[[str], dict[str, Any]]
@@ -42,17 +59,74 @@ class Notifier:
                 targets.append((url, token, notification(object_type, operation, render(row.api_version), row.api_version)))
         if not targets:
             return
+        change = f"{object_type} {operation}"
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            for url, token, body in targets:
-                headers = {"Authorization": f"Bearer {token}"} if token else {}
-                try:
-                    async with session.post(url, json=body, headers=headers) as response:
-                        if response.status >= 300:
-                            log.warning("notification to %s answered HTTP %d", url, response.status)
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    log.warning("notification to %s failed: %s", url, exc)
+            await asyncio.gather(*(self._deliver(session, url, token, body, change) for url, token, body in targets))
+
+    async def _deliver(
+        self, session: aiohttp.ClientSession, url: str, token: str | None, body: dict[str, Any], change: str
+    ) -> None:
+        """POST one notification, in its URL's order, with the retries above."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        lane = self._lanes.setdefault(url, asyncio.Lock())
+        self._lane_users[url] = self._lane_users.get(url, 0) + 1
+        try:
+            async with lane:
+                for attempt in range(len(self.retry_delays) + 1):
+                    if attempt:
+                        await asyncio.sleep(self.retry_delays[attempt - 1])
+                    why, final = await _post(session, url, headers, body)
+                    if why is None:
+                        return
+                    if final or attempt == len(self.retry_delays):
+                        log.error(
+                            "notification of %s to %s given up after %d attempt(s): %s. Check that the subscriber's "
+                            "callback is up and accepts it; it gets the next change, or can read the object with GET",
+                            change,
+                            url,
+                            attempt + 1,
+                            why,
+                        )
+                        return
+                    log.warning(
+                        "notification of %s to %s failed (%s); attempt %d of %d next",
+                        change,
+                        url,
+                        why,
+                        attempt + 2,
+                        len(self.retry_delays) + 1,
+                    )
+        finally:
+            self._lane_users[url] -= 1
+            if not self._lane_users[url]:
+                del self._lane_users[url], self._lanes[url]
 
     async def drain(self) -> None:
-        """Wait for the notifications under way (tests, shutdown)."""
+        """Wait for the notifications under way, retries included (tests)."""
         if self.tasks:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def close(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """On shutdown: give the notifications under way `grace` seconds, then drop the rest (logged)."""
+        if not self.tasks:
+            return
+        _done, waiting = await asyncio.wait(list(self.tasks), timeout=grace)
+        if waiting:
+            log.error("stopping: %d webhook notification(s) still waiting for their callback dropped", len(waiting))
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any]
+) -> tuple[str | None, bool]:
+    """One attempt: (None, _) when the callback took it, else (what went wrong, whether it is final)."""
+    try:
+        async with session.post(url, json=body, headers=headers) as response:
+            if response.status < 300:
+                return None, False
+            final = 400 <= response.status < 500 and response.status not in TRANSIENT_4XX
+            return f"HTTP {response.status}", final
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return f"{exc.__class__.__name__}: {exc}", False

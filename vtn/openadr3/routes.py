@@ -100,11 +100,16 @@ def add_signals(app: web.Application, api: Api) -> None:
     app.router.add_post(f"{api.base}/signals/{{kind}}", endpoint(api, dso_signals.post_signal, "write_events"))
 
 
+#: the app's webhook notifier (operators' tools and tests reach it here)
+NOTIFIER_KEY = web.AppKey("openadr3_notifier", Notifier)
+
+
 def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     """Prepare the store and mount both versions and the French adapters (at start-up, before serving)."""
     issuer = prepare_store(ctx)
     notifier = Notifier(ctx.store)
-    app.on_cleanup.append(lambda _app: notifier.drain())  # before the store closes (registered earlier)
+    app[NOTIFIER_KEY] = notifier
+    app.on_cleanup.append(lambda _app: notifier.close())  # before the store closes (registered earlier)
 
     async def load_disabled() -> frozenset[str]:
         return await ctx.store.call(dso_repo.disabled_clients)
