@@ -4,6 +4,7 @@ naming the key; the store is created and upgraded by itself."""
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ import pytest
 from mapping.settings import ConfigError
 from ven.config import load_config as load_ven_config
 from vtn.config import load_config
+from vtn.domain import VenRecord
+from vtn.store import repository as repo
+from vtn.store.database import upgrade
+from vtn.store.worker import StoreWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [
@@ -117,3 +122,27 @@ def test_event_create_refuses_an_unknown_signal_with_a_reason(tmp_path):
     )
     assert done.returncode == 1
     assert "is not a 2.0b signal name" in done.stderr
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error(tmp_path):
+    """`cariflex vens list | head -1` with more VENs than a pipe holds: the command ends quietly (exit 0, no
+    BrokenPipeError traceback) once `head` has gone."""
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    upgrade(url)
+    store = StoreWorker(url)
+    now = datetime.now(UTC)
+    for i in range(3000):
+        store.call_sync(repo.save_ven, VenRecord(f"ven-{i:05}-{'x' * 40}", f"site-{i:05}", f"reg-{i}"), now, True)
+    store.close()
+    done = subprocess.run(
+        f"set -o pipefail; '{sys.executable}' -m cariflex.cli vens list --db '{url}' | head -1",
+        shell=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        executable="/bin/bash",
+    )
+    assert done.stdout.startswith("ven-00000-"), done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

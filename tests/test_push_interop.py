@@ -6,9 +6,14 @@ for a while (its port closed) and gets every message once it is back; a pull VEN
 from dataclasses import replace
 from datetime import timedelta
 
+import aiohttp
+
+from mapping.oadr.encode import encode
 from tests.conformance.push_helpers import FAST_PUSH
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
+from tests.ven_conformance import distribute
+from tests.ven_conformance import event as ven_conformance_event
 from ven.agent import SiteVen
 from ven.config import PushSettings
 from vtn.config import AutoReport
@@ -107,3 +112,24 @@ async def test_pull_and_push_vens_side_by_side(sqlite_url, tmp_path):
             await wait_for(lambda h=hooks: ("event", event.event_id, (0, "optIn")) in h.calls, what="the event")
         modes = {v.ven_name: v.http_pull_model for v in vtn.ctx.live.vens.values()}
         assert modes == {"site-push": False, "site-pull": True}
+
+
+async def test_a_restarted_push_ven_takes_pushes_at_once(sqlite_url, tmp_path):
+    """A push VEN process restarted with its registration stored resumes it before its endpoint opens: a
+    push that arrives at once is taken (HTTP 200 with its answer), not turned away with 503 "not registered"
+    until the site's first cycle (seconds later with several sites, whose first cycles are spread)."""
+    async with running_vtn(config_for_tests(sqlite_url, **FAST)) as vtn:
+        config = push_ven_config(vtn, tmp_path, "site-r")
+        async with running_ven(config, RecordingHooks()) as ven:
+            await wait_for(lambda: ven.vens["site-r"].site.registration is not None, what="registration")
+            ven_id, port = ven.vens["site-r"].site.ven_id, ven.endpoints["site-r"].port
+        async with running_ven(replace(config, push=PushSettings(port=port)), RecordingHooks()) as ven:
+            site = ven.vens["site-r"].site
+            assert site.registration is not None and site.ven_id == ven_id  # before any cycle of the site has run
+            event = distribute(vtn.ctx.config.vtn_id, ven_conformance_event())
+            async with aiohttp.ClientSession() as session:
+                async with session.post(
+                    f"{site.push_address}/EiEvent", data=encode(event), headers={"Content-Type": "application/xml"}
+                ) as response:
+                    assert response.status == 200, await response.text()
+                    assert b"oadrCreatedEvent" in await response.read()

@@ -47,15 +47,23 @@ class SiteVen:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def resume(self) -> None:
-        """Pick up the stored registration, events and report requests (after a restart)."""
-        self.site.registration = self.site.store.registration(self.site.name)
-        if self.site.registration is not None:
+        """Pick up the stored registration, events and report requests (after a restart); before `run`, and
+        before a push endpoint opens: a push that arrives at once finds the VEN registered."""
+        site = self.site
+        site.registration = site.store.registration(site.name)
+        if site.registration is not None:
             self.events.resume_all()
             self.reports.resume()
+            log.info(
+                "%s: resumed as %s (registration %s): %d events held",
+                site.name,
+                site.registration.ven_id,
+                site.registration.registration_id,
+                len(site.store.events(site.name)),
+            )
 
     async def run(self) -> None:
-        """Until stopped: stay registered and poll at the VTN's pace."""
-        self.resume()
+        """Until stopped: stay registered and poll at the VTN's pace (after `resume`)."""
         while not self._stop.is_set():
             try:
                 if self.site.registration is None:
@@ -139,6 +147,9 @@ class SiteVen:
                 if isinstance(reply, m.CreatedPartyRegistration)
                 else type(reply).__name__
             )
+            if site.push_address is not None and isinstance(reply, m.CreatedPartyRegistration):
+                if reply.response.code == ResponseCode.COMPLIANCE_ERROR:
+                    detail += " (if this VTN takes no push-mode VENs, set push = false under [vtn] in ven.toml)"
             raise RegistrationRefused(f"registration refused: {detail}")
         self._check_vtn_id(reply.vtn_id)
         if not reply.ven_id or not reply.registration_id:
@@ -146,7 +157,8 @@ class SiteVen:
         freq = reply.poll_freq.total_seconds() if reply.poll_freq else None
         site.registration = Registration(reply.ven_id, reply.registration_id, reply.vtn_id, freq)
         site.store.save_registration(site.name, site.registration)
-        log.info("%s: registered as %s (registration %s, poll every %s s)", site.name, reply.ven_id, reply.registration_id, freq)
+        how = f"poll every {freq} s" if site.push_address is None else f"push mode: the VTN POSTs to {site.push_address}"
+        log.info("%s: registered as %s (registration %s, %s)", site.name, reply.ven_id, reply.registration_id, how)
         await self.reports.register()
 
     def _lose_registration(self, why: str) -> None:

@@ -89,6 +89,7 @@ class VenProcess:
                 tally=self.tally,
             )
             ven = SiteVen(site)
+            ven.resume()
             self.vens[site_config.name] = ven
             if self.config.push is not None:
                 await self._serve_push(ven, len(self.endpoints))

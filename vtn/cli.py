@@ -16,6 +16,7 @@ from mapping.oadr.vocabulary import check_signal, default_unit
 from vtn import cli_aggregator, cli_dso, cli_reports, event_admin
 from vtn.config import VtnConfig, load_config
 from vtn.context import utc_now
+from vtn.domain import delivery_note
 from vtn.store import report_repository
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
@@ -351,7 +352,7 @@ def _run_ven_queue(args: argparse.Namespace) -> int:
         store.call_sync(repo.enqueue, ven.ven_id, args.kind, {"registration_id": ven.registration_id}, utc_now())
     finally:
         store.close()
-    print(f"queued {args.kind} for VEN {args.ven_id}; it goes out at the VEN's next poll")
+    print(f"queued {args.kind} for VEN {args.ven_id}; {delivery_note(ven)}")
     return 0
 
 

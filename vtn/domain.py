@@ -74,3 +74,10 @@ OUTBOX_MESSAGES: dict[str, str] = {
 }
 #: each kind of queued message: the 2.0b message it goes out as, and the service it is pushed to
 OUTBOX_WIRE: dict[str, tuple[str, str]] = {kind: (name, PUSHED[name].service) for kind, name in OUTBOX_MESSAGES.items()}
+
+
+def delivery_note(ven: VenRecord) -> str:
+    """When a message queued for `ven` reaches it, as an operator is told."""
+    if ven.http_pull_model or not ven.transport_address:
+        return "it goes out at the VEN's next poll"
+    return "it is pushed to the VEN's endpoint (push mode; retried with back-off while unreachable)"

@@ -58,6 +58,7 @@ class Leadership:
         #: monotonic time of the last change of role (for operators and tests)
         self.since = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def is_leader(self) -> bool:
@@ -89,6 +90,7 @@ class Leadership:
 
     async def stop(self) -> None:
         """Stop the jobs and give the lock up (closing its connection): another process takes over at its next try."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             try:
@@ -166,7 +168,10 @@ class Leadership:
             return
         self._leader = False
         self.since = time.monotonic()
-        log.warning("this process is no longer the lifecycle leader")
+        if self._stopping:  # an orderly stop, not a lost lock: nothing for an operator to look into
+            log.info("stopping: this process gives up the lifecycle leadership")
+        else:
+            log.warning("this process is no longer the lifecycle leader")
         for job in self.jobs:
             try:
                 self.scheduler.remove_job(job.job_id)

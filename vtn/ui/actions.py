@@ -83,7 +83,7 @@ async def confirm_cancel(request: web.Request) -> web.Response:
         request,
         "event_id",
         title="Cancel event",
-        question="Cancel event {id}? Every VEN it was sent to receives the cancellation at its next poll.",
+        question="Cancel event {id}? Every VEN it was sent to receives the cancellation at its next poll, or by push.",
         action="cancel",
         fields=[("reason", "Reason", "cancelled by operator")],
         button="Cancel the event",
@@ -100,7 +100,9 @@ async def cancel(request: web.Request) -> web.Response:
         number = await ui.store.call(cancel_and_audit, event_id, ui.now(), reason, operator.username)
     except event_admin.EventRefused as exc:
         raise web.HTTPConflict(text=f"event_id: {exc}") from exc
-    raise _done(page_of("event_id", event_id), f"Event cancelled (modification {number}); VENs get it at their next poll.")
+    raise _done(
+        page_of("event_id", event_id), f"Event cancelled (modification {number}); VENs get it at their next poll or by push."
+    )
 
 
 # --- request re-registration ------------------------------------------------------------------
@@ -121,7 +123,7 @@ async def confirm_reregister(request: web.Request) -> web.Response:
         request,
         "ven_id",
         title="Request re-registration",
-        question="Ask VEN {id} to register again (oadrRequestReregistration at its next poll)?",
+        question="Ask VEN {id} to register again (oadrRequestReregistration at its next poll, or by push)?",
         action="reregister",
         fields=[],
         button="Request re-registration",
@@ -137,7 +139,7 @@ async def reregister(request: web.Request) -> web.Response:
         await ui.store.call(reregister_and_audit, ven_id, ui.now(), operator.username)
     except LookupError as exc:
         raise web.HTTPConflict(text=f"ven_id: {exc.args[0]}") from exc
-    raise _done(page_of("ven_id", ven_id), "Re-registration requested; the VEN gets it at its next poll.")
+    raise _done(page_of("ven_id", ven_id), "Re-registration requested; the VEN gets it at its next poll, or by push.")
 
 
 # --- request a report -----------------------------------------------------------------------
@@ -159,7 +161,7 @@ async def confirm_report(request: web.Request) -> web.Response:
         request,
         "ven_id",
         title="Request a report",
-        question="Ask VEN {id} for a report (oadrCreateReport at its next poll)? "
+        question="Ask VEN {id} for a report (oadrCreateReport at its next poll, or by push)? "
         "PT0S for both durations asks for one report now.",
         action="request-report",
         fields=[
@@ -192,4 +194,6 @@ async def request_report(request: web.Request) -> web.Response:
         request_id = await ui.store.call(report_and_audit, ven_id, report_name, granularity, back, ui.now(), operator.username)
     except report_admin.ReportRefused as exc:
         raise web.HTTPConflict(text=f"report: {exc}") from exc
-    raise _done(page_of("ven_id", ven_id), f"Report {report_name} requested ({request_id}); the VEN gets it at its next poll.")
+    raise _done(
+        page_of("ven_id", ven_id), f"Report {report_name} requested ({request_id}); the VEN gets it at its next poll, or by push."
+    )
