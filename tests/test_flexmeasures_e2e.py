@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from cariflex.tally import Tally
 from mapping.flex.combine import RESOLUTION, ceil_slot, floor_slot
+from mapping.oadr.timefmt import format_datetime
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, SiteConfig
@@ -22,6 +23,8 @@ from ven.metrics import ven_registry
 from ven.provision import provision
 from ven.site import utc_now
 from ven.store import VenStore
+from vtn.metrics import OPT_RESPONSES
+from vtn.store import report_repository
 
 pytestmark = pytest.mark.flexmeasures
 
@@ -52,6 +55,14 @@ class Recorder(RecordingHooks):
     async def on_cancel(self, site, event, implicit):  # noqa: ANN001, ANN201
         await super().on_cancel(site, event, implicit)
         await self.inner.on_cancel(site, event, implicit)
+
+    @property
+    def on_unmet(self):  # noqa: ANN201
+        return self.inner.on_unmet
+
+    @on_unmet.setter
+    def on_unmet(self, callback) -> None:  # noqa: ANN001
+        self.inner.on_unmet = callback  # the VEN process wires the hooks' "cannot honour" to its site VENs
 
 
 @pytest.fixture
@@ -272,4 +283,52 @@ async def test_cancellation_mid_event_restores_the_default_for_the_rest_of_the_w
             await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after the cancellation")
             rest = await _sensor_values(fm_client, sensor, later, ceil_slot(event.dtstart + event.duration))
             assert set(rest) == {36.0}  # the remaining window is back to the contract
+    store.close()
+
+
+#: an EV charger (it cannot discharge) under a 1.5 kW base load, policy "partial"
+UNMET = replace(EVSE, name="fm-unmet", ven_name="fm-unmet", opt=replace(EVSE.opt, on_breach="partial"))
+
+
+async def test_a_limit_the_site_cannot_honour_is_told_to_the_vtn_as_an_opt_out(sqlite_url, tmp_path, fm_client):
+    """An import limit of 0.5 kW under the site's 1.5 kW base load, on a site whose only device is an EV
+    charger: no schedule keeps the site under it. With `[opt] on_breach = "partial"` the VEN tells the VTN:
+    an oadrCreateOpt optOut on the event (optID opt-unmet-<event>), for the breached windows inside the
+    event (or the whole event when FlexMeasures could not schedule at all) — stored by the VTN, once; and
+    withdrawn (oadrCancelOpt) once a modification loosens the limit so that the schedule honours it."""
+    assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, UNMET)
+    async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+        config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(UNMET,))
+        async with running_ven(config, hooks):
+            event = await vtn.create_event(
+                values=(0.5, 0.5, 0.5, 0.5), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=1)
+            )
+
+            async def told() -> list[dict]:
+                return await vtn.ctx.store.call(report_repository.list_opts)
+
+            await wait_for(told, timeout=120, what="the VEN's optOut at the VTN")
+            (opt,) = await told()
+            outcome = inner.outcomes["fm-unmet"]
+            assert (opt["opt_type"], opt["event_id"], opt["opt_id"]) == ("optOut", event.event_id, f"opt-unmet-{event.event_id}")
+            assert opt["modification_number"] == 0 and opt["cancelled_at"] is None
+            if outcome.job_failed is None:
+                assert outcome.breaches and opt["windows"], (outcome, opt)
+                start, end = event.dtstart, event.dtstart + event.duration
+                for breach_start, site_kw, limit in outcome.breaches:
+                    assert floor_slot(start) <= breach_start < end and site_kw > limit
+                assert opt["windows"][0][0] == format_datetime(start)  # the windows are cut to the event
+            inner.outcomes.clear()
+            sent = vtn.ctx.tally.value(OPT_RESPONSES, ("oadrCreateOpt", "optOut"))
+            assert sent == 1
+            await inner.apply(UNMET)  # applied again (as after a restart): the same opt is not sent again
+            assert vtn.ctx.tally.value(OPT_RESPONSES, ("oadrCreateOpt", "optOut")) == sent
+
+            loosened = tuple(replace(i, value=10.0) for i in event.signals[0].intervals)  # above the base load
+            await vtn.modify_event(event.event_id, signals=(replace(event.signals[0], intervals=loosened),))
+
+            async def withdrawn() -> bool:
+                return all(o["cancelled_at"] is not None for o in await told())
+
+            await wait_for(withdrawn, timeout=120, what="the optOut withdrawn once the schedule honours the event")
     store.close()

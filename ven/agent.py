@@ -5,9 +5,10 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from mapping.flex.unmet import Window
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
@@ -43,6 +44,8 @@ class SiteVen:
         self.reports = Reporter(site)
         self.failures = 0
         self._stop = asyncio.Event()
+        #: the opts told for unmet events: event id → (modification, windows)
+        self._unmet_told: dict[str, tuple[int, tuple[Window, ...]]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -191,6 +194,49 @@ class SiteVen:
         log.info("%s: %s schedule %s sent (%d windows)", self.site.name, opt_type, opt_id, len(windows))
         return opt_id
 
+    async def opt_out_unmet(self, unmet: Mapping[str, tuple[Window, ...]], why: str) -> None:
+        """Tell the VTN, as the site's `[opt] on_breach` says, which events its schedule cannot honour (called
+        after every schedule: `unmet` may be empty): "partial" sends an oadrCreateOpt optOut for the event over
+        the windows given (all of it when none are), "optOut" for the whole event, "log" nothing. One opt per
+        event (optID opt-unmet-<eventID>, replaced when the windows or the modification change, withdrawn with
+        oadrCancelOpt once the schedule honours the event); the site keeps following its best schedule."""
+        site = self.site
+        policy = site.config.opt.on_breach
+        for event_id, windows in unmet.items():
+            log.warning("%s: event %s cannot be fully honoured (%s): %s", site.name, event_id, why, _windows_text(windows))
+        if policy == "log" or site.registration is None:
+            return
+        held = site.store.events(site.name)
+        for event_id in [e for e in self._unmet_told if e not in unmet]:  # honoured now: the opt is withdrawn
+            del self._unmet_told[event_id]
+            if event_id in held and held[event_id].event.status != "cancelled":
+                await self.cancel_opt(f"opt-unmet-{event_id}")
+                log.info("%s: event %s is honoured now: its optOut is withdrawn", site.name, event_id)
+        for event_id, windows in unmet.items():
+            known = held.get(event_id)
+            if known is None or known.opt_type != "optIn":
+                continue
+            event = known.event
+            chosen = windows if policy == "partial" else ()
+            if self._unmet_told.get(event_id) == (event.modification_number, chosen):
+                continue
+            message = r.CreateOpt(
+                opt_id=f"opt-unmet-{event_id}",
+                opt_type="optOut",
+                opt_reason="mustRun",
+                ven_id=site.ven_id,
+                created=site.clock().replace(microsecond=0),
+                request_id=new_request_id(),
+                market_context=event.market_context,
+                windows=chosen,
+                event_id=event_id,
+                modification_number=event.modification_number,
+                target=m.Target(ven_ids=(site.ven_id,)),
+            )
+            _accepted(await site.link.send("EiOpt", message), "oadrCreateOpt")
+            self._unmet_told[event_id] = (event.modification_number, chosen)
+            log.warning("%s: optOut sent for event %s (%s): %s", site.name, event_id, why, _windows_text(chosen))
+
     async def cancel_opt(self, opt_id: str) -> None:
         """Withdraw an opt schedule: oadrCancelOpt."""
         message = r.CancelOpt(request_id=new_request_id(), opt_id=opt_id, ven_id=self.site.ven_id)
@@ -259,6 +305,12 @@ class SiteVen:
             self._lose_registration("the VTN cancelled our registration")
         else:
             log.warning("%s: ignored an unexpected %s from the VTN", site.name, type(message).__name__)
+
+
+def _windows_text(windows: tuple[Window, ...]) -> str:
+    if not windows:
+        return "the whole event"
+    return ", ".join(f"{start:%H:%M}–{start + length:%H:%M} UTC" for start, length in windows)
 
 
 def _accepted(reply: object, what: str) -> None:

@@ -34,6 +34,13 @@ class OptPolicy:
     min_import_limit_kw: float = 0.0
     #: the programs (marketContexts) the site is enrolled in; an entry ending in * is a prefix; empty: any
     programs: tuple[str, ...] = ()
+    #: when the site's schedule cannot honour an event's import limit (or the schedule job fails): "log" only,
+    #: "partial" (oadrCreateOpt optOut for the windows it cannot honour) or "optOut" (for the whole event)
+    on_breach: str = "log"
+
+
+#: the [opt] on_breach choices
+ON_BREACH = ("log", "partial", "optOut")
 
 
 @dataclass(frozen=True)
@@ -151,15 +158,19 @@ def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
-    table.reject_unknown({"refuse_signals", "refuse_test_events", "min_import_limit_kw", "programs"})
+    table.reject_unknown({"refuse_signals", "refuse_test_events", "min_import_limit_kw", "programs", "on_breach"})
     minimum = table.data.get("min_import_limit_kw", default.min_import_limit_kw)
     if not isinstance(minimum, int | float) or isinstance(minimum, bool):
         raise ConfigError(f"{table.path}.min_import_limit_kw: expected a number of kW")
+    on_breach = table.data.get("on_breach", default.on_breach)
+    if on_breach not in ON_BREACH:
+        raise ConfigError(f"{table.path}.on_breach: expected one of {', '.join(ON_BREACH)}, got {on_breach!r}")
     return OptPolicy(
         _strings(table, "refuse_signals", default.refuse_signals),
         table.boolean("refuse_test_events", default.refuse_test_events),
         float(minimum),
         _strings(table, "programs", default.programs),
+        on_breach,
     )
 
 

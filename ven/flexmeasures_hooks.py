@@ -24,12 +24,15 @@ from mapping.flex.constraints import (
     PEAK_PRICE,
     PRICE,
     SOC_TARGET,
+    Constraint,
     SignalRefused,
     event_constraints,
 )
 from mapping.flex.flexmeasures import DSO_SENSORS, sensor_values, soc_points, trigger_segments
+from mapping.flex.unmet import Window, breached_windows
 from mapping.oadr import model as m
 from ven.config import SiteConfig
+from ven.hooks import UnmetCallback
 from ven.opt_policy import site_facts
 from ven.provision import SiteAssets, device_flex_model, site_defaults
 from ven.store import KnownEvent
@@ -83,6 +86,8 @@ class FlexMeasuresHooks:
         self._tasks: set[asyncio.Task] = set()
         #: applications by (site, result): ok, failed (FlexMeasures unreachable or refusing), job_failed (read by /metrics)
         self.applications: Counter[tuple[str, str]] = Counter()
+        #: told, after each application, which events the schedule cannot honour (set by the VEN process)
+        self.on_unmet: UnmetCallback | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -108,8 +113,8 @@ class FlexMeasuresHooks:
 
     # --- application ------------------------------------------------------------------------
 
-    def _active_constraints(self, site: SiteConfig) -> list:
-        constraints = []
+    def _active_constraints(self, site: SiteConfig) -> list[Constraint]:
+        constraints: list[Constraint] = []
         for known in self.held_events(site.name).values():
             event = known.event
             if known.opt_type != "optIn" or event.status == "cancelled" or event.test_event.lower() not in ("false", ""):
@@ -196,6 +201,8 @@ class FlexMeasuresHooks:
         )
         self.applied_window[site.name] = (window_start, window_end)
         outcome = await self._schedule(site, assets, combined, window_start, window_end)
+        if outcome is not None:
+            await self._tell_unmet(site, outcome, constraints)
         if outcome is not None and outcome.schedule_kw:
             site_kw = [round(device + site.base_load_kw, 6) for device in outcome.schedule_kw]
             await self.client.post_sensor_data(
@@ -206,6 +213,23 @@ class FlexMeasuresHooks:
                 unit="kW",
             )
         return outcome
+
+    async def _tell_unmet(self, site: SiteConfig, outcome: ScheduleOutcome, constraints: list[Constraint]) -> None:
+        """Hand what the schedule cannot honour to `on_unmet` (nothing, when it honours every event): every
+        event of the window when the job failed, else each event's breached windows. Its failure is logged:
+        the schedule itself stands."""
+        if self.on_unmet is None:
+            return
+        if outcome.job_failed:
+            unmet: dict[str, tuple[Window, ...]] = {c.event_id: () for c in constraints}
+            why = f"the FlexMeasures schedule failed: {outcome.job_failed}"
+        else:
+            unmet = breached_windows(outcome.breaches, constraints)
+            why = "the site's schedule stays above the import limit"
+        try:
+            await self.on_unmet(site, unmet, why)
+        except Exception:  # the VTN away or refusing: logged; the next application tells it again
+            log.exception("%s: could not tell the VTN which events the schedule cannot honour", site.name)
 
     async def _aggregate(
         self, assets: SiteAssets, start: datetime, end: datetime, device_kw: list[float], base_kw: float

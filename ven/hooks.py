@@ -2,16 +2,29 @@
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from mapping.curtailment import Sample
+from mapping.flex.unmet import Window
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from ven.config import SiteConfig
 
 log = logging.getLogger("cariflex.ven.hooks")
+
+
+#: (site, {event id: windows it cannot honour; () for the whole event}, why) → tell the VTN per the site's policy
+UnmetCallback = Callable[[SiteConfig, dict[str, tuple[Window, ...]], str], Awaitable[None]]
+
+
+@runtime_checkable
+class SaysWhatIsUnmet(Protocol):
+    """Hooks that find events the site cannot honour (FlexMeasuresHooks) and tell `on_unmet`, which the VEN
+    process sets."""
+
+    on_unmet: UnmetCallback | None
 
 
 class EventHooks(Protocol):

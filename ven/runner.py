@@ -15,11 +15,12 @@ from cariflex.tally import Tally
 from certs.settings import for_ven
 from certs.tls import client_context
 from certs.xmlsig import Signer
+from mapping.flex.unmet import Window
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
 from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures_telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
-from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SiteRoutedSource, TelemetrySource
+from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SaysWhatIsUnmet, SiteRoutedSource, TelemetrySource
 from ven.push_server import PushEndpoint
 from ven.site import Site
 from ven.store import VenStore
@@ -97,6 +98,8 @@ class VenProcess:
                 jittered_start(self.config.default_poll_interval) if spread_first_polls and len(self.config.sites) > 1 else 0.0
             )
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
+        if isinstance(self.hooks, SaysWhatIsUnmet):
+            self.hooks.on_unmet = self._unmet
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
         if self.config.metrics.port is not None:
             await self._start_ops()
@@ -148,6 +151,9 @@ class VenProcess:
         ven.site.push_address = endpoint.address(push.public_host or push.host)
         self.endpoints[ven.site.name] = endpoint
         log.info("%s: push endpoint %s", ven.site.name, ven.site.push_address)
+
+    async def _unmet(self, site: SiteConfig, unmet: dict[str, tuple[Window, ...]], why: str) -> None:
+        await self.vens[site.name].opt_out_unmet(unmet, why)
 
     def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
         return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None

@@ -1,0 +1,51 @@
+"""Which events a site's schedule cannot honour, and over which windows. Pure.
+
+FlexMeasures does not flag a schedule that keeps the site above an import limit (the VEN reads the
+scheduled site power back and finds the slots over the limit: "breaches"). A breached slot is charged to
+every event whose import limit over that slot is below the scheduled power, and an event's breached
+slots are merged into windows, cut to the event's own limits — what an oadrCreateOpt optOut with a
+vavailability schedule says.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from mapping.flex.combine import RESOLUTION
+from mapping.flex.constraints import IMPORT_LIMIT, Constraint
+
+#: (window start, duration)
+Window = tuple[datetime, timedelta]
+
+
+def breached_windows(
+    breaches: Iterable[tuple[datetime, float, float]], constraints: Sequence[Constraint]
+) -> dict[str, tuple[Window, ...]]:
+    """Per event id, the windows in which its import limit is breached; `breaches` are (slot start,
+    scheduled site kW, combined limit kW) per 15-minute slot."""
+    slots: dict[str, list[datetime]] = {}
+    for start, site_kw, _limit in breaches:
+        end = start + RESOLUTION
+        for c in constraints:
+            if c.kind == IMPORT_LIMIT and c.start < end and c.end > start and site_kw > c.value + 1e-6:
+                chosen = slots.setdefault(c.event_id, [])
+                if start not in chosen:
+                    chosen.append(start)
+    spans = {
+        event_id: (
+            min(c.start for c in constraints if c.event_id == event_id and c.kind == IMPORT_LIMIT),
+            max(c.end for c in constraints if c.event_id == event_id and c.kind == IMPORT_LIMIT),
+        )
+        for event_id in slots
+    }
+    return {event_id: _merged(sorted(starts), *spans[event_id]) for event_id, starts in slots.items()}
+
+
+def _merged(starts: list[datetime], first: datetime, last: datetime) -> tuple[Window, ...]:
+    """Consecutive slots as windows, cut to the event's own [first, last) (its limits need not fall on slots)."""
+    windows: list[tuple[datetime, datetime]] = []
+    for start in starts:
+        if windows and windows[-1][1] == start:
+            windows[-1] = (windows[-1][0], start + RESOLUTION)
+        else:
+            windows.append((start, start + RESOLUTION))
+    return tuple((max(a, first), min(b, last) - max(a, first)) for a, b in windows)

@@ -1,0 +1,33 @@
+"""mapping/flex/unmet.py: which events a schedule's breaches belong to, as opt-out windows."""
+
+from datetime import UTC, datetime, timedelta
+
+from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, Constraint
+from mapping.flex.unmet import breached_windows
+
+T0 = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
+Q = timedelta(minutes=15)
+
+
+def limit(event_id: str, start: datetime, end: datetime, kw: float, kind: str = IMPORT_LIMIT) -> Constraint:
+    return Constraint(kind, start, end, kw, 0, event_id)
+
+
+def test_a_breach_is_charged_to_each_event_whose_limit_it_exceeds_merged_and_cut_to_the_event():
+    constraints = [
+        limit("tight", T0 + timedelta(minutes=5), T0 + 3 * Q, 2.0),  # starts mid-slot
+        limit("loose", T0, T0 + 4 * Q, 6.0),
+        limit("export", T0, T0 + 4 * Q, 0.0, EXPORT_LIMIT),  # not an import limit: never charged
+    ]
+    breaches = [(T0, 3.0, 2.0), (T0 + Q, 3.0, 2.0), (T0 + 3 * Q, 7.0, 6.0)]
+    assert breached_windows(breaches, constraints) == {
+        "tight": ((T0 + timedelta(minutes=5), 2 * Q - timedelta(minutes=5)),),
+        "loose": ((T0 + 3 * Q, Q),),
+    }
+
+
+def test_separate_breaches_give_separate_windows_and_none_give_nothing():
+    constraints = [limit("e", T0, T0 + 4 * Q, 1.0)]
+    assert breached_windows([(T0, 2.0, 1.0), (T0 + 2 * Q, 2.0, 1.0)], constraints) == {"e": ((T0, Q), (T0 + 2 * Q, Q))}
+    assert breached_windows([], constraints) == {}
+    assert breached_windows([(T0 + 5 * Q, 2.0, 1.0)], constraints) == {}  # outside every event's limit
