@@ -97,7 +97,10 @@ def test_shipped_configurations_are_valid():
         ('[[sites]]\nname = "a"\ncolour = "red"\n', "sites[0].colour: unknown key"),
         ('[[sites]]\nname = "a"\n[[sites]]\nname = "a"\n', "two sites share a name"),
         ('[[sites]]\nname = "a"\n[sites.opt]\nprograms = "all"\n', "sites[0].opt.programs: expected a list of non-empty strings"),
-        ('[[sites]]\nname = "a"\n[sites.opt]\non_breach = "shrug"\n', "sites[0].opt.on_breach: expected one of log, partial, optOut"),
+        (
+            '[[sites]]\nname = "a"\n[sites.opt]\non_breach = "shrug"\n',
+            "sites[0].opt.on_breach: expected one of log, partial, optOut",
+        ),
         ('[[sites]]\nname = "a"\ntelemetry = "pigeon"\n', "sites[0].telemetry: expected one of mqtt, flexmeasures"),
         ('[[sites]]\nname = "a"\n[sites.asset]\ncapacity_kwh = 0\n', "sites[0].asset.capacity_kwh: must be a positive number"),
     ],
