@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import select
 import sys
 
 from cariflex.logs import configure
@@ -47,9 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # the reader went away (`… | head`): what is left unread is not an error; nothing more is written
+        if not _stdout_reader_gone():
+            raise  # another pipe or socket: a real failure
+        # our output's reader went away (`… | head`): end quietly, as SIGPIPE would
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return 141
+
+
+def _stdout_reader_gone() -> bool:
+    """True when standard output is a pipe whose reading end is closed (poll says POLLERR on it)."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    return any(events & select.POLLERR for _fd, events in poller.poll(0))
 
 
 if __name__ == "__main__":

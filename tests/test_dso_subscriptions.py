@@ -167,12 +167,12 @@ async def flaky_receiver() -> AsyncIterator[tuple[str, dict[str, list[int]], lis
 
 
 async def test_a_failing_callback_is_tried_again_in_order_and_a_refusing_one_given_up(vtn_hooks, flaky_receiver, caplog):
-    """The events callback answers 503 twice: the creation is posted again until it is taken, and the update
-    made meanwhile arrives after it, not before. The programs callback answers 400: given up at once (one
-    attempt), logged as an error."""
+    """The events callback answers 503 once: the creation is posted again a second later, and the update made
+    meanwhile waits for it (it would be taken at once otherwise). The programs callback answers 400: given up
+    at once (one attempt), logged as an error."""
     vtn, (url, scripts, taken) = vtn_hooks, flaky_receiver
-    vtn.process.app[NOTIFIER_KEY].retry_delays = (0.2, 0.2, 0.2)
-    scripts["/events"] = [503, 503]
+    vtn.process.app[NOTIFIER_KEY].retry_delays = (1.0, 1.0, 1.0)
+    scripts["/events"] = [503]
     scripts["/programs"] = [400, 400]
     dso = await connect(vtn, "edf-sei-31", "3.1.0")
     sub = {**subscription(url, "3.1.0")}
@@ -184,7 +184,7 @@ async def test_a_failing_callback_is_tried_again_in_order_and_a_refusing_one_giv
     assert (await dso.call("PUT", f"/events/{created['id']}", event(vtn, 2.0)))[0] == 200
     await vtn.process.app[NOTIFIER_KEY].drain()
     assert taken == [("/events", "CREATE"), ("/events", "UPDATE")]
-    assert scripts["/events"] == [] and scripts["/programs"] == [400]  # two failures used up; one attempt for 400
+    assert scripts["/events"] == [] and scripts["/programs"] == [400]  # the failure used up; one attempt for 400
     assert any("given up after 1 attempt" in r.getMessage() and "/programs" in r.getMessage() for r in caplog.records)
 
 
@@ -207,3 +207,27 @@ async def test_a_stopping_vtn_drops_notifications_still_waiting_and_says_so(vtn_
     await asyncio.wait_for(notifier.close(grace=0.2), timeout=30)
     assert not notifier.tasks and taken == []
     assert any("1 webhook notification(s) still waiting" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_dead_callback_gets_one_attempt_per_notification_until_it_takes_one(vtn_hooks, flaky_receiver):
+    """A callback that failed a notification's every attempt does not hold each later one for all its retries:
+    one attempt each, until it takes one; then retries again."""
+    vtn, (url, scripts, taken) = vtn_hooks, flaky_receiver
+    notifier = vtn.process.app[NOTIFIER_KEY]
+    notifier.retry_delays = (0.1, 0.1)
+    scripts["/events"] = [503, 503, 503, 503]  # the creation's 3 attempts, then the update's single one
+    dso = await connect(vtn, "edf-sei", "3.0.1")
+    assert (await dso.call("POST", "/subscriptions", subscription(url, "3.0.1")))[0] == 201
+    status, created = await dso.call("POST", "/events", event(vtn, 1.0))
+    assert status == 201
+    await notifier.drain()
+    assert (await dso.call("PUT", f"/events/{created['id']}", event(vtn, 2.0)))[0] == 200
+    await notifier.drain()
+    assert scripts["/events"] == [] and taken == []  # the update was given up after its one attempt
+    scripts["/events"] = [503]
+    assert (await dso.call("DELETE", f"/events/{created['id']}"))[0] == 200
+    await notifier.drain()
+    assert taken == []  # still down: one attempt
+    assert (await dso.call("POST", "/events", event(vtn, 3.0)))[0] == 201
+    await notifier.drain()
+    assert taken == [("/events", "POST")]  # taken: the URL is up again

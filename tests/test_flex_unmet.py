@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, Constraint
-from mapping.flex.unmet import breached_windows
+from mapping.flex.unmet import before, breached_windows, union
 
 T0 = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -31,3 +31,14 @@ def test_separate_breaches_give_separate_windows_and_none_give_nothing():
     assert breached_windows([(T0, 2.0, 1.0), (T0 + 2 * Q, 2.0, 1.0)], constraints) == {"e": ((T0, Q), (T0 + 2 * Q, Q))}
     assert breached_windows([], constraints) == {}
     assert breached_windows([(T0 + 5 * Q, 2.0, 1.0)], constraints) == {}  # outside every event's limit
+
+
+def test_union_merges_overlapping_and_touching_windows_in_time_order():
+    assert union(((T0 + 2 * Q, Q),), ((T0, Q), (T0 + Q, Q // 2))) == ((T0, Q + Q // 2), (T0 + 2 * Q, Q))
+    assert union(((T0, 2 * Q),), ((T0 + Q, 2 * Q),)) == ((T0, 3 * Q),)
+    assert union() == ()
+
+
+def test_before_keeps_what_has_begun_cut_at_now():
+    now = T0 + Q + timedelta(minutes=5)
+    assert before(((T0, Q), (T0 + Q, Q), (T0 + 2 * Q, Q)), now) == ((T0, Q), (T0 + Q, timedelta(minutes=5)))

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
-from mapping.flex.unmet import Window
+from mapping.flex.unmet import Window, before, union
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
@@ -16,7 +16,7 @@ from ven import metrics
 from ven.events import EventRunner
 from ven.reporting import Reporter
 from ven.site import Site, new_request_id
-from ven.store import Registration
+from ven.store import KnownEvent, Registration
 from ven.transport import LinkDown, Message, VtnProtocolError
 
 log = logging.getLogger("cariflex.ven.agent")
@@ -44,8 +44,6 @@ class SiteVen:
         self.reports = Reporter(site)
         self.failures = 0
         self._stop = asyncio.Event()
-        #: the opts told for unmet events: event id → (modification, windows)
-        self._unmet_told: dict[str, tuple[int, tuple[Window, ...]]] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -196,46 +194,70 @@ class SiteVen:
 
     async def opt_out_unmet(self, unmet: Mapping[str, tuple[Window, ...]], why: str) -> None:
         """Tell the VTN, as the site's `[opt] on_breach` says, which events its schedule cannot honour (called
-        after every schedule: `unmet` may be empty): "partial" sends an oadrCreateOpt optOut for the event over
-        the windows given (all of it when none are), "optOut" for the whole event, "log" nothing. One opt per
-        event (optID opt-unmet-<eventID>, replaced when the windows or the modification change, withdrawn with
-        oadrCancelOpt once the schedule honours the event); the site keeps following its best schedule."""
+        after every schedule; `unmet` may be empty): "partial" sends an oadrCreateOpt optOut schedule
+        (vavailability) of the windows given, "optOut" — and "partial" with no windows (the job failed) —
+        an optOut on the whole event (qualifiedEventID), "log" nothing. One opt per event (optID
+        opt-unmet-<eventID>, kept in the VEN's store): replaced when it changes, never losing a window that
+        has begun; withdrawn (oadrCancelOpt) when the schedule honours an event that has not started. The
+        site keeps following its best schedule. A VTN that is away or refuses is told after the next one."""
         site = self.site
-        policy = site.config.opt.on_breach
         for event_id, windows in unmet.items():
             log.warning("%s: event %s cannot be fully honoured (%s): %s", site.name, event_id, why, _windows_text(windows))
-        if policy == "log" or site.registration is None:
+        if site.config.opt.on_breach == "log" or site.registration is None:
             return
-        held = site.store.events(site.name)
-        for event_id in [e for e in self._unmet_told if e not in unmet]:  # honoured now: the opt is withdrawn
-            del self._unmet_told[event_id]
-            if event_id in held and held[event_id].event.status != "cancelled":
-                await self.cancel_opt(f"opt-unmet-{event_id}")
-                log.info("%s: event %s is honoured now: its optOut is withdrawn", site.name, event_id)
-        for event_id, windows in unmet.items():
+        held, told = site.store.events(site.name), site.store.unmet_opts(site.name)
+        for event_id in sorted(set(told) | set(unmet)):
             known = held.get(event_id)
-            if known is None or known.opt_type != "optIn":
-                continue
-            event = known.event
-            chosen = windows if policy == "partial" else ()
-            if self._unmet_told.get(event_id) == (event.modification_number, chosen):
-                continue
-            message = r.CreateOpt(
-                opt_id=f"opt-unmet-{event_id}",
-                opt_type="optOut",
-                opt_reason="mustRun",
-                ven_id=site.ven_id,
-                created=site.clock().replace(microsecond=0),
-                request_id=new_request_id(),
-                market_context=event.market_context,
-                windows=chosen,
-                event_id=event_id,
-                modification_number=event.modification_number,
-                target=m.Target(ven_ids=(site.ven_id,)),
-            )
-            _accepted(await site.link.send("EiOpt", message), "oadrCreateOpt")
-            self._unmet_told[event_id] = (event.modification_number, chosen)
-            log.warning("%s: optOut sent for event %s (%s): %s", site.name, event_id, why, _windows_text(chosen))
+            try:
+                if known is None or known.event.status == "cancelled":
+                    site.store.delete_unmet_opt(site.name, event_id)  # the event is gone: nothing left to say
+                elif event_id in unmet:
+                    await self._tell_unmet(known, unmet[event_id], told.get(event_id), why)
+                else:
+                    await self._withdraw_unmet(known, told[event_id])
+            except (LinkDown, VtnProtocolError) as exc:
+                log.warning("%s: VTN not told about event %s (%s); told after the next schedule", site.name, event_id, exc)
+
+    async def _tell_unmet(
+        self, known: KnownEvent, windows: tuple[Window, ...], previous: tuple[int, tuple[Window, ...]] | None, why: str
+    ) -> None:
+        if known.opt_type != "optIn":
+            return  # answered optOut already
+        site, event = self.site, known.event
+        now = site.clock()
+        whole = site.config.opt.on_breach == "optOut" or not windows or (previous is not None and not previous[1])
+        chosen: tuple[Window, ...] = () if whole else union(before(previous[1], now) if previous else (), windows)
+        if previous == (event.modification_number, chosen):
+            return
+        message = r.CreateOpt(
+            opt_id=f"opt-unmet-{event.event_id}",
+            opt_type="optOut",
+            opt_reason="mustRun",
+            ven_id=site.ven_id,
+            created=now.replace(microsecond=0),
+            request_id=new_request_id(),
+            market_context=event.market_context,
+            windows=chosen,
+            # the whole event: an opt on it; some windows: an availability schedule (what 2.0b gives windows a meaning in)
+            event_id=event.event_id if whole else None,
+            modification_number=event.modification_number if whole else None,
+            target=m.Target(ven_ids=(site.ven_id,)),
+        )
+        _accepted(await site.link.send("EiOpt", message), "oadrCreateOpt")
+        site.store.save_unmet_opt(site.name, event.event_id, event.modification_number, chosen)
+        log.warning("%s: optOut sent for event %s (%s): %s", site.name, event.event_id, why, _windows_text(chosen))
+
+    async def _withdraw_unmet(self, known: KnownEvent, told: tuple[int, tuple[Window, ...]]) -> None:
+        site, event = self.site, known.event
+        if event.dtstart <= site.clock() or before(told[1], site.clock()):
+            return  # it has begun: the optOut stands for what happened
+        try:
+            await self.cancel_opt(f"opt-unmet-{event.event_id}")
+        except VtnProtocolError as exc:
+            if exc.code != ResponseCode.INVALID_ID:  # 452: the VTN holds no such opt any more, which is the aim
+                raise
+        site.store.delete_unmet_opt(site.name, event.event_id)
+        log.info("%s: event %s is honoured now: its optOut is withdrawn", site.name, event.event_id)
 
     async def cancel_opt(self, opt_id: str) -> None:
         """Withdraw an opt schedule: oadrCancelOpt."""
@@ -318,7 +340,7 @@ def _accepted(reply: object, what: str) -> None:
     if not isinstance(reply, m.Acknowledgement):
         raise VtnProtocolError(f"{what} was answered with {type(reply).__name__}")
     if reply.response.code != ResponseCode.OK:
-        raise VtnProtocolError(f"{what} refused: {reply.response.code} {reply.response.description}")
+        raise VtnProtocolError(f"{what} refused: {reply.response.code} {reply.response.description}", reply.response.code)
 
 
 def jittered_start(max_delay: timedelta) -> float:

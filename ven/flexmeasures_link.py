@@ -46,13 +46,12 @@ async def connect(config: VenConfig) -> FlexMeasuresConnection:
     return FlexMeasuresConnection(config.flexmeasures, client, await provision(client, config.sites))
 
 
-async def flexmeasures_hooks(
+def flexmeasures_hooks(
     config: VenConfig,
     store: VenStore,
     connection: FlexMeasuresConnection,
     soc_percent: Callable[[SiteConfig, datetime], float | None] | None = None,
 ) -> FlexMeasuresHooks:
-    """Hooks that apply events to the sites (held events re-applied first); schedules start from `soc_percent`."""
-    hooks = FlexMeasuresHooks(connection.client, connection.assets, store.events, utc_now, config.max_backoff, soc_percent)
-    await hooks.resume(config.sites)
-    return hooks
+    """Hooks that apply events to the sites; schedules start from `soc_percent`. The caller re-applies the
+    held events (`resume`) once the site VENs exist, so that what cannot be honoured can be told."""
+    return FlexMeasuresHooks(connection.client, connection.assets, store.events, utc_now, config.max_backoff, soc_percent)

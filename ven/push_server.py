@@ -174,7 +174,8 @@ class PushEndpoint:
             sent = True
             return response
         finally:
-            answer.given.set_result(sent)
+            if not answer.given.done():  # cancelled with its handling (the endpoint stopping)
+                answer.given.set_result(sent)
 
     def _checked(self, service: str, envelope: Envelope) -> Message:
         """The pushed message once it is one the VTN pushes, to its service, schema-valid and (when
@@ -210,7 +211,13 @@ class PushEndpoint:
             return await self.ven.site.link.send(service, reply)
 
         handling = asyncio.create_task(self.ven.handle(message, answer_with))
-        await asyncio.wait({first, handling}, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            await asyncio.wait({first, handling}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # this request was cancelled: no answer goes out, the handling goes on
+            given.set_result(False)
+            self._later.add(handling)  # stop() cancels it with the rest
+            handling.add_done_callback(self._finished)
+            raise
         if not handling.done():
             self._later.add(handling)
             handling.add_done_callback(self._finished)

@@ -18,6 +18,7 @@ from certs.xmlsig import Signer
 from mapping.flex.unmet import Window
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
+from ven.flexmeasures_hooks import FlexMeasuresHooks
 from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures_telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SaysWhatIsUnmet, SiteRoutedSource, TelemetrySource
@@ -64,12 +65,11 @@ class VenProcess:
             self._flexmeasures = await connect(self.config)
         if self.source is None:
             self.source = await self._default_source()
+        built: FlexMeasuresHooks | None = None
         if self.hooks is None:
-            self.hooks = (
-                await flexmeasures_hooks(self.config, self._store, self._flexmeasures, self._soc_percent)
-                if self._flexmeasures
-                else LoggingHooks()
-            )
+            if self._flexmeasures is not None:
+                built = flexmeasures_hooks(self.config, self._store, self._flexmeasures, self._soc_percent)
+            self.hooks = built or LoggingHooks()
         fm = self._flexmeasures
         if fm is not None and self._mqtt is not None and fm.settings.forward_every is not None:
             forwarded = list(self._mqtt.sites.values())
@@ -100,6 +100,8 @@ class VenProcess:
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         if isinstance(self.hooks, SaysWhatIsUnmet):
             self.hooks.on_unmet = self._unmet
+        if built is not None:
+            await built.resume(self.config.sites)  # the held events, re-applied once their VENs can say what is unmet
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
         if self.config.metrics.port is not None:
             await self._start_ops()

@@ -4,7 +4,7 @@ given, report requests, and reports not yet delivered. A restart resumes from it
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mapping.oadr import model as m
@@ -27,6 +27,11 @@ SCHEMA = [
     # version 2: whether the VTN has the site's report metadata (so a restart does not register it again)
     """
     ALTER TABLE registration ADD COLUMN reports_registered INTEGER NOT NULL DEFAULT 0;
+    """,
+    # version 3: the optOuts told for events the site's schedule cannot honour (what the VTN holds)
+    """
+    CREATE TABLE unmet_opt (site TEXT NOT NULL, event_id TEXT NOT NULL, modification_number INTEGER NOT NULL,
+                            windows TEXT NOT NULL, PRIMARY KEY (site, event_id));
     """,
 ]
 
@@ -98,7 +103,7 @@ class VenStore:
     def forget_registration(self, site: str) -> None:
         """Drop the registration and everything that depended on it."""
         with self.db:
-            for table in ("registration", "event", "report_request"):
+            for table in ("registration", "event", "report_request", "unmet_opt"):
                 self.db.execute(f"DELETE FROM {table} WHERE site = ?", (site,))
 
     # --- events ---------------------------------------------------------------------------------
@@ -128,6 +133,24 @@ class VenStore:
     def delete_event(self, site: str, event_id: str) -> None:
         """Forget an event (completed or cancelled and done)."""
         self.db.execute("DELETE FROM event WHERE site = ? AND event_id = ?", (site, event_id))
+
+    # --- optOuts for what the schedule cannot honour -------------------------------------------
+
+    def unmet_opts(self, site: str) -> dict[str, tuple[int, tuple[tuple[datetime, timedelta], ...]]]:
+        """Per event id, the optOut the VTN holds: (modification, windows; () for the whole event)."""
+        rows = self.db.execute("SELECT event_id, modification_number, windows FROM unmet_opt WHERE site = ?", (site,))
+        return {e: (n, tuple((datetime.fromisoformat(a), timedelta(seconds=d)) for a, d in json.loads(w))) for e, n, w in rows}
+
+    def save_unmet_opt(
+        self, site: str, event_id: str, modification: int, windows: tuple[tuple[datetime, timedelta], ...]
+    ) -> None:
+        """Record the optOut told for an event."""
+        encoded = json.dumps([(start.isoformat(), length.total_seconds()) for start, length in windows])
+        self.db.execute("INSERT OR REPLACE INTO unmet_opt VALUES (?, ?, ?, ?)", (site, event_id, modification, encoded))
+
+    def delete_unmet_opt(self, site: str, event_id: str) -> None:
+        """Forget the optOut told for an event (withdrawn, or the event is gone)."""
+        self.db.execute("DELETE FROM unmet_opt WHERE site = ? AND event_id = ?", (site, event_id))
 
     # --- report requests ------------------------------------------------------------------------
 

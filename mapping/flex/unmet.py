@@ -49,3 +49,20 @@ def _merged(starts: list[datetime], first: datetime, last: datetime) -> tuple[Wi
         else:
             windows.append((start, start + RESOLUTION))
     return tuple((max(a, first), min(b, last) - max(a, first)) for a, b in windows)
+
+
+def union(*groups: Iterable[Window]) -> tuple[Window, ...]:
+    """The windows of all groups, overlapping or touching ones merged, in time order."""
+    spans = sorted((start, start + length) for group in groups for start, length in group)
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple((start, end - start) for start, end in merged)
+
+
+def before(windows: Iterable[Window], now: datetime) -> tuple[Window, ...]:
+    """The part of each window that lies before `now` (what has happened and cannot be withdrawn)."""
+    return tuple((start, min(length, now - start)) for start, length in windows if start < now)

@@ -389,6 +389,30 @@ async def test_push_endpoint_stop_leaves_no_follow_up_running(th: Th, monkeypatc
     assert follow_up_cancelled.is_set() and not endpoint._later
 
 
+async def test_a_push_request_cancelled_before_its_answer_leaves_no_handling_waiting(th: Th, monkeypatch: pytest.MonkeyPatch):
+    """The request's handler is cancelled (a server stopping past its grace time) while the VEN is still working
+    on the answer: the handling learns that its answer did not go out, carries on (its answer then counts as
+    not given), and is owned by the endpoint, which cancels it on stop — nothing waits for ever."""
+    await start_push_ven(th)
+    endpoint = th.process.endpoints[th.site_name]  # type: ignore[union-attr]
+    go, told = asyncio.Event(), []
+
+    async def slow(message: object, answer_with: Answerer | None = None) -> None:
+        await go.wait()
+        assert answer_with is not None
+        told.append(await answer_with("EiRegisterParty", m.Response(m.EiResponse(), ven_id=th.vtn.ven_id)))
+
+    monkeypatch.setattr(th.ven, "handle", slow)
+    request = asyncio.create_task(endpoint.answer(m.RequestReregistration(ven_id=th.vtn.ven_id)))
+    await asyncio.sleep(0.05)
+    request.cancel()
+    await asyncio.gather(request, return_exceptions=True)
+    assert len(endpoint._later) == 1  # the handling, owned by the endpoint
+    go.set()
+    await th.wait(lambda: told, "the handling to go on")
+    assert told == [None] and not endpoint._later  # "not given", and done
+
+
 async def test_push_body_arriving_too_slowly_gets_408(th: Th):
     """A client that sends the headers and then stalls in the body is answered HTTP 408 after the VEN's
     request_timeout (1 s here) instead of holding the handler for ever."""

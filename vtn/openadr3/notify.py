@@ -4,7 +4,8 @@ API version).
 
 A callback that cannot be reached, times out (5 s), or answers 5xx, 408, 425 or 429 is tried again after
 1, 5 and 25 s; after the fourth failure, or at once on any other 4xx (the receiver refuses it for good),
-the notification is given up and logged as an error naming the URL and the change. Notifications to one
+the notification is given up and logged as an error naming the URL and the change. Until that URL takes
+a notification again, each one to it gets a single attempt. Notifications to one
 callback URL go out in the order of the changes (a retried one holds back those behind it), so a receiver
 never sees an update before the creation it follows. Kept in memory: a VTN that stops gives the ones
 still waiting `SHUTDOWN_GRACE` to go out, then logs those it drops."""
@@ -41,6 +42,8 @@ class Notifier:
         #: one lock per callback URL, held through a notification's attempts: the URL's order is kept
         self._lanes: dict[str, asyncio.Lock] = {}
         self._lane_users: dict[str, int] = {}
+        #: callback URLs whose last notification was given up
+        self._down: set[str] = set()
 
     def notify(
         self, client_id: str, object_type: str, operation: str, program_id: str | None, render: Callable[[str], dict[str, Any]]
@@ -72,13 +75,18 @@ class Notifier:
         self._lane_users[url] = self._lane_users.get(url, 0) + 1
         try:
             async with lane:
-                for attempt in range(len(self.retry_delays) + 1):
+                # a URL that has just failed a notification's every attempt gets one attempt per notification
+                # until it takes one again: a dead receiver must not queue up ≈50 s per change behind it
+                retries = 0 if url in self._down else len(self.retry_delays)
+                for attempt in range(retries + 1):
                     if attempt:
                         await asyncio.sleep(self.retry_delays[attempt - 1])
                     why, final = await _post(session, url, headers, body)
                     if why is None:
+                        self._down.discard(url)
                         return
-                    if final or attempt == len(self.retry_delays):
+                    if final or attempt == retries:
+                        self._down.add(url)
                         log.error(
                             "notification of %s to %s given up after %d attempt(s): %s. Check that the subscriber's "
                             "callback is up and accepts it; it gets the next change, or can read the object with GET",
@@ -94,7 +102,7 @@ class Notifier:
                         url,
                         why,
                         attempt + 2,
-                        len(self.retry_delays) + 1,
+                        retries + 1,
                     )
         finally:
             self._lane_users[url] -= 1
