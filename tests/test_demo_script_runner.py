@@ -100,21 +100,20 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def test_an_interrupted_caller_stops_the_script_and_its_children(tmp_path: Path) -> None:
-    # Ctrl-C / SIGTERM of the demo during a step (pip, apt-get, `flexmeasures.sh start`): the script runs in a
-    # session of its own, so only run_script can stop it; it sends SIGINT, which the sleep dies of
-    body = 'echo "==> working"\nsh -c \'echo $$ > "$1"; exec sleep 600\' _ "$1"\n'
-    child = _interrupt_in_child(tmp_path, body, grace=30)
+@pytest.mark.parametrize(
+    ("body", "grace", "what"),
+    [
+        # Ctrl-C / SIGTERM of the demo during a step (pip, apt-get, `flexmeasures.sh start`): the script runs in a
+        # session of its own, so only run_script can stop it; it sends SIGINT, which the sleep dies of
+        ('echo "==> working"\nsh -c \'echo $$ > "$1"; exec sleep 600\' _ "$1"\n', 30, "stopped"),
+        # a script that ignores SIGINT is killed after the grace period
+        ("trap '' INT\nsh -c 'echo $$ > \"$1\"; exec sleep 600' _ \"$1\" &\nwait\n", 1, "killed"),
+    ],
+    ids=["interrupted", "ignores-sigint"],
+)
+def test_an_interrupted_caller_stops_the_script_and_its_children(tmp_path: Path, body: str, grace: float, what: str) -> None:
+    child = _interrupt_in_child(tmp_path, body, grace)
     try:
-        _wait_until(lambda: _gone(child), 30, f"the script's child (pid {child}) stopped")
-    finally:
-        _kill(child)
-
-
-def test_a_script_that_ignores_sigint_is_killed_after_the_grace_period(tmp_path: Path) -> None:
-    body = "trap '' INT\nsh -c 'echo $$ > \"$1\"; exec sleep 600' _ \"$1\" &\nwait\n"
-    child = _interrupt_in_child(tmp_path, body, grace=1)
-    try:
-        _wait_until(lambda: _gone(child), 30, f"the script's child (pid {child}) killed")
+        _wait_until(lambda: _gone(child), 30, f"the script's child (pid {child}) {what}")
     finally:
         _kill(child)

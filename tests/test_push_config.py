@@ -1,12 +1,10 @@
-"""The push settings of both sides: `[push]` in vtn.toml, `[vtn] push = true` in ven.toml."""
+"""`[push]` in vtn.toml (the VEN's push keys: tests/test_ven_push_config.py)."""
 
 from datetime import timedelta
 
 import pytest
 
 from mapping.settings import ConfigError
-from tests.support.ven_toml import load_ven_toml
-from ven.config import PushSettings
 from vtn.config import load_config
 from vtn.push.settings import PushConfig
 
@@ -24,19 +22,6 @@ def test_vtn_push_section_is_read(tmp_path):
     assert load_config(_vtn_toml(tmp_path, "")).push == PushConfig()
 
 
-@pytest.mark.parametrize(
-    ("toml", "message"),
-    [
-        ("[push]\nretries = 3\n", r"push\.retries: unknown key"),
-        ('[push]\ntimeout = "soon"\n', r"push\.timeout"),
-        ("[push]\nconcurrency = 0\n", r"push\.concurrency"),
-    ],
-)
-def test_bad_push_section_names_the_key(tmp_path, toml, message):
-    with pytest.raises(ConfigError, match=message):
-        load_config(_vtn_toml(tmp_path, toml))
-
-
 def test_push_tls_is_the_client_certificate_of_pushes(tmp_path):
     (tmp_path / "certs").mkdir()
     for name in ("vtn-push.crt", "vtn-push.key", "ca.crt"):
@@ -49,20 +34,12 @@ def test_push_tls_is_the_client_certificate_of_pushes(tmp_path):
         load_config(_vtn_toml(tmp_path, toml + 'ciphers = "ALL"\n'))
 
 
-def test_ven_push_settings(tmp_path):
-    text = (
-        '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_host = "0.0.0.0"\n'
-        'push_port = 9100\npush_public_host = "ven.example.mq"\n'
-    )
-    assert load_ven_toml(tmp_path, text).push == PushSettings("0.0.0.0", 9100, "ven.example.mq")
-    assert load_ven_toml(tmp_path, '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = false\n').push is None
-    with pytest.raises(ConfigError, match=r"vtn\.push_port"):
-        load_ven_toml(tmp_path, '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = true\npush_port = 70000\n')
-
-
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
+        ("[push]\nretries = 3\n", r"push\.retries: unknown key"),
+        ('[push]\ntimeout = "soon"\n', r"push\.timeout"),
+        ("[push]\nconcurrency = 0\n", r"push\.concurrency"),
         ('[push]\ntimeout = "PT0S"\n', r"push\.timeout: expected a duration above zero"),
         ('[push]\nscan_interval = "PT0S"\n', r"push\.scan_interval: expected a duration above zero"),
         ('[push]\nmin_backoff = "PT0S"\n', r"push\.min_backoff: expected a duration above zero"),
@@ -76,8 +53,9 @@ def test_ven_push_settings(tmp_path):
         ('[vtn]\nbody_timeout = "PT0S"\n', r"vtn\.body_timeout: expected a duration above zero"),
     ],
 )
-def test_zero_durations_that_would_spin_or_never_time_out_are_refused(tmp_path, toml, message):
-    """asyncio.timeout(0) fires at once and aiohttp's ClientTimeout(total=0) means no timeout: zero is refused."""
+def test_bad_push_and_timing_values_name_the_key(tmp_path, toml, message):
+    """Unknown or malformed [push] keys, and zero durations (asyncio.timeout(0) fires at once and aiohttp's
+    ClientTimeout(total=0) means no timeout), are refused naming the key."""
     with pytest.raises(ConfigError, match=message):
         load_config(_vtn_toml(tmp_path, toml))
 

@@ -1,4 +1,4 @@
-"""`[vtn]` push keys of ven.toml: the address the VTN is given must be one it can connect to."""
+"""`[vtn]` push keys of ven.toml: read, and the address the VTN is given must be one it can connect to."""
 
 from pathlib import Path
 
@@ -25,6 +25,15 @@ def _load(tmp_path, vtn: str):
 def test_push_public_host_must_be_reachable(tmp_path, vtn, message):
     with pytest.raises(ConfigError, match=message):
         _load(tmp_path, vtn)
+
+
+def test_ven_push_settings(tmp_path):
+    assert _load(tmp_path, 'push_host = "0.0.0.0"\npush_port = 9100\npush_public_host = "ven.example.mq"\n').push == PushSettings(
+        "0.0.0.0", 9100, "ven.example.mq"
+    )
+    assert load_ven_toml(tmp_path, '[vtn]\nvtn_id = "CARIFLEX-VTN"\npush = false\n').push is None
+    with pytest.raises(ConfigError, match=r"vtn\.push_port"):
+        _load(tmp_path, "push_port = 70000\n")
 
 
 def test_push_on_every_interface_with_a_public_host(tmp_path):
