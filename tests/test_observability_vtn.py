@@ -25,9 +25,9 @@ from tests.support.reports import opt_schedule, register_reports, status_metadat
 from tests.support.ven_harness import wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import metrics, ops
+from vtn.domain import SEEN_FLUSH_INTERVAL
 from vtn.ops import request_metrics
 from vtn.store import ops_queries
-from vtn.sync import SEEN_FLUSH_INTERVAL
 
 TOKEN = "test-scrape-token-0123456789"
 

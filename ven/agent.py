@@ -53,14 +53,14 @@ class SiteVen:
         site = self.site
         site.registration = site.store.registration(site.name)
         if site.registration is not None:
-            self.events.resume_all()
+            held = self.events.resume_all()
             self.reports.resume()
             log.info(
                 "%s: resumed as %s (registration %s): %d events held",
                 site.name,
                 site.registration.ven_id,
                 site.registration.registration_id,
-                len(site.store.events(site.name)),
+                held,
             )
 
     async def run(self) -> None:
@@ -178,6 +178,20 @@ class SiteVen:
         if self.site.registration is None:
             raise RegistrationRefused("not registered: an opt schedule needs a venID")
         opt_id = f"opt-{uuid.uuid4().hex[:12]}"
+        await self._send_opt(opt_id, opt_type, reason, windows)
+        log.info("%s: %s schedule %s sent (%d windows)", self.site.name, opt_type, opt_id, len(windows))
+        return opt_id
+
+    async def _send_opt(
+        self,
+        opt_id: str,
+        opt_type: str,
+        reason: str,
+        windows: tuple[Window, ...],
+        market_context: str | None = None,
+        event: m.Event | None = None,
+    ) -> None:
+        """oadrCreateOpt: a schedule of `windows`, or (with `event`) an opt on that event; refused → VtnProtocolError."""
         message = r.CreateOpt(
             opt_id=opt_id,
             opt_type=opt_type,
@@ -185,12 +199,13 @@ class SiteVen:
             ven_id=self.site.ven_id,
             created=self.site.clock().replace(microsecond=0),
             request_id=new_request_id(),
+            market_context=market_context,
             windows=windows,
+            event_id=event.event_id if event else None,
+            modification_number=event.modification_number if event else None,
             target=m.Target(ven_ids=(self.site.ven_id,)),
         )
         _accepted(await self.site.link.send("EiOpt", message), "oadrCreateOpt")
-        log.info("%s: %s schedule %s sent (%d windows)", self.site.name, opt_type, opt_id, len(windows))
-        return opt_id
 
     async def opt_out_unmet(self, unmet: Mapping[str, tuple[Window, ...]], why: str) -> None:
         """Tell the VTN, as the site's `[opt] on_breach` says, which events its schedule cannot honour (called
@@ -229,21 +244,10 @@ class SiteVen:
         chosen: tuple[Window, ...] = () if whole else union(before(previous[1], now) if previous else (), windows)
         if previous == (event.modification_number, chosen):
             return
-        message = r.CreateOpt(
-            opt_id=f"opt-unmet-{event.event_id}",
-            opt_type="optOut",
-            opt_reason="mustRun",
-            ven_id=site.ven_id,
-            created=now.replace(microsecond=0),
-            request_id=new_request_id(),
-            market_context=event.market_context,
-            windows=chosen,
-            # the whole event: an opt on it; some windows: an availability schedule (what 2.0b gives windows a meaning in)
-            event_id=event.event_id if whole else None,
-            modification_number=event.modification_number if whole else None,
-            target=m.Target(ven_ids=(site.ven_id,)),
+        # the whole event: an opt on it; some windows: an availability schedule (what 2.0b gives windows a meaning in)
+        await self._send_opt(
+            f"opt-unmet-{event.event_id}", "optOut", "mustRun", chosen, event.market_context, event if whole else None
         )
-        _accepted(await site.link.send("EiOpt", message), "oadrCreateOpt")
         site.store.save_unmet_opt(site.name, event.event_id, event.modification_number, chosen)
         log.warning("%s: optOut sent for event %s (%s): %s", site.name, event.event_id, why, _windows_text(chosen))
 

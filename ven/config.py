@@ -255,10 +255,6 @@ def _flexmeasures(table: Table) -> FlexMeasuresSettings | None:
         forward_every=table.positive_duration("forward_every", "PT1M") if table.boolean("forward_telemetry", True) else None,
         read_every=table.positive_duration("read_every", "PT1M"),
     )
-    for key in ("forward_every", "read_every"):
-        value = getattr(settings, key)
-        if value is not None and value <= timedelta(0):
-            raise ConfigError(f"{table.path}.{key}: must be longer than zero")
     return settings
 
 

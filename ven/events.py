@@ -79,14 +79,18 @@ class EventRunner:
             await hooks.on_end(config, event)
             self.site.store.delete_event(self.site.name, event_id)
 
-    def resume_all(self) -> None:
-        """Re-plan every held event after a restart; finished ones are dropped."""
+    def resume_all(self) -> int:
+        """Re-plan every held event after a restart; finished ones are dropped. Returns how many are held."""
         now = self.site.clock()
+        held = 0
         for known in self.site.store.events(self.site.name).values():
             if event_book.has_ended(known.event, timedelta(seconds=known.start_offset_s), now):
                 self.site.store.delete_event(self.site.name, known.event.event_id)
-            elif known.event.status != "cancelled":
+                continue
+            held += 1
+            if known.event.status != "cancelled":
                 self.schedule(known, resumed=True)
+        return held
 
     def _offset(self, event: m.Event, held: KnownEvent | None) -> float:
         if held is not None:

@@ -19,6 +19,7 @@ from vtn.aggregator import routes as aggregator_routes
 from vtn.banner import listening_banner
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
+from vtn.domain import SEEN_FLUSH_INTERVAL
 from vtn.leadership import LeaderJob, Leadership
 from vtn.lifecycle import Lifecycle
 from vtn.notify import ChangeListener, ChangeProbe
@@ -29,7 +30,7 @@ from vtn.services import registration
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
-from vtn.sync import SEEN_FLUSH_INTERVAL, StoreSync
+from vtn.sync import StoreSync
 from vtn.ui.web import add_ui
 
 log = logging.getLogger("cariflex.vtn")

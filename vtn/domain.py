@@ -1,11 +1,15 @@
 """The VTN's in-memory view of stored things (immutable records handed between layers)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mapping.oadr import model as m
 from mapping.oadr.push_profile import PUSHED
+
+#: how often each process writes its buffered last-seen times (the flush job in vtn/app.py); the stored
+#: last-seen of a VEN that polls normally is up to this much older than its last poll (vtn/ops.py allows for it)
+SEEN_FLUSH_INTERVAL = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,11 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from cariflex.tally import Spec, Tally, TallyCollector, gauge
+from vtn.domain import SEEN_FLUSH_INTERVAL
 from vtn.live import LiveState
+
+#: the last-seen write period, as the help texts say it (seconds)
+FLUSH_S = SEEN_FLUSH_INTERVAL.total_seconds()
 
 # --- counted on the request paths (names are the Tally keys) --------------------------------------------
 OADR_MESSAGES = "cariflex_oadr_messages_total"
@@ -125,12 +129,12 @@ class VtnGauges(Collector):
         if self.view.oldest_seen_age is not None:
             yield gauge(
                 "cariflex_ven_last_seen_max_age_seconds",
-                "seconds since the registered VEN heard from longest ago last polled (as written to the store, every 30 s)",
+                f"seconds since the registered VEN heard from longest ago last polled (stored every {FLUSH_S:g} s)",
                 self.view.oldest_seen_age,
             )
         yield gauge(
             "cariflex_vens_stale",
-            "registered VENs not seen for 3 poll intervals plus the 30 s last-seen write period (or never)",
+            f"registered VENs not seen for 3 poll intervals plus the {FLUSH_S:g} s last-seen write period (or never)",
             self.view.stale_vens,
         )
         yield gauge("cariflex_scheduler_running", "1 while the lifecycle scheduler runs", int(self.scheduler.running))

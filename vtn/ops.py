@@ -16,9 +16,9 @@ from cariflex.tally import Tally
 from vtn import metrics
 from vtn.config import VtnConfig
 from vtn.context import VtnContext
+from vtn.domain import SEEN_FLUSH_INTERVAL
 from vtn.store import ops_queries
 from vtn.store.database import alembic_config
-from vtn.sync import SEEN_FLUSH_INTERVAL
 
 log = logging.getLogger("cariflex.vtn.ops")
 
@@ -85,25 +85,19 @@ class Readiness:
         self.ctx = ctx
         self.scheduler = scheduler
         self.head = head
-        self._query: asyncio.Future[str | None] | None = None
+        # one schema query at a time; a timeout leaves it to finish for the next check
+        self._revision = SingleFlight(lambda: ctx.store.call(ops_queries.schema_revision))
 
     def checker(self) -> SingleFlight[list[str]]:
         """The check as /readyz runs it: one at a time, its answer reused for READINESS_CACHE_S."""
         return SingleFlight(self.problems, max_age=READINESS_CACHE_S)
 
-    async def _revision(self) -> str | None:
-        if self._query is None or self._query.done():
-            self._query = asyncio.ensure_future(self.ctx.store.call(ops_queries.schema_revision))
-            # when it fails after every waiter gave up, nobody else retrieves the error
-            self._query.add_done_callback(lambda done: done.cancelled() or done.exception())
-        async with asyncio.timeout(STORE_TIMEOUT_S):
-            return await asyncio.shield(self._query)  # a timeout leaves the query to finish for the next check
-
     async def problems(self) -> list[str]:
         """The reasons this process is not ready (empty: ready)."""
         problems = []
         try:
-            revision = await self._revision()
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                revision = await self._revision()
             if revision != self.head:
                 problems.append(f"store schema at revision {revision}, this code needs {self.head}: run the migrations")
         except TimeoutError:

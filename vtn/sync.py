@@ -4,7 +4,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import psycopg
 
@@ -18,9 +17,6 @@ log = logging.getLogger("cariflex.vtn.sync")
 
 #: last-seen times written per transaction
 SEEN_CHUNK = 500
-#: how often each process writes its buffered last-seen times (the flush job in vtn/app.py); the stored
-#: last-seen of a VEN that polls normally is up to this much older than its last poll (vtn/ops.py allows for it)
-SEEN_FLUSH_INTERVAL = timedelta(seconds=30)
 
 #: how long a hole in the change ids is looked at again: on PostgreSQL ids are taken at insert but
 #: become visible at commit, so a slower transaction can commit a lower id after a higher one was read

@@ -22,14 +22,12 @@ def breached_windows(
 ) -> dict[str, tuple[Window, ...]]:
     """Per event id, the windows in which its import limit is breached; `breaches` are (slot start,
     scheduled site kW, combined limit kW) per 15-minute slot."""
-    slots: dict[str, list[datetime]] = {}
+    slots: dict[str, set[datetime]] = {}
     for start, site_kw, _limit in breaches:
         end = start + RESOLUTION
         for c in constraints:
             if c.kind == IMPORT_LIMIT and c.start < end and c.end > start and site_kw > c.value + 1e-6:
-                chosen = slots.setdefault(c.event_id, [])
-                if start not in chosen:
-                    chosen.append(start)
+                slots.setdefault(c.event_id, set()).add(start)
     spans = {
         event_id: (
             min(c.start for c in constraints if c.event_id == event_id and c.kind == IMPORT_LIMIT),
@@ -37,18 +35,12 @@ def breached_windows(
         )
         for event_id in slots
     }
-    return {event_id: _merged(sorted(starts), *spans[event_id]) for event_id, starts in slots.items()}
+    return {event_id: _cut(union((s, RESOLUTION) for s in starts), *spans[event_id]) for event_id, starts in slots.items()}
 
 
-def _merged(starts: list[datetime], first: datetime, last: datetime) -> tuple[Window, ...]:
-    """Consecutive slots as windows, cut to the event's own [first, last) (its limits need not fall on slots)."""
-    windows: list[tuple[datetime, datetime]] = []
-    for start in starts:
-        if windows and windows[-1][1] == start:
-            windows[-1] = (windows[-1][0], start + RESOLUTION)
-        else:
-            windows.append((start, start + RESOLUTION))
-    return tuple((max(a, first), min(b, last) - max(a, first)) for a, b in windows)
+def _cut(windows: tuple[Window, ...], first: datetime, last: datetime) -> tuple[Window, ...]:
+    """The windows cut to the event's own [first, last) (its limits need not fall on slots)."""
+    return tuple((max(start, first), min(start + length, last) - max(start, first)) for start, length in windows)
 
 
 def union(*groups: Iterable[Window]) -> tuple[Window, ...]:

@@ -41,8 +41,7 @@ from vtn.openadr_http import take_answer
 from vtn.push.pinning import PIN, PinnedRequest, PinnedResponse
 from vtn.push.settings import PushConfig
 from vtn.services.events import encode_events, note_distribution
-from vtn.services.poll import after_outbox_delivery, after_outbox_refusal, outbox_message
-from vtn.store import repository as repo
+from vtn.services.poll import after_outbox_delivery, after_outbox_refusal, claim_queued, outbox_message
 
 log = logging.getLogger("cariflex.vtn.push")
 
@@ -203,11 +202,10 @@ class Pusher:
             if now < state.not_before:
                 continue
             item = self.ctx.live.next_outbox(ven.ven_id)
-            events = None if item is not None or not ven.registered else self._events_due(ven, state, now)
-            if item is None and events is None:
+            if item is None and not (ven.registered and self._events_due(ven, state, now)):
                 continue
             self._busy.add(ven.ven_id)
-            task = asyncio.create_task(self._push(ven, item, events))
+            task = asyncio.create_task(self._push(ven, item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1
@@ -224,20 +222,21 @@ class Pusher:
             state = self._states[ven.ven_id] = _VenState(registered_as=where)
         return state
 
-    def _events_due(self, ven: VenRecord, state: _VenState, now: float) -> list[LiveEvent] | None:
+    def _events_due(self, ven: VenRecord, state: _VenState, now: float) -> bool:
+        """Whether the VEN's events are to be pushed (they are read again, after catching up, when they are)."""
         live = self.ctx.live
         events = live.events_for(ven)
         if not live.needs_distribution(ven.ven_id, events):
-            return None
+            return False
         keys = tuple(e.key for e in events)
         unchanged = keys == live.delivered.get(ven.ven_id) and keys == state.last_events
-        if unchanged and now - state.last_events_at < self.config.resend_unanswered.total_seconds():
-            return None  # only an answer is missing: the VEN gets a while to send its oadrCreatedEvent
-        return events
+        # only an answer is missing: the VEN gets a while to send its oadrCreatedEvent
+        return not (unchanged and now - state.last_events_at < self.config.resend_unanswered.total_seconds())
 
     # --- pushing ------------------------------------------------------------------------------
 
-    async def _push(self, ven: VenRecord, item: OutboxItem | None, events: list[LiveEvent] | None) -> None:
+    async def _push(self, ven: VenRecord, item: OutboxItem | None) -> None:
+        events: list[LiveEvent] = []
         try:
             if item is not None:
                 encoded = await self._encode_item(ven, item)
@@ -269,8 +268,8 @@ class Pusher:
                 # store but without its follow-up (a cancelled registration, a report request marked requested)
                 await self._shielded(self._delivered_item(ven, item))
             else:
-                note_distribution(self.ctx, ven, events or [])
-                state.last_events, state.last_events_at = tuple(e.key for e in events or []), time.monotonic()
+                note_distribution(self.ctx, ven, events)
+                state.last_events, state.last_events_at = tuple(e.key for e in events), time.monotonic()
             if outcome.too_big:
                 self.ctx.tally.inc(PUSH_BAD_ANSWERS)
                 limit = self.ctx.config.max_body_bytes
@@ -311,14 +310,8 @@ class Pusher:
         await self._shielded(self._dropped_undelivered(ven, item))
 
     async def _dropped_undelivered(self, ven: VenRecord, item: OutboxItem) -> None:
-        if await self._drop_item(item):
+        if await claim_queued(self.ctx, item):
             await after_outbox_refusal(self.ctx, self.ctx.live.vens.get(ven.ven_id, ven), item)
-
-    async def _drop_item(self, item: OutboxItem) -> bool:
-        """Take the item off the queue (store and cache); False when another process had taken it already."""
-        claimed = await self.ctx.store.call(repo.claim_outbox, item.id, self.ctx.now())
-        self.ctx.live.drop_outbox_item(item)
-        return claimed
 
     async def _shielded(self, work: Coroutine[object, object, object]) -> None:
         """Run store work to its end even if this push is cancelled; stop() waits for it."""
@@ -370,7 +363,7 @@ class Pusher:
         log.warning("push to VEN %s failed (%s); attempt %d, next in %.1f s", ven.ven_id, why, state.failures, wait)
 
     async def _delivered_item(self, ven: VenRecord, item: OutboxItem) -> None:
-        if await self._drop_item(item):
+        if await claim_queued(self.ctx, item):
             log.info("pushed queued %s to VEN %s", item.kind, ven.ven_id)
             await after_outbox_delivery(self.ctx, self.ctx.live.vens.get(ven.ven_id, ven), item)
 

@@ -57,11 +57,16 @@ async def after_outbox_refusal(ctx: VtnContext, ven: VenRecord, item: OutboxItem
         await cancel_registration_of(ctx, ven)
 
 
+async def claim_queued(ctx: VtnContext, item: OutboxItem) -> bool:
+    """Take a queued item off the queue (store and cache); False when another process had taken it already."""
+    claimed = await ctx.store.call(repo.claim_outbox, item.id, ctx.now())
+    ctx.live.drop_outbox_item(item)
+    return claimed
+
+
 async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportMessage | None:
     while (item := ctx.live.next_outbox(ven.ven_id)) is not None:
-        claimed = await ctx.store.call(repo.claim_outbox, item.id, ctx.now())
-        ctx.live.drop_outbox_item(item)
-        if claimed:
+        if await claim_queued(ctx, item):
             log.info("delivering queued %s to VEN %s", item.kind, ven.ven_id)
             message = await outbox_message(ctx, ven, item)
             await after_outbox_delivery(ctx, ven, item)

@@ -164,12 +164,11 @@ async def response(ctx: VtnContext, msg: m.Response) -> None:
         ctx.seen[msg.ven_id] = ctx.now()
 
 
-def warn_if_push_is_off(ctx: VtnContext) -> int:
+def warn_if_push_is_off(ctx: VtnContext) -> None:
     """At start-up: warn when VENs registered in push mode while `[push] enabled = false`, since they receive
-    nothing until they register again (new push registrations are refused, existing ones are not pushed to);
-    returns how many there are."""
+    nothing until they register again (new push registrations are refused, existing ones are not pushed to)."""
     if ctx.config.push.enabled:
-        return 0
+        return
     push_vens = sorted(v.ven_id for v in ctx.live.vens.values() if v.registered and not v.http_pull_model)
     if push_vens:
         log.warning(
@@ -179,4 +178,3 @@ def warn_if_push_is_off(ctx: VtnContext) -> int:
             ", ".join(push_vens[:10]),
             ", …" if len(push_vens) > 10 else "",
         )
-    return len(push_vens)
