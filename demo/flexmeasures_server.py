@@ -1,7 +1,7 @@
 """A real FlexMeasures 1.0.1 server, run by `scripts/flexmeasures.sh`: installed if needed, a fresh
 database, stopped (and the database dropped) afterwards. Used by the demo and the test suite.
 
-Bring-up: its own venv (~2 min the first time, then reused), a new PostgreSQL database, a Redis
+Bring-up: its own venv (1 to 5 min the first time, then reused), a new PostgreSQL database, a Redis
 database number of its own, migrations, account, user, ``flexmeasures run`` on a free loopback port
 and one RQ worker on the ``scheduling`` queue. About 25 s on a 2-core machine. If the process that
 started it dies first, a watchdog stops it.

@@ -1,6 +1,8 @@
 """What the demo prints while it runs: one progress line per step, and each figure of the event when it changes."""
 
 import math
+import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +14,16 @@ from mapping.flex.combine import floor_slot
 
 def say(message: str) -> None:
     """One progress line."""
-    print(f"==> [demo] {message}", flush=True)
+    out(f"==> [demo] {message}")
+
+
+def out(line: str) -> None:
+    """Print `line`; when standard output's reader has gone (`make demo | tee log` and Ctrl-C, which stops
+    tee too), drop this and every later line instead of raising, so the clean-up still stops everything."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def show_wait(the_plan: DemoPlan, shown: dict[str, object]) -> None:

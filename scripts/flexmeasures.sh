@@ -78,7 +78,7 @@ cmd_install() {
   rm -f "$stamp"
   log=$venv/install.log
   started=$(date +%s)
-  say "installing ${requirements[*]} into $venv (about 1.5 GB, ~2 minutes; full log: $log)"
+  say "installing ${requirements[*]} into $venv (about 1.5 GB, 1 to 5 minutes; full log: $log)"
   "$venv/bin/python" -m pip install --upgrade pip </dev/null >"$log" 2>&1 \
     || say "could not upgrade pip (continuing with the venv's own; see $log)"
   # pip's own progress bar needs a TTY; print one line per package instead, keep everything in the log.

@@ -89,3 +89,29 @@ def test_an_unforeseen_error_ends_with_one_failed_line_and_its_traceback_in_the_
         == f"==> [demo] failed: JSONDecodeError: Expecting value: line 1 column 1 (char 0) (traceback in {data}/demo-error.txt)"
     )
     assert "broken_start" in (data / "demo-error.txt").read_text()
+
+
+def test_progress_lines_after_the_reader_has_gone_do_not_stop_the_clean_up() -> None:
+    """`make demo-fast | tee demo.log`, then Ctrl-C: tee dies with the demo, and every later progress line must
+    be dropped quietly, so the clean-up that prints them still runs to its end."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from demo.progress import out, say\n"
+        "say('starting')\n"
+        "time.sleep(1.0)\n"
+        "say('stopping the VENs, the VTN and FlexMeasures')\n"
+        "out('    a line of a stopping step')\n"
+        "say('stopped')\n"
+        "print('clean-up finished', file=sys.stderr)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline() == b"==> [demo] starting\n"
+    process.stdout.close()  # the reader goes away
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=30) == 0, err
+    assert "clean-up finished" in err and "BrokenPipe" not in err

@@ -18,8 +18,8 @@ import pytest
 from mapping.oadr import model as m
 from mapping.oadr.encode import encode
 from tests.support.api_clients import BIN, blocking_token, vtn_process_with_client
+from tests.support.reference_data import openadr3_spec
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "openadr3-spec"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 #: examples per operation and phase: about 4,000 cases per version
 EXAMPLES = "10"
@@ -111,7 +111,7 @@ def test_official_openapi_drives_the_running_vtn(running, tmp_path):
         [
             BIN / "st",
             "run",
-            str(SPEC / version / "openadr3.yaml"),
+            str(openadr3_spec(version)),
             "--url",
             f"{base}/{version}",
             "--header",

@@ -104,3 +104,33 @@ def test_a_bad_log_format_from_the_environment_is_refused():
     done = subprocess.run([*CARIFLEX, "vtn", "--port", "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "CARIFLEX_LOG_FORMAT must be text or json, not 'xml'" in done.stderr
+
+
+def test_a_warning_is_a_json_line_when_json_is_asked(tmp_path):
+    script = (
+        "import sys, warnings\n"
+        "from cariflex.logs import configure\n"
+        "configure('INFO', 'json')\n"
+        "warnings.warn('something to say', UserWarning)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    (entry,) = [json.loads(text) for text in done.stderr.splitlines() if text.strip()]
+    assert entry["logger"] == "py.warnings" and "UserWarning: something to say" in entry["message"]
+
+
+def test_a_command_prints_no_import_warnings(tmp_path):
+    """signxml's DSA deprecation warning (cryptography >= 46) is silenced where it arises: every command's
+    stderr is the command's own log, JSON lines only."""
+    done = subprocess.run(
+        [*CARIFLEX, "--log-format", "json", "db", "upgrade", "--db", f"sqlite:///{tmp_path / 'vtn.db'}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr
+    for text in done.stderr.splitlines():
+        json.loads(text)

@@ -8,7 +8,7 @@ import pytest
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
-from tests.support.samples import SAMPLES_DIR
+from tests.support.reference_data import alliance_sample
 
 POLL = b"""<?xml version="1.0" encoding="UTF-8"?>
 <oadr:oadrPayload xmlns:oadr="http://openadr.org/oadr-2.0b/2012/07"><oadr:oadrSignedObject>
@@ -48,7 +48,7 @@ async def test_doctype_and_entities_are_refused_without_expansion(vtn_sqlite, bo
 
 
 async def test_root_other_than_oadr_payload_is_refused(vtn_sqlite):
-    bare = (SAMPLES_DIR / "Sample_oadrPoll.xml").read_bytes()
+    bare = alliance_sample("Sample_oadrPoll.xml").read_bytes()
     reply = await vtn_sqlite.client.post("OadrPoll", bare)
     assert reply.status == 400
     assert b"oadrPayload" in reply.body

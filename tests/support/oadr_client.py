@@ -2,7 +2,6 @@
 against the official XSD and decodes it."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 
@@ -12,7 +11,6 @@ from mapping.oadr.encode import encode
 from mapping.oadr.xsd import parse_xml, schema_errors
 
 BASE = "/OpenADR2/Simple/2.0b"
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "oadr-samples" / "alliance"
 
 
 @dataclass

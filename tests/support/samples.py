@@ -5,8 +5,7 @@ from pathlib import Path
 from lxml import etree
 
 from mapping.oadr.namespaces import EI, OADR, q
-
-SAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "oadr-samples" / "alliance"
+from tests.support.reference_data import alliance_samples
 
 #: Samples only a VTN sends (a VTN never receives them).
 VTN_TO_VEN_ONLY = {
@@ -19,8 +18,8 @@ VTN_TO_VEN_ONLY = {
 
 
 def sample_files() -> list[Path]:
-    """Every sample file, sorted."""
-    return sorted(SAMPLES_DIR.glob("*.xml"))
+    """Every sample file, sorted (each checked against tests/data/oadr-samples/SHA256SUMS)."""
+    return alliance_samples()
 
 
 def message_name(path: Path) -> str:

@@ -10,18 +10,14 @@ and reading the Alliance sample messages.
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-from lxml import etree
 
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.lifecycle import event_status
-from mapping.oadr.namespaces import EI, OADR, q
 from mapping.oadr.vocabulary import default_unit
+from tests.support import reference_data, samples
 
 MARKET = "http://cariflex.mq/programs/test"
-SAMPLES_DIR = Path("/work/shared/oadr-samples/alliance")
 
 _ids = itertools.count(1)
 
@@ -136,21 +132,17 @@ def cancel_report(ven_id: str, *report_request_ids: str, follow: bool = False) -
 
 def sample_names() -> list[str]:
     """The Alliance sample files, by name."""
-    return sorted(p.name for p in SAMPLES_DIR.glob("*.xml"))
+    return [path.name for path in samples.sample_files()]
 
 
 def alliance_sample(file_name: str, *, ven_id: str, vtn_id: str, registration_id: str) -> bytes:
     """An Alliance sample wrapped in oadrPayload/oadrSignedObject, with every venID, vtnID and
     registrationID replaced by the live ones."""
-    message = etree.parse(str(SAMPLES_DIR / file_name)).getroot()
-    for local, value in (("venID", ven_id), ("vtnID", vtn_id), ("registrationID", registration_id)):
-        for element in message.iter(q(EI, local)):
-            element.text = value
-    payload = etree.Element(q(OADR, "oadrPayload"), nsmap={"oadr": OADR})
-    etree.SubElement(payload, q(OADR, "oadrSignedObject")).append(message)
-    return etree.tostring(payload, xml_declaration=True, encoding="UTF-8")
+    return samples.wrapped(
+        reference_data.alliance_sample(file_name), ven_id=ven_id, registration_id=registration_id, vtn_id=vtn_id
+    )
 
 
 def sample_message_name(file_name: str) -> str:
     """The message element's local name of a sample."""
-    return etree.QName(etree.parse(str(SAMPLES_DIR / file_name)).getroot()).localname
+    return samples.message_name(reference_data.alliance_sample(file_name))
