@@ -9,15 +9,9 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from tests.support.pki import TestPki, make_test_pki
 from tests.support.push_tls import push_ven_over_tls
 from tests.support.ven_harness import RecordingHooks, wait_for
 from vtn.store import repository as repo
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 async def _answered(vtn, event_id: str) -> bool:

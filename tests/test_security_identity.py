@@ -13,7 +13,6 @@ from certs.tls import TlsSettings
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.settings import ConfigError
-from tests.support.pki import TestPki, make_test_pki
 from tests.support.tls_harness import served_vtn, tls_client
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests
@@ -26,11 +25,6 @@ NOT_AUTHORIZED = ResponseCode.NOT_REGISTERED_OR_AUTHORIZED
 def served(reply: object) -> bool:
     """A poll answer that is not a refusal (the first one after registration is the VTN's oadrRegisterReport)."""
     return reply is not None and not (isinstance(reply, m.Response) and reply.response.code != ResponseCode.OK)
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

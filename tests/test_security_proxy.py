@@ -17,7 +17,6 @@ from mapping.oadr.encode import encode
 from tests.conformance.push_helpers import FAST_PUSH
 from tests.support.nginx import NGINX, running_nginx
 from tests.support.oadr_client import RawClient
-from tests.support.pki import TestPki, make_test_pki
 from tests.support.push_tls import site_tls
 from tests.support.tls_harness import tls_client
 from tests.support.ven_harness import running_ven, ven_config, wait_for
@@ -30,11 +29,6 @@ pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (m
 
 HEADER = "X-SSL-Client-Cert"
 NOT_AUTHORIZED = ResponseCode.NOT_REGISTERED_OR_AUTHORIZED
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

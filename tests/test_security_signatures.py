@@ -15,18 +15,13 @@ from mapping.oadr.codes import ResponseCode
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.xsd import parse_xml, schema_errors
-from tests.support.pki import TestPki, make_test_pki
+from tests.support.pki import TestPki
 from tests.support.tls_harness import served_vtn, tls_client
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests
 
 WINDOW = timedelta(minutes=5)
 NOT_AUTHORIZED = ResponseCode.NOT_REGISTERED_OR_AUTHORIZED
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 def signer(test_pki: TestPki, stem: str) -> Signer:

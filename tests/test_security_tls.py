@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 
 from certs.tls import OPENADR_CIPHERS
-from tests.support.pki import TestPki, make_test_pki
+from tests.support.pki import TestPki
 from tests.support.tls_harness import served_vtn
 from tests.support.vtn_harness import config_for_tests
 from tests.support.vtn_process import wait_base_url
 
 # TLS 1.0/1.1 are deprecated in Python's ssl: these tests use them on purpose, to see them refused
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiohttp
-import pytest
 
 from certs.tls import client_context
 from certs.xmlsig import Signer, sign
@@ -15,13 +14,8 @@ from mapping.oadr import report_model as r
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.xsd import parse_xml
-from tests.support.pki import TestPki, make_test_pki
+from tests.support.pki import TestPki
 from tests.support.push_tls import push_ven_over_tls
-
-
-@pytest.fixture(scope="module")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 async def _push_as(test_pki: TestPki, stem: str, url: str, body: bytes) -> tuple[int, bytes]:
