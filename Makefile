@@ -26,10 +26,12 @@ test: venv services
 	@bash scripts/ensure-browser.sh
 	@bash scripts/ensure-nginx.sh
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache --no-logo
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests
 
 lint: venv
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports --no-cache --no-logo
 	.venv/bin/ruff format --check .
 
 ## Benchmarks (not tests): poll throughput against stock openleadr.
