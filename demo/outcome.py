@@ -1,7 +1,8 @@
 """What the demo's event did, as the VTN's store holds it: deliveries, opt answers and achieved curtailment.
 
 Read with the same queries as `cariflex event show` and `cariflex reports curtailment`, so the demo
-prints exactly what an operator would find; formatting is pure.
+prints exactly what an operator would find; its table is `cariflex reports curtailment --format table`'s
+(`vtn.curtailment_table`).
 """
 
 from collections.abc import Mapping
@@ -19,7 +20,9 @@ class EventOutcome:
 
     event_id: str
     status: str
-    #: oadrVenName by venID of every VEN that was given the event
+    #: oadrVenName by venID of every VEN that was given the event: those the VTN recorded as delivered, and
+    #: those that answered it (an answer proves the delivery; the VTN writes deliveries every few seconds, and
+    #: answers at once, so the recorded deliveries alone can trail the answers)
     delivered: dict[str, str]
     #: venID → the latest optType it answered (optIn / optOut)
     opts: dict[str, str]
@@ -47,40 +50,12 @@ def read_outcome(store: StoreWorker, event_id: str, contracts: Mapping[str, floa
     opts: dict[str, str] = {}
     for ven_id, _n, opt_type, _code, _at in store.call_sync(repo.event_responses, event_id):
         opts[ven_id] = opt_type  # oldest first: the last answer wins
+        delivered.setdefault(ven_id, names.get(ven_id, ven_id))
     try:
         curtailment = store.call_sync(curtailment_query.event_curtailment, event_id, None, contracts)
     except curtailment_query.UnknownEvent:
         curtailment = None
     return EventOutcome(event_id, found[0].event.status, delivered, opts, curtailment)
-
-
-def _kw(value: float | None) -> str:
-    return "—" if value is None else f"{value:7.2f}"
-
-
-def curtailment_lines(outcome: EventOutcome) -> list[str]:
-    """A table of each site's and the total requested / baseline / measured / achieved (kW, mean over the event)."""
-    found = outcome.curtailment
-    if found is None or not found.sites:
-        return ["no curtailment reported yet"]
-    lines = [f"{'site':<10} {'requested':>9} {'baseline':>9} {'measured':>9} {'achieved':>9}  quality"]
-    for site in sorted(found.sites, key=lambda s: s.ven_name):
-        lines.append(_row(site.ven_name, site.intervals))
-    lines.append(_row("TOTAL", found.total))
-    if found.ratio is not None:
-        lines.append(f"achieved / requested over the event: {found.ratio:.0%}")
-    return lines
-
-
-def _mean(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return sum(known) / len(known) if known else None
-
-
-def _row(name: str, intervals: tuple[curtailment_query.CurtailmentInterval, ...]) -> str:
-    quality = ",".join(sorted({i.quality for i in intervals}))
-    columns = (_mean([getattr(i, f) for i in intervals]) for f in ("requested_kw", "baseline_kw", "measured_kw", "achieved_kw"))
-    return f"{name:<10} " + " ".join(f"{_kw(v):>9}" for v in columns) + f"  {quality}"
 
 
 def as_json(outcome: EventOutcome) -> dict[str, Any]:

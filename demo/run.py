@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -34,14 +35,15 @@ from flexmeasures_client import FlexMeasuresClient
 
 from demo import outcome as outcomes
 from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
-from demo.processes import Child, DemoError, cariflex, start_child, wait_for_line
-from demo.progress import say, show_changes, show_wait
+from demo.processes import CARIFLEX, Child, DemoError, cariflex, start_child, wait_for_line
+from demo.progress import out, say, show_changes, show_wait
 from demo.scenario import DemoPlan, plan
 from demo.simulator import SimulatedSite, SiteSimulator, new_site
 from ven.config import SiteConfig, load_config
 from ven.flexmeasures_hooks import read_kw
 from ven.provision import STORAGE_KINDS, SiteAssets, provision
 from vtn.banner import BASE_URL_PATTERN
+from vtn.curtailment_table import table_lines
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import repository as repo
@@ -157,11 +159,11 @@ def _empty(data: Path) -> None:
 def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gateway:
     if options.mqtt_port == 1883:  # the machine's broker; PostgreSQL and Redis are checked with FlexMeasures
         say("checking Mosquitto (installed and started when missing)")
-        run_script(["mosquitto"], lambda line: print(f"    {line}", flush=True), 1200, script=ENSURE_SERVICES)
-    say("starting FlexMeasures 1.0.1 on PostgreSQL and Redis (its own venv, installed the first time: ~2 min)")
+        run_script(["mosquitto"], lambda line: out(f"    {line}"), 1200, script=ENSURE_SERVICES)
+    say("starting FlexMeasures 1.0.1 on PostgreSQL and Redis (its own venv, installed the first time: 1 to 5 min)")
     fm_dir = data / "flexmeasures"
     with step("starting FlexMeasures", fm_dir):
-        fm = stack.enter_context(flexmeasures_server(fm_dir, lambda line: print(f"    {line}", flush=True), FM_EMAIL))
+        fm = stack.enter_context(flexmeasures_server(fm_dir, lambda line: out(f"    {line}"), FM_EMAIL))
     sites = load_config(REPO / "config" / "ven.toml", SITES_FILE).sites
     say(f"provisioning the {len(sites)} Martinique sites in FlexMeasures (assets, sensors, flex-context, flex-models)")
     logging.getLogger("cariflex.ven.provision").setLevel(logging.WARNING)  # provision prints one line per site
@@ -342,6 +344,19 @@ async def _send_alert(vtn_url: str, dso_secret: str, the_plan: DemoPlan, vtn_log
 
 def _print_ui(gateway: Gateway) -> None:
     say(f"operator UI: {gateway.vtn_url}/ui/  login: {UI_USER}  password: {gateway.ui_password}")
+    say(f"command line on the demo's store: {on_store(gateway.vtn_db, 'event', 'list')} (every command takes the same --db)")
+
+
+def on_store(vtn_db: str, *args: str) -> str:
+    """A `cariflex` command line an operator can paste, pointed at the demo's SQLite store `vtn_db` (paths relative to
+    the current folder when they are inside it, as the CLI resolves a relative sqlite:/// path against it)."""
+    database = Path(vtn_db.removeprefix("sqlite:///"))
+    words = [_shown(Path(CARIFLEX)), *args, "--db", f"sqlite:///{_shown(database)}"]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
 
 
 async def _follow(
@@ -374,12 +389,11 @@ async def _follow(
             say(f"only {len(reported)} of {len(found.opted_in)} opted-in VENs reported their curtailment by {give_up:%H:%M} UTC")
             break
         await asyncio.sleep(5)
-    say(
-        f"achieved curtailment of event {event_id} "
-        "(kW, mean over the event; the VTN's store, as `cariflex reports curtailment` shows):"
-    )
-    for line in outcomes.curtailment_lines(found):
-        print(f"    {line}", flush=True)
+    table = on_store(gateway.vtn_db, "reports", "curtailment", event_id, "--format", "table")
+    say(f"achieved curtailment of event {event_id}, from the VTN's store (the same table: {table}):")
+    lines = table_lines(found.curtailment) if found.curtailment else [f"no curtailment reported yet for event {event_id}"]
+    for line in lines:
+        out(f"    {line}")
     (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))
     say(f"written to {data / 'outcome.json'}")
     return 0 if reported and set(found.opted_in) <= reported else 1

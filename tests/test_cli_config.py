@@ -1,5 +1,5 @@
 """The `cariflex` command: every sub-command has --help; bad configuration fails with one message
-naming the key; the store is created and upgraded by itself."""
+naming the key; commands that create things create and upgrade the store (tests/test_cli_store.py: reads never do)."""
 
 import re
 import subprocess

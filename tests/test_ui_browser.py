@@ -1,22 +1,26 @@
 """The operator UI in a real browser: Debian's chromium driven by playwright (no browser download).
 
-Logs in, filters the event log, opens an event and reads its curtailment chart, cancels an event
-and sees a VEN receive the cancellation, exports the CSV and compares it with the store, checks the
-map without tiles. Screenshots of every page go to var/screenshots/ (test artifacts).
+Logs in, filters the event log, opens an event and reads its curtailment chart and per-site verdicts,
+cancels an event and sees a VEN receive the cancellation, exports the CSV and compares it with the
+store, checks the map without tiles, times shown in Martinique time with UTC on hover, VENs in
+site-name order, report values rounded with their unit. Screenshots of every page go to
+var/screenshots/ (test artifacts).
 """
 
 import asyncio
 import csv
 import io
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from mapping.curtailment import report as wire
 from mapping.flex.combine import ceil_slot, floor_slot
 from mapping.oadr import model as m
+from tests.support.reports import usage_metadata
 from tests.support.ui import PASSWORD, add_user
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn import event_admin
@@ -28,6 +32,7 @@ from vtn.store import ui_repository as users
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
 OTHER_PROGRAM = "http://cariflex.mq/programs/other"
+MARTINIQUE = ZoneInfo("America/Martinique")  # the default [ui] timezone: UTC−4, AST
 
 async_playwright = pytest.importorskip("playwright.async_api").async_playwright
 pytestmark = pytest.mark.skipif(
@@ -72,6 +77,8 @@ async def test_operator_workflow_in_chromium(sqlite_url):
         await add_user(vtn.admin_store, "operator1", "operator")
         reg = await vtn.client.register("site-01")  # a site of config/sites.toml: it shows on the map
         await vtn.client.poll(reg.ven_id)
+        for name in ("omega", "alpha"):  # their venIDs are random; the VEN list goes by name
+            await vtn.client.register(name)
         on_the_grid = ceil_slot(vtn.ctx.now()) + timedelta(minutes=15) - vtn.ctx.now()
         charted = await vtn.create_event(
             values=(6.0, 6.0),
@@ -82,9 +89,10 @@ async def test_operator_workflow_in_chromium(sqlite_url):
         to_cancel = await vtn.create_event(values=(2.0,), start_in=timedelta(hours=3), priority=2)
         now = vtn.ctx.now()
         signal = event_admin.uniform_signal("SIMPLE", "level", [1.0], timedelta(minutes=30), None)
+        at_22z = (now + timedelta(days=1)).replace(hour=22, minute=0, second=0, microsecond=0)  # 18:00 in Martinique
         elsewhere = event_admin.draft_event(
             market_context=OTHER_PROGRAM,
-            dtstart=now + timedelta(days=1),
+            dtstart=at_22z,
             signals=(signal,),
             now=now,
             near_window=timedelta(hours=1),
@@ -99,9 +107,11 @@ async def test_operator_workflow_in_chromium(sqlite_url):
             {"report_request_id": "rr-demo", "report_specifier_id": "TELEMETRY_USAGE", "report_name": "TELEMETRY_USAGE",
              "r_id": "site-power", "reading_type": "Direct Read", "dtstart": now - timedelta(minutes=4 - k), "duration_s": 60.0,
              "value": value, "status": None, "confidence": None, "accuracy": None, "data_quality": None}
-            for k, value in enumerate((1.5, 1.25, 1.0, 1.75))
+            for k, value in enumerate((1.5, 1.25, 1.0, 9.634816666666667))
         ]  # fmt: skip
         await vtn.admin_store.call(reports.store_points, reg.ven_id, usage, now)
+        # the VEN registered site-power in W at scale k: the page says kW
+        await vtn.admin_store.call(reports.replace_descriptions, reg.ven_id, [usage_metadata()], now)
         # the VEN's achieved-curtailment report for the charted event, as the VTN stores it
         await vtn.admin_store.call(reports.store_points, reg.ven_id, _curtailment_points(charted), now)
         await vtn.admin_store.call(curtailed.record_request, charted.event_id, reg.ven_id, "rr-curtailment", now)
@@ -127,6 +137,11 @@ async def test_operator_workflow_in_chromium(sqlite_url):
             await page.click("button[type=submit]")
             await page.wait_for_selector("#event-log")
             assert await page.locator("#event-log tbody tr[data-event]").count() == 3
+            # times in Martinique time, UTC on hover: the event at 22:00Z starts at 18:00 AST
+            window = page.locator(f'#event-log tr[data-event="{elsewhere.event_id}"] time')
+            assert (await window.text_content()) == f"{at_22z:%Y-%m-%d} 18:00 → 18:30 AST (PT30M)"
+            assert (await window.get_attribute("title")) == f"{at_22z:%Y-%m-%d} 22:00 → 22:30 UTC (PT30M)"
+            assert "America/Martinique" in await page.text_content("#filters")  # the day filters say their zone
             await page.screenshot(path=SCREENSHOTS / "event-log.png", full_page=True)
 
             # filter: the test program, then one site
@@ -155,6 +170,16 @@ async def test_operator_workflow_in_chromium(sqlite_url):
             # requested = baseline − the 6 kW limit; ratio = 3.75 / 3.25 over the interval with both values
             assert await total.locator("td.requested").all_text_contents() == ["3.25", "3.00"]
             assert (await page.text_content("#ratio")).strip() == "115 %"
+            # delivered against requested per site and in total: 115 % is within the met band
+            for scope in ("total", reg.ven_id):
+                row = page.locator(f'#performance tr[data-scope="{scope}"]')
+                assert await row.locator("td.delivered").text_content() == "115 %"
+                assert await row.locator("td.verdict").text_content() == "met"
+            first = total.locator("table.numbers tbody tr").first.locator("time").first
+            local_start = charted.dtstart.astimezone(MARTINIQUE)
+            assert await first.text_content() == f"{local_start:%Y-%m-%d %H:%M} AST"
+            assert await first.get_attribute("title") == f"{charted.dtstart:%Y-%m-%d %H:%M} UTC"
+            assert await total.locator("svg.chart text.x-tick").count() == 3  # two intervals: both starts and the end
             timeline = await page.locator("#timeline li").evaluate_all("items => items.map(i => i.className)")
             assert timeline[:3] == ["created", "delivered", "optIn"]
             assert await page.locator(f'#deliveries tr[data-ven="{reg.ven_id}"] td.opt').text_content() == "optIn"
@@ -198,13 +223,27 @@ async def test_operator_workflow_in_chromium(sqlite_url):
             assert await page.locator("#site-map #coast").count() == 1
             assert await page.locator('#site-map circle[data-site="site-01"].online').count() == 1
             assert await page.locator("#site-map circle.site").count() == 40
+            listed = await page.locator("#ven-list tbody td.site").all_text_contents()
+            assert listed == ["alpha", "omega", "site-01"]  # by site name, whatever the venIDs
             await page.screenshot(path=SCREENSHOTS / "vens.png", full_page=True)
-            await page.goto(f"{base}/ui/reports?ven={reg.ven_id}&report=TELEMETRY_USAGE")
+            await page.goto(f"{base}/ui/vens/{reg.ven_id}")
+            assert await page.text_content("#site-commune") == "Fort-de-France"
+            assert await page.text_content("#site-contract") == "9 kVA"
+            assert await page.locator(f'#answers tr[data-event="{charted.event_id}"] td.opt').text_content() == "optIn"
+            await page.screenshot(path=SCREENSHOTS / "ven.png", full_page=True)
+            await page.goto(f"{base}/ui/reports?ven=site-01&report=TELEMETRY_USAGE")  # a site name, not a venID
             assert await page.locator("#points tbody tr").count() == 4
+            assert await page.locator("#points td.value").all_text_contents() == ["1.50", "1.25", "1.00", "9.63"]
+            assert await page.locator("#points td.unit").all_text_contents() == ["kW"] * 4
+            assert await page.locator("#points td.value").last.get_attribute("title") == "9.634816666666667"
+            hint = datetime.strptime(await page.get_attribute("input[name=since]", "placeholder"), "%Y-%m-%d %H:%M")
+            expected = (now - timedelta(hours=24)).astimezone(MARTINIQUE).replace(tzinfo=None)
+            assert abs(hint - expected) < timedelta(minutes=2)  # a day back from now, in local time
             async with page.expect_download() as download_info:
                 await page.click("#reports-csv")
             telemetry = list(csv.DictReader(io.StringIO(Path(await (await download_info.value).path()).read_text())))
-            assert [float(r["value"]) for r in telemetry] == [1.5, 1.25, 1.0, 1.75]
+            assert [float(r["value"]) for r in telemetry] == [1.5, 1.25, 1.0, 9.634816666666667]  # exact in the CSV
+            assert telemetry[0]["dtstart"].endswith("Z")  # and in UTC
             await page.screenshot(path=SCREENSHOTS / "reports.png", full_page=True)
             await page.goto(f"{base}/ui/audit")
             actions = await page.locator("#audit td.action").all_text_contents()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -20,10 +21,12 @@ from vtn import event_admin
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users
+from vtn.store import ven_overview
 from vtn.store.worker import StoreWorker
 from vtn.ui.auth import check_password
 
 OTHER_PROGRAM = "http://cariflex.mq/programs/other"
+MARTINIQUE = ZoneInfo("America/Martinique")  # the default [ui] timezone
 
 
 async def _event_elsewhere(vtn, start_in: timedelta, status_values=(1.0,)) -> m.Event:
@@ -228,7 +231,7 @@ async def test_event_log_filters_pages_and_csv_match_the_store(vtn):
         assert set(await ids("program=test")) == {e.event_id for e in ours}
         assert set(await ids("site=site-filter")) == {e.event_id for e in ours}  # by oadrVenName
         assert set(await ids(f"site={reg.ven_id}")) == {e.event_id for e in ours}  # by venID
-        day = (vtn.ctx.now() + timedelta(days=3)).date().isoformat()
+        day = (vtn.ctx.now() + timedelta(days=3)).astimezone(MARTINIQUE).date().isoformat()  # days are the UI's
         assert set(await ids(f"from={day}&to={day}")) == {others[2].event_id}
         assert await ids("sort=dtstart&order=asc") == [
             e.event_id for e in sorted([*ours, *others, near], key=lambda e: (e.dtstart, e.event_id))
@@ -332,7 +335,10 @@ async def test_report_csv_matches_the_stored_points(vtn):
         async with session.get(f"{vtn.base_url}/ui/reports.csv?ven=ven-a") as reply:
             rows = list(csv.DictReader(io.StringIO(await reply.text())))
         status, html = await _page(session, f"{vtn.base_url}/ui/reports?ven=ven-a&since=2026-11-26T12:02:00Z")
-        assert status == 200 and html.count("<td>ven-a</td>") == 3
+        assert status == 200 and html.count('data-ven="ven-a"') == 3
+        # a time without an offset is read in the UI's zone: 08:03 in Martinique is 12:03Z
+        status, html = await _page(session, f"{vtn.base_url}/ui/reports?ven=ven-a&since=2026-11-26%2008:03")
+        assert status == 200 and html.count('data-ven="ven-a"') == 2
         status, text = await _page(session, f"{vtn.base_url}/ui/reports?since=noon")
         assert status == 400 and text.startswith("since:")
     finally:
@@ -375,3 +381,26 @@ async def test_a_session_expires(vtn_sqlite):
         assert (await _page(session, f"{vtn.base_url}/ui/events"))[0] == 303
     finally:
         await session.close()
+
+
+async def test_vens_go_by_site_name_and_a_ven_page_tells_its_site_and_answers(vtn):
+    await add_user(vtn.admin_store, "v", "viewer")
+    regs = {name: await vtn.client.register(name) for name in ("site-03", "site-01", "site-02")}  # venIDs are random
+    first = regs["site-01"].ven_id
+    event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=2), target=m.Target(ven_ids=(first,)))
+    await vtn.client.ack(first, (await vtn.client.request_events(first)).events, "optIn")
+    session = await login(vtn.base_url, "v")
+    try:
+        status, html = await _page(session, f"{vtn.base_url}/ui/vens")
+        assert status == 200
+        assert re.findall(r'<tr data-ven="([^"]+)"', html) == [regs[n].ven_id for n in ("site-01", "site-02", "site-03")]
+        status, html = await _page(session, f"{vtn.base_url}/ui/vens/{first}")
+        assert status == 200 and "Fort-de-France" in html and "PV 5 kWp" in html and "9 kVA" in html
+        answer = re.search(rf'<tr data-event="{event.event_id}">.*?<td class="opt">([^<]+)</td>', html, re.S)
+        assert answer and answer.group(1) == "optIn"
+    finally:
+        await session.close()
+    page_one, more = await vtn.admin_store.call(ven_overview.ven_page, None, None, 2)
+    last = (page_one[-1].ven_name, page_one[-1].ven_id)
+    page_two, more_after = await vtn.admin_store.call(ven_overview.ven_page, last, None, 2)
+    assert [v.ven_name for v in page_one + page_two] == ["site-01", "site-02", "site-03"] and more and not more_after

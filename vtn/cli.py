@@ -4,7 +4,6 @@ import argparse
 import json
 import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from mapping.oadr import model as m
@@ -14,26 +13,17 @@ from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, parse_datetime, parse_duration
 from mapping.oadr.vocabulary import check_signal, default_unit
 from vtn import cli_aggregator, cli_dso, cli_reports, event_admin
-from vtn.config import VtnConfig, load_config
+from vtn.cli_store import config_args, load, open_store, unknown_vens
+from vtn.config import VtnConfig
 from vtn.context import utc_now
 from vtn.domain import delivery_note
 from vtn.store import report_repository
 from vtn.store import repository as repo
-from vtn.store.database import upgrade
-from vtn.store.worker import StoreWorker
+from vtn.store.database import StoreUnavailable, shown_url, upgrade
 from vtn.ui import cli as ui_cli
 
 #: who the audit log names for changes made on the command line
 CLI_ACTOR = "cli"
-
-
-def _config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=None, help="TOML configuration file (default config/vtn.toml)")
-    parser.add_argument("--db", dest="db_url", default=None, metavar="URL", help="store URL, overrides [store] url")
-
-
-def _config(args: argparse.Namespace, **overrides: object) -> VtnConfig:
-    return load_config(args.config, db_url=args.db_url, **overrides)
 
 
 def _duration(text: str) -> timedelta:
@@ -46,7 +36,7 @@ def _duration(text: str) -> timedelta:
 def register(commands: Any) -> None:
     """Add the VTN's sub-commands to the `cariflex` parser."""
     vtn = commands.add_parser("vtn", help="run the VTN", description="Run the OpenADR 2.0b VTN until Ctrl-C.")
-    _config_args(vtn)
+    config_args(vtn)
     vtn.add_argument("--host", default=None, help="address to listen on (overrides [vtn] host)")
     vtn.add_argument("--port", type=int, default=None, help="port to listen on, 0 for any free port (overrides [vtn] port)")
     vtn.set_defaults(run=_run_vtn)
@@ -54,15 +44,15 @@ def register(commands: Any) -> None:
     db = commands.add_parser("db", help="store maintenance", description="Store maintenance.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_commands.add_parser("upgrade", help="create or migrate the store to the newest schema")
-    _config_args(up)
+    config_args(up)
     up.set_defaults(run=_run_db_upgrade)
 
     _register_event(commands)
     _register_ven(commands)
-    cli_reports.register(commands, _config_args, _store, _duration)
-    ui_cli.register(commands, _config_args, _store)
-    cli_dso.register(commands, _config_args, _store)
-    cli_aggregator.register(commands, _config_args, _store)
+    cli_reports.register(commands, config_args, open_store, _duration)
+    ui_cli.register(commands, config_args, open_store)
+    cli_dso.register(commands, config_args, open_store)
+    cli_aggregator.register(commands, config_args, open_store)
 
 
 def _register_event(commands: Any) -> None:
@@ -72,7 +62,7 @@ def _register_event(commands: Any) -> None:
     create = actions.add_parser(
         "create", help="create an event", description="Create an event with one signal of equal intervals."
     )
-    _config_args(create)
+    config_args(create)
     create.add_argument("--program", required=True, help="program id (from config) or market context URI")
     create.add_argument("--signal", default="SIMPLE:level", help="signalName:signalType (default SIMPLE:level)")
     create.add_argument("--values", default=None, help="comma-separated interval values, e.g. 1,2,2,1")
@@ -96,17 +86,17 @@ def _register_event(commands: Any) -> None:
     create.set_defaults(run=_run_event_create)
 
     listing = actions.add_parser("list", help="list events, newest first")
-    _config_args(listing)
+    config_args(listing)
     listing.add_argument("--limit", type=int, default=50)
     listing.set_defaults(run=_run_event_list)
 
     show = actions.add_parser("show", help="show one event with revisions, deliveries and responses")
-    _config_args(show)
+    config_args(show)
     show.add_argument("event_id")
     show.set_defaults(run=_run_event_show)
 
     modify = actions.add_parser("modify", help="modify an event (new modificationNumber)")
-    _config_args(modify)
+    config_args(modify)
     modify.add_argument("event_id")
     modify.add_argument("--values", default=None, help="new comma-separated values of the first signal")
     modify.add_argument("--start", default=None, help="new dtstart, ISO 8601 UTC")
@@ -115,7 +105,7 @@ def _register_event(commands: Any) -> None:
     modify.set_defaults(run=_run_event_modify)
 
     cancel = actions.add_parser("cancel", help="cancel an event")
-    _config_args(cancel)
+    config_args(cancel)
     cancel.add_argument("event_id")
     cancel.add_argument("--reason", default="cancelled", help="modificationReason")
     cancel.set_defaults(run=_run_event_cancel)
@@ -127,18 +117,18 @@ def _register_ven(commands: Any) -> None:
     )
     actions = ven.add_subparsers(dest="ven_command", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list VENs")
-    _config_args(listing)
+    config_args(listing)
     listing.set_defaults(run=_run_ven_list)
     for name, kind, text in (
         ("reregister", "request_reregistration", "queue oadrRequestReregistration for a VEN"),
         ("cancel-registration", "cancel_registration", "queue oadrCancelPartyRegistration for a VEN"),
     ):
         action = actions.add_parser(name, help=text)
-        _config_args(action)
+        config_args(action)
         action.add_argument("ven_id")
         action.set_defaults(run=_run_ven_queue, kind=kind)
     group = actions.add_parser("group", help="add VENs (by oadrVenName) to a group")
-    _config_args(group)
+    config_args(group)
     group.add_argument("group_id")
     group.add_argument("ven_names", nargs="+")
     group.set_defaults(run=_run_ven_group)
@@ -149,21 +139,18 @@ def _run_vtn(args: argparse.Namespace) -> int:
 
     from vtn.app import serve
 
-    uvloop.run(serve(_config(args, host=args.host, port=args.port)))
+    uvloop.run(serve(load(args, host=args.host, port=args.port)))
     return 0
 
 
 def _run_db_upgrade(args: argparse.Namespace) -> int:
-    config = _config(args)
-    upgrade(config.db_url)
-    print(f"store is at the newest schema: {config.db_url.split('@')[-1]}")
+    config = load(args)
+    try:
+        done = upgrade(config.db_url)
+    except StoreUnavailable as exc:
+        return _fail(str(exc))
+    print(f"{shown_url(config.db_url)}: {done.describe()}")
     return 0
-
-
-def _store(args: argparse.Namespace) -> tuple[VtnConfig, StoreWorker]:
-    config = _config(args)
-    upgrade(config.db_url)
-    return config, StoreWorker(config.db_url)
 
 
 def _market_context(config: VtnConfig, program: str) -> str:
@@ -189,7 +176,7 @@ def _fail(message: str) -> int:
 
 
 def _run_event_create(args: argparse.Namespace) -> int:
-    config, store = _store(args)
+    config, store = open_store(args, create=True)
     name, _, signal_type = args.signal.partition(":")
     problem = check_signal(name, signal_type or "level")
     if problem:
@@ -207,6 +194,9 @@ def _run_event_create(args: argparse.Namespace) -> int:
         party_ids=tuple(args.target_party),
     )
     try:
+        refused = unknown_vens(store, "--target-ven", args.target_ven)
+        if refused:
+            return _fail(refused)
         event = event_admin.draft_uniform_event(
             name,
             signal_type or "level",
@@ -238,7 +228,7 @@ def _run_event_create(args: argparse.Namespace) -> int:
 
 
 def _run_event_list(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = open_store(args)
     try:
         for live, closed in store.call_sync(repo.list_events, args.limit):
             e = live.event
@@ -252,7 +242,7 @@ def _run_event_list(args: argparse.Namespace) -> int:
 
 
 def _run_event_show(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = open_store(args)
     try:
         found = store.call_sync(repo.load_event, args.event_id)
         if found is None:
@@ -290,7 +280,7 @@ def _run_event_show(args: argparse.Namespace) -> int:
 
 
 def _run_event_modify(args: argparse.Namespace) -> int:
-    config, store = _store(args)
+    config, store = open_store(args)
     now = utc_now()
     try:
         found = store.call_sync(repo.load_event, args.event_id)
@@ -321,7 +311,7 @@ def _run_event_modify(args: argparse.Namespace) -> int:
 
 
 def _run_event_cancel(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = open_store(args)
     try:
         event = store.call_sync(event_admin.cancel_event, args.event_id, utc_now(), args.reason, actor=CLI_ACTOR)
     except event_admin.EventRefused as exc:
@@ -333,7 +323,7 @@ def _run_event_cancel(args: argparse.Namespace) -> int:
 
 
 def _run_ven_list(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = open_store(args)
     try:
         for ven in store.call_sync(repo.load_vens):
             state = f"registered {ven.registration_id}" if ven.registered else "not registered"
@@ -344,7 +334,7 @@ def _run_ven_list(args: argparse.Namespace) -> int:
 
 
 def _run_ven_queue(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = open_store(args)
     try:
         ven = store.call_sync(repo.load_ven, args.ven_id)
         if ven is None:
@@ -357,7 +347,7 @@ def _run_ven_queue(args: argparse.Namespace) -> int:
 
 
 def _run_ven_group(args: argparse.Namespace) -> int:
-    _, store = _store(args)
+    _, store = open_store(args, create=True)
     try:
         store.call_sync(repo.set_group_members, args.group_id, args.ven_names, utc_now())
     finally:

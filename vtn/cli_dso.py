@@ -70,7 +70,7 @@ def add_client(args: argparse.Namespace, store_of: Any, scopes: frozenset[str]) 
     if len(secret) < 16:
         print("error: the secret must be at least 16 characters", file=sys.stderr)
         return 2
-    _, store = store_of(args)
+    _, store = store_of(args, create=True)
     try:
         if not store.call_sync(dso_repo.add_client, args.client_id, hash_secret(secret), scopes, utc_now()):
             print(f"error: client {args.client_id} exists", file=sys.stderr)

@@ -9,7 +9,8 @@ from typing import Any
 
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
-from vtn import curtailment_query, report_admin
+from vtn import curtailment_query, curtailment_table, report_admin
+from vtn.cli_store import unknown_vens
 from vtn.context import utc_now
 from vtn.csv_export import safe_row, safe_values
 from vtn.site_registry import contracted_kw_by_ven
@@ -75,12 +76,17 @@ def register(commands: Any, config_args: Any, store_of: Any, duration_type: Any)
     data.set_defaults(run=lambda a: _run_data(a, store_of))
 
     curtailment = actions.add_parser(
-        "curtailment", help="achieved curtailment of an event per VEN and in total: requested, baseline, measured, achieved"
+        "curtailment",
+        help="achieved curtailment of an event per VEN and in total: requested, baseline, measured, achieved, delivery",
+        description="An event's achieved curtailment per VEN and in total. csv (the default, for scripts): one row per "
+        "VEN and 15-minute interval, then the totals (ven_id *), each with its VEN's delivery verdict; json: the same "
+        "as one document; table: the readable summary `make demo` prints — one line per site, kW as means over the "
+        "event, delivered = achieved / requested and the verdict (under, met, over, export, nothing asked, no data).",
     )
     config_args(curtailment)
     curtailment.add_argument("event_id")
     curtailment.add_argument("--ven", default=None, help="only this venID's share")
-    curtailment.add_argument("--format", choices=["csv", "json"], default="csv")
+    curtailment.add_argument("--format", choices=["csv", "json", "table"], default="csv", help="csv (default), json or table")
     curtailment.set_defaults(run=lambda a: _run_curtailment(a, store_of))
 
     opts = commands.add_parser("opts", help="list the opt schedules and event opts VENs sent")
@@ -100,6 +106,10 @@ def _run_request(args: argparse.Namespace, store_of: Any) -> int:
     now = utc_now()
     try:
         start = parse_datetime(args.start) if args.start else None
+        refused = unknown_vens(store, "--ven", [args.ven]) if args.ven else None
+        if refused:
+            print(f"error: {refused}", file=sys.stderr)
+            return 1
         ven_ids = [args.ven] if args.ven else store.call_sync(_members, args.group)
         if not ven_ids:
             print(f"error: group {args.group} has no registered VEN", file=sys.stderr)
@@ -196,6 +206,9 @@ def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
         store.close()
     if args.format == "json":
         print(json.dumps(curtailment_query.as_json(found), indent=1))
+        return 0
+    if args.format == "table":
+        print("\n".join(curtailment_table.table_lines(found)))
         return 0
     writer = csv.writer(sys.stdout)
     writer.writerow(curtailment_query.CSV_COLUMNS)

@@ -3,10 +3,16 @@
 Read from the VENs' x-ACHIEVED_CURTAILMENT reports (baseline, measured per 15-minute interval) and
 the event itself (what was requested: `mapping.curtailment.requested`). kW throughout, consumption
 positive, a reduction positive; None where nothing was reported — never a guess.
+
+Each site and the total carry a delivery verdict (`mapping.curtailment.performance`: under, met, over,
+export, nothing asked, no data) over the intervals that count. A site is asked nothing before the
+event exists: in the interval the event was created in, the requested reduction is scaled by the
+share that followed its creation and the interval is flagged `before_notice`; intervals that ended
+before it are flagged too, and left out of the ratio and the verdict (`counted` False).
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +23,7 @@ from mapping.curtailment import Flag, Measured, event_slots
 from mapping.curtailment import report as wire
 from mapping.curtailment.achieved import Achieved, achieved
 from mapping.curtailment.baseline import Baseline
+from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, notice_shares, verdict
 from mapping.curtailment.requested import requested_by_slot
 from mapping.flex.combine import RESOLUTION, Segment
 from mapping.oadr import model as m
@@ -35,17 +42,25 @@ class CurtailmentInterval:
     baseline_kw: float | None
     measured_kw: float | None
     achieved_kw: float | None
-    quality: str  # "good", "missing", or the data-quality flags joined by "+" (e.g. "estimated+partial")
+    quality: str  # "good", "missing", or the data-quality flags joined by "+" (e.g. "before_notice+estimated")
+    #: False: the interval ended before the event was created (shown, but out of the ratio and the verdict)
+    counted: bool = True
+
+
+#: the verdict of a site or total with nothing to judge
+NO_VERDICT = Verdict(Delivery.NO_DATA, None)
 
 
 @dataclass(frozen=True)
 class SiteCurtailment:
-    """One VEN's intervals for the event and its achieved/requested ratio (energy over the intervals with both)."""
+    """One VEN's intervals for the event, its achieved/requested ratio (energy over the counted intervals with
+    both) and its delivery verdict."""
 
     ven_id: str
     ven_name: str
     intervals: tuple[CurtailmentInterval, ...]
     ratio: float | None
+    delivery: Verdict = NO_VERDICT
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class EventCurtailment:
     total: tuple[CurtailmentInterval, ...]
     sites: tuple[SiteCurtailment, ...]
     ratio: float | None
+    #: over every site's counted intervals
+    delivery: Verdict = NO_VERDICT
 
 
 class UnknownEvent(LookupError):
@@ -69,15 +86,17 @@ def _quality(flags: frozenset[Flag]) -> str:
     return "+".join(sorted(f.value for f in flags)) or "good"
 
 
-def _ratio(items: list[Achieved]) -> float | None:
-    """Achieved over requested, on the intervals that have both; None when nothing was requested there."""
-    both = [(i.achieved_kw, i.requested_kw) for i in items if i.achieved_kw is not None and i.requested_kw is not None]
-    requested = math.fsum(q for _, q in both)
-    return math.fsum(a for a, _ in both) / requested if both and requested > 0 else None
+def _verdict(intervals: Iterable[CurtailmentInterval]) -> Verdict:
+    """The delivery verdict over the counted intervals."""
+    return verdict(IntervalFigures(i.requested_kw, i.achieved_kw, i.measured_kw) for i in intervals if i.counted)
 
 
 def _achieved(
-    event: m.Event, slots: tuple[datetime, ...], points: list[curtailed.Point], contracted_kw: float | None
+    event: m.Event,
+    slots: tuple[datetime, ...],
+    shares: tuple[float, ...],
+    points: list[curtailed.Point],
+    contracted_kw: float | None,
 ) -> tuple[Achieved, ...]:
     reported = {(r_id, at): (value, quality) for r_id, at, value, quality in points}
 
@@ -91,13 +110,25 @@ def _achieved(
         kw, flags = value(wire.MEASURED, slot)
         measured.append(Measured(slot, kw, 0, 0.0 if kw is None else 1.0, flags))
     requested = requested_by_slot(event, {b.start: b.kw for b in baselines}, contracted_kw)
-    segments = [Segment(slot, slot + RESOLUTION, kw) for slot, kw in requested.items() if kw is not None]
+    noticed = dict(zip(slots, shares, strict=True))
+    segments = [Segment(slot, slot + RESOLUTION, kw * noticed[slot]) for slot, kw in requested.items() if kw is not None]
     return achieved(baselines, measured, requested=segments)
 
 
-def _interval(item: Achieved) -> CurtailmentInterval:
+def _notice_flags(flags: frozenset[Flag], share: float) -> frozenset[Flag]:
+    return flags | {Flag.BEFORE_NOTICE} if share < 1.0 else flags
+
+
+def _interval(item: Achieved, share: float) -> CurtailmentInterval:
     return CurtailmentInterval(
-        item.start, item.end, item.requested_kw, item.baseline_kw, item.measured_kw, item.achieved_kw, _quality(item.flags)
+        item.start,
+        item.end,
+        item.requested_kw,
+        item.baseline_kw,
+        item.measured_kw,
+        item.achieved_kw,
+        _quality(_notice_flags(item.flags, share)),
+        counted=share > 0.0,
     )
 
 
@@ -106,7 +137,7 @@ def _sum(values: list[float | None]) -> float | None:
     return math.fsum(known) if known else None
 
 
-def _total(slot: datetime, items: list[Achieved]) -> CurtailmentInterval:
+def _total(slot: datetime, share: float, items: list[Achieved]) -> CurtailmentInterval:
     """The sum over sites; a sum that lacks some sites is flagged partial, one that lacks all is missing."""
     flags = frozenset(f for i in items for f in i.flags)
     if Flag.MISSING in flags and any(i.achieved_kw is not None for i in items):
@@ -118,7 +149,8 @@ def _total(slot: datetime, items: list[Achieved]) -> CurtailmentInterval:
         _sum([i.baseline_kw for i in items]),
         _sum([i.measured_kw for i in items]),
         _sum([i.achieved_kw for i in items]),
-        _quality(flags),
+        _quality(_notice_flags(flags, share)),
+        counted=share > 0.0,
     )
 
 
@@ -138,15 +170,19 @@ def event_curtailment(
     if end is None or not requests:
         return EventCurtailment(event_id=event_id, total=(), sites=(), ratio=None)
     slots = event_slots(event.dtstart, end)
+    shares = notice_shares(slots, event.created, end)
     points = curtailed.points_of(session, [rr for _, rr in requests])
     names = curtailed.ven_names(session, [v for v, _ in requests])
     contracts = contracts or {}
-    per_site = {v: _achieved(event, slots, points.get(rr, []), contracts.get(names.get(v, v))) for v, rr in requests}
-    sites = tuple(
-        SiteCurtailment(v, names.get(v, v), tuple(_interval(i) for i in items), _ratio(items)) for v, items in per_site.items()
-    )
-    total = tuple(_total(slot, [items[n] for items in per_site.values()]) for n, slot in enumerate(slots))
-    return EventCurtailment(event_id, total, sites, _ratio([i for items in per_site.values() for i in items]))
+    per_site = {v: _achieved(event, slots, shares, points.get(rr, []), contracts.get(names.get(v, v))) for v, rr in requests}
+    sites = []
+    for v, items in per_site.items():
+        intervals = tuple(_interval(i, share) for i, share in zip(items, shares, strict=True))
+        delivery = _verdict(intervals)
+        sites.append(SiteCurtailment(v, names.get(v, v), intervals, delivery.ratio, delivery))
+    total = tuple(_total(slot, shares[n], [items[n] for items in per_site.values()]) for n, slot in enumerate(slots))
+    delivery = _verdict(i for site in sites for i in site.intervals)
+    return EventCurtailment(event_id, total, tuple(sites), delivery.ratio, delivery)
 
 
 def ven_curtailment(session: Session, ven_id: str, contracts: Mapping[str, float] | None = None) -> list[EventCurtailment]:
@@ -166,14 +202,22 @@ def as_json(found: EventCurtailment) -> dict[str, Any]:
             "measured_kw": i.measured_kw,
             "achieved_kw": i.achieved_kw,
             "quality": i.quality,
+            "counted": i.counted,
         }
 
     return {
         "event_id": found.event_id,
         "ratio": found.ratio,
+        "delivery": found.delivery.delivery.value,
         "total": [interval(i) for i in found.total],
         "sites": [
-            {"ven_id": s.ven_id, "ven_name": s.ven_name, "ratio": s.ratio, "intervals": [interval(i) for i in s.intervals]}
+            {
+                "ven_id": s.ven_id,
+                "ven_name": s.ven_name,
+                "ratio": s.ratio,
+                "delivery": s.delivery.delivery.value,
+                "intervals": [interval(i) for i in s.intervals],
+            }
             for s in found.sites
         ],
     }
@@ -181,14 +225,19 @@ def as_json(found: EventCurtailment) -> dict[str, Any]:
 
 CSV_COLUMNS = ("event_id", "ven_id", "ven_name", "start", "end")
 CSV_COLUMNS += ("requested_kw", "baseline_kw", "measured_kw", "achieved_kw", "quality")
+CSV_COLUMNS += ("counted", "delivery", "ratio")  # the last two: the site's (or the total's), on each of its rows
 
 
 def as_rows(found: EventCurtailment) -> list[tuple[Any, ...]]:
     """CSV rows (CSV_COLUMNS): each VEN's intervals, then the totals with ven_id `*`; empty cells for no value."""
     rows: list[tuple[Any, ...]] = []
-    blocks = [(s.ven_id, s.ven_name, s.intervals) for s in found.sites] + [("*", "total", found.total)]
-    for ven_id, name, intervals in blocks:
+    blocks = [(s.ven_id, s.ven_name, s.intervals, s.delivery) for s in found.sites]
+    blocks.append(("*", "total", found.total, found.delivery))
+    for ven_id, name, intervals, delivery in blocks:
+        ratio = "" if delivery.ratio is None else round(delivery.ratio, 6)
         for i in intervals:
             values = ("" if v is None else round(v, 6) for v in (i.requested_kw, i.baseline_kw, i.measured_kw, i.achieved_kw))
-            rows.append((found.event_id, ven_id, name, i.start.isoformat(), i.end.isoformat(), *values, i.quality))
+            times = (i.start.isoformat(), i.end.isoformat())
+            counted = "true" if i.counted else "false"
+            rows.append((found.event_id, ven_id, name, *times, *values, i.quality, counted, delivery.delivery.value, ratio))
     return rows

@@ -33,6 +33,7 @@ class Flag(StrEnum):
     ESTIMATED = "estimated"  # at least one sample was flagged estimated by the meter
     INSUFFICIENT_HISTORY = "insufficient_history"  # the baseline used fewer values than its method asks for
     NOTHING_REQUESTED = "nothing_requested"  # requested reduction 0: no ratio
+    BEFORE_NOTICE = "before_notice"  # the event was created after this interval began: the site was told late (VTN only)
 
 
 class CurtailmentRefused(ValueError):

@@ -1,17 +1,46 @@
-"""Engines, sessions and schema migrations of the VTN store."""
+"""Engines, sessions and schema migrations of the VTN store, and the one-line reasons a store cannot be used."""
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mapping.settings import ConfigError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreUnavailable(ConfigError):
+    """The store a URL names is missing, unreachable or not at the newest schema; the message says which
+    store (password hidden), what is wrong and what to do. A ConfigError: the URL comes from configuration,
+    so `cariflex` prints it as one line."""
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    """What `upgrade` did: the schema revision before (None: there was no schema) and after."""
+
+    before: str | None
+    after: str
+
+    def describe(self) -> str:
+        """One line: created, upgraded, or already current."""
+        if self.before is None:
+            return f"created the schema (revision {self.after})"
+        if self.before == self.after:
+            return f"already at the newest schema (revision {self.after})"
+        return f"upgraded the schema from revision {self.before} to {self.after}"
 
 
 def normalise_url(url: str) -> str:
@@ -51,16 +80,110 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
-    """Create or upgrade the schema at `url` to the newest migration."""
-    engine = make_engine(url)
+def shown_url(url: str) -> str:
+    """`url` fit for a message: its password hidden (an unparsable URL is shown as given: it holds none we know of)."""
     try:
-        with engine.begin() as connection:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def newest_revision() -> str:
+    """The schema revision the code expects (the migrations' head)."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None, f"no migration in {MIGRATIONS}"
+    return head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: str) -> Upgraded:
+    """Create or upgrade the schema at `url` to the newest migration; says what it did.
+
+    Raises StoreUnavailable when the database, its server or its role is not there (a SQLite file is
+    created, a PostgreSQL database is not: that takes the server's administrator)."""
+    engine = _engine(url, make_engine)
+    try:
+        with _reaching(url, any_statement=False), engine.begin() as connection:
+            before = _current_revision(connection)
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            return Upgraded(before, _current_revision(connection) or newest_revision())
     finally:
         engine.dispose()
+
+
+def require_schema(url: str) -> None:
+    """Check, without creating or changing anything, that `url` holds a VTN store at the newest schema.
+
+    Raises StoreUnavailable saying what is wrong: no SQLite file (none is created), an unreachable
+    database, no schema, or an older schema (`cariflex db upgrade` migrates it)."""
+    engine = _engine(url, lambda u: create_engine(normalise_url(u)))  # no pragmas: a read changes nothing
+    try:
+        if engine.dialect.name == "sqlite":
+            path = engine.url.database
+            if not path or path == ":memory:" or not Path(path).is_file():
+                raise StoreUnavailable(f"no VTN store at {shown_url(url)} (nothing created)")
+        with _reaching(url, any_statement=True), engine.connect() as connection:
+            revision = _current_revision(connection) if inspect(connection).has_table("alembic_version") else None
+    finally:
+        engine.dispose()
+    if revision is None:
+        raise StoreUnavailable(f"{shown_url(url)} holds no VTN store (no schema; nothing created)")
+    newest = newest_revision()
+    if revision != newest:
+        raise StoreUnavailable(
+            f"the VTN store at {shown_url(url)} is at schema revision {revision}, this version needs {newest}: "
+            "run `cariflex db upgrade` on it first"
+        )
+
+
+def _engine(url: str, make: Callable[[str], Engine]) -> Engine:
+    """`make(url)`, with a malformed URL or an unknown kind of database told in one line."""
+    try:
+        return make(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:  # ImportError: a database we install no driver for
+        raise StoreUnavailable(
+            f"cannot open {shown_url(url)} ({exc}); a store URL is sqlite:///PATH or postgresql://USER@HOST/DB"
+        ) from exc
+    except OSError as exc:  # make_engine makes a SQLite file's folder
+        raise StoreUnavailable(f"cannot create the folder of the SQLite store {shown_url(url)}: {exc.strerror}") from exc
+
+
+@contextmanager
+def _reaching(url: str, *, any_statement: bool) -> Iterator[None]:
+    """Turn a failed connection (and, with `any_statement`, any database error) into StoreUnavailable
+    naming what is missing and how to create it; a statement failing in a migration keeps its traceback."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if exc.statement is not None and not any_statement:
+            raise
+        raise StoreUnavailable(_unreachable(url, str(exc.orig))) from exc
+
+
+def _unreachable(url: str, reason: str) -> str:
+    """One line: which store, what is missing (PostgreSQL database, role or server; SQLite file) and the fix."""
+    parsed = make_url(url)
+    where = f"-h {parsed.host or '127.0.0.1'}" + (f" -p {parsed.port}" if parsed.port else "")
+    database = re.search(r'database "([^"]+)" does not exist', reason)
+    if database:
+        owner = f" -O {parsed.username}" if parsed.username else ""
+        return (
+            f"no PostgreSQL database {database.group(1)} at {shown_url(url)}; "
+            f"create it as a PostgreSQL superuser: createdb {where}{owner} {database.group(1)}"
+        )
+    role = re.search(r'role "([^"]+)" does not exist', reason)
+    if role:
+        return (
+            f"no PostgreSQL role {role.group(1)} at {shown_url(url)}; "
+            f"create it as a PostgreSQL superuser: createuser {where} {role.group(1)}"
+        )
+    first = next((line.strip() for line in reason.splitlines() if line.strip()), "no reason given")
+    return f"cannot use the store at {shown_url(url)}: {first}"
 
 
 @contextmanager

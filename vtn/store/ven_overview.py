@@ -1,4 +1,5 @@
-"""Read side of the operator's VEN page: VENs in keyset pages with what they registered and opted."""
+"""Read side of the operator's VEN pages: VENs in keyset pages in site-name order, with what they registered,
+opted and answered to events."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,21 +27,24 @@ class VenSummary:
     opt_schedules: int
 
 
+#: a VEN's place in the list: its site name (oadrVenName), or its venID when it gave no name
+SITE_KEY = func.coalesce(db.Ven.ven_name, db.Ven.ven_id)
+
+
 def ven_page(
-    session: Session, after: str | None = None, name_like: str | None = None, size: int = 100
+    session: Session, after: tuple[str, str] | None = None, name_like: str | None = None, size: int = 100
 ) -> tuple[list[VenSummary], bool]:
-    """VENs ordered by venID after `after`, and whether more follow."""
-    query = select(db.Ven).order_by(db.Ven.ven_id)
+    """VENs ordered by site name then venID, after the (site name, venID) `after`, and whether more follow."""
+    query = select(db.Ven).order_by(SITE_KEY, db.Ven.ven_id)
     if after:
-        query = query.where(db.Ven.ven_id > after)
+        key, ven_id = after
+        query = query.where((SITE_KEY > key) | ((SITE_KEY == key) & (db.Ven.ven_id > ven_id)))
     if name_like:
         query = query.where(
             db.Ven.ven_name.contains(name_like, autoescape=True) | db.Ven.ven_id.contains(name_like, autoescape=True)
         )
     rows = list(session.scalars(query.limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size]
-    return summarise(session, rows), more
+    return summarise(session, rows[:size]), len(rows) > size
 
 
 def summarise(session: Session, rows: list[db.Ven]) -> list[VenSummary]:
@@ -88,3 +92,23 @@ def one_ven(session: Session, ven_id: str) -> VenSummary | None:
     """One VEN's summary."""
     row = session.get(db.Ven, ven_id)
     return summarise(session, [row])[0] if row else None
+
+
+@dataclass(frozen=True)
+class EventAnswer:
+    """A VEN's latest eventResponse (oadrCreatedEvent) to one event."""
+
+    event_id: str
+    modification_number: int
+    opt_type: str
+    response_code: int
+    received_at: datetime
+
+
+def event_answers(session: Session, ven_id: str, limit: int = 50) -> list[EventAnswer]:
+    """The VEN's latest optIn/optOut per event, newest first, at most `limit` events."""
+    latest = select(func.max(db.EventResponse.id)).where(db.EventResponse.ven_id == ven_id).group_by(db.EventResponse.event_id)
+    rows = session.scalars(
+        select(db.EventResponse).where(db.EventResponse.id.in_(latest)).order_by(db.EventResponse.id.desc()).limit(limit)
+    )
+    return [EventAnswer(r.event_id, r.modification_number, r.opt_type, r.response_code, r.received_at) for r in rows]

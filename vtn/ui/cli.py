@@ -53,7 +53,7 @@ def _run_add(args: argparse.Namespace, store_of: Callable[..., Any]) -> int:
     if not args.username.strip() or len(args.username) > 128:
         print("error: username: 1 to 128 characters", file=sys.stderr)
         return 1
-    _, store = store_of(args)
+    _, store = store_of(args, create=True)
     try:
         created = store.call_sync(users.save_user, args.username, hash_password(password), args.role, utc_now())
     finally:

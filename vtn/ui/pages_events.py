@@ -3,14 +3,13 @@
 import csv
 import io
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from mapping.oadr.codes import OadrError
 from mapping.oadr.lifecycle import event_end
-from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
+from mapping.oadr.timefmt import format_datetime, format_duration
 from vtn.csv_export import attachment, safe_row
 from vtn.curtailment_query import event_curtailment
 from vtn.store import event_log as log
@@ -18,7 +17,8 @@ from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.ui import formatting
 from vtn.ui.auth import operator_of
-from vtn.ui.chart import interval_rows, render_chart
+from vtn.ui.curtailment_view import VERDICT_HINT, curtailment_blocks
+from vtn.ui.formatting import parse_local, site_order, zone_name
 from vtn.ui.timeline import build_timeline
 from vtn.ui.web import UiState, render, state
 
@@ -43,15 +43,13 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/events/{event_id}/deliveries.csv", delivery_csv)
 
 
-def _day(text: str, field: str, end_of_day: bool) -> datetime:
-    """A date (the day's start, or the next day's start for an upper bound) or an ISO 8601 UTC time."""
+def _day(text: str, field: str, end_of_day: bool, zone: tzinfo) -> datetime:
+    """A date in `zone` (the day's start, or the next day's start for an upper bound), or a time."""
     try:
-        if len(text) == 10:
-            day = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-            return day + timedelta(days=1) if end_of_day else day
-        return parse_datetime(text)
-    except (ValueError, OverflowError, OadrError) as exc:  # OverflowError: 9999-12-31 + 1 day
-        raise web.HTTPBadRequest(text=f"{field}: expected a date (YYYY-MM-DD) or a UTC time, got {text!r}") from exc
+        return parse_local(text, zone, next_day=end_of_day)
+    except (ValueError, OverflowError) as exc:  # OverflowError: 9999-12-31 + 1 day
+        expected = f"a date (YYYY-MM-DD, {zone_name(zone)}) or a time"
+        raise web.HTTPBadRequest(text=f"{field}: expected {expected}, got {text!r}") from exc
 
 
 def parse_filter(ui: UiState, query: dict[str, str]) -> log.EventFilter:
@@ -67,11 +65,7 @@ def parse_filter(ui: UiState, query: dict[str, str]) -> log.EventFilter:
         if market_context is None:
             raise web.HTTPBadRequest(text=f"program: unknown program {program!r} (known: {', '.join(known) or 'none'})")
     site = (query.get("site") or "").strip()
-    ven_id = None
-    if site:
-        live = ui.ctx.live
-        ven = live.vens.get(site) or live.ven_by_name(site)
-        ven_id = ven.ven_id if ven else site  # an unknown VEN simply has no deliveries
+    ven_id = ui.ven_id_for(site) if site else None
     sort = query.get("sort") or "dtstart"
     if sort not in log.SORTS:
         raise web.HTTPBadRequest(text=f"sort: expected one of {', '.join(log.SORTS)}, got {sort!r}")
@@ -91,8 +85,8 @@ def parse_filter(ui: UiState, query: dict[str, str]) -> log.EventFilter:
         status=status,
         market_context=market_context,
         ven_id=ven_id,
-        since=_day(query["from"], "from", False) if query.get("from") else None,
-        until=_day(query["to"], "to", True) if query.get("to") else None,
+        since=_day(query["from"], "from", False, ui.zone) if query.get("from") else None,
+        until=_day(query["to"], "to", True, ui.zone) if query.get("to") else None,
         sort=sort,
         descending=order == "desc",
         after=after,
@@ -193,27 +187,7 @@ async def event_detail(request: web.Request) -> web.Response:
     end = event_end(event.dtstart, event.duration)
     opts = await ui.store.call(reports.opts_covering, event_id, event.dtstart, end, event.market_context)
     curtailment = await ui.store.call(event_curtailment, event_id, None, ui.contracts)
-    charts = []
-    if curtailment.total:
-        charts.append(
-            {
-                "scope": "total",
-                "title": "All sites",
-                "svg": render_chart(curtailment.total, "All sites"),
-                "rows": interval_rows(curtailment.total),
-            }
-        )
-    for site in curtailment.sites:
-        title = site.ven_name or site.ven_id
-        if site.intervals:
-            charts.append(
-                {
-                    "scope": site.ven_id,
-                    "title": title,
-                    "svg": render_chart(site.intervals, title),
-                    "rows": interval_rows(site.intervals),
-                }
-            )
+    deliveries.sort(key=lambda d: site_order(d.ven_name, d.ven_id))
     programs = {mc: name for _, mc, name in await ui.store.call(repo.list_programs)}
     return render(
         request,
@@ -223,9 +197,10 @@ async def event_detail(request: web.Request) -> web.Response:
         source=source,
         program=programs.get(event.market_context, event.market_context),
         can_cancel=operator_of(request).may_act and not (closed or cancelled),
-        charts=charts,
+        charts=curtailment_blocks(curtailment, ui.zone),
+        verdict_hint=VERDICT_HINT,
         ratio=curtailment.ratio,
-        timeline=build_timeline(event.dtstart, event.duration, history, deliveries, opts, cancelled, ui.now()),
+        timeline=build_timeline(event.dtstart, event.duration, history, deliveries, opts, cancelled, ui.now(), ui.zone),
         deliveries=deliveries[:DELIVERY_ROWS],
         more_deliveries=max(0, len(deliveries) - DELIVERY_ROWS),
         opts=opts,
@@ -241,7 +216,7 @@ async def delivery_csv(request: web.Request) -> web.Response:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=DELIVERY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for d in await ui.store.call(log.event_delivery, event_id):
+    for d in sorted(await ui.store.call(log.event_delivery, event_id), key=lambda d: site_order(d.ven_name, d.ven_id)):
         writer.writerow(
             safe_row(
                 {

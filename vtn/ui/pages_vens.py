@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -9,6 +10,9 @@ from vtn.store import report_repository as reports
 from vtn.store import ven_overview as vens
 from vtn.ui.sitemap import MapPoint, render_map
 from vtn.ui.web import UiState, render, state
+
+#: answers to events shown on a VEN's page (the newest events)
+ANSWERS = 50
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -33,19 +37,22 @@ def _liveness(ui: UiState) -> tuple[Callable[[vens.VenSummary], datetime | None]
 
 
 async def ven_list(request: web.Request) -> web.Response:
-    """GET /ui/vens — the map of the sites and the VENs, a hundred per page."""
+    """GET /ui/vens — the map of the sites and the VENs in site-name order, a hundred per page."""
     ui = state(request)
-    q, after = request.query.get("q", "").strip(), request.query.get("after") or None
+    q = request.query.get("q", "").strip()
+    # the page cursor: the last row's site name and venID (the list's sort key)
+    after = (request.query.get("after_site", ""), request.query["after"]) if request.query.get("after") else None
     rows, more = await ui.store.call(vens.ven_page, after, q or None)
-    sites = ui.sites
-    by_name = await ui.store.call(vens.vens_by_name, [s.name for s in sites])
+    by_name = await ui.store.call(vens.vens_by_name, [s.ven_name for s in ui.sites])
     now, limit = ui.now(), ui.ctx.config.ui.offline_after
     points = []
-    for site in sites:
-        ven_id, last = by_name.get(site.name, (None, None))
+    for site in ui.sites:
+        ven_id, last = by_name.get(site.ven_name, (None, None))
         last = max([t for t in (last, ui.ctx.seen.get(ven_id or "")) if t is not None], default=None)
         points.append(MapPoint(site, ven_id, last is not None and now - last <= limit))
     seen, online = _liveness(ui)
+    tail = rows[-1] if rows else None
+    next_query = urlencode({"q": q, "after_site": tail.ven_name or tail.ven_id, "after": tail.ven_id}) if more and tail else None
     return render(
         request,
         "vens.html",
@@ -53,7 +60,7 @@ async def ven_list(request: web.Request) -> web.Response:
         vens=rows,
         q=q,
         after=after,
-        next_after=rows[-1].ven_id if more else None,
+        next_query=next_query,
         map_svg=render_map(points, ui.ctx.config.ui.tiles_url),
         seen=seen,
         online=online,
@@ -61,7 +68,8 @@ async def ven_list(request: web.Request) -> web.Response:
 
 
 async def ven_detail(request: web.Request) -> web.Response:
-    """GET /ui/vens/{id} — registration, liveness, reports and opts of one VEN, and its actions."""
+    """GET /ui/vens/{id} — the site (commune, asset, subscribed power), registration, liveness, reports,
+    answers to events and opts of one VEN, and its actions."""
     ui = state(request)
     ven_id = request.match_info["ven_id"]
     summary = await ui.store.call(vens.one_ven, ven_id)
@@ -73,7 +81,10 @@ async def ven_detail(request: web.Request) -> web.Response:
         "ven.html",
         title=f"VEN {ven_id}",
         v=summary,
+        site=ui.site_of(summary.ven_name),
         requests=await ui.store.call(reports.list_requests, ven_id),
+        answers=await ui.store.call(vens.event_answers, ven_id, ANSWERS),
+        answers_limit=ANSWERS,
         opts=await ui.store.call(reports.list_opts, ven_id),
         seen=seen,
         online=online,

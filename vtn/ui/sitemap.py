@@ -3,11 +3,13 @@ underneath as an optional layer. Everything is placed in Web Mercator pixels at 
 tiles and points line up; when tiles cannot load the outline and the sites still show."""
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
-from vtn.site_registry import read_sites_file
+from vtn.site_registry import DEFAULT_CONTRACTED_KVA, read_sites_file
 
 ZOOM = 11
 #: marks the map when a tile fails before static/map.js is there to hear it
@@ -27,14 +29,39 @@ COAST = (
 )  # fmt: skip
 
 
+#: how asset kinds of the sites file read
+ASSET_KINDS = {"pv": "PV", "battery": "battery", "evse": "EV charger", "v2g": "V2G charger"}
+#: asset sizes shown, in this order, with their units
+ASSET_SIZES = (("peak_kw", "kWp"), ("capacity_kwh", "kWh"), ("power_kw", "kW"))
+
+
 @dataclass(frozen=True)
 class Site:
-    """A site from the sites file: its VEN name, label and position."""
+    """A site from the sites file: its name, label and position (None: not on the map), and what the
+    VEN page says of it."""
 
     name: str
     label: str
-    latitude: float
-    longitude: float
+    latitude: float | None
+    longitude: float | None
+    #: the VEN's oadrVenName (the site name unless the file says otherwise)
+    ven_name: str
+    commune: str = ""
+    #: 'PV 5 kWp', 'battery 13.5 kWh, 5 kW'
+    asset: str = ""
+    #: subscribed power (the file's contracted_kva, or the VENs' default contract)
+    contracted_kva: float = DEFAULT_CONTRACTED_KVA
+
+
+def describe_asset(asset: Mapping[str, Any]) -> str:
+    """'PV 5 kWp', 'V2G charger 75 kWh, 11 kW' from a site's [sites.asset] table; '' for none."""
+    kind = str(asset.get("kind", ""))
+    sizes = [
+        f"{value:g} {unit}"
+        for key, unit in ASSET_SIZES
+        if isinstance(value := asset.get(key), int | float) and not isinstance(value, bool)
+    ]
+    return " ".join([ASSET_KINDS.get(kind, kind), ", ".join(sizes)]).strip()
 
 
 @dataclass(frozen=True)
@@ -46,12 +73,28 @@ class MapPoint:
     online: bool
 
 
+def _number(entry: Mapping[str, Any], key: str) -> float | None:
+    value = entry.get(key)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def load_sites(path: Path) -> list[Site]:
-    """The geolocated sites of a sites file (sites without coordinates are left out; a missing file gives none)."""
+    """The sites of a sites file (a missing file gives none)."""
     sites = []
     for entry in read_sites_file(path):
-        if isinstance(entry.get("latitude"), int | float) and isinstance(entry.get("longitude"), int | float):
-            sites.append(Site(str(entry["name"]), str(entry.get("label", entry["name"])), entry["latitude"], entry["longitude"]))
+        asset = entry.get("asset")
+        sites.append(
+            Site(
+                name=str(entry["name"]),
+                label=str(entry.get("label", entry["name"])),
+                latitude=_number(entry, "latitude"),
+                longitude=_number(entry, "longitude"),
+                ven_name=str(entry.get("ven_name", entry["name"])),
+                commune=str(entry.get("commune", "")),
+                asset=describe_asset(asset) if isinstance(asset, Mapping) else "",
+                contracted_kva=_number(entry, "contracted_kva") or DEFAULT_CONTRACTED_KVA,
+            )
+        )
     return sites
 
 
@@ -65,7 +108,7 @@ def project(lat: float, lon: float, zoom: int = ZOOM) -> tuple[float, float]:
 
 
 def render_map(points: list[MapPoint], tiles_url: str | None) -> str:
-    """The map as one SVG element (tiles first, then the coastline, then the sites)."""
+    """The map as one SVG element (tiles first, then the coastline, then the sites that have a position)."""
     x0, y0 = project(NORTH, WEST)
     x1, y1 = project(SOUTH, EAST)
     width, height = x1 - x0, y1 - y0
@@ -88,6 +131,8 @@ def render_map(points: list[MapPoint], tiles_url: str | None) -> str:
     parts.append(f'<polygon id="coast" points="{coast}" fill="#f4f1e8" fill-opacity="0.55" stroke="#6b6b6b" stroke-width="2"/>')
     # online sites last, so a site sharing a commune with unregistered ones stays visible
     for point in sorted(points, key=lambda p: (p.online, p.ven_id is not None)):
+        if point.site.latitude is None or point.site.longitude is None:
+            continue
         x, y = project(point.site.latitude, point.site.longitude)
         state = "online" if point.online else ("offline" if point.ven_id else "unknown")
         colour = {"online": "#2ca02c", "offline": "#d62728", "unknown": "#999999"}[state]

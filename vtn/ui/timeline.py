@@ -3,11 +3,12 @@ completed or cancelled — pure, sorted by time."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import parse_datetime
 from vtn.store.event_log import VenDelivery
+from vtn.ui.formatting import local_time
 
 
 @dataclass(frozen=True)
@@ -21,22 +22,22 @@ class Moment:
 
 #: past this many VENs, deliveries and answers are summarised (an event for every site of a large fleet)
 PER_VEN_LIMIT = 20
+#: the last of a summarised group: its time of day (the group's first moment gives the day)
+LAST = "%H:%M:%S"
 
 
-def _summarised(deliveries: list[VenDelivery]) -> list[Moment]:
+def _summarised(deliveries: list[VenDelivery], zone: tzinfo) -> list[Moment]:
     """One 'delivered' moment (first delivery) and one per opt type (first answer), with counts."""
     moments = []
     delivered = sorted(d.first_delivered for d in deliveries if d.first_delivered is not None)
     if delivered:
-        moments.append(
-            Moment(delivered[0], "delivered", f"first delivered to {len(delivered)} VENs (the last at {delivered[-1]:%H:%M:%S})")
-        )
+        last = local_time(delivered[-1], zone, LAST)
+        moments.append(Moment(delivered[0], "delivered", f"first delivered to {len(delivered)} VENs (the last at {last})"))
     for opt_type in ("optIn", "optOut"):
         answered = sorted(d.responded_at for d in deliveries if d.opt_type == opt_type and d.responded_at is not None)
         if answered:
-            moments.append(
-                Moment(answered[0], opt_type, f"{len(answered)} VENs: {opt_type} (the last at {answered[-1]:%H:%M:%S})")
-            )
+            last = local_time(answered[-1], zone, LAST)
+            moments.append(Moment(answered[0], opt_type, f"{len(answered)} VENs: {opt_type} (the last at {last})"))
     return moments
 
 
@@ -48,8 +49,10 @@ def build_timeline(
     opts: Iterable[dict[str, object]],
     cancelled: bool,
     now: datetime,
+    zone: tzinfo,
 ) -> list[Moment]:
-    """Every moment known for an event, oldest first; 'active'/'completed' only once their time has come."""
+    """Every moment known for an event, oldest first; 'active'/'completed' only once their time has come.
+    Times inside the texts read in `zone` (each moment's own time is the page's to show)."""
     moments: list[Moment] = []
     for number, reason, at, status in revisions:
         if number == 0:
@@ -60,7 +63,7 @@ def build_timeline(
             moments.append(Moment(at, "modified", f"modification {number}: {reason or ''}".rstrip(": ")))
     deliveries = list(deliveries)
     if len(deliveries) > PER_VEN_LIMIT:
-        moments += _summarised(deliveries)
+        moments += _summarised(deliveries, zone)
     else:
         for d in deliveries:
             who = d.ven_name or d.ven_id

@@ -3,7 +3,7 @@ login middleware, and the login/logout pages. The OpenADR endpoints are not touc
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ class UiState:
     ctx: VtnContext
     store: StoreWorker
     templates: jinja2.Environment
-    #: read once from the sites file: the map's sites, and each VEN's contract (requested curtailment)
+    #: read once from the sites file: the sites (map, VEN page), and each VEN's contract (requested curtailment)
     sites: list[Site] = field(default_factory=list)
     contracts: Mapping[str, float] = field(default_factory=dict)
     passwords: auth.PasswordChecker = field(default_factory=auth.PasswordChecker)
@@ -35,6 +35,21 @@ class UiState:
     def now(self) -> datetime:
         """The VTN's clock."""
         return self.ctx.now()
+
+    @property
+    def zone(self) -> tzinfo:
+        """The zone pages show times in (`[ui] timezone`)."""
+        return self.ctx.config.ui.timezone
+
+    def site_of(self, ven_name: str | None) -> Site | None:
+        """The sites-file entry of a VEN, by oadrVenName."""
+        return next((s for s in self.sites if ven_name and s.ven_name == ven_name), None)
+
+    def ven_id_for(self, text: str) -> str:
+        """The venID a filter names, by venID or site name (oadrVenName); an unknown one as typed (it
+        simply matches nothing)."""
+        ven = self.ctx.live.vens.get(text) or self.ctx.live.ven_by_name(text)
+        return ven.ven_id if ven else text
 
 
 UI_KEY = web.AppKey("ui", UiState)
@@ -50,7 +65,7 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
     ui = state(request)
     operator = request.get(auth.OPERATOR_KEY)
     html = ui.templates.get_template(template).render(
-        operator=operator, notice=request.query.get("notice"), **formatting.HELPERS, **values
+        operator=operator, notice=request.query.get("notice"), **formatting.helpers(ui.zone, ui.now()), **values
     )
     return web.Response(text=html, content_type="text/html", status=status)
 

@@ -1,0 +1,65 @@
+"""A store holding one event and a site's x-ACHIEVED_CURTAILMENT report for it, as the VTN would have
+stored them, for tests of what the VTN serves from them (the query, the CLI, the table)."""
+
+from datetime import datetime, timedelta
+
+from mapping.curtailment import report as wire
+from mapping.oadr.vocabulary import default_unit
+from vtn import event_admin
+from vtn.domain import VenRecord
+from vtn.store import curtailment_repository as curtailed
+from vtn.store import report_repository as reports
+from vtn.store import repository as repo
+from vtn.store.worker import StoreWorker
+
+Q = timedelta(minutes=15)
+LIMIT = ("x-IMPORT_CAPACITY_LIMIT", "setpoint")
+
+
+def store_event(store: StoreWorker, event_id: str, start: datetime, limits: list[float], created: datetime) -> None:
+    """An import-limit event of `limits` (kW, one per 15-minute interval from `start`), created at `created`."""
+    name, kind = LIMIT
+    event = event_admin.draft_uniform_event(
+        name,
+        kind,
+        limits,
+        Q,
+        default_unit(name, kind),
+        market_context="http://cariflex.mq/programs/test",
+        dtstart=start,
+        now=created,
+        near_window=timedelta(hours=1),
+        event_id=event_id,
+    )
+    store.call_sync(event_admin.create_event, event, "test", created)
+
+
+def store_report(
+    store: StoreWorker, event_id: str, ven_id: str, ven_name: str, start: datetime, rows: list[tuple[float, float]]
+) -> None:
+    """`ven_id` (named `ven_name`) registered, and its report for the event: (baseline, measured) kW per interval,
+    achieved their difference, all of good quality."""
+    now = start + len(rows) * Q
+    store.call_sync(repo.save_ven, VenRecord(ven_id, ven_name, f"reg-{ven_id}"), now, True)
+    request = f"rr-{event_id}-{ven_id}"
+    points = []
+    for k, (baseline, measured) in enumerate(rows):
+        for r_id, value in ((wire.BASELINE, baseline), (wire.MEASURED, measured), (wire.ACHIEVED, baseline - measured)):
+            points.append(
+                {
+                    "report_request_id": request,
+                    "report_specifier_id": f"{ven_name}:{wire.REPORT_NAME}",
+                    "report_name": wire.REPORT_NAME,
+                    "r_id": r_id,
+                    "reading_type": wire.READING_TYPES[r_id],
+                    "dtstart": start + k * Q,
+                    "duration_s": Q.total_seconds(),
+                    "value": value,
+                    "status": None,
+                    "confidence": None,
+                    "accuracy": None,
+                    "data_quality": wire.GOOD,
+                }
+            )
+    store.call_sync(reports.store_points, ven_id, points, now)
+    store.call_sync(curtailed.record_request, event_id, ven_id, request, now)

@@ -1,0 +1,53 @@
+"""The curtailment section of an event's page: per site and in total, the chart, its numbers, and
+how much of the request was delivered (the verdict `vtn.curtailment_query` gives each site and the
+total: under, met, over, export, nothing asked, no data). Pure."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from mapping.curtailment.performance import MET_BAND, Verdict
+from vtn.curtailment_query import CurtailmentInterval, EventCurtailment
+from vtn.ui.chart import interval_rows, render_chart
+from vtn.ui.formatting import site_order
+
+#: what the verdicts mean, under the per-site table
+VERDICT_HINT = (
+    f"met: {MET_BAND[0]:.0%} to {MET_BAND[1]:.0%} of the requested reduction delivered; under: less; over: more; "
+    "export: the site fed the grid on average; nothing asked: no reduction was requested; no data: nothing measured. "
+    "Intervals that ended before the event was created are shown but not counted."
+)
+
+
+@dataclass(frozen=True)
+class CurtailmentBlock:
+    """One chart of the page: all sites ('total') or one VEN."""
+
+    scope: str  # "total" or the venID
+    title: str
+    svg: str
+    rows: list[dict[str, object]]
+    verdict: Verdict
+    #: of the intervals the verdict counts (those after the event's creation), how many have an achieved value
+    reported: int
+    counted: int
+
+
+def _block(scope: str, title: str, intervals: Sequence[CurtailmentInterval], delivery: Verdict, zone: tzinfo) -> CurtailmentBlock:
+    counted = [i for i in intervals if i.counted]
+    return CurtailmentBlock(
+        scope=scope,
+        title=title,
+        svg=render_chart(intervals, title, zone),
+        rows=interval_rows(intervals),
+        verdict=delivery,
+        reported=sum(1 for i in counted if i.achieved_kw is not None),
+        counted=len(counted),
+    )
+
+
+def curtailment_blocks(curtailment: EventCurtailment, zone: tzinfo) -> list[CurtailmentBlock]:
+    """All sites first, then each site with intervals in site-name order; none when nothing was reported."""
+    total = [_block("total", "All sites", curtailment.total, curtailment.delivery, zone)] if curtailment.total else []
+    sites = sorted((s for s in curtailment.sites if s.intervals), key=lambda s: site_order(s.ven_name, s.ven_id))
+    return [*total, *(_block(s.ven_id, s.ven_name or s.ven_id, s.intervals, s.delivery, zone) for s in sites)]
