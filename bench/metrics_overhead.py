@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from cariflex.tally import Tally
-from vtn import metrics
-from vtn.ops import request_metrics
+from vtn.ops import metrics
+from vtn.ops.http import request_metrics
 
 
 def per_poll_bookkeeping(tally: Tally, n: int) -> float:

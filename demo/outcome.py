@@ -2,14 +2,14 @@
 
 Read with the same queries as `cariflex event show` and `cariflex reports curtailment`, so the demo
 prints exactly what an operator would find; its table is `cariflex reports curtailment --format table`'s
-(`vtn.curtailment_table`).
+(`vtn.curtailment.table`).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vtn import curtailment_query
+from vtn.curtailment import query as curtailment_query
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
 

@@ -43,7 +43,7 @@ from ven.config import SiteConfig, load_config
 from ven.flexmeasures_hooks import read_kw
 from ven.provision import STORAGE_KINDS, SiteAssets, provision
 from vtn.banner import BASE_URL_PATTERN
-from vtn.curtailment_table import table_lines
+from vtn.curtailment.table import table_lines
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import repository as repo

@@ -16,7 +16,7 @@ from alembic import command
 from cariflex.cli import main
 from tests.support.curtailment_store import Q, store_event, store_report
 from tests.support.databases import pg_url
-from vtn.cli_store import CONFIG_ENV
+from vtn.cli.store import CONFIG_ENV
 from vtn.domain import VenRecord
 from vtn.store import repository as repo
 from vtn.store.database import alembic_config, newest_revision, upgrade

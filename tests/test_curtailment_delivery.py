@@ -1,4 +1,4 @@
-"""The delivery verdict the VTN serves per site and in total (vtn.curtailment_query), and the intervals an
+"""The delivery verdict the VTN serves per site and in total (vtn.curtailment.query), and the intervals an
 event created mid-window gave its sites no notice of: flagged `before_notice`, their request counted from
 the event's creation, and those over before it left out of the ratio and the verdict."""
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.curtailment_store import Q, store_event, store_report
-from vtn import curtailment_query as query
+from vtn.curtailment import query
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 

@@ -37,7 +37,7 @@ from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vt
 from ven.config import MqttSettings
 from ven.runner import VenProcess
 from ven.telemetry_mqtt import MqttTelemetrySource
-from vtn import report_admin
+from vtn.admin import reports as report_admin
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import report_repository as reports
 

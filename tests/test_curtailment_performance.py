@@ -1,5 +1,5 @@
 """Delivered against requested (mapping.curtailment.performance), the notice rule, and the readable table
-(vtn.curtailment_table) that `cariflex reports curtailment --format table` and the demo print. Pure."""
+(vtn.curtailment.table) that `cariflex reports curtailment --format table` and the demo print. Pure."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,8 +7,8 @@ import pytest
 
 from mapping.curtailment import CurtailmentRefused
 from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, notice_shares, verdict
-from vtn.curtailment_query import CurtailmentInterval, EventCurtailment, SiteCurtailment
-from vtn.curtailment_table import table_lines
+from vtn.curtailment.query import CurtailmentInterval, EventCurtailment, SiteCurtailment
+from vtn.curtailment.table import table_lines
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 in Martinique
 Q = timedelta(minutes=15)

@@ -13,8 +13,8 @@ from mapping.curtailment.achieved import Achieved
 from mapping.curtailment.requested import import_limit_at, requested_by_slot
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit
+from vtn.admin.events import draft_event, uniform_signal
 from vtn.csv_export import attachment, safe_values
-from vtn.event_admin import draft_event, uniform_signal
 from vtn.site_registry import DEFAULT_CONTRACTED_KVA, contracted_kw_by_ven
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 in Martinique

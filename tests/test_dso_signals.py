@@ -14,7 +14,7 @@ from mapping.oadr import report_model as r
 from tests.support.dso import Dso, add_client, token
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn.config import ProgramConfig
-from vtn.dso_config import DsoConfig
+from vtn.dso.config import DsoConfig
 
 MARTINIQUE = ZoneInfo("America/Martinique")
 

@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestServer
 from mapping.oadr.timefmt import format_datetime
 from tests.support.dso import connect
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
-from vtn.dso_config import DsoConfig
-from vtn.openadr3.routes import NOTIFIER_KEY
+from vtn.dso.config import DsoConfig
+from vtn.dso.openadr3.routes import NOTIFIER_KEY
 
 
 @pytest.fixture

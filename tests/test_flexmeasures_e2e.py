@@ -24,7 +24,7 @@ from ven.metrics import ven_registry
 from ven.provision import provision
 from ven.site import utc_now
 from ven.store import VenStore
-from vtn.metrics import OPT_RESPONSES
+from vtn.ops.metrics import OPT_RESPONSES
 from vtn.store import report_repository
 
 pytestmark = pytest.mark.flexmeasures

@@ -127,7 +127,7 @@ async def test_a_site_metered_in_flexmeasures_reports_its_curtailment_to_the_vtn
             event = await vtn.create_event(
                 values=(9.0,), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=t0 - vtn.ctx.now()
             )
-            from vtn.curtailment_query import event_curtailment
+            from vtn.curtailment.query import event_curtailment
 
             async def reported() -> bool:
                 found = await vtn.ctx.store.call(event_curtailment, event.event_id)

@@ -19,7 +19,7 @@ from mapping.oadr.xsd import parse_xml, schema_errors
 from tests.support.fuzz import any_body, fuzz_settings, sample_bodies
 from tests.support.threaded_vtn import vtn_in_thread
 from tests.support.vtn_harness import config_for_tests
-from vtn.openadr_http import BASE_PATH, SERVICES
+from vtn.oadr.http import BASE_PATH, SERVICES
 
 SERVICE_NAMES = sorted(SERVICES) + ["NoSuchService"]
 

@@ -24,9 +24,10 @@ from tests.support.metrics import scrape, total, value
 from tests.support.reports import opt_schedule, register_reports, status_metadata, update, usage_metadata
 from tests.support.ven_harness import wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
-from vtn import metrics, ops
 from vtn.domain import SEEN_FLUSH_INTERVAL
-from vtn.ops import request_metrics
+from vtn.ops import http as ops
+from vtn.ops import metrics
+from vtn.ops.http import request_metrics
 from vtn.store import ops_queries
 
 TOKEN = "test-scrape-token-0123456789"

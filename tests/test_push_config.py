@@ -6,7 +6,7 @@ import pytest
 
 from mapping.settings import ConfigError
 from vtn.config import load_config
-from vtn.push.settings import PushConfig
+from vtn.oadr.push.settings import PushConfig
 
 
 def _vtn_toml(tmp_path, text: str):

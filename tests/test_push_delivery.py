@@ -23,7 +23,7 @@ from tests.conformance.push_helpers import (  # noqa: F401 (fixtures)
 )
 from tests.support.push_ven import PushVen
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
-from vtn.push import pusher as pusher_module
+from vtn.oadr.push import pusher as pusher_module
 from vtn.store import repository as repo
 
 

@@ -17,7 +17,7 @@ from tests.ven_conformance import event as ven_conformance_event
 from ven.agent import SiteVen
 from ven.config import PushSettings
 from vtn.config import AutoReport
-from vtn.metrics import PUSH_ATTEMPTS
+from vtn.ops.metrics import PUSH_ATTEMPTS
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 

@@ -22,7 +22,7 @@ from tests.support.tls_harness import tls_client
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import PushSettings
-from vtn.security_config import ProxyTrust
+from vtn.oadr.security_config import ProxyTrust
 from vtn.store import repository as repo
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it: scripts/ensure-nginx.sh)")

@@ -23,7 +23,7 @@ from mapping.oadr import model as m
 from tests.support.reports import usage_metadata
 from tests.support.ui import PASSWORD, add_user
 from tests.support.vtn_harness import config_for_tests, running_vtn
-from vtn import event_admin
+from vtn.admin import events as event_admin
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo

@@ -17,7 +17,7 @@ import aiohttp
 from mapping.oadr import model as m
 from tests.support.ui import PASSWORD, add_user, hidden, login
 from tests.support.vtn_harness import PROGRAM
-from vtn import event_admin
+from vtn.admin import events as event_admin
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mapping.oadr import model as m
-from vtn.curtailment_query import CurtailmentInterval, EventCurtailment, SiteCurtailment
+from vtn.curtailment.query import CurtailmentInterval, EventCurtailment, SiteCurtailment
 from vtn.store.event_log import EventRow, VenDelivery
 from vtn.ui.chart import interval_rows, render_chart
 from vtn.ui.pages_events import csv_line

@@ -9,7 +9,7 @@ from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, w
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from ven.agent import SiteVen
 from ven.config import OptPolicy
-from vtn.metrics import OPT_RESPONSES
+from vtn.ops.metrics import OPT_RESPONSES
 from vtn.store import report_repository
 
 Q = timedelta(minutes=15)

@@ -1,10 +1,10 @@
-"""The per-process cache (vtn/live.py): a VEN registered again — through this process or, via the change feed,
+"""The per-process cache (vtn/cache/live.py): a VEN registered again — through this process or, via the change feed,
 another — has been given nothing yet, so every process (the pushing leader too) gives it its events again."""
 
 from dataclasses import replace
 
+from vtn.cache.live import LiveState
 from vtn.domain import VenRecord
-from vtn.live import LiveState
 
 GIVEN = (("event-1", 0, "far"),)
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from tests.conformance.push_helpers import push_config, push_registration
 from tests.support.vtn_harness import running_vtn
-from vtn.services import registration
+from vtn.oadr.services import registration
 
 #: nothing listens here: the pusher's attempts fail, which these tests do not look at
 NOWHERE = "http://127.0.0.1:9/push"

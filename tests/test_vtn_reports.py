@@ -9,7 +9,7 @@ from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
 from tests.support.reports import NOW, USAGE_RIDS, register_reports, status_metadata, update, usage_metadata
-from vtn import report_admin
+from vtn.admin import reports as report_admin
 from vtn.store import report_repository as reports
 
 

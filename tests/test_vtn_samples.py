@@ -5,7 +5,7 @@ import pytest
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.xsd import parse_xml
 from tests.support.samples import VTN_TO_VEN_ONLY, message_name, sample_files, wrapped
-from vtn.openadr_http import REPLY_TYPE, service_of
+from vtn.oadr.http import REPLY_TYPE, service_of
 
 SAMPLES = sample_files()
 

@@ -28,9 +28,10 @@ from tests.support.nginx import running_balancer
 from tests.support.oadr_client import RawClient
 from tests.support.vtn_cluster import ROOT, VtnProc, backend_pids, running_cluster, wait_for_leader, write_config
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
-from vtn import event_admin, pg_conn
-from vtn import sync as sync_module
-from vtn.pg_conn import libpq_url
+from vtn.admin import events as event_admin
+from vtn.cache import sync as sync_module
+from vtn.cluster import pg_conn
+from vtn.cluster.pg_conn import libpq_url
 from vtn.store.event_status import status_history
 from vtn.store.worker import StoreWorker
 

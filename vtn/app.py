@@ -14,23 +14,25 @@ from prometheus_client import CollectorRegistry
 from cariflex.tally import Tally
 from certs.tls import server_context
 from certs.xmlsig import Signer
-from vtn import curtailment, openadr_http, pg_conn
 from vtn.aggregator import routes as aggregator_routes
 from vtn.banner import listening_banner
+from vtn.cache.sync import StoreSync
+from vtn.cluster import pg_conn
+from vtn.cluster.leadership import LeaderJob, Leadership
+from vtn.cluster.listen import ChangeListener, ChangeProbe
 from vtn.config import VtnConfig
 from vtn.context import VtnContext, new_id
+from vtn.curtailment import requests as curtailment
 from vtn.domain import SEEN_FLUSH_INTERVAL
-from vtn.leadership import LeaderJob, Leadership
+from vtn.dso.openadr3 import routes as openadr3_routes
 from vtn.lifecycle import Lifecycle
-from vtn.notify import ChangeListener, ChangeProbe
-from vtn.openadr3 import routes as openadr3_routes
-from vtn.ops import add_ops
-from vtn.push.pusher import Pusher
-from vtn.services import registration
+from vtn.oadr import http as openadr_http
+from vtn.oadr.push.pusher import Pusher
+from vtn.oadr.services import registration
+from vtn.ops.http import add_ops
 from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
-from vtn.sync import StoreSync
 from vtn.ui.web import add_ui
 
 log = logging.getLogger("cariflex.vtn")

@@ -3,7 +3,7 @@ whatever starts a VTN process and needs its address (the demo, tests, benchmarks
 
 import re
 
-from vtn import openadr_http
+from vtn.oadr import http as openadr_http
 
 #: finds the banner; group 1 is the base URL
 BASE_URL_PATTERN = r" listening on (https?://[^/\s]+)" + re.escape(openadr_http.BASE_PATH) + "/"

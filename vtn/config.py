@@ -11,9 +11,9 @@ from cariflex.ops_http import MetricsSettings, parse_metrics
 from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
-from vtn.dso_config import DsoConfig, parse_dso
-from vtn.push.settings import PushConfig, parse_push
-from vtn.security_config import ProxyTrust, parse_proxy, parse_tls
+from vtn.dso.config import DsoConfig, parse_dso
+from vtn.oadr.push.settings import PushConfig, parse_push
+from vtn.oadr.security_config import ProxyTrust, parse_proxy, parse_tls
 from vtn.ui.settings import UiConfig, parse_ui
 
 #: the leader election's lock attempt and liveness check must fit a PostgreSQL round trip in `leader_retry`

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from cariflex.tally import Tally
 from certs.xmlsig import Signer
+from vtn.cache.live import LiveState
 from vtn.config import VtnConfig
-from vtn.ingest import IngestBatcher
-from vtn.live import LiveState
-from vtn.metrics import EVENT_DELIVERIES
+from vtn.oadr.ingest import IngestBatcher
+from vtn.ops.metrics import EVENT_DELIVERIES
 from vtn.store.worker import StoreWorker
 
 

@@ -8,7 +8,7 @@ from mapping.oadr import model as m
 from mapping.oadr.push_profile import PUSHED
 
 #: how often each process writes its buffered last-seen times (the flush job in vtn/app.py); the stored
-#: last-seen of a VEN that polls normally is up to this much older than its last poll (vtn/ops.py allows for it)
+#: last-seen of a VEN that polls normally is up to this much older than its last poll (vtn/ops/http.py allows for it)
 SEEN_FLUSH_INTERVAL = timedelta(seconds=30)
 
 

@@ -5,7 +5,7 @@ anything missed (clock jumps, events written by other processes). A status chang
 because a VEN's delivered set includes statuses, re-distributed at each VEN's next poll.
 
 Every process plans the reconciles (so that any of them can take over), but only the leader
-(vtn/leadership.py) writes: a follower's reconcile does nothing, and it learns the leader's changes
+(vtn/cluster/leadership.py) writes: a follower's reconcile does nothing, and it learns the leader's changes
 from the change feed.
 """
 
@@ -32,7 +32,7 @@ class Lifecycle:
     def __init__(self, ctx: VtnContext, scheduler: AsyncIOScheduler, leads: Callable[[], bool] = lambda: True) -> None:
         self.ctx = ctx
         self.scheduler = scheduler
-        #: whether this process is the one that writes status changes (see vtn/leadership.py)
+        #: whether this process is the one that writes status changes (see vtn/cluster/leadership.py)
         self.leads = leads
 
     def schedule(self, live: LiveEvent) -> None:

@@ -15,7 +15,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.vocabulary import default_unit
 from tests.support.vtn_harness import VtnUnderTest
-from vtn import event_admin
+from vtn.admin import events as event_admin
 from vtn.store import repository as repo
 
 #: What the certification harness calls a "pending" event.

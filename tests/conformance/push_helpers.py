@@ -14,7 +14,7 @@ from mapping.oadr import report_model as r
 from tests.support.push_ven import PushVen
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn.config import VtnConfig
-from vtn.push.settings import PushConfig
+from vtn.oadr.push.settings import PushConfig
 
 #: pushes within a tenth of a second, retries after 0.1–0.4 s, re-pushes unanswered events after 1 s
 FAST_PUSH = PushConfig(

@@ -34,8 +34,8 @@ from tests.conformance import (
 )
 from tests.support.vtn_harness import PROGRAM, running_vtn
 from tests.support.vtn_harness import config_for_tests as make_config
+from vtn.admin.events import EventRefused
 from vtn.config import ProgramConfig
-from vtn.event_admin import EventRefused
 from vtn.store import report_repository
 
 MARKET_CONTEXT_2 = "http://cariflex.mq/programs/second"

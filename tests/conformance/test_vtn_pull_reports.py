@@ -37,7 +37,7 @@ from mapping.oadr.vocabulary import power_kw
 from tests.conformance import assert_ok_response, register
 from tests.support.vtn_harness import PROGRAM, running_vtn
 from tests.support.vtn_harness import config_for_tests as make_config
-from vtn import report_admin
+from vtn.admin import reports as report_admin
 from vtn.config import AutoReport
 from vtn.store import report_repository
 

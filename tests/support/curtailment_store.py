@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from mapping.curtailment import report as wire
 from mapping.oadr.vocabulary import default_unit
-from vtn import event_admin
+from vtn.admin import events as event_admin
 from vtn.domain import VenRecord
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import report_repository as reports

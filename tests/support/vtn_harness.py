@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit
 from tests.support.oadr_client import RawClient
-from vtn import event_admin
+from vtn.admin import events as event_admin
 from vtn.app import VtnProcess, build
 from vtn.config import AutoReport, ProgramConfig, VtnConfig
 from vtn.store import repository as repo

@@ -7,12 +7,12 @@ from aiohttp import web
 
 from mapping.flexready.sites import Portfolio
 from mapping.openadr3.errors import Refused
+from vtn.admin.events import EventRefused
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
 from vtn.auth.tokens import Grant, TokenIssuer
 from vtn.context import VtnContext
-from vtn.event_admin import EventRefused
+from vtn.dso.openadr3.common import Conflict, NotFound
 from vtn.lifecycle import Lifecycle
-from vtn.openadr3.common import Conflict, NotFound
 
 BASE = "/flexready/v1"
 AUDIENCE = "cariflex-aggregator"

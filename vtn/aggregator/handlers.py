@@ -14,7 +14,7 @@ from vtn.aggregator import placement, status, telemetry
 from vtn.aggregator.common import AggregatorApi
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
-from vtn.openadr3.common import NotFound, json_body, page
+from vtn.dso.openadr3.common import NotFound, json_body, page
 from vtn.store import aggregator_repository as agg_repo
 
 

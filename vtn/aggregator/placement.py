@@ -1,5 +1,5 @@
 """Orders and series into the store, in one transaction each: one event per site (through
-`vtn.event_admin`, source `aggregator:<client>`), refused sites recorded with the reason.
+`vtn.admin.events`, source `aggregator:<client>`), refused sites recorded with the reason.
 
 The same id with the same body is answered with what was stored (idempotent); the same id with
 another body is a conflict naming the id field.
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from mapping.flexready.plans import SitePlan
 from mapping.oadr import model as m
-from vtn import event_admin
-from vtn.openadr3.common import Conflict, NotFound
+from vtn.admin import events as event_admin
+from vtn.dso.openadr3.common import Conflict, NotFound
 from vtn.store import aggregator_repository as agg_repo
 from vtn.store import repository as repo
 from vtn.store.aggregator_repository import StoredRequest

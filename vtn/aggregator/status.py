@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mapping.flexready.acks import site_ack
 from mapping.flexready.clock import local_text, utc_text
 from mapping.oadr.lifecycle import event_end
-from vtn.curtailment_query import CurtailmentInterval, event_curtailment
+from vtn.curtailment.query import CurtailmentInterval, event_curtailment
 from vtn.store import aggregator_repository as agg_repo
 from vtn.store import repository as repo
 from vtn.store.aggregator_repository import StoredRequest

@@ -13,6 +13,23 @@ from mapping.oadr.timefmt import format_datetime, parse_datetime
 from vtn.store import models as db
 from vtn.store.repository import note_change
 
+#: a stored report point's fields, in the order exports (CLI and UI CSV) write them
+POINT_COLUMNS = (
+    "ven_id",
+    "report_name",
+    "r_id",
+    "reading_type",
+    "dtstart",
+    "duration_s",
+    "value",
+    "status",
+    "confidence",
+    "accuracy",
+    "data_quality",
+    "report_request_id",
+    "received_at",
+)
+
 
 def _seconds(value: timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from cariflex.tally import Tally
-from vtn.metrics import STORE_DURATION
+from vtn.ops.metrics import STORE_DURATION
 from vtn.store.database import make_engine, session_scope
 
 T = TypeVar("T")

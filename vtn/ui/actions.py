@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_duration, parse_duration
-from vtn import event_admin, report_admin
+from vtn.admin import events as event_admin
+from vtn.admin import reports as report_admin
 from vtn.store import event_log as log
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users
 from vtn.ui.auth import require_operator
-from vtn.ui.web import render, state
+from vtn.ui.state import render, state
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -35,7 +36,7 @@ def _done(path: str, notice: str) -> web.HTTPSeeOther:
 
 
 def cancel_and_audit(session: Session, event_id: str, now: datetime, reason: str, username: str) -> int:
-    """Cancel the event (vtn.event_admin records who did it); the new modificationNumber."""
+    """Cancel the event (vtn.admin.events records who did it); the new modificationNumber."""
     return event_admin.cancel_event(session, event_id, now, reason, actor=username).modification_number
 
 
@@ -91,7 +92,7 @@ async def confirm_cancel(request: web.Request) -> web.Response:
 
 
 async def cancel(request: web.Request) -> web.Response:
-    """POST — cancel (through vtn.event_admin, like the CLI)."""
+    """POST — cancel (through vtn.admin.events, like the CLI)."""
     operator = require_operator(request)
     ui = state(request)
     event_id = request.match_info["event_id"]
@@ -148,7 +149,7 @@ async def reregister(request: web.Request) -> web.Response:
 def report_and_audit(
     session: Session, ven_id: str, report_name: str, granularity: timedelta, report_back: timedelta, now: datetime, username: str
 ) -> str:
-    """Store and queue a report request (vtn.report_admin) and record who asked; the reportRequestID."""
+    """Store and queue a report request (vtn.admin.reports) and record who asked; the reportRequestID."""
     request = report_admin.request_report(session, ven_id, report_name, now, granularity=granularity, report_back=report_back)
     detail = {"report": report_name, "report_request_id": request.report_request_id, "granularity": format_duration(granularity)}
     users.audit(session, username, "request_report", ven_id, detail, now)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from html import escape
 
-from vtn.curtailment_query import CurtailmentInterval
+from vtn.curtailment.query import CurtailmentInterval
 from vtn.ui.formatting import CLOCK, kw, local_time, utc_offset, utc_time, zone_abbreviation
 
 WIDTH, HEIGHT = 760, 280

@@ -1,5 +1,5 @@
 """The curtailment section of an event's page: per site and in total, the chart, its numbers, and
-how much of the request was delivered (the verdict `vtn.curtailment_query` gives each site and the
+how much of the request was delivered (the verdict `vtn.curtailment.query` gives each site and the
 total: under, met, over, export, nothing asked, no data). Pure."""
 
 from collections.abc import Sequence
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from mapping.curtailment.performance import MET_BAND, Verdict
-from vtn.curtailment_query import CurtailmentInterval, EventCurtailment
+from vtn.curtailment.query import CurtailmentInterval, EventCurtailment
 from vtn.ui.chart import interval_rows, render_chart
 from vtn.ui.formatting import site_order
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, format_duration
 from vtn.csv_export import attachment, safe_row
-from vtn.curtailment_query import event_curtailment
+from vtn.curtailment.query import event_curtailment
 from vtn.store import event_log as log
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
@@ -19,8 +19,8 @@ from vtn.ui import formatting
 from vtn.ui.auth import operator_of
 from vtn.ui.curtailment_view import VERDICT_HINT, curtailment_blocks
 from vtn.ui.formatting import parse_local, site_order, zone_name
+from vtn.ui.state import UiState, render, state
 from vtn.ui.timeline import build_timeline
-from vtn.ui.web import UiState, render, state
 
 #: VEN rows shown on an event's page; the CSV has them all
 DELIVERY_ROWS = 500

@@ -12,12 +12,11 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from mapping.curtailment import report as curtailment_report
-from vtn.cli_reports import DATA_COLUMNS
 from vtn.csv_export import safe_row
 from vtn.store import report_repository as reports
 from vtn.store import ui_repository as users
 from vtn.ui.formatting import MINUTES, parse_local, unit_symbol, zone_name
-from vtn.ui.web import UiState, render, state
+from vtn.ui.state import UiState, render, state
 
 PAGE_POINTS = 500
 CSV_POINTS = 1_000_000
@@ -105,7 +104,7 @@ async def report_page(request: web.Request) -> web.Response:
 def points_csv(points: list[dict[str, object]]) -> str:
     """Stored points as CSV, in the columns of `cariflex reports data --format csv`."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=DATA_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=reports.POINT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in points:
         writer.writerow(safe_row({**row, "status": json.dumps(row["status"]) if row["status"] else ""}))

@@ -9,7 +9,7 @@ from aiohttp import web
 from vtn.store import report_repository as reports
 from vtn.store import ven_overview as vens
 from vtn.ui.sitemap import MapPoint, render_map
-from vtn.ui.web import UiState, render, state
+from vtn.ui.state import UiState, render, state
 
 #: answers to events shown on a VEN's page (the newest events)
 ANSWERS = 50

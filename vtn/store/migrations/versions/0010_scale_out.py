@@ -19,7 +19,7 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-#: the channel vtn/notify.py listens on (keep the two in step)
+#: the channel vtn/cluster/listen.py listens on (keep the two in step)
 CHANNEL = "cariflex_change"
 
 

@@ -1,0 +1,1 @@
+"""Achieved curtailment at the VTN: asking the VENs, querying what they reported, the API and the table."""

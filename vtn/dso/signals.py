@@ -1,0 +1,118 @@
+"""POST /dso/signals/<kind>: the French grid operators' signals (EcoWatt, Tempo, local flexibility,
+NEBCO, EDF SEI evening peak), translated by `mapping.dso`, stored as 2.0b events.
+
+The same message (kind and the operator's message id) twice creates its events once: the second time
+answers 200 with the same event ids. Day-based kinds (EcoWatt, Tempo, SEI peak) keep one event per
+day: a newer message for a day modifies that day's event. All of a message's events are stored in one
+transaction, or none.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from mapping.dso import ecowatt, local_flex, nebco, sei_peak, tempo
+from mapping.dso.common import QUARTER, EventSpec, Translation
+from mapping.oadr import model as m
+from mapping.openadr3.errors import Refused
+from vtn.admin import events as event_admin
+from vtn.auth.tokens import Grant
+from vtn.domain import LiveEvent
+from vtn.dso.openadr3.common import Api, Conflict, NotFound, json_body, ok
+from vtn.dso.openadr3.directory import directory
+from vtn.dso.openadr3.event_ops import source_of
+from vtn.store import dso_repository as dso_repo
+from vtn.store import repository as repo
+
+
+def _translate(api: Api, kind: str, body: Any) -> Translation:
+    settings = api.ctx.config.dso.signals.get(kind)
+    if settings is None:
+        raise NotFound(f"kind: signal kind {kind!r} is not configured ([dso.signals.{kind}])")
+    zones = directory(api.ctx.live).groups
+    if kind == "ecowatt":
+        return ecowatt.translate(body, settings)
+    if kind == "tempo":
+        return tempo.translate(body, settings)
+    if kind == "local-flex":
+        return local_flex.translate(body, settings, zones)
+    if kind == "nebco":
+        return nebco.translate(body, settings, zones)
+    return sei_peak.translate(body, settings)
+
+
+def _draft(spec: EventSpec, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
+    return event_admin.draft_uniform_event(
+        spec.signal_name,
+        spec.signal_type,
+        list(spec.values),
+        QUARTER,
+        spec.unit,
+        market_context=market_context,
+        dtstart=spec.start,
+        now=now,
+        near_window=near_window,
+        target=spec.target,
+        event_id=spec.key,
+        priority=spec.priority,
+        vtn_comment=spec.comment,
+    )
+
+
+def apply_message(
+    session: Session, kind: str, message_id: str, client_id: str, events: list[m.Event], now: datetime, near_window: timedelta
+) -> tuple[bool, list[str], list[m.Event]]:
+    """(duplicate, event ids, events changed) — creates or modifies the events and records the message."""
+    seen = dso_repo.find_message(session, kind, message_id)
+    if seen is not None:
+        if seen[0] != client_id:
+            raise event_admin.EventRefused(f"message {message_id} of kind {kind} was sent by another client")
+        return True, seen[1], []
+    changed = []
+    for event in events:
+        found = repo.load_event(session, event.event_id)
+        if found is None:
+            changed.append(event_admin.create_event(session, event, source_of(client_id), now))
+            continue
+        changes = {
+            "dtstart": event.dtstart,
+            "signals": event.signals,
+            "target": event.target,
+            "priority": event.priority,
+            "vtn_comment": event.vtn_comment,
+        }
+        changed.append(
+            event_admin.modify_event(
+                session, event.event_id, now, near_window, f"{kind} message {message_id}", actor=source_of(client_id), **changes
+            )
+        )
+    dso_repo.record_message(session, kind, message_id, client_id, [e.event_id for e in events], now)
+    return False, [e.event_id for e in events], changed
+
+
+async def post_signal(api: Api, request: web.Request, grant: Grant) -> web.Response:
+    """Translate, store and answer with the event ids (201; 200 for a message already handled)."""
+    kind = request.match_info["kind"]
+    translation = _translate(api, kind, await json_body(request))
+    settings = api.ctx.config.dso.signals[kind]
+    program = await api.ctx.store.call(dso_repo.load_program, settings.program_id)
+    if program is None:
+        raise Conflict(f"kind: the program {settings.program_id!r} configured for {kind} does not exist")
+    now = api.ctx.now()
+    try:
+        drafts = [_draft(spec, program.market_context, now, api.ctx.config.near_window) for spec in translation.events]
+    except event_admin.EventRefused as exc:
+        raise Refused("body", str(exc)) from exc
+    duplicate, event_ids, changed = await api.ctx.store.call(
+        apply_message, kind, translation.message_id, grant.client_id, drafts, now, api.ctx.config.near_window
+    )
+    for event in changed:
+        live = LiveEvent(event=event, source=f"dso:{grant.client_id}")
+        api.ctx.live.put_event(live)
+        api.lifecycle.schedule(live)
+    answer = {"kind": kind, "message_id": translation.message_id, "event_ids": event_ids, "duplicate": duplicate}
+    if translation.notes:
+        answer["notes"] = list(translation.notes)
+    return ok(answer, status=200 if duplicate else 201)
