@@ -31,7 +31,7 @@ from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vt
 from vtn.admin import events as event_admin
 from vtn.cache import sync as sync_module
 from vtn.cluster import pg_conn
-from vtn.cluster.pg_conn import libpq_url
+from vtn.store.database import libpq_url
 from vtn.store.event_status import status_history
 from vtn.store.worker import StoreWorker
 

@@ -17,7 +17,6 @@ from certs.xmlsig import Signer
 from vtn.aggregator import routes as aggregator_routes
 from vtn.banner import listening_banner
 from vtn.cache.sync import StoreSync
-from vtn.cluster import pg_conn
 from vtn.cluster.leadership import LeaderJob, Leadership
 from vtn.cluster.listen import ChangeListener, ChangeProbe
 from vtn.config import VtnConfig
@@ -29,9 +28,10 @@ from vtn.lifecycle import Lifecycle
 from vtn.oadr import http as openadr_http
 from vtn.oadr.push.pusher import Pusher
 from vtn.oadr.services import registration
+from vtn.ops import metrics
 from vtn.ops.http import add_ops
+from vtn.store import database
 from vtn.store import repository as repo
-from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 from vtn.ui.web import add_ui
 
@@ -62,9 +62,11 @@ class VtnProcess:
 
 def build(config: VtnConfig) -> VtnProcess:
     """Migrate the store, load it, and wire the web application (nothing is started yet)."""
-    upgrade(config.db_url)
+    database.upgrade(config.db_url)
     tally = Tally()
-    store = StoreWorker(config.db_url, origin=new_id("vtn"), tally=tally)
+    store = StoreWorker(
+        config.db_url, origin=new_id("vtn"), timed=lambda call, seconds: tally.observe(metrics.STORE_DURATION, (call,), seconds)
+    )
     own = config.tls or config.push.tls  # behind a TLS proxy, the push certificate is the VTN's own
     signer = Signer.from_files(*own.chains[0]) if own else None
     ctx = VtnContext(config=config, store=store, signer=signer, tally=tally)
@@ -81,7 +83,7 @@ def build(config: VtnConfig) -> VtnProcess:
     sync = StoreSync(ctx, lifecycle)
     sync.load_all()
     registration.warn_if_push_is_off(ctx)
-    shared = pg_conn.is_postgresql(config.db_url)  # several processes may serve the same VENs
+    shared = database.is_postgresql(config.db_url)  # several processes may serve the same VENs
     probe = ChangeProbe(config.db_url) if shared else None
     if probe is not None:
         ctx.catch_up = sync.refresh

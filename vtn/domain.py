@@ -85,3 +85,13 @@ def delivery_note(ven: VenRecord) -> str:
     if ven.http_pull_model or not ven.transport_address:
         return "it goes out at the VEN's next poll"
     return "it is pushed to the VEN's endpoint (push mode; retried with back-off while unreachable)"
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A stored API client (DSO or aggregator): its secret's hash and the scopes it may be granted."""
+
+    client_id: str
+    secret_hash: str
+    scopes: frozenset[str]
+    disabled: bool = False

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 
 from tests.support.vtn_process import wait_base_url
-from vtn.cluster.pg_conn import libpq_url
+from vtn.store.database import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

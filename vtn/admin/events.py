@@ -9,10 +9,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end, event_status
+from vtn.store import Tx
 from vtn.store import repository as repo
 from vtn.store.ui_repository import audit
 
@@ -112,7 +111,7 @@ def _targets_overlap(a: m.Target, b: m.Target) -> bool:
     return any(set(getattr(a, f)) & set(getattr(b, f)) for f in ("ven_ids", "group_ids", "resource_ids", "party_ids"))
 
 
-def conflicting_event(session: Session, event: m.Event) -> m.Event | None:
+def conflicting_event(session: Tx, event: m.Event) -> m.Event | None:
     """A live event of the same program and priority whose window and targets overlap `event`'s.
 
     2.0b leaves a VEN no rule to choose between two such events, so the VTN refuses the second.
@@ -128,7 +127,7 @@ def conflicting_event(session: Session, event: m.Event) -> m.Event | None:
     return None
 
 
-def create_event(session: Session, event: m.Event, source: str, now: datetime) -> m.Event:
+def create_event(session: Tx, event: m.Event, source: str, now: datetime) -> m.Event:
     """Store a drafted event (refused when it duplicates an id or conflicts with a live event)."""
     if repo.load_event(session, event.event_id) is not None:
         raise EventRefused(f"event {event.event_id} already exists")
@@ -143,7 +142,7 @@ def create_event(session: Session, event: m.Event, source: str, now: datetime) -
     return event
 
 
-def _open_event(session: Session, event_id: str) -> m.Event:
+def _open_event(session: Tx, event_id: str) -> m.Event:
     found = repo.load_event(session, event_id)
     if found is None:
         raise EventRefused(f"no event {event_id}")
@@ -154,7 +153,7 @@ def _open_event(session: Session, event_id: str) -> m.Event:
 
 
 def modify_event(
-    session: Session, event_id: str, now: datetime, near_window: timedelta, reason: str, *, actor: str, **changes: object
+    session: Tx, event_id: str, now: datetime, near_window: timedelta, reason: str, *, actor: str, **changes: object
 ) -> m.Event:
     """Store a new modification of an event (fields of `mapping.oadr.model.Event` in `changes`), audited
     as done by `actor` (an operator, `cli`, `dso:<client>`, `aggregator:<client>`)."""
@@ -175,7 +174,7 @@ def modify_event(
     return revised
 
 
-def cancel_event(session: Session, event_id: str, now: datetime, reason: str = "cancelled", *, actor: str) -> m.Event:
+def cancel_event(session: Tx, event_id: str, now: datetime, reason: str = "cancelled", *, actor: str) -> m.Event:
     """Cancel an event: a new modification with status cancelled, audited as done by `actor`."""
     current = _open_event(session, event_id)
     revised = replace(

@@ -7,9 +7,8 @@ next poll (or piggy-backed on oadrRegisteredReport when made at report registrat
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from mapping.oadr import report_model as r
+from vtn.store import Tx
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 
@@ -27,7 +26,7 @@ def new_request_id() -> str:
 
 
 def build_request(
-    session: Session,
+    session: Tx,
     ven_id: str,
     report_name: str,
     now: datetime,
@@ -93,7 +92,7 @@ def fit_sampling_rate(granularity: timedelta, rates: list[r.SamplingRate | None]
     return granularity
 
 
-def request_report(session: Session, ven_id: str, report_name: str, now: datetime, **options: object) -> r.ReportRequest:
+def request_report(session: Tx, ven_id: str, report_name: str, now: datetime, **options: object) -> r.ReportRequest:
     """Store a request and queue it for the VEN's next poll."""
     ven = repo.load_ven(session, ven_id)
     if ven is None or not ven.registered:
@@ -104,7 +103,7 @@ def request_report(session: Session, ven_id: str, report_name: str, now: datetim
     return request
 
 
-def cancel_request(session: Session, report_request_id: str, now: datetime, report_to_follow: bool = False) -> str:
+def cancel_request(session: Tx, report_request_id: str, now: datetime, report_to_follow: bool = False) -> str:
     """Queue oadrCancelReport for a request; returns the VEN it goes to."""
     found = reports.requests_by_id(session, [report_request_id]).get(report_request_id)
     if found is None:

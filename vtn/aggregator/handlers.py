@@ -3,7 +3,6 @@
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 
 from mapping.flexready.clock import utc_text, window
 from mapping.flexready.orders import client_id_of, parse_order
@@ -15,6 +14,7 @@ from vtn.aggregator.common import AggregatorApi
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
 from vtn.dso.openadr3.common import NotFound, json_body, page
+from vtn.store import Conflict
 from vtn.store import aggregator_repository as agg_repo
 
 
@@ -47,7 +47,7 @@ async def _submit(
     args = (client_id, kind, request_id, body, plans, api.market_context, api.ctx.now(), api.ctx.config.near_window)
     try:
         return await api.ctx.store.call(placement.submit, *args)
-    except IntegrityError:
+    except Conflict:
         # another VTN process on the same store took this id a moment ago: answer as for a repeat
         return await api.ctx.store.call(placement.submit, *args)
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from mapping.flexready.plans import SitePlan
 from mapping.oadr import model as m
 from vtn.admin import events as event_admin
 from vtn.dso.openadr3.common import Conflict, NotFound
+from vtn.store import Tx
 from vtn.store import aggregator_repository as agg_repo
 from vtn.store import repository as repo
 from vtn.store.aggregator_repository import StoredRequest
@@ -55,7 +54,7 @@ def _draft(plan: SitePlan, ven_id: str, market_context: str, now: datetime, near
 
 
 def submit(
-    session: Session,
+    session: Tx,
     client_id: str,
     kind: str,
     request_id: str,
@@ -91,7 +90,7 @@ def submit(
     return Outcome(stored, duplicate=False, changed=tuple(changed))
 
 
-def _owned(session: Session, client_id: str, kind: str, request_id: str) -> StoredRequest:
+def _owned(session: Tx, client_id: str, kind: str, request_id: str) -> StoredRequest:
     stored = agg_repo.find_request(session, client_id, kind, request_id)
     if stored is None:
         raise NotFound(f"{ID_FIELD[kind]}: no {kind} {request_id!r} of this aggregator")
@@ -99,7 +98,7 @@ def _owned(session: Session, client_id: str, kind: str, request_id: str) -> Stor
 
 
 def modify(
-    session: Session,
+    session: Tx,
     client_id: str,
     request_id: str,
     body: dict[str, Any],
@@ -141,7 +140,7 @@ def modify(
     return Outcome(saved, duplicate=False, changed=tuple(changed))
 
 
-def cancel(session: Session, client_id: str, kind: str, request_id: str, now: datetime) -> Outcome:
+def cancel(session: Tx, client_id: str, kind: str, request_id: str, now: datetime) -> Outcome:
     """Cancel every event of an order or series (cancelling twice is answered as done)."""
     stored = _owned(session, client_id, kind, request_id)
     if stored.cancelled:

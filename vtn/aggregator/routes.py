@@ -14,10 +14,10 @@ from aiohttp import web
 from mapping.settings import ConfigError
 from vtn.aggregator import handlers
 from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, AggregatorApi, endpoint
-from vtn.auth.clients import ClientRecord
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
+from vtn.domain import ClientRecord
 from vtn.lifecycle import Lifecycle
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import dso_repository as dso_repo

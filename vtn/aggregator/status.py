@@ -6,12 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from mapping.flexready.acks import site_ack
 from mapping.flexready.clock import local_text, utc_text
 from mapping.oadr.lifecycle import event_end
 from vtn.curtailment.query import CurtailmentInterval, event_curtailment
+from vtn.store import Tx
 from vtn.store import aggregator_repository as agg_repo
 from vtn.store import repository as repo
 from vtn.store.aggregator_repository import StoredRequest
@@ -32,7 +31,7 @@ def _interval(i: CurtailmentInterval) -> dict[str, Any]:
     }
 
 
-def _measurements(session: Session, event_id: str, ven_id: str, contracts: Mapping[str, float]) -> dict[str, Any]:
+def _measurements(session: Tx, event_id: str, ven_id: str, contracts: Mapping[str, float]) -> dict[str, Any]:
     found = event_curtailment(session, event_id, ven_id, contracts)
     site = next((s for s in found.sites if s.ven_id == ven_id), None)
     if site is None:
@@ -41,7 +40,7 @@ def _measurements(session: Session, event_id: str, ven_id: str, contracts: Mappi
 
 
 def _site(
-    session: Session, placement: dict[str, Any], now: datetime, contracts: Mapping[str, float]
+    session: Tx, placement: dict[str, Any], now: datetime, contracts: Mapping[str, float]
 ) -> tuple[dict[str, Any], tuple[datetime, datetime] | None]:
     event_id, ven_id = placement["event_id"], placement["ven_id"]
     found = repo.load_event(session, event_id) if event_id else None
@@ -67,7 +66,7 @@ def _ack(ack: Any) -> dict[str, Any]:
     return {"state": ack.state, "reason": ack.reason, "modification_number": ack.modification_number}
 
 
-def view(session: Session, stored: StoredRequest, now: datetime, contracts: Mapping[str, float]) -> dict[str, Any]:
+def view(session: Tx, stored: StoredRequest, now: datetime, contracts: Mapping[str, float]) -> dict[str, Any]:
     """The JSON answer for one order or series (`contracts`: site → subscribed kW, for requested reductions)."""
     sites, windows = [], []
     for placement in stored.placements:
@@ -96,7 +95,7 @@ def view(session: Session, stored: StoredRequest, now: datetime, contracts: Mapp
 
 
 def load_view(
-    session: Session, client_id: str, kind: str, request_id: str, now: datetime, contracts: Mapping[str, float]
+    session: Tx, client_id: str, kind: str, request_id: str, now: datetime, contracts: Mapping[str, float]
 ) -> dict[str, Any] | None:
     """The view of one of an aggregator's requests, None when it has none by that id."""
     stored = agg_repo.find_request(session, client_id, kind, request_id)
@@ -104,7 +103,7 @@ def load_view(
 
 
 def list_views(
-    session: Session, client_id: str, kind: str, now: datetime, contracts: Mapping[str, float], limit: int, skip: int
+    session: Tx, client_id: str, kind: str, now: datetime, contracts: Mapping[str, float], limit: int, skip: int
 ) -> list[dict[str, Any]]:
     """Views of an aggregator's requests, newest first."""
     return [view(session, s, now, contracts) for s in agg_repo.list_requests(session, client_id, kind, limit, skip)]

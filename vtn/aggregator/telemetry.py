@@ -4,13 +4,12 @@ converted to kW by the unit the VEN registered, averaged per 15-minute slot."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from mapping.flex.units import UnitRefused, power_kw
 from mapping.flexready.clock import QUARTER, local_text, utc_text
 from mapping.flexready.measurements import slot_means
 from mapping.oadr import report_model as r
 from mapping.oadr.timefmt import parse_datetime
+from vtn.store import Tx
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 
@@ -25,7 +24,7 @@ def _site_power(descriptions: list[tuple[str, str, r.ReportDescription]]) -> r.R
     return next((d for d in power if d.r_id == SITE_POWER), power[0] if power else None)
 
 
-def site_telemetry(session: Session, site: str, start: datetime, slots: int) -> dict[str, Any]:
+def site_telemetry(session: Tx, site: str, start: datetime, slots: int) -> dict[str, Any]:
     """The JSON answer: per slot the mean site power in kW and the number of readings (none: null, 0)."""
     ven = repo.find_ven_by_name(session, site)
     description = _site_power(reports.descriptions(session, ven.ven_id)) if ven is not None else None

@@ -10,9 +10,9 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from vtn.auth.clients import ClientRecord
 from vtn.auth.secrets import verify_secret
 from vtn.auth.tokens import Grant, TokenInvalid, TokenIssuer
+from vtn.domain import ClientRecord
 
 MAX_FIELD = 4096
 

@@ -16,10 +16,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from mapping.settings import ConfigError
 from vtn.config import DEFAULT_CONFIG, VtnConfig, load_config
+from vtn.store import Tx
 from vtn.store import repository as repo
 from vtn.store.database import StoreUnavailable, require_schema, upgrade
 from vtn.store.worker import StoreWorker
@@ -91,7 +90,7 @@ def open_store(args: argparse.Namespace, *, create: bool = False) -> tuple[VtnCo
     return config, StoreWorker(config.db_url)
 
 
-def _unknown(session: Session, ven_ids: list[str]) -> list[str]:
+def _unknown(session: Tx, ven_ids: list[str]) -> list[str]:
     return [ven_id for ven_id in ven_ids if repo.load_ven(session, ven_id) is None]
 
 

@@ -7,12 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from vtn.context import utc_now
 from vtn.store import ui_repository as users
-from vtn.store.ui_models import UiUser
 from vtn.ui.auth import hash_password
 
 MIN_PASSWORD = 8
@@ -62,14 +58,10 @@ def _run_add(args: argparse.Namespace, store_of: Callable[..., Any]) -> int:
     return 0
 
 
-def _list(session: Session) -> list[tuple[str, str]]:
-    return [(u.username, u.role) for u in session.scalars(select(UiUser).order_by(UiUser.username))]
-
-
 def _run_list(args: argparse.Namespace, store_of: Callable[..., Any]) -> int:
     _, store = store_of(args)
     try:
-        for username, role in store.call_sync(_list):
+        for username, role in store.call_sync(users.list_users):
             print(f"{username}  {role}")
     finally:
         store.close()

@@ -26,6 +26,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from vtn.cluster import pg_conn
+from vtn.store import database
 
 log = logging.getLogger("cariflex.vtn.leadership")
 
@@ -82,7 +83,7 @@ class Leadership:
     async def start(self) -> None:
         """Lead at once (SQLite), or make a first attempt at the lock (so that a lone process leads as soon
         as it has started) and go on competing in the background (PostgreSQL)."""
-        if not pg_conn.is_postgresql(self.db_url):
+        if not database.is_postgresql(self.db_url):
             await self._gain()
             return
         connection = await self._open()

@@ -7,23 +7,14 @@ they use TCP keepalives so that a dead peer is noticed within seconds rather tha
 import os
 
 import psycopg
-from sqlalchemy.engine import make_url
+
+from vtn.store.database import libpq_url
 
 #: keepalive settings: a silent network failure is noticed within about 5 + 3 × 2 = 11 s
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 #: the same on the server's side of these sessions (user-settable parameters): when a leader's host is lost,
 #: the server drops its session, and so frees the leader lock, within seconds instead of its default two hours
 SERVER_KEEPALIVES = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c tcp_user_timeout=11000"
-
-
-def is_postgresql(db_url: str) -> bool:
-    """True when `db_url` names a PostgreSQL database (several processes may share it)."""
-    return make_url(db_url).get_backend_name() == "postgresql"
-
-
-def libpq_url(db_url: str) -> str:
-    """The SQLAlchemy URL `db_url` as a libpq connection URI (no driver suffix)."""
-    return make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def connect(db_url: str, application_name: str) -> psycopg.AsyncConnection:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from mapping.curtailment import Flag, Measured, event_slots
 from mapping.curtailment import report as wire
 from mapping.curtailment.achieved import Achieved, achieved
@@ -28,6 +26,7 @@ from mapping.curtailment.requested import requested_by_slot
 from mapping.flex.combine import RESOLUTION, Segment
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
+from vtn.store import Tx
 from vtn.store import curtailment_repository as curtailed
 from vtn.store.repository import load_event
 
@@ -155,7 +154,7 @@ def _total(slot: datetime, share: float, items: list[Achieved]) -> CurtailmentIn
 
 
 def event_curtailment(
-    session: Session, event_id: str, ven_id: str | None = None, contracts: Mapping[str, float] | None = None
+    session: Tx, event_id: str, ven_id: str | None = None, contracts: Mapping[str, float] | None = None
 ) -> EventCurtailment:
     """What the VTN holds for an event (one VEN's share only when `ven_id` is given); empty until reports arrive.
 
@@ -185,7 +184,7 @@ def event_curtailment(
     return EventCurtailment(event_id, total, tuple(sites), delivery.ratio, delivery)
 
 
-def ven_curtailment(session: Session, ven_id: str, contracts: Mapping[str, float] | None = None) -> list[EventCurtailment]:
+def ven_curtailment(session: Tx, ven_id: str, contracts: Mapping[str, float] | None = None) -> list[EventCurtailment]:
     """A VEN's curtailment for every event it was asked about, newest first."""
     return [event_curtailment(session, event_id, ven_id, contracts) for event_id in curtailed.events_for_ven(session, ven_id)]
 

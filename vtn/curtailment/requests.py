@@ -8,22 +8,20 @@ event and per VEN. Cancelled events are not asked about.
 import logging
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from mapping.curtailment import event_slots
 from mapping.curtailment import report as wire
 from mapping.oadr.lifecycle import event_end
 from vtn.admin import reports as report_admin
 from vtn.context import VtnContext
 from vtn.domain import LiveEvent, OutboxItem
+from vtn.store import Conflict, Tx
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.curtailment")
 
 
-def _ask(session: Session, live: LiveEvent, ven_ids: list[str], now: datetime) -> dict[str, list[OutboxItem]]:
+def _ask(session: Tx, live: LiveEvent, ven_ids: list[str], now: datetime) -> dict[str, list[OutboxItem]]:
     """Request the report from every VEN of `ven_ids` that offers it; returns their pending outboxes."""
     event = live.event
     end = event_end(event.dtstart, event.duration)
@@ -58,7 +56,7 @@ async def request_due(ctx: VtnContext) -> int:
         ven_ids = [ven.ven_id for ven in ctx.live.targeted_vens(live.event)]
         try:
             outboxes = await ctx.store.call(_ask, live, ven_ids, now)
-        except IntegrityError:
+        except Conflict:
             log.info("event %s: another VTN process asked its VENs already", live.event.event_id)
             continue
         except Exception:  # one event's failure must not stop the others being asked; it is retried next round

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from mapping.dso import ecowatt, local_flex, nebco, sei_peak, tempo
 from mapping.dso.common import QUARTER, EventSpec, Translation
@@ -23,6 +22,7 @@ from vtn.domain import LiveEvent
 from vtn.dso.openadr3.common import Api, Conflict, NotFound, json_body, ok
 from vtn.dso.openadr3.directory import directory
 from vtn.dso.openadr3.event_ops import source_of
+from vtn.store import Tx
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
@@ -62,7 +62,7 @@ def _draft(spec: EventSpec, market_context: str, now: datetime, near_window: tim
 
 
 def apply_message(
-    session: Session, kind: str, message_id: str, client_id: str, events: list[m.Event], now: datetime, near_window: timedelta
+    session: Tx, kind: str, message_id: str, client_id: str, events: list[m.Event], now: datetime, near_window: timedelta
 ) -> tuple[bool, list[str], list[m.Event]]:
     """(duplicate, event ids, events changed) — creates or modifies the events and records the message."""
     seen = dso_repo.find_message(session, kind, message_id)

@@ -80,6 +80,16 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def is_postgresql(db_url: str) -> bool:
+    """True when `db_url` names a PostgreSQL database (several processes may share it)."""
+    return make_url(db_url).get_backend_name() == "postgresql"
+
+
+def libpq_url(db_url: str) -> str:
+    """The SQLAlchemy URL `db_url` as a libpq connection URI (no driver suffix)."""
+    return make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def shown_url(url: str) -> str:
     """`url` fit for a message: its password hidden (an unparsable URL is shown as given: it holds none we know of)."""
     try:

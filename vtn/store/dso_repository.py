@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vtn.auth.clients import ClientRecord
+from vtn.domain import ClientRecord
 from vtn.store import dso_models as dso
 from vtn.store import models as db
 from vtn.store.repository import note_change

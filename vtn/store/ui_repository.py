@@ -23,6 +23,11 @@ def save_user(session: Session, username: str, password_hash: str, role: str, no
     return created
 
 
+def list_users(session: Session) -> list[tuple[str, str]]:
+    """Every operator account as (username, role), by username."""
+    return [(u.username, u.role) for u in session.scalars(select(UiUser).order_by(UiUser.username))]
+
+
 def find_user(session: Session, username: str) -> tuple[str, str] | None:
     """(password hash, role) of a user."""
     row = session.get(UiUser, username)

@@ -8,10 +8,10 @@ from time import perf_counter
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from cariflex.tally import Tally
-from vtn.ops.metrics import STORE_DURATION
+from vtn.store import Conflict
 from vtn.store.database import make_engine, session_scope
 
 T = TypeVar("T")
@@ -20,29 +20,32 @@ T = TypeVar("T")
 class StoreWorker:
     """Executes `fn(session, *args)` in a transaction on the store thread."""
 
-    def __init__(self, url: str, origin: str = "cli", tally: Tally | None = None) -> None:
+    def __init__(self, url: str, origin: str = "cli", timed: Callable[[str, float], None] | None = None) -> None:
         self.origin = origin
-        #: where call times go (the VTN process's metrics); None: not timed
-        self.tally = tally
+        #: told each call's function name and duration in seconds (the VTN process's metrics); None: not timed
+        self.timed = timed
         self.engine: Engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtn-store")
 
     def _run(self, fn: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
-        with session_scope(self.sessions) as session:
-            session.info["origin"] = self.origin
-            return fn(session, *args, **kwargs)
+        try:
+            with session_scope(self.sessions) as session:
+                session.info["origin"] = self.origin
+                return fn(session, *args, **kwargs)
+        except IntegrityError as exc:
+            raise Conflict(f"{getattr(fn, '__name__', 'store call')}: {exc.orig}") from exc
 
     async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
-        """Run `fn(session, *args, **kwargs)` in its own transaction and return its result."""
+        """Run `fn(tx, *args, **kwargs)` in its own transaction and return its result (a unique-key race raises Conflict)."""
         loop = asyncio.get_running_loop()
-        if self.tally is None:
+        if self.timed is None:
             return await loop.run_in_executor(self._executor, self._run, fn, args, kwargs)
         start = perf_counter()
         try:
             return await loop.run_in_executor(self._executor, self._run, fn, args, kwargs)
         finally:
-            self.tally.observe(STORE_DURATION, (getattr(fn, "__name__", "call"),), perf_counter() - start)
+            self.timed(getattr(fn, "__name__", "call"), perf_counter() - start)
 
     def call_sync(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """The same, from synchronous code (start-up, CLI)."""

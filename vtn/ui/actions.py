@@ -5,12 +5,12 @@ from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_duration, parse_duration
 from vtn.admin import events as event_admin
 from vtn.admin import reports as report_admin
+from vtn.store import Tx
 from vtn.store import event_log as log
 from vtn.store import repository as repo
 from vtn.store import ui_repository as users
@@ -35,7 +35,7 @@ def _done(path: str, notice: str) -> web.HTTPSeeOther:
 # --- cancel an event ------------------------------------------------------------------------
 
 
-def cancel_and_audit(session: Session, event_id: str, now: datetime, reason: str, username: str) -> int:
+def cancel_and_audit(session: Tx, event_id: str, now: datetime, reason: str, username: str) -> int:
     """Cancel the event (vtn.admin.events records who did it); the new modificationNumber."""
     return event_admin.cancel_event(session, event_id, now, reason, actor=username).modification_number
 
@@ -109,7 +109,7 @@ async def cancel(request: web.Request) -> web.Response:
 # --- request re-registration ------------------------------------------------------------------
 
 
-def reregister_and_audit(session: Session, ven_id: str, now: datetime, username: str) -> None:
+def reregister_and_audit(session: Tx, ven_id: str, now: datetime, username: str) -> None:
     """Queue oadrRequestReregistration and record who asked."""
     ven = repo.load_ven(session, ven_id)
     if ven is None or not ven.registered:
@@ -147,7 +147,7 @@ async def reregister(request: web.Request) -> web.Response:
 
 
 def report_and_audit(
-    session: Session, ven_id: str, report_name: str, granularity: timedelta, report_back: timedelta, now: datetime, username: str
+    session: Tx, ven_id: str, report_name: str, granularity: timedelta, report_back: timedelta, now: datetime, username: str
 ) -> str:
     """Store and queue a report request (vtn.admin.reports) and record who asked; the reportRequestID."""
     request = report_admin.request_report(session, ven_id, report_name, now, granularity=granularity, report_back=report_back)

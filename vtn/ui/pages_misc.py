@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from mapping.curtailment import report as curtailment_report
 from vtn.csv_export import safe_row
+from vtn.store import Tx
 from vtn.store import report_repository as reports
 from vtn.store import ui_repository as users
 from vtn.ui.formatting import MINUTES, parse_local, unit_symbol, zone_name
@@ -55,7 +55,7 @@ def _point_filter(ui: UiState, query: dict[str, str]) -> dict[str, object]:
     }
 
 
-def registered_units(session: Session, ven_ids: Iterable[str]) -> dict[tuple[str, str, str], str]:
+def registered_units(session: Tx, ven_ids: Iterable[str]) -> dict[tuple[str, str, str], str]:
     """(venID, report name, rID) → unit symbol ('kW') of what those VENs registered."""
     # a VEN registers METADATA_TELEMETRY_USAGE and sends TELEMETRY_USAGE (2.0b names the data report so)
     return {

@@ -4,10 +4,9 @@ place that changes events) and its OpenADR 3 form change together."""
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from mapping.oadr import model as m
 from vtn.admin import events as event_admin
+from vtn.store import Tx
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 from vtn.store.dso_repository import UpstreamEvent
@@ -22,7 +21,7 @@ def source_of(client_id: str) -> str:
 
 
 def create(
-    session: Session, event: m.Event, client_id: str, program_id: str, version: str, body: dict[str, Any], now: datetime
+    session: Tx, event: m.Event, client_id: str, program_id: str, version: str, body: dict[str, Any], now: datetime
 ) -> UpstreamEvent:
     """Store a new 2.0b event and its OpenADR 3 form (EventRefused on an id clash or an overlapping event)."""
     event_admin.create_event(session, event, source_of(client_id), now)
@@ -30,7 +29,7 @@ def create(
 
 
 def update(
-    session: Session,
+    session: Tx,
     event_id: str,
     body: dict[str, Any],
     now: datetime,
@@ -44,7 +43,7 @@ def update(
     return revised
 
 
-def delete(session: Session, event_id: str, now: datetime, client_id: str) -> m.Event | None:
+def delete(session: Tx, event_id: str, now: datetime, client_id: str) -> m.Event | None:
     """Cancel the 2.0b event while it is still open, and mark the OpenADR 3 form deleted.
 
     Returns the cancelled modification, or None when the event had already completed or been cancelled.

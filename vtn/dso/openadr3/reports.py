@@ -7,13 +7,13 @@ gives write_reports to VENs only).
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
 from mapping.oadr.lifecycle import event_end
 from mapping.openadr3.reports import build_report
 from vtn.auth.http import AuthFailed
 from vtn.auth.tokens import Grant
 from vtn.dso.openadr3.common import Api, NotFound, ok, page, path_id
+from vtn.store import Tx
 from vtn.store import dso_repository as dso_repo
 from vtn.store import report_repository as report_repo
 from vtn.store import repository as repo
@@ -22,7 +22,7 @@ from vtn.store import repository as repo
 MAX_POINTS = 10_000
 
 
-def gather(session: Session, client_id: str, version: str, program_id: str | None, event_id: str | None) -> list[dict[str, Any]]:
+def gather(session: Tx, client_id: str, version: str, program_id: str | None, event_id: str | None) -> list[dict[str, Any]]:
     """The reports of a client's events (one transaction)."""
     reports = []
     for upstream in dso_repo.list_upstream_events(session, client_id, program_id):

@@ -5,11 +5,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mapping.openadr3.wire import VERSIONS
-from vtn.auth.clients import ClientRecord
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.revocation import DisabledClients
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
+from vtn.domain import ClientRecord
 from vtn.dso import signals as dso_signals
 from vtn.dso.openadr3 import events, programs, reports, subscriptions, vens
 from vtn.dso.openadr3.common import Api, endpoint

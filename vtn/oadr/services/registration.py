@@ -5,13 +5,12 @@ from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy.orm import Session
-
 from mapping.oadr import model as m
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.context import VtnContext, new_id
 from vtn.domain import OutboxItem, VenRecord
 from vtn.oadr.services.common import ok
+from vtn.store import Tx
 from vtn.store import repository as repo
 
 log = logging.getLogger("cariflex.vtn.registration")
@@ -117,7 +116,7 @@ def _check_push_address(ctx: VtnContext, address: str | None) -> str:
     return address
 
 
-def _save_registration(session: Session, record: VenRecord, now: datetime) -> list[OutboxItem]:
+def _save_registration(session: Tx, record: VenRecord, now: datetime) -> list[OutboxItem]:
     repo.save_ven(session, record, now, True)
     # N1_0020: the VTN registers its own reports with every (re-)registered VEN, delivered on poll
     repo.enqueue(session, record.ven_id, "register_report", {}, now)
