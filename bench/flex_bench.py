@@ -39,7 +39,7 @@ from flex_report import Case, histogram, per_site, phases, summary, worker_load 
 from flex_timing import SiteTiming, TimedHooks, cpu_seconds, read_rq_times  # noqa: E402
 from flexmeasures_client import FlexMeasuresClient  # noqa: E402
 
-from mapping.flex.combine import RESOLUTION, ceil_slot, floor_slot  # noqa: E402
+from mapping.grid import QUARTER, ceil_slot, floor_slot  # noqa: E402
 from mapping.oadr import model as m  # noqa: E402
 from tests.support.flexmeasures import FlexMeasuresServer, flexmeasures_server  # noqa: E402
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn  # noqa: E402
@@ -89,13 +89,13 @@ async def _confirm(client: FlexMeasuresClient, timing: SiteTiming, sensor: int, 
     """Read the site's dso-import-limit over the event's window; every slot it fully covers must hold its limit."""
     start, end = floor_slot(event.dtstart), ceil_slot(end_of(event))
     try:
-        data = await client.get_sensor_data(sensor, start=start, duration=end - start, unit="kW", resolution=RESOLUTION)
+        data = await client.get_sensor_data(sensor, start=start, duration=end - start, unit="kW", resolution=QUARTER)
     except Exception as exc:  # noqa: BLE001 - reported, not fatal
         timing.confirm_note = f"read failed: {exc}"[:60]
         return
     timing.confirmed = time.monotonic()
-    slots = [start + i * RESOLUTION for i in range(len(data["values"]))]
-    inside = [v for s, v in zip(slots, data["values"], strict=True) if event.dtstart <= s and s + RESOLUTION <= end_of(event)]
+    slots = [start + i * QUARTER for i in range(len(data["values"]))]
+    inside = [v for s, v in zip(slots, data["values"], strict=True) if event.dtstart <= s and s + QUARTER <= end_of(event)]
     values = [None if v is None else round(float(v), 3) for v in inside]
     if not values or set(values) != {limit}:
         timing.confirm_note = f"MISMATCH {values}"

@@ -1,6 +1,5 @@
 """OpenADR certificate fingerprints (openleadr's definition, so both sides agree on the wire)."""
 
-import ssl
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -11,12 +10,6 @@ from openleadr.utils import certificate_fingerprint_from_der
 def fingerprint_of_der(der: bytes) -> str:
     """The OpenADR fingerprint: the last 10 bytes of the certificate's SHA-256, as 29 chars `AB:CD:…`."""
     return certificate_fingerprint_from_der(der)
-
-
-def fingerprint_of_pem(pem: str | bytes) -> str:
-    """The OpenADR fingerprint of a PEM certificate (the first one when several are given)."""
-    text = pem.decode("ascii") if isinstance(pem, bytes) else pem
-    return fingerprint_of_der(ssl.PEM_cert_to_DER_cert(text))
 
 
 def certificate_from_header(value: str) -> x509.Certificate:

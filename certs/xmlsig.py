@@ -25,6 +25,7 @@ from signxml.algorithms import SignatureMethod
 from signxml.exceptions import SignXMLException
 
 from certs.fingerprint import der_of, fingerprint_of_der
+from mapping.oadr.codes import OadrError
 from mapping.oadr.namespaces import DS, OADR, q
 from mapping.oadr.timefmt import format_datetime, parse_datetime
 
@@ -126,7 +127,7 @@ def verify(root: etree._Element, now: datetime, window: timedelta) -> Verified:
         raise SignatureRefused("the signed ReplayProtect (timestamp and nonce) is missing")
     try:
         timestamp = parse_datetime(timestamp_text.strip())
-    except Exception as exc:
+    except (OadrError, OverflowError) as exc:  # not a date-time; one too close to year 1 or 9999 to move to UTC
         raise SignatureRefused(f"ReplayProtect timestamp {timestamp_text!r} is not a date-time") from exc
     if abs(now - timestamp) > window:
         raise SignatureRefused(f"signed at {format_datetime(timestamp)}, outside the replay window of {window} around now")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mapping.oadr.model import OptType
 from vtn.curtailment import query as curtailment_query
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
@@ -31,7 +32,7 @@ class EventOutcome:
     @property
     def opted_in(self) -> list[str]:
         """The venIDs whose latest answer is optIn."""
-        return sorted(ven for ven, opt in self.opts.items() if opt == "optIn")
+        return sorted(ven for ven, opt in self.opts.items() if opt == OptType.OPT_IN)
 
     def reported(self) -> set[str]:
         """The venIDs whose curtailment report has at least one measured interval."""

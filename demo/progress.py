@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from demo.outcome import EventOutcome
 from demo.scenario import DemoPlan
 from mapping.curtailment import report as curtailment_wire
-from mapping.flex.combine import floor_slot
+from mapping.grid import floor_slot
 
 
 def say(message: str) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from demo.world import MARTINIQUE
-from mapping.flex.combine import RESOLUTION, floor_slot
+from mapping.grid import QUARTER, floor_slot
 
 EVENING_START = time(18, 0)
 EVENING = timedelta(hours=4)
@@ -59,8 +59,8 @@ def compressed_duration(factor: int) -> timedelta:
     """The evening's four hours divided by `factor`, rounded up to whole quarter hours (at least one)."""
     if factor < 1:
         raise ValueError(f"--fast factor must be 1 or more, not {factor}")
-    quarters = max(1, math.ceil(EVENING / factor / RESOLUTION))
-    return quarters * RESOLUTION
+    quarters = max(1, math.ceil(EVENING / factor / QUARTER))
+    return quarters * QUARTER
 
 
 def plan(now: datetime, fast: int | None, level: str = "RED", min_left: timedelta = timedelta(minutes=5)) -> DemoPlan:
@@ -77,8 +77,8 @@ def plan(now: datetime, fast: int | None, level: str = "RED", min_left: timedelt
             level=level,
         )
     start = floor_slot(now)
-    if start + RESOLUTION - now < min_left:
-        start += RESOLUTION
+    if start + QUARTER - now < min_left:
+        start += QUARTER
     local_start = start.astimezone(MARTINIQUE)
     evening = datetime.combine(local_start.date(), EVENING_START, MARTINIQUE)
     return DemoPlan(start=start, end=start + compressed_duration(fast), scenario_offset=evening - local_start, level=level)

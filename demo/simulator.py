@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import aiomqtt
 
 from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw, pv_kw
-from mapping.flex.combine import RESOLUTION, floor_slot
+from mapping.grid import QUARTER, floor_slot
 from ven.config import SiteConfig
 from ven.provision import storage_capacity_kwh
 
@@ -173,7 +173,7 @@ class SiteSimulator:
                 continue
             for index, value in enumerate(result):
                 if value is not None:
-                    site.schedule[start + index * RESOLUTION] = value
+                    site.schedule[start + index * QUARTER] = value
                     found += 1
         if failed:
             name, exc = failed[0]

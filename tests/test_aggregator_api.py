@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from mapping.flex.combine import floor_slot
 from mapping.flexready.clock import utc_text
+from mapping.grid import floor_slot
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from tests.support.aggregator import BASE, Aggregator, aggregator_config, connect

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mapping.flex.combine import floor_slot
 from mapping.flexready.clock import utc_text
+from mapping.grid import floor_slot
 from tests.support.aggregator import SITES, aggregator_config, connect
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, publish
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from mapping.flex.combine import RESOLUTION, floor_slot
 from mapping.flexready.clock import utc_text
+from mapping.grid import QUARTER, floor_slot
 from tests.support.aggregator import aggregator_config, connect
 from tests.support.ven_harness import running_ven, ven_config, wait_for
 from tests.support.vtn_harness import running_vtn
@@ -35,7 +35,7 @@ async def test_series_reach_the_sites_price_sensor(sqlite_url, tmp_path, fm_clie
         async with running_ven(ven, hooks) as process:
             await wait_for(lambda: process.vens[site.name].site.registration is not None, what="registration")
             agg = await connect(vtn, "agg-fm")
-            start = floor_slot(vtn.ctx.now()) + 4 * RESOLUTION
+            start = floor_slot(vtn.ctx.now()) + 4 * QUARTER
             series = {"series_id": "s-1", "site": site.name, "item": item, "unit": unit, "values": values}
             status, body = await agg.call("POST", "/series", {**series, "start": utc_text(start)})
             assert status == 201, body
@@ -43,7 +43,7 @@ async def test_series_reach_the_sites_price_sensor(sqlite_url, tmp_path, fm_clie
             assert inner.outcomes[site.name].job_failed is None
             price_sensor = assets[site.name].sensors["dso-price"]
             data = await fm_client.get_sensor_data(
-                price_sensor, start=start, duration=2 * RESOLUTION, unit="EUR/kWh", resolution=RESOLUTION
+                price_sensor, start=start, duration=2 * QUARTER, unit="EUR/kWh", resolution=QUARTER
             )
             assert [round(float(v), 4) for v in data["values"]] == expected
 

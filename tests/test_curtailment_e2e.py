@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from mapping.flex.combine import floor_slot
+from mapping.grid import floor_slot
 from tests.support.mqtt import (
     BROKER_PORT,
     ensure_machine_broker,

@@ -12,7 +12,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cariflex.tally import Tally
-from mapping.flex.combine import RESOLUTION, ceil_slot, floor_slot
+from mapping.grid import QUARTER, ceil_slot, floor_slot
 from mapping.oadr.timefmt import format_datetime
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
@@ -75,7 +75,7 @@ async def fm_client(flexmeasures):
 
 
 async def _sensor_values(client, sensor_id: int, start, end) -> list[float]:  # noqa: ANN001
-    data = await client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=RESOLUTION)
+    data = await client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=QUARTER)
     return [float(v) if v is not None else None for v in data["values"]]
 
 
@@ -114,11 +114,11 @@ async def test_import_cap_on_a_battery_site_then_tightened_then_cancelled(sqlite
             outcome = inner.outcomes["fm-battery"]
             start, end = event.dtstart, event.dtstart + event.duration
             limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
-            inside = [v for i, v in enumerate(limits) if start <= outcome.start + i * RESOLUTION < ceil_slot(end)]
+            inside = [v for i, v in enumerate(limits) if start <= outcome.start + i * QUARTER < ceil_slot(end)]
             assert inside and set(inside) == {5.0}
             assert outcome.schedule_kw and not outcome.breaches, outcome.breaches
             for i, device in enumerate(outcome.schedule_kw):  # the site never imports more than the cap in the window
-                if start <= outcome.start + i * RESOLUTION < end:
+                if start <= outcome.start + i * QUARTER < end:
                     assert device + BATTERY.base_load_kw <= 5.0 + 1e-6
 
             inner.outcomes.clear()
@@ -198,7 +198,7 @@ async def test_other_signals_reach_flexmeasures(sqlite_url, tmp_path, fm_client,
                 assert not outcome.breaches
             elif check == "price":
                 data = await fm_client.get_sensor_data(
-                    sensors["dso-price"], start=window[0], duration=window[1] - window[0], unit="EUR/kWh", resolution=RESOLUTION
+                    sensors["dso-price"], start=window[0], duration=window[1] - window[0], unit="EUR/kWh", resolution=QUARTER
                 )
                 assert [round(float(v), 4) for v in data["values"]] == [
                     0.45,
@@ -277,8 +277,8 @@ async def test_cancellation_mid_event_restores_the_default_for_the_rest_of_the_w
             )
             await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule of the running event")
             running_from = floor_slot(utc_now())
-            later = running_from + RESOLUTION
-            assert set(await _sensor_values(fm_client, sensor, later, later + 4 * RESOLUTION)) == {7.0}
+            later = running_from + QUARTER
+            assert set(await _sensor_values(fm_client, sensor, later, later + 4 * QUARTER)) == {7.0}
             inner.outcomes.clear()
             await vtn.cancel_event(event.event_id)
             await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after the cancellation")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mapping.curtailment import Flag, Measured
-from mapping.flex.combine import RESOLUTION, floor_slot
+from mapping.grid import QUARTER, floor_slot
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload, publish
 from tests.support.ven_harness import ven_config, wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
@@ -38,7 +38,7 @@ def _config(vtn_url: str, tmp_path, name: str, fm: FlexMeasuresSettings, **site:
 async def _read(fm: FlexMeasuresSettings, sensor_id: int, start: datetime, slots: int, unit: str = "kW") -> list[float | None]:
     client = client_for(fm)
     try:
-        data = await client.get_sensor_data(sensor_id, start=start, duration=slots * RESOLUTION, unit=unit, resolution=RESOLUTION)
+        data = await client.get_sensor_data(sensor_id, start=start, duration=slots * QUARTER, unit=unit, resolution=QUARTER)
     finally:
         await client.close()
     return [float(v) if v is not None else None for v in data["values"]]
@@ -47,10 +47,10 @@ async def _read(fm: FlexMeasuresSettings, sensor_id: int, start: datetime, slots
 def test_only_valued_consecutive_intervals_are_posted():
     t0 = datetime(2026, 11, 26, 22, tzinfo=UTC)
     items = [
-        Measured(t0 + i * RESOLUTION, kw, 1, 1.0, frozenset() if kw is not None else frozenset({Flag.MISSING}))
+        Measured(t0 + i * QUARTER, kw, 1, 1.0, frozenset() if kw is not None else frozenset({Flag.MISSING}))
         for i, kw in enumerate([1.0, 2.0, None, 4.0])
     ]
-    assert valued_runs(items) == [(t0, [1.0, 2.0]), (t0 + 3 * RESOLUTION, [4.0])]
+    assert valued_runs(items) == [(t0, [1.0, 2.0]), (t0 + 3 * QUARTER, [4.0])]
 
 
 def test_a_schedule_starts_from_the_measured_state_of_charge():
@@ -73,7 +73,7 @@ async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_m
         try:
             assert process.forwarder is not None and process._mqtt is not None
             await wait_for(process._mqtt.connected.is_set, what="the MQTT subscription")
-            slot = floor_slot(datetime.now(UTC)) - RESOLUTION
+            slot = floor_slot(datetime.now(UTC)) - QUARTER
             meter = [4.0] * 5 + [10.0] * 10
             await publish(
                 [(f"cariflex/{name}/meter/power", payload(kw, at=slot + i * MINUTE)) for i, kw in enumerate(meter)]
@@ -100,14 +100,14 @@ async def test_a_site_metered_in_flexmeasures_reports_its_curtailment_to_the_vtn
     vtn_config = config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1), curtailment_after=timedelta(0))
     async with running_vtn(vtn_config) as vtn:
         config = _config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path, name, fm, telemetry="flexmeasures")
-        t0 = floor_slot(datetime.now(UTC)) - 2 * RESOLUTION
+        t0 = floor_slot(datetime.now(UTC)) - 2 * QUARTER
         client = client_for(fm)
         try:
             assets = await provision(client, config.sites)
             await client.post_sensor_data(
                 assets[name].sensors["site-power"],
-                start=t0 - 4 * RESOLUTION,
-                duration=5 * RESOLUTION,
+                start=t0 - 4 * QUARTER,
+                duration=5 * QUARTER,
                 values=[12.0, 12.0, 12.0, 12.0, 5.0],
                 unit="kW",
             )

@@ -38,7 +38,7 @@ from mapping.curtailment.baseline import (
     rectangle,
     x_of_y,
 )
-from mapping.flex.combine import RESOLUTION, Segment, floor_slot
+from mapping.grid import QUARTER, Segment, floor_slot
 
 MINUTE = timedelta(minutes=1)
 NOV = 11
@@ -82,24 +82,24 @@ def test_resample_hand_computed_means_coverage_and_flags():
 def test_irregular_samples_are_weighted_by_the_time_they_stand_for():
     samples = [Sample(T0, 10.0), Sample(T0 + 10 * MINUTE, 20.0)]
     # hold 5 min: 10 kW over 18:00–18:05, 20 kW over 18:10–18:15 → mean (5×10 + 5×20) / 10 = 15, coverage 10/15
-    [short] = resample(samples, T0, T0 + RESOLUTION, max_hold=5 * MINUTE)
+    [short] = resample(samples, T0, T0 + QUARTER, max_hold=5 * MINUTE)
     assert short.kw == 15.0 and short.coverage == pytest.approx(2 / 3) and short.flags == {Flag.PARTIAL}
     # hold 10 min: 10 kW over 18:00–18:10 (until the next sample), 20 kW over 18:10–18:15 (until the interval ends)
     # → (10×10 + 5×20) / 15 = 200 / 15 = 13.33… kW, coverage 1
-    [long] = resample(samples, T0, T0 + RESOLUTION, max_hold=10 * MINUTE)
+    [long] = resample(samples, T0, T0 + QUARTER, max_hold=10 * MINUTE)
     assert long.kw == pytest.approx(200 / 15) and long.coverage == 1.0 and long.flags == frozenset()
 
 
 def test_a_sample_never_lends_its_value_to_the_next_interval():
     # 18:14 held 5 min would reach 18:19, but stops at 18:15: 1 minute of 15 in the first interval, nothing in the next
-    first, second = resample([Sample(at(26, 18, 14), 7.0)], T0, T0 + 2 * RESOLUTION, max_hold=5 * MINUTE)
+    first, second = resample([Sample(at(26, 18, 14), 7.0)], T0, T0 + 2 * QUARTER, max_hold=5 * MINUTE)
     assert (first.kw, first.coverage) == (7.0, pytest.approx(1 / 15))
     assert (second.kw, second.flags) == (None, {Flag.MISSING})
 
 
 def test_samples_sharing_a_timestamp_share_its_time():
     # two readings at 18:00 held 15 min: each stands for half of it → (10 + 14) / 2 = 12
-    [slot] = resample([Sample(T0, 10.0), Sample(T0, 14.0, estimated=True)], T0, T0 + RESOLUTION, max_hold=RESOLUTION)
+    [slot] = resample([Sample(T0, 10.0), Sample(T0, 14.0, estimated=True)], T0, T0 + QUARTER, max_hold=QUARTER)
     assert (slot.kw, slot.samples, slot.coverage, slot.flags) == (12.0, 2, 1.0, {Flag.ESTIMATED})
 
 
@@ -123,7 +123,7 @@ def test_samples_in_any_time_zone_land_on_martinique_quarter_hours():
     ],
 )
 def test_resample_refuses_what_it_cannot_average(samples, kwargs, message):
-    arguments = {"start": T0, "end": T0 + RESOLUTION, "max_hold": MINUTE} | kwargs
+    arguments = {"start": T0, "end": T0 + QUARTER, "max_hold": MINUTE} | kwargs
     with pytest.raises(CurtailmentRefused, match=message):
         resample(samples, **arguments)
 
@@ -135,7 +135,7 @@ def test_rectangle_is_the_flat_mean_of_the_hour_before():
     history = [measured(at(26, 17, 15 * i), kw) for i, kw in enumerate([10.0, 12.0, 14.0, 16.0])]
     result = rectangle(T0, at(26, 19), history, minutes=60)
     # (10 + 12 + 14 + 16) / 4 = 52 / 4 = 13 kW over each of the 4 event intervals 18:00, 18:15, 18:30, 18:45
-    assert [(b.start, b.kw, b.flags) for b in result] == [(T0 + i * RESOLUTION, 13.0, frozenset()) for i in range(4)]
+    assert [(b.start, b.kw, b.flags) for b in result] == [(T0 + i * QUARTER, 13.0, frozenset()) for i in range(4)]
     assert result[0].used == tuple(at(26, 17, 15 * i) for i in range(4))
 
 
@@ -143,14 +143,14 @@ def test_rectangle_with_holes_and_partial_intervals():
     full = [measured(at(26, 17, 15 * i), kw) for i, kw in enumerate([10.0, 12.0, 14.0, 16.0])]
     holed = [full[0], measured(at(26, 17, 15), None), full[2], full[3]]
     # 17:15 missing: (10 + 14 + 16) / 3 = 40 / 3, flagged: 3 intervals of the 4 the hour holds
-    [b] = rectangle(T0, T0 + RESOLUTION, holed)
+    [b] = rectangle(T0, T0 + QUARTER, holed)
     assert b.kw == pytest.approx(40 / 3) and b.flags == {Flag.INSUFFICIENT_HISTORY}
     # 17:45 seen half the time: weight 0.5 → (10 + 12 + 14 + 0.5×16) / 3.5 = 44 / 3.5 = 12.571… kW, partial passed on
     halved = [*full[:3], measured(at(26, 17, 45), 16.0, coverage=0.5, flags=(Flag.PARTIAL,))]
-    [b] = rectangle(T0, T0 + RESOLUTION, halved)
+    [b] = rectangle(T0, T0 + QUARTER, halved)
     assert b.kw == pytest.approx(44 / 3.5) and b.flags == {Flag.PARTIAL}
     # nothing before the event: no value
-    [b] = rectangle(T0, T0 + RESOLUTION, [])
+    [b] = rectangle(T0, T0 + QUARTER, [])
     assert b.kw is None and b.flags == {Flag.MISSING, Flag.INSUFFICIENT_HISTORY}
 
 
@@ -158,7 +158,7 @@ def test_rectangle_of_an_event_starting_off_the_grid_ends_at_its_first_interval(
     history = [measured(at(26, 17, 30), 8.0), measured(at(26, 17, 45), 6.0)]
     # start 18:05: the event owns the 18:00 interval, the reference is 17:30–18:00 → (8 + 6) / 2 = 7
     result = rectangle(at(26, 18, 5), at(26, 18, 20), history, minutes=30)
-    assert [(b.start, b.kw) for b in result] == [(T0, 7.0), (T0 + RESOLUTION, 7.0)]
+    assert [(b.start, b.kw) for b in result] == [(T0, 7.0), (T0 + QUARTER, 7.0)]
 
 
 # --- x-of-y ---------------------------------------------------------------------------------
@@ -187,9 +187,9 @@ def test_high_4_of_5_weekdays_hand_computed():
 
 def test_x_of_y_with_too_few_days_is_flagged_and_with_none_is_missing():
     # 18:00 without Fri 20 and Thu 19: 20, 22, 18 → 60 / 3 = 20, only 3 of the 4 values asked for
-    [b] = x_of_y(T0, T0 + RESOLUTION, _x_of_y_history({(20, 0): None, (19, 0): None}))
+    [b] = x_of_y(T0, T0 + QUARTER, _x_of_y_history({(20, 0): None, (19, 0): None}))
     assert (b.kw, b.flags) == (20.0, {Flag.INSUFFICIENT_HISTORY})
-    [b] = x_of_y(T0, T0 + RESOLUTION, [])
+    [b] = x_of_y(T0, T0 + QUARTER, [])
     assert (b.kw, b.flags, b.used) == (None, {Flag.MISSING, Flag.INSUFFICIENT_HISTORY}, ())
 
 
@@ -198,7 +198,7 @@ def test_x_of_y_passes_over_excluded_days_and_inherits_flags():
     history = [h for h in history if h.kw is not None]
     # Tue 24 is a holiday: the 5 weekdays are Wed 25, Mon 23, Fri 20, Thu 19, Wed 18 → 20, 18, 30, 25, 99
     # → the 4 highest 99, 30, 25, 20 → 174 / 4 = 43.5; Fri 20 was partial and estimated, and is used
-    [b] = x_of_y(T0, T0 + RESOLUTION, history, excluded_days={date(2026, NOV, 24)})
+    [b] = x_of_y(T0, T0 + QUARTER, history, excluded_days={date(2026, NOV, 24)})
     assert (b.kw, b.flags) == (43.5, {Flag.PARTIAL, Flag.ESTIMATED})
 
 
@@ -206,7 +206,7 @@ def test_x_of_y_on_weekends():
     saturday = at(28, 10)
     history = [measured(at(22, 10), 40.0), measured(at(21, 10), 50.0), measured(at(15, 10), 44.0), measured(at(27, 10), 1.0)]
     # the last 3 weekend days before Sat 28: Sun 22, Sat 21, Sun 15 → 40, 50, 44 → the 2 highest 50, 44 → 94 / 2 = 47
-    [b] = x_of_y(saturday, saturday + RESOLUTION, history, x=2, y=3, days=WEEKENDS)
+    [b] = x_of_y(saturday, saturday + QUARTER, history, x=2, y=3, days=WEEKENDS)
     assert b.kw == 47.0
     assert eligible_days(date(2026, NOV, 28), 3, SAME_KIND) == (date(2026, NOV, 22), date(2026, NOV, 21), date(2026, NOV, 15))
     assert eligible_days(date(2026, NOV, 26), 3, ALL_DAYS) == (date(2026, NOV, 25), date(2026, NOV, 24), date(2026, NOV, 23))
@@ -237,15 +237,15 @@ def test_counterfactual_is_averaged_onto_the_grid():
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ([Segment(T0, T0 + RESOLUTION, 1.0), Segment(T0 + 5 * MINUTE, T0 + RESOLUTION, 2.0)], "overlap"),
+        ([Segment(T0, T0 + QUARTER, 1.0), Segment(T0 + 5 * MINUTE, T0 + QUARTER, 2.0)], "overlap"),
         ([Segment(T0, T0, 1.0)], "not after its start"),
         ([Segment(datetime(2026, NOV, 26, 22), datetime(2026, NOV, 26, 23), 1.0)], "no time zone"),
-        ([Segment(T0, T0 + RESOLUTION, math.nan)], "not a number"),
+        ([Segment(T0, T0 + QUARTER, math.nan)], "not a number"),
     ],
 )
 def test_counterfactual_refuses_schedules_it_cannot_trust(schedule, message):
     with pytest.raises(CurtailmentRefused, match=message):
-        counterfactual(T0, T0 + RESOLUTION, schedule)
+        counterfactual(T0, T0 + QUARTER, schedule)
 
 
 # --- configuration and dispatch -------------------------------------------------------------
@@ -269,15 +269,15 @@ def test_config_refuses_unusable_settings(config, message):
 
 def test_compute_baseline_follows_the_program_config():
     history = _x_of_y_history() + [measured(at(26, 17, 45), 9.0)]
-    assert compute_baseline(BaselineConfig(X_OF_Y), T0, T0 + RESOLUTION, history=history)[0].kw == 24.25
-    assert compute_baseline(BaselineConfig(X_OF_Y, x=1, y=2), T0, T0 + RESOLUTION, history=history)[0].kw == 22.0  # max(20, 22)
-    assert compute_baseline(BaselineConfig(RECTANGLE, minutes=15), T0, T0 + RESOLUTION, history=history)[0].kw == 9.0
-    plan = [Segment(T0, T0 + RESOLUTION, 3.0)]
-    assert compute_baseline(BaselineConfig(COUNTERFACTUAL), T0, T0 + RESOLUTION, schedule=plan)[0].kw == 3.0
+    assert compute_baseline(BaselineConfig(X_OF_Y), T0, T0 + QUARTER, history=history)[0].kw == 24.25
+    assert compute_baseline(BaselineConfig(X_OF_Y, x=1, y=2), T0, T0 + QUARTER, history=history)[0].kw == 22.0  # max(20, 22)
+    assert compute_baseline(BaselineConfig(RECTANGLE, minutes=15), T0, T0 + QUARTER, history=history)[0].kw == 9.0
+    plan = [Segment(T0, T0 + QUARTER, 3.0)]
+    assert compute_baseline(BaselineConfig(COUNTERFACTUAL), T0, T0 + QUARTER, schedule=plan)[0].kw == 3.0
     with pytest.raises(CurtailmentRefused, match="schedule"):
-        compute_baseline(BaselineConfig(COUNTERFACTUAL), T0, T0 + RESOLUTION)
+        compute_baseline(BaselineConfig(COUNTERFACTUAL), T0, T0 + QUARTER)
     with pytest.raises(CurtailmentRefused, match="two intervals"):
-        compute_baseline(BaselineConfig(RECTANGLE), T0, T0 + RESOLUTION, history=[measured(at(26, 17), 1.0)] * 2)
+        compute_baseline(BaselineConfig(RECTANGLE), T0, T0 + QUARTER, history=[measured(at(26, 17), 1.0)] * 2)
 
 
 def test_history_window_says_what_to_fetch():
@@ -292,10 +292,10 @@ def test_history_window_says_what_to_fetch():
 
 
 def test_achieved_hand_computed_against_an_import_limit():
-    slots = [T0 + i * RESOLUTION for i in range(3)]  # 18:00, 18:15, 18:30
+    slots = [T0 + i * QUARTER for i in range(3)]  # 18:00, 18:15, 18:30
     baseline = [base(s, 24.0) for s in slots]
     meter = [measured(slots[0], 18.0), measured(slots[1], 21.0, flags=(Flag.ESTIMATED,)), measured(slots[2], None)]
-    limit = [Segment(T0, T0 + 3 * RESOLUTION, 20.0)]
+    limit = [Segment(T0, T0 + 3 * QUARTER, 20.0)]
     first, second, third = achieved(baseline, meter, import_limit=limit)
     # 18:00: 24 − 18 = 6 kW → 6 × 0.25 h = 1.5 kWh; asked max(0, 24 − 20) = 4 kW → 1 kWh; ratio 6 / 4 = 1.5
     assert (first.achieved_kw, first.achieved_kwh, first.requested_kw, first.requested_kwh, first.ratio) == (
@@ -326,10 +326,10 @@ def test_achieved_hand_computed_against_an_import_limit():
 
 
 def test_achieved_against_a_requested_reduction_and_its_edge_cases():
-    slots = [T0 + i * RESOLUTION for i in range(3)]
+    slots = [T0 + i * QUARTER for i in range(3)]
     baseline = [base(slots[0], 24.0), base(slots[1], 24.0), base(slots[2], None, (Flag.INSUFFICIENT_HISTORY,))]
     meter = [measured(slots[0], 18.0), measured(slots[1], 26.0)]
-    first, second, third = achieved(baseline, meter, requested=[Segment(T0, T0 + 2 * RESOLUTION, 5.0)])
+    first, second, third = achieved(baseline, meter, requested=[Segment(T0, T0 + 2 * QUARTER, 5.0)])
     assert (first.achieved_kw, first.ratio) == (6.0, 1.2)  # 6 / 5
     assert (second.achieved_kw, second.ratio) == (-2.0, -0.4)  # drew 2 kW more than the baseline: −2 / 5
     # no baseline, no measurement, nothing requested at 18:30: everything unknown, both inputs' flags kept
@@ -338,7 +338,7 @@ def test_achieved_against_a_requested_reduction_and_its_edge_cases():
 
 
 def test_a_limit_above_the_baseline_asks_for_nothing():
-    [b] = achieved([base(T0, 24.0)], [measured(T0, 18.0)], import_limit=[Segment(T0, T0 + RESOLUTION, 30.0)])
+    [b] = achieved([base(T0, 24.0)], [measured(T0, 18.0)], import_limit=[Segment(T0, T0 + QUARTER, 30.0)])
     assert (b.achieved_kw, b.requested_kw, b.ratio, b.flags) == (6.0, 0.0, None, {Flag.NOTHING_REQUESTED})
     event = totals([b])
     assert (event.achieved_kwh, event.requested_kwh, event.ratio) == (1.5, 0.0, None)
@@ -350,8 +350,8 @@ def test_a_limit_above_the_baseline_asks_for_nothing():
     ("kwargs", "message"),
     [
         ({"requested": [], "import_limit": []}, "not both"),
-        ({"import_limit": [Segment(T0 + MINUTE, T0 + RESOLUTION, 5.0)]}, "not on the 15-minute grid"),
-        ({"requested": [Segment(T0, T0 + RESOLUTION, 5.0), Segment(T0, T0 + 2 * RESOLUTION, 4.0)]}, "overlap"),
+        ({"import_limit": [Segment(T0 + MINUTE, T0 + QUARTER, 5.0)]}, "not on the 15-minute grid"),
+        ({"requested": [Segment(T0, T0 + QUARTER, 5.0), Segment(T0, T0 + 2 * QUARTER, 4.0)]}, "overlap"),
     ],
 )
 def test_achieved_refuses_ambiguous_requests(kwargs, message):
@@ -368,12 +368,12 @@ def test_values_that_are_not_numbers_are_refused_wherever_they_enter():
     with pytest.raises(CurtailmentRefused, match="not a number"):
         achieved([base(T0, math.nan)], [measured(T0, 1.0)])
     with pytest.raises(CurtailmentRefused, match="not a number"):
-        x_of_y(T0, T0 + RESOLUTION, [measured(at(25, 18), math.inf)])
+        x_of_y(T0, T0 + QUARTER, [measured(at(25, 18), math.inf)])
     with pytest.raises(CurtailmentRefused, match="not a number"):
-        achieved([base(T0, 1.0)], [measured(T0, 1.0)], requested=[Segment(T0, T0 + RESOLUTION, math.nan)])
+        achieved([base(T0, 1.0)], [measured(T0, 1.0)], requested=[Segment(T0, T0 + QUARTER, math.nan)])
     # a value that saw no time cannot weigh in a mean (resample never makes one)
     with pytest.raises(CurtailmentRefused, match="no weight"):
-        rectangle(T0, T0 + RESOLUTION, [Measured(at(26, 17, 45), 5.0, 1, 0.0, frozenset())], minutes=15)
+        rectangle(T0, T0 + QUARTER, [Measured(at(26, 17, 45), 5.0, 1, 0.0, frozenset())], minutes=15)
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -395,7 +395,7 @@ def test_resampling_conserves_the_mean_of_uniform_samples(spacing, offset, value
     assert all(m.kw is not None for m in result), "uniform samples leave no gap"
     assert sum(m.samples for m in result) == len(values)
     for m in result:
-        assert m.coverage == m.samples * step / RESOLUTION
+        assert m.coverage == m.samples * step / QUARTER
     # each interval weighs what it saw: the time-weighted mean of the interval means is the mean of the samples
     overall = math.fsum(m.kw * m.coverage for m in result) / math.fsum(m.coverage for m in result)
     assert overall == pytest.approx(statistics.fmean(values), abs=1e-9)
@@ -408,28 +408,28 @@ def test_gaps_produce_missing_not_values(minutes, dropped):
     # minute samples over 18:00–20:00, then every sample of the dropped intervals taken away
     samples = [Sample(T0 + m * MINUTE, float(m)) for m in minutes if m // 15 not in dropped]
     stamped = {floor_slot(s.at) for s in samples}
-    for m in resample(samples, T0, T0 + 8 * RESOLUTION, max_hold=5 * MINUTE):
+    for m in resample(samples, T0, T0 + 8 * QUARTER, max_hold=5 * MINUTE):
         if m.start in stamped:
             assert m.kw is not None and Flag.MISSING not in m.flags and m.samples > 0 and m.coverage > 0
             inside = [s.kw for s in samples if floor_slot(s.at) == m.start]
             assert min(inside) <= m.kw <= max(inside)
         else:
             assert (m.kw, m.samples, m.coverage, m.flags) == (None, 0, 0.0, {Flag.MISSING})
-        if (m.start - T0) // RESOLUTION in dropped:
+        if (m.start - T0) // QUARTER in dropped:
             assert m.kw is None
 
 
 @st.composite
 def x_of_y_cases(draw: st.DrawFn) -> tuple:
     event_start = at(26, 0) + draw(st.integers(min_value=0, max_value=6)) * timedelta(days=1)
-    event_start += draw(st.integers(min_value=0, max_value=95)) * RESOLUTION
+    event_start += draw(st.integers(min_value=0, max_value=95)) * QUARTER
     length = draw(st.integers(min_value=1, max_value=4))
     y = draw(st.integers(min_value=1, max_value=5))
     x = draw(st.integers(min_value=1, max_value=y))
     days = draw(st.sampled_from([WEEKDAYS, WEEKENDS, ALL_DAYS, SAME_KIND]))
     values = draw(st.lists(maybe_kw, min_size=20 * length, max_size=20 * length))
     history = [
-        measured(event_start - (back + 1) * timedelta(days=1) + i * RESOLUTION, values[back * length + i])
+        measured(event_start - (back + 1) * timedelta(days=1) + i * QUARTER, values[back * length + i])
         for back in range(20)
         for i in range(length)
     ]
@@ -439,7 +439,7 @@ def x_of_y_cases(draw: st.DrawFn) -> tuple:
 @given(x_of_y_cases())
 def test_x_of_y_stays_within_its_inputs(case):
     event_start, length, x, y, days, history = case
-    result = x_of_y(event_start, event_start + length * RESOLUTION, history, x, y, days)
+    result = x_of_y(event_start, event_start + length * QUARTER, history, x, y, days)
     by_start = {m.start: m.kw for m in history}
     chosen = eligible_days(event_start.astimezone(LOCAL_TZ).date(), y, days)
     anchor = event_start.astimezone(LOCAL_TZ).date()
@@ -456,7 +456,7 @@ def test_x_of_y_stays_within_its_inputs(case):
 
 @given(st.lists(st.tuples(maybe_kw, maybe_kw), min_size=1, max_size=12))
 def test_achieved_is_baseline_minus_measured_exactly(pairs):
-    slots = [T0 + i * RESOLUTION for i in range(len(pairs))]
+    slots = [T0 + i * QUARTER for i in range(len(pairs))]
     result = achieved(
         [base(s, b) for s, (b, _) in zip(slots, pairs, strict=True)],
         [measured(s, m) for s, (_, m) in zip(slots, pairs, strict=True)],
@@ -498,10 +498,8 @@ def test_intervals_sit_on_the_martinique_quarter_hour_grid(moment, minutes):
     assert _on_martinique_quarter_hour(slot.start) and slot.start <= moment < slot.end and slot.samples == 1
     slots = event_slots(moment, moment + timedelta(minutes=minutes))
     assert all(_on_martinique_quarter_hour(s) and s.tzinfo == UTC for s in slots)
-    assert (
-        slots[0] <= moment < slots[0] + RESOLUTION and slots[-1] < moment + timedelta(minutes=minutes) <= slots[-1] + RESOLUTION
-    )
-    assert all(b - a == RESOLUTION for a, b in zip(slots, slots[1:], strict=False))
+    assert slots[0] <= moment < slots[0] + QUARTER and slots[-1] < moment + timedelta(minutes=minutes) <= slots[-1] + QUARTER
+    assert all(b - a == QUARTER for a, b in zip(slots, slots[1:], strict=False))
 
 
 @given(
@@ -510,11 +508,9 @@ def test_intervals_sit_on_the_martinique_quarter_hour_grid(moment, minutes):
     st.sampled_from([WEEKDAYS, WEEKENDS, ALL_DAYS]),
 )
 def test_x_of_y_reads_the_same_martinique_wall_clock_on_earlier_days(day, quarter, days):
-    start = at(26, 0) + day * timedelta(days=1) + quarter * RESOLUTION
-    history = [
-        measured(start - back * timedelta(days=1) + i * RESOLUTION, float(back)) for back in range(1, 15) for i in range(2)
-    ]
-    for b in x_of_y(start, start + 2 * RESOLUTION, history, x=2, y=3, days=days):
+    start = at(26, 0) + day * timedelta(days=1) + quarter * QUARTER
+    history = [measured(start - back * timedelta(days=1) + i * QUARTER, float(back)) for back in range(1, 15) for i in range(2)]
+    for b in x_of_y(start, start + 2 * QUARTER, history, x=2, y=3, days=days):
         assert len(b.used) == 2
         for used in b.used:
             assert used.astimezone(LOCAL_TZ).time() == b.start.astimezone(LOCAL_TZ).time()

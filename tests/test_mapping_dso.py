@@ -8,7 +8,7 @@ import pytest
 from mapping.dso import ecowatt, local_flex, nebco, sei_peak, tempo
 from mapping.dso.common import AdapterSettings
 from mapping.oadr import model as m
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 SETTINGS = AdapterSettings(program_id="p", zones=("poste-lamentin",))
 TEMPO = AdapterSettings(

@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapping.flex import constraints as c
-from mapping.flex.combine import RESOLUTION, Segment, ceil_slot, combine, floor_slot
+from mapping.flex.combine import combine
 from mapping.flex.flexmeasures import sensor_values, stored_flex_context, trigger_segments
 from mapping.flex.units import SCALES, UnitRefused, energy_kwh, power_kw, price_per_kw, price_per_kwh
+from mapping.grid import QUARTER, Segment, ceil_slot, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import power_kw as kw_unit
 
@@ -165,7 +166,7 @@ def test_combined_segments_are_on_the_grid_disjoint_and_never_looser(constraints
     segments = combine(constraints)[c.IMPORT_LIMIT]
     for segment in segments:
         assert floor_slot(segment.start) == segment.start and floor_slot(segment.end) == segment.end
-        assert segment.duration >= RESOLUTION
+        assert segment.duration >= QUARTER
     for a, b in zip(segments, segments[1:], strict=False):
         assert a.end <= b.start
     for constraint in constraints:
@@ -174,16 +175,16 @@ def test_combined_segments_are_on_the_grid_disjoint_and_never_looser(constraints
             covering = [s for s in segments if s.start <= slot < s.end]
             assert len(covering) == 1, "every slot a constraint touches is constrained"
             assert covering[0].value == _reference_slot_value(constraints, slot)
-            slot += RESOLUTION
+            slot += QUARTER
 
 
 @given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)))
 def test_slots_are_quarter_hours_in_martinique_too(moment):
     slot = floor_slot(moment)
-    assert slot <= moment < slot + RESOLUTION and slot.minute % 15 == 0 and slot.second == 0 and slot.microsecond == 0
+    assert slot <= moment < slot + QUARTER and slot.minute % 15 == 0 and slot.second == 0 and slot.microsecond == 0
     local = slot.astimezone(timezone(timedelta(hours=-4)))  # America/Martinique: UTC−4, no DST
     assert local.minute % 15 == 0
-    assert ceil_slot(moment) in (slot, slot + RESOLUTION)
+    assert ceil_slot(moment) in (slot, slot + QUARTER)
 
 
 # --- FlexMeasures bodies --------------------------------------------------------------------
@@ -198,6 +199,6 @@ def test_stored_flex_context_references_sensors_with_defaults():
 
 
 def test_sensor_values_restore_the_default_outside_the_event():
-    segments = [Segment(T0 + RESOLUTION, T0 + 2 * RESOLUTION, 6.0)]
-    assert sensor_values(segments, T0, T0 + 3 * RESOLUTION, 36.0) == [36.0, 6.0, 36.0]
+    segments = [Segment(T0 + QUARTER, T0 + 2 * QUARTER, 6.0)]
+    assert sensor_values(segments, T0, T0 + 3 * QUARTER, 36.0) == [36.0, 6.0, 36.0]
     assert trigger_segments(c.IMPORT_LIMIT, segments) == [{"start": "2026-11-26T22:15:00Z", "duration": "PT15M", "value": "6 kW"}]

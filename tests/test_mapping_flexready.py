@@ -6,13 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mapping import grid
+from mapping.curtailment import Sample, resample
 from mapping.flexready import clock, units
 from mapping.flexready.acks import Response, site_ack
 from mapping.flexready.measurements import slot_means
 from mapping.flexready.orders import parse_order
 from mapping.flexready.series import parse_series
 from mapping.flexready.sites import Portfolio, Site
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 Q = timedelta(minutes=15)
 PORTFOLIO = Portfolio(
@@ -147,7 +149,7 @@ def test_a_window_on_the_grid_in_any_offset_gives_its_slots_in_utc(moment, slots
     zone = datetime.strptime(offset, "%z").tzinfo
     got_start, got_slots = clock.window(start.astimezone(zone).isoformat(), end.astimezone(zone).isoformat())
     assert (got_start, got_slots) == (start, slots) and got_start.tzinfo == UTC
-    assert all((s - start) % Q == timedelta(0) for s in clock.slot_starts(got_start, got_slots))
+    assert all((s - start) % Q == timedelta(0) for s in grid.slot_starts(got_start, got_slots))
 
 
 @given(st.floats(0, 1e5, allow_nan=False), st.sampled_from(["W", "kW", "MW"]))
@@ -192,9 +194,35 @@ def test_slot_means_put_every_reading_in_its_quarter_and_nowhere_else(readings):
     start = datetime(2026, 12, 1, 22, tzinfo=UTC)
     timed = [(start + timedelta(minutes=minute), kw) for minute, kw in readings]
     means = slot_means(timed, start, 4)
-    assert [m.start for m in means] == list(clock.slot_starts(start, 4))
+    assert [m.start for m in means] == list(grid.slot_starts(start, 4))
     assert sum(m.samples for m in means) == sum(1 for minute, _ in readings if 0 <= minute < 60)
     for n, mean in enumerate(means):
         inside = [kw for minute, kw in readings if 15 * n <= minute < 15 * (n + 1)]
         assert mean.samples == len(inside)
-        assert mean.mean_kw == (pytest.approx(sum(inside) / len(inside)) if inside else None)
+        if inside:
+            assert min(inside) <= mean.mean_kw <= max(inside)  # a mean of the slot's readings, none from outside
+        else:
+            assert mean.mean_kw is None
+
+
+@given(st.lists(st.tuples(st.integers(-30 * 60, 120 * 60), st.floats(-50, 50, allow_nan=False)), max_size=60))
+def test_the_aggregator_shows_the_mean_the_ven_computes(readings):
+    """One 15-minute mean: the aggregator API's slot mean of any readings is the VEN's (`resample`, its defaults)."""
+    start = datetime(2026, 12, 1, 22, tzinfo=UTC)
+    timed = [(start + timedelta(seconds=second), kw) for second, kw in readings]
+    ven = resample([Sample(at, kw) for at, kw in timed], start, start + 4 * Q, max_hold=timedelta(minutes=5))
+    assert [(m.start, m.mean_kw, m.samples) for m in slot_means(timed, start, 4)] == [(v.start, v.kw, v.samples) for v in ven]
+
+
+def test_slot_means_weigh_each_reading_by_the_time_it_stands_for():
+    """10 kW read at :00, :05 and :10, then 20 kW at :14:00, :14:20, :14:40: the site drew 10 kW for 14 minutes
+    and 20 kW for one — 10.67 kW, not the 15 kW a plain average of the six readings would say."""
+    start = datetime(2026, 12, 1, 22, tzinfo=UTC)
+    seconds = [(0, 10.0), (300, 10.0), (600, 10.0), (840, 20.0), (860, 20.0), (880, 20.0)]
+    [mean] = slot_means([(start + timedelta(seconds=s), kw) for s, kw in seconds], start, 1)
+    assert (mean.mean_kw, mean.samples) == (pytest.approx((10 * 14 + 20) / 15), 6)
+
+
+def test_slot_means_refuse_a_start_off_the_grid():
+    with pytest.raises(Refused, match="start"):
+        slot_means([], datetime(2026, 12, 1, 22, 5, tzinfo=UTC), 1)

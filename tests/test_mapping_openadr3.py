@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mapping.oadr import model as m
-from mapping.openadr3.errors import Refused
 from mapping.openadr3.events import ProgramView, clean_event, render_event, to_draft
 from mapping.openadr3.programs import clean_program, render_program
 from mapping.openadr3.targets import Directory
+from mapping.refusal import Refused
 
 PROGRAM = ProgramView(market_context="http://cariflex.mq/programs/dso-capacity")
 DIRECTORY = Directory(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mapping.curtailment import report as wire
-from mapping.flex.combine import ceil_slot, floor_slot
+from mapping.grid import ceil_slot, floor_slot
 from mapping.oadr import model as m
 from tests.support.reports import usage_metadata
 from tests.support.ui import PASSWORD, add_user

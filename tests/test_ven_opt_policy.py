@@ -1,14 +1,19 @@
 """The site opt policy: what a site answers, with which code and why. Pure."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mapping.flex.constraints import PRICE, event_constraints
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.vocabulary import power_kw
-from ven.config import OptPolicy, SiteConfig
-from ven.opt_policy import decide, enrolled
+from mapping.settings import ConfigError
+from tests.support.ven_toml import load_ven_toml
+from ven.config import DEFAULT_BASE_PRICE_PER_KWH, OptPolicy, SiteConfig
+from ven.opt_policy import decide, enrolled, site_facts
+from ven.provision import site_defaults
 
 T0 = datetime(2026, 11, 26, 22, tzinfo=UTC)
 BATTERY = SiteConfig(
@@ -70,3 +75,33 @@ def test_decisions(event, policy, site, expected):
 )
 def test_enrolment_by_exact_context_or_prefix(context, programs, expected):
     assert enrolled(context, programs) is expected
+
+
+def test_limits_are_converted_by_the_one_scale_table_and_an_unknown_scale_is_refused_naming_it():
+    milli = m.ItemUnit("powerReal", "RealPower", "W", "m")  # 500 000 mW = 0.5 kW, not 500 000 kW
+    decision = decide(_event("x-IMPORT_CAPACITY_LIMIT", "setpoint", 500_000, milli), OptPolicy(min_import_limit_kw=1.0), BATTERY)
+    assert decision.opt_type == "optOut" and "0.5 kW is below" in decision.reason
+    unknown = m.ItemUnit("powerReal", "RealPower", "W", "X")
+    for site in (BATTERY, None):
+        decision = decide(_event("x-IMPORT_CAPACITY_LIMIT", "setpoint", 5, unknown), OptPolicy(), site)
+        assert decision.opt_type == "optOut" and "siScaleCode" in decision.reason and "'X'" in decision.reason
+
+
+def test_the_base_price_is_the_sites_configuration():
+    assert site_facts(BATTERY).base_price_per_kwh == DEFAULT_BASE_PRICE_PER_KWH == 0.20
+    dear = replace(BATTERY, opt=OptPolicy(base_price_per_kwh=0.31))
+    assert site_facts(dear).base_price_per_kwh == 0.31 and site_defaults(dear)[PRICE] == 0.31
+    [constraint] = event_constraints(_event("ENERGY_PRICE", "priceRelative", 0.05), site_facts(dear))
+    assert constraint.value == pytest.approx(0.36)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("0.25", None), ("-0.1", "expected a price of at least 0"), ('"cheap"', "expected a number")]
+)
+def test_the_base_price_key_is_checked(tmp_path, value, expected):
+    toml = f'[vtn]\nvtn_id = "CARIFLEX-VTN"\n[opt]\nbase_price_per_kwh = {value}\n'
+    if expected is None:
+        assert all(s.opt.base_price_per_kwh == 0.25 for s in load_ven_toml(tmp_path, toml).sites)
+    else:
+        with pytest.raises(ConfigError, match=r"opt\.base_price_per_kwh: " + expected):
+            load_ven_toml(tmp_path, toml)

@@ -12,6 +12,7 @@ from mapping.flex.unmet import Window, before, union
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
+from mapping.oadr.model import EventStatus, OptType
 from ven import metrics
 from ven.events import EventRunner
 from ven.reporting import Reporter
@@ -172,7 +173,7 @@ class SiteVen:
     # --- opt schedules ------------------------------------------------------------------------
 
     async def create_opt_schedule(
-        self, windows: tuple[tuple[datetime, timedelta], ...], opt_type: str = "optOut", reason: str = "x-schedule"
+        self, windows: tuple[tuple[datetime, timedelta], ...], opt_type: str = OptType.OPT_OUT, reason: str = "x-schedule"
     ) -> str:
         """Tell the VTN when this site is (un)available: oadrCreateOpt with a vavailability schedule; returns the optID."""
         if self.site.registration is None:
@@ -224,7 +225,7 @@ class SiteVen:
         for event_id in sorted(set(told) | set(unmet)):
             known = held.get(event_id)
             try:
-                if known is None or known.event.status == "cancelled":
+                if known is None or known.event.status == EventStatus.CANCELLED:
                     site.store.delete_unmet_opt(site.name, event_id)  # the event is gone: nothing left to say
                 elif event_id in unmet:
                     await self._tell_unmet(known, unmet[event_id], told.get(event_id), why)
@@ -236,7 +237,7 @@ class SiteVen:
     async def _tell_unmet(
         self, known: KnownEvent, windows: tuple[Window, ...], previous: tuple[int, tuple[Window, ...]] | None, why: str
     ) -> None:
-        if known.opt_type != "optIn":
+        if known.opt_type != OptType.OPT_IN:
             return  # answered optOut already
         site, event = self.site, known.event
         now = site.clock()
@@ -246,7 +247,7 @@ class SiteVen:
             return
         # the whole event: an opt on it; some windows: an availability schedule (what 2.0b gives windows a meaning in)
         await self._send_opt(
-            f"opt-unmet-{event.event_id}", "optOut", "mustRun", chosen, event.market_context, event if whole else None
+            f"opt-unmet-{event.event_id}", OptType.OPT_OUT, "mustRun", chosen, event.market_context, event if whole else None
         )
         site.store.save_unmet_opt(site.name, event.event_id, event.modification_number, chosen)
         log.warning("%s: optOut sent for event %s (%s): %s", site.name, event.event_id, why, _windows_text(chosen))

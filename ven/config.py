@@ -2,6 +2,7 @@
 (the sites this process hosts), validated at start-up."""
 
 import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -13,8 +14,7 @@ from typing import Any
 from cariflex.ops_http import MetricsSettings, parse_metrics
 from certs.settings import parse_tls
 from certs.tls import TlsSettings
-from mapping.curtailment import CurtailmentRefused
-from mapping.curtailment.baseline import RECTANGLE, BaselineConfig
+from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig, CurtailmentRefused
 from mapping.settings import ConfigError, Table
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -23,6 +23,10 @@ DEFAULT_SITES = CONFIG_DIR / "sites.toml"
 TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
 #: the top-level tables of ven.toml
 SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls", "metrics"}
+
+
+#: the base tariff (EUR/kWh) when [opt] base_price_per_kwh is not given
+DEFAULT_BASE_PRICE_PER_KWH = 0.20
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class OptPolicy:
     #: when the site's schedule cannot honour an event's import limit (or the schedule job fails): "log" only,
     #: "partial" (oadrCreateOpt optOut for the windows it cannot honour) or "optOut" (for the whole event)
     on_breach: str = "log"
+    #: the site's base energy tariff (EUR/kWh): what ELECTRICITY_PRICE/ENERGY_PRICE priceRelative adds to
+    #: and priceMultiplier multiplies, and the price FlexMeasures schedules with where no event sets one
+    base_price_per_kwh: float = DEFAULT_BASE_PRICE_PER_KWH
 
 
 #: the [opt] on_breach choices
@@ -104,9 +111,9 @@ class CurtailmentSettings:
     #: market context → the program's own baseline method
     programs: Mapping[str, BaselineConfig] = field(default_factory=dict)
     #: a meter sample stands for at most this long (the meter's nominal period; beyond it, a gap)
-    max_hold: timedelta = timedelta(minutes=5)
+    max_hold: timedelta = DEFAULT_MAX_HOLD
     #: an interval whose samples cover less than this share is flagged partial
-    min_coverage: float = 0.9
+    min_coverage: float = DEFAULT_MIN_COVERAGE
     #: how far back the VEN keeps meter samples in memory (the baseline window plus the event must fit)
     history: timedelta = timedelta(hours=12)
 
@@ -158,10 +165,15 @@ def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...
 
 
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
-    table.reject_unknown({"refuse_signals", "refuse_test_events", "min_import_limit_kw", "programs", "on_breach"})
+    table.reject_unknown(
+        {"refuse_signals", "refuse_test_events", "min_import_limit_kw", "programs", "on_breach", "base_price_per_kwh"}
+    )
     minimum = table.data.get("min_import_limit_kw", default.min_import_limit_kw)
     if not isinstance(minimum, int | float) or isinstance(minimum, bool):
         raise ConfigError(f"{table.path}.min_import_limit_kw: expected a number of kW")
+    base_price = _number(table, "base_price_per_kwh", default.base_price_per_kwh)
+    if base_price is None or not math.isfinite(base_price) or base_price < 0:
+        raise ConfigError(f"{table.path}.base_price_per_kwh: expected a price of at least 0 EUR/kWh, got {base_price!r}")
     on_breach = table.data.get("on_breach", default.on_breach)
     if on_breach not in ON_BREACH:
         raise ConfigError(f"{table.path}.on_breach: expected one of {', '.join(ON_BREACH)}, got {on_breach!r}")
@@ -171,6 +183,7 @@ def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
         float(minimum),
         _strings(table, "programs", default.programs),
         on_breach,
+        base_price,
     )
 
 
@@ -330,7 +343,7 @@ def _baseline(table: Table, default: BaselineConfig) -> BaselineConfig:
             days=table.string("days", default.days),
         )
     except CurtailmentRefused as exc:
-        raise ConfigError(f"{table.path}: {exc}") from exc
+        raise ConfigError(f"{table.path}.{exc.field}: {exc.reason}") from exc
 
 
 def _curtailment(table: Table) -> CurtailmentSettings:
@@ -342,10 +355,10 @@ def _curtailment(table: Table) -> CurtailmentSettings:
         program = programs_table.table(name)
         program.reject_unknown(_BASELINE_KEYS)
         programs[name] = _baseline(program, default)
-    max_hold = table.duration("max_hold", "PT5M")
+    max_hold = table.duration("max_hold", DEFAULT_MAX_HOLD)
     if max_hold <= timedelta(0):
         raise ConfigError(f"{table.path}.max_hold: must be longer than zero")
-    coverage = table.integer("min_coverage_percent", 90, 0, 100)
+    coverage = table.integer("min_coverage_percent", round(DEFAULT_MIN_COVERAGE * 100), 0, 100)
     history = table.duration("history", "PT12H")
     if history <= timedelta(0):
         raise ConfigError(f"{table.path}.history: must be longer than zero")

@@ -8,10 +8,21 @@ samples (`TelemetrySource.samples`, site-power) with the baseline method of the 
 import logging
 from datetime import datetime
 
-from mapping.curtailment import CurtailmentRefused, Flag, Measured, event_slots, resample
+from mapping.curtailment import (
+    COUNTERFACTUAL,
+    Baseline,
+    BaselineConfig,
+    CurtailmentRefused,
+    Flag,
+    Measured,
+    achieved,
+    compute_baseline,
+    event_slots,
+    history_window,
+    resample,
+)
 from mapping.curtailment import report as wire
-from mapping.curtailment.achieved import achieved
-from mapping.curtailment.baseline import COUNTERFACTUAL, Baseline, BaselineConfig, compute_baseline, history_window
+from mapping.grid import QUARTER
 from mapping.oadr import report_model as r
 from ven.site import Site
 
@@ -38,7 +49,9 @@ def _measured(site: Site, start: datetime, end: datetime) -> tuple[Measured, ...
 
 def _baseline(site: Site, config: BaselineConfig, start: datetime, end: datetime) -> tuple[Baseline, ...]:
     if config.method == COUNTERFACTUAL:
-        raise CurtailmentRefused("the counterfactual baseline needs the site's schedule without the event; this VEN keeps none")
+        raise CurtailmentRefused(
+            "schedule", "the counterfactual baseline needs the site's schedule without the event; this VEN keeps none"
+        )
     window = history_window(config, start, end)
     history = _measured(site, *window) if window else ()
     return compute_baseline(config, start, end, history=history)
@@ -57,5 +70,5 @@ def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.
         payloads = tuple(
             r.ReportPayload(r_id=r_id, value=value, data_quality=quality) for r_id, value, quality in wire.interval_payloads(item)
         )
-        intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=wire.GRANULARITY, uid=str(index)))
+        intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=QUARTER, uid=str(index)))
     return intervals

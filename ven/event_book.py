@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
+from mapping.oadr.model import EventStatus
 from ven.store import KnownEvent
 
 
@@ -45,7 +46,7 @@ def compare(known: Mapping[str, KnownEvent], incoming: Sequence[m.Event]) -> Eve
     changes = EventChanges()
     for event in incoming:
         held = known.get(event.event_id)
-        if event.status == "cancelled" and (held is None or held.event.status != "cancelled"):
+        if event.status == EventStatus.CANCELLED and (held is None or held.event.status != EventStatus.CANCELLED):
             changes.cancelled.append(event)
         elif held is None:
             changes.new.append(event)

@@ -7,12 +7,18 @@ from datetime import timedelta
 
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
+from mapping.oadr.model import EventStatus, OptType
 from ven import event_book, metrics
 from ven.opt_policy import OptDecision, decide
 from ven.site import Site
 from ven.store import KnownEvent
 
 log = logging.getLogger("cariflex.ven.events")
+
+
+def _opt_type(previous: KnownEvent | None) -> OptType:
+    """The answer the site gave an event before (optIn when it gave none)."""
+    return OptType(previous.opt_type) if previous is not None and previous.opt_type else OptType.OPT_IN
 
 
 class EventRunner:
@@ -35,7 +41,7 @@ class EventRunner:
         """Plan start, interval and end callbacks; an event already running is resumed at once."""
         event, offset = known.event, timedelta(seconds=known.start_offset_s)
         self.unschedule(event.event_id)
-        if known.opt_type != "optIn" or event.test_event.lower() not in ("false", ""):
+        if known.opt_type != OptType.OPT_IN or event.test_event.lower() not in ("false", ""):
             return  # opted out, or a test event: acknowledged, not acted on
         now = self.site.clock()
         current = event_book.current_interval(event, offset, now)
@@ -88,7 +94,7 @@ class EventRunner:
                 self.site.store.delete_event(self.site.name, known.event.event_id)
                 continue
             held += 1
-            if known.event.status != "cancelled":
+            if known.event.status != EventStatus.CANCELLED:
                 self.schedule(known, resumed=True)
         return held
 
@@ -144,20 +150,22 @@ class EventRunner:
             self.schedule(known)
             await self.site.hooks.on_event(self.site.config, event, decision.opt_type)
             self._answer(answers, event, decision, message.request_id)
-            if decision.opt_type == "optOut":
+            if decision.opt_type == OptType.OPT_OUT:
                 log.info("%s: optOut of %s: %s", self.site.name, event.event_id, decision.reason)
         for event in changes.cancelled:
             previous = held.get(event.event_id)
             self.unschedule(event.event_id)
             self.site.store.save_event(
                 self.site.name,
-                KnownEvent(event, previous.opt_type if previous else "optIn", None, previous.start_offset_s if previous else 0.0),
+                KnownEvent(
+                    event, previous.opt_type if previous else OptType.OPT_IN, None, previous.start_offset_s if previous else 0.0
+                ),
             )
             await self._cancel_later(event, previous, implicit=False)
             self._answer(
                 answers,
                 event,
-                OptDecision(previous.opt_type if previous and previous.opt_type else "optIn", ResponseCode.OK, "OK"),
+                OptDecision(_opt_type(previous), ResponseCode.OK, "OK"),
                 message.request_id,
             )
         for event in changes.status_only:
@@ -171,7 +179,7 @@ class EventRunner:
                 continue  # completed on the VTN's clock: our own (randomized) end callback still runs
             self.unschedule(gone.event.event_id)
             self.site.store.delete_event(self.site.name, gone.event.event_id)
-            if gone.event.status != "cancelled":
+            if gone.event.status != EventStatus.CANCELLED:
                 log.info("%s: event %s is no longer listed: implicitly cancelled", self.site.name, gone.event.event_id)
                 await self._cancel_later(gone.event, gone, implicit=True)
         for event in changes.stale:
@@ -187,14 +195,14 @@ class EventRunner:
             self._answer(
                 answers,
                 event,
-                OptDecision(previous.opt_type or "optIn", ResponseCode.OUT_OF_SEQUENCE, reason),
+                OptDecision(_opt_type(previous), ResponseCode.OUT_OF_SEQUENCE, reason),
                 message.request_id,
             )
         answered_now = {a.event_id for a in answers}
         for event in changes.unanswered(held, asked_again=pushed and changes.nothing_changed):
             if event.event_id not in answered_now:  # our answer did not reach the VTN: say it again
                 previous = held[event.event_id]
-                self._answer(answers, event, OptDecision(previous.opt_type or "optIn", ResponseCode.OK, "OK"), message.request_id)
+                self._answer(answers, event, OptDecision(_opt_type(previous), ResponseCode.OK, "OK"), message.request_id)
         if not answers:
             return None
         return m.CreatedEvent(
@@ -211,7 +219,7 @@ class EventRunner:
         if set(target.group_ids) & set(self.site.config.groups) or target.party_ids:
             return None
         return OptDecision(
-            "optOut",
+            OptType.OPT_OUT,
             ResponseCode.TARGET_MISMATCH,
             f"the event targets other VENs ({', '.join(target.ven_ids)}), not {self.site.ven_id}",
         )
@@ -244,7 +252,7 @@ class EventRunner:
                 m.EventResponse(
                     int(decision.code),
                     # an optOut says why (the VTN shows it to operators and aggregators); an optIn just "OK"
-                    decision.reason if decision.code != 200 or decision.opt_type == "optOut" else "OK",
+                    decision.reason if decision.code != 200 or decision.opt_type == OptType.OPT_OUT else "OK",
                     request_id,
                     event.event_id,
                     event.modification_number,

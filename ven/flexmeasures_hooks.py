@@ -2,8 +2,11 @@
 a schedule is triggered and read back, and the scheduled site power is checked against the limit.
 
 Every (re)application is computed from all the events the site holds now, so a late retry can
-never apply an old modification over a newer one; a site whose application failed is marked
-pending on disk and retried with back-off until FlexMeasures takes it.
+never apply an old modification over a newer one; a site whose application failed because
+FlexMeasures was away or refused (`ven.flexmeasures_errors.UNAVAILABLE`) is marked pending and
+retried with back-off until FlexMeasures takes it. Any other error is a defect: logged with its
+traceback, counted (`applications`, result "error") and not retried until the site's events change
+or the VEN restarts.
 """
 
 import asyncio
@@ -17,7 +20,7 @@ from typing import Any
 
 from flexmeasures_client import FlexMeasuresClient
 
-from mapping.flex.combine import RESOLUTION, Segment, ceil_slot, combine, floor_slot
+from mapping.flex.combine import combine
 from mapping.flex.constraints import (
     EXPORT_LIMIT,
     IMPORT_LIMIT,
@@ -30,7 +33,10 @@ from mapping.flex.constraints import (
 )
 from mapping.flex.flexmeasures import DSO_SENSORS, sensor_values, soc_points, trigger_segments
 from mapping.flex.unmet import Window, breached_windows
+from mapping.grid import QUARTER, Segment, ceil_slot, floor_slot
 from mapping.oadr import model as m
+from mapping.oadr.model import EventStatus, OptType
+from ven import flexmeasures_errors as fm
 from ven.config import SiteConfig
 from ven.hooks import UnmetCallback
 from ven.opt_policy import site_facts
@@ -38,6 +44,10 @@ from ven.provision import SiteAssets, device_flex_model, site_defaults
 from ven.store import KnownEvent
 
 log = logging.getLogger("cariflex.ven.flexmeasures")
+#: how a defect in applying a site's constraints is logged (with its traceback)
+_DEFECT = (
+    "%s: constraints not applied: unexpected error (a defect, not FlexMeasures being away); not retried until the events change"
+)
 
 
 @dataclass
@@ -56,7 +66,7 @@ class ScheduleOutcome:
 
 async def read_kw(client: FlexMeasuresClient, sensor_id: int, start: datetime, end: datetime) -> list[float | None]:
     """A sensor's values (kW) per 15-minute slot over [start, end), None where it holds none."""
-    data = await client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=RESOLUTION)
+    data = await fm.call(client.get_sensor_data(sensor_id, start=start, duration=end - start, unit="kW", resolution=QUARTER))
     return [float(v) if v is not None else None for v in data["values"]]
 
 
@@ -84,7 +94,8 @@ class FlexMeasuresHooks:
         self._retries: dict[str, asyncio.Task] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
-        #: applications by (site, result): ok, failed (FlexMeasures unreachable or refusing), job_failed (read by /metrics)
+        #: applications by (site, result): ok, failed (FlexMeasures unreachable or refusing), job_failed, error (a
+        #: defect, logged with its traceback) — read by /metrics
         self.applications: Counter[tuple[str, str]] = Counter()
         #: told, after each application, which events the schedule cannot honour (set by the VEN process)
         self.on_unmet: UnmetCallback | None = None
@@ -117,7 +128,11 @@ class FlexMeasuresHooks:
         constraints: list[Constraint] = []
         for known in self.held_events(site.name).values():
             event = known.event
-            if known.opt_type != "optIn" or event.status == "cancelled" or event.test_event.lower() not in ("false", ""):
+            if (
+                known.opt_type != OptType.OPT_IN
+                or event.status == EventStatus.CANCELLED
+                or event.test_event.lower() not in ("false", "")
+            ):
                 continue
             try:
                 constraints.extend(event_constraints(event, site_facts(site)))
@@ -131,13 +146,16 @@ class FlexMeasuresHooks:
         task.add_done_callback(self._tasks.discard)
 
     async def apply_or_retry(self, site: SiteConfig) -> None:
-        """Apply now; when FlexMeasures fails, keep retrying in the background with back-off."""
+        """Apply now; when FlexMeasures is away or refuses, keep retrying in the background with back-off.
+        Any other error is logged with its traceback and not retried (it never reaches the VEN's loop)."""
         try:
             await self.apply(site)
-        except Exception as exc:  # unreachable, 4xx/5xx, timeouts: the constraint waits, nothing is lost
+        except fm.UNAVAILABLE as exc:  # unreachable, 4xx/5xx, timeouts: the constraint waits, nothing is lost
             log.warning("%s: FlexMeasures did not take the constraints (%s); retrying in the background", site.name, exc)
             if site.name not in self._retries or self._retries[site.name].done():
                 self._retries[site.name] = asyncio.create_task(self._retry(site))
+        except Exception:
+            log.exception(_DEFECT, site.name)
 
     async def _retry(self, site: SiteConfig) -> None:
         delay = 1.0
@@ -147,9 +165,12 @@ class FlexMeasuresHooks:
                 await self.apply(site)
                 log.info("%s: FlexMeasures is back; constraints applied", site.name)
                 return
-            except Exception as exc:
+            except fm.UNAVAILABLE as exc:
                 delay = min(delay * 2, self.max_backoff.total_seconds())
                 log.warning("%s: FlexMeasures still failing (%s); next try within %.0f s", site.name, exc, delay)
+            except Exception:
+                log.exception(_DEFECT, site.name)
+                return
 
     async def resume(self, sites: tuple[SiteConfig, ...]) -> None:
         """After a (re)start, apply again every site that holds events: the events are on disk, so a
@@ -168,8 +189,11 @@ class FlexMeasuresHooks:
         async with lock:
             try:
                 outcome = await self._apply(site)
-            except Exception:
+            except fm.UNAVAILABLE:
                 self.applications[(site.name, "failed")] += 1
+                raise
+            except Exception:
+                self.applications[(site.name, "error")] += 1
                 raise
             self.applications[(site.name, "job_failed" if outcome is not None and outcome.job_failed else "ok")] += 1
             return outcome
@@ -188,16 +212,20 @@ class FlexMeasuresHooks:
         for kind in (IMPORT_LIMIT, EXPORT_LIMIT, PRICE):
             name, unit = DSO_SENSORS[kind]
             values = sensor_values(combined.get(kind, []), window_start, window_end, defaults[kind])
-            await self.client.post_sensor_data(
-                assets.sensors[name], start=window_start, duration=window_end - window_start, values=values, unit=unit
+            await fm.call(
+                self.client.post_sensor_data(
+                    assets.sensors[name], start=window_start, duration=window_end - window_start, values=values, unit=unit
+                )
             )
-        slots = int((window_end - window_start) / RESOLUTION)
-        await self.client.post_sensor_data(
-            assets.sensors["base-load"],
-            start=window_start,
-            duration=window_end - window_start,
-            values=[site.base_load_kw] * slots,
-            unit="kW",
+        slots = int((window_end - window_start) / QUARTER)
+        await fm.call(
+            self.client.post_sensor_data(
+                assets.sensors["base-load"],
+                start=window_start,
+                duration=window_end - window_start,
+                values=[site.base_load_kw] * slots,
+                unit="kW",
+            )
         )
         self.applied_window[site.name] = (window_start, window_end)
         outcome = await self._schedule(site, assets, combined, window_start, window_end)
@@ -205,12 +233,14 @@ class FlexMeasuresHooks:
             await self._tell_unmet(site, outcome, constraints)
         if outcome is not None and outcome.schedule_kw:
             site_kw = [round(device + site.base_load_kw, 6) for device in outcome.schedule_kw]
-            await self.client.post_sensor_data(
-                assets.sensors["aggregate-consumption"],
-                start=window_start,
-                duration=window_end - window_start,
-                values=site_kw,
-                unit="kW",
+            await fm.call(
+                self.client.post_sensor_data(
+                    assets.sensors["aggregate-consumption"],
+                    start=window_start,
+                    duration=window_end - window_start,
+                    values=site_kw,
+                    unit="kW",
+                )
             )
         return outcome
 
@@ -254,31 +284,31 @@ class FlexMeasuresHooks:
             context["site-peak-consumption-price"] = trigger_segments(PEAK_PRICE, combined[PEAK_PRICE])
         outcome = ScheduleOutcome(site.name, start, end, [], [])
         try:
-            result = await self.client.trigger_and_get_schedule(
-                asset_id=assets.site_asset_id,
-                start=start,
-                duration=end - start,
-                flex_model=[model],
-                flex_context=context,
-                prior=self.clock(),
-                unit="kW",
-                polling_interval=0.5,  # a job takes ~0.5 s; the client's default first look is after 2 s
-                max_polling_interval=2.0,
+            result = await fm.call(
+                self.client.trigger_and_get_schedule(
+                    asset_id=assets.site_asset_id,
+                    start=start,
+                    duration=end - start,
+                    flex_model=[model],
+                    flex_context=context,
+                    prior=self.clock(),
+                    unit="kW",
+                    polling_interval=0.5,  # a job takes ~0.5 s; the client's default first look is after 2 s
+                    max_polling_interval=2.0,
+                )
             )
-        except Exception as exc:
-            if "fail" in str(exc).lower() or "infeasible" in str(exc).lower():
-                outcome.job_failed = str(exc)
-                self.outcomes[site.name] = outcome
-                log.error("%s: the FlexMeasures schedule failed: %s", site.name, exc)
-                return outcome
-            raise
+        except fm.SCHEDULE_FAILED as exc:  # the job's status is FAILED/STOPPED/CANCELED (infeasible, say): by type
+            outcome.job_failed = str(exc)
+            self.outcomes[site.name] = outcome
+            log.error("%s: the FlexMeasures schedule failed: %s", site.name, exc)
+            return outcome
         schedule = result[0] if isinstance(result, list) else result
         outcome.schedule_kw = [float(v) for v in schedule["values"]]
         outcome.import_limit_kw = sensor_values(combined.get(IMPORT_LIMIT, []), start, end, site_defaults(site)[IMPORT_LIMIT])
         outcome.site_kw = await self._aggregate(assets, start, end, outcome.schedule_kw, site.base_load_kw)
         for index, (site_kw, limit) in enumerate(zip(outcome.site_kw, outcome.import_limit_kw, strict=False)):
             if site_kw > limit + 1e-6:
-                outcome.breaches.append((start + index * RESOLUTION, site_kw, limit))
+                outcome.breaches.append((start + index * QUARTER, site_kw, limit))
         if outcome.breaches:
             first = outcome.breaches[0]
             log.warning(

@@ -10,6 +10,9 @@ when FlexMeasures is unreachable they are posted by a later round.
 
 Reading back: FlexMeasures keeps 15-minute means; each is held as one sample a minute over its
 interval, so resampling it again gives the same mean with full coverage.
+
+FlexMeasures away or refusing (`ven.flexmeasures_errors.UNAVAILABLE`) is counted in `failures` and
+tried again next round; anything else is a defect, logged with its traceback and counted in `errors`.
 """
 
 import asyncio
@@ -22,8 +25,9 @@ from flexmeasures_client import FlexMeasuresClient
 
 from mapping import curtailment
 from mapping.curtailment import resample
-from mapping.flex.combine import RESOLUTION, floor_slot
+from mapping.grid import QUARTER, floor_slot
 from mapping.oadr import report_model as r
+from ven import flexmeasures_errors as fm
 from ven.config import CurtailmentSettings, SiteConfig
 from ven.hooks import TelemetrySource, resource_status
 from ven.provision import STORAGE_KINDS, SiteAssets, storage_capacity_kwh
@@ -86,7 +90,8 @@ class TelemetryForwarder:
         self.clock = clock
         self.sent: dict[tuple[str, str], dict[datetime, float]] = {}  # (site, sensor) → slot → value posted
         self.posted: Counter[str] = Counter()  # values posted per sensor name
-        self.failures = 0
+        self.failures = 0  # rounds of a site that FlexMeasures did not take (away or refusing)
+        self.errors = 0  # rounds of a site that failed otherwise (a defect, logged with its traceback)
 
     async def forward_once(self) -> int:
         """Post what is new or changed; returns how many values were posted."""
@@ -96,9 +101,14 @@ class TelemetryForwarder:
         for site in self.sites:
             try:
                 total += await self._forward(site, since, until)
-            except Exception as exc:  # unreachable, 4xx/5xx: what was not posted is posted next round
+            except fm.UNAVAILABLE as exc:  # unreachable, 4xx/5xx: what was not posted is posted next round
                 self.failures += 1
                 log.warning("%s: FlexMeasures refused the telemetry (%s); the next round posts it again", site.name, exc)
+            except Exception:  # a defect: loud, and the other sites still get theirs
+                self.errors += 1
+                log.exception(
+                    "%s: forwarding telemetry to FlexMeasures failed (a defect, not FlexMeasures being away)", site.name
+                )
         return total
 
     async def _forward(self, site: SiteConfig, since: datetime, until: datetime) -> int:
@@ -117,10 +127,12 @@ class TelemetryForwarder:
             fresh = [m for m in measured if m.kw is not None and sent.get(m.start) != m.kw * factor]
             for start, values in valued_runs(fresh):
                 scaled = [v * factor for v in values]
-                await self.client.post_sensor_data(
-                    sensors[sensor], start=start, duration=len(values) * RESOLUTION, values=scaled, unit=unit
+                await fm.call(
+                    self.client.post_sensor_data(
+                        sensors[sensor], start=start, duration=len(values) * QUARTER, values=scaled, unit=unit
+                    )
                 )
-                sent.update({start + i * RESOLUTION: v for i, v in enumerate(scaled)})
+                sent.update({start + i * QUARTER: v for i, v in enumerate(scaled)})
                 self.posted[sensor] += len(values)
                 count += len(values)
         return count
@@ -150,7 +162,8 @@ class FlexMeasuresTelemetrySource:
         self.clock = clock
         self.store = SeriesStore(history)
         self.refreshes = 0
-        self.failures = 0
+        self.failures = 0  # sensor reads FlexMeasures did not answer (away or refusing)
+        self.errors = 0  # sensor reads that failed otherwise (a defect, logged with its traceback)
 
     def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
         """The 15-minute mean covering `at` (None when FlexMeasures has none recent enough)."""
@@ -167,7 +180,7 @@ class FlexMeasuresTelemetrySource:
 
     async def refresh_once(self) -> None:
         """Read each site's sensors over the history window (one request per sensor)."""
-        end = floor_slot(self.clock()) + RESOLUTION
+        end = floor_slot(self.clock()) + QUARTER
         start = floor_slot(end - self.history)
         for site in self.sites:
             sensors = self.assets[site.name].sensors
@@ -175,22 +188,28 @@ class FlexMeasuresTelemetrySource:
                 if sensor not in sensors:
                     continue
                 try:
-                    data = await self.client.get_sensor_data(
-                        sensors[sensor], start=start, duration=end - start, unit=unit, resolution=RESOLUTION
+                    data = await fm.call(
+                        self.client.get_sensor_data(
+                            sensors[sensor], start=start, duration=end - start, unit=unit, resolution=QUARTER
+                        )
                     )
-                except Exception as exc:
+                    self._keep(site.name, r_id, start, data.get("values") or [], factor)
+                except fm.UNAVAILABLE as exc:
                     self.failures += 1
                     log.warning("%s: cannot read FlexMeasures sensor %s (%s); keeping what was read", site.name, sensor, exc)
-                    continue
-                self._keep(site.name, r_id, start, data.get("values") or [], factor)
+                except Exception:  # a defect (an answer we cannot read, say): loud, and the other sensors are still read
+                    self.errors += 1
+                    log.exception(
+                        "%s: reading FlexMeasures sensor %s failed (a defect, not FlexMeasures being away)", site.name, sensor
+                    )
         self.refreshes += 1
 
     def _keep(self, site: str, r_id: str, start: datetime, values: list[float | None], factor: float) -> None:
         for index, value in enumerate(values):
             if value is None:
                 continue
-            slot = start + index * RESOLUTION
-            for minute in range(int(RESOLUTION / MINUTE)):
+            slot = start + index * QUARTER
+            for minute in range(int(QUARTER / MINUTE)):
                 self.store.add(StoredSample(site, r_id, slot + minute * MINUTE, float(value) / factor))
 
     async def run(self, every: timedelta) -> None:

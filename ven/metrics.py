@@ -87,6 +87,15 @@ class VenParts(Collector):
         failures.add_metric(["forward"], forwarder.failures if forwarder is not None else 0)
         failures.add_metric(["read"], source.failures if source is not None else 0)
         yield failures
+        errors = CounterMetricFamily(
+            "cariflex_ven_flexmeasures_errors_total",
+            "unexpected errors in the FlexMeasures paths (defects, logged with their traceback), by kind: apply, forward, read",
+            labels=("kind",),
+        )
+        errors.add_metric(["apply"], sum(c for (_s, result), c in counted.items() if result == "error"))
+        errors.add_metric(["forward"], getattr(forwarder, "errors", 0) if forwarder is not None else 0)
+        errors.add_metric(["read"], getattr(source, "errors", 0) if source is not None else 0)
+        yield errors
         posted = sum(forwarder.posted.values()) if forwarder is not None else 0
         yield CounterMetricFamily("cariflex_ven_flexmeasures_values_posted", "telemetry values posted to FlexMeasures", posted)
         reads = source.refreshes if source is not None else 0

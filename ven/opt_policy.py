@@ -3,8 +3,10 @@
 from dataclasses import dataclass
 
 from mapping.flex.constraints import SignalRefused, SiteFacts, event_constraints
+from mapping.flex.units import UnitRefused, power_kw
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
+from mapping.oadr.model import OptType
 from mapping.oadr.vocabulary import SIGNAL_NAMES
 from ven.config import OptPolicy, SiteConfig
 
@@ -17,15 +19,15 @@ IMPORT_LIMIT_SIGNALS = ("x-IMPORT_CAPACITY_LIMIT",)
 class OptDecision:
     """optIn/optOut, the code for eventResponse, and why."""
 
-    opt_type: str
+    opt_type: OptType
     code: int
     reason: str
 
 
 def _import_limit_kw(signal: m.Signal) -> list[float]:
+    """The import limits (kW) a signal sets, converted by `mapping.flex.units` (UnitRefused for a unit it cannot read)."""
     if signal.name in IMPORT_LIMIT_SIGNALS or (signal.name == "LOAD_DISPATCH" and signal.type == "setpoint"):
-        scale = {"k": 1.0, "M": 1000.0, "none": 0.001}.get(signal.unit.scale if signal.unit else "k", 1.0)
-        return [i.value * scale for i in signal.intervals]
+        return [power_kw(i.value, signal.unit) for i in signal.intervals]
     return []
 
 
@@ -35,7 +37,7 @@ def site_facts(site: SiteConfig) -> SiteFacts:
     return SiteFacts(
         contracted_kw=site.contracted_kva,
         baseline_kw=site.base_load_kw,
-        base_price_per_kwh=0.20,
+        base_price_per_kwh=site.opt.base_price_per_kwh,
         storage_capacity_kwh=float(capacity) if capacity is not None else None,
     )
 
@@ -47,22 +49,30 @@ def enrolled(market_context: str, programs: tuple[str, ...]) -> bool:
 
 def decide(event: m.Event, policy: OptPolicy, site: SiteConfig | None = None) -> OptDecision:
     """Apply the site's policy: a program the site is not enrolled in is refused with 452 (the
-    marketContext is not one it knows), unsupported signals with 460, and signals the site cannot
-    express as FlexMeasures constraints (when `site` is given) with the reason."""
+    marketContext is not one it knows), unsupported signals with 460, a limit in a unit it cannot
+    read (an unknown siScaleCode, say) with the reason, and signals the site cannot express as
+    FlexMeasures constraints (when `site` is given) with the reason."""
     if not enrolled(event.market_context, policy.programs):
-        return OptDecision("optOut", ResponseCode.INVALID_ID, f"this site is not enrolled in program {event.market_context}")
+        return OptDecision(
+            OptType.OPT_OUT, ResponseCode.INVALID_ID, f"this site is not enrolled in program {event.market_context}"
+        )
     for signal in event.signals:
         if signal.name not in SIGNAL_NAMES and signal.name not in KNOWN_EXTENSIONS:
-            return OptDecision("optOut", ResponseCode.SIGNAL_NOT_SUPPORTED, f"signal {signal.name} is not supported by this site")
+            return OptDecision(
+                OptType.OPT_OUT, ResponseCode.SIGNAL_NOT_SUPPORTED, f"signal {signal.name} is not supported by this site"
+            )
         if signal.name in policy.refuse_signals:
-            return OptDecision("optOut", ResponseCode.OK, f"this site does not take part in {signal.name} events")
+            return OptDecision(OptType.OPT_OUT, ResponseCode.OK, f"this site does not take part in {signal.name} events")
     if event.test_event.lower() not in ("false", "") and policy.refuse_test_events:
-        return OptDecision("optOut", ResponseCode.OK, "this site does not take part in test events")
+        return OptDecision(OptType.OPT_OUT, ResponseCode.OK, "this site does not take part in test events")
     for signal in event.signals:
-        limits = _import_limit_kw(signal)
+        try:
+            limits = _import_limit_kw(signal)
+        except UnitRefused as exc:
+            return OptDecision(OptType.OPT_OUT, ResponseCode.OK, f"{signal.name}.{exc}")
         if limits and min(limits) < policy.min_import_limit_kw:
             return OptDecision(
-                "optOut",
+                OptType.OPT_OUT,
                 ResponseCode.OK,
                 f"an import limit of {min(limits):g} kW is below what this site can reach ({policy.min_import_limit_kw:g} kW)",
             )
@@ -70,5 +80,5 @@ def decide(event: m.Event, policy: OptPolicy, site: SiteConfig | None = None) ->
         try:
             event_constraints(event, site_facts(site))
         except SignalRefused as exc:
-            return OptDecision("optOut", ResponseCode.OK, str(exc))
-    return OptDecision("optIn", ResponseCode.OK, "OK")
+            return OptDecision(OptType.OPT_OUT, ResponseCode.OK, str(exc))
+    return OptDecision(OptType.OPT_IN, ResponseCode.OK, "OK")

@@ -9,13 +9,15 @@ from flexmeasures_client import FlexMeasuresClient
 
 from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, PRICE
 from mapping.flex.flexmeasures import DSO_SENSORS, quantity, stored_flex_context
+from mapping.grid import LOCAL_ZONE, QUARTER
+from mapping.oadr.timefmt import format_duration
 from ven.config import SiteConfig
 
 log = logging.getLogger("cariflex.ven.provision")
 
-RESOLUTION = "PT15M"
-TIMEZONE = "America/Martinique"
-DEFAULT_PRICE_PER_KWH = 0.20
+#: the sensors' resolution and time zone: the 15-minute grid, whose quarter hours are Martinique's
+RESOLUTION = format_duration(QUARTER)
+TIMEZONE = LOCAL_ZONE
 #: Cariflex asset kind → FlexMeasures asset type name
 DEVICE_TYPES = {"battery": "battery", "v2g": "two-way_evse", "evse": "one-way_evse", "pv": "solar"}
 STORAGE_KINDS = ("battery", "v2g", "evse")
@@ -62,8 +64,8 @@ def device_flex_model(site: SiteConfig, assets: SiteAssets, soc_percent: float |
 
 
 def site_defaults(site: SiteConfig) -> dict[str, float]:
-    """Values the DSO sensors fall back to: the contract for limits, the base tariff for price."""
-    return {IMPORT_LIMIT: site.contracted_kva, EXPORT_LIMIT: site.contracted_kva, PRICE: DEFAULT_PRICE_PER_KWH}
+    """Values the DSO sensors fall back to: the contract for limits, the base tariff (`[opt] base_price_per_kwh`) for price."""
+    return {IMPORT_LIMIT: site.contracted_kva, EXPORT_LIMIT: site.contracted_kva, PRICE: site.opt.base_price_per_kwh}
 
 
 async def _asset_types(client: FlexMeasuresClient) -> dict[str, int]:

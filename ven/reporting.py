@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from mapping.curtailment import report as curtailment
+from mapping.grid import QUARTER
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
@@ -23,7 +24,7 @@ USAGE, STATUS, HISTORY = "TELEMETRY_USAGE", "TELEMETRY_STATUS", "HISTORY_USAGE"
 METADATA = "METADATA"
 MAX_INTERVALS_PER_MESSAGE = 500
 SAMPLING = r.SamplingRate(timedelta(seconds=1), timedelta(hours=1))
-CURTAILMENT_SAMPLING = r.SamplingRate(curtailment.GRANULARITY, curtailment.GRANULARITY)
+CURTAILMENT_SAMPLING = r.SamplingRate(QUARTER, QUARTER)
 
 
 def specifier(site: Site, report_name: str) -> str:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from mapping.oadr import model as m
@@ -59,22 +60,26 @@ class OutboxItem:
     created_at: datetime | None = None
 
 
-#: Order in which queued messages go out on poll, before events (lower first).
-OUTBOX_ORDER = {
-    "cancel_registration": 0,
-    "request_reregistration": 1,
-    "register_report": 2,
-    "create_report": 3,
-    "cancel_report": 4,
-}
+class OutboxKind(StrEnum):
+    """What a queued (outbox) message is; equal to the text the store holds."""
+
+    CANCEL_REGISTRATION = "cancel_registration"
+    REQUEST_REREGISTRATION = "request_reregistration"
+    REGISTER_REPORT = "register_report"
+    CREATE_REPORT = "create_report"
+    CANCEL_REPORT = "cancel_report"
+
+
+#: Order in which queued messages go out on poll, before events (lower first): the order of OutboxKind.
+OUTBOX_ORDER: dict[str, int] = {kind: rank for rank, kind in enumerate(OutboxKind)}
 
 #: each kind of queued message: the 2.0b message it goes out as
 OUTBOX_MESSAGES: dict[str, str] = {
-    "cancel_registration": "oadrCancelPartyRegistration",
-    "request_reregistration": "oadrRequestReregistration",
-    "register_report": "oadrRegisterReport",
-    "create_report": "oadrCreateReport",
-    "cancel_report": "oadrCancelReport",
+    OutboxKind.CANCEL_REGISTRATION: "oadrCancelPartyRegistration",
+    OutboxKind.REQUEST_REREGISTRATION: "oadrRequestReregistration",
+    OutboxKind.REGISTER_REPORT: "oadrRegisterReport",
+    OutboxKind.CREATE_REPORT: "oadrCreateReport",
+    OutboxKind.CANCEL_REPORT: "oadrCancelReport",
 }
 #: each kind of queued message: the 2.0b message it goes out as, and the service it is pushed to
 OUTBOX_WIRE: dict[str, tuple[str, str]] = {kind: (name, PUSHED[name].service) for kind, name in OUTBOX_MESSAGES.items()}

@@ -16,6 +16,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from mapping.oadr.lifecycle import delivered_until, event_end, event_status, status_boundaries
+from mapping.oadr.model import EventStatus
 from vtn.context import VtnContext
 from vtn.domain import LiveEvent
 from vtn.store import repository as repo
@@ -64,7 +65,7 @@ class Lifecycle:
             closes_at = end if end is not None else event.modification_datetime or now
             if end is None:
                 closes_at = closes_at + CANCELLED_OPEN_ENDED_GRACE
-            return "cancelled", now >= closes_at
+            return EventStatus.CANCELLED, now >= closes_at
         status = event_status(event.dtstart, event.duration, now, ramp_up=event.ramp_up, near_window=self.ctx.config.near_window)
         until = delivered_until(event.dtstart, event.duration, event.start_after)
         return status, until is not None and now >= until

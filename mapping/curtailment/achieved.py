@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mapping.curtailment import (
+from mapping.curtailment._common import (
     INTERVAL_HOURS,
     CurtailmentRefused,
     Flag,
@@ -21,7 +21,7 @@ from mapping.curtailment import (
     require_finite,
 )
 from mapping.curtailment.baseline import Baseline
-from mapping.flex.combine import RESOLUTION, Segment, floor_slot
+from mapping.grid import QUARTER, Segment, is_on_grid
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Achieved:
     @property
     def end(self) -> datetime:
         """start + 15 minutes."""
-        return self.start + RESOLUTION
+        return self.start + QUARTER
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,16 @@ def slot_values(segments: Iterable[Segment], what: str) -> dict[datetime, float]
     values: dict[datetime, float] = {}
     for i, segment in enumerate(segments):
         start, end, value = checked_segment(segment, f"{what} segment {i}")
-        if floor_slot(start) != start or floor_slot(end) != end:
-            raise CurtailmentRefused(f"{what} segment {i} [{start.isoformat()}, {end.isoformat()}) is not on the 15-minute grid")
+        if not (is_on_grid(start) and is_on_grid(end)):
+            raise CurtailmentRefused(
+                f"{what} segment {i}", f"[{start.isoformat()}, {end.isoformat()}) is not on the 15-minute grid"
+            )
         slot = start
         while slot < end:
             if slot in values:
-                raise CurtailmentRefused(f"{what} segments overlap at {slot.isoformat()}")
+                raise CurtailmentRefused(f"{what} segments", f"overlap at {slot.isoformat()}")
             values[slot] = value
-            slot += RESOLUTION
+            slot += QUARTER
     return values
 
 
@@ -103,7 +105,7 @@ def achieved(
     or limit covers has no requested value (None, not 0: nobody said nothing was asked).
     """
     if requested is not None and import_limit is not None:
-        raise CurtailmentRefused("give the requested reduction or the import limit, not both")
+        raise CurtailmentRefused("import_limit", "give the requested reduction or the import limit, not both")
     asked = slot_values(requested, "requested") if requested is not None else {}
     limits = slot_values(import_limit, "import limit") if import_limit is not None else {}
     meter = index_by_start(measured, "measured")

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from mapping.curtailment import (
+from mapping.curtailment._common import (
     LOCAL_TZ,
     CurtailmentRefused,
     Flag,
@@ -29,7 +29,7 @@ from mapping.curtailment import (
     require_aware,
     require_finite,
 )
-from mapping.flex.combine import RESOLUTION, Segment
+from mapping.grid import QUARTER, Segment
 
 RECTANGLE, X_OF_Y, COUNTERFACTUAL = "rectangle", "x-of-y", "counterfactual"
 METHODS = (RECTANGLE, X_OF_Y, COUNTERFACTUAL)
@@ -52,7 +52,7 @@ class BaselineConfig:
     def __post_init__(self) -> None:
         """Refuses settings no method can use, when the program is configured rather than mid-event."""
         if self.method not in METHODS:
-            raise CurtailmentRefused(f"baseline method {self.method!r} is not one of {', '.join(METHODS)}")
+            raise CurtailmentRefused("method", f"{self.method!r} is not one of {', '.join(METHODS)}")
         if self.method == RECTANGLE:
             _check_minutes(self.minutes)
         if self.method == X_OF_Y:
@@ -72,19 +72,19 @@ class Baseline:
     @property
     def end(self) -> datetime:
         """start + 15 minutes."""
-        return self.start + RESOLUTION
+        return self.start + QUARTER
 
 
 def _check_minutes(minutes: int) -> None:
     if minutes <= 0 or minutes % 15:
-        raise CurtailmentRefused(f"rectangle minutes {minutes} must be a positive multiple of 15 (whole intervals)")
+        raise CurtailmentRefused("minutes", f"{minutes} must be a positive multiple of 15 (whole intervals)")
 
 
 def _check_x_of_y(x: int, y: int, days: str) -> None:
     if not 1 <= x <= y:
-        raise CurtailmentRefused(f"x-of-y needs 1 ≤ x ≤ y, got x={x}, y={y}")
+        raise CurtailmentRefused("x", f"x-of-y needs 1 ≤ x ≤ y, got x={x}, y={y}")
     if days not in DAY_KINDS:
-        raise CurtailmentRefused(f"x-of-y days {days!r} is not one of {', '.join(DAY_KINDS)}")
+        raise CurtailmentRefused("days", f"{days!r} is not one of {', '.join(DAY_KINDS)}")
 
 
 def _valued(history: dict[datetime, Measured], starts: Iterable[datetime]) -> list[tuple[float, Measured]]:
@@ -106,7 +106,7 @@ def rectangle(event_start: datetime, event_end: datetime, history: Iterable[Meas
     """
     _check_minutes(minutes)
     slots = event_slots(event_start, event_end)
-    window = [slots[0] - RESOLUTION * i for i in range(minutes // 15, 0, -1)]
+    window = [slots[0] - QUARTER * i for i in range(minutes // 15, 0, -1)]
     used = _valued(index_by_start(history, "history"), window)
     flags = _inherited(used)
     if len(used) < len(window):
@@ -194,18 +194,18 @@ def counterfactual(event_start: datetime, event_end: datetime, schedule: Iterabl
     steps = sorted(checked_segment(segment, f"schedule segment {i}") for i, segment in enumerate(schedule))
     for (_, end, _), (start, _, _) in zip(steps, steps[1:], strict=False):
         if start < end:
-            raise CurtailmentRefused(f"schedule segments overlap at {start.isoformat()}")
+            raise CurtailmentRefused("schedule", f"segments overlap at {start.isoformat()}")
     return tuple(_scheduled(slot, steps) for slot in event_slots(event_start, event_end))
 
 
 def _scheduled(slot: datetime, steps: Sequence[tuple[datetime, datetime, float]]) -> Baseline:
-    slot_end = slot + RESOLUTION
+    slot_end = slot + QUARTER
     parts = [(value, min(end, slot_end) - max(start, slot)) for start, end, value in steps if start < slot_end and end > slot]
     if not parts:
         return Baseline(slot, None, frozenset({Flag.MISSING}))
     covered = sum((held for _, held in parts), timedelta(0))
     kw = bounded_mean([value for value, _ in parts], [held.total_seconds() for _, held in parts])
-    return Baseline(slot, kw, frozenset({Flag.PARTIAL}) if covered < RESOLUTION else frozenset())
+    return Baseline(slot, kw, frozenset({Flag.PARTIAL}) if covered < QUARTER else frozenset())
 
 
 def history_window(
@@ -222,7 +222,7 @@ def history_window(
     if config.method == X_OF_Y:
         anchor = local_day(slots[0])
         chosen = eligible_days(anchor, config.y, config.days, excluded_days)
-        return slots[0] - (anchor - chosen[-1]), slots[-1] + RESOLUTION - (anchor - chosen[0])
+        return slots[0] - (anchor - chosen[-1]), slots[-1] + QUARTER - (anchor - chosen[0])
     return None
 
 
@@ -245,5 +245,5 @@ def compute_baseline(
     if config.method == X_OF_Y:
         return x_of_y(event_start, event_end, history, config.x, config.y, config.days, excluded_days)
     if schedule is None:
-        raise CurtailmentRefused("the counterfactual baseline needs the site's schedule without the event")
+        raise CurtailmentRefused("schedule", "the counterfactual baseline needs the site's schedule without the event")
     return counterfactual(event_start, event_end, schedule)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mapping.curtailment import require_aware
-from mapping.flex.combine import RESOLUTION
+from mapping.curtailment._common import require_aware
+from mapping.grid import QUARTER
 
 #: delivered / requested within these bounds counts as met (90 % to 120 %)
 MET_BAND = (0.9, 1.2)
@@ -93,4 +93,4 @@ def notice_shares(slots: Sequence[datetime], created: datetime, end: datetime) -
     created, end = require_aware(created, "created"), require_aware(end, "end")
     if created >= end:
         return tuple(1.0 for _ in slots)
-    return tuple(min(max((require_aware(slot, "slot") + RESOLUTION - created) / RESOLUTION, 0.0), 1.0) for slot in slots)
+    return tuple(min(max((require_aware(slot, "slot") + QUARTER - created) / QUARTER, 0.0), 1.0) for slot in slots)

@@ -15,17 +15,14 @@ token listing the flags, e.g. `x-estimated+partial`.
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
 
-from mapping.curtailment import Flag
+from mapping.curtailment._common import Flag
 from mapping.curtailment.achieved import Achieved
 
 REPORT_NAME = "x-ACHIEVED_CURTAILMENT"
 REPORT_TYPE = "x-achievedCurtailment"
 BASELINE, MEASURED, ACHIEVED = "curtailment-baseline", "curtailment-measured", "curtailment-achieved"
-R_IDS = (BASELINE, MEASURED, ACHIEVED)
 READING_TYPES = {BASELINE: "Projected", MEASURED: "Mean", ACHIEVED: "Derived"}
-GRANULARITY = timedelta(minutes=15)
 GOOD, NO_VALUE = "Quality Good - Non Specific", "No Quality - No Value"
 _PREFIX = "x-"
 

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from mapping.curtailment.achieved import requested_from_limit
-from mapping.flex.combine import combine, floor_slot
+from mapping.flex.combine import combine
 from mapping.flex.constraints import IMPORT_LIMIT, SignalRefused, SiteFacts, event_constraints
+from mapping.grid import floor_slot
 from mapping.oadr import model as m
 
 #: stands for the contracted power the VTN does not know: NaN flows into every value computed from it

@@ -1,4 +1,4 @@
-"""What every adapter shares: the event it asks for, the 15-minute grid, local time ↔ UTC, field checks."""
+"""What every adapter shares: the event it asks for, checks against the 15-minute grid, local time ↔ UTC, field checks."""
 
 import math
 from dataclasses import dataclass, field
@@ -6,11 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mapping.grid import LOCAL_ZONE, QUARTER, is_on_grid
 from mapping.oadr import model as m
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
-
-QUARTER = timedelta(minutes=15)
+from mapping.refusal import Refused
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class AdapterSettings:
 
     program_id: str
     zones: tuple[str, ...] = ()
-    time_zone: str = "America/Martinique"
+    time_zone: str = LOCAL_ZONE
     #: Tempo only: colour → (off-peak, peak) price per kWh, and the peak window in local time
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     peak_start: time = time(6, 0)
@@ -75,7 +74,7 @@ def aware(value: Any, field_name: str) -> datetime:
 
 def on_grid(moment: datetime, field_name: str) -> datetime:
     """`moment` if it lies on the 15-minute grid, else refused."""
-    if moment.second or moment.microsecond or moment.minute % 15:
+    if not is_on_grid(moment):
         raise Refused(field_name, f"{wire.out_time(moment)} is not on the 15-minute grid (:00, :15, :30, :45)")
     return moment
 
@@ -112,7 +111,7 @@ def local_time(value: Any, field_name: str) -> time:
     return parsed
 
 
-def at_local(day: date, clock: time, zone: str) -> datetime:
+def _at_local(day: date, clock: time, zone: str) -> datetime:
     """A local wall-clock time of a day, in UTC."""
     return datetime.combine(day, clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
@@ -126,6 +125,6 @@ def number(value: Any, field_name: str, low: float | None = None, high: float | 
     return float(value)
 
 
-def zone_target(zones: tuple[str, ...]) -> m.Target:
+def _zone_target(zones: tuple[str, ...]) -> m.Target:
     """The 2.0b target of configured zones (groups); none configured = every VEN."""
     return m.Target(group_ids=zones)

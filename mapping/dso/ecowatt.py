@@ -11,9 +11,9 @@ id `ecowatt-<day>` (a newer forecast for the day modifies it). Idempotent by Gen
 from datetime import timedelta
 from typing import Any
 
-from mapping.dso.common import AdapterSettings, EventSpec, Translation, aware, message_id, zone_target
+from mapping.dso.common import AdapterSettings, EventSpec, Translation, _zone_target, aware, message_id
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 LEVELS = {0: 0, 1: 0, 2: 1, 3: 2}
 
@@ -59,7 +59,7 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
                 signal_type="level",
                 values=values,
                 unit=None,
-                target=zone_target(settings.zones),
+                target=_zone_target(settings.zones),
                 comment=f"RTE EcoWatt {label}",
             )
         )

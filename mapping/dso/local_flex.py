@@ -15,7 +15,7 @@ from mapping.dso.common import AdapterSettings, EventSpec, Translation, message_
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import power_kw
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 DIRECTIONS = ("IMPORT", "EXPORT")
 MODES = ("LIMIT", "DELTA")

@@ -10,18 +10,18 @@ from datetime import timedelta
 from typing import Any
 
 from mapping.dso.common import (
-    QUARTER,
     AdapterSettings,
     EventSpec,
     Translation,
-    at_local,
+    _at_local,
+    _zone_target,
     local_day,
     local_time,
     message_id,
-    zone_target,
 )
+from mapping.grid import QUARTER
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 LEVELS = {"VIGILANCE": 1, "ORANGE": 2, "RED": 3}
 
@@ -31,8 +31,8 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
     body = wire.obj(body, "body")
     msg = message_id(body, "alert_id", "message_id")
     day = local_day(body.get("date"), "date")
-    start = at_local(day, local_time(body.get("start"), "start"), settings.time_zone)
-    end = at_local(day, local_time(body.get("end"), "end"), settings.time_zone)
+    start = _at_local(day, local_time(body.get("start"), "start"), settings.time_zone)
+    end = _at_local(day, local_time(body.get("end"), "end"), settings.time_zone)
     if end <= start:
         end += timedelta(days=1)
     level = body.get("level")
@@ -47,7 +47,7 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
         signal_type="level",
         values=(float(LEVELS[level]),) * count,
         unit=None,
-        target=zone_target(settings.zones),
+        target=_zone_target(settings.zones),
         comment=f"EDF SEI evening peak {level} {day.isoformat()}",
         priority=1,
     )

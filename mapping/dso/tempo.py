@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mapping.dso.common import QUARTER, AdapterSettings, EventSpec, Translation, aware, message_id, on_grid, zone_target
+from mapping.dso.common import AdapterSettings, EventSpec, Translation, _zone_target, aware, message_id, on_grid
+from mapping.grid import QUARTER
 from mapping.oadr import model as m
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 COLOURS = ("BLUE", "WHITE", "RED")
 
@@ -65,7 +66,7 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
                 signal_type="price",
                 values=values,
                 unit=m.ItemUnit("currencyPerKWh", "currencyPerKWh", settings.currency, "none"),
-                target=zone_target(settings.zones),
+                target=_zone_target(settings.zones),
                 comment=f"RTE Tempo {colour}",
             )
         )

@@ -4,43 +4,18 @@ Rules: at any instant the highest-priority constraint in force wins (2.0b priori
 among equal priorities the stricter one wins (the lower limit; the higher price; the higher
 state-of-charge target). A slot gets the strictest of the winners of the moments it contains, so
 a constraint that covers only part of a slot still binds the whole slot: the 15-minute grid never
-loosens a limit. Slots are aligned on the UTC quarter hour, which is also
-America/Martinique's (UTC−4, no daylight saving).
+loosens a limit. Slots are those of `mapping.grid`.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from mapping.flex.constraints import INSTANT_KINDS, LOWER_IS_STRICTER, Constraint
+from mapping.grid import QUARTER, Segment, floor_slot
 
-RESOLUTION = timedelta(minutes=15)
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A constant value over [start, end)."""
-
-    start: datetime
-    end: datetime
-    value: float
-
-    @property
-    def duration(self) -> timedelta:
-        """end − start."""
-        return self.end - self.start
-
-
-def floor_slot(moment: datetime, resolution: timedelta = RESOLUTION) -> datetime:
-    """The start of the slot holding `moment`."""
-    return moment - (moment - _EPOCH) % resolution
-
-
-def ceil_slot(moment: datetime, resolution: timedelta = RESOLUTION) -> datetime:
-    """The first slot boundary at or after `moment`."""
-    floored = floor_slot(moment, resolution)
-    return floored if floored == moment else floored + resolution
+# The grid lives in mapping.grid; these names stay importable from here for vtn/, demo/, bench/ and
+# tests/ that still import them from this module. To be removed once they import mapping.grid.
+from mapping.grid import ceil_slot as ceil_slot
 
 
 def _better(kind: str, a: Constraint, b: Constraint) -> Constraint:
@@ -51,7 +26,7 @@ def _better(kind: str, a: Constraint, b: Constraint) -> Constraint:
     return a if a.value >= b.value else b
 
 
-def combine(constraints: Iterable[Constraint], resolution: timedelta = RESOLUTION) -> dict[str, list[Segment]]:
+def combine(constraints: Iterable[Constraint], resolution: timedelta = QUARTER) -> dict[str, list[Segment]]:
     """Per kind, the winning value in every slot any constraint touches, merged into segments."""
     by_kind: dict[str, list[Constraint]] = {}
     for c in constraints:

@@ -6,19 +6,17 @@ Field names are those of FlexMeasures 1.0's flex-context and storage flex-model.
 from datetime import datetime, timedelta
 from typing import Any
 
-from mapping.flex.combine import RESOLUTION, Segment
-from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, PEAK_PRICE, PRICE, SOC_MINIMUM, SOC_TARGET
+from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, PEAK_PRICE, PRICE
+from mapping.grid import QUARTER, Segment
 from mapping.oadr.timefmt import format_datetime, format_duration
 
 #: our constraint kind → (flex-context field, unit for FlexMeasures)
-FLEX_CONTEXT_FIELDS = {
+_FLEX_CONTEXT_FIELDS = {
     IMPORT_LIMIT: ("site-consumption-capacity", "kW"),
     EXPORT_LIMIT: ("site-production-capacity", "kW"),
     PRICE: ("consumption-price", "EUR/kWh"),
     PEAK_PRICE: ("site-peak-consumption-price", "EUR/kW"),
 }
-#: our constraint kind → storage flex-model field
-FLEX_MODEL_FIELDS = {SOC_TARGET: "soc-targets", SOC_MINIMUM: "soc-minima"}
 #: the DSO sensors each site gets, per constraint kind: (sensor name, unit)
 DSO_SENSORS = {
     IMPORT_LIMIT: ("dso-import-limit", "kW"),
@@ -37,7 +35,7 @@ def stored_flex_context(sensor_ids: dict[str, int], defaults: dict[str, float]) 
     """The site's stored flex-context: each DSO sensor referenced with the value to use when it has no data."""
     context: dict[str, Any] = {}
     for kind, sensor_id in sensor_ids.items():
-        field, unit = FLEX_CONTEXT_FIELDS[kind]
+        field, unit = _FLEX_CONTEXT_FIELDS[kind]
         reference: dict[str, Any] = {"sensor": sensor_id}
         if kind in defaults:
             reference["default"] = quantity(defaults[kind], unit)
@@ -47,7 +45,7 @@ def stored_flex_context(sensor_ids: dict[str, int], defaults: dict[str, float]) 
 
 def trigger_segments(kind: str, segments: list[Segment]) -> list[dict[str, str]]:
     """Time-series segments of a trigger's flex-context field."""
-    _, unit = FLEX_CONTEXT_FIELDS[kind]
+    _, unit = _FLEX_CONTEXT_FIELDS[kind]
     return [
         {"start": format_datetime(s.start), "duration": format_duration(s.duration), "value": quantity(s.value, unit)}
         for s in segments
@@ -60,7 +58,7 @@ def soc_points(segments: list[Segment]) -> list[dict[str, str]]:
 
 
 def sensor_values(
-    segments: list[Segment], window_start: datetime, window_end: datetime, default: float, resolution: timedelta = RESOLUTION
+    segments: list[Segment], window_start: datetime, window_end: datetime, default: float, resolution: timedelta = QUARTER
 ) -> list[float]:
     """One value per slot of [window_start, window_end): the segment's where there is one, else `default`
     (so a cancellation or a shortened event restores the default for the rest of the window)."""
@@ -71,16 +69,3 @@ def sensor_values(
         values.append(covering[0] if covering else default)
         slot += resolution
     return values
-
-
-def trigger_body(
-    start: datetime, duration: timedelta, flex_context: dict[str, Any], flex_model: list[dict[str, Any]] | dict[str, Any]
-) -> dict[str, Any]:
-    """POST /assets/<id>/schedules/trigger body; always a fresh job (identical triggers are cached otherwise)."""
-    return {
-        "start": format_datetime(start),
-        "duration": format_duration(duration),
-        "flex-context": flex_context,
-        "flex-model": flex_model,
-        "force-new-job-creation": True,
-    }

@@ -1,6 +1,11 @@
-"""Explicit unit conversion of 2.0b itemBase values: power to kW, energy to kWh, prices to EUR."""
+"""Explicit unit conversion of 2.0b itemBase values: power to kW, energy to kWh, prices to EUR.
+
+`SCALES` is the one table of 2.0b SI scale codes: the VEN's opt policy and the signal mapping both
+convert through `power_kw` & co., and an unknown code is refused naming it, never guessed.
+"""
 
 from mapping.oadr.model import ItemUnit
+from mapping.refusal import Refused
 
 #: SI scale codes of 2.0b (siScaleCode) and their multipliers
 SCALES = {
@@ -16,29 +21,29 @@ SCALES = {
     "G": 1e9,
     "T": 1e12,
 }
-POWER_KINDS = ("powerReal", "powerApparent")
-ENERGY_KINDS = ("energyReal", "energyApparent")
+_POWER_KINDS = ("powerReal", "powerApparent")
+_ENERGY_KINDS = ("energyReal", "energyApparent")
 #: openleadr writes the per-kW price element with several spellings; all mean currency per kW
-PER_KW_DESCRIPTIONS = ("currencyPerKW", "currencyPerKw", "currencyperKW", "currencyPerKilowatt")
+_PER_KW_DESCRIPTIONS = ("currencyPerKW", "currencyPerKw", "currencyperKW", "currencyPerKilowatt")
 
 
-class UnitRefused(ValueError):
-    """A value whose unit cannot be converted to what FlexMeasures needs; the message says why."""
+class UnitRefused(Refused):
+    """A value whose unit cannot be converted to what FlexMeasures needs: the itemBase part and why."""
 
 
 def _scale(unit: ItemUnit) -> float:
     try:
         return SCALES[unit.scale]
     except KeyError as exc:
-        raise UnitRefused(f"siScaleCode {unit.scale!r} is not a 2.0b scale ({', '.join(SCALES)})") from exc
+        raise UnitRefused("siScaleCode", f"{unit.scale!r} is not a 2.0b scale ({', '.join(SCALES)})") from exc
 
 
 def power_kw(value: float, unit: ItemUnit | None) -> float:
     """A power in kW; a signal without a unit is taken as kW (the Cariflex programs' convention)."""
     if unit is None:
         return value
-    if unit.kind not in POWER_KINDS or unit.units not in ("W", "VA"):
-        raise UnitRefused(f"{unit.kind} in {unit.units} is not a power (W or VA)")
+    if unit.kind not in _POWER_KINDS or unit.units not in ("W", "VA"):
+        raise UnitRefused("itemBase", f"{unit.kind} in {unit.units} is not a power (W or VA)")
     return value * _scale(unit) / 1e3
 
 
@@ -46,14 +51,14 @@ def energy_kwh(value: float, unit: ItemUnit | None) -> float:
     """An energy in kWh; a signal without a unit is taken as kWh."""
     if unit is None:
         return value
-    if unit.kind not in ENERGY_KINDS or unit.units not in ("Wh", "VAh"):
-        raise UnitRefused(f"{unit.kind} in {unit.units} is not an energy (Wh)")
+    if unit.kind not in _ENERGY_KINDS or unit.units not in ("Wh", "VAh"):
+        raise UnitRefused("itemBase", f"{unit.kind} in {unit.units} is not an energy (Wh)")
     return value * _scale(unit) / 1e3
 
 
 def _currency(unit: ItemUnit, currency: str) -> None:
     if unit.units != currency:
-        raise UnitRefused(f"prices in {unit.units} are not converted; this site is billed in {currency}")
+        raise UnitRefused("itemUnits", f"prices in {unit.units} are not converted; this site is billed in {currency}")
 
 
 def price_per_kwh(value: float, unit: ItemUnit | None, currency: str = "EUR") -> float:
@@ -61,7 +66,7 @@ def price_per_kwh(value: float, unit: ItemUnit | None, currency: str = "EUR") ->
     if unit is None:
         return value
     if unit.kind != "currencyPerKWh":
-        raise UnitRefused(f"{unit.kind} is not an energy price (currencyPerKWh)")
+        raise UnitRefused("itemBase", f"{unit.kind} is not an energy price (currencyPerKWh)")
     _currency(unit, currency)
     return value * _scale(unit)
 
@@ -70,12 +75,7 @@ def price_per_kw(value: float, unit: ItemUnit | None, currency: str = "EUR") -> 
     """A demand charge in currency/kW (any of openleadr's spellings of currencyPerKW)."""
     if unit is None:
         return value
-    if unit.kind != "currencyPerKW" and unit.description not in PER_KW_DESCRIPTIONS:
-        raise UnitRefused(f"{unit.kind} is not a demand charge (currencyPerKW)")
+    if unit.kind != "currencyPerKW" and unit.description not in _PER_KW_DESCRIPTIONS:
+        raise UnitRefused("itemBase", f"{unit.kind} is not a demand charge (currencyPerKW)")
     _currency(unit, currency)
     return value * _scale(unit)
-
-
-def price_per_mwh_to_kwh(value_per_mwh: float) -> float:
-    """EUR/MWh → EUR/kWh."""
-    return value_per_mwh / 1e3

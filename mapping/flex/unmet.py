@@ -10,8 +10,8 @@ vavailability schedule says.
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from mapping.flex.combine import RESOLUTION
 from mapping.flex.constraints import IMPORT_LIMIT, Constraint
+from mapping.grid import QUARTER
 
 #: (window start, duration)
 Window = tuple[datetime, timedelta]
@@ -24,7 +24,7 @@ def breached_windows(
     scheduled site kW, combined limit kW) per 15-minute slot."""
     slots: dict[str, set[datetime]] = {}
     for start, site_kw, _limit in breaches:
-        end = start + RESOLUTION
+        end = start + QUARTER
         for c in constraints:
             if c.kind == IMPORT_LIMIT and c.start < end and c.end > start and site_kw > c.value + 1e-6:
                 slots.setdefault(c.event_id, set()).add(start)
@@ -35,7 +35,7 @@ def breached_windows(
         )
         for event_id in slots
     }
-    return {event_id: _cut(union((s, RESOLUTION) for s in starts), *spans[event_id]) for event_id, starts in slots.items()}
+    return {event_id: _cut(union((s, QUARTER) for s in starts), *spans[event_id]) for event_id, starts in slots.items()}
 
 
 def _cut(windows: tuple[Window, ...], first: datetime, last: datetime) -> tuple[Window, ...]:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from mapping.oadr.codes import ResponseCode
+from mapping.oadr.model import OptType
 
 ACCEPTED, REFUSED, PENDING, CANCELLED = "accepted", "refused", "pending", "cancelled"
 
@@ -42,7 +43,7 @@ def site_ack(
         return Ack(PENDING, f"awaiting the answer to modification {modification_number}", latest.modification_number)
     if latest.code != ResponseCode.OK:
         return Ack(REFUSED, f"code {latest.code}: {latest.description}", latest.modification_number)
-    if latest.opt_type == "optOut":
+    if latest.opt_type == OptType.OPT_OUT:
         # a VEN may put its reason in the description, or only the code's text ("OK")
         said = latest.description if latest.description not in ("", "OK") else None
         return Ack(REFUSED, said or "the site's VEN opted out", latest.modification_number)

@@ -1,27 +1,30 @@
-"""The clock: 15-minute slots aligned on the UTC quarter hour (also America/Martinique's, UTC−4)."""
+"""The API's clock: date-times on the 15-minute grid (`mapping.grid`), windows and steps, as text.
+
+The slots themselves are `mapping.grid`'s; this module checks what the aggregator API accepts (a
+date-time on the grid within the years it takes, a window of at most a week, a step of whole
+quarter hours) and writes times as the API shows them.
+"""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mapping.dso.common import QUARTER, aware, on_grid
-from mapping.openadr3.errors import Refused
+from mapping.dso.common import aware, on_grid
+from mapping.grid import LOCAL_ZONE, QUARTER
+from mapping.refusal import Refused
 
 #: the longest window or series the API takes (one week of quarter hours)
 MAX_SLOTS = 7 * 24 * 4
-LOCAL_ZONE = "America/Martinique"
-
-__all__ = ["QUARTER", "MAX_SLOTS", "grid_time", "window", "step", "slot_starts", "utc_text", "local_text"]
-
-
 #: the years the API accepts (keeps every window's arithmetic far from datetime's limits)
-YEARS = (2000, 2100)
+_YEARS = (2000, 2100)
+
+__all__ = ["MAX_SLOTS", "grid_time", "window", "step", "utc_text", "local_text"]
 
 
 def grid_time(value: object, field: str) -> datetime:
     """An aware date-time on the 15-minute grid, in UTC (Refused naming `field` otherwise)."""
     moment = on_grid(aware(value, field), field)
-    if not YEARS[0] <= moment.year < YEARS[1]:
-        raise Refused(field, f"expected a date-time from {YEARS[0]} to {YEARS[1] - 1}")
+    if not _YEARS[0] <= moment.year < _YEARS[1]:
+        raise Refused(field, f"expected a date-time from {_YEARS[0]} to {_YEARS[1] - 1}")
     return moment
 
 
@@ -42,11 +45,6 @@ def step(value: object, field: str = "step_minutes") -> timedelta:
     if isinstance(value, bool) or not isinstance(value, int) or value < 15 or value > 1440 or value % 15:
         raise Refused(field, "expected 15, 30, 45 … 1440 minutes (a multiple of the 15-minute clock)")
     return timedelta(minutes=value)
-
-
-def slot_starts(start: datetime, count: int, length: timedelta = QUARTER) -> tuple[datetime, ...]:
-    """The starts of `count` consecutive slots of `length` from `start`."""
-    return tuple(start + n * length for n in range(count))
 
 
 def utc_text(moment: datetime) -> str:

@@ -1,10 +1,18 @@
-"""Telemetry on the clock: a site's power readings (kW) averaged over each 15-minute slot."""
+"""Telemetry on the clock: a site's power readings (kW) as the mean of each 15-minute slot.
+
+The mean is `mapping.curtailment.resample`'s, the VEN's: time-weighted (each reading stands for
+the power until the next one, at most `max_hold`), so the aggregator API shows for a slot the
+same mean the site's VEN reports and forwards to FlexMeasures from the same readings — a plain
+average would over-weight a burst of readings (mapping/curtailment/resampling.py says why).
+"""
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from mapping.flexready.clock import QUARTER
+from mapping.curtailment import DEFAULT_MAX_HOLD, Sample, resample
+from mapping.grid import QUARTER, is_on_grid
+from mapping.refusal import Refused
 
 
 @dataclass(frozen=True)
@@ -21,14 +29,16 @@ class SlotMean:
         return self.start + QUARTER
 
 
-def slot_means(readings: list[tuple[datetime, float]], start: datetime, slots: int) -> list[SlotMean]:
-    """Per slot from `start`, the mean of the readings taken in [slot start, slot end); readings outside are ignored."""
-    buckets: list[list[float]] = [[] for _ in range(slots)]
-    for at, kw in readings:
-        index = int((at - start) // QUARTER) if at >= start else -1
-        if 0 <= index < slots and math.isfinite(kw):
-            buckets[index].append(kw)
-    return [
-        SlotMean(start + n * QUARTER, math.fsum(values) / len(values) if values else None, len(values))
-        for n, values in enumerate(buckets)
-    ]
+def slot_means(
+    readings: list[tuple[datetime, float]], start: datetime, slots: int, max_hold: timedelta = DEFAULT_MAX_HOLD
+) -> list[SlotMean]:
+    """Per slot from `start` (on the grid), the time-weighted mean of the readings taken in [slot start,
+    slot end); readings outside, and values that are not finite numbers, are ignored. A reading stands
+    for at most `max_hold` (the VEN's default meter period, `[curtailment] max_hold`)."""
+    if not is_on_grid(start):
+        raise Refused("start", f"{start.isoformat()} is not on the 15-minute grid (:00, :15, :30, :45)")
+    if slots <= 0:
+        return []
+    samples = [Sample(at, kw) for at, kw in readings if math.isfinite(kw)]
+    measured = resample(samples, start, start + slots * QUARTER, max_hold=max_hold)
+    return [SlotMean(m.start, m.kw, m.samples) for m in measured]

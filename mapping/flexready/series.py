@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mapping.flexready.clock import MAX_SLOTS, QUARTER, grid_time, step
+from mapping.flexready.clock import MAX_SLOTS, grid_time, step
 from mapping.flexready.orders import client_id_of
 from mapping.flexready.plans import CARBON_SIGNAL, IMPORT_LIMIT, PRIORITY, SitePlan, carbon_unit, kw_unit, price_unit
-from mapping.flexready.sites import Portfolio, addressed, check_cap, split
+from mapping.flexready.sites import Portfolio, _addressed, _check_cap, split
 from mapping.flexready.units import UNITS, finite, unit_factor
+from mapping.grid import QUARTER
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 ITEMS = ("max_power", "price", "carbon")
 FIELDS = {"series_id", "site", "group", "item", "unit", "start", "step_minutes", "values"}
@@ -53,7 +54,7 @@ def parse_series(body: Any, portfolio: Portfolio) -> Series:
     item = body.get("item")
     if item not in ITEMS:
         raise Refused("item", f"expected one of {', '.join(ITEMS)}")
-    group, sites = addressed(body, portfolio)
+    group, sites = _addressed(body, portfolio)
     factor = unit_factor(item, body.get("unit"), "unit")
     start = grid_time(body.get("start"), "start")
     length = step(body.get("step_minutes", 15))
@@ -78,7 +79,7 @@ def _plans(
     for n, value in enumerate(values):
         shares = split(value, sites, p) if item == "max_power" else dict.fromkeys(sites, value)
         if item == "max_power":
-            check_cap(shares, p, f"values[{n}]")
+            _check_cap(shares, p, f"values[{n}]")
         for site, share in shares.items():
             per_site[site].append(round(share, 6))
     plans = []

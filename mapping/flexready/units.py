@@ -3,7 +3,7 @@ power in kW, price in EUR/kWh, carbon intensity in kgCO2e/kWh, subscribed power 
 
 import math
 
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 #: item → {accepted unit: factor to the canonical unit}; the first unit listed is the canonical one
 UNITS: dict[str, dict[str, float]] = {
@@ -34,7 +34,7 @@ def to_canonical(item: str, value: float, unit: object, field: str = "unit") -> 
     return value * unit_factor(item, unit, field)
 
 
-def kva_to_kw(kva: float, power_factor: float) -> float:
+def _kva_to_kw(kva: float, power_factor: float) -> float:
     """The real power a subscription allows: kVA × power factor (cos φ)."""
     return kva * power_factor
 

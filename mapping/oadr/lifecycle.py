@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from mapping.oadr.model import Event
+from mapping.oadr.model import Event, EventStatus
 
 
 def event_end(dtstart: datetime, duration: timedelta) -> datetime | None:
@@ -18,19 +18,19 @@ def event_status(
     cancelled: bool = False,
     ramp_up: timedelta | None = None,
     near_window: timedelta = timedelta(0),
-) -> str:
+) -> EventStatus:
     """The eventStatus at `now`: far, near (within the ramp-up, else `near_window`), active, completed, cancelled."""
     if cancelled:
-        return "cancelled"
+        return EventStatus.CANCELLED
     end = event_end(dtstart, duration)
     if end is not None and now >= end:
-        return "completed"
+        return EventStatus.COMPLETED
     if now >= dtstart:
-        return "active"
+        return EventStatus.ACTIVE
     near = ramp_up if ramp_up else near_window
     if near and now >= dtstart - near:
-        return "near"
-    return "far"
+        return EventStatus.NEAR
+    return EventStatus.FAR
 
 
 def status_boundaries(

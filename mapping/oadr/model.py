@@ -2,11 +2,28 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from mapping.oadr.codes import ResponseCode
 
-EVENT_STATUSES = ("none", "far", "near", "active", "completed", "cancelled")
-OPT_TYPES = ("optIn", "optOut")
+
+class EventStatus(StrEnum):
+    """ei:eventStatus. A member equals its wire text (`EventStatus.CANCELLED == "cancelled"`), so decoded
+    messages and stored rows, which hold the text, compare equal to it."""
+
+    NONE = "none"
+    FAR = "far"
+    NEAR = "near"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class OptType(StrEnum):
+    """ei:optType of an eventResponse or an oadrCreateOpt; equal to its wire text."""
+
+    OPT_IN = "optIn"
+    OPT_OUT = "optOut"
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Any
 
 from mapping.oadr import model as m
 from mapping.openadr3 import shapes, wire
-from mapping.openadr3.errors import Refused
-from mapping.openadr3.payloads import signal_kind
-from mapping.openadr3.targets import Directory, check_targets, to_oadr_target
+from mapping.openadr3.payloads import _signal_kind
+from mapping.openadr3.targets import Directory, _check_targets, _to_oadr_target
+from mapping.refusal import Refused
 
 #: members the server provisions: ignored on input (POST and PUT)
 SERVER_FIELDS = ("id", "createdDateTime", "modificationDateTime", "objectType", "clientID")
@@ -49,7 +49,7 @@ class ProgramView:
 
 @dataclass(frozen=True)
 class Draft:
-    """The 2.0b side of a 3.x event: what `vtn.event_admin.draft_event` needs."""
+    """The 2.0b side of a 3.x event: what `vtn.admin.events.draft_event` needs."""
 
     market_context: str
     dtstart: datetime
@@ -90,7 +90,7 @@ def clean_event(body: Any, version: str) -> dict[str, Any]:
     if event.get("priority") is not None:
         clean["priority"] = wire.integer(event["priority"], "priority", minimum=0)
     if event.get("targets") is not None:
-        clean["targets"] = check_targets(event["targets"], version)
+        clean["targets"] = _check_targets(event["targets"], version)
     if event.get("duration") is not None:
         if version == "3.0.1":
             raise Refused("duration", "not a 3.0.1 event member")
@@ -170,7 +170,7 @@ def to_draft(clean: dict[str, Any], version: str, program: ProgramView, director
     kinds = {}
     for j, payload_type in enumerate(order):
         where = f"payloadDescriptors[{payload_type}]" if payload_type in descriptors else f"intervals[0].payloads[{j}].type"
-        kinds[payload_type] = signal_kind(
+        kinds[payload_type] = _signal_kind(
             payload_type, descriptors.get(payload_type), program.capacity_signal, program.currency, where
         )
     for i, interval in enumerate(clean["intervals"]):
@@ -210,7 +210,7 @@ def to_draft(clean: dict[str, Any], version: str, program: ProgramView, director
         market_context=program.market_context,
         dtstart=dtstart,
         signals=signals,
-        target=to_oadr_target(clean.get("targets", []), version, directory),
+        target=_to_oadr_target(clean.get("targets", []), version, directory),
         priority=None if priority is None else priority + 1,
         start_after=start_after or None,
         vtn_comment=clean.get("eventName"),

@@ -20,7 +20,7 @@ from typing import Any
 
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import power_kw
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 #: how a program carries IMPORT_CAPACITY_LIMIT to 2.0b
 CAPACITY_SIGNALS = ("x-IMPORT_CAPACITY_LIMIT", "LOAD_DISPATCH")
@@ -62,7 +62,7 @@ def _currency(descriptor: dict[str, Any], default: str, field: str) -> str:
     return currency
 
 
-def signal_kind(
+def _signal_kind(
     payload_type: str, descriptor: dict[str, Any] | None, capacity_signal: str, currency: str, field: str
 ) -> SignalKind:
     """The 2.0b signal for a 3.x payload type; `descriptor` is its eventPayloadDescriptor (or None).

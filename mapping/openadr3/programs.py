@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import Any
 
 from mapping.openadr3 import shapes, wire
-from mapping.openadr3.errors import Refused
-from mapping.openadr3.targets import check_targets
+from mapping.openadr3.targets import _check_targets
+from mapping.refusal import Refused
 
 _TEXT_301 = ("programLongName", "retailerName", "retailerLongName", "programType", "country", "principalSubdivision")
 _BOOLS_301 = ("bindingEvents", "localPrice")
@@ -34,7 +34,7 @@ def clean_program(body: Any, version: str) -> dict[str, Any]:
     if program.get("payloadDescriptors") is not None:
         clean["payloadDescriptors"] = shapes.descriptors(program["payloadDescriptors"], "payloadDescriptors")
     if program.get("targets") is not None:
-        clean["targets"] = check_targets(program["targets"], version)
+        clean["targets"] = _check_targets(program["targets"], version)
     if version == "3.0.1":
         for key in _TEXT_301:
             if program.get(key) is not None:

@@ -5,7 +5,7 @@ What passes is re-emitted as is, so everything the API echoes must pass the offi
 from typing import Any
 
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 DESCRIPTOR_TYPES = ("EVENT_PAYLOAD_DESCRIPTOR", "REPORT_PAYLOAD_DESCRIPTOR")
 

@@ -9,9 +9,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
 from mapping.openadr3.shapes import targets_out
-from mapping.openadr3.targets import check_targets
+from mapping.openadr3.targets import _check_targets
+from mapping.refusal import Refused
 
 OBJECT_TYPES = ("PROGRAM", "EVENT", "REPORT", "SUBSCRIPTION", "VEN", "RESOURCE")
 OPERATIONS = ("READ", "CREATE", "UPDATE", "DELETE")
@@ -61,7 +61,7 @@ def clean_subscription(body: Any, version: str) -> dict[str, Any]:
     operations = wire.array(item["objectOperations"], "objectOperations")
     clean["objectOperations"] = [_operation(o, f"objectOperations[{i}]") for i, o in enumerate(operations)]
     if item.get("targets") is not None:
-        clean["targets"] = check_targets(item["targets"], version)
+        clean["targets"] = _check_targets(item["targets"], version)
     return clean
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from mapping.oadr import model as m
 from mapping.openadr3 import wire
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 #: 3.0.1 target types we carry, and the 2.0b target field each one fills
 TARGET_TYPES = {
@@ -59,7 +59,7 @@ def _guess(value: str, directory: Directory) -> str | None:
     return None
 
 
-def check_targets(value: Any, version: str, field_name: str = "targets") -> list[Any]:
+def _check_targets(value: Any, version: str, field_name: str = "targets") -> list[Any]:
     """The targets' shape per version (3.0.1 valuesMaps of strings, 3.1 strings), nulls dropped."""
     items = wire.array(value, field_name)
     clean: list[Any] = []
@@ -80,7 +80,7 @@ def check_targets(value: Any, version: str, field_name: str = "targets") -> list
     return clean
 
 
-def to_oadr_target(targets: list[Any], version: str, directory: Directory, field_name: str = "targets") -> m.Target:
+def _to_oadr_target(targets: list[Any], version: str, directory: Directory, field_name: str = "targets") -> m.Target:
     """The 2.0b target for checked 3.x targets (empty = every VEN)."""
     out: dict[str, list[str]] = {"ven_ids": [], "group_ids": [], "resource_ids": []}
     for i, item in enumerate(targets):

@@ -7,7 +7,7 @@ from typing import Any
 
 from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_duration
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 
 #: the spec's objectID pattern (and length)
 OBJECT_ID = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")

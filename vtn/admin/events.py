@@ -11,6 +11,7 @@ from typing import Any
 
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end, event_status
+from mapping.oadr.model import EventStatus
 from vtn.store import Tx
 from vtn.store import repository as repo
 from vtn.store.ui_repository import audit
@@ -179,7 +180,7 @@ def cancel_event(session: Tx, event_id: str, now: datetime, reason: str = "cance
     current = _open_event(session, event_id)
     revised = replace(
         current,
-        status="cancelled",
+        status=EventStatus.CANCELLED,
         modification_number=current.modification_number + 1,
         modification_datetime=now,
         modification_reason=reason,

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from mapping.oadr import report_model as r
+from vtn.domain import OutboxKind
 from vtn.store import Tx
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
@@ -99,7 +100,7 @@ def request_report(session: Tx, ven_id: str, report_name: str, now: datetime, **
         raise ReportRefused(f"VEN {ven_id} is not registered")
     request = build_request(session, ven_id, report_name, now, **options)  # type: ignore[arg-type]
     reports.save_request(session, ven_id, request, report_name, "pending", now)
-    repo.enqueue(session, ven_id, "create_report", {"report_request_ids": [request.report_request_id]}, now)
+    repo.enqueue(session, ven_id, OutboxKind.CREATE_REPORT, {"report_request_ids": [request.report_request_id]}, now)
     return request
 
 
@@ -113,6 +114,10 @@ def cancel_request(session: Tx, report_request_id: str, now: datetime, report_to
         raise ReportRefused(f"report request {report_request_id} is already {state}")
     reports.set_request_state(session, [report_request_id], "cancelling", now)
     repo.enqueue(
-        session, ven_id, "cancel_report", {"report_request_ids": [report_request_id], "report_to_follow": report_to_follow}, now
+        session,
+        ven_id,
+        OutboxKind.CANCEL_REPORT,
+        {"report_request_ids": [report_request_id], "report_to_follow": report_to_follow},
+        now,
     )
     return ven_id

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from mapping.flexready.sites import Portfolio
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 from vtn.admin.events import EventRefused
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
 from vtn.auth.tokens import Grant, TokenIssuer

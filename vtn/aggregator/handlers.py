@@ -8,7 +8,8 @@ from mapping.flexready.clock import utc_text, window
 from mapping.flexready.orders import client_id_of, parse_order
 from mapping.flexready.plans import SitePlan
 from mapping.flexready.series import parse_series
-from mapping.openadr3.errors import Refused
+from mapping.oadr.model import EventStatus
+from mapping.refusal import Refused
 from vtn.aggregator import placement, status, telemetry
 from vtn.aggregator.common import AggregatorApi
 from vtn.auth.tokens import Grant
@@ -21,7 +22,7 @@ from vtn.store import aggregator_repository as agg_repo
 def _live(api: AggregatorApi, outcome: placement.Outcome, client_id: str) -> None:
     """Hand the events just written to the running VTN (cache and lifecycle), as the DSO API does."""
     for event in outcome.changed:
-        live = LiveEvent(event=event, source=placement.source_of(client_id), cancelled=event.status == "cancelled")
+        live = LiveEvent(event=event, source=placement.source_of(client_id), cancelled=event.status == EventStatus.CANCELLED)
         api.ctx.live.put_event(live)
         api.lifecycle.schedule(live)
 

@@ -9,6 +9,7 @@ from typing import Any
 from mapping.flexready.acks import site_ack
 from mapping.flexready.clock import local_text, utc_text
 from mapping.oadr.lifecycle import event_end
+from mapping.oadr.model import EventStatus
 from vtn.curtailment.query import CurtailmentInterval, event_curtailment
 from vtn.store import Tx
 from vtn.store import aggregator_repository as agg_repo
@@ -51,7 +52,7 @@ def _site(
     end = event_end(event.dtstart, event.duration)
     answers = agg_repo.responses(session, event_id, ven_id)
     ack = site_ack(None, answers, agg_repo.opted_out(session, event_id, ven_id), event.modification_number)
-    over = end is not None and end <= now and event.status != "cancelled"
+    over = end is not None and end <= now and event.status != EventStatus.CANCELLED
     answer = {
         "site": placement["site"],
         "event_id": event_id,

@@ -5,8 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from mapping.flex.units import UnitRefused, power_kw
-from mapping.flexready.clock import QUARTER, local_text, utc_text
+from mapping.flexready.clock import local_text, utc_text
 from mapping.flexready.measurements import slot_means
+from mapping.grid import QUARTER
 from mapping.oadr import report_model as r
 from mapping.oadr.timefmt import parse_datetime
 from vtn.store import Tx

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, replace
 from mapping.oadr import model as m
 from mapping.oadr.encode import encode_event
 from mapping.oadr.lifecycle import priority_key
+from mapping.oadr.model import EventStatus
 from vtn.domain import OUTBOX_ORDER, LiveEvent, OutboxItem, VenRecord
 
-_STATUS_RANK = {"none": 0, "far": 1, "near": 2, "active": 3, "completed": 4, "cancelled": 5}
+_STATUS_RANK = {status: rank for rank, status in enumerate(EventStatus)}  # the lifecycle order
 
 
 @dataclass

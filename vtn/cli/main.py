@@ -20,7 +20,7 @@ from vtn.cli import users as ui_cli
 from vtn.cli.store import config_args, load, open_store, unknown_vens
 from vtn.config import VtnConfig
 from vtn.context import utc_now
-from vtn.domain import delivery_note
+from vtn.domain import OutboxKind, delivery_note
 from vtn.store import report_repository
 from vtn.store import repository as repo
 from vtn.store.database import StoreUnavailable, shown_url, upgrade
@@ -123,8 +123,8 @@ def _register_ven(commands: Any) -> None:
     config_args(listing)
     listing.set_defaults(run=_run_ven_list)
     for name, kind, text in (
-        ("reregister", "request_reregistration", "queue oadrRequestReregistration for a VEN"),
-        ("cancel-registration", "cancel_registration", "queue oadrCancelPartyRegistration for a VEN"),
+        ("reregister", OutboxKind.REQUEST_REREGISTRATION, "queue oadrRequestReregistration for a VEN"),
+        ("cancel-registration", OutboxKind.CANCEL_REGISTRATION, "queue oadrCancelPartyRegistration for a VEN"),
     ):
         action = actions.add_parser(name, help=text)
         config_args(action)

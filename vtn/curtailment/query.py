@@ -23,7 +23,7 @@ from mapping.curtailment.achieved import Achieved, achieved
 from mapping.curtailment.baseline import Baseline
 from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, notice_shares, verdict
 from mapping.curtailment.requested import requested_by_slot
-from mapping.flex.combine import RESOLUTION, Segment
+from mapping.grid import QUARTER, Segment
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
 from vtn.store import Tx
@@ -110,7 +110,7 @@ def _achieved(
         measured.append(Measured(slot, kw, 0, 0.0 if kw is None else 1.0, flags))
     requested = requested_by_slot(event, {b.start: b.kw for b in baselines}, contracted_kw)
     noticed = dict(zip(slots, shares, strict=True))
-    segments = [Segment(slot, slot + RESOLUTION, kw * noticed[slot]) for slot, kw in requested.items() if kw is not None]
+    segments = [Segment(slot, slot + QUARTER, kw * noticed[slot]) for slot, kw in requested.items() if kw is not None]
     return achieved(baselines, measured, requested=segments)
 
 
@@ -143,7 +143,7 @@ def _total(slot: datetime, share: float, items: list[Achieved]) -> CurtailmentIn
         flags = (flags - {Flag.MISSING}) | {Flag.PARTIAL}
     return CurtailmentInterval(
         slot,
-        slot + RESOLUTION,
+        slot + QUARTER,
         _sum([i.requested_kw for i in items]),
         _sum([i.baseline_kw for i in items]),
         _sum([i.measured_kw for i in items]),

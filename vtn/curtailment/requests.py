@@ -10,6 +10,7 @@ from datetime import datetime
 
 from mapping.curtailment import event_slots
 from mapping.curtailment import report as wire
+from mapping.grid import QUARTER
 from mapping.oadr.lifecycle import event_end
 from vtn.admin import reports as report_admin
 from vtn.context import VtnContext
@@ -28,11 +29,11 @@ def _ask(session: Tx, live: LiveEvent, ven_ids: list[str], now: datetime) -> dic
     asked: list[str] = []
     if end is not None:
         slots = event_slots(event.dtstart, end)
-        start, window = slots[0], len(slots) * wire.GRANULARITY
+        start, window = slots[0], len(slots) * QUARTER
         for ven_id in sorted(curtailed.offering(session, ven_ids)):
             try:
                 request = report_admin.request_report(
-                    session, ven_id, wire.REPORT_NAME, now, granularity=wire.GRANULARITY, start=start, duration=window
+                    session, ven_id, wire.REPORT_NAME, now, granularity=QUARTER, start=start, duration=window
                 )
             except report_admin.ReportRefused as exc:
                 log.warning("event %s: cannot ask VEN %s for its curtailment: %s", event.event_id, ven_id, exc)

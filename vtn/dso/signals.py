@@ -13,9 +13,10 @@ from typing import Any
 from aiohttp import web
 
 from mapping.dso import ecowatt, local_flex, nebco, sei_peak, tempo
-from mapping.dso.common import QUARTER, EventSpec, Translation
+from mapping.dso.common import EventSpec, Translation
+from mapping.grid import QUARTER
 from mapping.oadr import model as m
-from mapping.openadr3.errors import Refused
+from mapping.refusal import Refused
 from vtn.admin import events as event_admin
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent

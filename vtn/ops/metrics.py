@@ -10,6 +10,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from cariflex.tally import Spec, Tally, TallyCollector, gauge
+from mapping.oadr.model import EventStatus
 from vtn.cache.live import LiveState
 from vtn.domain import SEEN_FLUSH_INTERVAL
 
@@ -111,7 +112,7 @@ class VtnGauges(Collector):
         for event in list(live.events.values()):
             by_status[event.event.status] = by_status.get(event.event.status, 0) + 1
         events = gauge("cariflex_events_live", "events not yet closed, by status", labels=("status",))
-        for status in ("far", "near", "active", "completed", "cancelled"):
+        for status in (s for s in EventStatus if s is not EventStatus.NONE):
             events.add_metric([status], by_status.pop(status, 0))
         for status, count in by_status.items():
             events.add_metric([status], count)

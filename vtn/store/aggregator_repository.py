@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping.flexready.acks import Response
+from mapping.oadr.model import OptType
 from vtn.store import models as db
 from vtn.store.aggregator_models import AggregatorRequest
 
@@ -119,4 +120,4 @@ def opted_out(session: Session, event_id: str, ven_id: str) -> str | None:
         .order_by(db.Opt.received_at.desc())
         .limit(1)
     )
-    return row.opt_reason if row is not None and row.opt_type == "optOut" else None
+    return row.opt_reason if row is not None and row.opt_type == OptType.OPT_OUT else None

@@ -5,7 +5,6 @@ Every page is one indexed range scan (ORDER BY the sort column and event_id, a L
 costs what page 1 costs. Per-row delivery and opt counts are aggregated for the page's events only.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from mapping.oadr import model as m
 from mapping.oadr.json_form import event_from_json
+from mapping.oadr.model import EventStatus, OptType
 from vtn.store import models as db
 from vtn.store.models import UTCDateTime
 
 SORTS = {"dtstart": db.Event.dtstart, "created": db.Event.created_at}
-STATUSES = ("far", "near", "active", "completed", "cancelled")
+STATUSES = tuple(s for s in EventStatus if s is not EventStatus.NONE)
 
 
 @dataclass(frozen=True)
@@ -116,24 +116,11 @@ def event_page(session: Session, flt: EventFilter, size: int = 50) -> tuple[list
             created_at=r.created_at,
             modified_at=r.modified_at,
             delivered=delivered.get(r.event_id, 0),
-            opted_in=opted.get((r.event_id, "optIn"), 0),
-            opted_out=opted.get((r.event_id, "optOut"), 0),
+            opted_in=opted.get((r.event_id, OptType.OPT_IN), 0),
+            opted_out=opted.get((r.event_id, OptType.OPT_OUT), 0),
         )
         for r in rows
     ], more
-
-
-def all_events(session: Session, flt: EventFilter, chunk: int = 1000) -> Iterator[list[EventRow]]:
-    """Every event matching `flt`, in pages of `chunk` (for the CSV export)."""
-    current = flt
-    while True:
-        rows, more = event_page(session, current, chunk)
-        if rows:
-            yield rows
-        if not more:
-            return
-        last = rows[-1]
-        current = EventFilter(**{**current.__dict__, "after": (last.cursor_value(flt.sort), last.event.event_id)})
 
 
 @dataclass(frozen=True)

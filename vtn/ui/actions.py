@@ -10,6 +10,7 @@ from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_duration, parse_duration
 from vtn.admin import events as event_admin
 from vtn.admin import reports as report_admin
+from vtn.domain import OutboxKind
 from vtn.store import Tx
 from vtn.store import event_log as log
 from vtn.store import repository as repo
@@ -114,8 +115,8 @@ def reregister_and_audit(session: Tx, ven_id: str, now: datetime, username: str)
     ven = repo.load_ven(session, ven_id)
     if ven is None or not ven.registered:
         raise LookupError(f"VEN {ven_id} is not registered")
-    repo.enqueue(session, ven_id, "request_reregistration", {"registration_id": ven.registration_id}, now)
-    users.audit(session, username, "request_reregistration", ven_id, {}, now)
+    repo.enqueue(session, ven_id, OutboxKind.REQUEST_REREGISTRATION, {"registration_id": ven.registration_id}, now)
+    users.audit(session, username, OutboxKind.REQUEST_REREGISTRATION, ven_id, {}, now)
 
 
 async def confirm_reregister(request: web.Request) -> web.Response:

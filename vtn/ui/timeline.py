@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from mapping.oadr.lifecycle import event_end
+from mapping.oadr.model import EventStatus, OptType
 from mapping.oadr.timefmt import parse_datetime
 from vtn.store.event_log import VenDelivery
 from vtn.ui.formatting import local_time
@@ -33,7 +34,7 @@ def _summarised(deliveries: list[VenDelivery], zone: tzinfo) -> list[Moment]:
     if delivered:
         last = local_time(delivered[-1], zone, LAST)
         moments.append(Moment(delivered[0], "delivered", f"first delivered to {len(delivered)} VENs (the last at {last})"))
-    for opt_type in ("optIn", "optOut"):
+    for opt_type in OptType:
         answered = sorted(d.responded_at for d in deliveries if d.opt_type == opt_type and d.responded_at is not None)
         if answered:
             last = local_time(answered[-1], zone, LAST)
@@ -57,7 +58,7 @@ def build_timeline(
     for number, reason, at, status in revisions:
         if number == 0:
             moments.append(Moment(at, "created", "created (modification 0)"))
-        elif status == "cancelled":
+        elif status == EventStatus.CANCELLED:
             moments.append(Moment(at, "cancelled", f"cancelled (modification {number}: {reason})"))
         else:
             moments.append(Moment(at, "modified", f"modification {number}: {reason or ''}".rstrip(": ")))

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mapping.openadr3.errors import Refused
 from mapping.openadr3.wire import object_id
+from mapping.refusal import Refused
 from vtn.admin.events import EventRefused
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
 from vtn.auth.revocation import DisabledClients

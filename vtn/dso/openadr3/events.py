@@ -13,8 +13,8 @@ from aiohttp import web
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
 from mapping.openadr3 import events as tr
-from mapping.openadr3.errors import Refused
 from mapping.openadr3.wire import object_id
+from mapping.refusal import Refused
 from vtn.admin import events as event_admin
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent

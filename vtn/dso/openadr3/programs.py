@@ -13,8 +13,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from mapping.openadr3 import events as tr
-from mapping.openadr3.errors import Refused
 from mapping.openadr3.programs import clean_program, render_program
+from mapping.refusal import Refused
 from vtn.auth.http import AuthFailed
 from vtn.auth.tokens import Grant
 from vtn.dso.openadr3.common import Api, Conflict, NotFound, json_body, ok, page, path_id

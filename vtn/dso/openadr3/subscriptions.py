@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from mapping.openadr3.errors import Refused
 from mapping.openadr3.subscriptions import OBJECT_TYPES, check_callback_hosts, clean_subscription, render_subscription
+from mapping.refusal import Refused
 from vtn.auth.tokens import Grant
 from vtn.dso.openadr3.common import Api, NotFound, json_body, ok, page, path_id
 from vtn.dso.openadr3.filters import filter_by_targets

@@ -7,7 +7,7 @@ from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.encode import encode, encode_ok_response
 from vtn.context import VtnContext, new_id
-from vtn.domain import OUTBOX_WIRE, OutboxItem, VenRecord
+from vtn.domain import OUTBOX_WIRE, OutboxItem, OutboxKind, VenRecord
 from vtn.oadr.services.common import registered_ven
 from vtn.oadr.services.events import distribute
 from vtn.oadr.services.registration import cancel_registration_of
@@ -21,30 +21,30 @@ log = logging.getLogger("cariflex.vtn.poll")
 
 async def outbox_message(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> m.Message | r.ReportMessage:
     """The message a queued item stands for (nothing is changed: see `after_outbox_delivery`)."""
-    if item.kind == "cancel_registration":
+    if item.kind == OutboxKind.CANCEL_REGISTRATION:
         registration_id = item.payload.get("registration_id") or ven.registration_id or ""
         return m.CancelPartyRegistration(request_id=new_id("req"), registration_id=registration_id, ven_id=ven.ven_id)
-    if item.kind == "request_reregistration":
+    if item.kind == OutboxKind.REQUEST_REREGISTRATION:
         return m.RequestReregistration(ven_id=ven.ven_id)
-    if item.kind == "register_report":
+    if item.kind == OutboxKind.REGISTER_REPORT:
         # this VTN offers no reports of its own: an empty registration, as the profile allows
         return r.RegisterReport(request_id=new_id("req"), reports=(), ven_id=ven.ven_id)
-    if item.kind == "create_report":
+    if item.kind == OutboxKind.CREATE_REPORT:
         ids = item.payload["report_request_ids"]
         found = await ctx.store.call(report_repository.requests_by_id, ids)
         return r.CreateReport(
             request_id=new_id("req"), report_requests=tuple(found[i][1] for i in ids if i in found), ven_id=ven.ven_id
         )
-    if item.kind == "cancel_report":
+    if item.kind == OutboxKind.CANCEL_REPORT:
         return cancel_message(ven.ven_id, item.payload)
     raise ValueError(f"outbox item {item.id} has unknown kind {item.kind!r}")
 
 
 async def after_outbox_delivery(ctx: VtnContext, ven: VenRecord, item: OutboxItem) -> None:
     """What delivering a queued item changes: a cancelled registration, requests now made."""
-    if item.kind == "cancel_registration":
+    if item.kind == OutboxKind.CANCEL_REGISTRATION:
         await cancel_registration_of(ctx, ven)
-    elif item.kind == "create_report":
+    elif item.kind == OutboxKind.CREATE_REPORT:
         await ctx.store.call(report_repository.set_request_state, item.payload["report_request_ids"], "requested", ctx.now())
 
 
@@ -52,7 +52,7 @@ async def after_outbox_refusal(ctx: VtnContext, ven: VenRecord, item: OutboxItem
     """What still holds when a queued item is dropped undelivered (the VEN refused it for good): a
     registration the VTN cancels ends all the same — the VTN decides who is registered, and the VEN
     learns it at its next request — while a report request is not marked requested."""
-    if item.kind == "cancel_registration":
+    if item.kind == OutboxKind.CANCEL_REGISTRATION:
         log.warning("VEN %s refused its oadrCancelPartyRegistration: the registration ends all the same", ven.ven_id)
         await cancel_registration_of(ctx, ven)
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from mapping.oadr import model as m
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.context import VtnContext, new_id
-from vtn.domain import OutboxItem, VenRecord
+from vtn.domain import OutboxItem, OutboxKind, VenRecord
 from vtn.oadr.services.common import ok
 from vtn.store import Tx
 from vtn.store import repository as repo
@@ -119,7 +119,7 @@ def _check_push_address(ctx: VtnContext, address: str | None) -> str:
 def _save_registration(session: Tx, record: VenRecord, now: datetime) -> list[OutboxItem]:
     repo.save_ven(session, record, now, True)
     # N1_0020: the VTN registers its own reports with every (re-)registered VEN, delivered on poll
-    repo.enqueue(session, record.ven_id, "register_report", {}, now)
+    repo.enqueue(session, record.ven_id, OutboxKind.REGISTER_REPORT, {}, now)
     session.flush()
     return repo.pending_outbox(session, record.ven_id)
 

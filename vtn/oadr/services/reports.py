@@ -10,6 +10,7 @@ from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.admin import reports as report_admin
 from vtn.context import VtnContext, new_id
+from vtn.domain import OutboxKind
 from vtn.oadr.services.common import ok, registered_ven
 from vtn.ops import metrics
 from vtn.store import report_repository as reports
@@ -138,7 +139,7 @@ async def update_report(ctx: VtnContext, msg: r.UpdateReport) -> r.UpdatedReport
 
 async def _piggy_back_cancel(ctx: VtnContext, ven_id: str, request_ids: set[str]) -> r.CancelReport | None:
     for item in list(ctx.live.outbox.get(ven_id, [])):
-        if item.kind == "cancel_report" and request_ids & set(item.payload.get("report_request_ids", [])):
+        if item.kind == OutboxKind.CANCEL_REPORT and request_ids & set(item.payload.get("report_request_ids", [])):
             if await ctx.store.call(repo.claim_outbox, item.id, ctx.now()):
                 ctx.live.drop_outbox_item(item)
                 log.info(
