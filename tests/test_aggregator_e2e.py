@@ -15,8 +15,9 @@ import pytest
 from mapping.flexready.clock import utc_text
 from mapping.grid import floor_slot
 from tests.support.aggregator import SITES, aggregator_config, connect
+from tests.support.eventually import eventually
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, publish
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import running_vtn
 from tests.test_curtailment_e2e import _meter, _site_ven
 from vtn.aggregator.settings import SiteSetting
@@ -31,7 +32,7 @@ async def test_an_order_reaches_the_sites_vens_and_their_acks_come_back(sqlite_u
         ven = ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a", "site-b")
         async with running_ven(ven, hooks) as process:
             for name in ("site-a", "site-b"):
-                await wait_for(lambda n=name: process.vens[n].site.registration is not None, what=f"{name} registered")
+                await eventually(lambda n=name: process.vens[n].site.registration is not None, what=f"{name} registered")
             agg = await connect(vtn, "agg-1")
             start = floor_slot(vtn.ctx.now()) + 8 * Q
             window = {"start": utc_text(start), "end": utc_text(start + 4 * Q), "direction": "down"}
@@ -50,7 +51,7 @@ async def test_an_order_reaches_the_sites_vens_and_their_acks_come_back(sqlite_u
                 both = {**await acks("g-1"), "b-1": (await acks("b-1"))["site-b"]}
                 return all(a["state"] != "pending" for a in both.values())
 
-            await wait_for(answered, timeout=30, what="the VENs' answers on the API")
+            await eventually(answered, timeout=30, what="the VENs' answers on the API")
             group = await acks("g-1")
             assert group == {
                 "site-a": {"state": "accepted", "reason": None, "modification_number": 0},
@@ -93,7 +94,7 @@ async def test_after_the_window_the_api_returns_measured_and_achieved_per_site(s
             found = site["measurements"]
             return found is not None and all(i["measured_kw"] is not None for i in found["intervals"] or [{"measured_kw": None}])
 
-        await wait_for(reported, timeout=40, what="the VEN's achieved-curtailment report on the API")
+        await eventually(reported, timeout=40, what="the VEN's achieved-curtailment report on the API")
         _status, found = await agg.call("GET", "/orders/m-1")
         assert found["status"] == "completed"
         measured = found["sites"][0]["measurements"]

@@ -11,7 +11,8 @@ import pytest
 from mapping.flexready.clock import utc_text
 from mapping.grid import QUARTER, floor_slot
 from tests.support.aggregator import aggregator_config, connect
-from tests.support.ven_harness import running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import running_ven, ven_config
 from tests.support.vtn_harness import running_vtn
 from tests.test_flexmeasures_e2e import V2G, _run, fm_client  # noqa: F401  (fm_client is a fixture)
 from vtn.aggregator.settings import SiteSetting
@@ -33,13 +34,13 @@ async def test_series_reach_the_sites_price_sensor(sqlite_url, tmp_path, fm_clie
     async with running_vtn(config) as vtn:
         ven = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(site,))
         async with running_ven(ven, hooks) as process:
-            await wait_for(lambda: process.vens[site.name].site.registration is not None, what="registration")
+            await eventually(lambda: process.vens[site.name].site.registration is not None, what="registration")
             agg = await connect(vtn, "agg-fm")
             start = floor_slot(vtn.ctx.now()) + 4 * QUARTER
             series = {"series_id": "s-1", "site": site.name, "item": item, "unit": unit, "values": values}
             status, body = await agg.call("POST", "/series", {**series, "start": utc_text(start)})
             assert status == 201, body
-            await wait_for(lambda: site.name in inner.outcomes, timeout=120, what="the schedule")
+            await eventually(lambda: site.name in inner.outcomes, timeout=120, what="the schedule")
             assert inner.outcomes[site.name].job_failed is None
             price_sensor = assets[site.name].sensors["dso-price"]
             data = await fm_client.get_sensor_data(
@@ -50,5 +51,5 @@ async def test_series_reach_the_sites_price_sensor(sqlite_url, tmp_path, fm_clie
             async def accepted() -> bool:
                 return (await agg.call("GET", "/series/s-1"))[1]["sites"][0]["ack"]["state"] == "accepted"
 
-            await wait_for(accepted, timeout=30, what="the VEN's optIn on the API")
+            await eventually(accepted, timeout=30, what="the VEN's optIn on the API")
     store.close()

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from mapping.grid import floor_slot
+from tests.support.eventually import eventually
 from tests.support.mqtt import (
     BROKER_PORT,
     ensure_machine_broker,
@@ -32,7 +33,7 @@ from tests.support.mqtt import (
     start_broker,
 )
 from tests.support.ui import add_user, login
-from tests.support.ven_harness import ven_config, wait_for
+from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from ven.config import MqttSettings
 from ven.runner import VenProcess
@@ -57,15 +58,15 @@ async def _site_ven(vtn: VtnUnderTest, tmp_path, port: int, name: str | None = N
     try:
         source = process.source
         assert isinstance(source, MqttTelemetrySource)
-        await wait_for(source.connected.is_set, what="the MQTT subscription")
+        await eventually(source.connected.is_set, what="the MQTT subscription")
         site = process.vens[name].site
-        await wait_for(lambda: site.registration is not None, what="registration")
+        await eventually(lambda: site.registration is not None, what="registration")
         ven_id = site.ven_id
 
         async def offers() -> bool:
             return ven_id in await vtn.ctx.store.call(curtailed.offering, [ven_id])
 
-        await wait_for(offers, timeout=15, what="the VEN's x-ACHIEVED_CURTAILMENT report registered at the VTN")
+        await eventually(offers, timeout=15, what="the VEN's x-ACHIEVED_CURTAILMENT report registered at the VTN")
         yield process, name
     finally:
         await process.stop()
@@ -98,7 +99,7 @@ async def _reported(vtn: VtnUnderTest, event_id: str, intervals: int) -> dict:
         found = await _json(vtn, event_id)
         return bool(found["sites"]) and any(i["measured_kw"] is not None for i in found["sites"][0]["intervals"])
 
-    await wait_for(arrived, timeout=30, what="the VEN's curtailment report at the VTN")
+    await eventually(arrived, timeout=30, what="the VEN's curtailment report at the VTN")
     found = await _json(vtn, event_id)
     assert len(found["sites"]) == 1 and len(found["sites"][0]["intervals"]) == intervals
     return found
@@ -169,19 +170,19 @@ async def test_a_broker_restart_mid_event_leaves_flagged_gaps_not_invented_value
     conf = private_broker_conf(tmp_path, port)
     brokers = [start_broker(conf)]
     try:
-        await wait_for(lambda: port_open(port), what="the private broker")
+        await eventually(lambda: port_open(port), what="the private broker")
         async with running_vtn(_vtn_config(sqlite_url)) as vtn, _site_ven(vtn, tmp_path, port) as (process, name):
             source = process.source
             assert isinstance(source, MqttTelemetrySource)
             t0 = floor_slot(datetime.now(UTC)) - 4 * Q
             await publish(_meter(name, t0 - 4 * Q, 60, 10.0) + _meter(name, t0, 15, 7.0), port)
-            await wait_for(lambda: source.stored == 75, what="the samples before the restart")
+            await eventually(lambda: source.stored == 75, what="the samples before the restart")
             kill(brokers[-1])
-            await wait_for(lambda: not source.connected.is_set(), what="the VEN to see the broker gone")
+            await eventually(lambda: not source.connected.is_set(), what="the VEN to see the broker gone")
             brokers.append(start_broker(conf))
-            await wait_for(lambda: source.connections == 2, timeout=20, what="the VEN back on the restarted broker")
+            await eventually(lambda: source.connections == 2, timeout=20, what="the VEN back on the restarted broker")
             await publish(_meter(name, t0 + 2 * Q + 7 * MINUTE, 8, 4.0), port)
-            await wait_for(lambda: source.stored == 83, what="the samples after the restart")
+            await eventually(lambda: source.stored == 83, what="the samples after the restart")
             event = await vtn.create_event(
                 values=(8.0, 8.0, 8.0), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=t0 - vtn.ctx.now()
             )
@@ -212,7 +213,7 @@ async def test_a_history_report_for_a_past_window_gives_what_the_meter_said(sqli
         await publish([(f"cariflex/{name}/meter/power", payload(float(i), at=start + i * MINUTE)) for i in range(60)])
         source = process.source
         assert isinstance(source, MqttTelemetrySource)
-        await wait_for(lambda: source.stored == 60, what="the meter samples")
+        await eventually(lambda: source.stored == 60, what="the meter samples")
         ven_id = process.vens[name].site.ven_id
         request = await vtn.admin(
             report_admin.request_report,
@@ -228,7 +229,7 @@ async def test_a_history_report_for_a_past_window_gives_what_the_meter_said(sqli
             points = await vtn.ctx.store.call(reports.points, ven_id=ven_id, report_name="HISTORY_USAGE")
             return [p for p in points if p["report_request_id"] == request.report_request_id]
 
-        await wait_for(lambda: _count(history(), 6), timeout=20, what="the history report")
+        await eventually(lambda: _count(history(), 6), timeout=20, what="the history report")
         assert [(p["dtstart"], p["value"]) for p in await history()] == [
             ((start + i * 5 * MINUTE).isoformat().replace("+00:00", "Z"), float(i * 5)) for i in range(6)
         ]

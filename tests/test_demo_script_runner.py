@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from demo.flexmeasures_server import run_script
+from tests.support.eventually import eventually_sync
 
 
 def _script(tmp_path: Path, body: str) -> Path:
@@ -67,14 +66,6 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.05)
-
-
 def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> int:
     """Start run_script on `body` (which writes its child's pid to the file named by $1) in a child Python,
     SIGTERM that Python once the script's child runs, wait for it to exit as interrupted; returns the child's pid."""
@@ -84,7 +75,9 @@ def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> int:
         stdin=subprocess.DEVNULL,
     )
     try:
-        _wait_until(lambda: pid_file.exists() and pid_file.read_text().strip() != "", 60, "the script's child started")
+        eventually_sync(
+            lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the script's child started", timeout=60
+        )
         child = int(pid_file.read_text())
         python.send_signal(signal.SIGTERM)
         assert python.wait(timeout=60) == 130
@@ -114,6 +107,6 @@ def _kill(pid: int) -> None:
 def test_an_interrupted_caller_stops_the_script_and_its_children(tmp_path: Path, body: str, grace: float, what: str) -> None:
     child = _interrupt_in_child(tmp_path, body, grace)
     try:
-        _wait_until(lambda: _gone(child), 30, f"the script's child (pid {child}) {what}")
+        eventually_sync(lambda: _gone(child), f"the script's child (pid {child}) {what}", timeout=30)
     finally:
         _kill(child)

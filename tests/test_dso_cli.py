@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from tests.support.dso import token
-from tests.support.ven_harness import wait_for
+from tests.support.eventually import eventually
 
 
 def cariflex(*args: str) -> subprocess.CompletedProcess:
@@ -45,5 +45,5 @@ async def test_add_list_disable(vtn_sqlite):
         async with vtn.client.session.get(f"{base}/events", headers={"Authorization": f"Bearer {held}"}) as response:
             return response.status == 401
 
-    await wait_for(refused, timeout=60, what="the disabled client's token to be refused")
+    await eventually(refused, timeout=60, what="the disabled client's token to be refused")
     assert cariflex("dso", "client", "disable", "nobody", "--db", db).returncode == 1

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from mapping.oadr.timefmt import format_datetime
 from tests.support.dso import connect
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn.store import repository as repo
 
@@ -29,23 +30,23 @@ async def test_our_ven_follows_an_openadr3_event(sqlite_url, tmp_path):
         running_ven(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-dso"), hooks) as ven,
     ):
         site = ven.vens["site-dso"]
-        await wait_for(lambda: site.site.registration is not None, timeout=30, what="registration")
+        await eventually(lambda: site.site.registration is not None, timeout=30, what="registration")
         dso = await connect(vtn, "edf-sei", "3.1.0")
         status, created = await dso.call("POST", "/events", _event(vtn, [6.0, 5.0]))
         assert status == 201, created
         event_id = created["id"]
-        await wait_for(lambda: ("event", event_id, (0, "optIn")) in hooks.calls, timeout=30, what="the event at the VEN")
+        await eventually(lambda: ("event", event_id, (0, "optIn")) in hooks.calls, timeout=30, what="the event at the VEN")
 
         status, _ = await dso.call(
             "PUT", f"/events/{event_id}", {**_event(vtn, [4.0, 4.0]), "intervalPeriod": created["intervalPeriod"]}
         )
         assert status == 200
-        await wait_for(lambda: ("event", event_id, (1, "optIn")) in hooks.calls, timeout=30, what="the modification at the VEN")
+        await eventually(lambda: ("event", event_id, (1, "optIn")) in hooks.calls, timeout=30, what="the modification at the VEN")
 
         assert (await dso.call("DELETE", f"/events/{event_id}"))[0] == 200
-        await wait_for(lambda: ("cancel", event_id, False) in hooks.calls, timeout=30, what="the cancellation at the VEN")
+        await eventually(lambda: ("cancel", event_id, False) in hooks.calls, timeout=30, what="the cancellation at the VEN")
 
         async def answered() -> bool:
             return {n for _v, n, _o, _c, _t in await vtn.ctx.store.call(repo.event_responses, event_id)} >= {0, 1, 2}
 
-        await wait_for(answered, timeout=30, what="the VEN's answers to all three")
+        await eventually(answered, timeout=30, what="the VEN's answers to all three")

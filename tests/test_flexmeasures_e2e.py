@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from cariflex.tally import Tally
 from mapping.grid import QUARTER, ceil_slot, floor_slot
 from mapping.oadr.timefmt import format_datetime
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, SiteConfig
 from ven.flexmeasures_hooks import FlexMeasuresHooks
@@ -110,7 +111,7 @@ async def test_import_cap_on_a_battery_site_then_tightened_then_cancelled(sqlite
             event = await vtn.create_event(
                 values=(5.0, 5.0, 5.0, 5.0), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=1)
             )
-            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule")
+            await eventually(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule")
             outcome = inner.outcomes["fm-battery"]
             start, end = event.dtstart, event.dtstart + event.duration
             limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
@@ -126,14 +127,14 @@ async def test_import_cap_on_a_battery_site_then_tightened_then_cancelled(sqlite
                 event.event_id,
                 signals=(replace(event.signals[0], intervals=tuple(replace(i, value=3.0) for i in event.signals[0].intervals)),),
             )
-            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the tightened schedule")
+            await eventually(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the tightened schedule")
             limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
             assert 3.0 in limits and 5.0 not in limits
             assert not inner.outcomes["fm-battery"].breaches
 
             inner.outcomes.clear()
             await vtn.cancel_event(event.event_id)
-            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after cancellation")
+            await eventually(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after cancellation")
             limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
             assert set(limits) == {36.0}  # the contract again, all over the former window
     store.close()
@@ -151,7 +152,7 @@ async def test_overlapping_events_priority_then_stricter(sqlite_url, tmp_path, f
             high = await vtn.create_event(
                 values=(8.0,) * 2, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=2), priority=1
             )
-            await wait_for(
+            await eventually(
                 lambda: {e.event_id for e in (low, high)} <= {eid for k, eid, _ in hooks.calls if k == "event"},
                 what="both events",
             )
@@ -188,7 +189,7 @@ async def test_other_signals_reach_flexmeasures(sqlite_url, tmp_path, fm_client,
         config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", store_path, "x"), sites=(site,))
         async with running_ven(config, hooks):
             event = await vtn.create_event(values=values, signal=signal, start_in=timedelta(hours=1))
-            await wait_for(lambda: site.name in inner.outcomes, timeout=120, what="the schedule")
+            await eventually(lambda: site.name in inner.outcomes, timeout=120, what="the schedule")
             outcome = inner.outcomes[site.name]
             assert outcome.job_failed is None and outcome.schedule_kw
             window = (floor_slot(event.dtstart), ceil_slot(event.dtstart + event.duration))
@@ -234,12 +235,12 @@ async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tm
                 event = await vtn.create_event(
                     values=(6.0,) * 2, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=3)
                 )
-                await wait_for(
+                await eventually(
                     lambda: inner.pending() == ["fm-battery"], timeout=60, what="the constraint to wait for FlexMeasures"
                 )
                 assert "fm-battery" not in inner.outcomes
                 await proxy.start()
-                await wait_for(
+                await eventually(
                     lambda: "fm-battery" in inner.outcomes, timeout=120, what="the constraint once FlexMeasures is back"
                 )
                 limits = await _sensor_values(
@@ -252,7 +253,9 @@ async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tm
                 assert not inner.outcomes["fm-battery"].breaches
                 # what the VEN process's /metrics shows of it (docs/observability.md); the outcome is
                 # kept before the application's last write (aggregate-consumption), so wait for the count
-                await wait_for(lambda: inner.applications[("fm-battery", "ok")] == 1, timeout=30, what="the application counted")
+                await eventually(
+                    lambda: inner.applications[("fm-battery", "ok")] == 1, timeout=30, what="the application counted"
+                )
                 assert inner.applications[("fm-battery", "failed")] >= 1
                 exposed = generate_latest(ven_registry(Tally(), lambda: {"hooks": inner})).decode()
                 families = {f.name: f for f in text_string_to_metric_families(exposed)}
@@ -275,13 +278,13 @@ async def test_cancellation_mid_event_restores_the_default_for_the_rest_of_the_w
             event = await vtn.create_event(
                 values=(7.0,) * 8, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(0)
             )
-            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule of the running event")
+            await eventually(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule of the running event")
             running_from = floor_slot(utc_now())
             later = running_from + QUARTER
             assert set(await _sensor_values(fm_client, sensor, later, later + 4 * QUARTER)) == {7.0}
             inner.outcomes.clear()
             await vtn.cancel_event(event.event_id)
-            await wait_for(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after the cancellation")
+            await eventually(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the schedule after the cancellation")
             rest = await _sensor_values(fm_client, sensor, later, ceil_slot(event.dtstart + event.duration))
             assert set(rest) == {36.0}  # the remaining window is back to the contract
     store.close()
@@ -308,7 +311,7 @@ async def test_a_limit_the_site_cannot_honour_is_told_to_the_vtn_as_an_opt_out(s
             async def told() -> list[dict]:
                 return await vtn.ctx.store.call(report_repository.list_opts)
 
-            await wait_for(told, timeout=120, what="the VEN's optOut at the VTN")
+            await eventually(told, timeout=120, what="the VEN's optOut at the VTN")
             (opt,) = await told()
             outcome = inner.outcomes["fm-unmet"]
             assert (opt["opt_type"], opt["opt_id"], opt["cancelled_at"]) == ("optOut", f"opt-unmet-{event.event_id}", None)
@@ -332,5 +335,5 @@ async def test_a_limit_the_site_cannot_honour_is_told_to_the_vtn_as_an_opt_out(s
             async def withdrawn() -> bool:
                 return all(o["cancelled_at"] is not None for o in await told())
 
-            await wait_for(withdrawn, timeout=120, what="the optOut withdrawn once the schedule honours the event")
+            await eventually(withdrawn, timeout=120, what="the optOut withdrawn once the schedule honours the event")
     store.close()

@@ -10,8 +10,9 @@ import pytest
 
 from mapping.curtailment import Flag, Measured
 from mapping.grid import QUARTER, floor_slot
+from tests.support.eventually import eventually
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload, publish
-from tests.support.ven_harness import ven_config, wait_for
+from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, MqttSettings, SiteConfig, VenConfig
 from ven.flexmeasures_link import client_for
@@ -72,7 +73,7 @@ async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_m
         await process.start(spread_first_polls=False)
         try:
             assert process.forwarder is not None and process._mqtt is not None
-            await wait_for(process._mqtt.connected.is_set, what="the MQTT subscription")
+            await eventually(process._mqtt.connected.is_set, what="the MQTT subscription")
             slot = floor_slot(datetime.now(UTC)) - QUARTER
             meter = [4.0] * 5 + [10.0] * 10
             await publish(
@@ -80,11 +81,11 @@ async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_m
                 + [(f"cariflex/{name}/battery/power", payload(-6000, "W", at=slot + i * MINUTE)) for i in range(15)]
                 + [(f"cariflex/{name}/battery/soc", payload(50, "%", at=slot + i * MINUTE)) for i in range(15)]
             )
-            await wait_for(lambda: process._mqtt.stored == 45, what="the MQTT samples")
-            await wait_for(lambda: process.forwarder.posted["site-power"] >= 1, timeout=30, what="the forwarded meter")
+            await eventually(lambda: process._mqtt.stored == 45, what="the MQTT samples")
+            await eventually(lambda: process.forwarder.posted["site-power"] >= 1, timeout=30, what="the forwarded meter")
             sensors = process._flexmeasures.assets[name].sensors
             assert await _read(fm, sensors["site-power"], slot, 1) == [pytest.approx(8.0)]
-            await wait_for(lambda: process.forwarder.posted["state-of-charge"] >= 1, timeout=30, what="the forwarded SoC")
+            await eventually(lambda: process.forwarder.posted["state-of-charge"] >= 1, timeout=30, what="the forwarded SoC")
             assert await _read(fm, sensors["power"], slot, 1) == [pytest.approx(-6.0)]
             assert await _read(fm, sensors["state-of-charge"], slot, 1, "kWh") == [pytest.approx(40.0)]
             assert process.forwarder.failures == 0
@@ -118,12 +119,12 @@ async def test_a_site_metered_in_flexmeasures_reports_its_curtailment_to_the_vtn
         try:
             assert isinstance(process.source, FlexMeasuresTelemetrySource)
             site = process.vens[name].site
-            await wait_for(lambda: site.registration is not None, what="registration")
+            await eventually(lambda: site.registration is not None, what="registration")
 
             async def offers() -> bool:
                 return site.ven_id in await vtn.ctx.store.call(curtailed.offering, [site.ven_id])
 
-            await wait_for(offers, timeout=15, what="the curtailment report registered")
+            await eventually(offers, timeout=15, what="the curtailment report registered")
             event = await vtn.create_event(
                 values=(9.0,), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=t0 - vtn.ctx.now()
             )
@@ -133,7 +134,7 @@ async def test_a_site_metered_in_flexmeasures_reports_its_curtailment_to_the_vtn
                 found = await vtn.ctx.store.call(event_curtailment, event.event_id)
                 return bool(found.sites) and found.sites[0].intervals[0].measured_kw is not None
 
-            await wait_for(reported, timeout=30, what="the curtailment at the VTN")
+            await eventually(reported, timeout=30, what="the curtailment at the VTN")
             (interval,) = (await vtn.ctx.store.call(event_curtailment, event.event_id)).sites[0].intervals
             assert (interval.baseline_kw, interval.measured_kw, interval.achieved_kw, interval.requested_kw) == (
                 pytest.approx(12.0),

@@ -9,8 +9,9 @@ from pathlib import Path
 import aiohttp
 
 from cariflex.ops_http import MetricsSettings
+from tests.support.eventually import eventually
 from tests.support.metrics import families
-from tests.support.ven_harness import running_ven, ven_config, wait_for
+from tests.support.ven_harness import running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,8 @@ async def _exposed(sqlite_url: str, tmp_path: Path) -> set[str]:
     async with running_vtn(config_for_tests(sqlite_url, metrics=public)) as vtn, aiohttp.ClientSession() as http:
         config = ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a")
         async with running_ven(replace(config, metrics=MetricsSettings(public=True, port=0))) as ven:
-            await wait_for(lambda: ven.vens["site-a"].site.registration is not None, what="registration")
-            await wait_for(lambda: vtn.ctx.seen, what="a poll")
+            await eventually(lambda: ven.vens["site-a"].site.registration is not None, what="registration")
+            await eventually(lambda: vtn.ctx.seen, what="a poll")
             await vtn.process.sync.flush_seen()  # the last-seen age gauge appears once a VEN was seen
             texts = []
             for url in (f"{vtn.base_url}/metrics", f"http://127.0.0.1:{ven.ops_port}/metrics"):

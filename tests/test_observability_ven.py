@@ -9,10 +9,11 @@ import aiohttp
 
 from cariflex.ops_http import MetricsSettings
 from mapping.oadr import model as m
+from tests.support.eventually import eventually
 from tests.support.metrics import scrape, total, value
 from tests.support.mqtt import ensure_machine_broker, payload, publish
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven import metrics
 from ven.config import MqttSettings
@@ -34,12 +35,12 @@ async def test_ven_metrics_after_poll_cycles(sqlite_url, tmp_path):
         async with running_ven(config, hooks) as ven, aiohttp.ClientSession() as http:
             base = f"http://127.0.0.1:{ven.ops_port}"
             sites = [ven.vens["site-a"].site, ven.vens["site-b"].site]
-            await wait_for(lambda: all(s.registration is not None for s in sites), what="registration")
+            await eventually(lambda: all(s.registration is not None for s in sites), what="registration")
             ven_id = sites[0].ven_id
-            await wait_for(lambda: vtn.ctx.store.call(reports.points, ven_id=ven_id), what="telemetry at the VTN")
+            await eventually(lambda: vtn.ctx.store.call(reports.points, ven_id=ven_id), what="telemetry at the VTN")
             event = await vtn.create_event(target=m.Target(ven_ids=(ven_id,)))
-            await wait_for(lambda: "event" in hooks.kinds(event.event_id), what="the event at site-a")
-            await wait_for(lambda: ven.tally.value(metrics.EVENT_OPTS, ("site-a", "optIn")), what="the opt decision")
+            await eventually(lambda: "event" in hooks.kinds(event.event_id), what="the event at site-a")
+            await eventually(lambda: ven.tally.value(metrics.EVENT_OPTS, ("site-a", "optIn")), what="the opt decision")
             async with http.get(base + "/metrics") as refused:
                 assert refused.status == 401
             samples = await scrape(http, base + "/metrics", TOKEN)
@@ -78,10 +79,10 @@ async def test_ven_metrics_count_mqtt_telemetry(sqlite_url, tmp_path):
         async with running_ven(config) as ven, aiohttp.ClientSession() as http:
             source = ven.source
             assert isinstance(source, MqttTelemetrySource)
-            await wait_for(source.connected.is_set, what="the MQTT subscription")
+            await eventually(source.connected.is_set, what="the MQTT subscription")
             topic = f"cariflex/{name}/meter/power"
             await publish([(topic, payload(2.5)), (topic, b"not json"), (f"cariflex/{name}/pv/power", payload(1.0))])
-            await wait_for(lambda: source.received == 3, what="the three messages")
+            await eventually(lambda: source.received == 3, what="the three messages")
             samples = await scrape(http, f"http://127.0.0.1:{ven.ops_port}/metrics")
     assert value(samples, "cariflex_ven_mqtt_messages_received_total") == 3
     assert value(samples, "cariflex_ven_mqtt_messages_stored_total") == 1
@@ -100,12 +101,12 @@ async def test_ven_metrics_show_reports_waiting_while_the_vtn_is_away(sqlite_url
             async with running_ven(config) as ven, aiohttp.ClientSession() as http:
                 url = f"http://127.0.0.1:{ven.ops_port}/metrics"
                 sends = metrics.REPORT_SENDS
-                await wait_for(lambda: ven.tally.value(sends, ("site-a", "delivered")), what="a report delivered")
+                await eventually(lambda: ven.tally.value(sends, ("site-a", "delivered")), what="a report delivered")
                 await proxy.cut()
-                await wait_for(lambda: ven.tally.value(sends, ("site-a", "failed")), what="a report kept for later")
+                await eventually(lambda: ven.tally.value(sends, ("site-a", "failed")), what="a report kept for later")
                 # a poll cycle fails on its own schedule, maybe after the report: wait for it too (loaded machines)
                 failures = metrics.CYCLE_FAILURES
-                await wait_for(lambda: ven.tally.value(failures, ("site-a", "LinkDown")), what="a failed poll cycle")
+                await eventually(lambda: ven.tally.value(failures, ("site-a", "LinkDown")), what="a failed poll cycle")
                 away = await scrape(http, url)
                 assert value(away, "cariflex_ven_reports_unsent", site="site-a") >= 1
                 assert value(away, "cariflex_ven_cycle_failures_total", site="site-a", error="LinkDown") >= 1
@@ -114,7 +115,7 @@ async def test_ven_metrics_show_reports_waiting_while_the_vtn_is_away(sqlite_url
                 async def drained() -> bool:
                     return value(await scrape(http, url), "cariflex_ven_reports_unsent", site="site-a") == 0
 
-                await wait_for(drained, timeout=15, what="the kept reports delivered")
+                await eventually(drained, timeout=15, what="the kept reports delivered")
                 back = await scrape(http, url)
                 assert value(back, "cariflex_ven_report_sends_total", site="site-a", result="delivered") > value(
                     away, "cariflex_ven_report_sends_total", site="site-a", result="delivered"

@@ -20,9 +20,9 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from tests.support.databases import PG_ADMIN_DSN, fresh_database
+from tests.support.eventually import eventually
 from tests.support.metrics import scrape, total, value
 from tests.support.reports import opt_schedule, register_reports, status_metadata, update, usage_metadata
-from tests.support.ven_harness import wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn.domain import SEEN_FLUSH_INTERVAL
 from vtn.ops import http as ops
@@ -174,7 +174,7 @@ async def _readyz_once(http: aiohttp.ClientSession, base_url: str, status: int) 
                 found.append(await answer.json())
         return bool(found)
 
-    await wait_for(answers, what=f"/readyz answering {status}")
+    await eventually(answers, what=f"/readyz answering {status}")
     return found[0]
 
 
@@ -240,7 +240,7 @@ async def test_change_listener_up_follows_the_listener(db_url):
                 samples = await scrape(http, url)
                 assert ("cariflex_change_listener_up", ()) in samples and value(samples, "cariflex_change_listener_up") == 0
                 return
-            await wait_for(lambda: listener.listening, what="LISTEN in place")
+            await eventually(lambda: listener.listening, what="LISTEN in place")
             assert value(await scrape(http, url), "cariflex_change_listener_up") == 1
             await listener.stop()  # as when its connection is lost
             assert value(await scrape(http, url), "cariflex_change_listener_up") == 0
@@ -284,7 +284,7 @@ async def test_single_flight_shares_a_run_and_reuses_its_result_for_max_age():
 
     shared = SingleFlight(check, max_age=1.0, clock=lambda: now[0])
     waiting = [asyncio.create_task(shared()) for _ in range(10)]
-    await wait_for(lambda: runs, what="the run")
+    await eventually(lambda: runs, what="the run")
     gate.set()
     assert await asyncio.gather(*waiting) == [1] * 10 and runs == [1]
     now[0] += 0.9

@@ -21,19 +21,11 @@ from tests.conformance.push_helpers import (  # noqa: F401 (fixtures)
     push_vtn_fixture,
     register_push,
 )
+from tests.support.eventually import eventually
 from tests.support.push_ven import PushVen
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
 from vtn.oadr.push import pusher as pusher_module
 from vtn.store import repository as repo
-
-
-async def until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
-    """Wait (a bounded number of short pauses) until `condition()` holds."""
-    for _ in range(200):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"still not true: {what}")
 
 
 @pytest.mark.parametrize("status", [400, 404, 415])
@@ -59,7 +51,7 @@ async def test_a_refused_cancellation_of_the_registration_still_ends_it(vtn, end
     endpoint.statuses["oadrCancelPartyRegistration"] = 400
     await vtn.queue(reg.ven_id, "cancel_registration")
     await endpoint.next(m.CancelPartyRegistration)
-    await until(lambda: vtn.ctx.live.vens[reg.ven_id].registration_id is None, "the registration ends")
+    await eventually(lambda: vtn.ctx.live.vens[reg.ven_id].registration_id is None, "the registration ends")
     stored = await vtn.ctx.store.call(repo.load_ven, reg.ven_id)
     assert stored is not None and stored.registration_id is None
     assert vtn.process.pusher.counters.bad_answers >= 1
@@ -116,7 +108,7 @@ async def test_an_endless_answer_is_cut_at_max_body_bytes(vtn, endpoint):
     await vtn.create_event()
     await endpoint.next(m.DistributeEvent)
     pusher = vtn.process.pusher
-    await until(lambda: pusher.counters.bad_answers >= 1, "the over-size answer is counted")
+    await eventually(lambda: pusher.counters.bad_answers >= 1, "the over-size answer is counted")
     assert pusher.counters.failures == 0
 
 
@@ -132,7 +124,7 @@ async def test_a_ven_that_registers_again_is_pushed_without_waiting_out_its_back
             await drained(vtn, reg.ven_id)
             endpoint.down_status = 503
             await vtn.create_event()
-            await until(lambda: vtn.process.pusher.counters.failures >= 1, "a failed push")
+            await eventually(lambda: vtn.process.pusher.counters.failures >= 1, "a failed push")
             endpoint.down_status = None
             again = await vtn.client.send("EiRegisterParty", push_registration("th-push-ven", endpoint.address))
             assert isinstance(again, m.CreatedPartyRegistration) and again.registration_id != reg.registration_id

@@ -10,7 +10,8 @@ import aiohttp
 
 from mapping.oadr.encode import encode
 from tests.conformance.push_helpers import FAST_PUSH
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from tests.ven_conformance import distribute
 from tests.ven_conformance import event as ven_conformance_event
@@ -53,20 +54,20 @@ async def test_push_ven_gets_events_and_reports_without_polling(sqlite_url, tmp_
     async with running_vtn(config_for_tests(sqlite_url, **FAST)) as vtn:
         async with running_ven(push_ven_config(vtn, tmp_path, "site-p"), hooks) as ven:
             site = ven.vens["site-p"]
-            await wait_for(lambda: site.site.registration is not None, what="registration")
+            await eventually(lambda: site.site.registration is not None, what="registration")
             ven_id = site.site.ven_id
             record = vtn.ctx.live.vens[ven_id]
             assert record.http_pull_model is False and record.transport_address == site.site.push_address
             # the report request went out by push (oadrRegisteredReport piggy-back or oadrCreateReport): data arrives
-            await wait_for(lambda: vtn.ctx.store.call(reports.points, ven_id=ven_id), what="telemetry at the VTN")
+            await eventually(lambda: vtn.ctx.store.call(reports.points, ven_id=ven_id), what="telemetry at the VTN")
             event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
-            await wait_for(lambda: ("event", event.event_id, (0, "optIn")) in hooks.calls, what="the pushed event")
-            await wait_for(lambda: _answered(vtn, event.event_id, 0), what="the oadrCreatedEvent in the push answer")
+            await eventually(lambda: ("event", event.event_id, (0, "optIn")) in hooks.calls, what="the pushed event")
+            await eventually(lambda: _answered(vtn, event.event_id, 0), what="the oadrCreatedEvent in the push answer")
             await vtn.modify_event(event.event_id, priority=2)
-            await wait_for(lambda: ("event", event.event_id, (1, "optIn")) in hooks.calls, what="the modification")
+            await eventually(lambda: ("event", event.event_id, (1, "optIn")) in hooks.calls, what="the modification")
             await vtn.cancel_event(event.event_id)
-            await wait_for(lambda: ("cancel", event.event_id, False) in hooks.calls, what="the cancellation")
-            await wait_for(lambda: _answered(vtn, event.event_id, 2), what="the answer to the cancellation")
+            await eventually(lambda: ("cancel", event.event_id, False) in hooks.calls, what="the cancellation")
+            await eventually(lambda: _answered(vtn, event.event_id, 2), what="the answer to the cancellation")
             assert vtn.process.pusher.counters.failures == 0
             # what /metrics exposes: one delivered POST per push above (event, modification, cancellation and more)
             assert vtn.ctx.tally.value(PUSH_ATTEMPTS, ("delivered",)) >= 3
@@ -81,20 +82,20 @@ async def test_push_ven_down_then_back_gets_everything(sqlite_url, tmp_path):
     async with running_vtn(config_for_tests(sqlite_url, **FAST)) as vtn:
         async with running_ven(push_ven_config(vtn, tmp_path, "site-d"), hooks) as ven:
             site = ven.vens["site-d"]
-            await wait_for(lambda: site.site.registration is not None, what="registration")
+            await eventually(lambda: site.site.registration is not None, what="registration")
             ven_id, port = site.site.ven_id, ven.endpoints["site-d"].port
         # the VEN process is stopped: its port is closed
         first = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
         second = await vtn.create_event(values=(2.0,), start_in=timedelta(hours=2))
         await vtn.queue(ven_id, "request_reregistration")
-        await wait_for(lambda: vtn.process.pusher.counters.failures >= 3, what="failed pushes")
+        await eventually(lambda: vtn.process.pusher.counters.failures >= 3, what="failed pushes")
         assert vtn.process.pusher.counters.retries >= 2
         assert vtn.ctx.live.next_outbox(ven_id) is not None  # still queued
         back = replace(push_ven_config(vtn, tmp_path, "site-d"), push=PushSettings(port=port))
         async with running_ven(back, hooks) as ven:
             for event in (first, second):
-                await wait_for(lambda e=event: _answered(vtn, e.event_id, 0), timeout=15, what="events made while down")
-            await wait_for(lambda: vtn.ctx.live.next_outbox(ven_id) is None, what="the queued request delivered")
+                await eventually(lambda e=event: _answered(vtn, e.event_id, 0), timeout=15, what="events made while down")
+            await eventually(lambda: vtn.ctx.live.next_outbox(ven_id) is None, what="the queued request delivered")
             assert ven.vens["site-d"].site.ven_id == ven_id
 
 
@@ -106,10 +107,10 @@ async def test_pull_and_push_vens_side_by_side(sqlite_url, tmp_path):
         running_ven(replace(ven_config(_url(vtn), tmp_path / "pull.db", "site-pull")), hooks_pull) as pull_ven,
     ):
         for ven, name in ((push_ven, "site-push"), (pull_ven, "site-pull")):
-            await wait_for(lambda v=ven, n=name: v.vens[n].site.registration is not None, what=f"{name} registered")
+            await eventually(lambda v=ven, n=name: v.vens[n].site.registration is not None, what=f"{name} registered")
         event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
         for hooks in (hooks_push, hooks_pull):
-            await wait_for(lambda h=hooks: ("event", event.event_id, (0, "optIn")) in h.calls, what="the event")
+            await eventually(lambda h=hooks: ("event", event.event_id, (0, "optIn")) in h.calls, what="the event")
         modes = {v.ven_name: v.http_pull_model for v in vtn.ctx.live.vens.values()}
         assert modes == {"site-push": False, "site-pull": True}
 
@@ -121,7 +122,7 @@ async def test_a_restarted_push_ven_takes_pushes_at_once(sqlite_url, tmp_path):
     async with running_vtn(config_for_tests(sqlite_url, **FAST)) as vtn:
         config = push_ven_config(vtn, tmp_path, "site-r")
         async with running_ven(config, RecordingHooks()) as ven:
-            await wait_for(lambda: ven.vens["site-r"].site.registration is not None, what="registration")
+            await eventually(lambda: ven.vens["site-r"].site.registration is not None, what="registration")
             ven_id, port = ven.vens["site-r"].site.ven_id, ven.endpoints["site-r"].port
         async with running_ven(replace(config, push=PushSettings(port=port)), RecordingHooks()) as ven:
             site = ven.vens["site-r"].site

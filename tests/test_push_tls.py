@@ -9,8 +9,9 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
+from tests.support.eventually import eventually
 from tests.support.push_tls import push_ven_over_tls
-from tests.support.ven_harness import RecordingHooks, wait_for
+from tests.support.ven_harness import RecordingHooks
 from vtn.store import repository as repo
 
 
@@ -28,7 +29,7 @@ async def test_G0_9010_TH_VEN_push_over_mutual_tls(test_pki, sqlite_url, tmp_pat
         record = vtn.ctx.live.vens[site.ven_id]
         assert record.fingerprint == test_pki.fingerprint("site-a-ecdsa") and record.http_pull_model is False
         event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
-        await wait_for(lambda: _answered(vtn, event.event_id), 15, "the event pushed over mTLS and answered")
+        await eventually(lambda: _answered(vtn, event.event_id), "the event pushed over mTLS and answered", timeout=15)
         assert vtn.process.pusher.counters.failures == 0
 
         # the endpoint does not let a client without a certificate in
@@ -42,7 +43,7 @@ async def test_G0_9010_TH_VEN_push_over_mutual_tls(test_pki, sqlite_url, tmp_pat
         # pretend the VEN registered with another certificate: the VTN refuses to push to this endpoint
         vtn.ctx.live.put_ven(replace(record, fingerprint=test_pki.fingerprint("site-b-ecdsa")))
         second = await vtn.create_event(values=(2.0,), start_in=timedelta(hours=2))
-        await wait_for(lambda: vtn.process.pusher.counters.failures >= 1, 15, "a refused push")
+        await eventually(lambda: vtn.process.pusher.counters.failures >= 1, "a refused push", timeout=15)
         assert not await _answered(vtn, second.event_id)
         assert ("event", second.event_id, (0, "optIn")) not in hooks.calls
 
@@ -53,6 +54,6 @@ async def test_push_with_xml_signatures(test_pki, sqlite_url, tmp_path):
     async with push_ven_over_tls(test_pki, sqlite_url, tmp_path, xml_signatures=True) as (vtn, site):
         assert vtn.ctx.live.vens[site.ven_id].xml_signature is True
         event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
-        await wait_for(lambda: _answered(vtn, event.event_id), 20, "the signed push answered with a signed optIn")
+        await eventually(lambda: _answered(vtn, event.event_id), "the signed push answered with a signed optIn", timeout=20)
         counters = vtn.process.pusher.counters
         assert counters.bad_answers == 0 and counters.failures == 0

@@ -19,8 +19,8 @@ import pytest
 
 from cariflex.cli import parser
 from tests.support.databases import fresh_database
+from tests.support.eventually import eventually
 from tests.support.reports import usage_metadata
-from tests.support.ven_harness import wait_for
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from tests.support.vtn_process import wait_base_url
 from vtn.domain import VenRecord
@@ -180,6 +180,6 @@ async def test_the_readme_ven_commands_register_with_a_vtn_and_stop_cleanly(sqli
                 def registered(wanted: set[str] = names) -> bool:
                     return wanted <= {v.ven_name for v in vtn.ctx.live.vens.values() if v.registered}
 
-                await wait_for(registered, 60, f"{line}: VENs {sorted(names)[:3]}… registered")
+                await eventually(registered, f"{line}: VENs {sorted(names)[:3]}… registered", timeout=60)
             finally:
                 await _stops_cleanly(process)

@@ -13,8 +13,9 @@ from certs.tls import TlsSettings
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.settings import ConfigError
+from tests.support.eventually import eventually
 from tests.support.tls_harness import served_vtn, tls_client
-from tests.support.ven_harness import running_ven, ven_config, wait_for
+from tests.support.ven_harness import running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests
 from vtn.config import load_config
 from vtn.store import repository as repo
@@ -137,7 +138,9 @@ async def test_our_ven_agent_over_mutual_tls_with_one_certificate_per_site(test_
         )
         config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a", "site-b"), tls=tls)
         async with running_ven(config):
-            await wait_for(lambda: len([v for v in vtn.ctx.live.vens.values() if v.registered]) == 2, 30, "two registrations")
+            await eventually(
+                lambda: len([v for v in vtn.ctx.live.vens.values() if v.registered]) == 2, "two registrations", timeout=30
+            )
         prints = {v.ven_name: v.fingerprint for v in vtn.ctx.live.vens.values()}
         assert prints == {"site-a": test_pki.fingerprint("site-a-ecdsa"), "site-b": test_pki.fingerprint("site-b-ecdsa")}
 

@@ -15,11 +15,12 @@ from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
 from tests.conformance.push_helpers import FAST_PUSH
+from tests.support.eventually import eventually
 from tests.support.nginx import NGINX, running_nginx
 from tests.support.oadr_client import RawClient
 from tests.support.push_tls import site_tls
 from tests.support.tls_harness import tls_client
-from tests.support.ven_harness import running_ven, ven_config, wait_for
+from tests.support.ven_harness import running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import PushSettings
 from vtn.oadr.security_config import ProxyTrust
@@ -99,12 +100,12 @@ async def test_behind_nginx_the_vtn_pushes_with_its_push_tls_certificate(test_pk
             )
             async with running_ven(config) as ven:
                 site = ven.vens["site-a"].site
-                await wait_for(lambda: site.registration is not None, 30, "registration through nginx")
+                await eventually(lambda: site.registration is not None, "registration through nginx", timeout=30)
                 assert vtn.ctx.live.vens[site.ven_id].fingerprint == test_pki.fingerprint("site-a-ecdsa")
                 event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
 
                 async def answered() -> bool:
                     return bool(await vtn.ctx.store.call(repo.event_responses, event.event_id))
 
-                await wait_for(answered, 20, "the event pushed over mutual TLS and answered")
+                await eventually(answered, "the event pushed over mutual TLS and answered", timeout=20)
                 assert vtn.process.pusher.counters.failures == 0

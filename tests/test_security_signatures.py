@@ -15,9 +15,10 @@ from mapping.oadr.codes import ResponseCode
 from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.xsd import parse_xml, schema_errors
+from tests.support.eventually import eventually
 from tests.support.pki import TestPki
 from tests.support.tls_harness import served_vtn, tls_client
-from tests.support.ven_harness import running_ven, ven_config, wait_for
+from tests.support.ven_harness import running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests
 
 WINDOW = timedelta(minutes=5)
@@ -158,13 +159,13 @@ async def test_our_ven_agent_signs_over_mutual_tls(test_pki, sqlite_url, tmp_pat
             ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a"), tls=tls, xml_signatures=True
         )
         async with running_ven(config) as ven:
-            await wait_for(
+            await eventually(
                 lambda: any(v.registered and v.xml_signature for v in vtn.ctx.live.vens.values()), 30, "a signed registration"
             )
             ven_id = next(iter(vtn.ctx.live.vens))
-            await wait_for(lambda: ven_id in vtn.ctx.seen or ven.vens["site-a"].site.ven_id, 30, "polls")
+            await eventually(lambda: ven_id in vtn.ctx.seen or ven.vens["site-a"].site.ven_id, "polls", timeout=30)
             event = await vtn.create_event(values=(2.0,), start_in=timedelta(minutes=30))
-            await wait_for(
+            await eventually(
                 lambda: vtn.ctx.live.acknowledged.get((ven_id, event.event_id)) is not None, 30, "the signed oadrCreatedEvent"
             )
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mapping.oadr import report_model as r
+from tests.support.eventually import eventually
 from tests.support.mqtt import (
     BROKER_PORT,
     ensure_machine_broker,
@@ -22,7 +23,7 @@ from tests.support.mqtt import (
     publish,
     start_broker,
 )
-from tests.support.ven_harness import ven_config, wait_for
+from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import MqttSettings, SiteConfig
 from ven.runner import VenProcess
@@ -49,7 +50,7 @@ def _site(prefix: str = "site-mqtt", kind: str = "battery") -> SiteConfig:
 async def _running(source: MqttTelemetrySource) -> AsyncIterator[MqttTelemetrySource]:
     await source.start()
     try:
-        await wait_for(source.connected.is_set, what="the MQTT subscription")
+        await eventually(source.connected.is_set, what="the MQTT subscription")
         yield source
     finally:
         await source.stop()
@@ -115,7 +116,7 @@ async def test_published_values_become_readings_with_watts_as_kilowatts():
                 (f"cariflex/{site.name}/battery/soc", payload(81.5, "%", at=at)),
             ]
         )
-        await wait_for(lambda: source.stored == 3, what="three stored samples")
+        await eventually(lambda: source.stored == 3, what="three stored samples")
         assert source.reading(site, "site-power", at) == 3.2
         assert source.reading(site, "asset-power", at + timedelta(seconds=30)) == -2.5
         assert source.reading(site, "asset-soc", at) == 81.5
@@ -140,7 +141,7 @@ async def test_invalid_messages_are_counted_by_reason_and_dropped():
     ]
     async with _running(_source(site)) as source:
         await publish([*bad, (topic, payload(4.0))])
-        await wait_for(lambda: source.received == len(bad) + 1, what="every message")
+        await eventually(lambda: source.received == len(bad) + 1, what="every message")
         assert source.rejected == {
             "bad_topic": 1,
             "unknown_asset": 1,
@@ -160,7 +161,7 @@ async def test_a_site_this_process_does_not_host_is_refused():
     source = MqttTelemetrySource(MqttSettings(), (hosted,), timedelta(hours=1), subscriptions=(f"cariflex/{other.name}/#",))
     async with _running(source):
         await publish([(f"cariflex/{other.name}/meter/power", payload(1.0))])
-        await wait_for(lambda: source.received == 1, what="the message")
+        await eventually(lambda: source.received == 1, what="the message")
         assert source.rejected == {"unknown_site": 1}
         assert source.reading(other, "site-power", datetime.now(UTC)) is None
 
@@ -174,7 +175,7 @@ async def test_stale_data_is_no_reading_and_late_samples_are_put_in_order():
         await publish(
             [(topic, payload(2.0, at=now - timedelta(minutes=10))), (topic, payload(1.0, at=now - timedelta(minutes=20)))]
         )
-        await wait_for(lambda: source.stored == 2, what="both samples")
+        await eventually(lambda: source.stored == 2, what="both samples")
         assert source.reading(site, "site-power", now - timedelta(minutes=15)) == 1.0
         assert source.reading(site, "site-power", now - timedelta(minutes=9)) == 2.0
         assert source.reading(site, "site-power", now) is None  # 10 min old > 5 min staleness: never invented
@@ -186,7 +187,7 @@ async def test_status_carries_manual_override_and_state_of_charge():
     now = datetime.now(UTC).replace(microsecond=0)
     async with _running(_source(site)) as source:
         await publish([(f"cariflex/{site.name}/meter/power", payload(3.0, at=now))])
-        await wait_for(lambda: source.stored == 1, what="the meter")
+        await eventually(lambda: source.stored == 1, what="the meter")
         assert source.status(site, now) == r.ResourceStatus(online=True, manual_override=False)
         await publish(
             [
@@ -194,7 +195,7 @@ async def test_status_carries_manual_override_and_state_of_charge():
                 (f"cariflex/{site.name}/battery/override", payload(1, "bool", at=now)),
             ]
         )
-        await wait_for(lambda: source.stored == 3, what="state of charge and override")
+        await eventually(lambda: source.stored == 3, what="state of charge and override")
         status = source.status(site, now)
         assert status.online and status.manual_override
         assert status.load_control == {"capacity": {"min": 0.0, "max": 100.0, "current": 64.0}}
@@ -208,16 +209,16 @@ async def test_reconnects_and_subscribes_again_after_a_broker_restart(tmp_path):
     topic = f"cariflex/{site.name}/meter/power"
     brokers = [start_broker(conf)]
     try:
-        await wait_for(lambda: port_open(port), what="the private broker")
+        await eventually(lambda: port_open(port), what="the private broker")
         async with _running(_source(site, port=port, **FAST_RECONNECT)) as source:
             await publish([(topic, payload(1.0))], port)
-            await wait_for(lambda: source.stored == 1, what="the first sample")
+            await eventually(lambda: source.stored == 1, what="the first sample")
             kill(brokers[-1])
-            await wait_for(lambda: not source.connected.is_set(), what="the source to see the broker gone")
+            await eventually(lambda: not source.connected.is_set(), what="the source to see the broker gone")
             brokers.append(start_broker(conf))  # same port, empty broker: no session, no subscriptions
-            await wait_for(lambda: source.connections == 2, timeout=15, what="a new connection")
+            await eventually(lambda: source.connections == 2, timeout=15, what="a new connection")
             await publish([(topic, payload(7.0))], port)
-            await wait_for(lambda: source.stored == 2, what="a sample after the restart")
+            await eventually(lambda: source.stored == 2, what="a sample after the restart")
             assert source.reading(site, "site-power", datetime.now(UTC)) == 7.0
             assert source.rejected == {}
     finally:
@@ -243,17 +244,17 @@ async def test_values_published_over_mqtt_reach_the_vtn_report_store(sqlite_url,
         try:
             source = process.source
             assert isinstance(source, MqttTelemetrySource)
-            await wait_for(source.connected.is_set, what="the MQTT subscription")
+            await eventually(source.connected.is_set, what="the MQTT subscription")
             await publish(
                 [(f"cariflex/{name}/meter/power", payload(2.75)), (f"cariflex/{name}/battery/power", payload(-500, "W"))]
             )
             site = process.vens[name].site
-            await wait_for(lambda: site.registration is not None, what="registration")
+            await eventually(lambda: site.registration is not None, what="registration")
 
             async def reported() -> list[dict]:
                 return await vtn.ctx.store.call(reports.points, ven_id=site.ven_id)
 
-            await wait_for(lambda: _has_both(reported()), timeout=15, what="MQTT values at the VTN")
+            await eventually(lambda: _has_both(reported()), timeout=15, what="MQTT values at the VTN")
             values = {(p["r_id"], p["value"]) for p in await reported()}
             assert values == {("site-power", 2.75), ("asset-power", -0.5)}
         finally:

@@ -5,7 +5,8 @@ them (tests/test_flexmeasures_e2e.py runs the whole path on a real FlexMeasures)
 from dataclasses import replace
 from datetime import timedelta
 
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from ven.agent import SiteVen
 from ven.config import OptPolicy
@@ -32,7 +33,7 @@ async def test_unmet_windows_are_told_once_kept_once_begun_and_withdrawn_before(
             site: SiteVen = ven.vens["site-u"]
             later = await vtn.create_event(values=(1.0,) * 4, start_in=timedelta(hours=1), response_required="always")
             begun = await vtn.create_event(values=(1.0,) * 4, start_in=-Q, priority=2, response_required="always")
-            await wait_for(lambda: {later.event_id, begun.event_id} <= set(site.site.store.events("site-u")), what="events")
+            await eventually(lambda: {later.event_id, begun.event_id} <= set(site.site.store.events("site-u")), what="events")
             unmet = {later.event_id: ((later.dtstart, Q),), begun.event_id: ((begun.dtstart, 2 * Q),)}
 
             await site.opt_out_unmet(unmet, "test")
@@ -59,7 +60,7 @@ async def test_a_withdrawal_the_vtn_does_not_need_is_done_and_whole_event_policy
         async with running_ven(replace(config, sites=(site_config,)), RecordingHooks()) as ven:
             site: SiteVen = ven.vens["site-w"]
             event = await vtn.create_event(values=(1.0,) * 4, start_in=timedelta(hours=1), response_required="always")
-            await wait_for(lambda: event.event_id in site.site.store.events("site-w"), what="the event")
+            await eventually(lambda: event.event_id in site.site.store.events("site-w"), what="the event")
             await site.opt_out_unmet({event.event_id: ((event.dtstart, Q),)}, "test")
             opt = (await _opts(vtn))[f"opt-unmet-{event.event_id}"]
             assert (opt["event_id"], opt["modification_number"], opt["windows"]) == (event.event_id, 0, [])

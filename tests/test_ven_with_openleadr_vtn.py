@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from openleadr import OpenADRServer
 
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 
 
 def _free_port() -> int:
@@ -42,7 +43,7 @@ async def test_our_ven_with_openleadr_server(tmp_path):
     try:
         config = ven_config(f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-ol", vtn_id="OL-VTN")
         async with running_ven(config, hooks) as ven:
-            await wait_for(lambda: ven.vens["site-ol"].site.registration is not None, what="registration with openleadr")
+            await eventually(lambda: ven.vens["site-ol"].site.registration is not None, what="registration with openleadr")
             start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
             event_id = server.add_event(
                 ven_id="ol-ven-1",
@@ -51,8 +52,8 @@ async def test_our_ven_with_openleadr_server(tmp_path):
                 intervals=[{"dtstart": start, "duration": timedelta(seconds=1), "signal_payload": 1.0}],
                 callback=lambda ven_id, event_id, opt_type: answers.append((event_id, opt_type)),
             )
-            await wait_for(lambda: "end" in hooks.kinds(event_id), timeout=15, what="the openleadr event to run")
-            await wait_for(lambda: answers, what="openleadr to receive our optIn")
+            await eventually(lambda: "end" in hooks.kinds(event_id), timeout=15, what="the openleadr event to run")
+            await eventually(lambda: answers, what="openleadr to receive our optIn")
             await asyncio.sleep(0)
     finally:
         await server.stop()

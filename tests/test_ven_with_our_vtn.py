@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.eventually import eventually
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from vtn.app import build
 from vtn.config import AutoReport
@@ -29,11 +30,11 @@ async def test_event_lifecycle_reports_and_answers(sqlite_url, tmp_path):
         running_ven(ven_config(_url(vtn), tmp_path / "ven.db", "site-a"), hooks) as ven,
     ):
         site = ven.vens["site-a"]
-        await wait_for(lambda: site.site.registration is not None, what="registration")
+        await eventually(lambda: site.site.registration is not None, what="registration")
         ven_id = site.site.ven_id
-        await wait_for(lambda: vtn.ctx.store.call(reports.points, ven_id=ven_id), what="telemetry at the VTN")
+        await eventually(lambda: vtn.ctx.store.call(reports.points, ven_id=ven_id), what="telemetry at the VTN")
         event = await vtn.create_event(values=(3.0, 2.0), interval=timedelta(seconds=1), start_in=timedelta(seconds=2))
-        await wait_for(lambda: "end" in hooks.kinds(event.event_id), timeout=15, what="the event to run")
+        await eventually(lambda: "end" in hooks.kinds(event.event_id), timeout=15, what="the event to run")
         assert hooks.kinds(event.event_id) == ["event", "start", "interval", "interval", "end"]
         responses = await vtn.ctx.store.call(repo.event_responses, event.event_id)
         assert [(v, n, o) for v, n, o, _c, _t in responses] == [(ven_id, 0, "optIn")]
@@ -48,14 +49,14 @@ async def test_modification_cancellation_and_opt_schedule(sqlite_url, tmp_path):
         running_ven(ven_config(_url(vtn), tmp_path / "ven.db", "site-b"), hooks) as ven,
     ):
         site = ven.vens["site-b"]
-        await wait_for(lambda: site.site.registration is not None, what="registration")
+        await eventually(lambda: site.site.registration is not None, what="registration")
         event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=1))
-        await wait_for(lambda: ("event", event.event_id, (0, "optIn")) in hooks.calls, what="the event")
+        await eventually(lambda: ("event", event.event_id, (0, "optIn")) in hooks.calls, what="the event")
         await vtn.modify_event(event.event_id, priority=2)
-        await wait_for(lambda: ("event", event.event_id, (1, "optIn")) in hooks.calls, what="the modification")
+        await eventually(lambda: ("event", event.event_id, (1, "optIn")) in hooks.calls, what="the modification")
         await vtn.cancel_event(event.event_id)
-        await wait_for(lambda: ("cancel", event.event_id, False) in hooks.calls, what="the cancellation")
-        await wait_for(lambda: _answered(vtn, event.event_id, 2), what="the answer to the cancellation")
+        await eventually(lambda: ("cancel", event.event_id, False) in hooks.calls, what="the cancellation")
+        await eventually(lambda: _answered(vtn, event.event_id, 2), what="the answer to the cancellation")
         opt_id = await site.create_opt_schedule(((event.dtstart, timedelta(hours=2)),))
         opts = await vtn.ctx.store.call(reports.list_opts, site.site.ven_id)
         assert [(o["opt_id"], o["opt_type"]) for o in opts] == [(opt_id, "optOut")]
@@ -74,7 +75,7 @@ async def test_import_limit_below_what_the_site_can_do_is_opted_out(sqlite_url, 
         running_ven(ven_config(_url(vtn), tmp_path / "ven.db", "site-c"), hooks),
     ):
         event = await vtn.create_event(values=(0.5,), signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=1))
-        await wait_for(lambda: _answered(vtn, event.event_id, 0), what="the answer")
+        await eventually(lambda: _answered(vtn, event.event_id, 0), what="the answer")
         responses = await vtn.ctx.store.call(repo.event_responses, event.event_id)
         assert [o for _v, _n, o, _c, _t in responses] == ["optOut"]
         assert "start" not in hooks.kinds(event.event_id)
@@ -89,14 +90,14 @@ async def test_reports_made_while_the_vtn_is_down_are_delivered_when_it_is_back(
     url = f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b"
     async with running_ven(ven_config(url, tmp_path / "ven.db", "site-d")) as ven:
         site = ven.vens["site-d"]
-        await wait_for(lambda: first.ctx.store.call(reports.points, ven_id=site.site.ven_id), what="first telemetry")
+        await eventually(lambda: first.ctx.store.call(reports.points, ven_id=site.site.ven_id), what="first telemetry")
         await server.close()  # the VTN goes away
-        await wait_for(lambda: len(site.site.store.unsent("site-d")) >= 2, timeout=10, what="reports queued on disk")
+        await eventually(lambda: len(site.site.store.unsent("site-d")) >= 2, timeout=10, what="reports queued on disk")
         again = build(config)  # and comes back on the same store and port
         server = TestServer(again.app, host="127.0.0.1", port=port)
         await server.start_server()
         try:
-            await wait_for(lambda: not site.site.store.unsent("site-d"), timeout=15, what="the queue to drain")
+            await eventually(lambda: not site.site.store.unsent("site-d"), timeout=15, what="the queue to drain")
             stored = await again.ctx.store.call(reports.points, ven_id=site.site.ven_id)
             times = sorted({p["dtstart"] for p in stored})
             gaps = [b for a, b in zip(times, times[1:], strict=False) if _seconds_between(a, b) > 1]
@@ -117,14 +118,14 @@ async def test_restart_mid_event_resumes_without_registering_again(sqlite_url, t
         config = ven_config(_url(vtn), tmp_path / "ven.db", "site-e")
         first = RecordingHooks()
         async with running_ven(config, first) as ven:
-            await wait_for(lambda: ven.vens["site-e"].site.registration is not None, what="registration")
+            await eventually(lambda: ven.vens["site-e"].site.registration is not None, what="registration")
             ven_id = ven.vens["site-e"].site.ven_id
             event = await vtn.create_event(values=(1.0, 2.0, 3.0), interval=timedelta(seconds=2), start_in=timedelta(seconds=1))
             target = "event" if stop_at == "before" else "start"
-            await wait_for(lambda: target in first.kinds(event.event_id), what=target)
+            await eventually(lambda: target in first.kinds(event.event_id), what=target)
         second = RecordingHooks()
         async with running_ven(config, second) as ven:
-            await wait_for(
+            await eventually(
                 lambda: "end" in second.kinds(event.event_id), timeout=15, what="the event to finish after the restart"
             )
             assert ven.vens["site-e"].site.ven_id == ven_id

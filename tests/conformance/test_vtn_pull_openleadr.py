@@ -10,7 +10,7 @@ issue). Every wait is bounded; the client is stopped afterwards.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +19,7 @@ import pytest
 from openleadr import OpenADRClient
 
 from tests.conformance import modify, stored_responses
+from tests.support.eventually import eventually
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
 from tests.support.vtn_harness import config_for_tests as make_config
 
@@ -60,16 +61,6 @@ async def openleadr_ven(vtn: VtnUnderTest, name: str = "ol-ven") -> AsyncIterato
             await client.stop()
         elif client.scheduler.running:
             client.scheduler.shutdown(wait=False)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = WAIT) -> None:
-    """Wait (bounded) until `check()` is true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def test_openleadr_registers(vtn_fast, caplog):

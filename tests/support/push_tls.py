@@ -8,9 +8,10 @@ from pathlib import Path
 
 from certs.tls import TlsSettings
 from tests.conformance.push_helpers import FAST_PUSH
+from tests.support.eventually import eventually
 from tests.support.pki import TestPki
 from tests.support.tls_harness import served_vtn
-from tests.support.ven_harness import RecordingHooks, running_ven, ven_config, wait_for
+from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests
 from ven.config import PushSettings
 from ven.site import Site
@@ -37,5 +38,5 @@ async def push_ven_over_tls(
         )
         async with running_ven(config, hooks) as ven:
             site = ven.vens["site-a"].site
-            await wait_for(lambda: site.registration is not None, 30, "registration over mutual TLS")
+            await eventually(lambda: site.registration is not None, "registration over mutual TLS", timeout=30)
             yield vtn, site

@@ -1,7 +1,6 @@
 """Our site VEN driven from a test: a recording hooks object and a VenProcess factory."""
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -61,17 +60,3 @@ async def running_ven(config: VenConfig, hooks: RecordingHooks | None = None) ->
         yield process
     finally:
         await process.stop()
-
-
-async def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll `condition` (sync or async) until true; fail with `what` after `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)

@@ -18,7 +18,7 @@ from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.xsd import parse_xml, schema_errors
-from tests.support.ven_harness import wait_for
+from tests.support.eventually import eventually
 from tests.ven_conformance import cancel_report, cancelled, create_report, distribute, event, modified, report_request
 from tests.ven_conformance.scripted_vtn import Raw, Th
 from tests.ven_conformance.test_ven_pull_events import event_002
@@ -381,7 +381,7 @@ async def test_push_endpoint_stop_leaves_no_follow_up_running(th: Th, monkeypatc
     push = asyncio.create_task(push_to_ven(address, "EiRegisterParty", m.RequestReregistration(ven_id=th.vtn.ven_id)))
     await th.wait(started.is_set, "the push being handled")
     stopping = asyncio.create_task(endpoint.stop())
-    await wait_for(lambda: _refused(address), 10, "the endpoint to stop listening")
+    await eventually(lambda: _refused(address), "the endpoint to stop listening", timeout=10)
     go.set()
     status, answer = await push
     assert status == 200 and isinstance(answer, m.Response)
