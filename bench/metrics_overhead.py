@@ -13,7 +13,7 @@ from time import perf_counter
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from cariflex.tally import Tally
+from observability.tally import Tally
 from vtn.ops import metrics
 from vtn.ops.http import request_metrics
 

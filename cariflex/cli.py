@@ -5,10 +5,10 @@ import os
 import select
 import sys
 
-from cariflex.logs import configure
 from certs import cli as certs_cli
 from demo import cli as demo_cli
 from mapping.settings import ConfigError
+from observability.logs import configure
 from ven import cli as ven_cli
 from vtn import cli as vtn_cli
 

@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cariflex.tally import Tally
 from mapping.grid import QUARTER, ceil_slot, floor_slot
 from mapping.oadr.timefmt import format_datetime
+from observability.tally import Tally
 from tests.support.eventually import eventually
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn

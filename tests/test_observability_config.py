@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from cariflex.ops_http import MetricsSettings, parse_metrics, refusal
 from mapping.settings import ConfigError, Table
+from observability.http import MetricsSettings, parse_metrics, refusal
 from vtn.config import parse_config
 
 TOKEN = "a-long-enough-token-0123"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-from cariflex.ops_http import MetricsSettings
+from observability.http import MetricsSettings
 from tests.support.eventually import eventually
 from tests.support.metrics import families
 from tests.support.ven_harness import running_ven, ven_config

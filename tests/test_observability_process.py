@@ -13,8 +13,8 @@ from pathlib import Path
 
 import aiohttp
 
-from cariflex.logs import JsonFormatter
 from mapping.oadr import model as m
+from observability.logs import JsonFormatter
 from tests.support.metrics import scrape, value
 from tests.support.oadr_client import RawClient
 from tests.support.vtn_process import wait_base_url
@@ -109,7 +109,7 @@ def test_a_bad_log_format_from_the_environment_is_refused():
 def test_a_warning_is_a_json_line_when_json_is_asked(tmp_path):
     script = (
         "import sys, warnings\n"
-        "from cariflex.logs import configure\n"
+        "from observability.logs import configure\n"
         "configure('INFO', 'json')\n"
         "warnings.warn('something to say', UserWarning)\n"
     )

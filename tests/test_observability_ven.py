@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import aiohttp
 
-from cariflex.ops_http import MetricsSettings
 from mapping.oadr import model as m
+from observability.http import MetricsSettings
 from tests.support.eventually import eventually
 from tests.support.metrics import scrape, total, value
 from tests.support.mqtt import ensure_machine_broker, payload, publish

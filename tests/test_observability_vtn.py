@@ -14,11 +14,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 
-from cariflex.ops_http import MetricsSettings, SingleFlight
-from cariflex.tally import Tally
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
+from observability.http import MetricsSettings, SingleFlight
+from observability.tally import Tally
 from tests.support.databases import PG_ADMIN_DSN, fresh_database
 from tests.support.eventually import eventually
 from tests.support.metrics import scrape, total, value

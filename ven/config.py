@@ -11,11 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cariflex.ops_http import MetricsSettings, parse_metrics
 from certs.settings import parse_tls
 from certs.tls import TlsSettings
 from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig, CurtailmentRefused
 from mapping.settings import ConfigError, Table
+from observability.http import MetricsSettings, parse_metrics
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"

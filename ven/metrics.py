@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cariflex.tally import Spec, Tally, TallyCollector, gauge
+from observability.tally import Spec, Tally, TallyCollector, gauge
 
 POLLS = "cariflex_ven_polls_total"
 CYCLE_FAILURES = "cariflex_ven_cycle_failures_total"

@@ -10,12 +10,12 @@ import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from cariflex.ops_http import add_ops_routes
-from cariflex.tally import Tally
 from certs.settings import for_ven
 from certs.tls import client_context
 from certs.xmlsig import Signer
 from mapping.flex.unmet import Window
+from observability.http import add_ops_routes
+from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
 from ven.flexmeasures_hooks import FlexMeasuresHooks

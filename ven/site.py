@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from cariflex.tally import Tally
+from observability.tally import Tally
 from ven.config import SiteConfig, VenConfig
 from ven.hooks import EventHooks, TelemetrySource
 from ven.store import Registration, VenStore

@@ -11,9 +11,9 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
-from cariflex.tally import Tally
 from certs.tls import server_context
 from certs.xmlsig import Signer
+from observability.tally import Tally
 from vtn.aggregator import routes as aggregator_routes
 from vtn.banner import listening_banner
 from vtn.cache.sync import StoreSync

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from cariflex.ops_http import MetricsSettings, parse_metrics
 from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
+from observability.http import MetricsSettings, parse_metrics
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
 from vtn.dso.config import DsoConfig, parse_dso
 from vtn.oadr.push.settings import PushConfig, parse_push

@@ -5,8 +5,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from cariflex.tally import Tally
 from certs.xmlsig import Signer
+from observability.tally import Tally
 from vtn.cache.live import LiveState
 from vtn.config import VtnConfig
 from vtn.oadr.ingest import IngestBatcher

@@ -11,8 +11,8 @@ from alembic.script import ScriptDirectory
 from apscheduler.schedulers.base import BaseScheduler
 from prometheus_client import CollectorRegistry
 
-from cariflex.ops_http import SingleFlight, add_ops_routes
-from cariflex.tally import Tally
+from observability.http import SingleFlight, add_ops_routes
+from observability.tally import Tally
 from vtn.config import VtnConfig
 from vtn.context import VtnContext
 from vtn.domain import SEEN_FLUSH_INTERVAL

@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from cariflex.tally import Spec, Tally, TallyCollector, gauge
 from mapping.oadr.model import EventStatus
+from observability.tally import Spec, Tally, TallyCollector, gauge
 from vtn.cache.live import LiveState
 from vtn.domain import SEEN_FLUSH_INTERVAL
 
