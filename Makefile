@@ -27,7 +27,7 @@ test: venv services
 	@bash scripts/ensure-nginx.sh
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache --no-logo
-	.venv/bin/python -m pytest -q -p no:cacheprovider tests
+	@bash scripts/run-tests.sh
 
 lint: venv
 	.venv/bin/ruff check .

@@ -171,6 +171,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the demo once the tests are known, if its tests are among them."""
     if any(_is_demo_test(item) for item in session.items) and not session.config.option.collectonly:
+        if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: every worker would start a demo
+            session.config.stash[FAILED_KEY] = "its tests need a pytest process of their own, not -n (run as `make test` does)"
+            return
         try:
             session.config.stash[KEY] = start(Path(tempfile.mkdtemp(prefix="cariflex-demo-test-")))
         except OSError as exc:  # e.g. mosquitto missing: the demo's tests fail with this, the others run
