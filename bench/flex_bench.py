@@ -44,8 +44,8 @@ from mapping.oadr import model as m  # noqa: E402
 from tests.support.flexmeasures import FlexMeasuresServer, flexmeasures_server  # noqa: E402
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn  # noqa: E402
 from ven.config import FlexMeasuresSettings, SiteConfig, load_config  # noqa: E402
-from ven.flexmeasures_link import client_for  # noqa: E402
-from ven.provision import STORAGE_KINDS, SiteAssets, provision  # noqa: E402
+from ven.flexmeasures.link import client_for  # noqa: E402
+from ven.flexmeasures.provision import STORAGE_KINDS, SiteAssets, provision  # noqa: E402
 from ven.runner import VenProcess  # noqa: E402
 from ven.site import utc_now  # noqa: E402
 from ven.store import VenStore  # noqa: E402

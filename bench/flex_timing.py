@@ -23,7 +23,7 @@ from flexmeasures_client import FlexMeasuresClient
 
 from mapping.oadr import model as m
 from ven.config import SiteConfig
-from ven.flexmeasures_hooks import FlexMeasuresHooks, ScheduleOutcome
+from ven.flexmeasures.hooks import FlexMeasuresHooks, ScheduleOutcome
 
 #: wall clock minus monotonic clock: converts RQ's UTC timestamps to this process's monotonic time
 WALL_OFFSET = time.time() - time.monotonic()

@@ -40,8 +40,8 @@ from demo.progress import out, say, show_changes, show_wait
 from demo.scenario import DemoPlan, plan
 from demo.simulator import SimulatedSite, SiteSimulator, new_site
 from ven.config import SiteConfig, load_config
-from ven.flexmeasures_hooks import read_kw
-from ven.provision import STORAGE_KINDS, SiteAssets, provision
+from ven.flexmeasures.hooks import read_kw
+from ven.flexmeasures.provision import STORAGE_KINDS, SiteAssets, provision
 from vtn.banner import BASE_URL_PATTERN
 from vtn.curtailment.table import table_lines
 from vtn.site_registry import contracted_kw_by_ven

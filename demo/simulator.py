@@ -26,7 +26,7 @@ import aiomqtt
 from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw, pv_kw
 from mapping.grid import QUARTER, floor_slot
 from ven.config import SiteConfig
-from ven.provision import storage_capacity_kwh
+from ven.flexmeasures.provision import storage_capacity_kwh
 
 log = logging.getLogger("cariflex.demo.simulator")
 

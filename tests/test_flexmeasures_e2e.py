@@ -18,11 +18,11 @@ from tests.support.eventually import eventually
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, SiteConfig
-from ven.flexmeasures_hooks import FlexMeasuresHooks
-from ven.flexmeasures_link import client_for
+from ven.flexmeasures.hooks import FlexMeasuresHooks
+from ven.flexmeasures.link import client_for
+from ven.flexmeasures.provision import provision
 from ven.hooks import UnmetCallback
 from ven.metrics import ven_registry
-from ven.provision import provision
 from ven.site import utc_now
 from ven.store import VenStore
 from vtn.ops.metrics import OPT_RESPONSES

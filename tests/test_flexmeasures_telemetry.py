@@ -15,9 +15,9 @@ from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload, publ
 from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, MqttSettings, SiteConfig, VenConfig
-from ven.flexmeasures_link import client_for
-from ven.flexmeasures_telemetry import FlexMeasuresTelemetrySource, valued_runs
-from ven.provision import SiteAssets, device_flex_model, provision
+from ven.flexmeasures.link import client_for
+from ven.flexmeasures.provision import SiteAssets, device_flex_model, provision
+from ven.flexmeasures.telemetry import FlexMeasuresTelemetrySource, valued_runs
 from ven.runner import VenProcess
 from vtn.store import curtailment_repository as curtailed
 

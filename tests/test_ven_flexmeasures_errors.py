@@ -14,11 +14,11 @@ from mapping.flex.flexmeasures import DSO_SENSORS
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import power_kw
 from ven.config import CurtailmentSettings, SiteConfig
-from ven.flexmeasures_errors import UNAVAILABLE, FlexMeasuresRefused, call
-from ven.flexmeasures_hooks import FlexMeasuresHooks
-from ven.flexmeasures_telemetry import SITE_POWER, FlexMeasuresTelemetrySource, TelemetryForwarder
+from ven.flexmeasures.errors import UNAVAILABLE, FlexMeasuresRefused, call
+from ven.flexmeasures.hooks import FlexMeasuresHooks
+from ven.flexmeasures.provision import SiteAssets
+from ven.flexmeasures.telemetry import SITE_POWER, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.metrics import VenParts
-from ven.provision import SiteAssets
 from ven.store import KnownEvent
 
 NOW = datetime(2026, 11, 26, 21, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from mapping.oadr.vocabulary import power_kw
 from mapping.settings import ConfigError
 from tests.support.ven_toml import load_ven_toml
 from ven.config import DEFAULT_BASE_PRICE_PER_KWH, OptPolicy, SiteConfig
+from ven.flexmeasures.provision import site_defaults
 from ven.opt_policy import decide, enrolled, site_facts
-from ven.provision import site_defaults
 
 T0 = datetime(2026, 11, 26, 22, tzinfo=UTC)
 BATTERY = SiteConfig(

@@ -61,8 +61,8 @@ def _run_provision(args: argparse.Namespace) -> int:
     import sys
 
     from ven.config import FlexMeasuresSettings
-    from ven.flexmeasures_link import client_for
-    from ven.provision import provision
+    from ven.flexmeasures.link import client_for
+    from ven.flexmeasures.provision import provision
 
     config = load_config(args.config, args.sites)
     settings = config.flexmeasures

@@ -18,9 +18,9 @@ from observability.http import add_ops_routes
 from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
-from ven.flexmeasures_hooks import FlexMeasuresHooks
-from ven.flexmeasures_link import FlexMeasuresConnection, connect, flexmeasures_hooks
-from ven.flexmeasures_telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
+from ven.flexmeasures.hooks import FlexMeasuresHooks
+from ven.flexmeasures.link import FlexMeasuresConnection, connect, flexmeasures_hooks
+from ven.flexmeasures.telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SaysWhatIsUnmet, SiteRoutedSource, TelemetrySource
 from ven.push_server import PushEndpoint
 from ven.site import Site

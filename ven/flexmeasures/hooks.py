@@ -3,7 +3,7 @@ a schedule is triggered and read back, and the scheduled site power is checked a
 
 Every (re)application is computed from all the events the site holds now, so a late retry can
 never apply an old modification over a newer one; a site whose application failed because
-FlexMeasures was away or refused (`ven.flexmeasures_errors.UNAVAILABLE`) is marked pending and
+FlexMeasures was away or refused (`ven.flexmeasures.errors.UNAVAILABLE`) is marked pending and
 retried with back-off until FlexMeasures takes it. Any other error is a defect: logged with its
 traceback, counted (`applications`, result "error") and not retried until the site's events change
 or the VEN restarts.
@@ -36,11 +36,11 @@ from mapping.flex.unmet import Window, breached_windows
 from mapping.grid import QUARTER, Segment, ceil_slot, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.model import EventStatus, OptType
-from ven import flexmeasures_errors as fm
 from ven.config import SiteConfig
+from ven.flexmeasures import errors as fm
+from ven.flexmeasures.provision import SiteAssets, device_flex_model, site_defaults
 from ven.hooks import UnmetCallback
 from ven.opt_policy import site_facts
-from ven.provision import SiteAssets, device_flex_model, site_defaults
 from ven.store import KnownEvent
 
 log = logging.getLogger("cariflex.ven.flexmeasures")

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 from flexmeasures_client import FlexMeasuresClient
 
 from ven.config import FlexMeasuresSettings, SiteConfig, VenConfig
-from ven.flexmeasures_hooks import FlexMeasuresHooks
-from ven.provision import SiteAssets, provision
+from ven.flexmeasures.hooks import FlexMeasuresHooks
+from ven.flexmeasures.provision import SiteAssets, provision
 from ven.site import utc_now
 from ven.store import VenStore
 

@@ -11,7 +11,7 @@ when FlexMeasures is unreachable they are posted by a later round.
 Reading back: FlexMeasures keeps 15-minute means; each is held as one sample a minute over its
 interval, so resampling it again gives the same mean with full coverage.
 
-FlexMeasures away or refusing (`ven.flexmeasures_errors.UNAVAILABLE`) is counted in `failures` and
+FlexMeasures away or refusing (`ven.flexmeasures.errors.UNAVAILABLE`) is counted in `failures` and
 tried again next round; anything else is a defect, logged with its traceback and counted in `errors`.
 """
 
@@ -27,10 +27,10 @@ from mapping import curtailment
 from mapping.curtailment import resample
 from mapping.grid import QUARTER, floor_slot
 from mapping.oadr import report_model as r
-from ven import flexmeasures_errors as fm
 from ven.config import CurtailmentSettings, SiteConfig
+from ven.flexmeasures import errors as fm
+from ven.flexmeasures.provision import STORAGE_KINDS, SiteAssets, storage_capacity_kwh
 from ven.hooks import TelemetrySource, resource_status
-from ven.provision import STORAGE_KINDS, SiteAssets, storage_capacity_kwh
 from ven.telemetry_mqtt import Sample as StoredSample
 from ven.telemetry_mqtt import SeriesStore, r_id_for
 
