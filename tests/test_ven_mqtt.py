@@ -75,25 +75,26 @@ def test_parse_maps_topics_to_rids_and_converts_watts():
     assert (soc.r_id, soc.value) == ("asset-soc", 55.0)
 
 
-@pytest.mark.parametrize(
-    "topic, payload, reason",
-    [
-        ("cariflex/{s}/meter", payload(1.0), "bad_topic"),
-        ("cariflex/nowhere/meter/power", payload(1.0), "unknown_site"),
-        ("cariflex/{s}/evse/power", payload(1.0), "unknown_asset"),
-        ("cariflex/{s}/meter/voltage", payload(230, "V"), "unknown_quantity"),
-        ("cariflex/{s}/meter/power", b"{not json", "bad_json"),
-        ("cariflex/{s}/meter/power", b"[1, 2]", "bad_json"),
-        ("cariflex/{s}/meter/power", payload(1.0, "kWh"), "bad_unit"),
-        ("cariflex/{s}/meter/power", payload("1.0"), "bad_value"),
-        ("cariflex/{s}/meter/power", payload(True), "bad_value"),
-        ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00Z", "value": NaN, "unit": "kW"}', "bad_value"),
-        ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00", "value": 1, "unit": "kW"}', "bad_timestamp"),
-        ("cariflex/{s}/meter/power", b'{"ts": "yesterday", "value": 1, "unit": "kW"}', "bad_timestamp"),
-        # built when the test runs, not when it is collected (minutes earlier in a long suite)
-        ("cariflex/{s}/meter/power", lambda: payload(1.0, at=datetime.now(UTC) + timedelta(minutes=6)), "future_timestamp"),
-    ],
-)
+REJECTED = [
+    ("cariflex/{s}/meter", payload(1.0), "bad_topic"),
+    ("cariflex/nowhere/meter/power", payload(1.0), "unknown_site"),
+    ("cariflex/{s}/evse/power", payload(1.0), "unknown_asset"),
+    ("cariflex/{s}/meter/voltage", payload(230, "V"), "unknown_quantity"),
+    ("cariflex/{s}/meter/power", b"{not json", "bad_json"),
+    ("cariflex/{s}/meter/power", b"[1, 2]", "bad_json"),
+    ("cariflex/{s}/meter/power", payload(1.0, "kWh"), "bad_unit"),
+    ("cariflex/{s}/meter/power", payload("1.0"), "bad_value"),
+    ("cariflex/{s}/meter/power", payload(True), "bad_value"),
+    ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00Z", "value": NaN, "unit": "kW"}', "bad_value"),
+    ("cariflex/{s}/meter/power", b'{"ts": "2026-01-01T00:00:00", "value": 1, "unit": "kW"}', "bad_timestamp"),
+    ("cariflex/{s}/meter/power", b'{"ts": "yesterday", "value": 1, "unit": "kW"}', "bad_timestamp"),
+    # built when the test runs, not when it is collected (minutes earlier in a long suite)
+    ("cariflex/{s}/meter/power", lambda: payload(1.0, at=datetime.now(UTC) + timedelta(minutes=6)), "future_timestamp"),
+]
+
+
+# ids by reason and position: a payload with the time of collection would differ between xdist workers
+@pytest.mark.parametrize("topic, payload, reason", REJECTED, ids=[f"{n}-{case[2]}" for n, case in enumerate(REJECTED)])
 def test_parse_rejects_with_a_reason(topic, payload, reason):
     site = _site()
     body = payload() if callable(payload) else payload
