@@ -160,13 +160,17 @@ async def test_our_ven_agent_signs_over_mutual_tls(test_pki, sqlite_url, tmp_pat
         )
         async with running_ven(config) as ven:
             await eventually(
-                lambda: any(v.registered and v.xml_signature for v in vtn.ctx.live.vens.values()), 30, "a signed registration"
+                lambda: any(v.registered and v.xml_signature for v in vtn.ctx.live.vens.values()),
+                "a signed registration",
+                timeout=30,
             )
             ven_id = next(iter(vtn.ctx.live.vens))
             await eventually(lambda: ven_id in vtn.ctx.seen or ven.vens["site-a"].site.ven_id, "polls", timeout=30)
             event = await vtn.create_event(values=(2.0,), start_in=timedelta(minutes=30))
             await eventually(
-                lambda: vtn.ctx.live.acknowledged.get((ven_id, event.event_id)) is not None, 30, "the signed oadrCreatedEvent"
+                lambda: vtn.ctx.live.acknowledged.get((ven_id, event.event_id)) is not None,
+                "the signed oadrCreatedEvent",
+                timeout=30,
             )
 
 
