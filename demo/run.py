@@ -95,6 +95,9 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 def run(options: DemoOptions) -> int:
     """Run the demo; returns the exit status (0: the event's curtailment was reported)."""
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C stops the demo however it was started: a background job of a script inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler of its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     data = options.data_dir.resolve()
     try:
         _empty(data)

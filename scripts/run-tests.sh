@@ -13,7 +13,10 @@ workers=${CARIFLEX_TEST_WORKERS:-2}
 pytest=(.venv/bin/python -m pytest -q -p no:cacheprovider)
 logs=$(mktemp -d)
 
-"${pytest[@]}" tests/test_demo.py >"$logs/demo.txt" 2>&1 &
+# a background job of a script starts with SIGINT ignored, and pytest would keep it so: restore it, so that
+# Ctrl-C (and the trap below) stop the demo's stage too
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+  "${pytest[@]}" tests/test_demo.py >"$logs/demo.txt" 2>&1 &
 demo_pid=$!
 trap 'kill -INT "$demo_pid" 2>/dev/null; wait "$demo_pid"; exit 130' INT TERM
 
