@@ -22,6 +22,8 @@ from tests.support.dso import add_client
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-openadr3-client"
+#: both versions' tests share the venv (made once): under pytest-xdist they run on one worker, or two would make it at once
+pytestmark = pytest.mark.xdist_group("openadr3-client")
 SCRIPT = Path(__file__).resolve().parent / "interop" / "elaad_bl_client.py"
 
 
