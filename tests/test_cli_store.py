@@ -163,6 +163,18 @@ def test_an_unknown_ven_is_refused_by_event_create_and_reports_request_alike(cap
 
 
 @pytest.mark.usefixtures("no_env_config")
+@pytest.mark.parametrize(
+    "command", [["reports", "list"], ["reports", "data"], ["reports", "curtailment", "evt-1"], ["opts"]], ids=" ".join
+)
+def test_a_read_filter_on_an_unknown_ven_is_refused_not_answered_with_nothing(capsys, store_url, command):
+    code, out, err = cariflex(capsys, *command, "--ven", "ven-123", "--db", store_url)
+    assert (code, out) == (1, "")
+    assert err == "error: --ven: no VEN ven-123 in this store; `cariflex vens list` shows the venIDs it knows\n"
+    if command != ["reports", "curtailment", "evt-1"]:  # the known VEN is read as before (evt-1 does not exist)
+        assert cariflex(capsys, *command, "--ven", "ven-1", "--db", store_url)[0] == 0
+
+
+@pytest.mark.usefixtures("no_env_config")
 def test_reports_curtailment_prints_the_table(capsys, store_url):
     store = StoreWorker(store_url)
     start = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)

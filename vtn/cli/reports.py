@@ -18,6 +18,7 @@ from vtn.curtailment import table as curtailment_table
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
+from vtn.store.worker import StoreWorker
 
 
 def register(commands: Any, config_args: Any, store_of: Any, duration_type: Any) -> None:
@@ -87,14 +88,21 @@ def _members(session: Any, group_id: str) -> list[str]:
     return [v.ven_id for v in repo.load_vens(session) if v.ven_name in names and v.registered]
 
 
+def _refused_ven(store: StoreWorker, ven_id: str | None) -> bool:
+    """True, after saying so on stderr, when `--ven` names no VEN of the store: a filter on a venID that does
+    not exist would print nothing, as if the VEN had sent nothing."""
+    refused = unknown_vens(store, "--ven", [ven_id]) if ven_id else None
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+    return refused is not None
+
+
 def _run_request(args: argparse.Namespace, store_of: Any) -> int:
     _, store = store_of(args)
     now = utc_now()
     try:
         start = parse_datetime(args.start) if args.start else None
-        refused = unknown_vens(store, "--ven", [args.ven]) if args.ven else None
-        if refused:
-            print(f"error: {refused}", file=sys.stderr)
+        if _refused_ven(store, args.ven):
             return 1
         ven_ids = [args.ven] if args.ven else store.call_sync(_members, args.group)
         if not ven_ids:
@@ -145,6 +153,8 @@ def _run_cancel(args: argparse.Namespace, store_of: Any) -> int:
 def _run_list(args: argparse.Namespace, store_of: Any) -> int:
     _, store = store_of(args)
     try:
+        if _refused_ven(store, args.ven):
+            return 1
         for ven_id, req, name, state in store.call_sync(reports.list_requests, args.ven):
             start = format_datetime(req.interval_start) if req.interval_start else "-"
             window = format_duration(req.interval_duration or timedelta(0))
@@ -160,6 +170,8 @@ def _run_list(args: argparse.Namespace, store_of: Any) -> int:
 def _run_data(args: argparse.Namespace, store_of: Any) -> int:
     _, store = store_of(args)
     try:
+        if _refused_ven(store, args.ven):
+            return 1
         rows = store.call_sync(
             reports.points,
             ven_id=args.ven,
@@ -183,6 +195,8 @@ def _run_data(args: argparse.Namespace, store_of: Any) -> int:
 def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
     config, store = store_of(args)
     try:
+        if _refused_ven(store, args.ven):
+            return 1
         contracts = contracted_kw_by_ven(config.ui.sites_file)
         found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, contracts)
     except curtailment_query.UnknownEvent as exc:
@@ -205,6 +219,8 @@ def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
 def _run_opts(args: argparse.Namespace, store_of: Any) -> int:
     _, store = store_of(args)
     try:
+        if _refused_ven(store, args.ven):
+            return 1
         print(json.dumps(store.call_sync(reports.list_opts, args.ven), indent=1))
     finally:
         store.close()
