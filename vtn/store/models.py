@@ -132,7 +132,7 @@ class EventResponse(Base):
     """An eventResponse a VEN sent in oadrCreatedEvent (all kept; the latest counts)."""
 
     __tablename__ = "event_response"
-    __table_args__ = (Index("ix_event_response_event_ven", "event_id", "ven_id"),)
+    __table_args__ = (Index("ix_event_response_event_ven", "event_id", "ven_id"), Index("ix_event_response_ven", "ven_id", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ven_id: Mapped[str] = mapped_column(String(128))
     event_id: Mapped[str] = mapped_column(String(128))
