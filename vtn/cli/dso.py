@@ -70,13 +70,10 @@ def add_client(args: argparse.Namespace, store_of: Any, scopes: frozenset[str]) 
     if len(secret) < 16:
         print("error: the secret must be at least 16 characters", file=sys.stderr)
         return 2
-    _, store = store_of(args, create=True)
-    try:
+    with store_of(args, create=True) as (_, store):
         if not store.call_sync(dso_repo.add_client, args.client_id, hash_secret(secret), scopes, utc_now()):
             print(f"error: client {args.client_id} exists", file=sys.stderr)
             return 1
-    finally:
-        store.close()
     print(f"client_id={args.client_id}")
     print(f"client_secret={secret}")
     print(f"scopes={' '.join(sorted(scopes))}")
@@ -84,22 +81,16 @@ def add_client(args: argparse.Namespace, store_of: Any, scopes: frozenset[str]) 
 
 
 def _list(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    try:
+    with store_of(args) as (_, store):
         for client_id, scopes, disabled, created in store.call_sync(dso_repo.list_clients):
             print(f"{client_id}\t{scopes}\t{'disabled' if disabled else 'active'}\t{created.isoformat()}")
-    finally:
-        store.close()
     return 0
 
 
 def _disable(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    try:
+    with store_of(args) as (_, store):
         if not store.call_sync(dso_repo.disable_client, args.client_id):
             print(f"error: no client {args.client_id}", file=sys.stderr)
             return 1
-    finally:
-        store.close()
     print(f"client {args.client_id} disabled")
     return 0

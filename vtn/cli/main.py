@@ -179,74 +179,68 @@ def _fail(message: str) -> int:
 
 
 def _run_event_create(args: argparse.Namespace) -> int:
-    config, store = open_store(args, create=True)
-    name, _, signal_type = args.signal.partition(":")
-    problem = check_signal(name, signal_type or "level")
-    if problem:
-        return _fail(f"--signal: {problem}")
-    values = _values(args.values) if args.values else [args.value] * args.intervals
-    now = utc_now()
-    try:
-        dtstart = parse_datetime(args.start) if args.start else now + (args.start_in or timedelta(0))
-    except OadrError as exc:
-        return _fail(f"--start: {exc.description}")
-    target = m.Target(
-        ven_ids=tuple(args.target_ven),
-        group_ids=tuple(args.target_group),
-        resource_ids=tuple(args.target_resource),
-        party_ids=tuple(args.target_party),
-    )
-    try:
-        refused = unknown_vens(store, "--target-ven", args.target_ven)
-        if refused:
-            return _fail(refused)
-        event = event_admin.draft_uniform_event(
-            name,
-            signal_type or "level",
-            values,
-            args.interval_duration,
-            default_unit(name, signal_type),
-            market_context=_market_context(config, args.program),
-            dtstart=dtstart,
-            now=now,
-            near_window=config.near_window,
-            target=target,
-            event_id=args.event_id,
-            priority=args.priority,
-            test_event=args.test,
-            response_required=args.response_required,
-            vtn_comment=args.comment,
-            start_after=args.start_after,
-            notification=args.notification,
-            ramp_up=args.ramp_up,
-            recovery=args.recovery,
+    with open_store(args, create=True) as (config, store):
+        name, _, signal_type = args.signal.partition(":")
+        problem = check_signal(name, signal_type or "level")
+        if problem:
+            return _fail(f"--signal: {problem}")
+        values = _values(args.values) if args.values else [args.value] * args.intervals
+        now = utc_now()
+        try:
+            dtstart = parse_datetime(args.start) if args.start else now + (args.start_in or timedelta(0))
+        except OadrError as exc:
+            return _fail(f"--start: {exc.description}")
+        target = m.Target(
+            ven_ids=tuple(args.target_ven),
+            group_ids=tuple(args.target_group),
+            resource_ids=tuple(args.target_resource),
+            party_ids=tuple(args.target_party),
         )
-        store.call_sync(event_admin.create_event, event, CLI_ACTOR, now)
-    except event_admin.EventRefused as exc:
-        return _fail(str(exc))
-    finally:
-        store.close()
+        try:
+            refused = unknown_vens(store, "--target-ven", args.target_ven)
+            if refused:
+                return _fail(refused)
+            event = event_admin.draft_uniform_event(
+                name,
+                signal_type or "level",
+                values,
+                args.interval_duration,
+                default_unit(name, signal_type),
+                market_context=_market_context(config, args.program),
+                dtstart=dtstart,
+                now=now,
+                near_window=config.near_window,
+                target=target,
+                event_id=args.event_id,
+                priority=args.priority,
+                test_event=args.test,
+                response_required=args.response_required,
+                vtn_comment=args.comment,
+                start_after=args.start_after,
+                notification=args.notification,
+                ramp_up=args.ramp_up,
+                recovery=args.recovery,
+            )
+            store.call_sync(event_admin.create_event, event, CLI_ACTOR, now)
+        except event_admin.EventRefused as exc:
+            return _fail(str(exc))
     print(json.dumps({"event_id": event.event_id, "status": event.status, "dtstart": format_datetime(event.dtstart)}))
     return 0
 
 
 def _run_event_list(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
+    with open_store(args) as (_, store):
         for live, closed in store.call_sync(repo.list_events, args.limit):
             e = live.event
             print(
                 f"{e.event_id}  mod {e.modification_number}  {e.status:<9} {'closed' if closed else 'live  '}  "
                 f"{format_datetime(e.dtstart)} +{e.duration}  {e.market_context}  {', '.join(s.name for s in e.signals)}"
             )
-    finally:
-        store.close()
     return 0
 
 
 def _run_event_show(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
+    with open_store(args) as (_, store):
         found = store.call_sync(repo.load_event, args.event_id)
         if found is None:
             return _fail(f"no event {args.event_id}")
@@ -276,84 +270,71 @@ def _run_event_show(args: argparse.Namespace) -> int:
                 for v, n, o, c, t in store.call_sync(repo.event_responses, args.event_id)
             ],
         }
-    finally:
-        store.close()
     print(json.dumps(report, indent=2))
     return 0
 
 
 def _run_event_modify(args: argparse.Namespace) -> int:
-    config, store = open_store(args)
-    now = utc_now()
-    try:
-        found = store.call_sync(repo.load_event, args.event_id)
-        if found is None:
-            return _fail(f"no event {args.event_id}")
-        current = found[0].event
-        changes: dict[str, object] = {}
-        if args.values:
-            first = current.signals[0]
-            interval = first.intervals[0].duration
-            changes["signals"] = (
-                event_admin.uniform_signal(first.name, first.type, _values(args.values), interval, first.unit, first.signal_id),
-                *current.signals[1:],
+    with open_store(args) as (config, store):
+        now = utc_now()
+        try:
+            found = store.call_sync(repo.load_event, args.event_id)
+            if found is None:
+                return _fail(f"no event {args.event_id}")
+            current = found[0].event
+            changes: dict[str, object] = {}
+            if args.values:
+                first = current.signals[0]
+                interval = first.intervals[0].duration
+                changes["signals"] = (
+                    event_admin.uniform_signal(
+                        first.name, first.type, _values(args.values), interval, first.unit, first.signal_id
+                    ),
+                    *current.signals[1:],
+                )
+            if args.start:
+                changes["dtstart"] = parse_datetime(args.start)
+            if args.priority is not None:
+                changes["priority"] = args.priority
+            event = store.call_sync(
+                event_admin.modify_event, args.event_id, now, config.near_window, args.reason, actor=CLI_ACTOR, **changes
             )
-        if args.start:
-            changes["dtstart"] = parse_datetime(args.start)
-        if args.priority is not None:
-            changes["priority"] = args.priority
-        event = store.call_sync(
-            event_admin.modify_event, args.event_id, now, config.near_window, args.reason, actor=CLI_ACTOR, **changes
-        )
-    except (event_admin.EventRefused, OadrError) as exc:
-        return _fail(str(exc))
-    finally:
-        store.close()
+        except (event_admin.EventRefused, OadrError) as exc:
+            return _fail(str(exc))
     print(json.dumps({"event_id": event.event_id, "modification_number": event.modification_number, "status": event.status}))
     return 0
 
 
 def _run_event_cancel(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
-        event = store.call_sync(event_admin.cancel_event, args.event_id, utc_now(), args.reason, actor=CLI_ACTOR)
-    except event_admin.EventRefused as exc:
-        return _fail(str(exc))
-    finally:
-        store.close()
+    with open_store(args) as (_, store):
+        try:
+            event = store.call_sync(event_admin.cancel_event, args.event_id, utc_now(), args.reason, actor=CLI_ACTOR)
+        except event_admin.EventRefused as exc:
+            return _fail(str(exc))
     print(json.dumps({"event_id": event.event_id, "modification_number": event.modification_number, "status": event.status}))
     return 0
 
 
 def _run_ven_list(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
+    with open_store(args) as (_, store):
         for ven in store.call_sync(repo.load_vens):
             state = f"registered {ven.registration_id}" if ven.registered else "not registered"
             print(f"{ven.ven_id}  {ven.ven_name or '-'}  {state}  {'pull' if ven.http_pull_model else 'push'}")
-    finally:
-        store.close()
     return 0
 
 
 def _run_ven_queue(args: argparse.Namespace) -> int:
-    _, store = open_store(args)
-    try:
+    with open_store(args) as (_, store):
         ven = store.call_sync(repo.load_ven, args.ven_id)
         if ven is None:
             return _fail(f"no VEN {args.ven_id}")
         store.call_sync(repo.enqueue, ven.ven_id, args.kind, {"registration_id": ven.registration_id}, utc_now())
-    finally:
-        store.close()
     print(f"queued {args.kind} for VEN {args.ven_id}; {delivery_note(ven)}")
     return 0
 
 
 def _run_ven_group(args: argparse.Namespace) -> int:
-    _, store = open_store(args, create=True)
-    try:
+    with open_store(args, create=True) as (_, store):
         store.call_sync(repo.set_group_members, args.group_id, args.ven_names, utc_now())
-    finally:
-        store.close()
     print(f"group {args.group_id}: added {', '.join(args.ven_names)}")
     return 0

@@ -98,61 +98,56 @@ def _refused_ven(store: StoreWorker, ven_id: str | None) -> bool:
 
 
 def _run_request(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    now = utc_now()
-    try:
-        start = parse_datetime(args.start) if args.start else None
-        if _refused_ven(store, args.ven):
-            return 1
-        ven_ids = [args.ven] if args.ven else store.call_sync(_members, args.group)
-        if not ven_ids:
-            print(f"error: group {args.group} has no registered VEN", file=sys.stderr)
-            return 1
-        for ven_id in ven_ids:
-            request = store.call_sync(
-                report_admin.request_report,
-                ven_id,
-                args.report,
-                now,
-                granularity=args.granularity,
-                report_back=args.report_back,
-                start=start,
-                duration=args.duration,
-                r_ids=tuple(args.rid),
-            )
-            print(
-                json.dumps(
-                    {
-                        "ven_id": ven_id,
-                        "report_request_id": request.report_request_id,
-                        "report_specifier_id": request.report_specifier_id,
-                    }
+    with store_of(args) as (_, store):
+        now = utc_now()
+        try:
+            start = parse_datetime(args.start) if args.start else None
+            if _refused_ven(store, args.ven):
+                return 1
+            ven_ids = [args.ven] if args.ven else store.call_sync(_members, args.group)
+            if not ven_ids:
+                print(f"error: group {args.group} has no registered VEN", file=sys.stderr)
+                return 1
+            for ven_id in ven_ids:
+                request = store.call_sync(
+                    report_admin.request_report,
+                    ven_id,
+                    args.report,
+                    now,
+                    granularity=args.granularity,
+                    report_back=args.report_back,
+                    start=start,
+                    duration=args.duration,
+                    r_ids=tuple(args.rid),
                 )
-            )
-    except (report_admin.ReportRefused, OadrError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
+                print(
+                    json.dumps(
+                        {
+                            "ven_id": ven_id,
+                            "report_request_id": request.report_request_id,
+                            "report_specifier_id": request.report_specifier_id,
+                        }
+                    )
+                )
+        except (report_admin.ReportRefused, OadrError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
 def _run_cancel(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    try:
-        ven_id = store.call_sync(report_admin.cancel_request, args.report_request_id, utc_now(), args.report_to_follow)
-    except report_admin.ReportRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
+    with store_of(args) as (_, store):
+        try:
+            ven_id = store.call_sync(report_admin.cancel_request, args.report_request_id, utc_now(), args.report_to_follow)
+        except report_admin.ReportRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     print(f"queued oadrCancelReport {args.report_request_id} for VEN {ven_id}")
     return 0
 
 
 def _run_list(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    try:
+    with store_of(args) as (_, store):
         if _refused_ven(store, args.ven):
             return 1
         for ven_id, req, name, state in store.call_sync(reports.list_requests, args.ven):
@@ -162,14 +157,11 @@ def _run_list(args: argparse.Namespace, store_of: Any) -> int:
                 f"{req.report_request_id}  {ven_id}  {name:<18} {state:<12} granularity {format_duration(req.granularity)} "
                 f"back {format_duration(req.report_back)}  from {start} for {window}"
             )
-    finally:
-        store.close()
     return 0
 
 
 def _run_data(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    try:
+    with store_of(args) as (_, store):
         if _refused_ven(store, args.ven):
             return 1
         rows = store.call_sync(
@@ -180,8 +172,6 @@ def _run_data(args: argparse.Namespace, store_of: Any) -> int:
             since=parse_datetime(args.since) if args.since else None,
             until=parse_datetime(args.until) if args.until else None,
         )
-    finally:
-        store.close()
     if args.format == "json":
         print(json.dumps(rows, indent=1))
         return 0
@@ -193,17 +183,15 @@ def _run_data(args: argparse.Namespace, store_of: Any) -> int:
 
 
 def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
-    config, store = store_of(args)
-    try:
-        if _refused_ven(store, args.ven):
-            return 1
-        contracts = contracted_kw_by_ven(config.ui.sites_file)
-        found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, contracts)
-    except curtailment_query.UnknownEvent as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
+    with store_of(args) as (config, store):
+        try:
+            if _refused_ven(store, args.ven):
+                return 1
+            contracts = contracted_kw_by_ven(config.ui.sites_file)
+            found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, contracts)
+        except curtailment_query.UnknownEvent as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.format == "json":
         print(json.dumps(curtailment_query.as_json(found), indent=1))
         return 0
@@ -217,11 +205,8 @@ def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
 
 
 def _run_opts(args: argparse.Namespace, store_of: Any) -> int:
-    _, store = store_of(args)
-    try:
+    with store_of(args) as (_, store):
         if _refused_ven(store, args.ven):
             return 1
         print(json.dumps(store.call_sync(reports.list_opts, args.ven), indent=1))
-    finally:
-        store.close()
     return 0

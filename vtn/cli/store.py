@@ -13,7 +13,8 @@ upgrade the store first, as `cariflex db upgrade` does.
 
 import argparse
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mapping.settings import ConfigError
@@ -75,10 +76,11 @@ def store_origin(args: argparse.Namespace) -> str:
     return f"is the [store] url of {path}{why}"
 
 
-def open_store(args: argparse.Namespace, *, create: bool = False) -> tuple[VtnConfig, StoreWorker]:
-    """The configuration and a handle on its store. Without `create` the store must exist at the newest
-    schema (nothing is created or migrated); with it, it is created or upgraded first. A store that
-    cannot be used ends the command with one line saying which store it was and how to name another."""
+@contextmanager
+def open_store(args: argparse.Namespace, *, create: bool = False) -> Iterator[tuple[VtnConfig, StoreWorker]]:
+    """The configuration and a handle on its store, closed when the block ends. Without `create` the store must
+    exist at the newest schema (nothing is created or migrated); with it, it is created or upgraded first. A
+    store that cannot be used ends the command with one line saying which store it was and how to name another."""
     config = load(args)
     try:
         if create:
@@ -87,7 +89,11 @@ def open_store(args: argparse.Namespace, *, create: bool = False) -> tuple[VtnCo
             require_schema(config.db_url)
     except StoreUnavailable as exc:
         raise SystemExit(f"error: {exc}; that URL {store_origin(args)}. {POINTING}") from exc
-    return config, StoreWorker(config.db_url)
+    store = StoreWorker(config.db_url)
+    try:
+        yield config, store
+    finally:
+        store.close()
 
 
 def _unknown(session: Tx, ven_ids: list[str]) -> list[str]:

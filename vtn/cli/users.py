@@ -49,20 +49,14 @@ def _run_add(args: argparse.Namespace, store_of: Callable[..., Any]) -> int:
     if not args.username.strip() or len(args.username) > 128:
         print("error: username: 1 to 128 characters", file=sys.stderr)
         return 1
-    _, store = store_of(args, create=True)
-    try:
+    with store_of(args, create=True) as (_, store):
         created = store.call_sync(users.save_user, args.username, hash_password(password), args.role, utc_now())
-    finally:
-        store.close()
     print(f"{'created' if created else 'updated'} user {args.username} ({args.role})")
     return 0
 
 
 def _run_list(args: argparse.Namespace, store_of: Callable[..., Any]) -> int:
-    _, store = store_of(args)
-    try:
+    with store_of(args) as (_, store):
         for username, role in store.call_sync(users.list_users):
             print(f"{username}  {role}")
-    finally:
-        store.close()
     return 0
