@@ -14,7 +14,8 @@ import pytest
 from alembic import command
 
 from cariflex.cli import main
-from tests.support.curtailment_store import Q, store_event, store_report
+from mapping.grid import QUARTER as Q
+from tests.support.curtailment_store import store_event, store_report
 from tests.support.databases import pg_url
 from vtn.cli.store import CONFIG_ENV
 from vtn.domain import VenRecord

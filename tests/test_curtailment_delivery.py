@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.curtailment_store import Q, store_event, store_report
+from mapping.grid import QUARTER as Q
+from tests.support.curtailment_store import store_event, store_report
 from vtn.curtailment import query
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker

@@ -21,7 +21,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from mapping.curtailment import report as wire
-from tests.support.demo_run import BackgroundDemo, FlexMeasuresProcesses
+from tests.support.demo_run import BackgroundDemo
+from tests.support.eventually import eventually_sync
 from tests.support.ui import login
 from vtn.store import curtailment_repository as curtailed
 
@@ -174,14 +175,7 @@ async def test_the_ui_is_served_with_the_printed_login_and_ctrl_c_leaves_nothing
     assert not _listening(url) and not _listening(fm_url.group(1))
     leftovers = subprocess.run(["pgrep", "-f", str(finished.data_dir)], capture_output=True, text=True)
     assert leftovers.stdout == "", f"processes of the demo still running: {leftovers.stdout}"
-    _wait_until_stopped(flexmeasures, 30)  # stopped before the demo exits; only their reaping may lag
+    # stopped before the demo exits; only their reaping may lag
+    eventually_sync(lambda: not flexmeasures.running(), "the demo's FlexMeasures processes stopped", timeout=30)
     workers = subprocess.run(["pgrep", "-f", flexmeasures.worker_name], capture_output=True, text=True)
     assert workers.stdout == "", f"the FlexMeasures worker still runs: {workers.stdout}"
-
-
-def _wait_until_stopped(flexmeasures: FlexMeasuresProcesses, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while flexmeasures.running():
-        if time.monotonic() > deadline:
-            pytest.fail(f"FlexMeasures processes of the demo still running: {flexmeasures.running()}")
-        time.sleep(0.1)

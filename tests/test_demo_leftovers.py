@@ -5,21 +5,17 @@ name the demo's data folder on their command line, are found by the pids of its 
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.demo_run import process_gone, read_flexmeasures_processes
+from tests.support.eventually import eventually_sync
 
 
 def _wait_gone(pids: list[int], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not all(process_gone(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            pytest.fail(f"still running: {[pid for pid in pids if not process_gone(pid)]}")
-        time.sleep(0.05)
+    eventually_sync(lambda: all(process_gone(pid) for pid in pids), f"pids {pids} gone", timeout=timeout)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from flexmeasures_client.exceptions import JobFailedError, JobTimeoutError
 
 from mapping.flex.flexmeasures import DSO_SENSORS
+from mapping.grid import QUARTER
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import power_kw
 from ven.config import CurtailmentSettings, SiteConfig
@@ -44,11 +45,11 @@ class Client:
         await self._answer("post_sensor_data", None)
 
     async def get_sensor_data(self, sensor_id: int, **kwargs: object) -> object:
-        slots = int(kwargs["duration"] / timedelta(minutes=15))  # type: ignore[operator]
+        slots = int(kwargs["duration"] / QUARTER)  # type: ignore[operator]
         return await self._answer("get_sensor_data", {"values": [None] * slots})
 
     async def trigger_and_get_schedule(self, **kwargs: object) -> object:
-        slots = int(kwargs["duration"] / timedelta(minutes=15))  # type: ignore[operator]
+        slots = int(kwargs["duration"] / QUARTER)  # type: ignore[operator]
         return await self._answer("trigger_and_get_schedule", [{"values": [0.0] * slots}])
 
 

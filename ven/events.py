@@ -157,9 +157,7 @@ class EventRunner:
             self.unschedule(event.event_id)
             self.site.store.save_event(
                 self.site.name,
-                KnownEvent(
-                    event, previous.opt_type if previous else OptType.OPT_IN, None, previous.start_offset_s if previous else 0.0
-                ),
+                KnownEvent(event, _opt_type(previous), None, previous.start_offset_s if previous else 0.0),
             )
             await self._cancel_later(event, previous, implicit=False)
             self._answer(

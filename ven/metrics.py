@@ -93,8 +93,8 @@ class VenParts(Collector):
             labels=("kind",),
         )
         errors.add_metric(["apply"], sum(c for (_s, result), c in counted.items() if result == "error"))
-        errors.add_metric(["forward"], getattr(forwarder, "errors", 0) if forwarder is not None else 0)
-        errors.add_metric(["read"], getattr(source, "errors", 0) if source is not None else 0)
+        errors.add_metric(["forward"], forwarder.errors if forwarder is not None else 0)
+        errors.add_metric(["read"], source.errors if source is not None else 0)
         yield errors
         posted = sum(forwarder.posted.values()) if forwarder is not None else 0
         yield CounterMetricFamily("cariflex_ven_flexmeasures_values_posted", "telemetry values posted to FlexMeasures", posted)

@@ -111,7 +111,7 @@ def local_time(value: Any, field_name: str) -> time:
     return parsed
 
 
-def _at_local(day: date, clock: time, zone: str) -> datetime:
+def at_local(day: date, clock: time, zone: str) -> datetime:
     """A local wall-clock time of a day, in UTC."""
     return datetime.combine(day, clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
@@ -125,6 +125,6 @@ def number(value: Any, field_name: str, low: float | None = None, high: float | 
     return float(value)
 
 
-def _zone_target(zones: tuple[str, ...]) -> m.Target:
+def zone_target(zones: tuple[str, ...]) -> m.Target:
     """The 2.0b target of configured zones (groups); none configured = every VEN."""
     return m.Target(group_ids=zones)

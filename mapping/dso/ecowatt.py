@@ -11,7 +11,7 @@ id `ecowatt-<day>` (a newer forecast for the day modifies it). Idempotent by Gen
 from datetime import timedelta
 from typing import Any
 
-from mapping.dso.common import AdapterSettings, EventSpec, Translation, _zone_target, aware, message_id
+from mapping.dso.common import AdapterSettings, EventSpec, Translation, aware, message_id, zone_target
 from mapping.openadr3 import wire
 from mapping.refusal import Refused
 
@@ -59,7 +59,7 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
                 signal_type="level",
                 values=values,
                 unit=None,
-                target=_zone_target(settings.zones),
+                target=zone_target(settings.zones),
                 comment=f"RTE EcoWatt {label}",
             )
         )

@@ -8,7 +8,7 @@ configured zones.
 
 from typing import Any
 
-from mapping.dso.common import AdapterSettings, EventSpec, Translation, _zone_target, message_id, number, window
+from mapping.dso.common import AdapterSettings, EventSpec, Translation, message_id, number, window, zone_target
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import power_kw
 from mapping.openadr3 import wire
@@ -27,7 +27,7 @@ def translate(body: Any, settings: AdapterSettings, known_zones: frozenset[str])
     values = [
         number(v, f"delta_kw[{i}]" if isinstance(raw, list) else "delta_kw", -100_000, 100_000) for i, v in enumerate(steps)
     ]
-    target = _zone_target(settings.zones)
+    target = zone_target(settings.zones)
     if body.get("zone") is not None:
         zone = wire.string(body["zone"], "zone")
         if zone not in known_zones:

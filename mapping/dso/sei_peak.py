@@ -13,11 +13,11 @@ from mapping.dso.common import (
     AdapterSettings,
     EventSpec,
     Translation,
-    _at_local,
-    _zone_target,
+    at_local,
     local_day,
     local_time,
     message_id,
+    zone_target,
 )
 from mapping.grid import QUARTER
 from mapping.openadr3 import wire
@@ -31,8 +31,8 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
     body = wire.obj(body, "body")
     msg = message_id(body, "alert_id", "message_id")
     day = local_day(body.get("date"), "date")
-    start = _at_local(day, local_time(body.get("start"), "start"), settings.time_zone)
-    end = _at_local(day, local_time(body.get("end"), "end"), settings.time_zone)
+    start = at_local(day, local_time(body.get("start"), "start"), settings.time_zone)
+    end = at_local(day, local_time(body.get("end"), "end"), settings.time_zone)
     if end <= start:
         end += timedelta(days=1)
     level = body.get("level")
@@ -47,7 +47,7 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
         signal_type="level",
         values=(float(LEVELS[level]),) * count,
         unit=None,
-        target=_zone_target(settings.zones),
+        target=zone_target(settings.zones),
         comment=f"EDF SEI evening peak {level} {day.isoformat()}",
         priority=1,
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mapping.dso.common import AdapterSettings, EventSpec, Translation, _zone_target, aware, message_id, on_grid
+from mapping.dso.common import AdapterSettings, EventSpec, Translation, aware, message_id, on_grid, zone_target
 from mapping.grid import QUARTER
 from mapping.oadr import model as m
 from mapping.openadr3 import wire
@@ -66,7 +66,7 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
                 signal_type="price",
                 values=values,
                 unit=m.ItemUnit("currencyPerKWh", "currencyPerKWh", settings.currency, "none"),
-                target=_zone_target(settings.zones),
+                target=zone_target(settings.zones),
                 comment=f"RTE Tempo {colour}",
             )
         )

@@ -13,10 +13,6 @@ from datetime import datetime, timedelta
 from mapping.flex.constraints import INSTANT_KINDS, LOWER_IS_STRICTER, Constraint
 from mapping.grid import QUARTER, Segment, floor_slot
 
-# The grid lives in mapping.grid; these names stay importable from here for vtn/, demo/, bench/ and
-# tests/ that still import them from this module. To be removed once they import mapping.grid.
-from mapping.grid import ceil_slot as ceil_slot
-
 
 def _better(kind: str, a: Constraint, b: Constraint) -> Constraint:
     if a.priority != b.priority:

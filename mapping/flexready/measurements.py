@@ -8,7 +8,7 @@ average would over-weight a burst of readings (mapping/curtailment/resampling.py
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mapping.curtailment import DEFAULT_MAX_HOLD, Sample, resample
 from mapping.grid import QUARTER, is_on_grid
@@ -29,16 +29,14 @@ class SlotMean:
         return self.start + QUARTER
 
 
-def slot_means(
-    readings: list[tuple[datetime, float]], start: datetime, slots: int, max_hold: timedelta = DEFAULT_MAX_HOLD
-) -> list[SlotMean]:
+def slot_means(readings: list[tuple[datetime, float]], start: datetime, slots: int) -> list[SlotMean]:
     """Per slot from `start` (on the grid), the time-weighted mean of the readings taken in [slot start,
     slot end); readings outside, and values that are not finite numbers, are ignored. A reading stands
-    for at most `max_hold` (the VEN's default meter period, `[curtailment] max_hold`)."""
+    for at most DEFAULT_MAX_HOLD (the VEN's default meter period, `[curtailment] max_hold`)."""
     if not is_on_grid(start):
         raise Refused("start", f"{start.isoformat()} is not on the 15-minute grid (:00, :15, :30, :45)")
     if slots <= 0:
         return []
     samples = [Sample(at, kw) for at, kw in readings if math.isfinite(kw)]
-    measured = resample(samples, start, start + slots * QUARTER, max_hold=max_hold)
+    measured = resample(samples, start, start + slots * QUARTER, max_hold=DEFAULT_MAX_HOLD)
     return [SlotMean(m.start, m.kw, m.samples) for m in measured]

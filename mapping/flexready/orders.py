@@ -18,7 +18,7 @@ from typing import Any
 
 from mapping.flexready.clock import window
 from mapping.flexready.plans import IMPORT_LIMIT, PRIORITY, SitePlan, kw_unit
-from mapping.flexready.sites import Portfolio, _addressed, _check_cap, split
+from mapping.flexready.sites import Portfolio, addressed, check_cap, split
 from mapping.flexready.units import finite, unit_factor
 from mapping.grid import QUARTER
 from mapping.openadr3 import wire
@@ -67,7 +67,7 @@ def parse_order(body: Any, portfolio: Portfolio, client_order_id: str | None = N
     order_id = client_id_of(body.get("client_order_id", client_order_id), "client_order_id")
     if client_order_id is not None and order_id != client_order_id:
         raise Refused("client_order_id", "differs from the order in the path")
-    group, sites = _addressed(body, portfolio)
+    group, sites = addressed(body, portfolio)
     start, slots = window(body.get("start"), body.get("end"))
     direction = body.get("direction")
     if direction not in DIRECTIONS:
@@ -79,7 +79,7 @@ def parse_order(body: Any, portfolio: Portfolio, client_order_id: str | None = N
     if mode == "limit" and direction == "up":
         raise Refused("mode", "an upward limit (a consumption floor) cannot be expressed in OpenADR 2.0b; use mode delta")
     shares = split(power, sites, portfolio)
-    _check_cap(shares, portfolio, "power_kw" if "power_kw" in body else "power")
+    check_cap(shares, portfolio, "power_kw" if "power_kw" in body else "power")
     plans = tuple(_plan(site, kw, start, slots, direction, mode, order_id) for site, kw in shares.items())
     return Order(order_id, group, sites, start, slots, direction, mode, power, plans)
 

@@ -18,7 +18,7 @@ from typing import Any
 from mapping.flexready.clock import MAX_SLOTS, grid_time, step
 from mapping.flexready.orders import client_id_of
 from mapping.flexready.plans import CARBON_SIGNAL, IMPORT_LIMIT, PRIORITY, SitePlan, carbon_unit, kw_unit, price_unit
-from mapping.flexready.sites import Portfolio, _addressed, _check_cap, split
+from mapping.flexready.sites import Portfolio, addressed, check_cap, split
 from mapping.flexready.units import UNITS, finite, unit_factor
 from mapping.grid import QUARTER
 from mapping.openadr3 import wire
@@ -54,7 +54,7 @@ def parse_series(body: Any, portfolio: Portfolio) -> Series:
     item = body.get("item")
     if item not in ITEMS:
         raise Refused("item", f"expected one of {', '.join(ITEMS)}")
-    group, sites = _addressed(body, portfolio)
+    group, sites = addressed(body, portfolio)
     factor = unit_factor(item, body.get("unit"), "unit")
     start = grid_time(body.get("start"), "start")
     length = step(body.get("step_minutes", 15))
@@ -79,7 +79,7 @@ def _plans(
     for n, value in enumerate(values):
         shares = split(value, sites, p) if item == "max_power" else dict.fromkeys(sites, value)
         if item == "max_power":
-            _check_cap(shares, p, f"values[{n}]")
+            check_cap(shares, p, f"values[{n}]")
         for site, share in shares.items():
             per_site[site].append(round(share, 6))
     plans = []

@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mapping.flexready.units import _kva_to_kw
+from mapping.flexready.units import kva_to_kw
 from mapping.openadr3 import wire
 from mapping.refusal import Refused
 
@@ -31,10 +31,10 @@ class Portfolio:
 
     def max_kw(self, site: str) -> float:
         """The highest import limit a site's subscription allows, in kW."""
-        return _kva_to_kw(self.sites[site].subscribed_kva, self.power_factor)
+        return kva_to_kw(self.sites[site].subscribed_kva, self.power_factor)
 
 
-def _addressed(body: Mapping[str, object], portfolio: Portfolio) -> tuple[str | None, tuple[str, ...]]:
+def addressed(body: Mapping[str, object], portfolio: Portfolio) -> tuple[str | None, tuple[str, ...]]:
     """(group or None, the sites) an order or series names with `site` or `group` (exactly one of them)."""
     site, group = body.get("site"), body.get("group")
     if (site is None) == (group is None):
@@ -58,7 +58,7 @@ def split(total_kw: float, sites: tuple[str, ...], portfolio: Portfolio) -> dict
     return {s: total_kw * w / whole for s, w in weights.items()}
 
 
-def _check_cap(kw_by_site: Mapping[str, float], portfolio: Portfolio, field_name: str) -> None:
+def check_cap(kw_by_site: Mapping[str, float], portfolio: Portfolio, field_name: str) -> None:
     """Refuse (naming `field_name`) a value above a site's subscribed power."""
     for site, kw in kw_by_site.items():
         cap = portfolio.max_kw(site)

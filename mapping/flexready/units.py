@@ -34,7 +34,7 @@ def to_canonical(item: str, value: float, unit: object, field: str = "unit") -> 
     return value * unit_factor(item, unit, field)
 
 
-def _kva_to_kw(kva: float, power_factor: float) -> float:
+def kva_to_kw(kva: float, power_factor: float) -> float:
     """The real power a subscription allows: kVA × power factor (cos φ)."""
     return kva * power_factor
 

@@ -4,6 +4,7 @@ stored them, for tests of what the VTN serves from them (the query, the CLI, the
 from datetime import datetime, timedelta
 
 from mapping.curtailment import report as wire
+from mapping.grid import QUARTER
 from mapping.oadr.vocabulary import default_unit
 from vtn.admin import events as event_admin
 from vtn.domain import VenRecord
@@ -12,7 +13,6 @@ from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
 
-Q = timedelta(minutes=15)
 LIMIT = ("x-IMPORT_CAPACITY_LIMIT", "setpoint")
 
 
@@ -23,7 +23,7 @@ def store_event(store: StoreWorker, event_id: str, start: datetime, limits: list
         name,
         kind,
         limits,
-        Q,
+        QUARTER,
         default_unit(name, kind),
         market_context="http://cariflex.mq/programs/test",
         dtstart=start,
@@ -39,7 +39,7 @@ def store_report(
 ) -> None:
     """`ven_id` (named `ven_name`) registered, and its report for the event: (baseline, measured) kW per interval,
     achieved their difference, all of good quality."""
-    now = start + len(rows) * Q
+    now = start + len(rows) * QUARTER
     store.call_sync(repo.save_ven, VenRecord(ven_id, ven_name, f"reg-{ven_id}"), now, True)
     request = f"rr-{event_id}-{ven_id}"
     points = []
@@ -52,8 +52,8 @@ def store_report(
                     "report_name": wire.REPORT_NAME,
                     "r_id": r_id,
                     "reading_type": wire.READING_TYPES[r_id],
-                    "dtstart": start + k * Q,
-                    "duration_s": Q.total_seconds(),
+                    "dtstart": start + k * QUARTER,
+                    "duration_s": QUARTER.total_seconds(),
                     "value": value,
                     "status": None,
                     "confidence": None,

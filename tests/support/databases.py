@@ -11,7 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -61,7 +61,6 @@ class MigratedTemplates:
     folder: Path
     _sqlite: Path | None = None
     _postgresql: str | None = None
-    _made: list[str] = field(default_factory=list)
 
     @contextmanager
     def database(self, kind: str, tmp_path: Path) -> Iterator[str]:
@@ -86,13 +85,11 @@ class MigratedTemplates:
 
     def _postgresql_template(self) -> str:
         if self._postgresql is None:
-            name = _new_pg_database()
-            self._made.append(name)
-            upgrade(pg_url(name))  # disposes its engine: CREATE DATABASE … TEMPLATE needs no other session on it
-            self._postgresql = name
+            self._postgresql = _new_pg_database()
+            upgrade(pg_url(self._postgresql))  # disposes its engine: CREATE DATABASE … TEMPLATE needs no other session on it
         return self._postgresql
 
     def close(self) -> None:
-        """Drop the PostgreSQL template."""
-        for name in self._made:
-            _drop_pg_database(name)
+        """Drop the PostgreSQL template, if one was made."""
+        if self._postgresql is not None:
+            _drop_pg_database(self._postgresql)
