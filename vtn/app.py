@@ -192,7 +192,7 @@ async def serve(config: VtnConfig) -> None:
     print(listening_banner(config.vtn_id, f"{scheme}://{config.host}:{port}"), flush=True)
     if config.tls is None:
         log.warning("plain HTTP: for development only; production runs with [tls] (docs/security.md)")
-    log.info("store: %s", config.db_url.split("@")[-1])
+    log.info("store: %s", database.shown_url(config.db_url))
     await stop.wait()
     log.info("stopping")
     await runner.cleanup()

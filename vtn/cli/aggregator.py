@@ -9,7 +9,7 @@ from vtn.cli.dso import add_client, client_actions, client_add_parser
 
 
 def register(commands: Any, config_args: Any, store_of: Any) -> None:
-    """Add `aggregator client add` to the `cariflex` parser (helpers come from vtn.cli.main)."""
+    """Add `aggregator client add` to the `cariflex` parser (config_args and store_of are vtn.cli.store's)."""
     actions = client_actions(commands, "aggregator", "aggregator API")
     add = client_add_parser(actions, config_args, "agregateur-caraibes")
     add.set_defaults(run=lambda args: add_client(args, store_of, frozenset({SCOPE})))

@@ -40,7 +40,7 @@ def client_add_parser(actions: Any, config_args: Any, example: str) -> argparse.
 
 
 def register(commands: Any, config_args: Any, store_of: Any) -> None:
-    """Add `dso client add|list|disable` to the `cariflex` parser (helpers come from vtn.cli.main)."""
+    """Add `dso client add|list|disable` to the `cariflex` parser (config_args and store_of are vtn.cli.store's)."""
     actions = client_actions(commands, "dso", "DSO (upstream OpenADR 3) API")
     add = client_add_parser(actions, config_args, "edf-sei")
     add.add_argument("--scopes", default=" ".join(DEFAULT_SCOPES), help=f"space-separated (default: {' '.join(DEFAULT_SCOPES)})")

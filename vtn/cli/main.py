@@ -179,17 +179,18 @@ def _fail(message: str) -> int:
 
 
 def _run_event_create(args: argparse.Namespace) -> int:
+    # the arguments first: a mistyped one must not leave a new, empty store behind
+    name, _, signal_type = args.signal.partition(":")
+    problem = check_signal(name, signal_type or "level")
+    if problem:
+        return _fail(f"--signal: {problem}")
+    values = _values(args.values) if args.values else [args.value] * args.intervals
+    now = utc_now()
+    try:
+        dtstart = parse_datetime(args.start) if args.start else now + (args.start_in or timedelta(0))
+    except OadrError as exc:
+        return _fail(f"--start: {exc.description}")
     with open_store(args, create=True) as (config, store):
-        name, _, signal_type = args.signal.partition(":")
-        problem = check_signal(name, signal_type or "level")
-        if problem:
-            return _fail(f"--signal: {problem}")
-        values = _values(args.values) if args.values else [args.value] * args.intervals
-        now = utc_now()
-        try:
-            dtstart = parse_datetime(args.start) if args.start else now + (args.start_in or timedelta(0))
-        except OadrError as exc:
-            return _fail(f"--start: {exc.description}")
         target = m.Target(
             ven_ids=tuple(args.target_ven),
             group_ids=tuple(args.target_group),

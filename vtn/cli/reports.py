@@ -22,7 +22,7 @@ from vtn.store.worker import StoreWorker
 
 
 def register(commands: Any, config_args: Any, store_of: Any, duration_type: Any) -> None:
-    """Add `reports` and `opts` to the `cariflex` parser (helpers come from vtn.cli.main)."""
+    """Add `reports` and `opts` to the `cariflex` parser (config_args and store_of are vtn.cli.store's)."""
     rep = commands.add_parser("reports", help="request reports from VENs, cancel requests, read stored report data")
     actions = rep.add_subparsers(dest="reports_command", required=True, metavar="ACTION")
 

@@ -97,7 +97,8 @@ def open_store(args: argparse.Namespace, *, create: bool = False) -> Iterator[tu
 
 
 def _unknown(session: Tx, ven_ids: list[str]) -> list[str]:
-    return [ven_id for ven_id in ven_ids if repo.load_ven(session, ven_id) is None]
+    known = {ven.ven_id for ven in repo.load_vens_by_id(session, ven_ids)}
+    return [ven_id for ven_id in ven_ids if ven_id not in known]
 
 
 def unknown_vens(store: StoreWorker, flag: str, ven_ids: Iterable[str]) -> str | None:

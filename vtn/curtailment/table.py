@@ -8,7 +8,7 @@ the two always agree. For example:
     site-21        15.30     24.30     15.46      8.84        58%  under          good
     site-31         8.82     13.32      4.46      8.87       101%  met            good
     TOTAL          24.12     37.62     19.92     17.71        73%  under          good
-    kW, mean over the event's intervals; delivered = achieved / requested (energy over the intervals with both)
+    kW, mean over the event's counted intervals; delivered = achieved / requested (energy over the intervals with both)
     delivery: under < 90% ≤ met ≤ 120% < over; export: mean net power below −0.1 kW (the site fed the grid)
 """
 
@@ -44,13 +44,14 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return math.fsum(known) / len(known) if known else None
 
 
-def _kw(value: float | None) -> str:
+def kw(value: float | None) -> str:
+    """A power in kW to two decimals ('3.75'), or a dash for no value: the table's and the UI pages' format."""
     return "—" if value is None else f"{value:.2f}"
 
 
 def _row(name: str, width: int, intervals: Sequence[CurtailmentInterval], delivery: Verdict) -> str:
     counted = [i for i in intervals if i.counted]
-    means = " ".join(f"{_kw(_mean([getattr(i, f'{name}_kw') for i in counted])):>9}" for name in KW_COLUMNS)
+    means = " ".join(f"{kw(_mean([getattr(i, f'{name}_kw') for i in counted])):>9}" for name in KW_COLUMNS)
     delivered = "—" if delivery.ratio is None else f"{delivery.ratio:.0%}"
     quality = ",".join(sorted({i.quality for i in intervals})) or "—"
     return f"{name:<{width}} {means}  {delivered:>9}  {delivery.delivery.value:<13}  {quality}"

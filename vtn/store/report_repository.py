@@ -68,9 +68,15 @@ def replace_descriptions(session: Session, ven_id: str, reports: Iterable[r.Repo
 
 def descriptions(session: Session, ven_id: str) -> list[tuple[str, str, r.ReportDescription]]:
     """(reportSpecifierID, reportName, description) of everything a VEN registered."""
-    rows = session.scalars(select(db.ReportDescription).where(db.ReportDescription.ven_id == ven_id))
+    return [(specifier, name, d) for _ven, specifier, name, d in descriptions_of(session, [ven_id])]
+
+
+def descriptions_of(session: Session, ven_ids: Iterable[str]) -> list[tuple[str, str, str, r.ReportDescription]]:
+    """(venID, reportSpecifierID, reportName, description) of everything these VENs registered, in one query."""
+    rows = session.scalars(select(db.ReportDescription).where(db.ReportDescription.ven_id.in_(set(ven_ids))))
     return [
         (
+            row.ven_id,
             row.report_specifier_id,
             row.report_name,
             r.ReportDescription(

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime
+from vtn.curtailment.table import kw  # one kW format for the table and the pages
 
 SECONDS = "%Y-%m-%d %H:%M:%S"
 MINUTES = "%Y-%m-%d %H:%M"
@@ -108,11 +109,6 @@ def parse_local(text: str, zone: tzinfo, next_day: bool = False) -> datetime:
 
 
 # --- numbers ------------------------------------------------------------------------------------
-
-
-def kw(value: float | None) -> str:
-    """A power in kW to the watt-ish: '3.75', or a dash for no value."""
-    return "—" if value is None else f"{value:.2f}"
 
 
 def reading(value: float | None) -> str:

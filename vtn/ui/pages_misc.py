@@ -60,8 +60,7 @@ def registered_units(session: Tx, ven_ids: Iterable[str]) -> dict[tuple[str, str
     # a VEN registers METADATA_TELEMETRY_USAGE and sends TELEMETRY_USAGE (2.0b names the data report so)
     return {
         (ven_id, name.removeprefix("METADATA_"), d.r_id): unit_symbol(d.unit)
-        for ven_id in set(ven_ids)
-        for _, name, d in reports.descriptions(session, ven_id)
+        for ven_id, _, name, d in reports.descriptions_of(session, ven_ids)
     }
 
 

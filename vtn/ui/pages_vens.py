@@ -8,6 +8,7 @@ from aiohttp import web
 
 from vtn.store import report_repository as reports
 from vtn.store import ven_overview as vens
+from vtn.ui.formatting import site_order
 from vtn.ui.sitemap import MapPoint, render_map
 from vtn.ui.state import UiState, render, state
 
@@ -52,7 +53,11 @@ async def ven_list(request: web.Request) -> web.Response:
         points.append(MapPoint(site, ven_id, last is not None and now - last <= limit))
     seen, online = _liveness(ui)
     tail = rows[-1] if rows else None
-    next_query = urlencode({"q": q, "after_site": tail.ven_name or tail.ven_id, "after": tail.ven_id}) if more and tail else None
+    if more and tail:
+        after_site, after = site_order(tail.ven_name, tail.ven_id)
+        next_query = urlencode({"q": q, "after_site": after_site, "after": after})
+    else:
+        next_query = None
     return render(
         request,
         "vens.html",
