@@ -6,21 +6,14 @@ demo tell the same story and a test can recompute any value.
 """
 
 import hashlib
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from mapping.flex.forecast import household_kw as forecast_household_kw
 
 MARTINIQUE = ZoneInfo("America/Martinique")
 
-#: household consumption through the day as a share of the site's base load (local hour → factor);
-#: Martinique's evening peak (cooking, lighting, air conditioning) runs 18:00–21:00
-HOUSEHOLD_PROFILE = (
-    0.55, 0.5, 0.5, 0.5, 0.55, 0.7, 1.0, 1.2, 1.0, 0.85, 0.8, 0.85,
-    0.95, 0.9, 0.85, 0.85, 0.95, 1.2, 1.9, 2.3, 2.2, 1.7, 1.1, 0.75,
-)  # fmt: skip
-#: clear-sky output of a PV array as a share of its peak at the sun's elevation (losses, temperature)
-PV_SYSTEM_FACTOR = 0.8
 #: a storage device without a schedule charges towards this share of its capacity
 DEFAULT_CHARGE_TARGET = 0.9
 
@@ -32,46 +25,10 @@ def _unit_noise(*parts: object) -> float:
 
 
 def household_kw(site: str, base_kw: float, local: datetime) -> float:
-    """The household's consumption (kW) at a local time: the daily profile, interpolated, ±5 % per minute."""
-    hour = local.hour + local.minute / 60
-    low = HOUSEHOLD_PROFILE[int(hour) % 24]
-    high = HOUSEHOLD_PROFILE[(int(hour) + 1) % 24]
-    factor = low + (high - low) * (hour - int(hour))
-    minute = local.replace(second=0, microsecond=0).isoformat()
-    return round(base_kw * factor * (1 + 0.05 * _unit_noise(site, minute)), 3)
-
-
-def solar_elevation_deg(at: datetime, latitude: float, longitude: float) -> float:
-    """The sun's elevation above the horizon (degrees) at a UTC time and place (NOAA's approximation, ±1°)."""
-    at = at.astimezone(UTC)
-    day_angle = 2 * math.pi / 365 * (at.timetuple().tm_yday - 1 + (at.hour - 12) / 24)
-    declination = (
-        0.006918
-        - 0.399912 * math.cos(day_angle)
-        + 0.070257 * math.sin(day_angle)
-        - 0.006758 * math.cos(2 * day_angle)
-        + 0.000907 * math.sin(2 * day_angle)
-    )
-    equation_of_time = 229.18 * (
-        0.000075
-        + 0.001868 * math.cos(day_angle)
-        - 0.032077 * math.sin(day_angle)
-        - 0.014615 * math.cos(2 * day_angle)
-        - 0.040849 * math.sin(2 * day_angle)
-    )
-    solar_minutes = at.hour * 60 + at.minute + at.second / 60 + equation_of_time + 4 * longitude
-    hour_angle = math.radians(solar_minutes / 4 - 180)
-    lat = math.radians(latitude)
-    sin_elevation = math.sin(lat) * math.sin(declination) + math.cos(lat) * math.cos(declination) * math.cos(hour_angle)
-    return math.degrees(math.asin(max(-1.0, min(1.0, sin_elevation))))
-
-
-def pv_kw(peak_kw: float, at: datetime, latitude: float, longitude: float) -> float:
-    """What a PV array of `peak_kw` produces (kW, positive) under a clear sky at a UTC time and place."""
-    elevation = solar_elevation_deg(at, latitude, longitude)
-    if elevation <= 0:
-        return 0.0
-    return round(peak_kw * PV_SYSTEM_FACTOR * math.sin(math.radians(elevation)), 3)
+    """The household's consumption (kW) at a local time: Martinique's residential profile (what the VENs
+    forecast, `mapping.flex.forecast`), ±5 % per minute."""
+    minute = local.replace(second=0, microsecond=0)
+    return round(forecast_household_kw(base_kw, minute) * (1 + 0.05 * _unit_noise(site, minute.isoformat())), 3)
 
 
 @dataclass(frozen=True)

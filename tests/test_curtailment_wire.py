@@ -61,9 +61,7 @@ def test_a_delta_is_relative_to_the_reported_baseline_of_each_interval():
     assert requested_by_slot(event, {T0: 11.0, T0 + Q: 8.0}) == {T0: pytest.approx(3.0), T0 + Q: pytest.approx(3.0)}
 
 
-def test_signals_needing_the_contract_and_intervals_without_baseline_have_no_requested_value():
-    simple = _event("SIMPLE", "level", [2.0])
-    assert requested_by_slot(simple, {T0: 11.0}) == {T0: None}
+def test_intervals_without_baseline_or_limit_have_no_requested_value():
     limit = _event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [7.0])
     assert requested_by_slot(limit, {T0: None}) == {T0: None}
     assert requested_by_slot(limit, {T0 + timedelta(minutes=5): 11.0}) == {T0 + timedelta(minutes=5): None}  # off the grid
@@ -72,11 +70,12 @@ def test_signals_needing_the_contract_and_intervals_without_baseline_have_no_req
     assert requested_by_slot(price, {T0: 11.0}) == {T0: None}
 
 
-def test_with_the_contract_a_simple_level_and_a_capacity_share_have_a_requested_value():
-    simple = _event("SIMPLE", "level", [2.0])  # level 2: half the contracted power
-    assert requested_by_slot(simple, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(5.0)}
-    share = _event("LOAD_CONTROL", "x-loadControlCapacity", [0.25])
-    assert requested_by_slot(share, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(8.0)}
+def test_a_simple_level_and_a_capacity_share_ask_against_the_baseline_not_the_contract():
+    simple = _event("SIMPLE", "level", [2.0])  # level 2 (ORANGE): half the baseline's load shed, whatever the contract
+    assert requested_by_slot(simple, {T0: 11.0}) == {T0: pytest.approx(5.5)}
+    assert requested_by_slot(simple, {T0: 11.0}, contracted_kw=36.0) == {T0: pytest.approx(5.5)}
+    share = _event("LOAD_CONTROL", "x-loadControlCapacity", [0.25])  # a quarter of the baseline's load left
+    assert requested_by_slot(share, {T0: 11.0}, contracted_kw=12.0) == {T0: pytest.approx(8.25)}
     above = _event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [50.0])  # capped at the contract, still above the baseline
     assert requested_by_slot(above, {T0: 11.0}, contracted_kw=12.0) == {T0: 0.0}
 

@@ -8,7 +8,8 @@ import pytest
 
 from demo.scenario import compressed_duration, plan
 from demo.simulator import new_site, step
-from demo.world import MARTINIQUE, Storage, ev_session, household_kw, pv_kw, solar_elevation_deg
+from demo.world import MARTINIQUE, Storage, ev_session, household_kw
+from mapping.solar import pv_kw, solar_elevation_deg
 from ven.config import SiteConfig
 
 FORT_DE_FRANCE = (14.6161, -61.0588)

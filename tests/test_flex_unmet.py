@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, Constraint
+from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_CEILING, IMPORT_FLOOR, IMPORT_LIMIT, PREPARATION_CEILING, Constraint
 from mapping.flex.unmet import before, breached_windows, union
 
 T0 = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ def test_a_breach_is_charged_to_each_event_whose_limit_it_exceeds_merged_and_cut
         limit("loose", T0, T0 + 4 * Q, 6.0),
         limit("export", T0, T0 + 4 * Q, 0.0, EXPORT_LIMIT),  # not an import limit: never charged
     ]
-    breaches = [(T0, 3.0, 2.0), (T0 + Q, 3.0, 2.0), (T0 + 3 * Q, 7.0, 6.0)]
+    breaches = [(T0, 3.0), (T0 + Q, 3.0), (T0 + 3 * Q, 7.0)]
     assert breached_windows(breaches, constraints) == {
         "tight": ((T0 + timedelta(minutes=5), 2 * Q - timedelta(minutes=5)),),
         "loose": ((T0 + 3 * Q, Q),),
@@ -28,9 +28,19 @@ def test_a_breach_is_charged_to_each_event_whose_limit_it_exceeds_merged_and_cut
 
 def test_separate_breaches_give_separate_windows_and_none_give_nothing():
     constraints = [limit("e", T0, T0 + 4 * Q, 1.0)]
-    assert breached_windows([(T0, 2.0, 1.0), (T0 + 2 * Q, 2.0, 1.0)], constraints) == {"e": ((T0, Q), (T0 + 2 * Q, Q))}
+    assert breached_windows([(T0, 2.0), (T0 + 2 * Q, 2.0)], constraints) == {"e": ((T0, Q), (T0 + 2 * Q, Q))}
     assert breached_windows([], constraints) == {}
-    assert breached_windows([(T0 + 5 * Q, 2.0, 1.0)], constraints) == {}  # outside every event's limit
+    assert breached_windows([(T0 + 5 * Q, 2.0)], constraints) == {}  # outside every event's limit
+
+
+def test_a_floor_is_missed_below_it_and_a_preparation_window_is_never_the_events():
+    constraints = [
+        limit("more", T0, T0 + 2 * Q, 5.0, IMPORT_FLOOR),
+        limit("less", T0 + 2 * Q, T0 + 3 * Q, 1.0, IMPORT_CEILING),
+        limit("less", T0, T0 + 2 * Q, 0.5, PREPARATION_CEILING),
+    ]
+    site_kw = [(T0, 4.0), (T0 + Q, 5.0), (T0 + 2 * Q, 1.005)]  # within the solver's tolerance at 1.005 kW
+    assert breached_windows(site_kw, constraints) == {"more": ((T0, Q),)}
 
 
 def test_union_merges_overlapping_and_touching_windows_in_time_order():

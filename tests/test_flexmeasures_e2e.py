@@ -23,6 +23,7 @@ from ven.flexmeasures.link import client_for
 from ven.flexmeasures.provision import provision
 from ven.hooks import UnmetCallback
 from ven.metrics import ven_registry
+from ven.opt_policy import site_facts
 from ven.site import utc_now
 from ven.store import VenStore
 from vtn.ops.metrics import OPT_RESPONSES
@@ -39,8 +40,12 @@ BATTERY = SiteConfig(
     longitude=-61.04,
     asset={"kind": "battery", "flexmeasures_type": "battery", "capacity_kwh": 100.0, "power_kw": 50.0},
 )
-EVSE = replace(BATTERY, name="fm-evse", ven_name="fm-evse", asset={"kind": "evse", "capacity_kwh": 75.0, "power_kw": 22.0})
-V2G = replace(BATTERY, name="fm-v2g", ven_name="fm-v2g", asset={"kind": "v2g", "capacity_kwh": 75.0, "power_kw": 11.0})
+#: EVs plugged in around the clock (a session from 00:00 to 00:00 the next day), whenever the test runs
+ALWAYS = {"arrival": "00:00", "departure": "00:00"}
+EVSE = replace(
+    BATTERY, name="fm-evse", ven_name="fm-evse", asset={"kind": "evse", "capacity_kwh": 75.0, "power_kw": 22.0, **ALWAYS}
+)
+V2G = replace(BATTERY, name="fm-v2g", ven_name="fm-v2g", asset={"kind": "v2g", "capacity_kwh": 75.0, "power_kw": 11.0, **ALWAYS})
 
 
 class Recorder(RecordingHooks):
@@ -117,10 +122,10 @@ async def test_import_cap_on_a_battery_site_then_tightened_then_cancelled(sqlite
             limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
             inside = [v for i, v in enumerate(limits) if start <= outcome.start + i * QUARTER < ceil_slot(end)]
             assert inside and set(inside) == {5.0}
-            assert outcome.schedule_kw and not outcome.breaches, outcome.breaches
-            for i, device in enumerate(outcome.schedule_kw):  # the site never imports more than the cap in the window
+            assert outcome.schedule_kw and not outcome.unmet, outcome.unmet
+            for i, site_kw in enumerate(outcome.site_kw):  # the site never imports more than the cap in the window
                 if start <= outcome.start + i * QUARTER < end:
-                    assert device + BATTERY.base_load_kw <= 5.0 + 1e-6
+                    assert site_kw <= 5.0 + 0.01
 
             inner.outcomes.clear()
             await vtn.modify_event(
@@ -130,7 +135,7 @@ async def test_import_cap_on_a_battery_site_then_tightened_then_cancelled(sqlite
             await eventually(lambda: "fm-battery" in inner.outcomes, timeout=120, what="the tightened schedule")
             limits = await _sensor_values(fm_client, site.sensors["dso-import-limit"], outcome.start, outcome.end)
             assert 3.0 in limits and 5.0 not in limits
-            assert not inner.outcomes["fm-battery"].breaches
+            assert not inner.outcomes["fm-battery"].unmet
 
             inner.outcomes.clear()
             await vtn.cancel_event(event.event_id)
@@ -169,18 +174,18 @@ async def test_overlapping_events_priority_then_stricter(sqlite_url, tmp_path, f
                 4.0,
                 4.0,
             ]  # priority 1 wins while it lasts, then the priority-2 cap (5 slots: unaligned start)
-            assert not outcome.breaches
+            assert not outcome.unmet
     store.close()
 
 
 @pytest.mark.parametrize(
     ("site", "signal", "values", "check"),
     [
-        (EVSE, ("SIMPLE", "level"), (2.0, 2.0), "limit"),
+        (BATTERY, ("SIMPLE", "level"), (2.0, 2.0), "shed"),
         (V2G, ("ELECTRICITY_PRICE", "price"), (0.45, 0.05), "price"),
         (BATTERY, ("CHARGE_STATE", "setpoint"), (90.0,), "soc"),
     ],
-    ids=["simple-level-ev-charger", "price-v2g", "charge-state-battery"],
+    ids=["simple-level-battery", "price-v2g", "charge-state-battery"],
 )
 async def test_other_signals_reach_flexmeasures(sqlite_url, tmp_path, fm_client, site, signal, values, check):
     assets, store, inner, hooks, store_path = await _run(sqlite_url, tmp_path, fm_client, site)
@@ -193,10 +198,17 @@ async def test_other_signals_reach_flexmeasures(sqlite_url, tmp_path, fm_client,
             outcome = inner.outcomes[site.name]
             assert outcome.job_failed is None and outcome.schedule_kw
             window = (floor_slot(event.dtstart), ceil_slot(event.dtstart + event.duration))
-            if check == "limit":
-                limits = await _sensor_values(fm_client, sensors["dso-import-limit"], *window)
-                assert set(limits) == {18.0}  # SIMPLE level 2 = half of the 36 kVA contract, on every slot the event touches
-                assert not outcome.breaches
+            if check == "shed":
+                # ORANGE sheds half of the flexible load: the battery covers half the household, not a cap at half
+                # of the 36 kVA subscription that would never bind
+                load = site_facts(site, window).load()
+                for i, site_kw in enumerate(outcome.site_kw):
+                    slot = outcome.start + i * QUARTER
+                    if window[0] <= slot < window[1]:
+                        expected = load.expected(slot, slot + QUARTER)
+                        assert site_kw <= expected / 2 + 0.01, (slot, site_kw, expected)
+                assert not outcome.unmet
+                assert min(outcome.site_kw) >= -0.01, "the battery covers the household, it never exports"
             elif check == "price":
                 data = await fm_client.get_sensor_data(
                     sensors["dso-price"], start=window[0], duration=window[1] - window[0], unit="EUR/kWh", resolution=QUARTER
@@ -250,7 +262,7 @@ async def test_flexmeasures_unreachable_during_an_event_then_back(sqlite_url, tm
                     ceil_slot(event.dtstart + event.duration),
                 )
                 assert set(limits) == {6.0}
-                assert not inner.outcomes["fm-battery"].breaches
+                assert not inner.outcomes["fm-battery"].unmet
                 # what the VEN process's /metrics shows of it (docs/observability.md); the outcome is
                 # kept before the application's last write (aggregate-consumption), so wait for the count
                 await eventually(
@@ -318,10 +330,10 @@ async def test_a_limit_the_site_cannot_honour_is_told_to_the_vtn_as_an_opt_out(s
             if outcome.job_failed is not None:
                 assert (opt["event_id"], opt["modification_number"]) == (event.event_id, 0)
             else:
-                assert outcome.breaches and opt["windows"] and opt["event_id"] is None, (outcome, opt)
+                assert outcome.unmet.get(event.event_id) and opt["windows"] and opt["event_id"] is None, (outcome, opt)
                 start, end = event.dtstart, event.dtstart + event.duration
-                for breach_start, site_kw, limit in outcome.breaches:
-                    assert floor_slot(start) <= breach_start < end and site_kw > limit
+                for window_start, length in outcome.unmet[event.event_id]:
+                    assert start <= window_start and window_start + length <= end
                 assert opt["windows"][0][0] == format_datetime(start)  # the windows are cut to the event
             inner.outcomes.clear()
             sent = vtn.ctx.tally.value(OPT_RESPONSES, ("oadrCreateOpt", "optOut"))

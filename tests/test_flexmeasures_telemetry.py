@@ -14,9 +14,9 @@ from tests.support.eventually import eventually
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload, publish
 from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
-from ven.config import FlexMeasuresSettings, MqttSettings, SiteConfig, VenConfig
+from ven.config import FlexMeasuresSettings, MqttSettings, VenConfig
 from ven.flexmeasures.link import client_for
-from ven.flexmeasures.provision import SiteAssets, device_flex_model, provision
+from ven.flexmeasures.provision import provision
 from ven.flexmeasures.telemetry import FlexMeasuresTelemetrySource, valued_runs
 from ven.runner import VenProcess
 from vtn.store import curtailment_repository as curtailed
@@ -52,14 +52,6 @@ def test_only_valued_consecutive_intervals_are_posted():
         for i, kw in enumerate([1.0, 2.0, None, 4.0])
     ]
     assert valued_runs(items) == [(t0, [1.0, 2.0]), (t0 + 3 * QUARTER, [4.0])]
-
-
-def test_a_schedule_starts_from_the_measured_state_of_charge():
-    site = SiteConfig("s", "s", asset=BATTERY)
-    assets = SiteAssets(1, 2, {"power": 3})
-    assert device_flex_model(site, assets, 75.0)["soc-at-start"] == "60 kWh"
-    assert device_flex_model(site, assets, None)["soc-at-start"] == "40 kWh"  # unknown: half full
-    assert device_flex_model(site, assets, 130.0)["soc-at-start"] == "80 kWh"  # a bad reading is clamped
 
 
 async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_means(sqlite_url, tmp_path, flexmeasures):

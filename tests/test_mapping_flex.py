@@ -1,5 +1,6 @@
 """mapping.flex: signals → constraints, unit conversion, overlap rules and the 15-minute grid."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from mapping.flex import constraints as c
 from mapping.flex.combine import combine
 from mapping.flex.flexmeasures import sensor_values, stored_flex_context, trigger_segments
+from mapping.flex.program import ProgramRules, Programs
 from mapping.flex.units import SCALES, UnitRefused, energy_kwh, power_kw, price_per_kw, price_per_kwh
 from mapping.grid import QUARTER, Segment, ceil_slot, floor_slot
 from mapping.oadr import model as m
@@ -56,28 +58,91 @@ def test_prices_per_kwh_mwh_and_per_kw():
 # --- signals → constraints ------------------------------------------------------------------
 
 
+def _in_event(constraints: list[c.Constraint]) -> list[c.Constraint]:
+    """The constraints over the event itself (not its preparation and recovery windows)."""
+    return [x for x in constraints if x.kind != c.PREPARATION_CEILING]
+
+
 @pytest.mark.parametrize(
     ("name", "kind", "value", "unit", "expected"),
     [
-        ("x-IMPORT_CAPACITY_LIMIT", "setpoint", 6000.0, m.ItemUnit("powerReal", "RealPower", "W", "none"), (c.IMPORT_LIMIT, 6.0)),
-        ("x-EXPORT_CAPACITY_LIMIT", "setpoint", 3.0, kw_unit(), (c.EXPORT_LIMIT, 3.0)),
-        ("LOAD_DISPATCH", "setpoint", 8.0, kw_unit(), (c.IMPORT_LIMIT, 8.0)),
-        ("LOAD_DISPATCH", "delta", -4.0, kw_unit(), (c.IMPORT_LIMIT, 6.0)),
-        ("LOAD_DISPATCH", "multiplier", 0.5, None, (c.IMPORT_LIMIT, 5.0)),
-        ("SIMPLE", "level", 2, None, (c.IMPORT_LIMIT, 18.0)),
-        ("LOAD_CONTROL", "x-loadControlCapacity", 0.25, None, (c.IMPORT_LIMIT, 9.0)),
-        ("LOAD_CONTROL", "x-loadControlPercentOffset", -30.0, None, (c.IMPORT_LIMIT, 7.0)),
-        ("LOAD_CONTROL", "x-loadControlLevelOffset", 1, None, (c.IMPORT_LIMIT, 27.0)),
-        ("ELECTRICITY_PRICE", "price", 0.31, m.ItemUnit("currencyPerKWh", "currencyPerKWh", "EUR", "none"), (c.PRICE, 0.31)),
-        ("ENERGY_PRICE", "priceRelative", 0.05, None, (c.PRICE, 0.25)),
-        ("ELECTRICITY_PRICE", "priceMultiplier", 1.5, None, (c.PRICE, pytest.approx(0.3))),
-        ("DEMAND_CHARGE", "price", 9.0, m.ItemUnit("currencyPerKW", "currencyPerKW", "EUR", "none"), (c.PEAK_PRICE, 9.0)),
-        ("CHARGE_STATE", "setpoint", 80.0, m.ItemUnit("energyReal", "RealEnergy", "Wh", "k"), (c.SOC_TARGET, 80.0)),
+        # absolute grid limits stay absolute
+        (
+            "x-IMPORT_CAPACITY_LIMIT",
+            "setpoint",
+            6000.0,
+            m.ItemUnit("powerReal", "RealPower", "W", "none"),
+            [(c.IMPORT_LIMIT, 6.0)],
+        ),
+        ("x-EXPORT_CAPACITY_LIMIT", "setpoint", 3.0, kw_unit(), [(c.EXPORT_LIMIT, 3.0)]),
+        # a setpoint asks the site to be there: no higher, no lower
+        ("LOAD_DISPATCH", "setpoint", 8.0, kw_unit(), [(c.IMPORT_CEILING, 8.0), (c.IMPORT_FLOOR, 8.0)]),
+        # the rest is against the site's expected load (10 kW here), never its 36 kW subscription
+        ("LOAD_DISPATCH", "delta", -4.0, kw_unit(), [(c.IMPORT_CEILING, 6.0)]),
+        ("LOAD_DISPATCH", "delta", 5.0, kw_unit(), [(c.IMPORT_FLOOR, 15.0)]),
+        ("LOAD_DISPATCH", "multiplier", 0.5, None, [(c.IMPORT_CEILING, 5.0)]),
+        ("LOAD_DISPATCH", "multiplier", 1.5, None, [(c.IMPORT_FLOOR, 15.0)]),
+        ("SIMPLE", "level", 2, None, [(c.IMPORT_CEILING, 5.0)]),  # ORANGE sheds half of the flexible load
+        ("SIMPLE", "level", 0, None, []),  # normal operation asks nothing
+        ("LOAD_CONTROL", "x-loadControlCapacity", 0.25, None, [(c.IMPORT_CEILING, 2.5)]),
+        ("LOAD_CONTROL", "x-loadControlPercentOffset", -30.0, None, [(c.IMPORT_CEILING, 7.0)]),
+        ("LOAD_CONTROL", "x-loadControlPercentOffset", 20.0, None, [(c.IMPORT_FLOOR, 12.0)]),
+        ("LOAD_CONTROL", "x-loadControlLevelOffset", 1, None, [(c.IMPORT_CEILING, 8.0)]),
+        ("ELECTRICITY_PRICE", "price", 0.31, m.ItemUnit("currencyPerKWh", "currencyPerKWh", "EUR", "none"), [(c.PRICE, 0.31)]),
+        ("ENERGY_PRICE", "priceRelative", 0.05, None, [(c.PRICE, 0.25)]),
+        ("ELECTRICITY_PRICE", "priceMultiplier", 1.5, None, [(c.PRICE, pytest.approx(0.3))]),
+        ("DEMAND_CHARGE", "price", 9.0, m.ItemUnit("currencyPerKW", "currencyPerKW", "EUR", "none"), [(c.PEAK_PRICE, 9.0)]),
+        ("CHARGE_STATE", "setpoint", 80.0, m.ItemUnit("energyReal", "RealEnergy", "Wh", "k"), [(c.SOC_TARGET, 80.0)]),
     ],
 )
 def test_each_signal_maps_to_its_constraint(name, kind, value, unit, expected):
-    [constraint] = c.event_constraints(_event(name, kind, [value], unit), SITE)
-    assert (constraint.kind, constraint.value) == expected
+    constraints = _in_event(c.event_constraints(_event(name, kind, [value], unit), SITE))
+    assert [(x.kind, x.value) for x in constraints] == expected
+
+
+def test_a_reduction_is_against_the_event_baseline_when_it_carries_one():
+    baseline = m.Signal("baseline", "x-baseline", "b", (m.Interval(timedelta(minutes=15), 4.0, 0, dtstart=T0),), unit=kw_unit())
+    event = replace(_event("LOAD_DISPATCH", "delta", [-2.0], kw_unit()), baseline=baseline)
+    assert [(x.kind, x.value) for x in _in_event(c.event_constraints(event, SITE))] == [(c.IMPORT_CEILING, 2.0)]
+
+
+def test_export_is_a_program_decision():
+    site = replace(SITE, export_kw=6.0)
+    setpoint = _event("LOAD_DISPATCH", "setpoint", [-5.0], kw_unit())
+    with pytest.raises(c.SignalRefused, match="5 kW of export, which this program does not ask"):
+        c.event_constraints(setpoint, site)
+    exporting = replace(site, programs=Programs(ProgramRules(allow_export=True)))
+    assert [(x.kind, x.value) for x in _in_event(c.event_constraints(setpoint, exporting))] == [
+        (c.IMPORT_CEILING, -5.0),
+        (c.IMPORT_FLOOR, -5.0),
+    ]
+    with pytest.raises(c.SignalRefused, match="above the site's export contract"):
+        c.event_constraints(_event("LOAD_DISPATCH", "setpoint", [-9.0], kw_unit()), exporting)
+    # a reduction deeper than the whole import stops at zero: delivered as far as possible, never exported
+    deep = _in_event(c.event_constraints(_event("LOAD_DISPATCH", "delta", [-14.0], kw_unit()), site))
+    assert [(x.kind, x.value) for x in deep] == [(c.IMPORT_CEILING, 0.0)]
+
+
+def test_a_site_without_flexible_load_cannot_shed():
+    with pytest.raises(c.SignalRefused, match="no flexible load"):
+        c.event_constraints(_event("SIMPLE", "level", [3]), replace(SITE, flexible_kw=0.0))
+
+
+def test_the_preparation_and_recovery_windows_hold_the_import_at_the_expected_load():
+    rules = ProgramRules(preparation=timedelta(minutes=30), preparation_margin_kw=0.5, recovery=QUARTER)
+    site = replace(SITE, programs=Programs(ProgramRules(), {"ctx": rules}))
+    around = [x for x in c.event_constraints(_event("SIMPLE", "level", [3]), site) if x.kind == c.PREPARATION_CEILING]
+    assert [(x.start - T0, x.end - x.start, x.value) for x in around] == [
+        (-2 * QUARTER, QUARTER, 10.5),
+        (-QUARTER, QUARTER, 10.5),
+        (QUARTER, QUARTER, 10.5),  # the recovery quarter hour after the event's
+    ]
+    # the event's own recovery period wins over the program's
+    own = replace(_event("SIMPLE", "level", [3]), recovery=timedelta(0))
+    assert all(x.start < T0 for x in c.event_constraints(own, site) if x.kind == c.PREPARATION_CEILING)
+    # an absolute grid limit needs no preparation window: a battery may fill up before it
+    grid = c.event_constraints(_event("x-IMPORT_CAPACITY_LIMIT", "setpoint", [5.0], kw_unit()), site)
+    assert all(x.start >= T0 for x in grid)
 
 
 def test_limits_are_capped_by_the_contract_and_bids_ask_nothing():

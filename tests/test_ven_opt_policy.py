@@ -17,9 +17,13 @@ from ven.opt_policy import decide, enrolled, site_facts
 
 T0 = datetime(2026, 11, 26, 22, tzinfo=UTC)
 BATTERY = SiteConfig(
-    name="b", ven_name="b", contracted_kva=36.0, base_load_kw=2.0, asset={"kind": "battery", "capacity_kwh": 100.0}
+    name="b",
+    ven_name="b",
+    contracted_kva=36.0,
+    base_load_kw=2.0,
+    asset={"kind": "battery", "capacity_kwh": 100.0},
 )
-PV = SiteConfig(name="p", ven_name="p", contracted_kva=9.0, asset={"kind": "pv"})
+PV = SiteConfig(name="p", ven_name="p", contracted_kva=9.0, asset={"kind": "pv", "peak_kw": 5.0})
 
 
 def _event(name: str, kind: str, value: float, unit: m.ItemUnit | None = None, test: bool = False) -> m.Event:
@@ -51,6 +55,8 @@ def _event(name: str, kind: str, value: float, unit: m.ItemUnit | None = None, t
             ("optOut", ResponseCode.OK, "below"),
         ),
         (_event("CHARGE_STATE", "setpoint", 80), OptPolicy(), PV, ("optOut", ResponseCode.OK, "battery or EV")),
+        # at 18:00 in Martinique the sun has set: a PV site has nothing to shed for an evening alert
+        (_event("SIMPLE", "level", 3), OptPolicy(), PV, ("optOut", ResponseCode.OK, "no flexible load")),
         (_event("CHARGE_STATE", "setpoint", 80), OptPolicy(), BATTERY, ("optIn", ResponseCode.OK, "OK")),
         (_event("SIMPLE", "level", 1), OptPolicy(programs=("ctx",)), BATTERY, ("optIn", ResponseCode.OK, "OK")),
         (_event("SIMPLE", "level", 1), OptPolicy(programs=("other",)), BATTERY, ("optOut", ResponseCode.INVALID_ID, "enrolled")),

@@ -8,14 +8,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from certs.settings import parse_tls
 from certs.tls import TlsSettings
 from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig, CurtailmentRefused
+from mapping.flex.devices import Device
+from mapping.flex.program import Programs
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
+from ven.flex_config import FlexSettings, parse_device, parse_flex
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
@@ -23,6 +27,7 @@ DEFAULT_SITES = CONFIG_DIR / "sites.toml"
 TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
 #: the top-level tables of ven.toml
 SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls", "metrics"}
+SECTIONS |= {"flex"}
 
 
 #: the base tariff (EUR/kWh) when [opt] base_price_per_kwh is not given
@@ -40,10 +45,13 @@ class OptPolicy:
     programs: tuple[str, ...] = ()
     #: when the site's schedule cannot honour an event's import limit (or the schedule job fails): "log" only,
     #: "partial" (oadrCreateOpt optOut for the windows it cannot honour) or "optOut" (for the whole event)
-    on_breach: str = "log"
+    on_breach: str = "partial"
     #: the site's base energy tariff (EUR/kWh): what ELECTRICITY_PRICE/ENERGY_PRICE priceRelative adds to
     #: and priceMultiplier multiplies, and the price FlexMeasures schedules with where no event sets one
     base_price_per_kwh: float = DEFAULT_BASE_PRICE_PER_KWH
+    #: what the site is paid for the energy it exports (EUR/kWh): FlexMeasures' production-price; 0 without a
+    #: feed-in contract, so export is never worth anything unless a program asks for it
+    feed_in_price_per_kwh: float = 0.0
 
 
 #: the [opt] on_breach choices
@@ -65,8 +73,17 @@ class SiteConfig:
     groups: tuple[str, ...] = ()
     asset: Mapping[str, Any] = field(default_factory=dict)
     opt: OptPolicy = field(default_factory=OptPolicy)
+    #: the site's export contract (kVA, taken as kW): what it may ever export
+    export_kva: float = 0.0
+    #: what the programs it takes part in ask of it (`[flex]` of ven.toml)
+    programs: Programs = Programs()
     #: where the site's meter readings come from: "mqtt" (the platform's IoT layer) or "flexmeasures"
     telemetry: str = "mqtt"
+
+    @cached_property
+    def device(self) -> Device | None:
+        """The site's device, from its asset table (checked when sites.toml is read); None without one."""
+        return parse_device(Table(self.asset, f"sites.{self.name}.asset", {}))
 
 
 @dataclass(frozen=True)
@@ -155,6 +172,8 @@ class VenConfig:
     metrics: MetricsSettings = MetricsSettings()
     #: None: pull mode (the VENs poll); else push mode (the VTN POSTs to each site VEN's endpoint)
     push: PushSettings | None = None
+    #: the rolling plan and what each program's signals ask (docs/flexmeasures.md)
+    flex: FlexSettings = FlexSettings()
 
 
 def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -167,6 +186,7 @@ def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...
 def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
     table.reject_unknown(
         {"refuse_signals", "refuse_test_events", "min_import_limit_kw", "programs", "on_breach", "base_price_per_kwh"}
+        | {"feed_in_price_per_kwh"}
     )
     minimum = table.data.get("min_import_limit_kw", default.min_import_limit_kw)
     if not isinstance(minimum, int | float) or isinstance(minimum, bool):
@@ -174,6 +194,9 @@ def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
     base_price = _number(table, "base_price_per_kwh", default.base_price_per_kwh)
     if base_price is None or not math.isfinite(base_price) or base_price < 0:
         raise ConfigError(f"{table.path}.base_price_per_kwh: expected a price of at least 0 EUR/kWh, got {base_price!r}")
+    feed_in = _number(table, "feed_in_price_per_kwh", default.feed_in_price_per_kwh)
+    if feed_in is None or not math.isfinite(feed_in) or feed_in < 0:
+        raise ConfigError(f"{table.path}.feed_in_price_per_kwh: expected a price of at least 0 EUR/kWh, got {feed_in!r}")
     on_breach = table.data.get("on_breach", default.on_breach)
     if on_breach not in ON_BREACH:
         raise ConfigError(f"{table.path}.on_breach: expected one of {', '.join(ON_BREACH)}, got {on_breach!r}")
@@ -184,6 +207,7 @@ def _opt_policy(table: Table, default: OptPolicy) -> OptPolicy:
         _strings(table, "programs", default.programs),
         on_breach,
         base_price,
+        feed_in,
     )
 
 
@@ -192,15 +216,6 @@ def _number(table: Table, key: str, default: float | None) -> float | None:
     if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
         raise ConfigError(f"{table.path}.{key}: expected a number, got {value!r}")
     return float(value) if value is not None else None
-
-
-def _asset(table: Table) -> dict[str, Any]:
-    """The asset table, with its sizes checked (they scale schedules and state of charge)."""
-    for key in ("capacity_kwh", "power_kw"):
-        value = _number(table, key, None)
-        if value is not None and value <= 0:
-            raise ConfigError(f"{table.path}.{key}: must be a positive number, got {value:g}")
-    return dict(table.data)
 
 
 def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt: OptPolicy) -> tuple[SiteConfig, ...]:
@@ -218,6 +233,7 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 "latitude",
                 "longitude",
                 "contracted_kva",
+                "export_kva",
                 "base_load_kw",
                 "groups",
                 "asset",
@@ -232,6 +248,11 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
         telemetry = site.string("telemetry", "mqtt")
         if telemetry not in TELEMETRY_SOURCES:
             raise ConfigError(f"{site.path}.telemetry: expected one of {', '.join(TELEMETRY_SOURCES)}, got {telemetry!r}")
+        asset = site.table("asset")
+        parse_device(asset)  # refused here, naming the field, rather than when the site is first planned
+        export_kva = _number(site, "export_kva", 0.0) or 0.0
+        if export_kva < 0:
+            raise ConfigError(f"{site.path}.export_kva: must not be negative, got {export_kva:g}")
         sites.append(
             SiteConfig(
                 name=name,
@@ -243,7 +264,8 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 contracted_kva=_number(site, "contracted_kva", 9.0) or 9.0,
                 base_load_kw=_number(site, "base_load_kw", 1.5) or 0.0,
                 groups=tuple(groups),
-                asset=_asset(site.table("asset")),
+                asset=dict(asset.data),
+                export_kva=export_kva,
                 opt=_opt_policy(site.table("opt"), default_opt),
                 telemetry=telemetry,
             )
@@ -394,6 +416,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             xml_signatures=vtn.boolean("xml_signatures", False),
             metrics=parse_metrics(root.table("metrics"), with_listener=True),
             push=_push(vtn),
+            flex=parse_flex(root.table("flex")),
         )
         if config.xml_signatures and config.tls is None:
             raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
@@ -404,7 +427,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
         sites = parse_sites(_read(sites_file), os.environ, default_opt)
     except ConfigError as exc:
         raise ConfigError(f"{sites_file}: {exc}") from exc
-    config = replace(config, sites=sites)
+    config = replace(config, sites=tuple(replace(site, programs=config.flex.programs) for site in sites))
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(config, **given)  # type: ignore[arg-type]
 

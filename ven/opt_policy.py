@@ -1,9 +1,14 @@
 """A site's answer to an event: optIn or optOut, with the eventResponse code and a reason. Pure."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from mapping.flex.constraints import SignalRefused, SiteFacts, event_constraints
+from mapping.flex.devices import STORAGE_KINDS
+from mapping.flex.forecast import site_forecast
 from mapping.flex.units import UnitRefused, power_kw
+from mapping.grid import LOCAL_ZONE, QUARTER, ceil_slot, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.model import OptType
@@ -13,6 +18,10 @@ from ven.config import OptPolicy, SiteConfig
 #: extension signals this gateway understands (everything else named x-… is not supported)
 KNOWN_EXTENSIONS = ("x-IMPORT_CAPACITY_LIMIT", "x-EXPORT_CAPACITY_LIMIT", "x-GHG", "x-CARBON_INTENSITY")
 IMPORT_LIMIT_SIGNALS = ("x-IMPORT_CAPACITY_LIMIT",)
+#: the sites' local time: their daily load profile and EV sessions are in it
+LOCAL_TZ = ZoneInfo(LOCAL_ZONE)
+#: where a site without coordinates is taken to be (Fort-de-France), for its PV forecast
+DEFAULT_PLACE = (14.64, -61.02)
 
 
 @dataclass(frozen=True)
@@ -31,15 +40,30 @@ def _import_limit_kw(signal: m.Signal) -> list[float]:
     return []
 
 
-def site_facts(site: SiteConfig) -> SiteFacts:
-    """What the signal mapping needs to know about a site (power factor 1: kVA taken as kW)."""
-    capacity = site.asset.get("capacity_kwh")
+def site_facts(site: SiteConfig, window: tuple[datetime, datetime] | None = None) -> SiteFacts:
+    """What the signal mapping needs to know about a site (power factor 1: kVA taken as kW), with its load
+    forecast over `window` when given (else a flat baseline at its typical load, none of it flexible)."""
+    device = site.device
+    forecast = None
+    if window is not None:
+        place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
+        forecast = site_forecast(device, site.base_load_kw, floor_slot(window[0]), ceil_slot(window[1]), LOCAL_TZ, place)
     return SiteFacts(
         contracted_kw=site.contracted_kva,
         baseline_kw=site.base_load_kw,
+        flexible_kw=0.0 if device is None else None,
         base_price_per_kwh=site.opt.base_price_per_kwh,
-        storage_capacity_kwh=float(capacity) if capacity is not None else None,
+        storage_capacity_kwh=device.capacity_kwh if device is not None and device.kind in STORAGE_KINDS else None,
+        export_kw=site.export_kva,
+        forecast=forecast,
+        programs=site.programs,
     )
+
+
+def event_window(event: m.Event, site: SiteConfig) -> tuple[datetime, datetime]:
+    """The event and its program's preparation window before it: what the site's forecast must cover."""
+    preparation = site.programs.rules(event.market_context).preparation
+    return event.dtstart - preparation, event.dtstart + max(event.duration, QUARTER)
 
 
 def enrolled(market_context: str, programs: tuple[str, ...]) -> bool:
@@ -78,7 +102,7 @@ def decide(event: m.Event, policy: OptPolicy, site: SiteConfig | None = None) ->
             )
     if site is not None:
         try:
-            event_constraints(event, site_facts(site))
+            event_constraints(event, site_facts(site, event_window(event, site)))
         except SignalRefused as exc:
             return OptDecision(OptType.OPT_OUT, ResponseCode.OK, str(exc))
     return OptDecision(OptType.OPT_IN, ResponseCode.OK, "OK")

@@ -102,6 +102,8 @@ class VenProcess:
             self.hooks.on_unmet = self._unmet
         if built is not None:
             await built.resume(self.config.sites)  # the held events, re-applied once their VENs can say what is unmet
+            replan = built.replan(self.config.sites, self.config.flex.replan_every)
+            self._tasks.append(asyncio.create_task(replan, name="flexmeasures-replan"))
         log.info("%d site VENs talking to %s", len(self.vens), self.config.vtn_url)
         if self.config.metrics.port is not None:
             await self._start_ops()

@@ -1,12 +1,12 @@
 """The reduction an event asked of a site, per 15-minute interval, seen from the VTN. Pure.
 
 The VTN knows the event exactly; it reads the import limit each interval asks for with the signal
-mapping the VENs use (`mapping.flex.constraints`), the baseline the VEN reported for that interval
-and, when the sites file gives it, the site's contracted power: absolute limits (x-IMPORT_CAPACITY_LIMIT,
-LOAD_DISPATCH setpoint, LOAD_CONTROL x-loadControlSetpoint), changes relative to the baseline
-(LOAD_DISPATCH delta and multiplier, x-loadControlPercentOffset), and shares of the contract (SIMPLE
-levels, x-loadControlCapacity, level offsets — None when the contract is unknown). Intervals
-without a baseline have no requested value either.
+mapping the VENs use (`mapping.flex.constraints`, the default program rules), against the baseline the
+VEN reported for that interval: absolute limits (x-IMPORT_CAPACITY_LIMIT, LOAD_DISPATCH setpoint,
+LOAD_CONTROL x-loadControlSetpoint), changes relative to the baseline (LOAD_DISPATCH delta and
+multiplier, x-loadControlPercentOffset, x-loadControlCapacity) and SIMPLE levels (a share of the
+baseline shed); the contracted power, when the sites file gives it, caps the limits. Intervals without
+a baseline have no requested value either.
 """
 
 import math
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from mapping.curtailment.achieved import requested_from_limit
 from mapping.flex.combine import combine
-from mapping.flex.constraints import IMPORT_LIMIT, SignalRefused, SiteFacts, event_constraints
+from mapping.flex.constraints import IMPORT_CEILING, IMPORT_LIMIT, SignalRefused, SiteFacts, event_constraints
 from mapping.grid import floor_slot
 from mapping.oadr import model as m
 
@@ -30,10 +30,14 @@ def import_limit_at(event: m.Event, slot: datetime, baseline_kw: float, contract
         constraints = event_constraints(event, SiteFacts(contracted_kw=contract, baseline_kw=baseline_kw))
     except SignalRefused:
         return None
-    for segment in combine(constraints).get(IMPORT_LIMIT, []):
-        if segment.start <= slot < segment.end:
-            return segment.value if math.isfinite(segment.value) else None
-    return None
+    combined = combine(constraints)
+    limits = [
+        segment.value
+        for kind in (IMPORT_LIMIT, IMPORT_CEILING)
+        for segment in combined.get(kind, [])
+        if segment.start <= slot < segment.end and math.isfinite(segment.value)
+    ]
+    return min(limits) if limits else None
 
 
 def requested_by_slot(

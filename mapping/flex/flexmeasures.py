@@ -1,12 +1,25 @@
 """FlexMeasures request bodies built from constraints — pure dicts, no client, no I/O.
 
-Field names are those of FlexMeasures 1.0's flex-context and storage flex-model.
+Field names are those of FlexMeasures 1.0's flex-context and storage flex-model. Absolute grid limits go
+to the site capacities (`site-consumption-capacity`, `site-production-capacity`), which FlexMeasures holds
+at its 10 000 EUR/kW breach price: hard wherever they can be met. What an event asks against the site's
+load (a ceiling, a floor, the preparation window's limit) goes to `commitments` on the site's net power,
+priced per kW of deviation per slot (`REQUEST_PRICE_PER_KW`): dearer than any energy price, cheaper than
+a state-of-charge minimum (1 000 EUR/kWh), so an EV still leaves with what its owner needs.
 """
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, PEAK_PRICE, PRICE
+from mapping.flex.constraints import (
+    EXPORT_LIMIT,
+    IMPORT_CEILING,
+    IMPORT_FLOOR,
+    IMPORT_LIMIT,
+    PEAK_PRICE,
+    PREPARATION_CEILING,
+    PRICE,
+)
 from mapping.grid import QUARTER, Segment
 from mapping.oadr.timefmt import format_datetime, format_duration
 
@@ -69,3 +82,48 @@ def sensor_values(
         values.append(covering[0] if covering else default)
         slot += resolution
     return values
+
+
+#: what one kW of deviation from an event's request costs per 15-minute slot (EUR/kW)
+REQUEST_PRICE_PER_KW = 100.0
+
+
+def _slot_series(segments: list[Segment], start: datetime, end: datetime) -> list[tuple[datetime, float | None]]:
+    series, slot = [], start
+    while slot < end:
+        covering = [s.value for s in segments if s.start <= slot < s.end]
+        series.append((slot, covering[0] if covering else None))
+        slot += QUARTER
+    return series
+
+
+def _commitment(name: str, series: list[tuple[datetime, float | None]], price_field: str, price: float) -> dict[str, Any]:
+    """A commitment on the site's net power: `series` where given (priced), elsewhere 0 kW at no price."""
+
+    def segment(slot: datetime, value: str) -> dict[str, str]:
+        return {"start": format_datetime(slot), "duration": format_duration(QUARTER), "value": value}
+
+    return {
+        "name": name,
+        "baseline": [segment(slot, quantity(0.0 if kw is None else kw, "kW")) for slot, kw in series],
+        price_field: [segment(slot, quantity(0.0 if kw is None else price, "EUR/kW")) for slot, kw in series],
+    }
+
+
+def request_commitments(combined: dict[str, list[Segment]], start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The trigger's `commitments` for what events ask of the site over [start, end): a ceiling (the lower of the
+    events' ceilings and the preparation windows' limits) priced upwards, a floor priced downwards (FlexMeasures
+    charges a downwards price times a negative deviation, hence the minus sign); none when nothing is asked."""
+    ceilings = _slot_series(combined.get(IMPORT_CEILING, []), start, end)
+    prepared = _slot_series(combined.get(PREPARATION_CEILING, []), start, end)
+    ceiling = [
+        (slot, min((v for v in (a, b) if v is not None), default=None))
+        for (slot, a), (_, b) in zip(ceilings, prepared, strict=True)
+    ]
+    floor = _slot_series(combined.get(IMPORT_FLOOR, []), start, end)
+    commitments = []
+    if any(kw is not None for _, kw in ceiling):
+        commitments.append(_commitment("event-ceiling", ceiling, "up-price", REQUEST_PRICE_PER_KW))
+    if any(kw is not None for _, kw in floor):
+        commitments.append(_commitment("event-floor", floor, "down-price", -REQUEST_PRICE_PER_KW))
+    return commitments

@@ -1,37 +1,57 @@
 """Which events a site's schedule cannot honour, and over which windows. Pure.
 
-FlexMeasures does not flag a schedule that keeps the site above an import limit (the VEN reads the
-scheduled site power back and finds the slots over the limit: "breaches"). A breached slot is charged to
-every event whose import limit over that slot is below the scheduled power, and an event's breached
-slots are merged into windows, cut to the event's own limits — what an oadrCreateOpt optOut with a
-vavailability schedule says.
+FlexMeasures does not flag a schedule that keeps the site outside what an event asks (the VEN reads the
+scheduled site power back: FlexMeasures writes it to the aggregate-consumption sensor). A slot is charged
+to every event whose import limit or ceiling over that slot is below the scheduled site power, or whose
+floor is above it; an event's unmet slots are merged into windows, cut to the event's own requests — what
+an oadrCreateOpt optOut with a vavailability schedule says. The preparation window before an event is not
+the event's: a schedule above it is not an event left unmet.
 """
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from mapping.flex.constraints import IMPORT_LIMIT, Constraint
+from mapping.flex.constraints import IMPORT_CEILING, IMPORT_FLOOR, IMPORT_LIMIT, Constraint
 from mapping.grid import QUARTER
 
 #: (window start, duration)
 Window = tuple[datetime, timedelta]
+#: how far (kW) a scheduled slot may sit past a request before it counts as unmet (solver rounding)
+TOLERANCE_KW = 0.01
+_REQUESTS = (IMPORT_LIMIT, IMPORT_CEILING, IMPORT_FLOOR)
+
+
+def _misses(c: Constraint, site_kw: float) -> bool:
+    if c.kind == IMPORT_FLOOR:
+        return site_kw < c.value - TOLERANCE_KW
+    return site_kw > c.value + TOLERANCE_KW
+
+
+def unmet_slots(site_kw: Iterable[tuple[datetime, float]], constraints: Sequence[Constraint]) -> list[tuple[datetime, float]]:
+    """The (slot start, scheduled site kW) of every 15-minute slot where some event's request is missed."""
+    requests = [c for c in constraints if c.kind in _REQUESTS]
+    return [
+        (start, kw)
+        for start, kw in site_kw
+        if any(c.start < start + QUARTER and c.end > start and _misses(c, kw) for c in requests)
+    ]
 
 
 def breached_windows(
-    breaches: Iterable[tuple[datetime, float, float]], constraints: Sequence[Constraint]
+    site_kw: Iterable[tuple[datetime, float]], constraints: Sequence[Constraint]
 ) -> dict[str, tuple[Window, ...]]:
-    """Per event id, the windows in which its import limit is breached; `breaches` are (slot start,
-    scheduled site kW, combined limit kW) per 15-minute slot."""
+    """Per event id, the windows in which the schedule misses its requests; `site_kw` is the scheduled site
+    power (kW) per 15-minute slot start."""
+    requests = [c for c in constraints if c.kind in _REQUESTS]
     slots: dict[str, set[datetime]] = {}
-    for start, site_kw, _limit in breaches:
-        end = start + QUARTER
-        for c in constraints:
-            if c.kind == IMPORT_LIMIT and c.start < end and c.end > start and site_kw > c.value + 1e-6:
+    for start, kw in site_kw:
+        for c in requests:
+            if c.start < start + QUARTER and c.end > start and _misses(c, kw):
                 slots.setdefault(c.event_id, set()).add(start)
     spans = {
         event_id: (
-            min(c.start for c in constraints if c.event_id == event_id and c.kind == IMPORT_LIMIT),
-            max(c.end for c in constraints if c.event_id == event_id and c.kind == IMPORT_LIMIT),
+            min(c.start for c in requests if c.event_id == event_id),
+            max(c.end for c in requests if c.event_id == event_id),
         )
         for event_id in slots
     }
@@ -39,7 +59,7 @@ def breached_windows(
 
 
 def _cut(windows: tuple[Window, ...], first: datetime, last: datetime) -> tuple[Window, ...]:
-    """The windows cut to the event's own [first, last) (its limits need not fall on slots)."""
+    """The windows cut to the event's own [first, last) (its requests need not fall on slots)."""
     return tuple((max(start, first), min(start + length, last) - max(start, first)) for start, length in windows)
 
 

@@ -29,18 +29,22 @@ from mapping.flex.constraints import (
     SOC_TARGET,
     Constraint,
     SignalRefused,
+    SiteFacts,
     event_constraints,
 )
-from mapping.flex.flexmeasures import DSO_SENSORS, sensor_values, soc_points, trigger_segments
+from mapping.flex.devices import STORAGE_KINDS, flex_model, missed_departures
+from mapping.flex.flexmeasures import DSO_SENSORS, quantity, request_commitments, sensor_values, soc_points, trigger_segments
+from mapping.flex.forecast import household_series
 from mapping.flex.unmet import Window, breached_windows
 from mapping.grid import QUARTER, Segment, ceil_slot, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.model import EventStatus, OptType
+from mapping.solar import pv_kw
 from ven.config import SiteConfig
 from ven.flexmeasures import errors as fm
-from ven.flexmeasures.provision import SiteAssets, device_flex_model, site_defaults
+from ven.flexmeasures.provision import SiteAssets, site_defaults
 from ven.hooks import UnmetCallback
-from ven.opt_policy import site_facts
+from ven.opt_policy import DEFAULT_PLACE, LOCAL_TZ, site_facts
 from ven.store import KnownEvent
 
 log = logging.getLogger("cariflex.ven.flexmeasures")
@@ -52,15 +56,16 @@ _DEFECT = (
 
 @dataclass
 class ScheduleOutcome:
-    """What one application achieved: the window, the schedule and any slot over the import limit."""
+    """What one application achieved: the window, the device's schedule, the site's scheduled import, what
+    it leaves unmet per event, and any EV departure short of its target (departure, kWh held, kWh needed)."""
 
     site: str
     start: datetime
     end: datetime
     schedule_kw: list[float]
-    import_limit_kw: list[float]
     site_kw: list[float] = field(default_factory=list)
-    breaches: list[tuple[datetime, float, float]] = field(default_factory=list)
+    unmet: dict[str, tuple[Window, ...]] = field(default_factory=dict)
+    soc_missed: list[tuple[datetime, float, float]] = field(default_factory=list)
     job_failed: str | None = None
 
 
@@ -81,9 +86,13 @@ class FlexMeasuresHooks:
         clock: Callable[[], datetime],
         max_backoff: timedelta = timedelta(minutes=5),
         soc_percent: Callable[[SiteConfig, datetime], float | None] | None = None,
+        horizon: timedelta = timedelta(hours=24),
     ) -> None:
         self.client = client
-        #: the measured state of charge (%) a schedule starts from; None: half full
+        #: how far ahead each plan looks (the rolling horizon)
+        self.horizon = horizon
+        #: the measured state of charge (%) a schedule starts from; None: half full (an EV not yet plugged
+        #: in: what it holds on arrival)
         self.soc_percent = soc_percent
         self.assets = assets
         self.held_events = held_events
@@ -124,18 +133,21 @@ class FlexMeasuresHooks:
 
     # --- application ------------------------------------------------------------------------
 
-    def _active_constraints(self, site: SiteConfig) -> list[Constraint]:
+    def _held_events(self, site: SiteConfig) -> list[m.Event]:
+        """The events the site takes part in now: opted in, not cancelled, not tests."""
+        return [
+            known.event
+            for known in self.held_events(site.name).values()
+            if known.opt_type == OptType.OPT_IN
+            and known.event.status != EventStatus.CANCELLED
+            and known.event.test_event.lower() in ("false", "")
+        ]
+
+    def _constraints(self, site: SiteConfig, events: list[m.Event], facts: SiteFacts) -> list[Constraint]:
         constraints: list[Constraint] = []
-        for known in self.held_events(site.name).values():
-            event = known.event
-            if (
-                known.opt_type != OptType.OPT_IN
-                or event.status == EventStatus.CANCELLED
-                or event.test_event.lower() not in ("false", "")
-            ):
-                continue
+        for event in events:
             try:
-                constraints.extend(event_constraints(event, site_facts(site)))
+                constraints.extend(event_constraints(event, facts))
             except SignalRefused as exc:  # the opt policy answered optOut already; keep the others
                 log.warning("%s: event %s not applied: %s", site.name, event.event_id, exc)
         return constraints
@@ -172,12 +184,26 @@ class FlexMeasuresHooks:
                 log.exception(_DEFECT, site.name)
                 return
 
+    async def replan(self, sites: tuple[SiteConfig, ...], every: timedelta) -> None:
+        """The rolling plan: every `every`, plan each provisioned site again over the horizon from now — with
+        the latest state of charge and forecast — whether or not its events changed."""
+        while True:
+            await asyncio.sleep(every.total_seconds())
+            for site in sites:
+                if site.name in self.assets:
+                    await self.apply_or_retry(site)
+
     async def resume(self, sites: tuple[SiteConfig, ...]) -> None:
-        """After a (re)start, apply again every site that holds events: the events are on disk, so a
-        constraint FlexMeasures did not take before the restart is not lost."""
+        """After a (re)start, plan every provisioned site: the events are on disk, so a constraint FlexMeasures
+        did not take before the restart is not lost (those sites are applied before this returns); a site
+        without events gets its rolling plan in the background."""
         for site in sites:
-            if site.name in self.assets and self.held_events(site.name):
+            if site.name not in self.assets:
+                continue
+            if self.held_events(site.name):
                 await self.apply_or_retry(site)
+            else:
+                self._in_background(site)
 
     def pending(self) -> list[str]:
         """Sites whose constraints are waiting for FlexMeasures."""
@@ -200,89 +226,84 @@ class FlexMeasuresHooks:
 
     async def _apply(self, site: SiteConfig) -> ScheduleOutcome | None:
         assets = self.assets[site.name]
-        constraints = self._active_constraints(site)
-        combined = combine(constraints)
         now = floor_slot(self.clock())
-        starts = [c.start for c in constraints] + [self.applied_window.get(site.name, (now, now))[0]]
-        ends = [c.end for c in constraints] + [self.applied_window.get(site.name, (now, now))[1]]
-        window_start, window_end = max(floor_slot(min(starts)), now), ceil_slot(max(ends))
-        if window_end <= window_start:
-            return None
+        held = self._held_events(site)
+        previous = self.applied_window.get(site.name, (now, now))
+        ends = [now + self.horizon, previous[1]] + [e.dtstart + e.duration for e in held]
+        window_start, window_end = now, ceil_slot(max(ends))
+        facts = site_facts(site, (window_start, window_end))
+        constraints = self._constraints(site, held, facts)
+        combined = combine(constraints)
         defaults = site_defaults(site)
         for kind in (IMPORT_LIMIT, EXPORT_LIMIT, PRICE):
             name, unit = DSO_SENSORS[kind]
             values = sensor_values(combined.get(kind, []), window_start, window_end, defaults[kind])
-            await fm.call(
-                self.client.post_sensor_data(
-                    assets.sensors[name], start=window_start, duration=window_end - window_start, values=values, unit=unit
-                )
-            )
-        slots = int((window_end - window_start) / QUARTER)
-        await fm.call(
-            self.client.post_sensor_data(
-                assets.sensors["base-load"],
-                start=window_start,
-                duration=window_end - window_start,
-                values=[site.base_load_kw] * slots,
-                unit="kW",
-            )
-        )
+            await self._post(assets.sensors[name], window_start, window_end, values, unit)
+        household = household_series(site.base_load_kw, window_start, window_end, LOCAL_TZ)
+        await self._post(assets.sensors["base-load"], window_start, window_end, list(household.values()), "kW")
         self.applied_window[site.name] = (window_start, window_end)
         outcome = await self._schedule(site, assets, combined, window_start, window_end)
         if outcome is not None:
+            outcome.unmet = self._unmet(outcome, constraints)
             await self._tell_unmet(site, outcome, constraints)
         if outcome is not None and outcome.schedule_kw:
-            site_kw = [round(device + site.base_load_kw, 6) for device in outcome.schedule_kw]
-            await fm.call(
-                self.client.post_sensor_data(
-                    assets.sensors["aggregate-consumption"],
-                    start=window_start,
-                    duration=window_end - window_start,
-                    values=site_kw,
-                    unit="kW",
-                )
-            )
+            await self._post(assets.sensors["aggregate-consumption"], window_start, window_end, outcome.site_kw, "kW")
         return outcome
 
+    async def _post(self, sensor: int, start: datetime, end: datetime, values: list[float], unit: str) -> None:
+        await fm.call(self.client.post_sensor_data(sensor, start=start, duration=end - start, values=values, unit=unit))
+
+    def _unmet(self, outcome: ScheduleOutcome, constraints: list[Constraint]) -> dict[str, tuple[Window, ...]]:
+        """Per event, the windows the schedule leaves outside what it asks (every event's, when the job failed)."""
+        if outcome.job_failed:
+            return {c.event_id: () for c in constraints}
+        slots = [outcome.start + i * QUARTER for i in range(len(outcome.site_kw))]
+        return breached_windows(zip(slots, outcome.site_kw, strict=True), constraints)
+
     async def _tell_unmet(self, site: SiteConfig, outcome: ScheduleOutcome, constraints: list[Constraint]) -> None:
-        """Hand what the schedule cannot honour to `on_unmet` (nothing, when it honours every event): every
-        event of the window when the job failed, else each event's breached windows. Its failure is logged:
-        the schedule itself stands."""
+        """Hand what the schedule cannot honour to `on_unmet` (nothing, when it honours every event). Its failure
+        is logged: the schedule itself stands."""
         if self.on_unmet is None:
             return
         if outcome.job_failed:
-            unmet: dict[str, tuple[Window, ...]] = {c.event_id: () for c in constraints}
             why = f"the FlexMeasures schedule failed: {outcome.job_failed}"
         else:
-            unmet = breached_windows(outcome.breaches, constraints)
-            why = "the site's schedule stays above the import limit"
+            why = "the site's schedule cannot keep to what the event asks"
         try:
-            await self.on_unmet(site, unmet, why)
+            await self.on_unmet(site, outcome.unmet, why)
         except Exception:  # the VTN away or refusing: logged; the next application tells it again
             log.exception("%s: could not tell the VTN which events the schedule cannot honour", site.name)
 
     async def _aggregate(
-        self, assets: SiteAssets, start: datetime, end: datetime, device_kw: list[float], base_kw: float
+        self, assets: SiteAssets, start: datetime, end: datetime, device_kw: list[float], household: list[float]
     ) -> list[float]:
         """The scheduled site consumption FlexMeasures wrote to the aggregate-consumption sensor (FlexMeasures
-        does not flag cap breaches itself); where it wrote nothing, device schedule + base load."""
+        does not flag what a schedule misses itself); where it wrote nothing, device schedule + household."""
         written = await read_kw(self.client, assets.sensors["aggregate-consumption"], start, end)
-        return [w if w is not None else d + base_kw for w, d in zip(written, device_kw, strict=False)]
+        return [w if w is not None else d + h for w, d, h in zip(written, device_kw, household, strict=False)]
 
     async def _schedule(
         self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
-    ) -> ScheduleOutcome | None:
+    ) -> ScheduleOutcome:
+        device = site.device
+        assert device is not None  # provisioned sites have a device (provision skips the others)
         soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
-        model = device_flex_model(site, assets, soc)
-        if model is None:
-            return None  # PV only: nothing to schedule, the limits are recorded for the operator
+        place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
+        model = flex_model(
+            device, assets.power_sensor, start, end, soc, LOCAL_TZ, lambda slot: pv_kw(device.peak_kw, slot + QUARTER / 2, *place)
+        )
         targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]
-        if targets:
+        if targets and device.kind in STORAGE_KINDS:
             model["soc-targets"] = soc_points(targets)
-        context: dict[str, Any] = {}
+        # export is worth the site's feed-in tariff, never the import price (0 without a feed-in contract); a
+        # fixed price is only accepted in a trigger, not in the stored flex-context
+        context: dict[str, Any] = {"production-price": quantity(site.opt.feed_in_price_per_kwh, "EUR/kWh")}
         if combined.get(PEAK_PRICE):
             context["site-peak-consumption-price"] = trigger_segments(PEAK_PRICE, combined[PEAK_PRICE])
-        outcome = ScheduleOutcome(site.name, start, end, [], [])
+        commitments = request_commitments(combined, start, end)
+        if commitments:
+            context["commitments"] = commitments
+        outcome = ScheduleOutcome(site.name, start, end, [])
         try:
             result = await fm.call(
                 self.client.trigger_and_get_schedule(
@@ -304,20 +325,16 @@ class FlexMeasuresHooks:
             return outcome
         schedule = result[0] if isinstance(result, list) else result
         outcome.schedule_kw = [float(v) for v in schedule["values"]]
-        outcome.import_limit_kw = sensor_values(combined.get(IMPORT_LIMIT, []), start, end, site_defaults(site)[IMPORT_LIMIT])
-        outcome.site_kw = await self._aggregate(assets, start, end, outcome.schedule_kw, site.base_load_kw)
-        for index, (site_kw, limit) in enumerate(zip(outcome.site_kw, outcome.import_limit_kw, strict=False)):
-            if site_kw > limit + 1e-6:
-                outcome.breaches.append((start + index * QUARTER, site_kw, limit))
-        if outcome.breaches:
-            first = outcome.breaches[0]
+        household = list(household_series(site.base_load_kw, start, end, LOCAL_TZ).values())
+        outcome.site_kw = await self._aggregate(assets, start, end, outcome.schedule_kw, household)
+        outcome.soc_missed = missed_departures(device, soc, outcome.schedule_kw, start, LOCAL_TZ)
+        for departure, held_kwh, target_kwh in outcome.soc_missed:
             log.warning(
-                "%s: the schedule exceeds the import limit in %d slots (first %s: %.1f kW > %.1f kW)",
+                "%s: the EV leaves at %s with %.1f kWh, short of the %.1f kWh it needs (not enough time plugged in)",
                 site.name,
-                len(outcome.breaches),
-                first[0],
-                first[1],
-                first[2],
+                departure.isoformat(),
+                held_kwh,
+                target_kwh,
             )
         self.outcomes[site.name] = outcome
         return outcome

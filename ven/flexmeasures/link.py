@@ -54,4 +54,6 @@ def flexmeasures_hooks(
 ) -> FlexMeasuresHooks:
     """Hooks that apply events to the sites; schedules start from `soc_percent`. The caller re-applies the
     held events (`resume`) once the site VENs exist, so that what cannot be honoured can be told."""
-    return FlexMeasuresHooks(connection.client, connection.assets, store.events, utc_now, config.max_backoff, soc_percent)
+    return FlexMeasuresHooks(
+        connection.client, connection.assets, store.events, utc_now, config.max_backoff, soc_percent, config.flex.horizon
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from flexmeasures_client import FlexMeasuresClient
 
 from mapping.flex.constraints import EXPORT_LIMIT, IMPORT_LIMIT, PRICE
+from mapping.flex.devices import STORAGE_KINDS, Device
 from mapping.flex.flexmeasures import DSO_SENSORS, quantity, stored_flex_context
 from mapping.grid import LOCAL_ZONE, QUARTER
 from mapping.oadr.timefmt import format_duration
@@ -20,7 +21,6 @@ RESOLUTION = format_duration(QUARTER)
 TIMEZONE = LOCAL_ZONE
 #: Cariflex asset kind → FlexMeasures asset type name
 DEVICE_TYPES = {"battery": "battery", "v2g": "two-way_evse", "evse": "one-way_evse", "pv": "solar"}
-STORAGE_KINDS = ("battery", "v2g", "evse")
 SITE_SENSORS = {"site-power": "kW", "base-load": "kW", "aggregate-consumption": "kW"}
 
 
@@ -39,33 +39,28 @@ class SiteAssets:
 
 
 def storage_capacity_kwh(site: SiteConfig) -> float:
-    """The storage capacity of the site's battery or EV (configured, else 100 kWh, 75 kWh for an EV charger)."""
-    return float(site.asset.get("capacity_kwh", 75.0 if site.asset.get("kind") == "evse" else 100.0))
+    """The storage capacity of the site's battery or EV (kWh; 0 for a site without storage)."""
+    device = site.device
+    return device.capacity_kwh if device is not None and device.kind in STORAGE_KINDS else 0.0
 
 
-def device_flex_model(site: SiteConfig, assets: SiteAssets, soc_percent: float | None = None) -> dict[str, Any] | None:
-    """The device's storage flex-model (None for PV: not flexible here), from `soc_percent` when measured, else half full."""
-    asset = site.asset
-    kind = asset.get("kind")
-    if kind not in STORAGE_KINDS:
-        return None
-    capacity = storage_capacity_kwh(site)
-    power = float(asset.get("power_kw", 22.0))
-    model: dict[str, Any] = {
-        "sensor": assets.power_sensor,
-        "soc-at-start": quantity(capacity * (50.0 if soc_percent is None else min(max(soc_percent, 0.0), 100.0)) / 100.0, "kWh"),
-        "soc-min": quantity(capacity * 0.1, "kWh"),
-        "soc-max": quantity(capacity, "kWh"),
-        "power-capacity": quantity(power, "kW"),
+def stored_flex_model(device: Device) -> dict[str, Any]:
+    """What the device asset keeps as its flex-model: the fixed parts (the state of charge, plug times and
+    forecasts go in each trigger, `mapping.flex.devices.flex_model`)."""
+    if device.kind not in STORAGE_KINDS:
+        return {"consumption-capacity": quantity(0.0, "kW")}  # PV: it only produces
+    return {
+        "soc-min": quantity(device.capacity_kwh * device.reserve_percent / 100 if device.kind != "evse" else 0.0, "kWh"),
+        "soc-max": quantity(device.capacity_kwh, "kWh"),
+        "power-capacity": quantity(device.power_kw, "kW"),
+        "roundtrip-efficiency": f"{device.roundtrip_efficiency_percent:g}%",
     }
-    if kind == "evse":
-        model["production-capacity"] = quantity(0.0, "kW")  # a one-way charger cannot discharge
-    return model
 
 
 def site_defaults(site: SiteConfig) -> dict[str, float]:
-    """Values the DSO sensors fall back to: the contract for limits, the base tariff (`[opt] base_price_per_kwh`) for price."""
-    return {IMPORT_LIMIT: site.contracted_kva, EXPORT_LIMIT: site.contracted_kva, PRICE: site.opt.base_price_per_kwh}
+    """Values the DSO sensors fall back to: the contracts for limits (import: the subscription, export: the
+    export contract), the base tariff (`[opt] base_price_per_kwh`) for price."""
+    return {IMPORT_LIMIT: site.contracted_kva, EXPORT_LIMIT: site.export_kva, PRICE: site.opt.base_price_per_kwh}
 
 
 async def _asset_types(client: FlexMeasuresClient) -> dict[str, int]:
@@ -106,15 +101,18 @@ async def provision(client: FlexMeasuresClient, sites: tuple[SiteConfig, ...]) -
     existing = await client.get_assets(parse_json_fields=True)
     result: dict[str, SiteAssets] = {}
     for index, site in enumerate(sites, start=1):
+        if site.device is None:
+            print(f"skipping {site.name} ({index}/{len(sites)}): no [sites.asset], nothing to schedule", flush=True)
+            continue
         print(f"provisioning {site.name} ({index}/{len(sites)})", flush=True)
         place = {"account_id": account["id"], "latitude": site.latitude or 14.64, "longitude": site.longitude or -61.02}
         site_asset = await _find_or_add_asset(client, existing, site.name, generic_asset_type_id=types["building"], **place)
-        kind = str(site.asset.get("kind", "battery"))
+        kind = site.device.kind
         device = await _find_or_add_asset(
             client,
             existing,
             f"{site.name}-{kind}",
-            generic_asset_type_id=types[DEVICE_TYPES.get(kind, "battery")],
+            generic_asset_type_id=types[DEVICE_TYPES[kind]],
             parent_asset_id=site_asset["id"],
             **place,
         )
@@ -135,11 +133,7 @@ async def provision(client: FlexMeasuresClient, sites: tuple[SiteConfig, ...]) -
         context["inflexible-consumption"] = [{"sensor": assets.sensors["base-load"]}]
         # FlexMeasures writes the site's scheduled consumption here: that is what compliance is checked on
         context["aggregate-consumption"] = {"sensor": assets.sensors["aggregate-consumption"]}
-        model = device_flex_model(site, assets)
         await client.update_asset(site_asset["id"], {"flex_context": context}, parse_json_fields=True)
-        if model is not None:
-            # soc-at-start is only accepted in a trigger (or from a state-of-charge sensor), not stored
-            stored_model = {k: v for k, v in model.items() if k not in ("sensor", "soc-at-start")}
-            await client.update_asset(device["id"], {"flex_model": stored_model}, parse_json_fields=True)
+        await client.update_asset(device["id"], {"flex_model": stored_flex_model(site.device)}, parse_json_fields=True)
         result[site.name] = assets
     return result
