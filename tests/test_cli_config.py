@@ -17,6 +17,8 @@ from vtn.store import repository as repo
 from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 
+pytestmark = pytest.mark.external  # `cariflex` commands as processes
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [
     [],
@@ -102,7 +104,17 @@ def test_shipped_configurations_are_valid():
             "sites[0].opt.on_breach: expected one of log, partial, optOut",
         ),
         ('[[sites]]\nname = "a"\ntelemetry = "pigeon"\n', "sites[0].telemetry: expected one of mqtt, flexmeasures"),
-        ('[[sites]]\nname = "a"\n[sites.asset]\ncapacity_kwh = 0\n', "sites[0].asset.capacity_kwh: must be a positive number"),
+        (
+            '[[sites]]\nname = "a"\n[sites.asset]\nkind = "battery"\ncapacity_kwh = 0\n',
+            "sites[0].asset.capacity_kwh: must be a positive number",
+        ),
+        ('[[sites]]\nname = "a"\n[sites.asset]\ncapacity_kwh = 10\n', "sites[0].asset.kind"),
+        ('[[sites]]\nname = "a"\n[sites.asset]\nkind = "ev"\n', "sites[0].asset.kind: expected one of battery"),
+        ('[[sites]]\nname = "a"\n[sites.asset]\nkind = "v2g"\nreserve_percent = 120\n', "sites[0].asset.reserve_percent"),
+        (
+            '[[sites]]\nname = "a"\n[sites.asset]\nkind = "evse"\narrival = "late"\n',
+            "sites[0].asset.arrival: expected a local time",
+        ),
     ],
 )
 def test_bad_sites_file_names_the_key(tmp_path, sites, message):

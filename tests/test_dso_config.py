@@ -1,12 +1,14 @@
-"""`[dso]` configuration: every mistake is refused naming the key."""
+"""`[dso]` configuration: every mistake is refused naming the key; the shipped configurations are
+Martinique's, the example shows the mainland's kinds on mainland programs."""
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from mapping.settings import ConfigError
-from vtn.config import parse_config
+from vtn.config import load_config, parse_config
 
 
 def parse(text: str):
@@ -61,3 +63,43 @@ RED = [0.15, 0.75]
 def test_mistakes_name_the_key(text, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse(text)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+MAINLAND_KINDS = {"ecowatt", "tempo", "local-flex", "nebco"}
+
+
+def _uncommented_mainland(text: str) -> str:
+    """The example configuration with its commented-out mainland programs and signal kinds switched on: the
+    commented TOML lines of the two mainland paragraphs (from the comment that opens each to the next section)."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line.startswith(("# Mainland France (metropolitan) programs", "# The mainland's kinds")):
+            inside = True
+        elif not line.startswith("#") and line.strip():
+            inside = False
+        toml_line = re.match(r"# ((?:\[\[?[\w.-]+\]\]?|[\w-]+ = ).*)$", line)  # a table or a key, maybe a comment after
+        lines.append(toml_line.group(1) if inside and toml_line else line)
+    return "\n".join(lines)
+
+
+def test_the_default_configuration_has_martinique_programs_only():
+    config = load_config(ROOT / "config" / "vtn.toml")
+    programs = {p.program_id: p.market_context for p in config.programs}
+    assert {"sei-evening-peak", "dso-capacity", "sei-tariff"} <= set(programs)
+    assert all(context.startswith("http://cariflex.mq/programs/") for context in programs.values())
+    assert {kind: s.program_id for kind, s in config.dso.signals.items()} == {"sei-peak": "sei-evening-peak"}
+    assert config.dso.time_zone == "America/Martinique"
+
+
+def test_the_example_shows_the_mainland_kinds_on_mainland_programs():
+    text = (ROOT / "config" / "vtn.example.toml").read_text()
+    assert MAINLAND_KINDS.isdisjoint(parse(text).dso.signals)  # off as shipped
+    config = parse(_uncommented_mainland(text))
+    programs = {p.program_id: p.market_context for p in config.programs}
+    fed = {kind: s.program_id for kind, s in config.dso.signals.items()}
+    assert set(fed) == MAINLAND_KINDS | {"sei-peak"} and fed["sei-peak"] == "sei-evening-peak"
+    for kind in MAINLAND_KINDS:
+        assert fed[kind].startswith("mainland-") and programs[fed[kind]].startswith("http://cariflex.fr/programs/mainland-")
+    assert fed["local-flex"] == fed["nebco"]  # two mechanisms on one program: they coexist (docs/vtn.md)
+    assert config.dso.signals["tempo"].prices["RED"] == (0.1568, 0.7562)

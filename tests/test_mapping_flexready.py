@@ -14,6 +14,7 @@ from mapping.flexready.measurements import slot_means
 from mapping.flexready.orders import parse_order
 from mapping.flexready.series import parse_series
 from mapping.flexready.sites import Portfolio, Site
+from mapping.precedence import MARKET_HIGHEST
 from mapping.refusal import Refused
 
 Q = timedelta(minutes=15)
@@ -49,7 +50,7 @@ def test_a_downward_limit_becomes_an_import_cap_for_every_quarter_of_the_window(
     (plan,) = parsed.plans
     assert (plan.site, plan.signal_name, plan.signal_type) == ("a", "x-IMPORT_CAPACITY_LIMIT", "setpoint")
     assert plan.values == (20.0,) * 4 and plan.step == Q and plan.start == datetime(2026, 12, 1, 22, tzinfo=UTC)
-    assert plan.unit.kind == "powerReal" and plan.unit.scale == "k" and plan.priority == 1
+    assert plan.unit.kind == "powerReal" and plan.unit.scale == "k" and plan.priority == MARKET_HIGHEST  # below the grid band
 
 
 def test_deltas_carry_the_direction_as_the_sign_of_load_dispatch():

@@ -1,10 +1,13 @@
 """What the VTN reads of the platform's sites file (config/sites.toml, shared with the VENs): where
-each site is (the UI's map) and its contracted power (what SIMPLE levels and capacity shares mean)."""
+each site is (the UI's map), its contracted power (what SIMPLE levels and capacity shares mean) and its
+device (what share of a zone's kW it takes, `mapping.dso.zones`)."""
 
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from mapping.dso.zones import SiteCapability
 
 #: a site without contracted_kva has the VENs' default contract (ven.config.SiteConfig)
 DEFAULT_CONTRACTED_KVA = 9.0
@@ -20,11 +23,30 @@ def read_sites_file(path: Path) -> list[Mapping[str, Any]]:
     return [entry for entry in data.get("sites", []) if isinstance(entry, Mapping) and "name" in entry]
 
 
-def contracted_kw_by_ven(path: Path) -> dict[str, float]:
-    """oadrVenName → contracted power in kW (kVA taken as kW, power factor 1, as the VENs do)."""
+def _positive(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else None
+
+
+def _ven_name(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("ven_name", entry["name"]))
+
+
+def capabilities_by_ven(path: Path) -> dict[str, SiteCapability]:
+    """oadrVenName → contracted power in kW (kVA taken as kW, power factor 1, as the VENs do), device kind
+    (`[sites.asset] kind`) and its power: `power_kw` (battery, EV charger, V2G car) or `peak_kw` (PV roof)."""
     found = {}
     for entry in read_sites_file(path):
-        kva = entry.get("contracted_kva", DEFAULT_CONTRACTED_KVA)
-        if isinstance(kva, int | float) and not isinstance(kva, bool) and kva > 0:
-            found[str(entry.get("ven_name", entry["name"]))] = float(kva)
+        kw = _positive(entry.get("contracted_kva", DEFAULT_CONTRACTED_KVA))
+        if kw is None:
+            continue
+        asset = entry.get("asset")
+        asset = asset if isinstance(asset, Mapping) else {}
+        kind = asset.get("kind") if isinstance(asset.get("kind"), str) else None
+        power = _positive(asset.get("power_kw")) or _positive(asset.get("peak_kw")) or 0.0
+        found[_ven_name(entry)] = SiteCapability(kw, kind, power)
     return found
+
+
+def contracted_kw_by_ven(path: Path) -> dict[str, float]:
+    """oadrVenName → contracted power in kW (kVA taken as kW, power factor 1, as the VENs do)."""
+    return {name: site.contracted_kw for name, site in capabilities_by_ven(path).items()}

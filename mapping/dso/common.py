@@ -9,17 +9,19 @@ from zoneinfo import ZoneInfo
 from mapping.grid import LOCAL_ZONE, QUARTER, is_on_grid
 from mapping.oadr import model as m
 from mapping.openadr3 import wire
+from mapping.precedence import GRID_HIGHEST
 from mapping.refusal import Refused
 
 
 @dataclass(frozen=True)
 class AdapterSettings:
-    """Per-kind settings from `[dso.signals.<kind>]`: the program, the zones (groups) targeted, the local zone."""
+    """Per-kind settings from `[dso.signals.<kind>]`: the program, the zones (groups) targeted, the local zone
+    (`[dso] time_zone`, Martinique: the wall-clock times of EDF SEI's alerts)."""
 
     program_id: str
     zones: tuple[str, ...] = ()
     time_zone: str = LOCAL_ZONE
-    #: Tempo only: colour → (off-peak, peak) price per kWh, and the peak window in local time
+    #: Tempo only: colour → (off-peak, peak) price per kWh, and the peak window in Paris time (RTE's)
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     peak_start: time = time(6, 0)
     peak_end: time = time(22, 0)
@@ -39,7 +41,9 @@ class EventSpec:
     unit: m.ItemUnit | None
     target: m.Target
     comment: str
-    priority: int | None = None
+    #: the operators' signals carry no priority of their own: each is a grid constraint, all at the top of
+    #: the grid band (`mapping.precedence`), so where they overlap at a site the VEN keeps the stricter
+    priority: int = GRID_HIGHEST
 
     @property
     def end(self) -> datetime:

@@ -1,4 +1,5 @@
-"""RTE EcoWatt (API v5 `signals`): hourly levels of the electricity system's tension → SIMPLE events.
+"""RTE EcoWatt (API v5 `signals`): hourly levels of mainland France's electricity system → SIMPLE events.
+A mainland signal (RTE runs the mainland grid, not Martinique's): feed it to a mainland program only.
 
 Input: `{"signals": [{"GenerationFichier": "...", "jour": "2026-11-27T00:00:00+01:00", "dvalue": 2,
 "values": [{"pas": 0, "hvalue": 1}, … {"pas": 23, "hvalue": 3}]}]}`; `pas` is the hour of `jour` (the

@@ -2,8 +2,8 @@
 
 Input: `{"alert_id": "...", "date": "2026-11-26", "start": "18:00", "end": "21:00", "level": "ORANGE"}`
 with local Martinique times (`[dso] time_zone`, UTC−4) on the 15-minute grid; an end before the start
-is on the next day. Levels: VIGILANCE → SIMPLE 1, ORANGE → 2, RED → 3. Event id `sei-peak-<date>`
-(a later alert for the same evening modifies it).
+is on the next day. Levels: VIGILANCE → SIMPLE 1, ORANGE → 2, RED → 3, at priority 1 (the top of the grid
+band, as every operator signal). Event id `sei-peak-<date>` (a later alert for the same evening modifies it).
 """
 
 from datetime import timedelta
@@ -49,6 +49,5 @@ def translate(body: Any, settings: AdapterSettings) -> Translation:
         unit=None,
         target=zone_target(settings.zones),
         comment=f"EDF SEI evening peak {level} {day.isoformat()}",
-        priority=1,
     )
     return Translation(message_id=msg, events=(event,))

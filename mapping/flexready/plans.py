@@ -5,10 +5,12 @@ from datetime import datetime, timedelta
 
 from mapping.oadr import model as m
 from mapping.oadr.vocabulary import default_unit, power_kw
+from mapping.precedence import MARKET_HIGHEST
 
-#: 2.0b priorities of the aggregator program (1 highest): an explicit order beats a standing
-#: max-power series for the same site; prices and carbon never compete with limits (other kinds)
-PRIORITY = {"order": 1, "max_power": 2, "price": 3, "carbon": 4}
+#: 2.0b priorities of the aggregators' events, in the market band below every grid limit
+#: (`mapping.precedence`): an explicit order beats a standing max-power series for the same site;
+#: prices and carbon never compete with limits (other kinds)
+PRIORITY = {"order": MARKET_HIGHEST, "max_power": MARKET_HIGHEST + 1, "price": MARKET_HIGHEST + 2, "carbon": MARKET_HIGHEST + 3}
 
 IMPORT_LIMIT = "x-IMPORT_CAPACITY_LIMIT"
 CARBON_SIGNAL = "x-CARBON_INTENSITY"

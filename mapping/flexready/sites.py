@@ -1,13 +1,13 @@
 """The sites an aggregator addresses: their subscribed power (kVA), which caps every limit, their
 objective, and the groups they belong to. An order or series names exactly one site or one group."""
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mapping.flexready.units import kva_to_kw
 from mapping.openadr3 import wire
 from mapping.refusal import Refused
+from mapping.shares import proportional
 
 OBJECTIVES = ("cost", "co2")
 
@@ -53,9 +53,7 @@ def addressed(body: Mapping[str, object], portfolio: Portfolio) -> tuple[str | N
 
 def split(total_kw: float, sites: tuple[str, ...], portfolio: Portfolio) -> dict[str, float]:
     """A group's kW shared among its sites in proportion to their subscribed power."""
-    weights = {s: portfolio.sites[s].subscribed_kva for s in sites}
-    whole = math.fsum(weights.values())
-    return {s: total_kw * w / whole for s, w in weights.items()}
+    return proportional(total_kw, {s: portfolio.sites[s].subscribed_kva for s in sites})
 
 
 def check_cap(kw_by_site: Mapping[str, float], portfolio: Portfolio, field_name: str) -> None:

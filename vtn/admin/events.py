@@ -1,7 +1,8 @@
 """Creating, modifying and cancelling events in the store — the one place that changes events.
 
 Used by the CLI (directly on the database) and by the VTN's own APIs; a running VTN picks up
-changes through the store's change feed.
+changes through the store's change feed. Here too the precedence rule holds (`mapping.precedence`):
+whatever priority a grid operator's or an aggregator's event asks for, it is stored in its origin's band.
 """
 
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end, event_status
 from mapping.oadr.model import EventStatus
+from mapping.precedence import grid_priority, market_priority
 from vtn.store import Tx
 from vtn.store import repository as repo
 from vtn.store.ui_repository import audit
@@ -106,22 +108,45 @@ def draft_uniform_event(
     return draft_event(signals=(uniform_signal(name, signal_type, values, step, unit),), **fields)
 
 
+#: the prefixes of the sources the VTN's APIs write: the grid operators' (`vtn.dso`), the aggregators'
+#: (`vtn.aggregator`); any other source (the CLI, a UI user) is the VTN's operator
+GRID_SOURCE, MARKET_SOURCE = "dso:", "aggregator:"
+
+
+def ranked(source: str, priority: int | None) -> int | None:
+    """The priority an event of `source` is stored with: a grid operator's (`dso:…`) in the grid band, an
+    aggregator's (`aggregator:…`) in the market band below it, an operator's (CLI, UI) as given."""
+    if source.startswith(GRID_SOURCE):
+        return grid_priority(priority)
+    if source.startswith(MARKET_SOURCE):
+        return market_priority(priority)
+    return priority
+
+
 def _targets_overlap(a: m.Target, b: m.Target) -> bool:
     if a.is_empty() or b.is_empty():
         return True
     return any(set(getattr(a, f)) & set(getattr(b, f)) for f in ("ven_ids", "group_ids", "resource_ids", "party_ids"))
 
 
-def conflicting_event(session: Tx, event: m.Event) -> m.Event | None:
+def _other_grid_mechanism(a: str, b: str) -> bool:
+    """True for two different grid sources: two DSO clients, or two kinds of French signal (`dso:<client>/<kind>`)."""
+    return a != b and a.startswith(GRID_SOURCE) and b.startswith(GRID_SOURCE)
+
+
+def conflicting_event(session: Tx, event: m.Event, source: str) -> m.Event | None:
     """A live event of the same program and priority whose window and targets overlap `event`'s.
 
-    2.0b leaves a VEN no rule to choose between two such events, so the VTN refuses the second.
-    Targets overlap when either is empty or they share an id (a group and a venID are not expanded).
+    2.0b leaves a VEN no rule to choose between two such events, so the VTN refuses the second — from
+    the same sender. Events of two different grid mechanisms (sources `dso:…` that differ) coexist:
+    each is a limit the grid needs, and the VEN holds them all (the highest priority, then the stricter
+    value, `mapping.flex.combine`). Targets overlap when either is empty or they share an id (a group
+    and a venID are not expanded).
     """
     end = event_end(event.dtstart, event.duration)
     for live in repo.load_live_overlapping(session, event.market_context, event.priority or 0, event.dtstart, end):
         other = live.event
-        if live.cancelled or other.event_id == event.event_id:
+        if live.cancelled or other.event_id == event.event_id or _other_grid_mechanism(live.source, source):
             continue
         if _targets_overlap(other.target, event.target):
             return other
@@ -129,10 +154,12 @@ def conflicting_event(session: Tx, event: m.Event) -> m.Event | None:
 
 
 def create_event(session: Tx, event: m.Event, source: str, now: datetime) -> m.Event:
-    """Store a drafted event (refused when it duplicates an id or conflicts with a live event)."""
+    """Store a drafted event, its priority ranked by `source` (`ranked`), and return it as stored;
+    refused when it duplicates an id or conflicts with a live event."""
     if repo.load_event(session, event.event_id) is not None:
         raise EventRefused(f"event {event.event_id} already exists")
-    clash = conflicting_event(session, event)
+    event = replace(event, priority=ranked(source, event.priority))
+    clash = conflicting_event(session, event, source)
     if clash is not None:
         raise EventRefused(
             f"event {clash.event_id} of the same program and priority ({event.priority or 0}) already covers this window for "
@@ -157,9 +184,10 @@ def modify_event(
     session: Tx, event_id: str, now: datetime, near_window: timedelta, reason: str, *, actor: str, **changes: object
 ) -> m.Event:
     """Store a new modification of an event (fields of `mapping.oadr.model.Event` in `changes`), audited
-    as done by `actor` (an operator, `cli`, `dso:<client>`, `aggregator:<client>`)."""
+    as done by `actor` (an operator, `cli`, `dso:<client>`, `aggregator:<client>`), its priority ranked by `actor`."""
     current = _open_event(session, event_id)
     revised = replace(current, **changes)  # type: ignore[arg-type]
+    revised = replace(revised, priority=ranked(actor, revised.priority))
     duration = sum((i.duration for i in revised.signals[0].intervals), timedelta())
     status = event_status(revised.dtstart, duration, now, ramp_up=revised.ramp_up, near_window=near_window)
     revised = replace(

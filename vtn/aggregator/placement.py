@@ -32,8 +32,8 @@ class Outcome:
 
 
 def source_of(client_id: str) -> str:
-    """The event source recorded for an aggregator's events."""
-    return f"aggregator:{client_id}"
+    """The event source recorded for an aggregator's events (a market source: `vtn.admin.events.ranked`)."""
+    return f"{event_admin.MARKET_SOURCE}{client_id}"
 
 
 def _draft(plan: SitePlan, ven_id: str, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
@@ -79,8 +79,8 @@ def submit(
             continue
         placement["ven_id"] = ven.ven_id
         try:
-            event = _draft(plan, ven.ven_id, market_context, now, near_window)
-            event_admin.create_event(session, event, source_of(client_id), now)
+            draft = _draft(plan, ven.ven_id, market_context, now, near_window)
+            event = event_admin.create_event(session, draft, source_of(client_id), now)  # in the market band
         except event_admin.EventRefused as exc:
             placements.append({**placement, "refused": str(exc)})
             continue

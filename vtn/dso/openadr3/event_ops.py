@@ -16,16 +16,17 @@ REASON_DELETED = "deleted through the OpenADR 3 API"
 
 
 def source_of(client_id: str) -> str:
-    """The event source recorded for an upstream client."""
-    return f"dso:{client_id}"
+    """The event source recorded for an upstream client (a grid source: `vtn.admin.events.ranked`)."""
+    return f"{event_admin.GRID_SOURCE}{client_id}"
 
 
 def create(
     session: Tx, event: m.Event, client_id: str, program_id: str, version: str, body: dict[str, Any], now: datetime
-) -> UpstreamEvent:
-    """Store a new 2.0b event and its OpenADR 3 form (EventRefused on an id clash or an overlapping event)."""
-    event_admin.create_event(session, event, source_of(client_id), now)
-    return dso_repo.insert_upstream_event(session, event.event_id, client_id, program_id, version, body, now)
+) -> tuple[UpstreamEvent, m.Event]:
+    """Store a new 2.0b event and its OpenADR 3 form (EventRefused on an id clash or an overlapping event);
+    the OpenADR 3 form and the 2.0b event as stored (its priority in the grid band)."""
+    stored = event_admin.create_event(session, event, source_of(client_id), now)
+    return dso_repo.insert_upstream_event(session, event.event_id, client_id, program_id, version, body, now), stored
 
 
 def update(

@@ -85,8 +85,8 @@ async def create_event(api: Api, request: web.Request, grant: Grant) -> web.Resp
     clean = tr.clean_event(await json_body(request), api.version)
     event = await _draft(api, clean)
     now = api.ctx.now()
-    row = await api.ctx.store.call(event_ops.create, event, grant.client_id, clean["programID"], api.version, clean, now)
-    _publish(api, event, grant.client_id)
+    row, stored = await api.ctx.store.call(event_ops.create, event, grant.client_id, clean["programID"], api.version, clean, now)
+    _publish(api, stored, grant.client_id)
     _notify(api, grant, "CREATE", clean, row.event_id, row.created_at, now)
     return ok(_render(api, row), status=201)
 

@@ -15,6 +15,7 @@ from vtn.dso.openadr3 import events, programs, reports, subscriptions, vens
 from vtn.dso.openadr3.common import Api, endpoint
 from vtn.dso.openadr3.notify import Notifier
 from vtn.lifecycle import Lifecycle
+from vtn.site_registry import capabilities_by_ven
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
@@ -95,9 +96,11 @@ def add_version(app: web.Application, api: Api) -> None:
 
 
 def add_signals(app: web.Application, api: Api) -> None:
-    """The French adapters (POST /dso/signals/<kind>) and their token endpoint."""
+    """The French adapters (POST /dso/signals/<kind>) and their token endpoint; the sites file is read once,
+    here, for the sites' shares of a zone's kW."""
+    handler = dso_signals.post_signal(capabilities_by_ven(api.ctx.config.ui.sites_file))
     app.router.add_post(f"{api.base}/auth/token", _token(api))
-    app.router.add_post(f"{api.base}/signals/{{kind}}", endpoint(api, dso_signals.post_signal, "write_events"))
+    app.router.add_post(f"{api.base}/signals/{{kind}}", endpoint(api, handler, "write_events"))
 
 
 #: the app's webhook notifier (operators' tools and tests reach it here)
