@@ -267,3 +267,15 @@ def test_sensor_values_restore_the_default_outside_the_event():
     segments = [Segment(T0 + QUARTER, T0 + 2 * QUARTER, 6.0)]
     assert sensor_values(segments, T0, T0 + 3 * QUARTER, 36.0) == [36.0, 6.0, 36.0]
     assert trigger_segments(c.IMPORT_LIMIT, segments) == [{"start": "2026-11-26T22:15:00Z", "duration": "PT15M", "value": "6 kW"}]
+
+
+def test_a_level_sheds_where_the_site_can_and_is_refused_only_where_it_never_can():
+    first = T0.replace(minute=0)
+    forecast = c.LoadForecast(
+        expected_kw={first: 9.0, first + QUARTER: 2.0}, flexible_kw={first: 7.0, first + QUARTER: 0.0}
+    )  # an EV charging in the first quarter hour, done in the second
+    site = replace(SITE, forecast=forecast)
+    asked = _in_event(c.event_constraints(_event("SIMPLE", "level", [3, 3]), site))
+    assert [(x.start - T0, x.value) for x in asked] == [(timedelta(0), 2.0)]  # the EV stops; the household stays
+    with pytest.raises(c.SignalRefused, match="no flexible load"):
+        c.event_constraints(_event("SIMPLE", "level", [3, 3]), replace(SITE, flexible_kw=0.0))

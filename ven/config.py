@@ -16,7 +16,6 @@ from certs.settings import parse_tls
 from certs.tls import TlsSettings
 from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig, CurtailmentRefused
 from mapping.flex.devices import Device
-from mapping.flex.program import Programs
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
 from ven.flex_config import FlexSettings, parse_device, parse_flex
@@ -75,8 +74,8 @@ class SiteConfig:
     opt: OptPolicy = field(default_factory=OptPolicy)
     #: the site's export contract (kVA, taken as kW): what it may ever export
     export_kva: float = 0.0
-    #: what the programs it takes part in ask of it (`[flex]` of ven.toml)
-    programs: Programs = Programs()
+    #: what the programs it takes part in ask of it and its local time (`[flex]` of ven.toml)
+    flex: FlexSettings = FlexSettings()
     #: where the site's meter readings come from: "mqtt" (the platform's IoT layer) or "flexmeasures"
     telemetry: str = "mqtt"
 
@@ -427,7 +426,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
         sites = parse_sites(_read(sites_file), os.environ, default_opt)
     except ConfigError as exc:
         raise ConfigError(f"{sites_file}: {exc}") from exc
-    config = replace(config, sites=tuple(replace(site, programs=config.flex.programs) for site in sites))
+    config = replace(config, sites=tuple(replace(site, flex=config.flex) for site in sites))
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(config, **given)  # type: ignore[arg-type]
 

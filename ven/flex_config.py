@@ -3,10 +3,12 @@ rules and the rolling plan (`[flex]` of ven.toml), validated at start-up."""
 
 import math
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mapping.flex.devices import KINDS, Device, check_device
 from mapping.flex.program import DEFAULT_SIMPLE_SHED, ProgramRules, Programs, check_rules
+from mapping.grid import LOCAL_ZONE
 from mapping.refusal import Refused
 from mapping.settings import ConfigError, Table
 
@@ -38,6 +40,8 @@ class FlexSettings:
     #: how often every site is planned again (besides new events and their changes)
     replan_every: timedelta = timedelta(minutes=15)
     programs: Programs = field(default_factory=Programs)
+    #: the sites' local time: their household profile and their EVs' sessions are in it
+    time_zone: tzinfo = ZoneInfo(LOCAL_ZONE)
 
 
 def _number(table: Table, key: str, default: float) -> float:
@@ -104,9 +108,27 @@ def _rules(table: Table, default: ProgramRules) -> ProgramRules:
         raise ConfigError(f"{table.path}.{exc.field}: {exc.reason}") from exc
 
 
+def _time_zone(table: Table) -> tzinfo:
+    """An IANA zone ("America/Martinique") or a fixed offset ("UTC-04:00")."""
+    name = table.string("time_zone", LOCAL_ZONE)
+    if name.startswith("UTC") and len(name) > 3:
+        sign, hours, minutes = name[3], *name[4:].split(":")
+        try:
+            offset = timedelta(hours=int(hours), minutes=int(minutes))
+        except ValueError as exc:
+            raise ConfigError(f"{table.path}.time_zone: expected UTC±HH:MM, got {name!r}") from exc
+        if sign not in "+-" or offset >= timedelta(hours=24):
+            raise ConfigError(f"{table.path}.time_zone: expected UTC±HH:MM, got {name!r}")
+        return timezone(offset if sign == "+" else -offset)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{table.path}.time_zone: {name!r} is not a time zone (an IANA name or UTC±HH:MM)") from exc
+
+
 def parse_flex(table: Table) -> FlexSettings:
     """[flex]: the rolling plan, the default program rules and `[flex.programs."<marketContext>"]` overrides."""
-    table.reject_unknown({"horizon", "replan_every", "programs"} | _RULE_KEYS)
+    table.reject_unknown({"horizon", "replan_every", "programs", "time_zone"} | _RULE_KEYS)
     default = _rules(table, ProgramRules())
     programs_table = table.table("programs")
     by_context: dict[str, ProgramRules] = {}
@@ -119,4 +141,5 @@ def parse_flex(table: Table) -> FlexSettings:
         horizon=horizon,
         replan_every=table.positive_duration("replan_every", "PT15M", minimum=timedelta(minutes=1)),
         programs=Programs(default, by_context),
+        time_zone=_time_zone(table),
     )

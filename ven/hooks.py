@@ -99,8 +99,11 @@ class ConfiguredSource:
     """A source for tests and try-outs: the site's configured base load, assets idle, online."""
 
     def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
-        """Base load for the site meter, 0 for the asset."""
-        return site.base_load_kw if r_id.endswith("site-power") else 0.0
+        """Base load for the site meter, 0 for the asset's power; no state of charge (a schedule must not start
+        from an invented one: it starts half full, docs/flexmeasures.md)."""
+        if r_id.endswith("site-power"):
+            return site.base_load_kw
+        return None if r_id == "asset-soc" else 0.0
 
     def status(self, site: SiteConfig, at: datetime) -> r.ResourceStatus:
         """Online, no manual override."""

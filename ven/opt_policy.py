@@ -2,13 +2,12 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from mapping.flex.constraints import SignalRefused, SiteFacts, event_constraints
 from mapping.flex.devices import STORAGE_KINDS
 from mapping.flex.forecast import site_forecast
 from mapping.flex.units import UnitRefused, power_kw
-from mapping.grid import LOCAL_ZONE, QUARTER, ceil_slot, floor_slot
+from mapping.grid import QUARTER, ceil_slot, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.model import OptType
@@ -18,8 +17,6 @@ from ven.config import OptPolicy, SiteConfig
 #: extension signals this gateway understands (everything else named x-… is not supported)
 KNOWN_EXTENSIONS = ("x-IMPORT_CAPACITY_LIMIT", "x-EXPORT_CAPACITY_LIMIT", "x-GHG", "x-CARBON_INTENSITY")
 IMPORT_LIMIT_SIGNALS = ("x-IMPORT_CAPACITY_LIMIT",)
-#: the sites' local time: their daily load profile and EV sessions are in it
-LOCAL_TZ = ZoneInfo(LOCAL_ZONE)
 #: where a site without coordinates is taken to be (Fort-de-France), for its PV forecast
 DEFAULT_PLACE = (14.64, -61.02)
 
@@ -47,7 +44,8 @@ def site_facts(site: SiteConfig, window: tuple[datetime, datetime] | None = None
     forecast = None
     if window is not None:
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
-        forecast = site_forecast(device, site.base_load_kw, floor_slot(window[0]), ceil_slot(window[1]), LOCAL_TZ, place)
+        start, end = floor_slot(window[0]), ceil_slot(window[1])
+        forecast = site_forecast(device, site.base_load_kw, start, end, site.flex.time_zone, place)
     return SiteFacts(
         contracted_kw=site.contracted_kva,
         baseline_kw=site.base_load_kw,
@@ -56,13 +54,13 @@ def site_facts(site: SiteConfig, window: tuple[datetime, datetime] | None = None
         storage_capacity_kwh=device.capacity_kwh if device is not None and device.kind in STORAGE_KINDS else None,
         export_kw=site.export_kva,
         forecast=forecast,
-        programs=site.programs,
+        programs=site.flex.programs,
     )
 
 
 def event_window(event: m.Event, site: SiteConfig) -> tuple[datetime, datetime]:
     """The event and its program's preparation window before it: what the site's forecast must cover."""
-    preparation = site.programs.rules(event.market_context).preparation
+    preparation = site.flex.programs.rules(event.market_context).preparation
     return event.dtstart - preparation, event.dtstart + max(event.duration, QUARTER)
 
 

@@ -135,12 +135,20 @@ def _target(value: float, span: _Span) -> list[tuple[str, float]]:
 
 
 def _shed(span: _Span, share: float, name: str) -> list[tuple[str, float]]:
-    if share <= 0:
+    """What a SIMPLE level asks over one interval; nothing where the site has nothing to shed (an EV that has
+    finished charging): `event_constraints` refuses the event only when that holds for all of it."""
+    if share <= 0 or span.flexible_kw <= 1e-9:
         return []
-    if span.flexible_kw <= 1e-9:
-        raise SignalRefused(name, "this site has no flexible load to shed in the event's window")
     # shedding never turns into export: a site exports only where its program asks for it
     return [(IMPORT_CEILING, max(span.expected_kw - share * span.flexible_kw, 0.0))]
+
+
+def _sheds(signal: m.Signal, value: float, rules: ProgramRules) -> bool:
+    """Whether an interval value is a level that asks for a shed (SIMPLE, level offsets) above zero."""
+    if signal.name in ("SIMPLE", "simple") or (signal.name == "LOAD_CONTROL" and signal.type == "x-loadControlLevelOffset"):
+        index = int(round(max(0.0, min(3.0, value))))
+        return rules.simple_shed[index] > 0
+    return False
 
 
 def _asks(signal: m.Signal, value: float, span: _Span, site: SiteFacts) -> list[tuple[str, float]]:
@@ -258,6 +266,8 @@ def event_constraints(event: m.Event, site: SiteFacts) -> list[Constraint]:
     eiEventBaseline, else the site's forecast), within the site's contracts and its program's rules, plus the
     preparation window's import limit; refuses what it cannot express or the program does not allow."""
     constraints: list[Constraint] = []
+    shed: set[str] = set()  # signals whose levels asked a shed somewhere the site could shed
+    unshed: set[str] = set()  # signals whose levels asked a shed where the site had nothing to shed
     rank = _priority_rank(event.priority)
     rules = site.programs.rules(event.market_context)
     load = site.load()
@@ -279,10 +289,16 @@ def event_constraints(event: m.Event, site: SiteFacts) -> list[Constraint]:
                 asks = _asks(signal, interval.value, span, site)
             except UnitRefused as exc:
                 raise SignalRefused(f"{signal.name}.{exc.field}", exc.reason) from exc
+            if not asks and _sheds(signal, interval.value, rules):
+                unshed.add(signal.name)
+            elif asks and signal.name in ("SIMPLE", "simple", "LOAD_CONTROL"):
+                shed.add(signal.name)
             for kind, value in asks:
                 if kind in (IMPORT_LIMIT, IMPORT_CEILING, IMPORT_FLOOR, EXPORT_LIMIT):
                     value = _checked(kind, value, signal.name, site, rules)
                 at = end if kind in INSTANT_KINDS else start  # a state-of-charge target applies at the end of its interval
                 constraints.append(Constraint(kind, at, end, value, rank, event.event_id))
+    for name in sorted(unshed - shed):
+        raise SignalRefused(name, "this site has no flexible load to shed in the event's window")
     reductions = [c for c in constraints if c.kind == IMPORT_CEILING]
     return constraints + _around(reductions, event, site, rules)

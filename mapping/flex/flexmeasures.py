@@ -98,15 +98,22 @@ def _slot_series(segments: list[Segment], start: datetime, end: datetime) -> lis
 
 
 def _commitment(name: str, series: list[tuple[datetime, float | None]], price_field: str, price: float) -> dict[str, Any]:
-    """A commitment on the site's net power: `series` where given (priced), elsewhere 0 kW at no price."""
+    """A commitment on the site's net power: `series` where given (priced), elsewhere 0 kW at no price; runs of
+    equal slots are one segment (FlexMeasures validates every segment: a day of quarter hours is slow to read)."""
+    runs: list[tuple[datetime, datetime, float | None]] = []
+    for slot, kw in series:
+        if runs and runs[-1][1] == slot and runs[-1][2] == kw:
+            runs[-1] = (runs[-1][0], slot + QUARTER, kw)
+        else:
+            runs.append((slot, slot + QUARTER, kw))
 
-    def segment(slot: datetime, value: str) -> dict[str, str]:
-        return {"start": format_datetime(slot), "duration": format_duration(QUARTER), "value": value}
+    def segment(start: datetime, end: datetime, value: str) -> dict[str, str]:
+        return {"start": format_datetime(start), "duration": format_duration(end - start), "value": value}
 
     return {
         "name": name,
-        "baseline": [segment(slot, quantity(0.0 if kw is None else kw, "kW")) for slot, kw in series],
-        price_field: [segment(slot, quantity(0.0 if kw is None else price, "EUR/kW")) for slot, kw in series],
+        "baseline": [segment(start, end, quantity(0.0 if kw is None else kw, "kW")) for start, end, kw in runs],
+        price_field: [segment(start, end, quantity(0.0 if kw is None else price, "EUR/kW")) for start, end, kw in runs],
     }
 
 

@@ -44,10 +44,12 @@ from ven.config import SiteConfig
 from ven.flexmeasures import errors as fm
 from ven.flexmeasures.provision import SiteAssets, site_defaults
 from ven.hooks import UnmetCallback
-from ven.opt_policy import DEFAULT_PLACE, LOCAL_TZ, site_facts
+from ven.opt_policy import DEFAULT_PLACE, site_facts
 from ven.store import KnownEvent
 
 log = logging.getLogger("cariflex.ven.flexmeasures")
+#: how many sites are applied to FlexMeasures at once (its scheduling worker solves one job at a time anyway)
+APPLICATIONS_AT_ONCE = 4
 #: how a defect in applying a site's constraints is logged (with its traceback)
 _DEFECT = (
     "%s: constraints not applied: unexpected error (a defect, not FlexMeasures being away); not retried until the events change"
@@ -102,6 +104,8 @@ class FlexMeasuresHooks:
         self.applied_window: dict[str, tuple[datetime, datetime]] = {}
         self._retries: dict[str, asyncio.Task] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        #: applications in flight at once: forty sites re-planned together must not stampede one FlexMeasures
+        self._at_once = asyncio.Semaphore(APPLICATIONS_AT_ONCE)
         self._tasks: set[asyncio.Task] = set()
         #: applications by (site, result): ok, failed (FlexMeasures unreachable or refusing), job_failed, error (a
         #: defect, logged with its traceback) — read by /metrics
@@ -205,6 +209,11 @@ class FlexMeasuresHooks:
             else:
                 self._in_background(site)
 
+    async def settled(self) -> None:
+        """Return once no application is in flight (those started by events, cancellations or the rolling plan)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     def pending(self) -> list[str]:
         """Sites whose constraints are waiting for FlexMeasures."""
         return [name for name, task in self._retries.items() if not task.done()]
@@ -212,7 +221,7 @@ class FlexMeasuresHooks:
     async def apply(self, site: SiteConfig) -> ScheduleOutcome | None:
         """Post the DSO series for the affected window, trigger a schedule and check it."""
         lock = self._locks.setdefault(site.name, asyncio.Lock())
-        async with lock:
+        async with lock, self._at_once:
             try:
                 outcome = await self._apply(site)
             except fm.UNAVAILABLE:
@@ -239,7 +248,7 @@ class FlexMeasuresHooks:
             name, unit = DSO_SENSORS[kind]
             values = sensor_values(combined.get(kind, []), window_start, window_end, defaults[kind])
             await self._post(assets.sensors[name], window_start, window_end, values, unit)
-        household = household_series(site.base_load_kw, window_start, window_end, LOCAL_TZ)
+        household = household_series(site.base_load_kw, window_start, window_end, site.flex.time_zone)
         await self._post(assets.sensors["base-load"], window_start, window_end, list(household.values()), "kW")
         self.applied_window[site.name] = (window_start, window_end)
         outcome = await self._schedule(site, assets, combined, window_start, window_end)
@@ -290,7 +299,13 @@ class FlexMeasuresHooks:
         soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
         model = flex_model(
-            device, assets.power_sensor, start, end, soc, LOCAL_TZ, lambda slot: pv_kw(device.peak_kw, slot + QUARTER / 2, *place)
+            device,
+            assets.power_sensor,
+            start,
+            end,
+            soc,
+            site.flex.time_zone,
+            lambda slot: pv_kw(device.peak_kw, slot + QUARTER / 2, *place),
         )
         targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]
         if targets and device.kind in STORAGE_KINDS:
@@ -325,9 +340,9 @@ class FlexMeasuresHooks:
             return outcome
         schedule = result[0] if isinstance(result, list) else result
         outcome.schedule_kw = [float(v) for v in schedule["values"]]
-        household = list(household_series(site.base_load_kw, start, end, LOCAL_TZ).values())
+        household = list(household_series(site.base_load_kw, start, end, site.flex.time_zone).values())
         outcome.site_kw = await self._aggregate(assets, start, end, outcome.schedule_kw, household)
-        outcome.soc_missed = missed_departures(device, soc, outcome.schedule_kw, start, LOCAL_TZ)
+        outcome.soc_missed = missed_departures(device, soc, outcome.schedule_kw, start, site.flex.time_zone)
         for departure, held_kwh, target_kwh in outcome.soc_missed:
             log.warning(
                 "%s: the EV leaves at %s with %.1f kWh, short of the %.1f kWh it needs (not enough time plugged in)",

@@ -1,6 +1,7 @@
 """`cariflex provision`: the sites' assets, sensors, stored flex-context and flex-models in
 FlexMeasures, created idempotently (found by name; ids are looked up, never hard-coded)."""
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,13 +81,23 @@ async def _find_or_add_asset(client: FlexMeasuresClient, existing: list[dict], n
 async def _find_or_add_sensor(
     client: FlexMeasuresClient, asset_id: int, name: str, unit: str, consumption_positive: bool = False
 ) -> int:
+    """The sensor's id, created when missing. A power sensor is consumption positive (attribute
+    `consumption_is_positive`): FlexMeasures' default stores production as positive, and every raw reader of
+    the sensor (the devices following their schedule, the telemetry posted to it) would see the sign flipped;
+    an existing sensor without the attribute is mended."""
+    attributes = {"consumption_is_positive": True} if consumption_positive else {}
     for sensor in await client.get_sensors(asset_id=asset_id, parse_json_fields=True):
         if sensor["name"] == name:
+            held = sensor.get("attributes") or {}
+            if isinstance(held, dict) and any(held.get(k) != v for k, v in attributes.items()):
+                log.info("marking sensor %s (%s) consumption positive", sensor["id"], name)
+                await client.update_sensor(sensor["id"], {"attributes": json.dumps({**held, **attributes})})
             return sensor["id"]
     log.info("creating sensor %s on asset %s", name, asset_id)
-    return (
-        await client.add_sensor(name=name, event_resolution=RESOLUTION, unit=unit, generic_asset_id=asset_id, timezone=TIMEZONE)
-    )["id"]
+    created = await client.add_sensor(
+        name=name, event_resolution=RESOLUTION, unit=unit, generic_asset_id=asset_id, timezone=TIMEZONE, attributes=attributes
+    )
+    return created["id"]
 
 
 async def provision(client: FlexMeasuresClient, sites: tuple[SiteConfig, ...]) -> dict[str, SiteAssets]:
@@ -121,7 +132,7 @@ async def provision(client: FlexMeasuresClient, sites: tuple[SiteConfig, ...]) -
             assets.sensors[name] = await _find_or_add_sensor(client, site_asset["id"], name, unit)
         for name, unit in SITE_SENSORS.items():
             assets.sensors[name] = await _find_or_add_sensor(client, site_asset["id"], name, unit, consumption_positive=True)
-        assets.sensors["power"] = await _find_or_add_sensor(client, device["id"], "power", "kW")
+        assets.sensors["power"] = await _find_or_add_sensor(client, device["id"], "power", "kW", consumption_positive=True)
         if kind in STORAGE_KINDS:
             assets.sensors["state-of-charge"] = await _find_or_add_sensor(client, device["id"], "state-of-charge", "kWh")
         by_kind = {
