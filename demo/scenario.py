@@ -82,3 +82,13 @@ def plan(now: datetime, fast: int | None, level: str = "RED", min_left: timedelt
     local_start = start.astimezone(MARTINIQUE)
     evening = datetime.combine(local_start.date(), EVENING_START, MARTINIQUE)
     return DemoPlan(start=start, end=start + compressed_duration(fast), scenario_offset=evening - local_start, level=level)
+
+
+def ven_time_zone(scenario_offset: timedelta) -> str:
+    """The `[flex] time_zone` under which the VENs' wall clock reads the scenario's local time: Martinique's
+    UTC−4 moved by the scenario's offset (none: Martinique itself), as UTC±HH:MM."""
+    if not scenario_offset:
+        return "America/Martinique"
+    minutes = round((timedelta(hours=-4) + scenario_offset) / timedelta(minutes=1))
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -27,6 +27,8 @@ from tests.support.ui import login
 from vtn.store import curtailment_repository as curtailed
 
 BIN = Path(sys.executable).parent
+#: the home batteries of config/sites.toml (typical household load 1.5–1.9 kW)
+BATTERY_SITES = {f"site-{n}" for n in range(11, 21)}
 #: from the demo's start: setup (3 min), up to 20 minutes to the end of the event, the reports, and slack
 DEMO_TIMEOUT_S = 35 * 60
 
@@ -63,8 +65,10 @@ def test_the_alert_reaches_every_site_and_flexmeasures_schedules_the_storage(fin
     assert "VENs registered with their reports: 40/40" in text
     assert re.search(r"→ event sei-peak-\d{4}-\d\d-\d\d", text)
     assert "delivered to 40 VENs" in text
-    opted_in = int(re.findall(r"opt answers: (\d+) optIn", text)[-1])
-    assert opted_in == 40, "every site is enrolled in the SEI program and a RED level leaves them above 1 kW"
+    opted_in, opted_out = (int(n) for n in re.findall(r"opt answers: (\d+) optIn, (\d+) optOut", text)[-1])
+    # a RED alert sheds the flexible load: the batteries, EV chargers and V2G cars take part; a PV roof has nothing
+    # to shed in the evening and says so
+    assert (opted_in, opted_out) == (30, 10), (opted_in, opted_out)
     devices = max(int(n) for n in re.findall(r"FlexMeasures schedules for \S+ UTC: (\d+) devices", text))
     assert devices == 30, "the 10 batteries, 10 EV chargers and 10 V2G chargers are scheduled (PV is not flexible)"
 
@@ -129,6 +133,12 @@ def test_every_opted_in_site_reported_and_the_achieved_curtailment_is_what_the_v
     assert unreported_intervals(outcome, datetime.now(UTC)) == [], "every site that opted in reported every interval"
     total = sum(i["achieved_kw"] for i in outcome["curtailment"]["total"] if i["achieved_kw"] is not None)
     assert total > 0, outcome["curtailment"]["total"]
+    # the baseline (the hour before the event) holds no pre-charging of the response's own: a home battery's is
+    # its household's, at most the evening peak's 2.3 × its typical load (docs/flexmeasures.md)
+    for site in outcome["curtailment"]["sites"]:
+        if site["ven_name"] in BATTERY_SITES:
+            baselines = [i["baseline_kw"] for i in site["intervals"] if i["baseline_kw"] is not None]
+            assert baselines and max(baselines) <= 2.5 * 1.9, (site["ven_name"], baselines)
     # the VTN recomputes achieved = baseline − measured; the VENs' own curtailment-achieved points must agree
     stored = stored_achieved(finished.data_dir / "vtn.db", outcome["event_id"])
     assert achieved_mismatches(outcome, stored) == []

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from demo.scenario import compressed_duration, plan
+from demo.scenario import compressed_duration, plan, ven_time_zone
 from demo.simulator import new_site, step
 from demo.world import MARTINIQUE, Storage, ev_session, household_kw
+from mapping.settings import Table
 from mapping.solar import pv_kw, solar_elevation_deg
 from ven.config import SiteConfig
+from ven.flex_config import parse_flex
 
 FORT_DE_FRANCE = (14.6161, -61.0588)
 
@@ -105,3 +107,16 @@ def test_the_event_window_is_told_in_martinique_time_and_utc_with_the_wait() -> 
     assert plan(late, fast=None).window(late) == "Fri 27 Nov 18:00–22:00 Martinique (22:00–02:00 UTC), starts in 23 h 00 min"
     fast = plan(datetime(2026, 11, 26, 16, 3, tzinfo=UTC), fast=16)
     assert fast.window(datetime(2026, 11, 26, 16, 3, tzinfo=UTC)) == "12:00–12:15 Martinique (16:00–16:15 UTC), under way"
+
+
+def test_the_vens_read_the_scenarios_time_through_their_time_zone():
+    from datetime import UTC, timedelta
+
+    from demo.scenario import plan
+
+    now = datetime(2026, 11, 26, 14, 2, tzinfo=UTC)  # 10:02 in Martinique
+    the_plan = plan(now, 16)
+    zone = parse_flex(Table({"time_zone": ven_time_zone(the_plan.scenario_offset)}, "flex", {})).time_zone
+    # at the alert's start the VENs' wall clock reads 18:00, the simulated evening's start
+    assert the_plan.start.astimezone(zone).strftime("%H:%M") == "18:00"
+    assert ven_time_zone(timedelta(0)) == "America/Martinique"

@@ -89,3 +89,12 @@ def test_the_forecast_is_the_household_on_its_evening_peak_plus_what_the_device_
     assert forecast.flexible(EVENING, EVENING + QUARTER) == pytest.approx(7.0)  # it can stop; it cannot cover the house
     pv = site_forecast(Device("pv", 5.0, peak_kw=5.0), 1.5, EVENING - timedelta(hours=8), EVENING - timedelta(hours=7), MQ, FDF)
     assert pv.expected(EVENING - timedelta(hours=8), EVENING - timedelta(hours=7)) < 0  # 10:00: it exports
+
+
+def test_an_ev_drives_between_its_sessions_and_comes_back_with_what_it_holds_on_arrival():
+    night = datetime(2026, 11, 27, 2, 0, tzinfo=MQ)  # plugged in since 17:00, leaves at 07:00, back at 17:00
+    model = flex_model(EV, 7, night, night + timedelta(hours=24), 50.0, MQ)
+    [usage] = model["soc-usage"]
+    away = [s for s in usage if s["value"] != "0 kW"]
+    assert [(s["start"], s["duration"]) for s in away] == [("2026-11-27T11:00:00Z", "PT10H")]
+    assert float(away[0]["value"].split()[0]) == pytest.approx((48.0 - 18.0) / 10)  # 48 kWh at 07:00 → 18 kWh at 17:00

@@ -36,7 +36,7 @@ class FlexSettings:
     """How the VEN plans each site's device with FlexMeasures (`[flex]` of ven.toml)."""
 
     #: how far ahead each plan looks
-    horizon: timedelta = timedelta(hours=24)
+    horizon: timedelta = timedelta(hours=36)
     #: how often every site is planned again (besides new events and their changes)
     replan_every: timedelta = timedelta(minutes=15)
     programs: Programs = field(default_factory=Programs)
@@ -136,7 +136,7 @@ def parse_flex(table: Table) -> FlexSettings:
         program = programs_table.table(context)
         program.reject_unknown(_RULE_KEYS)
         by_context[context] = _rules(program, default)
-    horizon = table.positive_duration("horizon", "PT24H", minimum=timedelta(hours=1))
+    horizon = table.positive_duration("horizon", "PT36H", minimum=timedelta(hours=1))
     return FlexSettings(
         horizon=horizon,
         replan_every=table.positive_duration("replan_every", "PT15M", minimum=timedelta(minutes=1)),

@@ -126,6 +126,16 @@ def flexible_kw(device: Device, at_sessions: list[Session], household_kw: float,
     return charging + covering
 
 
+def driving_kw(at_sessions: list[Session], slot: datetime) -> float:
+    """What the EV's battery loses per hour while it is away between two sessions: it leaves with its target and
+    comes back with what it holds on arrival (FlexMeasures' `soc-usage`; 0 while plugged in)."""
+    for left, back in zip(at_sessions, at_sessions[1:], strict=False):
+        if left.departure <= slot < back.arrival:
+            hours = (back.arrival - left.departure) / timedelta(hours=1)
+            return max(left.target_kwh - back.arrival_kwh, 0.0) / hours
+    return 0.0
+
+
 def start_soc_kwh(device: Device, at_sessions: list[Session], start: datetime, soc_percent: float | None) -> float:
     """What the storage holds when a plan starts: the measured share (clamped to 0–100 %) while it is there;
     an EV not plugged in yet, what it holds on arrival; unknown, half full."""
@@ -151,8 +161,9 @@ def missed_departures(
     soc = start_soc_kwh(device, at, start, soc_percent)
     one_way = math.sqrt(device.roundtrip_efficiency_percent / 100)
     held_at: dict[datetime, float] = {}
+    hours = QUARTER / timedelta(hours=1)
     for index, kw in enumerate(schedule_kw):
-        hours = QUARTER / timedelta(hours=1)
+        soc -= driving_kw(at, start + index * QUARTER) * hours
         soc += kw * hours * one_way if kw >= 0 else kw * hours / one_way
         held_at[start + (index + 1) * QUARTER] = soc
     return [
@@ -208,7 +219,10 @@ def flex_model(
     capacity = device.capacity_kwh
     at = sessions(device, start, end, zone)
     soc_kwh = start_soc_kwh(device, at, start, soc_percent)
-    reserve = min(capacity * device.reserve_percent / 100, soc_kwh) if device.kind != "evse" else 0.0
+    # never below the reserve, nor below what it starts or comes back with (hard: FlexMeasures fails a plan that
+    # starts under it)
+    floor_kwh = min([soc_kwh, *(s.arrival_kwh for s in at if s.arrival > start)])
+    reserve = min(capacity * device.reserve_percent / 100, floor_kwh) if device.kind != "evse" else 0.0
     model: dict[str, Any] = {
         "sensor": power_sensor,
         "soc-at-start": f"{soc_kwh:g} kWh",
@@ -225,6 +239,9 @@ def flex_model(
         return model
     there = [(s, device.power_kw if any(x.plugged(s) for x in at) else 0.0) for s in slots]
     model["consumption-capacity"] = _segments(there, "kW")
+    drain = [(s, driving_kw(at, s)) for s in slots]
+    if any(kw > 0 for _, kw in drain):
+        model["soc-usage"] = [_segments(drain, "kW")]
     model["production-capacity"] = _segments(there, "kW") if device.kind == "v2g" else "0 kW"
     minima = [
         {"datetime": format_datetime(s.departure), "value": f"{max(s.target_kwh, reserve):g} kWh"}

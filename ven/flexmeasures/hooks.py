@@ -88,7 +88,7 @@ class FlexMeasuresHooks:
         clock: Callable[[], datetime],
         max_backoff: timedelta = timedelta(minutes=5),
         soc_percent: Callable[[SiteConfig, datetime], float | None] | None = None,
-        horizon: timedelta = timedelta(hours=24),
+        horizon: timedelta = timedelta(hours=36),
     ) -> None:
         self.client = client
         #: how far ahead each plan looks (the rolling horizon)
