@@ -39,6 +39,8 @@ class RecordingHooks:
 
 def ven_config(vtn_url: str, store: Path, *names: str, vtn_id: str | None = "CARIFLEX-VTN", **site_fields: object) -> VenConfig:
     """A VEN configuration for tests: fast polls until the VTN says otherwise, short back-off."""
+    # a home battery unless told otherwise: a site with something to shed, so that a SIMPLE level is opted in
+    site_fields = {"asset": {"kind": "battery"}, **site_fields}
     sites = tuple(SiteConfig(name=n, ven_name=n, opt=OptPolicy(min_import_limit_kw=1.0), **site_fields) for n in names)  # type: ignore[arg-type]
     return VenConfig(
         vtn_url=vtn_url,
