@@ -1,5 +1,5 @@
 # Cariflex — the two commands a newcomer needs are `make demo` and `make test`.
-.PHONY: demo demo-fast vtn test venv services lint bench bench-tls fuzz clean demo-clean
+.PHONY: demo demo-fast vtn test test-fast venv services lint bench bench-tls fuzz clean demo-clean
 
 venv:
 	@bash scripts/bootstrap-venv.sh
@@ -28,6 +28,14 @@ test: venv services
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache --no-logo
 	@bash scripts/run-tests.sh
+
+## The fast lane, for the edit-test loop: the tests that need nothing but the pytest process — no PostgreSQL,
+## FlexMeasures, Mosquitto, demo, VTN/VEN processes, nginx or browser, none marked slow — in under 2 minutes on a
+## 2-core machine (they mostly wait on sockets and clocks: 4 workers). `make test` still runs everything.
+## Which tests, and how the markers are kept: tests/support/lanes.py.
+test-fast: venv
+	.venv/bin/python -m pytest -q -p no:cacheprovider -n $${CARIFLEX_FAST_WORKERS:-4} --dist loadgroup --durations=10 \
+		-m "not slow and not external" tests
 
 lint: venv
 	.venv/bin/ruff check .

@@ -1,18 +1,14 @@
-"""What the demo's event did, as the VTN's store holds it: deliveries, opt answers and achieved curtailment.
+"""What the demo's event did, as the VTN serves it over HTTP: deliveries, opt answers and achieved curtailment.
 
-Read with the same queries as `cariflex event show` and `cariflex reports curtailment`, so the demo
-prints exactly what an operator would find; its table is `cariflex reports curtailment --format table`'s
-(`vtn.curtailment.table`).
+Read from the operator UI's JSON (demo/vtn_api.py), which serves the same queries as the UI's event page and
+`cariflex reports curtailment`, so the demo prints exactly what an operator would find.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from demo.vtn_api import VtnApi
 from mapping.oadr.model import OptType
-from vtn.curtailment import query as curtailment_query
-from vtn.store import repository as repo
-from vtn.store.worker import StoreWorker
 
 
 @dataclass(frozen=True)
@@ -27,7 +23,8 @@ class EventOutcome:
     delivered: dict[str, str]
     #: venID → the latest optType it answered (optIn / optOut)
     opts: dict[str, str]
-    curtailment: curtailment_query.EventCurtailment | None
+    #: the VTN's curtailment JSON (GET /ui/events/{id}/curtailment.json, docs/curtailment.md)
+    curtailment: dict[str, Any]
 
     @property
     def opted_in(self) -> list[str]:
@@ -36,27 +33,20 @@ class EventOutcome:
 
     def reported(self) -> set[str]:
         """The venIDs whose curtailment report has at least one measured interval."""
-        if self.curtailment is None:
-            return set()
-        return {s.ven_id for s in self.curtailment.sites if any(i.measured_kw is not None for i in s.intervals)}
+        return {
+            site["ven_id"]
+            for site in self.curtailment["sites"]
+            if any(interval["measured_kw"] is not None for interval in site["intervals"])
+        }
 
 
-def read_outcome(store: StoreWorker, event_id: str, contracts: Mapping[str, float]) -> EventOutcome:
-    """The event's deliveries, opt answers and curtailment from the VTN's store."""
-    found = store.call_sync(repo.load_event, event_id)
-    if found is None:
-        raise LookupError(f"no event {event_id} in the VTN's store")
-    names = {ven.ven_id: ven.ven_name or ven.ven_id for ven in store.call_sync(repo.load_vens)}
-    delivered = {ven_id: names.get(ven_id, ven_id) for ven_id, _n, _at in store.call_sync(repo.event_deliveries, event_id)}
-    opts: dict[str, str] = {}
-    for ven_id, _n, opt_type, _code, _at in store.call_sync(repo.event_responses, event_id):
-        opts[ven_id] = opt_type  # oldest first: the last answer wins
-        delivered.setdefault(ven_id, names.get(ven_id, ven_id))
-    try:
-        curtailment = store.call_sync(curtailment_query.event_curtailment, event_id, None, contracts)
-    except curtailment_query.UnknownEvent:
-        curtailment = None
-    return EventOutcome(event_id, found[0].event.status, delivered, opts, curtailment)
+async def read_outcome(vtn: VtnApi, event_id: str) -> EventOutcome:
+    """The event's deliveries, opt answers and curtailment from the VTN; LookupError when it has no such event."""
+    found = await vtn.deliveries(event_id)
+    rows = found["deliveries"]
+    delivered = {row["ven_id"]: row["ven_name"] or row["ven_id"] for row in rows}
+    opts = {row["ven_id"]: row["opt_type"] for row in rows if row["opt_type"]}
+    return EventOutcome(event_id, found["status"], delivered, opts, await vtn.curtailment(event_id))
 
 
 def as_json(outcome: EventOutcome) -> dict[str, Any]:
@@ -66,5 +56,5 @@ def as_json(outcome: EventOutcome) -> dict[str, Any]:
         "status": outcome.status,
         "delivered": outcome.delivered,
         "opts": outcome.opts,
-        "curtailment": curtailment_query.as_json(outcome.curtailment) if outcome.curtailment else None,
+        "curtailment": outcome.curtailment,
     }

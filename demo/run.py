@@ -4,7 +4,7 @@ Steps (each says what it does): PostgreSQL/Redis/Mosquitto started when missing;
 1.0.1 with the 40 sites provisioned; the VTN on SQLite (the embedded default configuration) with a
 grid-operator API client and an operator login; the site VENs (FlexMeasures and MQTT telemetry on);
 the site simulator; the alert, sent through the DSO API as EDF SEI would; then what happens, read
-from the VTN's store: deliveries, opt answers, FlexMeasures schedules, achieved curtailment.
+from the VTN's HTTP API as its operator: deliveries, opt answers, FlexMeasures schedules, achieved curtailment.
 
 Everything lives in the data folder (default var/demo, emptied at each start: running it twice
 works; `make demo-clean` removes it). Ctrl-C stops every process it started.
@@ -37,17 +37,12 @@ from demo import outcome as outcomes
 from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
 from demo.processes import CARIFLEX, Child, DemoError, cariflex, start_child, wait_for_line
 from demo.progress import out, say, show_changes, show_wait
-from demo.scenario import DemoPlan, plan
+from demo.scenario import DemoPlan, plan, ven_time_zone
 from demo.simulator import SimulatedSite, SiteSimulator, new_site
-from ven.config import SiteConfig, load_config
-from ven.flexmeasures.hooks import read_kw
-from ven.flexmeasures.provision import STORAGE_KINDS, SiteAssets, provision
+from demo.vtn_api import VtnApi
+from mapping.curtailment.report import REPORT_NAME
+from ven.api import STORAGE_KINDS, SiteAssets, SiteConfig, load_config, provision, read_kw
 from vtn.banner import BASE_URL_PATTERN
-from vtn.curtailment.table import table_lines
-from vtn.site_registry import contracted_kw_by_ven
-from vtn.store import curtailment_repository as curtailed
-from vtn.store import repository as repo
-from vtn.store.worker import StoreWorker
 
 SITES_FILE = REPO / "config" / "sites.toml"
 FM_EMAIL = "demo@cariflex.mq"
@@ -55,6 +50,8 @@ DSO_CLIENT = "edf-sei"
 UI_USER = "demo"
 #: meter history published at start: the rectangle baseline needs the hour before the event
 BACKFILL = timedelta(minutes=75)
+#: from writing the VENs' configuration to sending the alert (their registration, the backfill): ~2 minutes
+VEN_START_ALLOWANCE = timedelta(minutes=2)
 #: the file that marks a folder as the demo's (and so one it may empty)
 MARKER = ".cariflex-demo"
 #: how long after the event's end the demo waits for the VENs' curtailment reports
@@ -189,7 +186,10 @@ def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gat
     base = wait_for_line(vtn, BASE_URL_PATTERN, 90).group(1)
     gateway = Gateway(fm, sites, assets, base, vtn_db, found.group(1), password, [vtn])
 
-    ven_config = _write_ven_config(data, gateway, options.mqtt_port)
+    # the VENs read their sites' household profile and EV sessions in the scenario's time (with --fast the
+    # evening is now): the plan as it will be once they are up
+    anticipated = plan(datetime.now(UTC) + VEN_START_ALLOWANCE, options.fast, options.level)
+    ven_config = _write_ven_config(data, gateway, options.mqtt_port, ven_time_zone(anticipated.scenario_offset))
     say(f"starting the {len(sites)} site VENs (FlexMeasures and MQTT telemetry on; {ven_config})")
     ven = start_child(
         "VENs", ["ven", "--config", str(ven_config)], data / "ven.log", env={**os.environ, "CARIFLEX_FM_PASSWORD": fm.password}
@@ -207,8 +207,8 @@ async def _provision(fm: FlexMeasuresServer, sites: tuple[SiteConfig, ...]) -> d
         await client.close()
 
 
-def _write_ven_config(data: Path, gateway: Gateway, mqtt_port: int) -> Path:
-    """The VENs' configuration: config/ven.toml's defaults with FlexMeasures and MQTT on."""
+def _write_ven_config(data: Path, gateway: Gateway, mqtt_port: int, time_zone: str) -> Path:
+    """The VENs' configuration: config/ven.toml's defaults with FlexMeasures and MQTT on, in the scenario's time."""
     path = data / "ven.toml"
     path.write_text(
         f"""# Written by `cariflex demo` — config/ven.toml documents every key.
@@ -234,18 +234,21 @@ forward_every = "PT30S"
 [mqtt]
 enabled = true
 port = {mqtt_port}
+
+[flex]
+time_zone = "{time_zone}"
 """
     )
     return path
 
 
 async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
-    store = StoreWorker(gateway.vtn_db, origin="demo")
+    vtn = VtnApi(gateway.vtn_url, UI_USER, gateway.ui_password)
     fm_client = gateway.fm.client()
     stop = asyncio.Event()
     try:
         with step("waiting for the VENs to register", data / "ven.log"):
-            await _wait_for_vens(store, gateway)
+            await _wait_for_vens(vtn, gateway)
         the_plan = plan(datetime.now(UTC), options.fast, options.level)
         simulator = SiteSimulator(
             [_simulated(site, gateway.assets[site.name]) for site in gateway.sites],
@@ -262,7 +265,7 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
         live = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
         event_id = await _send_alert(gateway.vtn_url, gateway.dso_secret, the_plan, data / "vtn.log")
         _print_ui(gateway)
-        result = await _follow(store, gateway, the_plan, event_id, simulator, live, data)
+        result = await _follow(vtn, gateway, the_plan, event_id, simulator, live, data)
         if options.exit_when_done:
             return result
         say("the demo keeps running: open the UI above; Ctrl-C stops everything")
@@ -271,7 +274,7 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
     finally:
         stop.set()
         await fm_client.close()
-        store.close()
+        await vtn.close()
 
 
 async def _scheduled_charging_kw(client: FlexMeasuresClient, sensor: int, start: datetime, end: datetime) -> list[float | None]:
@@ -285,13 +288,13 @@ def _simulated(site: SiteConfig, assets: SiteAssets) -> SimulatedSite:
     return new_site(site, assets.power_sensor if kind in STORAGE_KINDS else None)
 
 
-async def _wait_for_vens(store: StoreWorker, gateway: Gateway, timeout: float = 180.0) -> None:
+async def _wait_for_vens(vtn: VtnApi, gateway: Gateway, timeout: float = 180.0) -> None:
     """Until every site's VEN is registered and offers the x-ACHIEVED_CURTAILMENT report."""
     names = {site.ven_name for site in gateway.sites}
     deadline, shown = time.monotonic() + timeout, -1
     while True:
-        vens = [v for v in await store.call(repo.load_vens) if v.ven_name in names and v.registration_id]
-        ready = await store.call(curtailed.offering, [v.ven_id for v in vens])
+        vens = [v for v in await vtn.vens() if v["ven_name"] in names and v["registration_id"]]
+        ready = {v["ven_id"] for v in vens if REPORT_NAME in v["reports"]}
         if len(ready) != shown:
             say(f"VENs registered with their reports: {len(ready)}/{len(names)}")
             shown = len(ready)
@@ -363,7 +366,7 @@ def _shown(path: Path) -> str:
 
 
 async def _follow(
-    store: StoreWorker,
+    vtn: VtnApi,
     gateway: Gateway,
     the_plan: DemoPlan,
     event_id: str,
@@ -372,7 +375,6 @@ async def _follow(
     data: Path,
 ) -> int:
     """Print what changes until every opted-in VEN has reported its curtailment (or the wait is over)."""
-    contracts = contracted_kw_by_ven(SITES_FILE)
     shown: dict[str, object] = {}
     give_up = the_plan.end + REPORT_WAIT
     while True:
@@ -380,8 +382,8 @@ async def _follow(
         if live.done():
             with step(f"the site simulator (MQTT on {simulator.mqtt_host}:{simulator.mqtt_port})"):
                 live.result()  # the simulator failed: say why
-        with step("reading the event's outcome from the VTN's store", data / "vtn.log"):
-            found = await asyncio.to_thread(outcomes.read_outcome, store, event_id, contracts)
+        with step(f"reading the event's outcome from the VTN at {vtn.base_url}", data / "vtn.log"):
+            found = await outcomes.read_outcome(vtn, event_id)
         show_changes(found, simulator.scheduled_kw, the_plan, shown)
         show_wait(the_plan, shown)
         reported = found.reported()
@@ -392,9 +394,10 @@ async def _follow(
             say(f"only {len(reported)} of {len(found.opted_in)} opted-in VENs reported their curtailment by {give_up:%H:%M} UTC")
             break
         await asyncio.sleep(5)
+    with step(f"reading the event's curtailment table from the VTN at {vtn.base_url}", data / "vtn.log"):
+        lines = await vtn.curtailment_table(event_id)
     table = on_store(gateway.vtn_db, "reports", "curtailment", event_id, "--format", "table")
     say(f"achieved curtailment of event {event_id}, from the VTN's store (the same table: {table}):")
-    lines = table_lines(found.curtailment) if found.curtailment else [f"no curtailment reported yet for event {event_id}"]
     for line in lines:
         out(f"    {line}")
     (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))

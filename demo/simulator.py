@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 
 import aiomqtt
 
-from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw, pv_kw
+from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw
 from mapping.grid import QUARTER, floor_slot
-from ven.config import SiteConfig
-from ven.flexmeasures.provision import storage_capacity_kwh
+from mapping.solar import pv_kw
+from ven.api import SiteConfig, storage_capacity_kwh
 
 log = logging.getLogger("cariflex.demo.simulator")
 
@@ -63,7 +63,9 @@ def new_site(config: SiteConfig, power_sensor: int | None) -> SimulatedSite:
     power = float(config.asset.get("power_kw", 22.0))
     if site.kind == "battery":
         capacity = storage_capacity_kwh(config)
-        site.storage = Storage(capacity, capacity / 2, power, power, default_charge_kw=min(7.0, power))
+        # without a dispatched schedule a home battery idles (the forecast a request is measured against assumes
+        # so): a top-up of its own would sit in the baseline hour before the event as if it were the household's
+        site.storage = Storage(capacity, capacity / 2, power, power, default_charge_kw=0.0)
     return site
 
 

@@ -10,8 +10,9 @@ from tests.support.flexmeasures import flexmeasures  # noqa: F401  (session fixt
 from tests.support.pki import TestPki, make_test_pki
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 
-# `cariflex demo --fast` in the background of the session when tests/test_demo.py is selected
-pytest_plugins = ["tests.support.demo_run"]
+# `cariflex demo --fast` in the background of the session when tests/test_demo.py is selected; the fast lane's
+# `external` marker, given and checked; pytester, for tests/test_suite_setup.py to try the latter on a suite of its own
+pytest_plugins = ["tests.support.demo_run", "tests.support.lanes", "pytester"]
 
 
 @pytest.fixture(scope="session")

@@ -241,6 +241,7 @@ async def test_a_sites_telemetry_comes_back_as_quarter_hour_means(vtn):
     assert status == 400 and body["field"] == "end"
 
 
+@pytest.mark.slow  # two VTNs racing
 @pytest.mark.postgres
 async def test_the_same_order_sent_to_two_vtn_processes_at_once_is_stored_once(tmp_path):
     """Two VTN processes on one PostgreSQL store; the same order reaches both at the same moment (a

@@ -69,6 +69,7 @@ async def test_an_order_reaches_the_sites_vens_and_their_acks_come_back(sqlite_u
             assert {s["event_id"] for s in order["sites"]} <= received
 
 
+@pytest.mark.external  # the machine's Mosquitto
 async def test_after_the_window_the_api_returns_measured_and_achieved_per_site(sqlite_url, tmp_path):
     """Baseline 11 kW (10 then 12 kW over the hour before); the order caps import at 7 kW for two
     quarters; the meter reads 6 then 9 kW → measured 6 and 9, achieved 5 and 2 kW, ratio 7/8."""

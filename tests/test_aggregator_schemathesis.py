@@ -12,6 +12,8 @@ import pytest
 
 from tests.support.api_clients import BIN, blocking_token, vtn_process_with_client
 
+pytestmark = pytest.mark.external  # a `cariflex vtn` process
+
 CONFIG = """
 [vtn]
 host = "127.0.0.1"

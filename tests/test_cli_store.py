@@ -23,6 +23,8 @@ from vtn.store import repository as repo
 from vtn.store.database import alembic_config, newest_revision, upgrade
 from vtn.store.worker import StoreWorker
 
+pytestmark = pytest.mark.external  # `cariflex` commands as processes
+
 #: commands that read, or act on something stored: none may create a store
 EXISTING_ONLY = [
     ["event", "list"],

@@ -42,6 +42,8 @@ from vtn.admin import reports as report_admin
 from vtn.store import curtailment_repository as curtailed
 from vtn.store import report_repository as reports
 
+pytestmark = pytest.mark.external  # Mosquitto (the machine's, and brokers of its own)
+
 Q = timedelta(minutes=15)
 MINUTE = timedelta(minutes=1)
 FAST_RECONNECT = dict(min_backoff=timedelta(milliseconds=200), max_backoff=timedelta(seconds=1))

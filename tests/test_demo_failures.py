@@ -70,6 +70,7 @@ async def test_a_vtn_that_is_gone_is_a_failed_step(refusing_port: int, tmp_path:
         await demo_run._send_alert(url, "secret", plan(datetime.now(UTC), 16), tmp_path / "vtn.log")
 
 
+@pytest.mark.external  # the demo's first steps
 def test_an_unforeseen_error_ends_with_one_failed_line_and_its_traceback_in_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -91,6 +92,7 @@ def test_an_unforeseen_error_ends_with_one_failed_line_and_its_traceback_in_the_
     assert "broken_start" in (data / "demo-error.txt").read_text()
 
 
+@pytest.mark.external  # a Python process of its own
 def test_progress_lines_after_the_reader_has_gone_do_not_stop_the_clean_up() -> None:
     """`make demo-fast | tee demo.log`, then Ctrl-C: tee dies with the demo, and every later progress line must
     be dropped quietly, so the clean-up that prints them still runs to its end."""

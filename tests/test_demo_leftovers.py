@@ -13,6 +13,8 @@ import pytest
 from tests.support.demo_run import process_gone, read_flexmeasures_processes
 from tests.support.eventually import eventually_sync
 
+pytestmark = pytest.mark.external  # stand-ins for the demo's FlexMeasures processes
+
 
 def _wait_gone(pids: list[int], timeout: float = 30) -> None:
     eventually_sync(lambda: all(process_gone(pid) for pid in pids), f"pids {pids} gone", timeout=timeout)

@@ -15,6 +15,8 @@ from demo.simulator import SCHEDULE_READS_AT_ONCE, SimulatedSite, SiteSimulator,
 from tests.support.mqtt import free_port, kill, port_open, private_broker_conf, start_broker
 from ven.config import SiteConfig
 
+pytestmark = pytest.mark.external  # a Mosquitto broker of its own
+
 NOW = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
 

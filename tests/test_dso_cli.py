@@ -9,6 +9,8 @@ import pytest
 from tests.support.dso import token
 from tests.support.eventually import eventually
 
+pytestmark = pytest.mark.external  # `cariflex` commands as processes
+
 
 def cariflex(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cariflex.cli", *args], capture_output=True, text=True, timeout=120)

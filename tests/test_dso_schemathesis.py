@@ -20,6 +20,8 @@ from mapping.oadr.encode import encode
 from tests.support.api_clients import BIN, blocking_token, vtn_process_with_client
 from tests.support.reference_data import openadr3_spec
 
+pytestmark = pytest.mark.external  # a `cariflex vtn` process
+
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 #: examples per operation and phase: about 4,000 cases per version
 EXAMPLES = "10"

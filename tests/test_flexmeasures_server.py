@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.flexmeasures import FlexMeasuresServer, flexmeasures  # noqa: F401  (session fixture)
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.external]  # a FlexMeasures server of its own
 
 TZ = "America/Martinique"
 STEP = pd.Timedelta("PT15M")

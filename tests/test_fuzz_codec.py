@@ -5,6 +5,7 @@ encodes again to well-formed XML. Never another exception.
 (Re-encoding is not asserted schema-valid: decoding drops what the model does not carry, e.g. Green
 Button payloads, so a round trip of such a report is not the same message.)"""
 
+import pytest
 from hypothesis import given
 
 from mapping.oadr.codes import OadrError
@@ -12,6 +13,8 @@ from mapping.oadr.decode import decode, open_envelope
 from mapping.oadr.encode import encode
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from tests.support.fuzz import any_body, fuzz_settings, sample_bodies, tree_mutants
+
+pytestmark = pytest.mark.slow  # thousands of fuzzed messages
 
 BODIES = sample_bodies()
 

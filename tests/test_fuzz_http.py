@@ -21,6 +21,8 @@ from tests.support.threaded_vtn import vtn_in_thread
 from tests.support.vtn_harness import config_for_tests
 from vtn.oadr.http import BASE_PATH, SERVICES
 
+pytestmark = pytest.mark.slow  # thousands of fuzzed requests
+
 SERVICE_NAMES = sorted(SERVICES) + ["NoSuchService"]
 
 

@@ -23,7 +23,7 @@ from tests.support.dso import add_client
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv-openadr3-client"
 #: both versions' tests share the venv (made once): under pytest-xdist they run on one worker, or two would make it at once
-pytestmark = pytest.mark.xdist_group("openadr3-client")
+pytestmark = [pytest.mark.xdist_group("openadr3-client"), pytest.mark.external]  # another venv's Python running ElaadNL's client
 SCRIPT = Path(__file__).resolve().parent / "interop" / "elaad_bl_client.py"
 
 

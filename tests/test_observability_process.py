@@ -12,12 +12,15 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from mapping.oadr import model as m
 from observability.logs import JsonFormatter
 from tests.support.metrics import scrape, value
 from tests.support.oadr_client import RawClient
 from tests.support.vtn_process import wait_base_url
+
+pytestmark = pytest.mark.external  # `cariflex` processes
 
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = [sys.executable, "-m", "cariflex.cli"]

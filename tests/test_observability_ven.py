@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
+import pytest
 
 from mapping.oadr import model as m
 from observability.http import MetricsSettings
@@ -27,6 +28,7 @@ FAST = dict(
 )
 
 
+@pytest.mark.slow  # poll cycles in real time
 async def test_ven_metrics_after_poll_cycles(sqlite_url, tmp_path):
     hooks = RecordingHooks()
     async with running_vtn(config_for_tests(sqlite_url, **FAST)) as vtn:
@@ -70,6 +72,7 @@ async def test_ven_without_a_metrics_listener_opens_none(sqlite_url, tmp_path):
             assert ven.ops_port is None
 
 
+@pytest.mark.external  # the machine's Mosquitto
 async def test_ven_metrics_count_mqtt_telemetry(sqlite_url, tmp_path):
     ensure_machine_broker()
     name = f"site-obs-{uuid.uuid4().hex[:8]}"  # a site no other test (or concurrent run) publishes to

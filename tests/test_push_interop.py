@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
+import pytest
 
 from mapping.oadr.encode import encode
 from tests.conformance.push_helpers import FAST_PUSH
@@ -41,6 +42,7 @@ async def _answered(vtn, event_id: str, modification: int) -> bool:
     return any(n == modification for _v, n, _o, _c, _t in await vtn.ctx.store.call(repo.event_responses, event_id))
 
 
+@pytest.mark.slow  # an event run in real time
 async def test_push_ven_gets_events_and_reports_without_polling(sqlite_url, tmp_path, monkeypatch):
     hooks = RecordingHooks()
     polls: list[str] = []
@@ -99,6 +101,7 @@ async def test_push_ven_down_then_back_gets_everything(sqlite_url, tmp_path):
             assert ven.vens["site-d"].site.ven_id == ven_id
 
 
+@pytest.mark.slow  # an event run in real time
 async def test_pull_and_push_vens_side_by_side(sqlite_url, tmp_path):
     hooks_push, hooks_pull = RecordingHooks(), RecordingHooks()
     async with (

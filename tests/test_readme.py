@@ -94,6 +94,7 @@ def _exports() -> dict[str, str]:
     return dict(re.findall(r"^export (\w+)='?([^'\n]*)'?", README, flags=re.M))
 
 
+@pytest.mark.external  # the README's `cariflex` commands as processes
 def test_each_cariflex_command_runs_on_a_store(tmp_path: Path) -> None:
     """Every short-lived command, in the README's order, on one SQLite store: EVENT_ID is the event the README's
     first `event create` makes, VEN_ID a registered VEN; PostgreSQL URLs and output folders point to the test's."""
@@ -139,6 +140,7 @@ async def _stops_cleanly(process: subprocess.Popen) -> None:
     assert code == 0, f"exit {code} after SIGTERM:\n{process.stderr.read() if process.stderr else ''}"
 
 
+@pytest.mark.external  # a `cariflex vtn` process
 @pytest.mark.postgres
 async def test_the_readme_vtn_command_serves_on_postgresql_and_stops_cleanly(tmp_path: Path) -> None:
     (line,) = _long_running("vtn")
@@ -154,6 +156,7 @@ async def test_the_readme_vtn_command_serves_on_postgresql_and_stops_cleanly(tmp
             await _stops_cleanly(process)
 
 
+@pytest.mark.external  # `cariflex ven` processes
 async def test_the_readme_ven_commands_register_with_a_vtn_and_stop_cleanly(sqlite_url: str, tmp_path: Path) -> None:
     """Each `cariflex ven` line, pointed at the test's VTN (its URL for the README's 8080 one, or added to the
     line that takes config/ven.toml's) and a store of the test's: its VENs register, and SIGTERM stops it."""

@@ -42,6 +42,7 @@ def test_an_altered_sample_fails_loudly(tmp_path):
         reference_data.verified(copy)
 
 
+@pytest.mark.external  # git
 def test_no_tracked_file_names_a_path_outside_the_repository():
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     outside = ('"shared"', "shared/oadr-samples", "shared/openadr3-spec", "/work/", "parents[3]")

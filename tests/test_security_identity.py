@@ -163,6 +163,7 @@ def test_tls_configuration_errors_name_the_key(tmp_path, test_pki):
     assert config.proxy is not None and config.proxy.trusts("10.1.2.3") and not config.proxy.trusts("192.168.1.1")
 
 
+@pytest.mark.external  # `cariflex certs` as a process
 def test_cariflex_certs_prints_fingerprints_and_revokes(tmp_path):
     out = tmp_path / "pki"
     cli = (

@@ -26,7 +26,10 @@ from ven.config import PushSettings
 from vtn.oadr.security_config import ProxyTrust
 from vtn.store import repository as repo
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it: scripts/ensure-nginx.sh)")
+pytestmark = [
+    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it: scripts/ensure-nginx.sh)"),
+    pytest.mark.external,  # nginx in front of the VTN
+]
 
 HEADER = "X-SSL-Client-Cert"
 NOT_AUTHORIZED = ResponseCode.NOT_REGISTERED_OR_AUTHORIZED

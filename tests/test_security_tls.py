@@ -124,6 +124,7 @@ def test_dev_pki_files_and_fingerprints(test_pki):
         assert Path(test_pki.key(stem)).stat().st_mode & 0o077 == 0  # keys readable by their owner only
 
 
+@pytest.mark.external  # a `cariflex vtn` process
 async def test_cariflex_vtn_serves_mutual_tls_from_its_configuration(test_pki, tmp_path):
     """The real command: `cariflex vtn --config` with a [tls] section listens on https and
     completes a 2.0b handshake with a VEN certificate."""

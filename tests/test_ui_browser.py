@@ -35,9 +35,12 @@ OTHER_PROGRAM = "http://cariflex.mq/programs/other"
 MARTINIQUE = ZoneInfo("America/Martinique")  # the default [ui] timezone: UTC−4, AST
 
 async_playwright = pytest.importorskip("playwright.async_api").async_playwright
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None, reason="Debian's chromium is missing (make test installs it: scripts/ensure-browser.sh)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None, reason="Debian's chromium is missing (make test installs it: scripts/ensure-browser.sh)"
+    ),
+    pytest.mark.external,  # headless chromium
+]
 
 
 def _curtailment_points(event: m.Event) -> list[dict]:

@@ -4,6 +4,7 @@ keyset pages, CSV exports against the store, audited actions reaching the VEN, `
 import asyncio
 import csv
 import io
+import json
 import os
 import re
 import subprocess
@@ -13,8 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import pytest
 
 from mapping.oadr import model as m
+from mapping.oadr import report_model as r
+from tests.support.reports import register_reports, usage_metadata
 from tests.support.ui import PASSWORD, add_user, hidden, login
 from tests.support.vtn_harness import PROGRAM
 from vtn.admin import events as event_admin
@@ -47,7 +51,8 @@ async def _page(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
 async def test_nothing_but_login_and_static_files_is_reachable_anonymously(vtn):
     async with aiohttp.ClientSession() as anonymous:
         pages = ("/ui/", "/ui/events", "/ui/events.csv", "/ui/events/x", "/ui/events/x/cancel", "/ui/vens", "/ui/vens/x",
-                 "/ui/vens/x/request-report", "/ui/vens/x/reregister", "/ui/reports", "/ui/reports.csv", "/ui/audit")  # fmt: skip
+                 "/ui/vens/x/request-report", "/ui/vens/x/reregister", "/ui/reports", "/ui/reports.csv", "/ui/audit",
+                 "/ui/vens.json", "/ui/events/x/deliveries.json", "/ui/events/x/curtailment.txt")  # fmt: skip
         for path in pages:
             async with anonymous.get(vtn.base_url + path, allow_redirects=False) as reply:
                 assert reply.status == 303 and reply.headers["Location"].startswith("/ui/login"), path
@@ -162,6 +167,14 @@ async def test_cancel_needs_the_csrf_token_and_the_operator_role_and_is_audited(
             reg.ven_id, "optOut", "0", "0",
         )  # fmt: skip
         assert (await _page(viewer, f"{vtn.base_url}/ui/events/nope/deliveries.csv"))[0] == 404
+        # the same rows as JSON, with the event's status (what the demo follows)
+        status, text = await _page(viewer, f"{vtn.base_url}/ui/events/{event.event_id}/deliveries.json")
+        found = json.loads(text)
+        stored, _ = await vtn.admin_store.call(repo.load_event, event.event_id)
+        assert status == 200 and found["event_id"] == event.event_id and found["status"] == stored.event.status
+        assert found["cancelled"] is False
+        assert [{k: str(v) if v is not None else "" for k, v in d.items()} for d in found["deliveries"]] == [row]
+        assert (await _page(viewer, f"{vtn.base_url}/ui/events/nope/deliveries.json"))[0] == 404
         async with viewer.post(url, data={"csrf": hidden(html, "csrf")}) as reply:
             assert reply.status == 403 and "role" in await reply.text()
         status, confirm = await _page(operator, url)
@@ -348,6 +361,7 @@ async def test_report_csv_matches_the_stored_points(vtn):
     assert len(rows) == 5
 
 
+@pytest.mark.external  # `cariflex user add` as a process
 def test_user_add_never_prompts_and_stores_only_a_hash(sqlite_url, tmp_path):
     env = {**os.environ, "UI_PW": "s3cret-enough"}
     cmd = [sys.executable, "-m", "cariflex.cli", "user", "add", "ops", "--role", "operator", "--db", sqlite_url]
@@ -389,8 +403,18 @@ async def test_vens_go_by_site_name_and_a_ven_page_tells_its_site_and_answers(vt
     first = regs["site-01"].ven_id
     event = await vtn.create_event(values=(1.0,), start_in=timedelta(hours=2), target=m.Target(ven_ids=(first,)))
     await vtn.client.ack(first, (await vtn.client.request_events(first)).events, "optIn")
+    assert isinstance(await vtn.client.poll(first), r.RegisterReport)  # the VTN's own report registration
+    await vtn.client.send("EiReport", register_reports(first, usage_metadata()))
     session = await login(vtn.base_url, "v")
     try:
+        # the list as JSON, for scripts and the demo: the same order, what each VEN registered and offers
+        status, text = await _page(session, f"{vtn.base_url}/ui/vens.json")
+        listed = json.loads(text)
+        assert status == 200 and listed["next"] is None
+        assert [v["ven_id"] for v in listed["vens"]] == [regs[n].ven_id for n in ("site-01", "site-02", "site-03")]
+        summary = await vtn.admin_store.call(ven_overview.one_ven, first)
+        assert listed["vens"][0]["reports"] == list(summary.reports) and summary.reports
+        assert listed["vens"][0]["registration_id"] == regs["site-01"].registration_id and listed["vens"][0]["online"]
         status, html = await _page(session, f"{vtn.base_url}/ui/vens")
         assert status == 200
         assert re.findall(r'<tr data-ven="([^"]+)"', html) == [regs[n].ven_id for n in ("site-01", "site-02", "site-03")]

@@ -31,6 +31,8 @@ from ven.telemetry_mqtt import MqttTelemetrySource, Rejected, parse_message
 from vtn.config import AutoReport
 from vtn.store import report_repository as reports
 
+pytestmark = pytest.mark.external  # Mosquitto (the machine's, and brokers of its own)
+
 FAST_RECONNECT = dict(min_backoff=timedelta(milliseconds=200), max_backoff=timedelta(seconds=1))
 
 

@@ -5,10 +5,13 @@ import asyncio
 import socket
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from openleadr import OpenADRServer
 
 from tests.support.eventually import eventually
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
+
+pytestmark = pytest.mark.slow  # an event run in real time
 
 
 def _free_port() -> int:

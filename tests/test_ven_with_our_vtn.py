@@ -14,6 +14,8 @@ from vtn.config import AutoReport
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 
+pytestmark = pytest.mark.slow  # events run in real time
+
 FAST = dict(
     poll_interval=timedelta(seconds=1), auto_reports=(AutoReport("TELEMETRY_USAGE", timedelta(seconds=1), timedelta(seconds=1)),)
 )

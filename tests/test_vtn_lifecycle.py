@@ -45,6 +45,7 @@ def test_priority_order_puts_one_first_and_none_last():
     assert [e.event_id for e in sorted(events, key=priority_key)] == ["p1", "p2", "zero", "none"]
 
 
+@pytest.mark.slow  # status changes in real time
 async def test_status_changes_are_stored_and_redistributed(sqlite_url):
     async with running_vtn(config_for_tests(sqlite_url, near_window=timedelta(seconds=3))) as vtn:
         reg = await vtn.client.register("site-lifecycle")

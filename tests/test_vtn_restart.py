@@ -17,6 +17,8 @@ from tests.support.oadr_client import RawClient
 from tests.support.reports import opt_event, register_reports, update
 from tests.support.vtn_process import wait_base_url
 
+pytestmark = pytest.mark.external  # a `cariflex vtn` process, stopped and started again
+
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = [sys.executable, "-m", "cariflex.cli"]
 

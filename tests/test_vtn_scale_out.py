@@ -35,7 +35,7 @@ from vtn.store.database import libpq_url
 from vtn.store.event_status import status_history
 from vtn.store.worker import StoreWorker
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.external]  # `cariflex vtn` processes and nginx
 
 RANK = {"far": 1, "near": 2, "active": 3, "completed": 4, "cancelled": 5}
 #: every process reads the change feed only once an hour by itself: what arrives sooner came by NOTIFY (or a fence)

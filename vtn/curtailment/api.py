@@ -3,6 +3,8 @@ application (behind its login; viewers may read):
 
 GET /ui/events/{event_id}/curtailment.json   → vtn.curtailment.query.as_json (`?ven=` for one VEN)
 GET /ui/events/{event_id}/curtailment.csv    → CSV_COLUMNS rows, per VEN then totals (`*`)
+GET /ui/events/{event_id}/curtailment.txt    → vtn.curtailment.table: the table `cariflex reports curtailment
+                                               --format table` and the demo print
 GET /ui/vens/{ven_id}/curtailment.json       → {"ven_id", "events": [as_json …]}, newest first
 """
 
@@ -14,6 +16,7 @@ from aiohttp import web
 
 from vtn.csv_export import attachment, safe_values
 from vtn.curtailment import query
+from vtn.curtailment.table import table_lines
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
 
@@ -38,6 +41,9 @@ def add_routes(app: web.Application, store: StoreWorker, contracts: Mapping[str,
             headers={"Content-Disposition": attachment(f"curtailment-{found.event_id}")},
         )
 
+    async def event_table(request: web.Request) -> web.Response:
+        return web.Response(text="\n".join(table_lines(await _event(store, contracts, request))) + "\n")
+
     async def ven_json(request: web.Request) -> web.Response:
         ven_id = request.match_info["ven_id"]
         if await store.call(repo.load_ven, ven_id) is None:
@@ -47,6 +53,7 @@ def add_routes(app: web.Application, store: StoreWorker, contracts: Mapping[str,
 
     app.router.add_get("/events/{event_id}/curtailment.json", event_json)
     app.router.add_get("/events/{event_id}/curtailment.csv", event_csv)
+    app.router.add_get("/events/{event_id}/curtailment.txt", event_table)
     app.router.add_get("/vens/{ven_id}/curtailment.json", ven_json)
 
 

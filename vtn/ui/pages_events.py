@@ -1,4 +1,4 @@
-"""The event log (filters, keyset pages, CSV export) and the event detail page."""
+"""The event log (filters, keyset pages, CSV export), the event detail page, and its deliveries as CSV and JSON."""
 
 import csv
 import io
@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.timefmt import format_datetime, format_duration
 from vtn.csv_export import attachment, safe_row
@@ -41,6 +42,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/events.csv", event_csv)
     router.add_get("/events/{event_id}", event_detail)
     router.add_get("/events/{event_id}/deliveries.csv", delivery_csv)
+    router.add_get("/events/{event_id}/deliveries.json", delivery_json)
 
 
 def _day(text: str, field: str, end_of_day: bool, zone: tzinfo) -> datetime:
@@ -207,27 +209,50 @@ async def event_detail(request: web.Request) -> web.Response:
     )
 
 
+def _delivery_record(d: log.VenDelivery) -> dict[str, object]:
+    """How the event reached one VEN (DELIVERY_COLUMNS), times in UTC ISO 8601, None where there is none."""
+    return {
+        **d.__dict__,
+        "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else None,
+        "responded_at": format_datetime(d.responded_at) if d.responded_at else None,
+    }
+
+
+async def _deliveries(ui: UiState, event_id: str) -> tuple[m.Event, bool, list[log.VenDelivery]]:
+    """The event, whether it was cancelled, and how it reached every VEN in site order; 404 for no such event."""
+    found = await ui.store.call(log.event_meta, event_id)
+    if found is None:
+        raise web.HTTPNotFound(text=f"event_id: no event {event_id}")
+    event, _source, cancelled, *_ = found
+    deliveries = await ui.store.call(log.event_delivery, event_id)
+    return event, cancelled, sorted(deliveries, key=lambda d: site_order(d.ven_name, d.ven_id))
+
+
 async def delivery_csv(request: web.Request) -> web.Response:
     """GET /ui/events/{id}/deliveries.csv — how the event reached every VEN."""
-    ui = state(request)
     event_id = request.match_info["event_id"]
-    if await ui.store.call(log.event_meta, event_id) is None:
-        raise web.HTTPNotFound(text=f"event_id: no event {event_id}")
+    _event, _cancelled, deliveries = await _deliveries(state(request), event_id)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=DELIVERY_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for d in sorted(await ui.store.call(log.event_delivery, event_id), key=lambda d: site_order(d.ven_name, d.ven_id)):
-        writer.writerow(
-            safe_row(
-                {
-                    **d.__dict__,
-                    "first_delivered": format_datetime(d.first_delivered) if d.first_delivered else "",
-                    "responded_at": format_datetime(d.responded_at) if d.responded_at else "",
-                }
-            )
-        )
+    for d in deliveries:
+        writer.writerow(safe_row(_delivery_record(d)))  # DictWriter writes None as an empty cell
     return web.Response(
         text=buffer.getvalue(),
         content_type="text/csv",
         headers={"Content-Disposition": attachment(f"{event_id}-deliveries")},
+    )
+
+
+async def delivery_json(request: web.Request) -> web.Response:
+    """GET /ui/events/{id}/deliveries.json — the event's status and the CSV's rows: every VEN it was delivered to
+    or that answered it, with its latest optIn/optOut (scripts, the demo)."""
+    event, cancelled, deliveries = await _deliveries(state(request), request.match_info["event_id"])
+    return web.json_response(
+        {
+            "event_id": event.event_id,
+            "status": event.status,
+            "cancelled": cancelled,
+            "deliveries": [_delivery_record(d) for d in deliveries],
+        }
     )
