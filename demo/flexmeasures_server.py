@@ -91,10 +91,12 @@ def run_script(
 
     # a timer, not a check per line: a step that prints nothing (a stuck download) must time out too
     watchdog = threading.Timer(timeout, expire)
-    watchdog.start()
     lines: list[str] = []
-    assert proc.stdout is not None
+    # everything after the start inside the try: a Ctrl-C or SIGTERM that lands while the timer starts must stop
+    # the script's group too (it has a session of its own, so nothing else would)
     try:
+        watchdog.start()
+        assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line.rstrip("\n"))
             echo(line.rstrip("\n"))

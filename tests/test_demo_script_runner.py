@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from demo.flexmeasures_server import run_script
+from tests.support.demo_run import process_gone
 from tests.support.eventually import eventually_sync
+
+pytestmark = pytest.mark.external  # the scripts the demo runs
 
 
 def _script(tmp_path: Path, body: str) -> Path:
@@ -58,14 +61,6 @@ except KeyboardInterrupt:
 """
 
 
-def _gone(pid: int) -> bool:
-    """No such process any more, or only its zombie."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
 def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> int:
     """Start run_script on `body` (which writes its child's pid to the file named by $1) in a child Python,
     SIGTERM that Python once the script's child runs, wait for it to exit as interrupted; returns the child's pid."""
@@ -107,6 +102,6 @@ def _kill(pid: int) -> None:
 def test_an_interrupted_caller_stops_the_script_and_its_children(tmp_path: Path, body: str, grace: float, what: str) -> None:
     child = _interrupt_in_child(tmp_path, body, grace)
     try:
-        eventually_sync(lambda: _gone(child), f"the script's child (pid {child}) {what}", timeout=30)
+        eventually_sync(lambda: process_gone(child), f"the script's child (pid {child}) {what}", timeout=30)
     finally:
         _kill(child)

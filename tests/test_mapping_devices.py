@@ -1,6 +1,7 @@
 """mapping.flex.devices and mapping.flex.forecast: each device kind's model, EV sessions, what a site would
 have done without an event."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -44,7 +45,15 @@ def test_what_each_kind_can_take_off_the_import():
     [tonight] = sessions(V2G, EVENING, EVENING + QUARTER, MQ)
     assert flexible_kw(BATTERY, [], 2.0, EVENING) == 2.0  # covers the household, never exports
     assert flexible_kw(BATTERY, [], 8.0, EVENING) == 5.0  # at most its power
-    assert flexible_kw(V2G, [tonight], 2.0, EVENING) == pytest.approx(11.0 + 2.0)  # stops charging and covers the house
+    # a V2G car that comes back above its mobility reserve stops charging and covers the house; one that comes
+    # back under it (30 % < 40 %) only stops charging: covering would need the charging the alert forbids
+    full = replace(V2G, arrival_soc_percent=60.0)
+    [full_tonight] = sessions(full, EVENING, EVENING + QUARTER, MQ)
+    charging = uncontrolled_kw(full, full_tonight, EVENING)  # 12 kWh needed from 17:00: 1 kWh left at 18:00
+    assert charging == pytest.approx(4.0) and flexible_kw(full, [full_tonight], 2.0, EVENING) == pytest.approx(charging + 2.0)
+    assert flexible_kw(V2G, [tonight], 2.0, EVENING) == pytest.approx(11.0)
+    # a stay under way when the plan starts counts what the car holds then (unknown: half full, above 40 %)
+    assert flexible_kw(V2G, [tonight], 2.0, EVENING, plan_start=EVENING) == pytest.approx(11.0 + 2.0)
     assert flexible_kw(Device("pv", 5.0, peak_kw=5.0), [], 2.0, EVENING) == 0.0
 
 

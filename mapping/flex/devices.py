@@ -115,15 +115,31 @@ def expected_kw(device: Device, at_sessions: list[Session], pv_kw: float, slot: 
     return sum(uncontrolled_kw(device, s, slot) for s in at_sessions)
 
 
-def flexible_kw(device: Device, at_sessions: list[Session], household_kw: float, slot: datetime) -> float:
+def flexible_kw(
+    device: Device, at_sessions: list[Session], household_kw: float, slot: datetime, plan_start: datetime | None = None
+) -> float:
     """How much of the site's expected import the device can take away in a slot: charging it can stop plus
-    what it can discharge to cover the household (never to export), while it is there."""
+    what it can discharge to cover the household (never to export), while it is there — a V2G car only when it
+    holds more than its mobility reserve (on arrival, or at `plan_start` for a stay under way then)."""
     if device.kind == "pv":
         return 0.0  # producing less never lowers the import
     charging = sum(uncontrolled_kw(device, s, slot) for s in at_sessions)
-    present = device.kind == "battery" or any(s.plugged(slot) for s in at_sessions)
-    covering = min(device.power_kw, max(household_kw, 0.0)) if present and device.kind in ("battery", "v2g") else 0.0
+    if device.kind == "battery":
+        can_cover = True
+    elif device.kind == "v2g":
+        can_cover = any(s.plugged(slot) and _above_reserve(device, at_sessions, s, plan_start) for s in at_sessions)
+    else:
+        can_cover = False
+    covering = min(device.power_kw, max(household_kw, 0.0)) if can_cover else 0.0
     return charging + covering
+
+
+def _above_reserve(device: Device, at_sessions: list[Session], stay: Session, plan_start: datetime | None) -> bool:
+    """Whether the car holds more than its mobility reserve when `stay` begins (or at `plan_start`, inside it):
+    what it may give the household without first charging for it, which an alert forbids."""
+    under_way = plan_start is not None and stay.plugged(plan_start)
+    held = start_soc_kwh(device, at_sessions, plan_start, None) if under_way and plan_start else stay.arrival_kwh
+    return held > device.capacity_kwh * device.reserve_percent / 100 + 1e-9
 
 
 def driving_kw(at_sessions: list[Session], slot: datetime) -> float:

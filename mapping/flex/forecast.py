@@ -54,5 +54,5 @@ def site_forecast(
         pv = pv_kw(device.peak_kw, slot + QUARTER / 2, *place) if device is not None and device.kind == "pv" else 0.0
         own = expected_kw(device, at, pv, slot) if device is not None else 0.0
         expected[slot] = round(house + own, 6)
-        flexible[slot] = round(flexible_kw(device, at, house, slot), 6) if device is not None else 0.0
+        flexible[slot] = round(flexible_kw(device, at, house, slot, start), 6) if device is not None else 0.0
     return LoadForecast(expected, flexible, default_expected_kw=base_kw, default_flexible_kw=0.0)

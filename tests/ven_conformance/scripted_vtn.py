@@ -425,7 +425,11 @@ class Th:
             request_timeout=timedelta(seconds=1),
             default_poll_interval=timedelta(seconds=0.1),
             max_backoff=timedelta(seconds=0.5),
-            sites=tuple(SiteConfig(name=s, ven_name=f"{s}-ven", opt=opt or OptPolicy(programs=ENROLLED)) for s in sites),
+            # a home battery: a site with something to shed, so that a SIMPLE level is opted in
+            sites=tuple(
+                SiteConfig(name=s, ven_name=f"{s}-ven", opt=opt or OptPolicy(programs=ENROLLED), asset={"kind": "battery"})
+                for s in sites
+            ),
         )
         settings.update(changes)
         return VenConfig(**settings)  # type: ignore[arg-type]
