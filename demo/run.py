@@ -278,9 +278,9 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
 
 
 async def _scheduled_charging_kw(client: FlexMeasuresClient, sensor: int, start: datetime, end: datetime) -> list[float | None]:
-    """A device's schedule, charging positive. FlexMeasures stores storage schedules production positive on a
-    power sensor without `consumption_is_positive` (as `cariflex provision` creates the device's)."""
-    return [None if value is None else -value for value in await read_kw(client, sensor, start, end)]
+    """A device's schedule, charging positive: `cariflex provision` creates (and mends) the device's power sensor
+    with `consumption_is_positive`, so FlexMeasures stores its schedule that way round."""
+    return await read_kw(client, sensor, start, end)
 
 
 def _simulated(site: SiteConfig, assets: SiteAssets) -> SimulatedSite:

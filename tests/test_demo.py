@@ -139,6 +139,10 @@ def test_every_opted_in_site_reported_and_the_achieved_curtailment_is_what_the_v
         if site["ven_name"] in BATTERY_SITES:
             baselines = [i["baseline_kw"] for i in site["intervals"] if i["baseline_kw"] is not None]
             assert baselines and max(baselines) <= 2.5 * 1.9, (site["ven_name"], baselines)
+            # and during the alert it covers its household, as dispatched: less than the baseline, never exporting
+            during = [(i["baseline_kw"], i["measured_kw"]) for i in site["intervals"]]
+            during = [(baseline, measured) for baseline, measured in during if baseline is not None and measured is not None]
+            assert during and all(-0.5 <= measured < baseline for baseline, measured in during), (site["ven_name"], during)
     # the VTN recomputes achieved = baseline − measured; the VENs' own curtailment-achieved points must agree
     stored = stored_achieved(finished.data_dir / "vtn.db", outcome["event_id"])
     assert achieved_mismatches(outcome, stored) == []
