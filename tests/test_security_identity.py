@@ -138,8 +138,11 @@ async def test_our_ven_agent_over_mutual_tls_with_one_certificate_per_site(test_
         )
         config = replace(ven_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-a", "site-b"), tls=tls)
         async with running_ven(config):
+            # the live view learns the fingerprint with the registration's commit, which may come a beat later
             await eventually(
-                lambda: len([v for v in vtn.ctx.live.vens.values() if v.registered]) == 2, "two registrations", timeout=30
+                lambda: len([v for v in vtn.ctx.live.vens.values() if v.registered and v.fingerprint]) == 2,
+                "two registrations with their certificates' fingerprints",
+                timeout=30,
             )
         prints = {v.ven_name: v.fingerprint for v in vtn.ctx.live.vens.values()}
         assert prints == {"site-a": test_pki.fingerprint("site-a-ecdsa"), "site-b": test_pki.fingerprint("site-b-ecdsa")}
