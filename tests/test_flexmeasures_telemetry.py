@@ -2,6 +2,7 @@
 become 15-minute means in the site's sensors; a site whose meter feeds FlexMeasures is read back and
 its achieved curtailment reaches our VTN; schedules start from the measured state of charge."""
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 from mapping.curtailment import Flag, Measured
 from mapping.grid import QUARTER, floor_slot
 from tests.support.eventually import eventually
-from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload, publish
+from tests.support.mqtt import BROKER_PORT, SetpointDevice, ensure_machine_broker, payload, publish
 from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, MqttSettings, VenConfig
@@ -81,6 +82,22 @@ async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_m
             assert await _read(fm, sensors["power"], slot, 1) == [pytest.approx(-6.0)]
             assert await _read(fm, sensors["state-of-charge"], slot, 1, "kWh") == [pytest.approx(40.0)]
             assert process.forwarder.failures == 0
+            # the site's meter speaks MQTT, so its battery gets its schedule as setpoints on the same broker: the
+            # rolling plan from now, as FlexMeasures made it, acknowledged by the device
+            device = SetpointDevice(name, "battery")
+            listening = asyncio.create_task(device.run())
+            try:
+                assert process.dispatcher is not None
+                await eventually(lambda: process.dispatcher.following(name, "battery") is True, timeout=60, what="the setpoints")
+            finally:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+            in_force = process.dispatcher.devices[(name, "battery")].latest
+            assert device.received[-1] == in_force
+            assert in_force.start <= datetime.now(UTC) < in_force.end and in_force.end - in_force.start >= timedelta(hours=24)
+            outcome = process.hooks.outcomes[name]  # type: ignore[union-attr]
+            if outcome.start == in_force.start:  # (no re-plan at a quarter hour's turn since)
+                assert list(in_force.values_kw) == [round(v, 3) for v in outcome.schedule_kw]
         finally:
             await process.stop()
 

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -13,12 +13,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from certs.settings import for_ven
 from certs.tls import client_context
 from certs.xmlsig import Signer
+from mapping.dispatch import new_setpoints
 from mapping.flex.unmet import Window
 from observability.http import add_ops_routes
 from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
-from ven.flexmeasures.hooks import FlexMeasuresHooks
+from ven.dispatch_mqtt import MqttDispatcher
+from ven.flexmeasures.hooks import FlexMeasuresHooks, ScheduleOutcome
 from ven.flexmeasures.link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures.telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SaysWhatIsUnmet, SiteRoutedSource, TelemetrySource
@@ -49,6 +51,8 @@ class VenProcess:
     _mqtt: MqttTelemetrySource | None = None
     _flexmeasures: FlexMeasuresConnection | None = None
     forwarder: TelemetryForwarder | None = None
+    #: the device schedules sent as MQTT setpoints (sites with MQTT telemetry and FlexMeasures)
+    dispatcher: MqttDispatcher | None = None
     #: this process's metric counts, shared by its sites (GET /metrics on the [metrics] listener)
     tally: Tally = field(default_factory=Tally)
     #: the operations listener's bound port (None: no listener)
@@ -100,6 +104,11 @@ class VenProcess:
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         if isinstance(self.hooks, SaysWhatIsUnmet):
             self.hooks.on_unmet = self._unmet
+        if built is not None and self._mqtt is not None:
+            # the sites whose meters speak MQTT get their device's schedule as setpoints on the same broker
+            self.dispatcher = MqttDispatcher(self._mqtt.settings, self._mqtt.sites)
+            await self.dispatcher.start()
+            built.on_schedule = self._dispatch
         if built is not None:
             await built.resume(self.config.sites)  # the held events, re-applied once their VENs can say what is unmet
             replan = built.replan(self.config.sites, self.config.flex.replan_every)
@@ -196,6 +205,14 @@ class VenProcess:
             return next(iter(sources.values()))
         return SiteRoutedSource(routed, ConfiguredSource()) if routed else ConfiguredSource()
 
+    async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
+        """Send a site's new device schedule to its device (MQTT setpoints) when its meter speaks MQTT."""
+        kind = site.asset.get("kind")
+        if self.dispatcher is None or site.name not in self.dispatcher.sites or not kind:
+            return
+        setpoints = new_setpoints(site.name, datetime.now(UTC), outcome.start, outcome.schedule_kw)
+        await self.dispatcher.dispatch(site.name, str(kind), setpoints)
+
     @staticmethod
     async def _run_after(ven: SiteVen, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -222,6 +239,8 @@ class VenProcess:
             self._store.close()
         if self._mqtt is not None:
             await self._mqtt.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         if self._flexmeasures is not None:
             await self._flexmeasures.client.close()
 

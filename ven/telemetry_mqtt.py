@@ -23,7 +23,6 @@ import bisect
 import json
 import logging
 import math
-import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -33,13 +32,14 @@ from datetime import UTC, datetime, timedelta
 import aiomqtt
 
 from mapping import curtailment
+from mapping.dispatch import TOPIC_ROOT, is_dispatch_topic
 from mapping.oadr import report_model as r
 from ven.config import MqttSettings, SiteConfig
 from ven.hooks import resource_status
+from ven.mqtt_link import MqttLink
 
 log = logging.getLogger("cariflex.ven.mqtt")
 
-TOPIC_ROOT = "cariflex"
 METER = "meter"
 #: quantity → accepted units and their factor to the stored unit (kW, %, kWh)
 UNITS: dict[str, dict[str, float]] = {
@@ -220,10 +220,8 @@ class MqttTelemetrySource:
         self.received = 0
         self.stored = 0
         self.rejected: Counter[str] = Counter()
-        self.connections = 0
-        self.connected = asyncio.Event()
         self._log = RateLimitedLog()
-        self._task: asyncio.Task | None = None
+        self._link = MqttLink(settings, "mqtt-telemetry", self._session)
 
     # --- TelemetrySource -------------------------------------------------------------------
 
@@ -255,7 +253,10 @@ class MqttTelemetrySource:
         }
 
     def handle(self, topic: str, payload: bytes) -> Sample | None:
-        """Validate and store one message; a bad one is counted, logged and dropped, never raised."""
+        """Validate and store one message; a bad one is counted, logged and dropped, never raised. The setpoints the
+        VEN dispatches on the same tree, and their acknowledgements, are not telemetry: passed over uncounted."""
+        if is_dispatch_topic(topic):
+            return None
         self.received += 1
         now = self.clock()
         try:
@@ -270,56 +271,28 @@ class MqttTelemetrySource:
         self.stored += 1
         return sample
 
+    @property
+    def connected(self) -> asyncio.Event:
+        """Set while subscribed to the broker."""
+        return self._link.connected
+
+    @property
+    def connections(self) -> int:
+        """Broker sessions so far (a reconnection makes it 2)."""
+        return self._link.connections
+
     async def start(self) -> None:
         """Start the connection loop in the background (it never gives up while the VEN runs)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="mqtt-telemetry")
+        await self._link.start()
 
     async def stop(self) -> None:
         """Disconnect and end the loop."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        self.connected.clear()
+        await self._link.stop()
 
-    async def _run(self) -> None:
-        attempt = 0
-        while True:
-            up_before = self.connections
-            try:
-                await self._session()
-            except aiomqtt.MqttError as exc:
-                self.connected.clear()
-                attempt = 0 if self.connections > up_before else attempt + 1  # a session that worked resets the back-off
-                delay = self._backoff(attempt)
-                log.warning(
-                    "MQTT broker %s:%d: %s; connecting again in %.1f s", self.settings.host, self.settings.port, exc, delay
-                )
-                await asyncio.sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential with full jitter, capped: VEN processes do not all hit a restarted broker at once."""
-        base, cap = self.settings.min_backoff.total_seconds(), self.settings.max_backoff.total_seconds()
-        return random.uniform(base / 2, min(cap, base * 2**attempt))
-
-    async def _session(self) -> None:
-        client = aiomqtt.Client(
-            self.settings.host,
-            self.settings.port,
-            username=self.settings.username,
-            password=self.settings.password,
-            identifier=self.settings.client_id,
-            clean_session=True,
-            keepalive=self.settings.keepalive,
-            timeout=10,
-        )
-        async with client:
-            for topic in self.subscriptions:
-                await client.subscribe(topic, qos=self.settings.qos)
-            self.connections += 1
-            self.connected.set()
-            log.info("MQTT: subscribed to %d topics on %s:%d", len(self.subscriptions), self.settings.host, self.settings.port)
-            async for message in client.messages:
-                payload = message.payload
-                self.handle(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+    async def _session(self, client: aiomqtt.Client) -> None:
+        for topic in self.subscriptions:
+            await client.subscribe(topic, qos=self.settings.qos)
+        log.info("MQTT: subscribed to %d topics on %s:%d", len(self.subscriptions), self.settings.host, self.settings.port)
+        async for message in client.messages:
+            payload = message.payload
+            self.handle(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")

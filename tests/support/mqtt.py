@@ -8,6 +8,8 @@ from pathlib import Path
 
 import aiomqtt
 
+from mapping.dispatch import Ack, Setpoints, ack_topic, decode_setpoints, encode_ack, setpoint_topic
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 BROKER_PORT = 1883
 
@@ -60,3 +62,23 @@ async def publish(messages: list[tuple[str, bytes]], port: int = BROKER_PORT) ->
     async with aiomqtt.Client("127.0.0.1", port, timeout=10) as client:
         for topic, body in messages:
             await client.publish(topic, body, qos=1)
+
+
+class SetpointDevice:
+    """A device without S2 (docs/ven.md, "Dispatch"): subscribes to its setpoint topic and acknowledges each schedule
+    it receives with `answer` (None: stays silent); `run()` until cancelled."""
+
+    def __init__(self, site: str, kind: str, port: int = BROKER_PORT, answer: str | None = "accepted") -> None:
+        self.site, self.kind, self.port, self.answer = site, kind, port, answer
+        self.received: list[Setpoints] = []
+
+    async def run(self) -> None:
+        async with aiomqtt.Client("127.0.0.1", self.port) as client:
+            await client.subscribe(setpoint_topic(self.site, self.kind), qos=1)
+            async for message in client.messages:
+                setpoints = decode_setpoints(bytes(message.payload))  # type: ignore[arg-type]
+                self.received.append(setpoints)
+                if self.answer is not None:
+                    reason = "beyond my power" if self.answer == "rejected" else ""
+                    ack = encode_ack(Ack(setpoints.schedule_id, self.answer, reason))
+                    await client.publish(ack_topic(self.site, self.kind), ack, qos=1)

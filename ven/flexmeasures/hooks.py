@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -112,6 +112,8 @@ class FlexMeasuresHooks:
         self.applications: Counter[tuple[str, str]] = Counter()
         #: told, after each application, which events the schedule cannot honour (set by the VEN process)
         self.on_unmet: UnmetCallback | None = None
+        #: handed each new device schedule to send to the device (set by the VEN process: MQTT dispatch)
+        self.on_schedule: Callable[[SiteConfig, ScheduleOutcome], Awaitable[None]] | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -257,7 +259,18 @@ class FlexMeasuresHooks:
             await self._tell_unmet(site, outcome, constraints)
         if outcome is not None and outcome.schedule_kw:
             await self._post(assets.sensors["aggregate-consumption"], window_start, window_end, outcome.site_kw, "kW")
+            await self._dispatch(site, outcome)
         return outcome
+
+    async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
+        """Hand the device's schedule to `on_schedule` (a failed job has none to send). Its failure is logged: the
+        next application sends it again."""
+        if self.on_schedule is None or outcome.job_failed:
+            return
+        try:
+            await self.on_schedule(site, outcome)
+        except Exception:
+            log.exception("%s: could not dispatch the device's schedule", site.name)
 
     async def _post(self, sensor: int, start: datetime, end: datetime, values: list[float], unit: str) -> None:
         await fm.call(self.client.post_sensor_data(sensor, start=start, duration=end - start, values=values, unit=unit))
