@@ -52,7 +52,7 @@ def show_changes(
         "scheduled": (
             len(scheduled),
             lambda: (
-                f"FlexMeasures schedules for {slot:%H:%M} UTC: {len(scheduled)} devices, "
+                f"storage schedules dispatched for {slot:%H:%M} UTC: {len(scheduled)} devices, "
                 f"{sum(scheduled.values()):+.1f} kW in total (charging positive)"
             ),
         ),

@@ -4,7 +4,7 @@ Steps (each says what it does): PostgreSQL/Redis/Mosquitto started when missing;
 1.0.1 with the 40 sites provisioned; the VTN on SQLite (the embedded default configuration) with a
 grid-operator API client and an operator login; the site VENs (FlexMeasures and MQTT telemetry on);
 the site simulator; the alert, sent through the DSO API as EDF SEI would; then what happens, read
-from the VTN's HTTP API as its operator: deliveries, opt answers, FlexMeasures schedules, achieved curtailment.
+from the VTN's HTTP API as its operator: deliveries, opt answers, the schedules the devices took, achieved curtailment.
 
 Everything lives in the data folder (default var/demo, emptied at each start: running it twice
 works; `make demo-clean` removes it). Ctrl-C stops every process it started.
@@ -31,17 +31,16 @@ from pathlib import Path
 from types import FrameType
 
 import aiohttp
-from flexmeasures_client import FlexMeasuresClient
 
 from demo import outcome as outcomes
 from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
 from demo.processes import CARIFLEX, Child, DemoError, cariflex, start_child, wait_for_line
 from demo.progress import out, say, show_changes, show_wait
 from demo.scenario import DemoPlan, plan, ven_time_zone
-from demo.simulator import SimulatedSite, SiteSimulator, new_site
+from demo.simulator import SiteSimulator, new_site
 from demo.vtn_api import VtnApi
 from mapping.curtailment.report import REPORT_NAME
-from ven.api import STORAGE_KINDS, SiteAssets, SiteConfig, load_config, provision, read_kw
+from ven.api import SiteAssets, SiteConfig, load_config, provision
 from vtn.banner import BASE_URL_PATTERN
 
 SITES_FILE = REPO / "config" / "sites.toml"
@@ -244,17 +243,13 @@ time_zone = "{time_zone}"
 
 async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
     vtn = VtnApi(gateway.vtn_url, UI_USER, gateway.ui_password)
-    fm_client = gateway.fm.client()
     stop = asyncio.Event()
     try:
         with step("waiting for the VENs to register", data / "ven.log"):
             await _wait_for_vens(vtn, gateway)
         the_plan = plan(datetime.now(UTC), options.fast, options.level)
         simulator = SiteSimulator(
-            [_simulated(site, gateway.assets[site.name]) for site in gateway.sites],
-            options.mqtt_port,
-            lambda sensor, start, end: _scheduled_charging_kw(fm_client, sensor, start, end),
-            scenario_offset=the_plan.scenario_offset,
+            [new_site(site) for site in gateway.sites], options.mqtt_port, scenario_offset=the_plan.scenario_offset
         )
         now = datetime.now(UTC)
         count = await _publish_history(simulator, min(now, the_plan.start) - BACKFILL, now)
@@ -273,19 +268,7 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
         return result
     finally:
         stop.set()
-        await fm_client.close()
         await vtn.close()
-
-
-async def _scheduled_charging_kw(client: FlexMeasuresClient, sensor: int, start: datetime, end: datetime) -> list[float | None]:
-    """A device's schedule, charging positive: `cariflex provision` creates (and mends) the device's power sensor
-    with `consumption_is_positive`, so FlexMeasures stores its schedule that way round."""
-    return await read_kw(client, sensor, start, end)
-
-
-def _simulated(site: SiteConfig, assets: SiteAssets) -> SimulatedSite:
-    kind = site.asset.get("kind")
-    return new_site(site, assets.power_sensor if kind in STORAGE_KINDS else None)
 
 
 async def _wait_for_vens(vtn: VtnApi, gateway: Gateway, timeout: float = 180.0) -> None:

@@ -1,14 +1,15 @@
 """The demo's site simulator: the 40 sites' meters over MQTT, as the platform's IoT layer would publish them.
 
 Each site is a household (evening peak) plus its asset: PV following the sun at the site's place,
-a battery, or an EV behind a charger (one-way or V2G) that arrives in the late afternoon. Storage
-devices follow their FlexMeasures schedule — read from the device's power sensor, where FlexMeasures
-writes it — for every 15-minute slot that has one, and otherwise charge as they would uncontrolled.
+a battery, or an EV behind a charger (one-way or V2G) that arrives in the late afternoon. The devices obey
+only what the VENs dispatch: each follows the schedule in force on its setpoint topic
+(`cariflex/<site>/<kind>/setpoint`, retained, docs/ven.md "Dispatch") for every 15-minute slot it covers,
+acknowledging each new one; elsewhere a battery idles, an EV charges as it would uncontrolled and PV
+produces what the sun gives (a negative setpoint caps its production).
 
 Published (the VENs' topic scheme, docs/ven.md): `cariflex/<site>/meter/power` (kW, import positive)
 for every site, `cariflex/<site>/pv/power` (production negative) and `cariflex/<site>/<kind>/soc` (%).
-A storage device's own power is not published: the VENs would forward it to the same FlexMeasures
-sensor the schedule is written to, and the simulator reads the schedule there.
+A storage device's own power is not published (the meter shows it).
 
 The scenario clock may run ahead of the wall clock by a fixed offset (`--fast` puts the evening
 peak now); sample timestamps are always wall-clock UTC.
@@ -17,25 +18,20 @@ peak now); sample timestamps are always wall-clock UTC.
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import aiomqtt
 
 from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw
+from mapping.dispatch import Ack, ack_topic, decode_setpoints, encode_ack, setpoint_topic
 from mapping.grid import QUARTER, floor_slot
+from mapping.refusal import Refused
 from mapping.solar import pv_kw
 from ven.api import SiteConfig, storage_capacity_kwh
 
 log = logging.getLogger("cariflex.demo.simulator")
-
-#: reads a device's scheduled power (kW) per 15-minute slot over [start, end) — None where none
-ScheduleReader = Callable[[int, datetime, datetime], Awaitable[list[float | None]]]
-#: how far ahead the schedules are read
-SCHEDULE_HORIZON = timedelta(hours=4)
-#: schedule reads in flight at once (30 devices: a few rounds, without queueing 30 requests on FlexMeasures)
-SCHEDULE_READS_AT_ONCE = 8
 
 
 @dataclass
@@ -46,9 +42,7 @@ class SimulatedSite:
     storage: Storage | None = None
     #: the EV's current session (EV chargers), None for other kinds
     session: EvSession | None = None
-    #: the FlexMeasures sensor the device's schedule is written to (storage kinds)
-    power_sensor: int | None = None
-    #: scheduled power by slot start (UTC)
+    #: the schedule in force (the last one dispatched): power by slot start (UTC), consumption positive
     schedule: dict[datetime, float] = field(default_factory=dict)
 
     @property
@@ -57,9 +51,9 @@ class SimulatedSite:
         return str(self.config.asset.get("kind", "battery"))
 
 
-def new_site(config: SiteConfig, power_sensor: int | None) -> SimulatedSite:
+def new_site(config: SiteConfig) -> SimulatedSite:
     """A site at the start of the simulation: a battery half full; EVs not yet plugged in."""
-    site = SimulatedSite(config=config, power_sensor=power_sensor)
+    site = SimulatedSite(config=config)
     power = float(config.asset.get("power_kw", 22.0))
     if site.kind == "battery":
         capacity = storage_capacity_kwh(config)
@@ -88,6 +82,9 @@ def step(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timed
         produced = pv_kw(
             float(config.asset.get("peak_kw", 5.0)), at + scenario_offset, config.latitude or 14.64, config.longitude or -61.02
         )
+        cap = site.schedule.get(floor_slot(at))
+        if cap is not None:  # curtailed: it produces at most what the schedule says (production negative)
+            produced = min(produced, max(-cap, 0.0))
         meter -= produced
         messages.append((f"cariflex/{name}/pv/power", _payload(-produced, "kW", at)))
     elif site.kind in ("evse", "v2g"):
@@ -110,20 +107,22 @@ def step(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timed
 
 
 class SiteSimulator:
-    """Publishes the sites' meters at a fixed step; refreshes the storage schedules from FlexMeasures."""
+    """Publishes the sites' meters at a fixed step; takes the schedules the VENs dispatch and acknowledges them."""
 
     def __init__(
         self,
         sites: list[SimulatedSite],
         mqtt_port: int,
-        read_schedule: ScheduleReader | None,
         scenario_offset: timedelta = timedelta(0),
         every: timedelta = timedelta(seconds=10),
         mqtt_host: str = "127.0.0.1",
     ) -> None:
         self.sites = sites
         self.mqtt_host, self.mqtt_port = mqtt_host, mqtt_port
-        self.read_schedule = read_schedule
+        self.by_topic = {setpoint_topic(site.config.name, site.kind): site for site in sites}
+        #: schedules taken (accepted) and refused (a payload the device could not read)
+        self.taken = 0
+        self.refused = 0
         self.scenario_offset = scenario_offset
         self.every = every
         self.published = 0
@@ -148,69 +147,60 @@ class SiteSimulator:
                 at += every
         return count
 
-    async def refresh_schedules(self, now: datetime) -> int:
-        """Read every storage device's schedule from the current slot on, SCHEDULE_READS_AT_ONCE at a time; returns
-        how many slots have one. A failed read keeps the device's schedule known so far (FlexMeasures busy or
-        restarting); the failures are logged once for the step, not once per device."""
-        if self.read_schedule is None:
-            return 0
-        read_schedule = self.read_schedule
-        start = floor_slot(now)
-        storage = [site for site in self.sites if site.power_sensor is not None]
-        gate = asyncio.Semaphore(SCHEDULE_READS_AT_ONCE)
+    def take_setpoints(self, topic: str, payload: bytes) -> tuple[str, bytes] | None:
+        """Make a dispatched schedule the site's schedule in force; the acknowledgement to publish (None for a
+        topic that is no site's, or a payload without a schedule id to answer)."""
+        site = self.by_topic.get(topic)
+        if site is None:
+            return None
+        try:
+            setpoints = decode_setpoints(payload)
+        except Refused as exc:
+            self.refused += 1
+            log.warning("%s: a schedule the device cannot read (%s): it keeps the one in force", topic, exc)
+            return None
+        site.schedule = {setpoints.start + i * QUARTER: kw for i, kw in enumerate(setpoints.values_kw)}
+        self.taken += 1
+        return ack_topic(site.config.name, site.kind), encode_ack(Ack(setpoints.schedule_id, "accepted"))
 
-        async def read(site: SimulatedSite) -> list[float | None]:
-            assert site.power_sensor is not None
-            async with gate:
-                return await read_schedule(site.power_sensor, start, start + SCHEDULE_HORIZON)
-
-        results = await asyncio.gather(*(read(site) for site in storage), return_exceptions=True)
-        found = 0
-        failed: list[tuple[str, BaseException]] = []
-        for site, result in zip(storage, results, strict=True):
-            if isinstance(result, BaseException):
-                if not isinstance(result, Exception):
-                    raise result  # KeyboardInterrupt and the like are not a failed read
-                failed.append((site.config.name, result))
-                continue
-            for index, value in enumerate(result):
-                if value is not None:
-                    site.schedule[start + index * QUARTER] = value
-                    found += 1
-        if failed:
-            name, exc = failed[0]
-            log.warning(
-                "could not read %d of %d schedules from FlexMeasures (first: %s: %s: %s); keeping the last ones",
-                len(failed),
-                len(storage),
-                name,
-                type(exc).__name__,
-                exc,
-            )
-        return found
+    async def _follow_setpoints(self, client: aiomqtt.Client) -> None:
+        for topic in self.by_topic:
+            await client.subscribe(topic, qos=1)
+        async for message in client.messages:
+            payload = message.payload
+            ack = self.take_setpoints(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+            if ack is not None:
+                await client.publish(*ack, qos=1)
 
     async def run(self, now: Callable[[], datetime], stop: asyncio.Event, clock: Callable[[], float] | None = None) -> None:
-        """Publish a step every `every` until `stop` is set; schedules are re-read each step. The wait after a step is
-        `every` less the step's own time (reading FlexMeasures, publishing) on `clock` (seconds, default the event
-        loop's monotonic clock), so that steps start every `every`."""
+        """Publish a step every `every` until `stop` is set, following the schedules dispatched meanwhile. The wait
+        after a step is `every` less the step's own time on `clock` (seconds, default the event loop's monotonic
+        clock), so that steps start every `every`."""
         last = now() - self.every  # the backfill ended now: the first step stands for one period
         elapsed_clock = clock or asyncio.get_running_loop().time
         async with aiomqtt.Client(self.mqtt_host, self.mqtt_port, timeout=30) as client:
-            while not stop.is_set():
-                began = elapsed_clock()
-                at = now()
-                # the time that really passed (a step may take longer than `every`), not `every`
-                hours = max(at - last, timedelta(0)) / timedelta(hours=1)
-                last = at
-                await self.refresh_schedules(at)
-                await self._publish(client, [m for site in self.sites for m in step(site, at, hours, self.scenario_offset)])
-                self.steps += 1
-                try:
-                    pause = max(0.0, self.every.total_seconds() - (elapsed_clock() - began))
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
-                except TimeoutError:
-                    pass
+            following = asyncio.create_task(self._follow_setpoints(client), name="simulator-setpoints")
+            try:
+                while not stop.is_set():
+                    if following.done():
+                        following.result()  # the subscription ended: say why rather than step on without it
+                    began = elapsed_clock()
+                    at = now()
+                    # the time that really passed (a step may take longer than `every`), not `every`
+                    hours = max(at - last, timedelta(0)) / timedelta(hours=1)
+                    last = at
+                    await self._publish(client, [m for site in self.sites for m in step(site, at, hours, self.scenario_offset)])
+                    self.steps += 1
+                    try:
+                        pause = max(0.0, self.every.total_seconds() - (elapsed_clock() - began))
+                        await asyncio.wait_for(stop.wait(), timeout=pause)
+                    except TimeoutError:
+                        pass
+            finally:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
 
     def scheduled_kw(self, slot: datetime) -> dict[str, float]:
-        """The scheduled device power (kW) of every site that has a schedule for `slot`."""
-        return {site.config.name: site.schedule[slot] for site in self.sites if slot in site.schedule}
+        """The power (kW, charging positive) the schedule in force gives every storage device that has one for
+        `slot` (a PV roof's is a production cap, not a power it runs at)."""
+        return {site.config.name: site.schedule[slot] for site in self.sites if slot in site.schedule and site.kind != "pv"}

@@ -70,8 +70,8 @@ def test_the_alert_reaches_every_site_and_flexmeasures_schedules_the_storage(fin
     # a RED alert sheds the flexible load: the batteries, EV chargers and V2G cars take part; a PV roof has nothing
     # to shed in the evening and says so
     assert (opted_in, opted_out) == (30, 10), (opted_in, opted_out)
-    devices = max(int(n) for n in re.findall(r"FlexMeasures schedules for \S+ UTC: (\d+) devices", text))
-    assert devices == 30, "the 10 batteries, 10 EV chargers and 10 V2G chargers are scheduled (PV is not flexible)"
+    devices = max(int(n) for n in re.findall(r"storage schedules dispatched for \S+ UTC: (\d+) devices", text))
+    assert devices == 30, "the 10 batteries, 10 EV chargers and 10 V2G cars took the schedules their VENs dispatched"
 
 
 def unreported_intervals(outcome: dict[str, Any], now: datetime) -> list[str]:

@@ -28,7 +28,7 @@ def refusing_port() -> Iterator[int]:
 
 
 async def test_no_mqtt_broker_is_a_failed_step_naming_the_broker(refusing_port: int) -> None:
-    simulator = SiteSimulator([], refusing_port, None)
+    simulator = SiteSimulator([], refusing_port)
     now = datetime.now(UTC)
     with pytest.raises(DemoError, match=rf"publishing the meters' history over MQTT on 127\.0\.0\.1:{refusing_port}: MqttError"):
         await demo_run._publish_history(simulator, now - timedelta(minutes=2), now)

@@ -1,17 +1,20 @@
-"""The demo's site simulator (demo/simulator.py) against FlexMeasures-like schedule readers and a real Mosquitto:
-schedules read concurrently but bounded, one warning per step for the reads that failed, and steps that start every
-`every` (the wait after a step is what is left of the period)."""
+"""The demo's site simulator (demo/simulator.py) against a real Mosquitto: its devices take the schedules dispatched on
+their setpoint topics (retained: one published before it connects too) and acknowledge them, follow them at the meter,
+refuse what they cannot read; steps start every `every` (the wait after a step is what is left of the period)."""
 
 import asyncio
-import logging
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
-from demo.simulator import SCHEDULE_READS_AT_ONCE, SimulatedSite, SiteSimulator, new_site
+from demo.simulator import SimulatedSite, SiteSimulator, new_site, step
+from mapping.dispatch import ack_topic, decode_ack, encode_setpoints, new_setpoints, setpoint_topic
+from mapping.grid import QUARTER, floor_slot
 from tests.support.mqtt import free_port, kill, port_open, private_broker_conf, start_broker
 from ven.config import SiteConfig
 
@@ -21,59 +24,44 @@ NOW = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
 
 
 def _storage_sites(count: int) -> list[SimulatedSite]:
-    sites = []
-    for n in range(count):
-        config = SiteConfig(name=f"site-{n:02}", ven_name=f"site-{n:02}", asset={"kind": "battery", "power_kw": 50.0})
-        sites.append(new_site(config, power_sensor=100 + n))
-    return sites
+    configs = [
+        SiteConfig(name=f"site-{n:02}", ven_name=f"site-{n:02}", asset={"kind": "battery", "power_kw": 50.0})
+        for n in range(count)
+    ]
+    return [new_site(config) for config in configs]
 
 
-async def test_schedules_are_read_concurrently_at_most_a_few_at_once() -> None:
-    in_flight, most, release, reached = 0, 0, asyncio.Event(), asyncio.Event()
-
-    async def reader(sensor: int, start: datetime, end: datetime) -> list[float | None]:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        if in_flight == SCHEDULE_READS_AT_ONCE:
-            reached.set()
-        await release.wait()
-        in_flight -= 1
-        return [float(sensor), None]
-
-    assert 1 < SCHEDULE_READS_AT_ONCE < 30  # concurrent, but not all 30 at once
-    simulator = SiteSimulator(_storage_sites(30), 1883, reader)
-    refresh = asyncio.create_task(simulator.refresh_schedules(NOW))
-    try:
-        await asyncio.wait_for(reached.wait(), 10)  # one after the other, the second read would never start
-        for _ in range(10):  # let any read that could start do so
-            await asyncio.sleep(0)
-        assert most == SCHEDULE_READS_AT_ONCE
-        release.set()
-        assert await asyncio.wait_for(refresh, 10) == 30
-    finally:
-        refresh.cancel()
-    assert most == SCHEDULE_READS_AT_ONCE
-    assert simulator.scheduled_kw(NOW) == {f"site-{n:02}": float(100 + n) for n in range(30)}
+def test_a_schedule_becomes_the_one_in_force_and_is_acknowledged_and_unreadable_ones_are_refused() -> None:
+    sites = _storage_sites(2)
+    simulator = SiteSimulator(sites, 1883)
+    first = new_setpoints("site-01", NOW, NOW, [-5.0, -4.0])
+    topic, body = simulator.take_setpoints(setpoint_topic("site-01", "battery"), encode_setpoints(first)) or ("", b"")
+    assert topic == ack_topic("site-01", "battery") and decode_ack(body).schedule_id == first.schedule_id
+    assert decode_ack(body).status == "accepted"
+    assert simulator.scheduled_kw(NOW + QUARTER) == {"site-01": -4.0}
+    # a newer schedule replaces the one in force whole
+    simulator.take_setpoints(setpoint_topic("site-01", "battery"), encode_setpoints(new_setpoints("site-01", NOW, NOW, [1.0])))
+    assert simulator.scheduled_kw(NOW) == {"site-01": 1.0} and simulator.scheduled_kw(NOW + QUARTER) == {}
+    # unreadable, or for no site of its own: nothing changes, nothing to answer
+    assert simulator.take_setpoints(setpoint_topic("site-01", "battery"), b"{}") is None and simulator.refused == 1
+    assert simulator.take_setpoints(setpoint_topic("site-99", "battery"), encode_setpoints(first)) is None
+    assert simulator.scheduled_kw(NOW) == {"site-01": 1.0}
 
 
-async def test_failed_reads_keep_the_last_schedule_and_are_logged_once_per_step(caplog: pytest.LogCaptureFixture) -> None:
-    async def reader(sensor: int, start: datetime, end: datetime) -> list[float | None]:
-        if sensor % 3 == 0:
-            raise ConnectionError("FlexMeasures is restarting")
-        return [1.0]
-
-    sites = _storage_sites(30)
-    for site in sites:
-        site.schedule[NOW] = -5.0
-    simulator = SiteSimulator(sites, 1883, reader)
-    with caplog.at_level(logging.WARNING, logger="cariflex.demo.simulator"):
-        assert await simulator.refresh_schedules(NOW) == 20
-    warnings = [r.getMessage() for r in caplog.records if r.name == "cariflex.demo.simulator"]
-    assert len(warnings) == 1, warnings
-    assert warnings[0].startswith("could not read 10 of 30 schedules from FlexMeasures (first: site-02: ConnectionError:")
-    assert {kw for kw in simulator.scheduled_kw(NOW).values()} == {1.0, -5.0}
-    assert sum(kw == -5.0 for kw in simulator.scheduled_kw(NOW).values()) == 10
+def test_a_device_obeys_its_schedule_at_the_meter_and_pv_is_curtailed_by_it() -> None:
+    [battery] = _storage_sites(1)
+    free = json.loads(dict(step(battery, NOW, 0.25, timedelta(0)))["cariflex/site-00/meter/power"])["value"]
+    battery.schedule = {floor_slot(NOW): -3.0}
+    held = json.loads(dict(step(battery, NOW, 0.25, timedelta(0)))["cariflex/site-00/meter/power"])["value"]
+    assert held == pytest.approx(free - 3.0, abs=0.01)  # idle without one; discharging 3 kW with it
+    noon = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # 12:00 in Martinique
+    roof = new_site(
+        SiteConfig(name="roof", ven_name="roof", latitude=14.6, longitude=-61.0, asset={"kind": "pv", "peak_kw": 5.0})
+    )
+    sunny = json.loads(dict(step(roof, noon, 0.25, timedelta(0)))["cariflex/roof/pv/power"])["value"]
+    roof.schedule = {floor_slot(noon): -1.0}
+    capped = json.loads(dict(step(roof, noon, 0.25, timedelta(0)))["cariflex/roof/pv/power"])["value"]
+    assert sunny < -2.0 and capped == pytest.approx(-1.0)
 
 
 @pytest.fixture
@@ -92,23 +80,50 @@ def broker_port(tmp_path: Path) -> Iterator[int]:
 
 
 async def test_a_step_slower_than_the_period_is_followed_at_once(broker_port: int) -> None:
-    """The wait after a step is `every` less the step's time: a read that takes the whole period leaves no wait.
+    """The wait after a step is `every` less the step's time: a step that takes the whole period leaves no wait.
     (Waiting a full `every` after each step, three steps would take three minutes.)"""
     every = timedelta(minutes=1)
-    clock = [0.0]
+    calls = [0]
 
-    async def slow_reader(sensor: int, start: datetime, end: datetime) -> list[float | None]:
-        clock[0] += every.total_seconds()  # FlexMeasures took the whole period (on the simulator's clock)
-        return [None]
+    def clock() -> float:  # each step takes the whole period on the simulator's clock
+        calls[0] += 1
+        return calls[0] * every.total_seconds()
 
-    simulator = SiteSimulator(_storage_sites(1), broker_port, slow_reader, every=every)
+    simulator = SiteSimulator(_storage_sites(1), broker_port, every=every)
     stop = asyncio.Event()
-    running = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop, clock=lambda: clock[0]))
+    running = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop, clock=clock))
     try:
         await asyncio.wait_for(_steps(simulator, running, 3), 30)
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)
+
+
+async def test_the_running_simulator_takes_retained_and_live_schedules_and_acknowledges_them(broker_port: int) -> None:
+    sites = _storage_sites(2)
+    early = new_setpoints("site-00", NOW, NOW, [-2.0])
+    async with aiomqtt.Client("127.0.0.1", broker_port) as vens:
+        await vens.subscribe(ack_topic("+", "battery"), qos=1)
+        await vens.publish(setpoint_topic("site-00", "battery"), encode_setpoints(early), qos=1, retain=True)  # before it runs
+        simulator = SiteSimulator(sites, broker_port, every=timedelta(seconds=1))
+        stop = asyncio.Event()
+        running = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
+        try:
+            live = new_setpoints("site-01", NOW, NOW, [3.0])
+            acks = []
+            async with asyncio.timeout(20):
+                async for message in vens.messages:
+                    acks.append(decode_ack(bytes(message.payload)))  # type: ignore[arg-type]
+                    if len(acks) == 1:
+                        await vens.publish(setpoint_topic("site-01", "battery"), encode_setpoints(live), qos=1)
+                    if len(acks) == 2:
+                        break
+            assert {a.schedule_id for a in acks} == {early.schedule_id, live.schedule_id}
+            assert simulator.scheduled_kw(NOW) == {"site-00": -2.0, "site-01": 3.0} and simulator.taken == 2
+            await _steps(simulator, running, 2)
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 30)
 
 
 async def _steps(simulator: SiteSimulator, running: asyncio.Task, count: int) -> None:

@@ -54,7 +54,7 @@ def test_storage_follows_a_schedule_within_its_power_and_energy() -> None:
 
 def test_a_battery_without_a_schedule_idles_so_the_baseline_is_the_household() -> None:
     at = datetime(2026, 11, 26, 21, 0, tzinfo=UTC)  # 17:00 local, the hour before the evening peak
-    site = new_site(_site("battery", power_kw=50.0, capacity_kwh=100.0), power_sensor=7)
+    site = new_site(_site("battery", power_kw=50.0, capacity_kwh=100.0))
     assert site.storage is not None and site.storage.power_for(None, 0.25) == 0.0
     meter = {topic: json.loads(body)["value"] for topic, body in step(site, at, 1 / 60, timedelta(0))}
     assert meter["cariflex/site-battery/battery/soc"] == 50.0  # nothing dispatched: it holds what it held
@@ -62,7 +62,7 @@ def test_a_battery_without_a_schedule_idles_so_the_baseline_is_the_household() -
 
 def test_a_scheduled_ev_stops_charging_and_the_meter_shows_it() -> None:
     at = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 local: the EV is plugged in
-    site = new_site(_site("evse", power_kw=22.0), power_sensor=7)
+    site = new_site(_site("evse", power_kw=22.0))
     free = {topic: json.loads(body)["value"] for topic, body in step(site, at, 1 / 60, timedelta(0))}
     site.schedule[at] = 0.0
     held = {topic: json.loads(body)["value"] for topic, body in step(site, at, 1 / 60, timedelta(0))}
@@ -72,7 +72,7 @@ def test_a_scheduled_ev_stops_charging_and_the_meter_shows_it() -> None:
 
 def test_a_pv_site_publishes_its_production_as_negative_power() -> None:
     noon = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # 12:00 local
-    site = new_site(_site("pv", peak_kw=5.0), power_sensor=None)
+    site = new_site(_site("pv", peak_kw=5.0))
     values = {topic: json.loads(body)["value"] for topic, body in step(site, noon, 1 / 60, timedelta(0))}
     assert values["cariflex/site-pv/pv/power"] < -3
     assert values["cariflex/site-pv/meter/power"] < 0  # exporting at noon
