@@ -21,6 +21,7 @@ from ven.flexmeasures.provision import provision
 from ven.flexmeasures.telemetry import FlexMeasuresTelemetrySource, valued_runs
 from ven.runner import VenProcess
 from vtn.store import curtailment_repository as curtailed
+from vtn.store import report_repository
 
 pytestmark = pytest.mark.flexmeasures
 MINUTE = timedelta(minutes=1)
@@ -99,6 +100,50 @@ async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_m
             if outcome.start == in_force.start:  # (no re-plan at a quarter hour's turn since)
                 assert list(in_force.values_kw) == [round(v, 3) for v in outcome.schedule_kw]
         finally:
+            await process.stop()
+
+
+async def test_a_device_that_rejects_its_schedule_opts_the_site_out_until_it_accepts(sqlite_url, tmp_path, flexmeasures):
+    """A battery site whose meter speaks MQTT opts in to a RED alert; its device rejects the schedule it is sent:
+    the site honours no event whatever its schedule says, so the VEN tells the VTN an optOut on the event
+    (`on_breach` partial, no windows: the whole event). A device that accepts the schedule in force again makes
+    the VEN re-plan and withdraw the optOut (the event has not begun)."""
+    ensure_machine_broker()
+    name = f"fm-rej-{uuid.uuid4().hex[:8]}"
+    fm = _settings(flexmeasures, forward_every=None)
+    async with running_vtn(config_for_tests(sqlite_url, poll_interval=timedelta(seconds=1))) as vtn:
+        config = replace(_config(f"{vtn.base_url}/OpenADR2/Simple/2.0b", tmp_path, name, fm), mqtt=MqttSettings(port=BROKER_PORT))
+        process = VenProcess(config)
+        await process.start(spread_first_polls=False)
+        refusing = asyncio.create_task(SetpointDevice(name, "battery", answer="rejected").run())
+        try:
+            site = process.vens[name].site
+            await eventually(lambda: site.registration is not None, what="registration")
+            event = await vtn.create_event(values=(3.0,) * 4, start_in=timedelta(hours=2))
+
+            async def opts() -> list[dict]:
+                return await vtn.ctx.store.call(report_repository.list_opts)
+
+            await eventually(opts, timeout=120, what="the VEN's optOut at the VTN")
+            (opt,) = await opts()
+            assert (opt["opt_type"], opt["opt_id"], opt["event_id"]) == ("optOut", f"opt-unmet-{event.event_id}", event.event_id)
+            assert process.dispatcher is not None and process.dispatcher.following(name, "battery") is False
+            refusing.cancel()
+            await asyncio.gather(refusing, return_exceptions=True)
+            accepting = asyncio.create_task(SetpointDevice(name, "battery").run())
+            try:
+
+                async def withdrawn() -> bool:
+                    return all(o["cancelled_at"] is not None for o in await opts())
+
+                await eventually(withdrawn, timeout=120, what="the optOut withdrawn once the device follows again")
+                assert process.dispatcher.following(name, "battery") is True
+            finally:
+                accepting.cancel()
+                await asyncio.gather(accepting, return_exceptions=True)
+        finally:
+            refusing.cancel()
+            await asyncio.gather(refusing, return_exceptions=True)
             await process.stop()
 
 

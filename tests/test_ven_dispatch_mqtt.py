@@ -99,6 +99,22 @@ def test_setpoints_and_acknowledgements_are_not_telemetry() -> None:
     assert source.counters["received"] == 0 and source.counters["rejected"] == {}  # passed over, not refused
 
 
+async def test_a_device_that_failed_stays_not_following_through_new_plans_until_it_accepts_one() -> None:
+    sender = MqttDispatcher(MqttSettings(), ["s"])  # not started: what it would publish is kept
+    changes: list[str] = []
+    sender.on_change = changes.append
+    first, second, third = (new_setpoints("s", datetime.now(UTC), START, [kw]) for kw in (1.0, 2.0, 3.0))
+    await sender.dispatch("s", "battery", first)
+    sender.handle_ack(ack_topic("s", "battery"), encode_ack(Ack(first.schedule_id, "rejected", "no")))
+    assert sender.following("s", "battery") is False and changes == ["s"]
+    await sender.dispatch("s", "battery", second)  # a new plan: not answered yet, but the device has failed
+    assert sender.following("s", "battery") is False and changes == ["s"]
+    sender.handle_ack(ack_topic("s", "battery"), encode_ack(Ack(second.schedule_id, "accepted")))
+    assert sender.following("s", "battery") is True and changes == ["s", "s"]
+    await sender.dispatch("s", "battery", third)  # following again: a new plan is simply not answered yet
+    assert sender.following("s", "battery") is None and changes == ["s", "s"]
+
+
 @asynccontextmanager
 async def running(*tasks: object) -> AsyncIterator[None]:
     started = [asyncio.create_task(t) for t in tasks]  # type: ignore[arg-type]

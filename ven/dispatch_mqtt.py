@@ -44,6 +44,9 @@ class _Device:
     published: bool = False
     ack: Ack | None = None
     warned: bool = False
+    #: it rejected or ignored a schedule and has accepted none since (carried over to newer schedules: a
+    #: device that stays silent does not become "not yet answered" at each new plan)
+    failing: bool = False
 
 
 class MqttDispatcher:
@@ -64,6 +67,8 @@ class MqttDispatcher:
         #: (site, kind) → its latest schedule and answer
         self.devices: dict[tuple[str, str], _Device] = {}
         self.counters: Counter[str] = Counter()
+        #: called with a site's name when its device starts or stops following (the VEN re-plans and tells the VTN)
+        self.on_change: Callable[[str], None] | None = None
         self._client: aiomqtt.Client | None = None
         self._link = MqttLink(settings, "mqtt-dispatch", self._session)
         self._watch: asyncio.Task | None = None
@@ -94,7 +99,7 @@ class MqttDispatcher:
         device = self.devices.get((site, kind))
         if device is not None and device.latest.schedule_id == setpoints.schedule_id:
             return
-        self.devices[(site, kind)] = _Device(setpoints)
+        self.devices[(site, kind)] = _Device(setpoints, failing=device.failing if device is not None else False)
         await self._publish(site, kind)
 
     def following(self, site: str, kind: str) -> bool | None:
@@ -105,7 +110,7 @@ class MqttDispatcher:
             return None
         if device.ack is not None:
             return device.ack.status == "accepted"
-        return False if overdue(device.latest.issued, self.clock(), self.ack_timeout) else None
+        return False if device.failing or overdue(device.latest.issued, self.clock(), self.ack_timeout) else None
 
     def handle_ack(self, topic: str, payload: bytes) -> None:
         """Take one acknowledgement; a malformed one, or one for a schedule no longer in force, is logged and
@@ -127,6 +132,16 @@ class MqttDispatcher:
         self.counters[ack.status] += 1
         if ack.status == "rejected":
             log.warning("%s: the device rejected schedule %s: %s", topic, ack.schedule_id, ack.reason or "no reason given")
+        self._set_failing(key, ack.status == "rejected")  # type: ignore[arg-type]
+
+    def _set_failing(self, key: tuple[str, str], failing: bool) -> None:
+        """Record whether the device follows; tell `on_change` (with the site's name) when that changes."""
+        device = self.devices[key]
+        if device.failing == failing:
+            return
+        device.failing = failing
+        if self.on_change is not None:
+            self.on_change(key[0])
 
     async def _publish(self, site: str, kind: str) -> None:
         device = self.devices[(site, kind)]
@@ -163,6 +178,7 @@ class MqttDispatcher:
                 if device.ack is None and not device.warned and overdue(device.latest.issued, self.clock(), self.ack_timeout):
                     device.warned = True
                     self.counters["no_ack"] += 1
+                    self._set_failing((site, kind), True)
                     log.warning(
                         "%s/%s: no acknowledgement of schedule %s within %s: the device counts as not following it "
                         "(is it connected to the broker and subscribed to %s?)",

@@ -109,6 +109,10 @@ class VenProcess:
             self.dispatcher = MqttDispatcher(self._mqtt.settings, self._mqtt.sites)
             await self.dispatcher.start()
             built.on_schedule = self._dispatch
+            built.device_following = self._device_following
+            # a device that stops (or starts again) following: re-plan, so the VTN hears which events stand
+            sites = {site.name: site for site in self.config.sites}
+            self.dispatcher.on_change = lambda name: built.reapply(sites[name])
         if built is not None:
             await built.resume(self.config.sites)  # the held events, re-applied once their VENs can say what is unmet
             replan = built.replan(self.config.sites, self.config.flex.replan_every)
@@ -212,6 +216,10 @@ class VenProcess:
             return
         setpoints = new_setpoints(site.name, datetime.now(UTC), outcome.start, outcome.schedule_kw)
         await self.dispatcher.dispatch(site.name, str(kind), setpoints)
+
+    def _device_following(self, site: SiteConfig) -> bool | None:
+        kind = site.asset.get("kind")
+        return self.dispatcher.following(site.name, str(kind)) if self.dispatcher is not None and kind else None
 
     @staticmethod
     async def _run_after(ven: SiteVen, delay: float) -> None:

@@ -69,6 +69,8 @@ class ScheduleOutcome:
     unmet: dict[str, tuple[Window, ...]] = field(default_factory=dict)
     soc_missed: list[tuple[datetime, float, float]] = field(default_factory=list)
     job_failed: str | None = None
+    #: the device rejected or ignored what it was sent: every event is unmet
+    device_not_following: bool = False
 
 
 async def read_kw(client: FlexMeasuresClient, sensor_id: int, start: datetime, end: datetime) -> list[float | None]:
@@ -114,6 +116,8 @@ class FlexMeasuresHooks:
         self.on_unmet: UnmetCallback | None = None
         #: handed each new device schedule to send to the device (set by the VEN process: MQTT dispatch)
         self.on_schedule: Callable[[SiteConfig, ScheduleOutcome], Awaitable[None]] | None = None
+        #: whether the site's device follows what it is sent (False: it rejected or ignored it; None: unknown)
+        self.device_following: Callable[[SiteConfig], bool | None] | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -157,6 +161,10 @@ class FlexMeasuresHooks:
             except SignalRefused as exc:  # the opt policy answered optOut already; keep the others
                 log.warning("%s: event %s not applied: %s", site.name, event.event_id, exc)
         return constraints
+
+    def reapply(self, site: SiteConfig) -> None:
+        """Re-plan the site now, in the background (its device stopped or started following, say)."""
+        self._in_background(site)
 
     def _in_background(self, site: SiteConfig) -> None:
         task = asyncio.create_task(self.apply_or_retry(site), name=f"flexmeasures:{site.name}")
@@ -256,6 +264,10 @@ class FlexMeasuresHooks:
         outcome = await self._schedule(site, assets, combined, window_start, window_end)
         if outcome is not None:
             outcome.unmet = self._unmet(outcome, constraints)
+            if self.device_following is not None and self.device_following(site) is False:
+                # a device that does not follow its schedule honours no event, whatever the schedule says
+                outcome.unmet = {c.event_id: () for c in constraints}
+                outcome.device_not_following = True
             await self._tell_unmet(site, outcome, constraints)
         if outcome is not None and outcome.schedule_kw:
             await self._post(assets.sensors["aggregate-consumption"], window_start, window_end, outcome.site_kw, "kW")
@@ -289,6 +301,8 @@ class FlexMeasuresHooks:
             return
         if outcome.job_failed:
             why = f"the FlexMeasures schedule failed: {outcome.job_failed}"
+        elif outcome.device_not_following:
+            why = "the site's device does not follow the schedule it is sent (rejected or unanswered)"
         else:
             why = "the site's schedule cannot keep to what the event asks"
         try:
