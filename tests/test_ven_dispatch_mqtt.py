@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from prometheus_client import generate_latest
 
 from mapping.dispatch import (
     Ack,
@@ -27,6 +28,7 @@ from mapping.dispatch import (
 )
 from mapping.grid import QUARTER
 from mapping.refusal import Refused
+from observability.tally import Tally
 from tests.support.eventually import eventually
 from tests.support.mqtt import (
     BROKER_PORT,
@@ -39,6 +41,7 @@ from tests.support.mqtt import (
 )
 from ven.config import MqttSettings, SiteConfig
 from ven.dispatch_mqtt import MqttDispatcher
+from ven.metrics import ven_registry
 from ven.telemetry_mqtt import MqttTelemetrySource
 
 START = datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
@@ -113,6 +116,11 @@ async def test_a_device_that_failed_stays_not_following_through_new_plans_until_
     assert sender.following("s", "battery") is True and changes == ["s", "s"]
     await sender.dispatch("s", "battery", third)  # following again: a new plan is simply not answered yet
     assert sender.following("s", "battery") is None and changes == ["s", "s"]
+    # what an operator scrapes from the VEN process's /metrics
+    exposed = generate_latest(ven_registry(Tally(), lambda: {"dispatcher": sender})).decode()
+    assert 'cariflex_ven_dispatch_messages_total{kind="accepted"} 1.0' in exposed
+    assert 'cariflex_ven_dispatch_messages_total{kind="rejected"} 1.0' in exposed
+    assert 'cariflex_ven_device_following{device="battery",site="s"} -1.0' in exposed
 
 
 @asynccontextmanager

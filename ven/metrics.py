@@ -105,6 +105,29 @@ class VenParts(Collector):
             "cariflex_ven_flexmeasures_pending_sites", "sites whose constraints wait for FlexMeasures (retrying)", pending
         )
         yield from _mqtt_families(parts.get("mqtt"))
+        yield from _dispatch_families(parts.get("dispatcher"))
+
+
+def _dispatch_families(dispatcher: Any) -> Iterator[Metric]:
+    messages = CounterMetricFamily(
+        "cariflex_ven_dispatch_messages",
+        "device schedules sent as MQTT setpoints and their answers: published, accepted, rejected, no_ack (none within "
+        "the timeout), stale_ack, bad_ack",
+        labels=("kind",),
+    )
+    counted = dispatcher.counters if dispatcher is not None else {}
+    for kind in ("published", "accepted", "rejected", "no_ack", "stale_ack", "bad_ack"):
+        messages.add_metric([kind], counted.get(kind, 0))
+    yield messages
+    following = gauge(
+        "cariflex_ven_device_following",
+        "1 when the device accepted the schedule in force, 0 when it rejected or ignored one (-1: not answered yet)",
+        labels=("site", "device"),
+    )
+    for site, kind in list(dispatcher.devices) if dispatcher is not None else []:
+        state = dispatcher.following(site, kind)
+        following.add_metric([site, kind], -1 if state is None else int(state))
+    yield following
 
 
 def _mqtt_families(mqtt: Any) -> Iterator[Metric]:

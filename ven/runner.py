@@ -142,6 +142,7 @@ class VenProcess:
             "forwarder": self.forwarder,
             "fm_source": self._fm_source,
             "mqtt": self._mqtt,
+            "dispatcher": self.dispatcher,
             "store": self._store,
         }
 
