@@ -154,8 +154,10 @@ async def test_overlapping_events_priority_then_stricter(sqlite_url, tmp_path, f
             low = await vtn.create_event(
                 values=(4.0,) * 4, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=2), priority=2
             )
+            # the same start as `low` to the microsecond: created a moment later, `start_in` would leave `low` alone
+            # (stricter) for the first instant of their first slot
             high = await vtn.create_event(
-                values=(8.0,) * 2, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_in=timedelta(hours=2), priority=1
+                values=(8.0,) * 2, signal=("x-IMPORT_CAPACITY_LIMIT", "setpoint"), start_at=low.dtstart, priority=1
             )
             await eventually(
                 lambda: {e.event_id for e in (low, high)} <= {eid for k, eid, _ in hooks.calls if k == "event"},

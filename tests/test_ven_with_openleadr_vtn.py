@@ -47,7 +47,8 @@ async def test_our_ven_with_openleadr_server(tmp_path):
         config = ven_config(f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-ol", vtn_id="OL-VTN")
         async with running_ven(config, hooks) as ven:
             await eventually(lambda: ven.vens["site-ol"].site.registration is not None, what="registration with openleadr")
-            start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+            # a few seconds ahead: delivered by the next 1 s poll and scheduled well before it starts, even on a busy machine
+            start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
             event_id = server.add_event(
                 ven_id="ol-ven-1",
                 signal_name="SIMPLE",

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -63,9 +63,11 @@ class VtnUnderTest:
         start_in: timedelta = timedelta(minutes=10),
         signal: tuple[str, str] = ("SIMPLE", "level"),
         target: m.Target | None = None,
+        start_at: datetime | None = None,
         **fields: object,
     ) -> m.Event:
-        """Create an event as the CLI would (through the store), then let the VTN pick it up."""
+        """Create an event as the CLI would (through the store), then let the VTN pick it up; it starts at
+        `start_at`, else `start_in` from now."""
         now = self.ctx.now()
         event = event_admin.draft_uniform_event(
             signal[0],
@@ -74,7 +76,7 @@ class VtnUnderTest:
             interval,
             default_unit(*signal),
             market_context=PROGRAM,
-            dtstart=now + start_in,
+            dtstart=start_at or now + start_in,
             now=now,
             near_window=self.ctx.config.near_window,
             target=target,
