@@ -19,14 +19,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiomqtt
 
 from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw
-from mapping.dispatch import Ack, ack_topic, decode_setpoints, encode_ack, setpoint_topic
-from mapping.grid import QUARTER, floor_slot
+from mapping.dispatch import Ack, Setpoints, ack_topic, decode_setpoints, encode_ack, setpoint_topic
 from mapping.refusal import Refused
 from mapping.solar import pv_kw
 from ven.api import SiteConfig, storage_capacity_kwh
@@ -43,7 +42,11 @@ class SimulatedSite:
     #: the EV's current session (EV chargers), None for other kinds
     session: EvSession | None = None
     #: the schedule in force (the last one dispatched): power by slot start (UTC), consumption positive
-    schedule: dict[datetime, float] = field(default_factory=dict)
+    schedule: Setpoints | None = None
+
+    def setpoint(self, at: datetime) -> float | None:
+        """What the schedule in force says for `at` (kW, charging positive); None without one."""
+        return self.schedule.at(at) if self.schedule is not None else None
 
     @property
     def kind(self) -> str:
@@ -82,7 +85,7 @@ def step(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timed
         produced = pv_kw(
             float(config.asset.get("peak_kw", 5.0)), at + scenario_offset, config.latitude or 14.64, config.longitude or -61.02
         )
-        cap = site.schedule.get(floor_slot(at))
+        cap = site.setpoint(at)
         if cap is not None:  # curtailed: it produces at most what the schedule says (production negative)
             produced = min(produced, max(-cap, 0.0))
         meter -= produced
@@ -98,7 +101,7 @@ def step(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timed
         if not session.plugged(local):
             site.storage = None
     if site.storage is not None:
-        power = site.storage.power_for(site.schedule.get(floor_slot(at)), hours)
+        power = site.storage.power_for(site.setpoint(at), hours)
         site.storage.run(power, hours)
         meter += power
         messages.append((f"cariflex/{name}/{site.kind}/soc", _payload(site.storage.soc_percent, "%", at)))
@@ -159,7 +162,7 @@ class SiteSimulator:
             self.refused += 1
             log.warning("%s: a schedule the device cannot read (%s): it keeps the one in force", topic, exc)
             return None
-        site.schedule = {setpoints.start + i * QUARTER: kw for i, kw in enumerate(setpoints.values_kw)}
+        site.schedule = setpoints
         self.taken += 1
         return ack_topic(site.config.name, site.kind), encode_ack(Ack(setpoints.schedule_id, "accepted"))
 
@@ -203,4 +206,5 @@ class SiteSimulator:
     def scheduled_kw(self, slot: datetime) -> dict[str, float]:
         """The power (kW, charging positive) the schedule in force gives every storage device that has one for
         `slot` (a PV roof's is a production cap, not a power it runs at)."""
-        return {site.config.name: site.schedule[slot] for site in self.sites if slot in site.schedule and site.kind != "pv"}
+        found = {site.config.name: site.setpoint(slot) for site in self.sites if site.kind != "pv"}
+        return {name: kw for name, kw in found.items() if kw is not None}

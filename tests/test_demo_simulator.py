@@ -51,7 +51,7 @@ def test_a_schedule_becomes_the_one_in_force_and_is_acknowledged_and_unreadable_
 def test_a_device_obeys_its_schedule_at_the_meter_and_pv_is_curtailed_by_it() -> None:
     [battery] = _storage_sites(1)
     free = json.loads(dict(step(battery, NOW, 0.25, timedelta(0)))["cariflex/site-00/meter/power"])["value"]
-    battery.schedule = {floor_slot(NOW): -3.0}
+    battery.schedule = new_setpoints("site-00", NOW, floor_slot(NOW), [-3.0])
     held = json.loads(dict(step(battery, NOW, 0.25, timedelta(0)))["cariflex/site-00/meter/power"])["value"]
     assert held == pytest.approx(free - 3.0, abs=0.01)  # idle without one; discharging 3 kW with it
     noon = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # 12:00 in Martinique
@@ -59,7 +59,7 @@ def test_a_device_obeys_its_schedule_at_the_meter_and_pv_is_curtailed_by_it() ->
         SiteConfig(name="roof", ven_name="roof", latitude=14.6, longitude=-61.0, asset={"kind": "pv", "peak_kw": 5.0})
     )
     sunny = json.loads(dict(step(roof, noon, 0.25, timedelta(0)))["cariflex/roof/pv/power"])["value"]
-    roof.schedule = {floor_slot(noon): -1.0}
+    roof.schedule = new_setpoints("roof", noon, floor_slot(noon), [-1.0])
     capped = json.loads(dict(step(roof, noon, 0.25, timedelta(0)))["cariflex/roof/pv/power"])["value"]
     assert sunny < -2.0 and capped == pytest.approx(-1.0)
 

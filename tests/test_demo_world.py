@@ -9,6 +9,7 @@ import pytest
 from demo.scenario import compressed_duration, plan, ven_time_zone
 from demo.simulator import new_site, step
 from demo.world import MARTINIQUE, Storage, ev_session, household_kw
+from mapping.dispatch import new_setpoints
 from mapping.settings import Table
 from mapping.solar import pv_kw, solar_elevation_deg
 from ven.config import SiteConfig
@@ -64,7 +65,7 @@ def test_a_scheduled_ev_stops_charging_and_the_meter_shows_it() -> None:
     at = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 local: the EV is plugged in
     site = new_site(_site("evse", power_kw=22.0))
     free = {topic: json.loads(body)["value"] for topic, body in step(site, at, 1 / 60, timedelta(0))}
-    site.schedule[at] = 0.0
+    site.schedule = new_setpoints("site-evse", at, at, [0.0])
     held = {topic: json.loads(body)["value"] for topic, body in step(site, at, 1 / 60, timedelta(0))}
     assert free["cariflex/site-evse/meter/power"] - held["cariflex/site-evse/meter/power"] == pytest.approx(22.0, abs=0.2)
     assert "cariflex/site-evse/evse/soc" in held and "cariflex/site-evse/evse/power" not in held

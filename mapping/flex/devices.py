@@ -137,8 +137,9 @@ def flexible_kw(
 def _above_reserve(device: Device, at_sessions: list[Session], stay: Session, plan_start: datetime | None) -> bool:
     """Whether the car holds more than its mobility reserve when `stay` begins (or at `plan_start`, inside it):
     what it may give the household without first charging for it, which an alert forbids."""
-    under_way = plan_start is not None and stay.plugged(plan_start)
-    held = start_soc_kwh(device, at_sessions, plan_start, None) if under_way and plan_start else stay.arrival_kwh
+    held = stay.arrival_kwh
+    if plan_start is not None and stay.plugged(plan_start):
+        held = start_soc_kwh(device, at_sessions, plan_start, None)
     return held > device.capacity_kwh * device.reserve_percent / 100 + 1e-9
 
 
