@@ -20,7 +20,7 @@ from mapping.curtailment._common import (
     index_by_start,
     require_finite,
 )
-from mapping.curtailment.baseline import Baseline
+from mapping.curtailment._common import Baseline
 from mapping.grid import QUARTER, Segment, is_on_grid
 
 

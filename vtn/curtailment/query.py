@@ -20,7 +20,7 @@ from typing import Any
 from mapping.curtailment import Flag, Measured, event_slots
 from mapping.curtailment import report as wire
 from mapping.curtailment.achieved import Achieved, achieved
-from mapping.curtailment.baseline import Baseline
+from mapping.curtailment import Baseline
 from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, notice_shares, verdict
 from mapping.curtailment.requested import requested_by_slot
 from mapping.grid import QUARTER, Segment
