@@ -14,6 +14,7 @@ from mapping.oadr.timefmt import format_datetime, parse_datetime, parse_duration
 from mapping.oadr.vocabulary import check_signal, default_unit
 from vtn.admin import events as event_admin
 from vtn.cli import aggregator as cli_aggregator
+from vtn.cli import baseline as cli_baseline
 from vtn.cli import dso as cli_dso
 from vtn.cli import reports as cli_reports
 from vtn.cli import users as ui_cli
@@ -56,6 +57,7 @@ def register(commands: Any) -> None:
     ui_cli.register(commands, config_args, open_store)
     cli_dso.register(commands, config_args, open_store)
     cli_aggregator.register(commands, config_args, open_store)
+    cli_baseline.register(commands)
 
 
 def _register_event(commands: Any) -> None:
