@@ -14,7 +14,8 @@ from typing import Any
 
 from certs.settings import parse_tls
 from certs.tls import TlsSettings
-from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig, CurtailmentRefused
+from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig
+from mapping.curtailment.settings import BASELINE_KEYS, program_configs
 from mapping.flex.devices import Device
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
@@ -351,31 +352,9 @@ def _push(vtn: Table) -> PushSettings | None:
     return PushSettings(host=host, port=vtn.integer("push_port", PushSettings.port, 0, 65535), public_host=public_host)
 
 
-_BASELINE_KEYS = {"method", "minutes", "x", "y", "days"}
-
-
-def _baseline(table: Table, default: BaselineConfig) -> BaselineConfig:
-    try:
-        return BaselineConfig(
-            method=table.string("method", default.method),
-            minutes=table.integer("minutes", default.minutes, 15),
-            x=table.integer("x", default.x, 1),
-            y=table.integer("y", default.y, 1),
-            days=table.string("days", default.days),
-        )
-    except CurtailmentRefused as exc:
-        raise ConfigError(f"{table.path}.{exc.field}: {exc.reason}") from exc
-
-
 def _curtailment(table: Table) -> CurtailmentSettings:
-    table.reject_unknown(_BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs", "history"})
-    default = _baseline(table, BaselineConfig(RECTANGLE))
-    programs_table = table.table("programs")
-    programs = {}
-    for name in programs_table.data:
-        program = programs_table.table(name)
-        program.reject_unknown(_BASELINE_KEYS)
-        programs[name] = _baseline(program, default)
+    table.reject_unknown(BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs", "history"})
+    default, programs = program_configs(table, BaselineConfig(RECTANGLE))
     max_hold = table.duration("max_hold", DEFAULT_MAX_HOLD)
     if max_hold <= timedelta(0):
         raise ConfigError(f"{table.path}.max_hold: must be longer than zero")

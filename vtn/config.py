@@ -11,6 +11,7 @@ from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
+from vtn.curtailment.settings import CurtailmentConfig, parse_curtailment
 from vtn.dso.config import DsoConfig, parse_dso
 from vtn.oadr.push.settings import PushConfig, parse_push
 from vtn.oadr.security_config import ProxyTrust, parse_proxy, parse_tls
@@ -63,6 +64,8 @@ class VtnConfig:
     #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
     curtailment_lookback: timedelta = timedelta(days=2)
     ui: UiConfig = field(default_factory=UiConfig)
+    #: how the VTN settles: each program's baseline method, when figures are final (`[curtailment]`)
+    curtailment: CurtailmentConfig = field(default_factory=CurtailmentConfig)
     dso: DsoConfig = field(default_factory=DsoConfig)
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
     #: a request body must arrive within this (slow clients are answered 408)
@@ -100,6 +103,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
             "proxy",
             "metrics",
             "push",
+            "curtailment",
         }
     )
     reports = root.table("reports")
@@ -155,6 +159,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
         leader_retry=store.positive_duration("leader_retry", defaults.leader_retry, MIN_LEADER_RETRY),
         push=parse_push(root.table("push"), base_dir),
+        curtailment=parse_curtailment(root.table("curtailment")),
     )
 
 

@@ -30,6 +30,7 @@ class Flag(StrEnum):
     INSUFFICIENT_HISTORY = "insufficient_history"  # the baseline used fewer values than its method asks for
     NOTHING_REQUESTED = "nothing_requested"  # requested reduction 0: no ratio
     BEFORE_NOTICE = "before_notice"  # the event was created after this interval began: the site was told late (VTN only)
+    CLAIMED = "claimed"  # the VTN held no meter data for this value: it is the VEN's own figure, shown, never final
     UNADJUSTED = "unadjusted"  # the baseline's day-of adjustment had no data (or no load) to work from: left out
 
 
