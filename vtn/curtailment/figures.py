@@ -47,6 +47,14 @@ class SiteFigures:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A value the site's VEN reported, with the flags it gave it."""
+
+    kw: float
+    flags: frozenset[Flag]
+
+
+@dataclass(frozen=True)
 class SiteRef:
     """Which site: its venID, oadrVenName, delivery point and contracted kW."""
 
@@ -69,7 +77,7 @@ def site_figures(
     method: BaselineConfig,
     excluded_days: Collection[date] = (),
     controls: Sequence[SiteRef] = (),
-    claims: Mapping[str, Mapping[datetime, float]] | None = None,
+    claims: Mapping[str, Mapping[datetime, Claim]] | None = None,
 ) -> SiteFigures:
     """Baseline, measured, requested and achieved of `site` over the event's intervals.
 
@@ -104,16 +112,18 @@ def site_figures(
     return SiteFigures(achieved(baselines, measured, requested=segments), baselines, tuple(sources), coverage, refusal)
 
 
-def _claimed_baseline(baseline: Baseline, claimed: Mapping[datetime, float]) -> Baseline:
+def _claimed_baseline(baseline: Baseline, claimed: Mapping[datetime, Claim]) -> Baseline:
     if baseline.kw is not None or baseline.start not in claimed:
         return baseline
-    return Baseline(baseline.start, claimed[baseline.start], frozenset({Flag.CLAIMED}))
+    claim = claimed[baseline.start]
+    return Baseline(baseline.start, claim.kw, claim.flags | {Flag.CLAIMED})
 
 
-def _claimed_measured(item: Measured, claimed: Mapping[datetime, float]) -> Measured:
+def _claimed_measured(item: Measured, claimed: Mapping[datetime, Claim]) -> Measured:
     if item.kw is not None or item.start not in claimed:
         return item
-    return Measured(item.start, claimed[item.start], 1, 1.0, frozenset({Flag.CLAIMED}))
+    claim = claimed[item.start]
+    return Measured(item.start, claim.kw, 1, 1.0, claim.flags | {Flag.CLAIMED})
 
 
 def controls_of(method: BaselineConfig, sites: Mapping[str, SiteRef], called: Collection[str]) -> list[SiteRef]:

@@ -48,7 +48,7 @@ def telemetry_steps(session: Tx, ven_id: str, start: datetime, end: datetime) ->
             return []  # no figures rather than wrong ones
     starts = sorted(readings)
     steps = []
-    for at, following in zip(starts, [*starts[1:], None], strict=True):
+    for at, following in zip(starts, [*starts[1:], None][: len(starts)], strict=True):
         kw, seconds = readings[at]
         held = timedelta(seconds=seconds) if seconds else MAX_HOLD
         until = min(at + held, following) if following is not None else at + held

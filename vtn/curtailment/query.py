@@ -28,7 +28,7 @@ from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, 
 from mapping.grid import QUARTER, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
-from vtn.curtailment.figures import SiteRef, controls_of, site_figures
+from vtn.curtailment.figures import Claim, SiteRef, controls_of, site_figures
 from vtn.curtailment.settings import Settlement
 from vtn.store import Tx
 from vtn.store import curtailment_repository as curtailed
@@ -108,12 +108,12 @@ def _verdict(intervals: Iterable[CurtailmentInterval]) -> Verdict:
     return verdict(IntervalFigures(i.requested_kw, i.achieved_kw, i.measured_kw) for i in intervals if i.counted)
 
 
-def _claims(points: list[curtailed.Point]) -> dict[str, dict[datetime, float]]:
-    """What the VEN reported per rID and interval start (its claim)."""
-    found: dict[str, dict[datetime, float]] = {}
+def _claims(points: list[curtailed.Point]) -> dict[str, dict[datetime, Claim]]:
+    """What the VEN reported per rID and interval start (its claim), with the flags it gave each value."""
+    found: dict[str, dict[datetime, Claim]] = {}
     for r_id, at, value, quality in points:
         if value is not None and wire.has_value(quality):
-            found.setdefault(r_id, {})[at] = value
+            found.setdefault(r_id, {})[at] = Claim(value, wire.flags_of(quality))
     return found
 
 
@@ -193,7 +193,7 @@ def event_curtailment(
     for v, found_figures in figures.items():
         claimed = claims[v].get(wire.BASELINE, {})
         intervals = tuple(
-            _interval(item, share, baseline, claimed.get(item.start))
+            _interval(item, share, baseline, claimed[item.start].kw if item.start in claimed else None)
             for item, share, baseline in zip(found_figures.achieved, shares, found_figures.baselines, strict=True)
         )
         delivery = _verdict(intervals)
