@@ -81,9 +81,9 @@ def site_figures(
 ) -> SiteFigures:
     """Baseline, measured, requested and achieved of `site` over the event's intervals.
 
-    `claims` are what the site's VEN reported (`wire.BASELINE`, `wire.MEASURED` → value per interval start):
-    where the VTN holds no meter data for an interval, the VEN's figure stands in, flagged `claimed` (the
-    site's figures are then never final)."""
+    `claims` are what the site's VEN reported (`wire.BASELINE`, `wire.MEASURED` → value per interval start).
+    A site's figures come from one source: the VTN's meter data when they give the method all it reads
+    (`_sufficient`), else the VEN's claims, every value flagged `claimed` (and the site never final)."""
     start, end = slots[0], slots[-1] + QUARTER
     window = history_window(method, start, end, excluded_days, event.created)
     steps, sources = site_steps(session, site.ven_id, site.delivery_point, *_span(window, start, end))
@@ -103,8 +103,10 @@ def site_figures(
         step_means(steps, start, end) if steps else tuple(Measured(s, None, 0, 0.0, frozenset({Flag.MISSING})) for s in slots)
     )
     claims = claims or {}
-    baselines = tuple(_claimed_baseline(b, claims.get(wire.BASELINE, {})) for b in baselines)
-    measured = tuple(_claimed_measured(item, claims.get(wire.MEASURED, {})) for item in measured)
+    if not _sufficient(baselines, measured) and (claims.get(wire.BASELINE) or claims.get(wire.MEASURED)):
+        baselines = tuple(_claimed_baseline(b.start, claims.get(wire.BASELINE, {})) for b in baselines)
+        measured = tuple(_claimed_measured(item.start, claims.get(wire.MEASURED, {})) for item in measured)
+        sources = ["VEN claim"]
     requested = requested_by_slot(event, {b.start: b.kw for b in baselines}, site.contracted_kw)
     noticed = dict(zip(slots, shares, strict=True))
     segments = [Segment(slot, slot + QUARTER, kw * noticed[slot]) for slot, kw in requested.items() if kw is not None]
@@ -112,18 +114,25 @@ def site_figures(
     return SiteFigures(achieved(baselines, measured, requested=segments), baselines, tuple(sources), coverage, refusal)
 
 
-def _claimed_baseline(baseline: Baseline, claimed: Mapping[datetime, Claim]) -> Baseline:
-    if baseline.kw is not None or baseline.start not in claimed:
-        return baseline
-    claim = claimed[baseline.start]
-    return Baseline(baseline.start, claim.kw, claim.flags | {Flag.CLAIMED})
+def _sufficient(baselines: Sequence[Baseline], measured: Sequence[Measured]) -> bool:
+    """Whether the VTN's own data give the method all it needs: every baseline interval computed from the whole
+    history the method reads, and something measured."""
+    whole = all(b.kw is not None and not b.flags & {Flag.MISSING, Flag.INSUFFICIENT_HISTORY} for b in baselines)
+    return whole and any(item.kw is not None for item in measured)
 
 
-def _claimed_measured(item: Measured, claimed: Mapping[datetime, Claim]) -> Measured:
-    if item.kw is not None or item.start not in claimed:
-        return item
-    claim = claimed[item.start]
-    return Measured(item.start, claim.kw, 1, 1.0, claim.flags | {Flag.CLAIMED})
+def _claimed_baseline(start: datetime, claimed: Mapping[datetime, Claim]) -> Baseline:
+    claim = claimed.get(start)
+    if claim is None:
+        return Baseline(start, None, frozenset({Flag.MISSING, Flag.CLAIMED}))
+    return Baseline(start, claim.kw, claim.flags | {Flag.CLAIMED})
+
+
+def _claimed_measured(start: datetime, claimed: Mapping[datetime, Claim]) -> Measured:
+    claim = claimed.get(start)
+    if claim is None:
+        return Measured(start, None, 0, 0.0, frozenset({Flag.MISSING, Flag.CLAIMED}))
+    return Measured(start, claim.kw, 1, 1.0, claim.flags | {Flag.CLAIMED})
 
 
 def controls_of(method: BaselineConfig, sites: Mapping[str, SiteRef], called: Collection[str]) -> list[SiteRef]:
