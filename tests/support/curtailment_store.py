@@ -42,16 +42,24 @@ def store_event(store: StoreWorker, event_id: str, start: datetime, limits: list
 
 
 def store_report(
-    store: StoreWorker, event_id: str, ven_id: str, ven_name: str, start: datetime, rows: list[tuple[float, float]]
+    store: StoreWorker,
+    event_id: str,
+    ven_id: str,
+    ven_name: str,
+    start: datetime,
+    rows: list[tuple[float, float]],
+    claimed: list[float] | None = None,
 ) -> None:
     """`ven_id` (named `ven_name`) registered, and its report for the event: (baseline, measured) kW per interval,
-    achieved their difference, all of good quality."""
+    achieved their difference, all of good quality; `claimed` the baselines the VEN reports instead, when its claim
+    differs from what its meter curve says."""
     now = start + len(rows) * QUARTER
     store.call_sync(repo.save_ven, VenRecord(ven_id, ven_name, f"reg-{ven_id}"), now, True)
     request = f"rr-{event_id}-{ven_id}"
     points = []
     for k, (baseline, measured) in enumerate(rows):
-        for r_id, value in ((wire.BASELINE, baseline), (wire.MEASURED, measured), (wire.ACHIEVED, baseline - measured)):
+        said = claimed[k] if claimed is not None else baseline
+        for r_id, value in ((wire.BASELINE, said), (wire.MEASURED, measured), (wire.ACHIEVED, said - measured)):
             points.append(
                 {
                     "report_request_id": request,
