@@ -1,6 +1,7 @@
 """The VTN settles on its own meter data (issue 18): imported load curves and the VENs' TELEMETRY_USAGE, by the
 program's named method, with the VEN's reported baseline kept as its claim — on both stores."""
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,3 +167,18 @@ async def test_the_meter_page_imports_for_operators_only_and_names_the_bad_line(
     finally:
         await session.close()
     assert "upload curve.csv" in html and "meter import" in audit and 'name="file"' not in html
+
+
+async def test_the_event_page_names_the_method_the_data_and_the_claim(vtn_sqlite):
+    store = vtn_sqlite.admin_store
+    await asyncio.to_thread(_claim_inflated, store)
+    await add_user(store, "vic", "viewer")
+    session = await login(vtn_sqlite.base_url, "vic")
+    try:
+        async with session.get(f"{vtn_sqlite.base_url}/ui/events/evt-1") as page:
+            html = await page.text()
+    finally:
+        await session.close()
+    assert 'id="baseline-method">x-of-y: high 4 of 5 weekdays' in html
+    assert ">meter file site-21<" in html and ">final<" in html and ">100 %<" in html
+    assert '<td class="claimed">20.00</td>' in html and '<td class="baseline">11.00</td>' in html

@@ -202,6 +202,7 @@ async def event_detail(request: web.Request) -> web.Response:
         charts=curtailment_blocks(curtailment, ui.zone),
         verdict_hint=VERDICT_HINT,
         ratio=curtailment.ratio,
+        method=curtailment.method,
         timeline=build_timeline(event.dtstart, event.duration, history, deliveries, opts, cancelled, ui.now(), ui.zone),
         deliveries=deliveries[:DELIVERY_ROWS],
         more_deliveries=max(0, len(deliveries) - DELIVERY_ROWS),
