@@ -70,5 +70,6 @@ def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.
         payloads = tuple(
             r.ReportPayload(r_id=r_id, value=value, data_quality=quality) for r_id, value, quality in wire.interval_payloads(item)
         )
-        intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=QUARTER, uid=str(index)))
+        if payloads:  # an interval with nothing computed is left out (2.0b wants at least one payload per interval)
+            intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=QUARTER, uid=str(index)))
     return intervals

@@ -55,7 +55,7 @@ def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
             curtailment.REPORT_NAME,  # a custom report has no METADATA_ name in the schema's list
             now,
             tuple(
-                r.ReportDescription(r_id, curtailment.REPORT_TYPE, reading, power_kw(), CURTAILMENT_SAMPLING)
+                r.ReportDescription(r_id, curtailment.REPORT_TYPES[r_id], reading, power_kw(), CURTAILMENT_SAMPLING)
                 for r_id, reading in curtailment.READING_TYPES.items()
             ),
             duration,
