@@ -193,7 +193,8 @@ def test_reports_curtailment_prints_the_table(capsys, store_url):
     code, out, _err = cariflex(capsys, "reports", "curtailment", "evt-2", "--format", "table", "--db", store_url)
     assert (code, out) == (0, "no curtailment reported yet for event evt-2\n")
     code, out, _err = cariflex(capsys, "reports", "curtailment", "evt-1", "--db", store_url)
-    assert out.splitlines()[0].endswith(",quality,counted,delivery,ratio,ven_baseline_kw,coverage,final,method")  # csv is the default
+    # csv is the default
+    assert out.splitlines()[0].endswith(",quality,counted,delivery,ratio,ven_baseline_kw,coverage,final,method")
 
 
 def _cariflex_process(*args: str) -> subprocess.CompletedProcess[str]:
