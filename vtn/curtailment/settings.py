@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mapping.curtailment import ADDITIVE, X_OF_Y, Adjustment, BaselineConfig
 from mapping.curtailment.settings import BASELINE_KEYS, program_configs
+from mapping.curtailment.settlement import ProgramRules
 from mapping.settings import Table
 from vtn.site_registry import contracted_kw_by_ven, delivery_points_by_ven
 
@@ -28,6 +29,8 @@ class CurtailmentConfig:
     programs: Mapping[str, BaselineConfig] = field(default_factory=dict)
     #: a site's figures are final once its measured data cover this share of the event's intervals
     final_coverage: float = 0.9
+    #: how statements count delivery: capped at the request, the band that counts as delivered as asked
+    rules: ProgramRules = field(default_factory=ProgramRules)
 
     def method_for(self, market_context: str | None) -> BaselineConfig:
         """The method of the program with `market_context`, else the default."""
@@ -36,10 +39,11 @@ class CurtailmentConfig:
 
 def parse_curtailment(table: Table) -> CurtailmentConfig:
     """`[curtailment]` of vtn.toml."""
-    table.reject_unknown(BASELINE_KEYS | {"programs", "final_coverage_percent"})
+    table.reject_unknown(BASELINE_KEYS | {"programs", "final_coverage_percent", "cap_at_requested", "tolerance_percent"})
     baseline, programs = program_configs(table, DEFAULT_BASELINE)
     coverage = table.integer("final_coverage_percent", 90, 0, 100)
-    return CurtailmentConfig(baseline, programs, coverage / 100)
+    rules = ProgramRules(table.boolean("cap_at_requested", True), table.integer("tolerance_percent", 10, 0, 99) / 100)
+    return CurtailmentConfig(baseline, programs, coverage / 100, rules)
 
 
 @dataclass(frozen=True)

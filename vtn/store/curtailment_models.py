@@ -1,8 +1,9 @@
 """Store tables of achieved curtailment: which report request answers which event for which VEN."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Float, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vtn.store.models import Base, UTCDateTime
@@ -58,3 +59,24 @@ class MeterImport(Base):
     added: Mapped[int] = mapped_column(Integer)
     corrected: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SettlementStatement(Base):
+    """An issued settlement statement: its content (JSON) and fingerprint never change once written.
+
+    A re-issue over the same scope and period is a new row that names the one it supersedes and why.
+    """
+
+    __tablename__ = "settlement_statement"
+    __table_args__ = (Index("ix_settlement_scope", "scope_kind", "scope_key", "period_start"),)
+    statement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_key: Mapped[str] = mapped_column(String(512))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(String(1024))
+    supersedes: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
