@@ -78,7 +78,7 @@ def describe(config: BaselineConfig) -> str:
     """The method and its parameters in words: shown beside every figure computed with it."""
     if config.method == X_OF_Y:
         return (
-            f"x-of-y: high {config.x} of {config.y} {config.days} days (holidays {config.holidays}, earlier event days "
+            f"x-of-y: high {config.x} of {config.y} {config.days} (holidays {config.holidays}, earlier event days "
             f"and days under {config.low_usage_share:.0%} of the mean excluded), {config.adjustment.describe()}"
         )
     if config.method in _REFERENCE:
