@@ -12,6 +12,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
+from mapping.oadr.report_profile import offered_reports, shaped_report
 from mapping.oadr.vocabulary import power_kw
 from ven import metrics
 from ven.curtailment_report import curtailment_intervals
@@ -34,7 +35,12 @@ def specifier(site: Site, report_name: str) -> str:
 
 def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
     """TELEMETRY_USAGE (site and asset power, kW), TELEMETRY_STATUS, HISTORY_USAGE (site power, kW), and
-    x-ACHIEVED_CURTAILMENT (baseline, measured, achieved per 15-minute interval, kW; mapping/curtailment/report.py)."""
+    x-ACHIEVED_CURTAILMENT (baseline, measured, achieved per 15-minute interval, kW; mapping/curtailment/report.py),
+    as the VEN's report profile offers them (the openleadr profile offers no TELEMETRY_STATUS)."""
+    return offered_reports(_all_metadata(site), site.ven.report_profile)
+
+
+def _all_metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
     now, duration = site.clock(), site.ven.report_duration
 
     def power(r_id: str) -> r.ReportDescription:
@@ -130,7 +136,7 @@ class Reporter:
                 code, description = ResponseCode.INVALID_ID, f"rID {', '.join(unknown)} is not in {request.report_specifier_id}"
                 log.warning("%s: %s", self.site.name, description)
                 continue
-            self.site.store.save_report_request(self.site.name, request, name)
+            self.site.store.save_report_request(self.site.name, request, name, self._opening(request))
             self.schedule(request)
         pending = tuple(q.report_request_id for q, _n, _u in self.site.store.report_requests(self.site.name))
         ack = m.Acknowledgement(
@@ -139,6 +145,17 @@ class Reporter:
         await (answer_with or self.site.link.send)("EiReport", ack)
         if reregister:
             await self.register()
+
+    def _opening(self, request: r.ReportRequest) -> datetime | None:
+        """Where the data of a newly accepted request starts: a periodic request without a reportInterval (optional
+        in 2.0b; a stock openleadr VTN never sends one) covers the time from its acceptance on — a request held
+        already keeps its progress; otherwise its reportInterval says (None)."""
+        held = {q.report_request_id: sent for q, _n, sent in self.site.store.report_requests(self.site.name)}
+        if request.report_request_id in held:
+            return held[request.report_request_id]
+        if request.interval_start is None and request.report_back > timedelta(0):
+            return self.site.clock().replace(microsecond=0)
+        return None
 
     def schedule(self, request: r.ReportRequest) -> None:
         """Send now (one-shot, history) or every reportBackDuration (periodic)."""
@@ -229,7 +246,9 @@ class Reporter:
                 dtstart=intervals[0].dtstart,
                 duration=(end - start) if end > start else timedelta(0),
             )
-            body = encode(r.UpdateReport(new_request_id(), (report,), self.site.ven_id))
+            body = encode(
+                r.UpdateReport(new_request_id(), (shaped_report(report, self.site.ven.report_profile),), self.site.ven_id)
+            )
             self.site.store.queue(self.site.name, "EiReport", body)
             self.site.tally.inc(metrics.REPORTS_QUEUED, (self.site.name, name))
             sent_until = intervals[-1].dtstart + request.granularity if request.granularity > timedelta(0) else now
