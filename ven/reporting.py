@@ -176,7 +176,20 @@ class Reporter:
                 coalesce=True,
             )
         else:
-            self.site.scheduler.add_job(self.send_due, "date", args=[request.report_request_id], id=job_id, replace_existing=True)
+            # once its data is complete: at the end of its reportInterval (an achieved curtailment asked for right
+            # after an event that ended inside its quarter hour), else now; however late the loop gets to it —
+            # apscheduler would otherwise drop a job that misfired by more than a second
+            complete = request.interval_end
+            when = {"run_date": complete} if complete is not None and complete > self.site.clock() else {}
+            self.site.scheduler.add_job(
+                self.send_due,
+                "date",
+                args=[request.report_request_id],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=None,
+                **when,
+            )
 
     def resume(self) -> None:
         """Re-plan every stored request after a restart."""
@@ -223,6 +236,9 @@ class Reporter:
         one_shot = request.report_back == timedelta(0)
         if now < window_start and not final:
             return  # its reportInterval has not begun: nothing to say yet
+        if one_shot and not final and request.interval_end is not None and now < request.interval_end:
+            self.schedule(request)  # its data is not complete yet (woken early, e.g. at a restart): wait for it
+            return
         start = sent_until or window_start
         end = min(now, window_end) if window_end and window_end > window_start else now
         if request.granularity > timedelta(0):
