@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from mapping.backoff import backoff_delay
 from mapping.curtailment import report as curtailment
 from mapping.grid import QUARTER
 from mapping.oadr import model as m
@@ -86,6 +87,10 @@ class Reporter:
     def __init__(self, site: Site) -> None:
         self.site = site
         self._flushing = asyncio.Lock()
+        #: deliveries failed in a row (unreachable, an HTTP error, garbage); 0 once the VTN takes a report
+        self.failures = 0
+        #: the event-loop time before which the queue is not sent again (backing off); None: send at once
+        self._retry_at: float | None = None
 
     @property
     def registered(self) -> bool:
@@ -308,8 +313,19 @@ class Reporter:
         One flush at a time (a report still in flight is never sent a second time); a flush asked for
         while another runs waits for it, then sends what was queued meanwhile."""
         async with self._flushing:
+            if self._retry_at is not None and asyncio.get_running_loop().time() < self._retry_at:
+                return  # backing off after a failed delivery: the queue waits (it is kept in the store)
             while await self._flush_once():
                 pass
+
+    def _delivery_failed(self) -> float:
+        """Note a failed delivery; the seconds until the queue is sent again — exponential from the poll interval,
+        with jitter, capped by `max_backoff`, as for polls (a VTN answering HTTP 500 is not sent the report at
+        every poll)."""
+        self.failures += 1
+        wait = backoff_delay(self.failures, self.site.poll_interval(), self.site.ven.max_backoff.total_seconds())
+        self._retry_at = asyncio.get_running_loop().time() + wait
+        return wait
 
     async def _flush_once(self) -> bool:
         """Send the queue as it is now; True when something new was queued meanwhile (go again)."""
@@ -320,13 +336,17 @@ class Reporter:
             except LinkDown as exc:
                 self.site.store.failed(message_id)
                 self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "failed"))
-                log.warning("%s: report kept for resending (%s)", self.site.name, exc)
+                log.warning("%s: report kept for resending in %.1f s (%s)", self.site.name, self._delivery_failed(), exc)
                 return False
             except VtnProtocolError as exc:
                 self.site.store.failed(message_id)
                 self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "failed"))
-                log.error("%s: the VTN answered a report with garbage; kept for resending: %s", self.site.name, exc)
+                wait = self._delivery_failed()
+                log.error(
+                    "%s: the VTN answered a report with garbage; kept for resending in %.1f s: %s", self.site.name, wait, exc
+                )
                 return False
+            self.failures, self._retry_at = 0, None
             self.site.store.sent(message_id)
             refused = isinstance(reply, r.UpdatedReport) and reply.response.code != ResponseCode.OK
             self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "refused" if refused else "delivered"))
