@@ -17,6 +17,7 @@ from certs.tls import TlsSettings
 from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig
 from mapping.curtailment.settings import BASELINE_KEYS, program_configs
 from mapping.flex.devices import Device
+from mapping.oadr.report_profile import ReportProfile
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
 from ven.flex_config import FlexSettings, parse_device, parse_flex
@@ -160,6 +161,8 @@ class VenConfig:
     default_poll_interval: timedelta = timedelta(seconds=10)
     max_backoff: timedelta = timedelta(minutes=5)
     report_duration: timedelta = timedelta(hours=1)
+    #: the shape of the reports offered and sent: 2.0b as the schema allows, or what a stock openleadr VTN takes
+    report_profile: ReportProfile = ReportProfile.STANDARD
     sites: tuple[SiteConfig, ...] = ()
     flexmeasures: FlexMeasuresSettings | None = None
     mqtt: MqttSettings | None = None
@@ -365,6 +368,15 @@ def _curtailment(table: Table) -> CurtailmentSettings:
     return CurtailmentSettings(default, programs, max_hold, coverage / 100, history)
 
 
+def _report_profile(table: Table) -> ReportProfile:
+    value = table.string("profile", ReportProfile.STANDARD.value)
+    try:
+        return ReportProfile(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in ReportProfile)
+        raise ConfigError(f"{table.path}.profile: expected one of {choices}, got {value!r}") from None
+
+
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
     """Read and validate ven.toml and sites.toml, then apply command-line overrides (None = not given)."""
     path = path or DEFAULT_CONFIG
@@ -376,7 +388,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
         vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"} | PUSH_KEYS)
         store.reject_unknown({"path"})
         poll.reject_unknown({"default_interval", "max_backoff"})
-        reports.reject_unknown({"duration"})
+        reports.reject_unknown({"duration", "profile"})
         default_opt = _opt_policy(root.table("opt"), OptPolicy())
         vtn_id = vtn.data.get("vtn_id", "CARIFLEX-VTN")
         config = VenConfig(
@@ -387,6 +399,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             default_poll_interval=poll.positive_duration("default_interval", "PT10S"),
             max_backoff=poll.positive_duration("max_backoff", "PT5M"),
             report_duration=reports.positive_duration("duration", "PT1H"),
+            report_profile=_report_profile(reports),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
             curtailment=_curtailment(root.table("curtailment")),
