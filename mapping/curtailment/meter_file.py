@@ -20,8 +20,8 @@ import csv
 import io
 import math
 import unicodedata
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
 from mapping.curtailment._common import CurtailmentRefused
 from mapping.curtailment.resampling import MeterStep
@@ -180,3 +180,15 @@ def parse_load_curves(text: str) -> dict[str, tuple[MeterStep, ...]]:
                 )
         result[point] = tuple(step for step, _ in ordered)
     return result
+
+
+def format_load_curves(curves: Mapping[str, Sequence[MeterStep]]) -> str:
+    """The Cariflex CSV shape of `curves` (what `parse_load_curves` reads back): start in UTC, step in minutes, kW."""
+    lines = ["delivery_point,start,step,power_kw,quality"]
+    for point, steps in curves.items():
+        for step in steps:
+            minutes = round((step.end - step.start).total_seconds() / 60)
+            start = step.start.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            quality = "estimated" if step.estimated else "measured"
+            lines.append(f"{point},{start},PT{minutes}M,{step.kw:.4f},{quality}")
+    return "\n".join(lines) + "\n"

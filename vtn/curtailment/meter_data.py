@@ -57,6 +57,16 @@ def telemetry_steps(session: Tx, ven_id: str, start: datetime, end: datetime) ->
     return steps
 
 
+def _apart(steps: list[MeterStep]) -> list[MeterStep]:
+    """The time-ordered steps without those that overlap an earlier one: two imports of one delivery point in different
+    steps (a 30-minute curve, later a 10-minute one) may overlap, and a moment has one value."""
+    kept: list[MeterStep] = []
+    for step in steps:
+        if not kept or step.start >= kept[-1].end:
+            kept.append(step)
+    return kept
+
+
 def _covered(curve: list[MeterStep], step: MeterStep) -> bool:
     """Whether a step of the (time-ordered, non-overlapping) curve overlaps `step`."""
     index = bisect_right(curve, step.start, key=_start)
@@ -72,7 +82,7 @@ def site_steps(
 ) -> tuple[list[MeterStep], list[str]]:
     """The steps covering [start, end) and the sources they came from: the imported curve, and the VEN's
     telemetry wherever the curve has no step."""
-    curve = meters.steps_of(session, delivery_point, start, end)
+    curve = _apart(meters.steps_of(session, delivery_point, start, end))
     telemetry = telemetry_steps(session, ven_id, start, end)
     free = [s for s in telemetry if not _covered(curve, s)]
     sources = ([f"{METER_FILE} {delivery_point}"] if curve else []) + ([TELEMETRY] if free else [])
