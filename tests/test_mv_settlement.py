@@ -3,7 +3,6 @@ a reason, served by the CLI and the operator UI — on both stores."""
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,7 +25,6 @@ from tests.support.ui import add_user, login
 from vtn.curtailment import statements
 from vtn.curtailment.settings import Settlement
 from vtn.store.curtailment_models import SettlementStatement
-from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
@@ -62,11 +60,8 @@ def test_the_fingerprint_is_canonical():
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[StoreWorker]:
-    upgrade(db_url)
-    worker = StoreWorker(db_url)
-    yield worker
-    worker.close()
+def store(db_store: StoreWorker) -> StoreWorker:
+    return db_store
 
 
 def test_issue_show_reissue_on_the_store(store, db_url, capsys):

@@ -2,7 +2,6 @@
 program's named method, with the VEN's reported baseline kept as its claim — on both stores."""
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from vtn.curtailment.meter_data import telemetry_steps
 from vtn.curtailment.settings import CurtailmentConfig, Settlement
 from vtn.store import meter_repository as meters
 from vtn.store import report_repository as reports
-from vtn.store.database import upgrade
 from vtn.store.worker import StoreWorker
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # Thursday 18:00 in Martinique
@@ -29,11 +27,8 @@ CREATED = T0 - timedelta(hours=2)
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[StoreWorker]:
-    upgrade(db_url)
-    worker = StoreWorker(db_url)
-    yield worker
-    worker.close()
+def store(db_store: StoreWorker) -> StoreWorker:
+    return db_store
 
 
 def _claim_inflated(store: StoreWorker) -> None:

@@ -66,6 +66,15 @@ def _flat(slots: tuple[datetime, ...], kw: float | None, flags: set[Flag], used:
     return tuple(Baseline(slot, kw, frozenset(flags), used) for slot in slots)
 
 
+def _prepared(
+    event_start: datetime, event_end: datetime, history: Iterable[Measured], minutes: int, neutralisation: int
+) -> tuple[tuple[datetime, ...], dict[datetime, Measured]]:
+    """The event's slots and the history by start, once the window's settings are checked."""
+    check_minutes(minutes)
+    check_minutes(neutralisation, "neutralisation_minutes", allow_zero=True)
+    return event_slots(event_start, event_end), index_by_start(history, "history")
+
+
 def rectangle(
     event_start: datetime,
     event_end: datetime,
@@ -81,10 +90,8 @@ def rectangle(
     be the start). An event notified at 17:07 for 18:00 with `minutes=60` reads 16:00–17:00: what the site
     did after it was told (pre-charging, say) never lifts its own baseline.
     """
-    check_minutes(minutes)
-    check_minutes(neutralisation, "neutralisation_minutes", allow_zero=True)
-    slots = event_slots(event_start, event_end)
-    kw, flags, used = _level(index_by_start(history, "history"), before_window(event_start, minutes, neutralisation, notified))
+    slots, indexed = _prepared(event_start, event_end, history, minutes, neutralisation)
+    kw, flags, used = _level(indexed, before_window(event_start, minutes, neutralisation, notified))
     return _flat(slots, kw, flags, used)
 
 
@@ -103,10 +110,7 @@ def rectangle_double(
     Computable only once the after-window is measured (settlement, not live). One side without any value:
     the other alone, `insufficient_history`.
     """
-    check_minutes(minutes)
-    check_minutes(neutralisation, "neutralisation_minutes", allow_zero=True)
-    slots = event_slots(event_start, event_end)
-    indexed = index_by_start(history, "history")
+    slots, indexed = _prepared(event_start, event_end, history, minutes, neutralisation)
     before = _level(indexed, before_window(event_start, minutes, neutralisation, notified))
     after = _level(indexed, after_window(event_end, minutes, neutralisation))
     levels = [level for level, _, _ in (before, after) if level is not None]
