@@ -144,7 +144,10 @@ def methods() -> list[tuple[str, Method]]:
         ("x-of-y high 4 of 5", configured(BaselineConfig("x-of-y", x=4, y=5))),
         ("x-of-y high 4 of 5 + additive 3 h (PJM-like)", configured(BaselineConfig("x-of-y", x=4, y=5, adjustment=saa))),
         ("x-of-y 5 of 10 + ratio 20 % (NYISO-like)", configured(BaselineConfig("x-of-y", x=5, y=10, adjustment=ratio))),
-        ("x-of-y 10 of 10 + ratio 20 % (CAISO-like)", configured(BaselineConfig("x-of-y", x=10, y=10, adjustment=ratio))),
+        (
+            "x-of-y 10 of 10 + ratio 20 % (CAISO-like)",
+            configured(BaselineConfig("x-of-y", x=10, y=10, low_usage_share=0.0, adjustment=ratio)),
+        ),
         ("control group + additive 2 h", configured(BaselineConfig("control-group", adjustment=difference))),
         ("control group + ratio 20 %", configured(BaselineConfig("control-group", adjustment=ratio))),
         ("per value x-of-y 4 of 5 (former)", lambda s, c, start, end, n, e: per_value_x_of_y(s, start, end)),

@@ -43,6 +43,7 @@ from demo.vtn_api import VtnApi
 from mapping.curtailment import MeterStep
 from mapping.curtailment.meter_file import format_load_curves
 from mapping.curtailment.report import REPORT_NAME
+from mapping.grid import floor_slot
 from ven.api import SiteAssets, SiteConfig, load_config, provision
 from vtn.banner import BASE_URL_PATTERN
 
@@ -257,7 +258,7 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
             [new_site(site) for site in gateway.sites], options.mqtt_port, scenario_offset=the_plan.scenario_offset
         )
         now = datetime.now(UTC)
-        backfill_start = min(now, the_plan.start) - BACKFILL
+        backfill_start = floor_slot(min(now, the_plan.start) - BACKFILL)  # on the grid: the history ends where it begins
         count = await _publish_history(simulator, backfill_start, now)
         say(
             f"site simulator: published {count} meter readings of the last {BACKFILL.seconds // 60} minutes "

@@ -62,14 +62,24 @@ def test_the_program_names_the_method(store):
     assert [i.baseline_kw for i in found.sites[0].intervals] == [11.0, 11.0]
 
 
-def test_a_site_without_enough_meter_data_falls_back_on_its_claim_flagged_and_never_final(store):
+def test_a_site_without_meter_data_at_the_vtn_shows_its_claim_flagged_and_never_final(store):
     _claim_inflated(store)
-    ten_of_ten = BaselineConfig("x-of-y", x=10, y=10, lookback_days=12, adjustment=Adjustment(ADDITIVE))
-    config = CurtailmentConfig(baseline=ten_of_ten)  # 12 days back hold only 8 weekdays: the method cannot be met
-    found = store.call_sync(query.event_curtailment, "evt-1", None, Settlement(config))
+    elsewhere = Settlement(delivery_points={"site-21": "PDL-with-no-curve"})  # its curve is filed under another point
+    found = store.call_sync(query.event_curtailment, "evt-1", None, elsewhere)
     (site,) = found.sites
     assert [(i.baseline_kw, i.quality) for i in site.intervals] == [(20.0, "claimed")] * 2
     assert site.sources == ("VEN claim",) and not site.final and site.coverage == 0.0
+
+
+def test_a_method_short_of_history_gives_the_vtns_figures_provisional(store):
+    _claim_inflated(store)
+    ten_of_ten = BaselineConfig("x-of-y", x=10, y=10, lookback_days=12, adjustment=Adjustment(ADDITIVE))
+    config = CurtailmentConfig(baseline=ten_of_ten)  # 12 days back hold only 8 weekdays: the method is not met
+    found = store.call_sync(query.event_curtailment, "evt-1", None, Settlement(config))
+    (site,) = found.sites
+    assert [i.baseline_kw for i in site.intervals] == [11.0, 11.0]  # the VTN's own, from the 8 days it has
+    assert all("insufficient_history" in i.quality for i in site.intervals)
+    assert site.sources == ("meter file site-21",) and site.coverage == 1.0 and not site.final
 
 
 def test_telemetry_usage_is_meter_data_where_no_curve_was_imported(store):

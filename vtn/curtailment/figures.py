@@ -82,8 +82,8 @@ def site_figures(
     """Baseline, measured, requested and achieved of `site` over the event's intervals.
 
     `claims` are what the site's VEN reported (`wire.BASELINE`, `wire.MEASURED` → value per interval start).
-    A site's figures come from one source: the VTN's meter data when they give the method all it reads
-    (`_sufficient`), else the VEN's claims, every value flagged `claimed` (and the site never final)."""
+    A site's figures come from one source: the VTN's meter data when they give a figure for every interval
+    (`_usable`), else the VEN's claims, every value flagged `claimed` (and the site never final)."""
     start, end = slots[0], slots[-1] + QUARTER
     window = history_window(method, start, end, excluded_days, event.created)
     steps, sources = site_steps(session, site.ven_id, site.delivery_point, *_span(window, start, end))
@@ -103,7 +103,7 @@ def site_figures(
         step_means(steps, start, end) if steps else tuple(Measured(s, None, 0, 0.0, frozenset({Flag.MISSING})) for s in slots)
     )
     claims = claims or {}
-    if not _sufficient(baselines, measured) and (claims.get(wire.BASELINE) or claims.get(wire.MEASURED)):
+    if not _usable(baselines, measured) and (claims.get(wire.BASELINE) or claims.get(wire.MEASURED)):
         baselines = tuple(_claimed_baseline(b.start, claims.get(wire.BASELINE, {})) for b in baselines)
         measured = tuple(_claimed_measured(item.start, claims.get(wire.MEASURED, {})) for item in measured)
         sources = ["VEN claim"]
@@ -114,11 +114,10 @@ def site_figures(
     return SiteFigures(achieved(baselines, measured, requested=segments), baselines, tuple(sources), coverage, refusal)
 
 
-def _sufficient(baselines: Sequence[Baseline], measured: Sequence[Measured]) -> bool:
-    """Whether the VTN's own data give the method all it needs: every baseline interval computed from the whole
-    history the method reads, and something measured."""
-    whole = all(b.kw is not None and not b.flags & {Flag.MISSING, Flag.INSUFFICIENT_HISTORY} for b in baselines)
-    return whole and any(item.kw is not None for item in measured)
+def _usable(baselines: Sequence[Baseline], measured: Sequence[Measured]) -> bool:
+    """Whether the VTN's own data give a figure: every baseline interval computed (from all the history the method
+    reads, or flagged `insufficient_history` — then the site is not final), and something measured."""
+    return all(b.kw is not None for b in baselines) and any(item.kw is not None for item in measured)
 
 
 def _claimed_baseline(start: datetime, claimed: Mapping[datetime, Claim]) -> Baseline:

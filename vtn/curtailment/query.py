@@ -198,7 +198,7 @@ def event_curtailment(
         )
         delivery = _verdict(intervals)
         final = found_figures.coverage >= settlement.config.final_coverage and not any(
-            Flag.CLAIMED in item.flags for item in found_figures.achieved
+            item.flags & {Flag.CLAIMED, Flag.INSUFFICIENT_HISTORY} for item in found_figures.achieved
         )
         name = known[v].ven_name if v in known else v
         sites.append(
