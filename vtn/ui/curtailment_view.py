@@ -65,11 +65,14 @@ def _block(
     )
 
 
+def _has_figures(site: SiteCurtailment) -> bool:
+    """Whether the site has a baseline yet (its VTN figures or its VEN's claim): without one nothing is charted."""
+    return any(i.baseline_kw is not None for i in site.intervals)
+
+
 def curtailment_blocks(curtailment: EventCurtailment, zone: tzinfo) -> list[CurtailmentBlock]:
-    """All sites first, then each site with intervals in site-name order; none when nothing was reported."""
-    final = bool(curtailment.sites) and all(s.final for s in curtailment.sites)
-    total = (
-        [_block("total", "All sites", curtailment.total, curtailment.delivery, zone, final=final)] if curtailment.total else []
-    )
-    sites = sorted((s for s in curtailment.sites if s.intervals), key=lambda s: site_order(s.ven_name, s.ven_id))
+    """All sites first, then each site with figures in site-name order; none when nothing is known yet."""
+    sites = sorted((s for s in curtailment.sites if _has_figures(s)), key=lambda s: site_order(s.ven_name, s.ven_id))
+    final = bool(sites) and all(s.final for s in sites)
+    total = [_block("total", "All sites", curtailment.total, curtailment.delivery, zone, final=final)] if sites else []
     return [*total, *(_block(s.ven_id, s.ven_name or s.ven_id, s.intervals, s.delivery, zone, s) for s in sites)]
