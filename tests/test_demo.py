@@ -122,15 +122,20 @@ def test_every_opted_in_site_is_settled_by_the_vtn_on_the_meter_operators_curves
         if site["ven_name"] in BATTERY_SITES:
             baselines = [i["baseline_kw"] for i in site["intervals"] if i["baseline_kw"] is not None]
             assert baselines and max(baselines) <= 2.5 * 1.9, (site["ven_name"], baselines)
-    # during the alert a battery covers its household as dispatched, never exporting: it delivers more than every
-    # PV roof, which sheds nothing at night (its household draws what it drew on earlier evenings, give or take; a
-    # battery run backwards, charging when told to discharge, delivers far less than they do)
+    # during the alert a battery covers its household as dispatched, never exporting and never run backwards (a battery
+    # charging when told to discharge draws its charging power above its baseline: achieved far below −2 kW); together
+    # the batteries deliver more than the PV roofs, which shed nothing at night (their households draw what they drew on
+    # earlier evenings, give or take). A battery whose schedule came late in a quarter hour under way (`--fast` may
+    # place the alert there) delivers little, not less than nothing.
     sites = {site["ven_name"]: site["intervals"] for site in outcome["curtailment"]["sites"]}
     roofs = [i["achieved_kw"] for name in PV_SITES for i in sites.get(name, []) if i["achieved_kw"] is not None]
+    batteries = []
     for name in sorted(BATTERY_SITES):
         during = [i for i in sites.get(name, []) if i["achieved_kw"] is not None and i["measured_kw"] is not None]
         assert roofs and during, (name, sites.get(name))
-        assert all(i["achieved_kw"] > max(roofs) and i["measured_kw"] >= -0.5 for i in during), (name, during, max(roofs))
+        assert all(i["achieved_kw"] > -2.0 and i["measured_kw"] >= -0.5 for i in during), (name, during)
+        batteries += [i["achieved_kw"] for i in during]
+    assert sum(batteries) > sum(roofs), (batteries, roofs)
     # the VTN settles: its own x-of-y baselines on the load curves the demo's meter operator delivered, final; the
     # VENs' own baselines (rectangles of the hour before) are their claims, shown beside
     assert outcome["curtailment"]["method"].startswith("x-of-y: high 10 of 10 weekdays"), outcome["curtailment"]["method"]
