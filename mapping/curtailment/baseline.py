@@ -77,10 +77,9 @@ class BaselineConfig:
 def describe(config: BaselineConfig) -> str:
     """The method and its parameters in words: shown beside every figure computed with it."""
     if config.method == X_OF_Y:
-        return (
-            f"x-of-y: high {config.x} of {config.y} {config.days} (holidays {config.holidays}, earlier event days "
-            f"and days under {config.low_usage_share:.0%} of the mean excluded), {config.adjustment.describe()}"
-        )
+        low = f" and days under {config.low_usage_share:.0%} of the mean" if config.low_usage_share > 0 else ""
+        excluded = f"holidays {config.holidays}, earlier event days{low} excluded"
+        return f"x-of-y: high {config.x} of {config.y} {config.days} ({excluded}), {config.adjustment.describe()}"
     if config.method in _REFERENCE:
         after = " and after the event" if config.method == RECTANGLE_DOUBLE else ""
         meter = " on the device's own meter" if config.method == METER_BEFORE_AFTER else ""
