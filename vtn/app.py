@@ -162,6 +162,7 @@ async def _stop(process: VtnProcess) -> None:
     await process.leadership.stop()  # frees the lock: another process takes over at its next try
     if process.probe is not None:
         await process.probe.close()
+    await process.ctx.ingest.drain()  # reports being stored are answered before the store closes
     await process.sync.flush()
     process.ctx.store.close()
 
