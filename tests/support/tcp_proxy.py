@@ -3,6 +3,8 @@ real server (nothing is mocked — the bytes go to the server untouched while it
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Coroutine
 
 
 class TcpProxy:
@@ -46,3 +48,41 @@ class TcpProxy:
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         self._writers.difference_update({writer, up_writer})
+
+
+class ProxyThread:
+    """A TcpProxy on an event loop of its own thread, for a client that blocks the test's loop at times (a VTN
+    reads its store synchronously while it starts: a proxy on the same loop could not forward meanwhile)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.proxy = TcpProxy(target_port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (kept across a `cut` and `restore`)."""
+        return self.proxy.port
+
+    def _run(self, coroutine: Coroutine[object, object, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def start(self) -> None:
+        """Start the thread and accept connections."""
+        self._thread.start()
+        self._run(self.proxy.start())
+
+    def cut(self) -> None:
+        """Stop accepting and drop every open connection."""
+        self._run(self.proxy.cut())
+
+    def restore(self) -> None:
+        """Accept connections again, on the same port."""
+        self._run(self.proxy.start())
+
+    def stop(self) -> None:
+        """Cut, and end the thread."""
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()

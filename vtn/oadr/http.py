@@ -26,7 +26,7 @@ from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from vtn.context import VtnContext
 from vtn.oadr import identity, signatures
 from vtn.oadr.services import events, opt, poll, registration, reports
-from vtn.ops import metrics
+from vtn.ops import incidents, metrics
 
 log = logging.getLogger("cariflex.vtn.http")
 
@@ -183,9 +183,9 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         except OadrError as exc:
             log.warning("%s: %s from %s refused with %s: %s", service, name, request.remote, int(exc.code), exc.description)
             reply, code = error_reply(ctx, name, envelope.element, exc), int(exc.code)
-        except Exception as exc:  # a defect of ours must still get an OpenADR answer, not a 500
-            log.exception("%s: failed to handle %s from %s", service, name, request.remote)
-            error = OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, f"internal error: {exc}")
+        except Exception as exc:  # a defect of ours, or a store outage, must still get an OpenADR answer, not a 500
+            incident = incidents.record(log, exc, f"{service}: failed to handle {name} from {request.remote}")
+            error = OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, incidents.public_text(exc, incident))
             reply, code = error_reply(ctx, name, envelope.element, error), int(error.code)
         _count(ctx, service, name, code)
         if reply is None:

@@ -8,13 +8,27 @@ from time import perf_counter
 from typing import TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import sessionmaker
 
-from vtn.store import Conflict
+from vtn.store import Conflict, StoreDown
 from vtn.store.database import make_engine, session_scope
 
 T = TypeVar("T")
+
+
+def is_outage(exc: Exception) -> bool:
+    """Whether `exc` says the store did not answer (retry later) rather than that a statement is wrong (a defect)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    # SQLite calls a missing table an OperationalError too: only a busy database is an outage there
+    module = type(exc.orig).__module__
+    return module.startswith("psycopg") or "database is locked" in str(exc.orig)
 
 
 class StoreWorker:
@@ -35,6 +49,10 @@ class StoreWorker:
                 return fn(session, *args, **kwargs)
         except IntegrityError as exc:
             raise Conflict(f"{getattr(fn, '__name__', 'store call')}: {exc.orig}") from exc
+        except (DBAPIError, PoolTimeout) as exc:
+            if is_outage(exc):
+                raise StoreDown(f"{getattr(fn, '__name__', 'store call')}: {exc}") from exc
+            raise
 
     async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run `fn(tx, *args, **kwargs)` in its own transaction and return its result (a unique-key race raises Conflict)."""
