@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -154,7 +155,9 @@ async def test_unknown_request_or_rid_is_refused_and_nothing_is_stored(vtn, muta
 
 async def test_intervals_out_of_order_are_refused(vtn):
     ven_id, request = await _registered_with_reports(vtn)
-    message = update(ven_id, request, [[1, 2, 3], [4, 5, 6]], step=timedelta(minutes=-1))
+    ordered = update(ven_id, request, [[1, 2, 3], [4, 5, 6]])
+    report = ordered.reports[0]
+    message = replace(ordered, reports=(replace(report, intervals=report.intervals[::-1]),))  # the later one first
     answer = await vtn.client.send("EiReport", message)
     assert answer.response.code == ResponseCode.INVALID_DATA and "out of time order" in answer.response.description
     assert await _points(vtn, ven_id) == []
