@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import math
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +29,7 @@ from vtn.lifecycle import Lifecycle
 from vtn.oadr import http as openadr_http
 from vtn.oadr.push.pusher import Pusher
 from vtn.oadr.services import registration
-from vtn.ops import metrics
+from vtn.ops import incidents, metrics
 from vtn.ops.http import add_ops
 from vtn.store import database
 from vtn.store import repository as repo
@@ -65,7 +66,10 @@ def build(config: VtnConfig) -> VtnProcess:
     database.upgrade(config.db_url)
     tally = Tally()
     store = StoreWorker(
-        config.db_url, origin=new_id("vtn"), timed=lambda call, seconds: tally.observe(metrics.STORE_DURATION, (call,), seconds)
+        config.db_url,
+        origin=new_id("vtn"),
+        timed=lambda call, seconds: tally.observe(metrics.STORE_DURATION, (call,), seconds),
+        timeouts=config.store_timeouts,
     )
     own = config.tls or config.push.tls  # behind a TLS proxy, the push certificate is the VTN's own
     signer = Signer.from_files(*own.chains[0]) if own else None
@@ -95,6 +99,8 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr3_routes.setup(app, ctx, lifecycle)
     aggregator_routes.setup(app, ctx, lifecycle)
     registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader, lambda: listener is not None and listener.listening)
+    # inside the metrics middleware (a 503 is counted as one), outside the UI's login
+    app.middlewares.append(incidents.answer_failures(log, math.ceil(config.store_timeouts.connect.total_seconds())))
     if config.ui.enabled:
         add_ui(app, ctx)
     pusher = Pusher(ctx, config.push)

@@ -15,6 +15,8 @@ class TcpProxy:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        #: a silent proxy takes connections and data and never answers: a server that hangs, or packets dropped
+        self.silent = False
 
     async def start(self) -> None:
         """Accept connections (on the same port as before, after a `cut`)."""
@@ -32,6 +34,13 @@ class TcpProxy:
         self._writers.clear()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.silent:
+            self._writers.add(writer)
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+                while await reader.read(65536):
+                    pass  # taken, never answered
+            self._writers.discard(writer)
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
@@ -42,6 +51,8 @@ class TcpProxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 while data := await src.read(65536):
+                    if self.silent:
+                        continue  # dropped
                     dst.write(data)
                     await dst.drain()
             dst.close()
@@ -75,6 +86,10 @@ class ProxyThread:
     def cut(self) -> None:
         """Stop accepting and drop every open connection."""
         self._run(self.proxy.cut())
+
+    def go_silent(self) -> None:
+        """Keep every connection open and take new ones, but forward nothing either way from now on."""
+        self._loop.call_soon_threadsafe(setattr, self.proxy, "silent", True)
 
     def restore(self) -> None:
         """Accept connections again, on the same port."""

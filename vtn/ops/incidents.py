@@ -6,8 +6,14 @@ The operator finds the details in the log, on the line that carries the same inc
 
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 
+from aiohttp import web
+
+from vtn.auth.http import problem
 from vtn.store import StoreDown
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def new_incident_id() -> str:
@@ -36,3 +42,26 @@ def public_text(exc: BaseException, incident: str) -> str:
     if is_store_down(exc):
         return f"the store is unavailable; retry later (incident {incident})"
     return f"internal error (incident {incident})"
+
+
+def answer_failures(log: logging.Logger, retry_after: int) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """An aiohttp middleware for the routes where HTTP is the contract (OpenADR 3, the aggregators' API, the UI): a
+    failure a handler did not answer becomes a problem answer with an incident id — 503 with Retry-After
+    (`retry_after` seconds) when the store did not answer, else 500 — instead of aiohttp's bare 500. The 2.0b
+    services answer their own failures inside OpenADR (eiResponse 469), with the same texts."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            incident = record(log, exc, f"{request.method} {request.path} from {request.remote}")
+            down = is_store_down(exc)
+            answer = problem(503 if down else 500, public_text(exc, incident), incident=incident)
+            if down:
+                answer.headers["Retry-After"] = str(retry_after)
+            return answer
+
+    return middleware
