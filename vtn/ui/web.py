@@ -21,7 +21,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     """Mount the operator UI at /ui/."""
     # A store handle of its own: UI queries never queue behind the poll path, and the UI's writes come
     # back to this process through the change feed like any other writer's.
-    store = StoreWorker(ctx.config.db_url, origin=new_id("ui"))
+    store = StoreWorker(ctx.config.db_url, origin=new_id("ui"), timeouts=ctx.config.store_timeouts)
     templates = jinja2.Environment(loader=jinja2.PackageLoader("vtn.ui", "templates"), autoescape=True)
     ui = web.Application(middlewares=[_refuse_nul, auth.make_middleware(store, ctx.now)])
     sites_file = ctx.config.ui.sites_file
