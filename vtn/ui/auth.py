@@ -2,11 +2,9 @@
 CSRF tokens, and the middleware that keeps every UI page behind a login."""
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -15,6 +13,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from vtn.auth.throttle import Attempt, FailureThrottle
 from vtn.oadr.security_config import ProxyTrust
 from vtn.store import ui_repository as users
 from vtn.store.worker import StoreWorker
@@ -59,87 +58,26 @@ def check_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
-class Throttled(Exception):
-    """Too many recent failures: try again in `wait` seconds."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"try again in {wait:.0f} s")
-        self.wait = wait
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """A login attempt counted before its password is checked (`PasswordChecker.reserve`)."""
-
-    keys: tuple[tuple[str, str], ...]
-    at: float
-
-
 class PasswordChecker:
     """Password checks off the event loop (argon2 costs ~0.1 s of CPU: on the loop it would stall the
-    VENs' polls), a few at a time, and a pause after repeated failures: of one user name from one client
-    address (`max_failures`), and of any names from one address (`max_failures × ADDRESS_FACTOR`, so that
-    trying one password on many names is bounded too).
-
-    An attempt counts as a failure from the moment it is reserved, before its password is checked, and is
-    taken back when the password was right: concurrent attempts cannot all pass the check before any failure
-    is counted (issue 22: 40 at once were 40 × 401, none throttled)."""
-
-    #: how many more failures one address may have, over every user name, than one name from it
-    ADDRESS_FACTOR = 4
-    #: past this many keys, expired ones are dropped (names an attacker makes up must not grow memory for ever)
-    MAX_KEYS = 10_000
+    VENs' polls), a few at a time, and a pause after repeated failures (`vtn/auth/throttle.py`: per user name
+    and client address, counted before the check)."""
 
     def __init__(self, concurrency: int = 2, max_failures: int = 5, window_s: float = 300.0) -> None:
         self._slots = asyncio.Semaphore(concurrency)
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[tuple[str, str], list[float]] = {}
+        self.throttle = FailureThrottle(max_failures, window_s)
 
     def reserve(self, username: str, client: str) -> Attempt:
-        """Count an attempt of `username` from `client` now, or raise Throttled (counting nothing)."""
-        now = time.monotonic()
-        keys = ((username[:128], client), ("", client))
-        limits = (self.max_failures, self.max_failures * self.ADDRESS_FACTOR)
-        wait = max(self._wait(key, limit, now) for key, limit in zip(keys, limits, strict=True))
-        if wait > 0:
-            raise Throttled(wait)
-        if len(self._failures) > self.MAX_KEYS:
-            self._drop_expired(now)
-        for key in keys:
-            self._failures.setdefault(key, []).append(now)
-        return Attempt(keys, now)
+        """Count an attempt of `username` from `client` now, or raise Throttled."""
+        return self.throttle.reserve(username, client)
 
     async def verify(self, attempt: Attempt, stored_hash: str | None, password: str) -> bool:
-        """Verify in a worker thread; a right password takes the attempt back and clears its name's failures."""
+        """Verify in a worker thread; a right password takes the attempt back."""
         async with self._slots:
             ok = await asyncio.to_thread(check_password, stored_hash, password)
         if ok:
-            self._failures.pop(attempt.keys[0], None)
-            with contextlib.suppress(ValueError):
-                self._failures.get(attempt.keys[1], []).remove(attempt.at)
+            self.throttle.succeeded(attempt)
         return ok
-
-    def _wait(self, key: tuple[str, str], limit: int, now: float) -> float:
-        cutoff = now - self.window_s
-        recent = [t for t in self._failures.get(key, []) if t > cutoff]
-        self._failures[key] = recent
-        return self.window_s - (now - recent[-limit]) if len(recent) >= limit else 0.0
-
-    def _drop_expired(self, now: float) -> None:
-        cutoff = now - self.window_s
-        for key in [k for k, times in self._failures.items() if not times or times[-1] <= cutoff]:
-            del self._failures[key]
-
-
-def client_address(request: web.Request, proxy: ProxyTrust | None) -> str:
-    """The client's address: the TCP peer's, or — when the peer is a configured trusted proxy ([proxy]) — the last
-    address of X-Forwarded-For (the one that proxy appended; whatever a client wrote before it is not believed)."""
-    peer = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if proxy is not None and forwarded and proxy.trusts(peer):
-        return forwarded.rsplit(",", 1)[-1].strip() or peer
-    return peer
 
 
 def served_over_tls(request: web.Request, proxy: ProxyTrust | None) -> bool:

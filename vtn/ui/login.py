@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from vtn.auth.throttle import Throttled, client_address
 from vtn.store import ui_repository as users
 from vtn.ui import auth
 from vtn.ui.state import render, state
@@ -39,8 +40,8 @@ async def _login(request: web.Request) -> web.Response:
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     proxy = ui.ctx.config.proxy
     try:  # counted before anything is awaited: concurrent attempts see each other
-        attempt = ui.passwords.reserve(username, auth.client_address(request, proxy))
-    except auth.Throttled as exc:
+        attempt = ui.passwords.reserve(username, client_address(request, proxy))
+    except Throttled as exc:
         message = f"Too many failed logins; try again in {int(exc.wait // 60) + 1} minute(s)."
         return _login_page(request, message, next_path, status=429)
     found = await ui.store.call(users.find_user, username) if auth.plausible_username(username) else None
