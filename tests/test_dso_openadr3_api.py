@@ -294,12 +294,14 @@ async def test_failed_client_secrets_are_throttled_even_when_concurrent(vtn):
     async def guess(attempt: str) -> tuple[int, str | None]:
         form = {"grant_type": "client_credentials", "client_id": "dso-guessed", "client_secret": attempt}
         async with vtn.client.session.post(f"{base}/auth/token", data=form) as response:
-            return response.status, response.headers.get("Retry-After")
+            body = await response.json()
+            # paused: still invalid_client (3.1 documents no 429 here), saying so, with Retry-After
+            paused = "too many failed attempts" in body["error_description"] and response.headers["Retry-After"].isdigit()
+            return response.status, paused
 
     answers = await asyncio.gather(*(guess(f"wrong-{i}") for i in range(20)))
-    statuses = [status for status, _ in answers]
-    assert statuses.count(401) <= 5 and statuses.count(429) >= 15, statuses
-    assert all(after and after.isdigit() for status, after in answers if status == 429)
-    assert (await guess(secret))[0] == 429  # even the right secret waits out the pause from this address
+    assert {status for status, _ in answers} == {401}
+    assert sum(paused for _, paused in answers) >= 15, answers  # at most 5 secrets were checked
+    assert await guess(secret) == (401, True)  # even the right secret waits out the pause from this address
     other = await add_client(vtn, "dso-other")  # another client from the same address is not paused
     assert await token(vtn.client.session, base, "dso-other", other)
