@@ -32,11 +32,11 @@ class EventOutcome:
         return sorted(ven for ven, opt in self.opts.items() if opt == OptType.OPT_IN)
 
     def reported(self) -> set[str]:
-        """The venIDs whose curtailment report has at least one measured interval."""
+        """The venIDs whose VEN's own curtailment report arrived (its claimed baseline is there beside the VTN's)."""
         return {
             site["ven_id"]
             for site in self.curtailment["sites"]
-            if any(interval["measured_kw"] is not None for interval in site["intervals"])
+            if any(interval["ven_baseline_kw"] is not None for interval in site["intervals"])
         }
 
 

@@ -34,12 +34,16 @@ import aiohttp
 
 from demo import outcome as outcomes
 from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
+from demo.meter_operator import HISTORY_DAYS, history_curves, recorded_curve
 from demo.processes import CARIFLEX, Child, DemoError, cariflex, start_child, wait_for_line
 from demo.progress import out, say, show_changes, show_wait
 from demo.scenario import DemoPlan, plan, ven_time_zone
 from demo.simulator import SiteSimulator, new_site
 from demo.vtn_api import VtnApi
+from mapping.curtailment import MeterStep
+from mapping.curtailment.meter_file import format_load_curves
 from mapping.curtailment.report import REPORT_NAME
+from mapping.grid import floor_slot
 from ven.api import SiteAssets, SiteConfig, load_config, provision
 from vtn.banner import BASE_URL_PATTERN
 
@@ -53,6 +57,8 @@ BACKFILL = timedelta(minutes=75)
 VEN_START_ALLOWANCE = timedelta(minutes=2)
 #: the file that marks a folder as the demo's (and so one it may empty)
 MARKER = ".cariflex-demo"
+#: sites per load-curve file the demo uploads (a file stays under the VTN's 2 MB request limit)
+CURVE_SITES = 10
 #: how long after the event's end the demo waits for the VENs' curtailment reports
 REPORT_WAIT = timedelta(minutes=4)
 
@@ -252,15 +258,18 @@ async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
             [new_site(site) for site in gateway.sites], options.mqtt_port, scenario_offset=the_plan.scenario_offset
         )
         now = datetime.now(UTC)
-        count = await _publish_history(simulator, min(now, the_plan.start) - BACKFILL, now)
+        backfill_start = floor_slot(min(now, the_plan.start) - BACKFILL)  # on the grid: the history ends where it begins
+        count = await _publish_history(simulator, backfill_start, now)
         say(
             f"site simulator: published {count} meter readings of the last {BACKFILL.seconds // 60} minutes "
             "(the baselines need them); live every 10 s from now"
         )
+        history = history_curves(gateway.sites, backfill_start, the_plan.scenario_offset)
+        await _deliver_curves(vtn, "meter-history", history, data, f"the sites' load curves of the last {HISTORY_DAYS} days")
         live = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
         event_id = await _send_alert(gateway.vtn_url, gateway.dso_secret, the_plan, data / "vtn.log")
         _print_ui(gateway)
-        result = await _follow(vtn, gateway, the_plan, event_id, simulator, live, data)
+        result = await _follow(vtn, gateway, the_plan, event_id, simulator, live, data, backfill_start)
         if options.exit_when_done:
             return result
         say("the demo keeps running: open the UI above; Ctrl-C stops everything")
@@ -303,6 +312,21 @@ async def _publish_history(simulator: SiteSimulator, start: datetime, end: datet
     """The meters' history over [start, end) (SiteSimulator.backfill); returns the number of messages."""
     with step(f"publishing the meters' history over MQTT on {simulator.mqtt_host}:{simulator.mqtt_port}"):
         return await simulator.backfill(start, end)
+
+
+async def _deliver_curves(vtn: VtnApi, name: str, curves: dict[str, list[MeterStep]], data: Path, what: str) -> None:
+    """Write `curves` as CSV files of CURVE_SITES sites each (under the VTN's body limit) and import them through the
+    operator UI's Meter data page, as an operator would upload the meter operator's files."""
+    names = sorted(curves)
+    steps = 0
+    with step(f"importing {what} into the VTN at {vtn.base_url}", data / "vtn.log"):
+        for first in range(0, len(names), CURVE_SITES):
+            part = {site: curves[site] for site in names[first : first + CURVE_SITES]}
+            path = data / f"{name}-{first // CURVE_SITES + 1}.csv"
+            path.write_text(format_load_curves(part))
+            await vtn.upload_meter_data(path.name, path.read_text())
+            steps += sum(len(s) for s in part.values())
+    say(f"meter operator: {what} delivered to the VTN ({steps} steps, {_shown(data)}/{name}-*.csv; UI: Meter data)")
 
 
 async def _send_alert(vtn_url: str, dso_secret: str, the_plan: DemoPlan, vtn_log: Path) -> str:
@@ -356,8 +380,10 @@ async def _follow(
     simulator: SiteSimulator,
     live: asyncio.Task,
     data: Path,
+    recorded_since: datetime,
 ) -> int:
-    """Print what changes until every opted-in VEN has reported its curtailment (or the wait is over)."""
+    """Print what changes until every opted-in VEN has reported its curtailment (or the wait is over); then deliver
+    the run's load curves to the VTN, as the meter operator would, and print the VTN's settlement of the event."""
     shown: dict[str, object] = {}
     give_up = the_plan.end + REPORT_WAIT
     while True:
@@ -377,6 +403,10 @@ async def _follow(
             say(f"only {len(reported)} of {len(found.opted_in)} opted-in VENs reported their curtailment by {give_up:%H:%M} UTC")
             break
         await asyncio.sleep(5)
+    run = {name: recorded_curve(readings, recorded_since, the_plan.end) for name, readings in simulator.readings.items()}
+    await _deliver_curves(vtn, "meter-run", run, data, "the meters' 5-minute load curves of the run")
+    with step(f"reading the event's outcome from the VTN at {vtn.base_url}", data / "vtn.log"):
+        found = await outcomes.read_outcome(vtn, event_id)
     with step(f"reading the event's curtailment table from the VTN at {vtn.base_url}", data / "vtn.log"):
         lines = await vtn.curtailment_table(event_id)
     table = on_store(gateway.vtn_db, "reports", "curtailment", event_id, "--format", "table")

@@ -77,6 +77,11 @@ def _payload(value: float, unit: str, at: datetime) -> bytes:
 
 def step(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timedelta) -> list[tuple[str, bytes]]:
     """Advance one site by `hours` from UTC `at` and return what its meters publish for that moment."""
+    return advance(site, at, hours, scenario_offset)[1]
+
+
+def advance(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timedelta) -> tuple[float, list[tuple[str, bytes]]]:
+    """Advance one site by `hours` from UTC `at`: its meter's power (kW, import positive) and what its meters publish."""
     config, name = site.config, site.config.name
     local = (at + scenario_offset).astimezone(MARTINIQUE)
     messages: list[tuple[str, bytes]] = []
@@ -106,7 +111,7 @@ def step(site: SimulatedSite, at: datetime, hours: float, scenario_offset: timed
         meter += power
         messages.append((f"cariflex/{name}/{site.kind}/soc", _payload(site.storage.soc_percent, "%", at)))
     messages.append((f"cariflex/{name}/meter/power", _payload(meter, "kW", at)))
-    return messages
+    return meter, messages
 
 
 class SiteSimulator:
@@ -131,6 +136,17 @@ class SiteSimulator:
         self.published = 0
         #: steps published by `run`
         self.steps = 0
+        #: every meter reading published, by site: (UTC time, kW) — what the meter operator will deliver later
+        self.readings: dict[str, list[tuple[datetime, float]]] = {site.config.name: [] for site in sites}
+
+    def _advance_all(self, at: datetime, hours: float) -> list[tuple[str, bytes]]:
+        """Every site one step on, its meter reading kept; the messages to publish."""
+        messages: list[tuple[str, bytes]] = []
+        for site in self.sites:
+            kw, published = advance(site, at, hours, self.scenario_offset)
+            self.readings[site.config.name].append((at, kw))
+            messages += published
+        return messages
 
     async def _publish(self, client: aiomqtt.Client, messages: list[tuple[str, bytes]]) -> None:
         for topic, body in messages:
@@ -144,7 +160,7 @@ class SiteSimulator:
         async with aiomqtt.Client(self.mqtt_host, self.mqtt_port, timeout=30) as client:
             at = start
             while at < end:
-                messages = [m for site in self.sites for m in step(site, at, every / timedelta(hours=1), self.scenario_offset)]
+                messages = self._advance_all(at, every / timedelta(hours=1))
                 await self._publish(client, messages)
                 count += len(messages)
                 at += every
@@ -192,7 +208,7 @@ class SiteSimulator:
                     # the time that really passed (a step may take longer than `every`), not `every`
                     hours = max(at - last, timedelta(0)) / timedelta(hours=1)
                     last = at
-                    await self._publish(client, [m for site in self.sites for m in step(site, at, hours, self.scenario_offset)])
+                    await self._publish(client, self._advance_all(at, hours))
                     self.steps += 1
                     try:
                         pause = max(0.0, self.every.total_seconds() - (elapsed_clock() - began))

@@ -8,7 +8,7 @@ Never the VTN's store: pyproject.toml's import contracts keep `demo` out of `vtn
 import json
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import aiohttp
 
@@ -58,6 +58,21 @@ class VtnApi:
     async def curtailment_table(self, event_id: str) -> list[str]:
         """The lines of the table `cariflex reports curtailment --format table` prints (GET …/curtailment.txt)."""
         return (await self._get(f"/ui/events/{quote(event_id, safe='')}/curtailment.txt")).splitlines()
+
+    async def upload_meter_data(self, filename: str, text: str) -> str:
+        """Import a load-curve CSV through the UI's Meter data page (POST /ui/meter, as an operator uploading the meter
+        operator's file); the notice the VTN answers with. DemoError when it refuses the file."""
+        page = await self._get("/ui/meter")
+        found = _CSRF_FIELD.search(page)
+        if found is None:
+            raise DemoError("the VTN's meter page has no upload form: is the demo's user an operator?")
+        form = aiohttp.FormData()
+        form.add_field("csrf", found.group(1))
+        form.add_field("file", text.encode(), filename=filename, content_type="text/csv")
+        async with self._http.post(self.base_url + "/ui/meter", data=form, allow_redirects=False) as reply:
+            if reply.status != 303:
+                raise DemoError(f"the VTN refused the load curve {filename}: HTTP {reply.status} {(await reply.text())[:300]}")
+            return unquote_plus(reply.headers.get("Location", "").partition("notice=")[2])
 
     async def _json(self, path: str) -> Any:
         return _parsed(path, await self._get(path))

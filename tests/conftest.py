@@ -9,6 +9,7 @@ from tests.support.databases import MigratedTemplates
 from tests.support.flexmeasures import flexmeasures  # noqa: F401  (session fixture: a real FlexMeasures)
 from tests.support.pki import TestPki, make_test_pki
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
+from vtn.store.worker import StoreWorker
 
 # `cariflex demo --fast` in the background of the session when tests/test_demo.py is selected; the fast lane's
 # `external` marker, given and checked; pytester, for tests/test_suite_setup.py to try the latter on a suite of its own
@@ -28,6 +29,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, store_templates: Migr
     """A new store at the newest schema and without data, once on SQLite and once on PostgreSQL."""
     with store_templates.database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def db_store(db_url: str) -> Iterator[StoreWorker]:
+    """A store worker on `db_url` (each backend), closed afterwards."""
+    worker = StoreWorker(db_url)
+    yield worker
+    worker.close()
 
 
 @pytest.fixture

@@ -101,8 +101,8 @@ async def test_after_the_window_the_api_returns_measured_and_achieved_per_site(s
         measured = found["sites"][0]["measurements"]
         got = [(i["start"], i["measured_kw"], i["achieved_kw"], i["requested_kw"], i["quality"]) for i in measured["intervals"]]
         assert got == [
-            (utc_text(t0), pytest.approx(6.0), pytest.approx(5.0), pytest.approx(4.0), "good"),
-            (utc_text(t0 + Q), pytest.approx(9.0), pytest.approx(2.0), pytest.approx(4.0), "good"),
+            (utc_text(t0), pytest.approx(6.0), pytest.approx(5.0), pytest.approx(4.0), "claimed"),
+            (utc_text(t0 + Q), pytest.approx(9.0), pytest.approx(2.0), pytest.approx(4.0), "claimed"),
         ]
         assert measured["ratio"] == pytest.approx(0.875)
         assert measured["intervals"][0]["start_local"].endswith("-04:00")

@@ -188,12 +188,14 @@ def test_reports_curtailment_prints_the_table(capsys, store_url):
     code, out, _err = cariflex(capsys, "reports", "curtailment", "evt-1", "--format", "table", "--db", store_url)
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:2] == ["site", "requested"]
-    assert lines[1].split() == ["site-01", "4.00", "11.00", "6.75", "4.25", "106%", "met", "good"]
-    assert lines[2].split()[0] == "TOTAL" and lines[3].startswith("kW, mean over the event")
+    assert lines[1].split() == ["site-01", "4.00", "11.00", "6.75", "4.25", "11.00", "106%", "met", "final", "good"]
+    assert lines[2].split()[0] == "TOTAL" and lines[3].startswith("baseline: x-of-y: high 4 of 5 weekdays (holidays FR-972")
+    assert lines[4].startswith("kW, mean over the event")
     code, out, _err = cariflex(capsys, "reports", "curtailment", "evt-2", "--format", "table", "--db", store_url)
     assert (code, out) == (0, "no curtailment reported yet for event evt-2\n")
     code, out, _err = cariflex(capsys, "reports", "curtailment", "evt-1", "--db", store_url)
-    assert out.splitlines()[0].endswith(",quality,counted,delivery,ratio")  # csv stays the default
+    # csv is the default
+    assert out.splitlines()[0].endswith(",quality,counted,delivery,ratio,ven_baseline_kw,coverage,final,method")
 
 
 def _cariflex_process(*args: str) -> subprocess.CompletedProcess[str]:

@@ -131,9 +131,12 @@ async def test_an_events_achieved_curtailment_matches_a_hand_computation(sqlite_
         site = found["sites"][0]
         assert site["ven_name"] == name
         got = [(i["baseline_kw"], i["measured_kw"], i["achieved_kw"], i["requested_kw"], i["quality"]) for i in site["intervals"]]
+        # this VTN holds no meter data of the site (no load curve, no TELEMETRY_USAGE asked): the VEN's figures stand
+        # in, flagged claimed, and the site is not final; the VEN's baseline is its claim
+        assert not site["final"] and [i["ven_baseline_kw"] for i in site["intervals"]] == [pytest.approx(11.0)] * 2
         assert got == [
-            (pytest.approx(11.0), pytest.approx(6.0), pytest.approx(5.0), pytest.approx(4.0), "good"),
-            (pytest.approx(11.0), pytest.approx(9.0), pytest.approx(2.0), pytest.approx(4.0), "good"),
+            (pytest.approx(11.0), pytest.approx(6.0), pytest.approx(5.0), pytest.approx(4.0), "claimed"),
+            (pytest.approx(11.0), pytest.approx(9.0), pytest.approx(2.0), pytest.approx(4.0), "claimed"),
         ]
         assert site["ratio"] == pytest.approx(0.875) and found["ratio"] == pytest.approx(0.875)
         assert [i["start"] for i in site["intervals"]] == [
@@ -191,9 +194,9 @@ async def test_a_broker_restart_mid_event_leaves_flagged_gaps_not_invented_value
             found = await _reported(vtn, event.event_id, 3)
             got = [(i["measured_kw"], i["achieved_kw"], i["quality"]) for i in found["sites"][0]["intervals"]]
             assert got == [
-                (pytest.approx(7.0), pytest.approx(3.0), "good"),
+                (pytest.approx(7.0), pytest.approx(3.0), "claimed"),
                 (None, None, "missing"),
-                (pytest.approx(4.0), pytest.approx(6.0), "partial"),
+                (pytest.approx(4.0), pytest.approx(6.0), "claimed+partial"),
             ]
             second = found["sites"][0]["intervals"][1]
             assert second["baseline_kw"] == pytest.approx(10.0) and second["requested_kw"] == pytest.approx(2.0)

@@ -36,12 +36,16 @@ def test_quality_text_round_trips_the_flags(flags):
         assert (text == wire.GOOD) if not flags else text.startswith("x-")
 
 
-def test_a_missing_value_goes_as_a_placeholder_flagged_no_value():
+def test_a_missing_value_is_not_sent_at_all():
     item = Achieved(T0, 11.0, None, None, None, 4.0, 1.0, None, frozenset({Flag.MISSING, Flag.PARTIAL}))
     payloads = {r_id: (value, quality) for r_id, value, quality in wire.interval_payloads(item)}
-    assert payloads[wire.BASELINE] == (11.0, "x-partial")
-    assert payloads[wire.MEASURED] == (0.0, wire.NO_VALUE)
-    assert payloads[wire.ACHIEVED] == (0.0, wire.NO_VALUE)
+    assert payloads == {wire.BASELINE: (11.0, "x-partial")}  # never a 0 standing for nothing
+    nothing = Achieved(T0, None, None, None, None, None, None, None, frozenset({Flag.MISSING}))
+    assert wire.interval_payloads(nothing) == ()
+
+
+def test_the_report_types_are_the_standard_ones():
+    assert wire.REPORT_TYPES == {wire.BASELINE: "baseline", wire.MEASURED: "usage", wire.ACHIEVED: "deltaUsage"}
 
 
 def test_an_absolute_limit_asks_baseline_minus_limit_and_nothing_when_above():

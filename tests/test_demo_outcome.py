@@ -49,7 +49,10 @@ async def test_a_ven_that_answered_counts_as_delivered_before_its_delivery_is_wr
     assert found.delivered == {"ven-1": "site-01", "ven-2": "site-02", "ven-3": "site-03"}
     assert found.opts == {"ven-1": "optIn", "ven-2": "optOut"} and found.opted_in == ["ven-1"]
     stored, _closed = store.call_sync(repo.load_event, "evt-1")
-    assert found.status == stored.event.status and found.curtailment["sites"] == [] and found.reported() == set()
+    assert found.status == stored.event.status and found.reported() == set()
+    # the VTN lists every site the event reached, each with no data yet (no meter data, no report)
+    assert sorted(site["ven_id"] for site in found.curtailment["sites"]) == ["ven-1", "ven-3"]
+    assert {site["delivery"] for site in found.curtailment["sites"]} == {"no data"}
 
 
 @pytest.mark.external  # `cariflex reports curtailment`

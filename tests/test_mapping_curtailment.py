@@ -13,31 +13,27 @@ from hypothesis import strategies as st
 
 from mapping.curtailment import (
     LOCAL_TZ,
+    Baseline,
     CurtailmentRefused,
     Flag,
     Measured,
     Sample,
     event_slots,
+    rectangle,
     resample,
+    x_of_y,
 )
 from mapping.curtailment.achieved import achieved, requested_from_limit, totals
 from mapping.curtailment.baseline import (
-    ALL_DAYS,
     COUNTERFACTUAL,
     RECTANGLE,
-    SAME_KIND,
-    WEEKDAYS,
-    WEEKENDS,
     X_OF_Y,
-    Baseline,
     BaselineConfig,
     compute_baseline,
     counterfactual,
-    eligible_days,
     history_window,
-    rectangle,
-    x_of_y,
 )
+from mapping.curtailment.calendar import ALL_DAYS, SAME_KIND, WEEKDAYS, WEEKENDS, is_weekend_like, similar_days
 from mapping.grid import QUARTER, Segment, floor_slot
 
 MINUTE = timedelta(minutes=1)
@@ -177,12 +173,14 @@ def _x_of_y_history(overrides: dict[tuple[int, int], float | None] | None = None
 
 def test_high_4_of_5_weekdays_hand_computed():
     first, second = x_of_y(T0, at(26, 18, 30), _x_of_y_history())
-    # the last 5 weekdays: Wed 25, Tue 24, Mon 23, Fri 20, Thu 19 (the weekend and Wed 18 are not looked at)
-    # 18:00: values 20, 22, 18, 30, 25 → the 4 highest 30, 25, 22, 20 → 97 / 4 = 24.25
+    # the last 5 weekdays: Wed 25, Tue 24, Mon 23, Fri 20, Thu 19 (the weekend and Wed 18 are not looked at);
+    # their means over the event: 20.5, 22.5, 18.5, 30 (its one value), 25.5 → the 4 highest days: Fri 20, Thu 19,
+    # Tue 24, Wed 25 (Mon 23 is dropped for both intervals: days are chosen whole, not value by value)
+    # 18:00: 30, 25, 22, 20 → 97 / 4 = 24.25
     assert (first.kw, first.flags) == (24.25, frozenset())
     assert first.used == (at(19, 18), at(20, 18), at(24, 18), at(25, 18))
-    # 18:15: Fri 20 has no value and is skipped → 21, 23, 19, 26 are 4 values → 89 / 4 = 22.25, still 4 days: no flag
-    assert (second.kw, second.flags) == (22.25, frozenset())
+    # 18:15: Fri 20 has no value → 26, 23, 21 → 70 / 3, three of the four days asked for; Mon 23 does not stand in
+    assert (second.kw, second.flags) == (70 / 3, {Flag.INSUFFICIENT_HISTORY})
 
 
 def test_x_of_y_with_too_few_days_is_flagged_and_with_none_is_missing():
@@ -208,8 +206,8 @@ def test_x_of_y_on_weekends():
     # the last 3 weekend days before Sat 28: Sun 22, Sat 21, Sun 15 → 40, 50, 44 → the 2 highest 50, 44 → 94 / 2 = 47
     [b] = x_of_y(saturday, saturday + QUARTER, history, x=2, y=3, days=WEEKENDS)
     assert b.kw == 47.0
-    assert eligible_days(date(2026, NOV, 28), 3, SAME_KIND) == (date(2026, NOV, 22), date(2026, NOV, 21), date(2026, NOV, 15))
-    assert eligible_days(date(2026, NOV, 26), 3, ALL_DAYS) == (date(2026, NOV, 25), date(2026, NOV, 24), date(2026, NOV, 23))
+    assert similar_days(date(2026, NOV, 28), 3, SAME_KIND) == (date(2026, NOV, 22), date(2026, NOV, 21), date(2026, NOV, 15))
+    assert similar_days(date(2026, NOV, 26), 3, ALL_DAYS) == (date(2026, NOV, 25), date(2026, NOV, 24), date(2026, NOV, 23))
 
 
 def test_x_of_y_of_an_event_across_midnight_reads_the_previous_nights():
@@ -441,17 +439,20 @@ def test_x_of_y_stays_within_its_inputs(case):
     event_start, length, x, y, days, history = case
     result = x_of_y(event_start, event_start + length * QUARTER, history, x, y, days)
     by_start = {m.start: m.kw for m in history}
-    chosen = eligible_days(event_start.astimezone(LOCAL_TZ).date(), y, days)
+    chosen = similar_days(event_start.astimezone(LOCAL_TZ).date(), y, days)
     anchor = event_start.astimezone(LOCAL_TZ).date()
     for b in result:
         inputs = [v for v in (by_start.get(b.start - (anchor - d)) for d in chosen) if v is not None]
-        if not inputs:
-            assert b.kw is None and Flag.MISSING in b.flags
+        if b.kw is None:
+            assert Flag.MISSING in b.flags
             continue
         assert min(inputs) <= b.kw <= max(inputs)
-        assert b.kw >= statistics.fmean(inputs) - 1e-9  # the highest x: never below the mean of all
-        assert (Flag.INSUFFICIENT_HISTORY in b.flags) == (len(inputs) < x)
-        assert len(b.used) == min(x, len(inputs))
+        assert len(b.used) <= x
+        assert (Flag.INSUFFICIENT_HISTORY in b.flags) == (len(b.used) < x)
+    complete = [[by_start.get(b.start - (anchor - d)) for b in result] for d in chosen]
+    if all(v is not None for day in complete for v in day):
+        # whole days with the highest load are chosen: the baseline's mean is never below the mean of all the days
+        assert statistics.fmean(b.kw for b in result) >= statistics.fmean(v for day in complete for v in day) - 1e-9
 
 
 @given(st.lists(st.tuples(maybe_kw, maybe_kw), min_size=1, max_size=12))
@@ -517,4 +518,4 @@ def test_x_of_y_reads_the_same_martinique_wall_clock_on_earlier_days(day, quarte
             # the day it stands for: where the event's first interval falls on that earlier day
             day = (used - (b.start - start)).astimezone(LOCAL_TZ).date()
             assert day < start.astimezone(LOCAL_TZ).date()
-            assert days == ALL_DAYS or (day.weekday() >= 5) == (days == WEEKENDS)
+            assert days == ALL_DAYS or is_weekend_like(day) == (days == WEEKENDS)

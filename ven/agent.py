@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from mapping.backoff import backoff_delay
 from mapping.flex.unmet import Window, before, union
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
@@ -98,16 +99,11 @@ class SiteVen:
 
     def poll_interval(self) -> float:
         """The VTN's requested poll frequency, else the configured default."""
-        reg = self.site.registration
-        if reg is not None and reg.poll_freq_s:
-            return max(reg.poll_freq_s, 0.2)
-        return self.site.ven.default_poll_interval.total_seconds()
+        return self.site.poll_interval()
 
     def backoff(self) -> float:
-        """Exponential back-off with full jitter, capped."""
-        cap = self.site.ven.max_backoff.total_seconds()
-        base = min(cap, self.poll_interval() * (2 ** min(self.failures, 10)))
-        return random.uniform(base / 2, base)
+        """Exponential back-off with jitter from the poll interval, capped by `max_backoff`."""
+        return backoff_delay(self.failures, self.poll_interval(), self.site.ven.max_backoff.total_seconds())
 
     # --- registration ---------------------------------------------------------------------------
 

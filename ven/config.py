@@ -14,8 +14,10 @@ from typing import Any
 
 from certs.settings import parse_tls
 from certs.tls import TlsSettings
-from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig, CurtailmentRefused
+from mapping.curtailment import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, RECTANGLE, BaselineConfig
+from mapping.curtailment.settings import BASELINE_KEYS, program_configs
 from mapping.flex.devices import Device
+from mapping.oadr.report_profile import ReportProfile
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
 from ven.flex_config import FlexSettings, parse_device, parse_flex
@@ -159,6 +161,8 @@ class VenConfig:
     default_poll_interval: timedelta = timedelta(seconds=10)
     max_backoff: timedelta = timedelta(minutes=5)
     report_duration: timedelta = timedelta(hours=1)
+    #: the shape of the reports offered and sent: 2.0b as the schema allows, or what a stock openleadr VTN takes
+    report_profile: ReportProfile = ReportProfile.STANDARD
     sites: tuple[SiteConfig, ...] = ()
     flexmeasures: FlexMeasuresSettings | None = None
     mqtt: MqttSettings | None = None
@@ -351,31 +355,9 @@ def _push(vtn: Table) -> PushSettings | None:
     return PushSettings(host=host, port=vtn.integer("push_port", PushSettings.port, 0, 65535), public_host=public_host)
 
 
-_BASELINE_KEYS = {"method", "minutes", "x", "y", "days"}
-
-
-def _baseline(table: Table, default: BaselineConfig) -> BaselineConfig:
-    try:
-        return BaselineConfig(
-            method=table.string("method", default.method),
-            minutes=table.integer("minutes", default.minutes, 15),
-            x=table.integer("x", default.x, 1),
-            y=table.integer("y", default.y, 1),
-            days=table.string("days", default.days),
-        )
-    except CurtailmentRefused as exc:
-        raise ConfigError(f"{table.path}.{exc.field}: {exc.reason}") from exc
-
-
 def _curtailment(table: Table) -> CurtailmentSettings:
-    table.reject_unknown(_BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs", "history"})
-    default = _baseline(table, BaselineConfig(RECTANGLE))
-    programs_table = table.table("programs")
-    programs = {}
-    for name in programs_table.data:
-        program = programs_table.table(name)
-        program.reject_unknown(_BASELINE_KEYS)
-        programs[name] = _baseline(program, default)
+    table.reject_unknown(BASELINE_KEYS | {"max_hold", "min_coverage_percent", "programs", "history"})
+    default, programs = program_configs(table, BaselineConfig(RECTANGLE))
     max_hold = table.duration("max_hold", DEFAULT_MAX_HOLD)
     if max_hold <= timedelta(0):
         raise ConfigError(f"{table.path}.max_hold: must be longer than zero")
@@ -384,6 +366,15 @@ def _curtailment(table: Table) -> CurtailmentSettings:
     if history <= timedelta(0):
         raise ConfigError(f"{table.path}.history: must be longer than zero")
     return CurtailmentSettings(default, programs, max_hold, coverage / 100, history)
+
+
+def _report_profile(table: Table) -> ReportProfile:
+    value = table.string("profile", ReportProfile.STANDARD.value)
+    try:
+        return ReportProfile(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in ReportProfile)
+        raise ConfigError(f"{table.path}.profile: expected one of {choices}, got {value!r}") from None
 
 
 def load_config(path: Path | None = None, sites_path: Path | None = None, **overrides: object) -> VenConfig:
@@ -397,7 +388,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
         vtn.reject_unknown({"url", "vtn_id", "request_timeout", "xml_signatures"} | PUSH_KEYS)
         store.reject_unknown({"path"})
         poll.reject_unknown({"default_interval", "max_backoff"})
-        reports.reject_unknown({"duration"})
+        reports.reject_unknown({"duration", "profile"})
         default_opt = _opt_policy(root.table("opt"), OptPolicy())
         vtn_id = vtn.data.get("vtn_id", "CARIFLEX-VTN")
         config = VenConfig(
@@ -408,6 +399,7 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             default_poll_interval=poll.positive_duration("default_interval", "PT10S"),
             max_backoff=poll.positive_duration("max_backoff", "PT5M"),
             report_duration=reports.positive_duration("duration", "PT1H"),
+            report_profile=_report_profile(reports),
             flexmeasures=_flexmeasures(root.table("flexmeasures")),
             mqtt=_mqtt(root.table("mqtt")),
             curtailment=_curtailment(root.table("curtailment")),

@@ -6,7 +6,7 @@ samples (`TelemetrySource.samples`, site-power) with the baseline method of the 
 """
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from mapping.curtailment import (
     COUNTERFACTUAL,
@@ -22,6 +22,7 @@ from mapping.curtailment import (
     resample,
 )
 from mapping.curtailment import report as wire
+from mapping.curtailment.calendar import local_day
 from mapping.grid import QUARTER
 from mapping.oadr import report_model as r
 from ven.site import Site
@@ -52,9 +53,18 @@ def _baseline(site: Site, config: BaselineConfig, start: datetime, end: datetime
         raise CurtailmentRefused(
             "schedule", "the counterfactual baseline needs the site's schedule without the event; this VEN keeps none"
         )
-    window = history_window(config, start, end)
+    excluded = _earlier_event_days(site, config, start)
+    window = history_window(config, start, end, excluded)
     history = _measured(site, *window) if window else ()
-    return compute_baseline(config, start, end, history=history)
+    return compute_baseline(config, start, end, history=history, excluded_days=excluded)
+
+
+def _earlier_event_days(site: Site, config: BaselineConfig, start: datetime) -> set[date]:
+    """The days of the site's earlier events (any program): an x-of-y baseline passes over them, since the site
+    did not draw as usual on those days."""
+    today = local_day(start, config.holidays)
+    days = {local_day(known.event.dtstart, config.holidays) for known in site.store.events(site.name).values()}
+    return {day for day in days if day < today}
 
 
 def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.ReportInterval]:
@@ -70,5 +80,6 @@ def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.
         payloads = tuple(
             r.ReportPayload(r_id=r_id, value=value, data_quality=quality) for r_id, value, quality in wire.interval_payloads(item)
         )
-        intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=QUARTER, uid=str(index)))
+        if payloads:  # an interval with nothing computed is left out (2.0b wants at least one payload per interval)
+            intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=QUARTER, uid=str(index)))
     return intervals

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from mapping.backoff import backoff_delay
 from mapping.curtailment import report as curtailment
 from mapping.grid import QUARTER
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.encode import encode
+from mapping.oadr.report_profile import offered_reports, shaped_report
 from mapping.oadr.vocabulary import power_kw
 from ven import metrics
 from ven.curtailment_report import curtailment_intervals
@@ -34,7 +36,12 @@ def specifier(site: Site, report_name: str) -> str:
 
 def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
     """TELEMETRY_USAGE (site and asset power, kW), TELEMETRY_STATUS, HISTORY_USAGE (site power, kW), and
-    x-ACHIEVED_CURTAILMENT (baseline, measured, achieved per 15-minute interval, kW; mapping/curtailment/report.py)."""
+    x-ACHIEVED_CURTAILMENT (baseline, measured, achieved per 15-minute interval, kW; mapping/curtailment/report.py),
+    as the VEN's report profile offers them (the openleadr profile offers no TELEMETRY_STATUS)."""
+    return offered_reports(_all_metadata(site), site.ven.report_profile)
+
+
+def _all_metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
     now, duration = site.clock(), site.ven.report_duration
 
     def power(r_id: str) -> r.ReportDescription:
@@ -55,7 +62,7 @@ def metadata(site: Site) -> tuple[r.ReportMetadata, ...]:
             curtailment.REPORT_NAME,  # a custom report has no METADATA_ name in the schema's list
             now,
             tuple(
-                r.ReportDescription(r_id, curtailment.REPORT_TYPE, reading, power_kw(), CURTAILMENT_SAMPLING)
+                r.ReportDescription(r_id, curtailment.REPORT_TYPES[r_id], reading, power_kw(), CURTAILMENT_SAMPLING)
                 for r_id, reading in curtailment.READING_TYPES.items()
             ),
             duration,
@@ -80,6 +87,10 @@ class Reporter:
     def __init__(self, site: Site) -> None:
         self.site = site
         self._flushing = asyncio.Lock()
+        #: deliveries failed in a row (unreachable, an HTTP error, garbage); 0 once the VTN takes a report
+        self.failures = 0
+        #: the event-loop time before which the queue is not sent again (backing off); None: send at once
+        self._retry_at: float | None = None
 
     @property
     def registered(self) -> bool:
@@ -130,7 +141,7 @@ class Reporter:
                 code, description = ResponseCode.INVALID_ID, f"rID {', '.join(unknown)} is not in {request.report_specifier_id}"
                 log.warning("%s: %s", self.site.name, description)
                 continue
-            self.site.store.save_report_request(self.site.name, request, name)
+            self.site.store.save_report_request(self.site.name, request, name, self._opening(request))
             self.schedule(request)
         pending = tuple(q.report_request_id for q, _n, _u in self.site.store.report_requests(self.site.name))
         ack = m.Acknowledgement(
@@ -139,6 +150,17 @@ class Reporter:
         await (answer_with or self.site.link.send)("EiReport", ack)
         if reregister:
             await self.register()
+
+    def _opening(self, request: r.ReportRequest) -> datetime | None:
+        """Where the data of a newly accepted request starts: a periodic request without a reportInterval (optional
+        in 2.0b; a stock openleadr VTN never sends one) covers the time from its acceptance on — a request held
+        already keeps its progress; otherwise its reportInterval says (None)."""
+        held = {q.report_request_id: sent for q, _n, sent in self.site.store.report_requests(self.site.name)}
+        if request.report_request_id in held:
+            return held[request.report_request_id]
+        if request.interval_start is None and request.report_back > timedelta(0):
+            return self.site.clock().replace(microsecond=0)
+        return None
 
     def schedule(self, request: r.ReportRequest) -> None:
         """Send now (one-shot, history) or every reportBackDuration (periodic)."""
@@ -159,7 +181,20 @@ class Reporter:
                 coalesce=True,
             )
         else:
-            self.site.scheduler.add_job(self.send_due, "date", args=[request.report_request_id], id=job_id, replace_existing=True)
+            # once its data is complete: at the end of its reportInterval (an achieved curtailment asked for right
+            # after an event that ended inside its quarter hour), else now; however late the loop gets to it —
+            # apscheduler would otherwise drop a job that misfired by more than a second
+            complete = request.interval_end
+            when = {"run_date": complete} if complete is not None and complete > self.site.clock() else {}
+            self.site.scheduler.add_job(
+                self.send_due,
+                "date",
+                args=[request.report_request_id],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=None,
+                **when,
+            )
 
     def resume(self) -> None:
         """Re-plan every stored request after a restart."""
@@ -206,6 +241,9 @@ class Reporter:
         one_shot = request.report_back == timedelta(0)
         if now < window_start and not final:
             return  # its reportInterval has not begun: nothing to say yet
+        if one_shot and not final and request.interval_end is not None and now < request.interval_end:
+            self.schedule(request)  # its data is not complete yet (woken early, e.g. at a restart): wait for it
+            return
         start = sent_until or window_start
         end = min(now, window_end) if window_end and window_end > window_start else now
         if request.granularity > timedelta(0):
@@ -229,7 +267,9 @@ class Reporter:
                 dtstart=intervals[0].dtstart,
                 duration=(end - start) if end > start else timedelta(0),
             )
-            body = encode(r.UpdateReport(new_request_id(), (report,), self.site.ven_id))
+            body = encode(
+                r.UpdateReport(new_request_id(), (shaped_report(report, self.site.ven.report_profile),), self.site.ven_id)
+            )
             self.site.store.queue(self.site.name, "EiReport", body)
             self.site.tally.inc(metrics.REPORTS_QUEUED, (self.site.name, name))
             sent_until = intervals[-1].dtstart + request.granularity if request.granularity > timedelta(0) else now
@@ -273,8 +313,19 @@ class Reporter:
         One flush at a time (a report still in flight is never sent a second time); a flush asked for
         while another runs waits for it, then sends what was queued meanwhile."""
         async with self._flushing:
+            if self._retry_at is not None and asyncio.get_running_loop().time() < self._retry_at:
+                return  # backing off after a failed delivery: the queue waits (it is kept in the store)
             while await self._flush_once():
                 pass
+
+    def _delivery_failed(self) -> float:
+        """Note a failed delivery; the seconds until the queue is sent again — exponential from the poll interval,
+        with jitter, capped by `max_backoff`, as for polls (a VTN answering HTTP 500 is not sent the report at
+        every poll)."""
+        self.failures += 1
+        wait = backoff_delay(self.failures, self.site.poll_interval(), self.site.ven.max_backoff.total_seconds())
+        self._retry_at = asyncio.get_running_loop().time() + wait
+        return wait
 
     async def _flush_once(self) -> bool:
         """Send the queue as it is now; True when something new was queued meanwhile (go again)."""
@@ -285,13 +336,17 @@ class Reporter:
             except LinkDown as exc:
                 self.site.store.failed(message_id)
                 self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "failed"))
-                log.warning("%s: report kept for resending (%s)", self.site.name, exc)
+                log.warning("%s: report kept for resending in %.1f s (%s)", self.site.name, self._delivery_failed(), exc)
                 return False
             except VtnProtocolError as exc:
                 self.site.store.failed(message_id)
                 self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "failed"))
-                log.error("%s: the VTN answered a report with garbage; kept for resending: %s", self.site.name, exc)
+                wait = self._delivery_failed()
+                log.error(
+                    "%s: the VTN answered a report with garbage; kept for resending in %.1f s: %s", self.site.name, wait, exc
+                )
                 return False
+            self.failures, self._retry_at = 0, None
             self.site.store.sent(message_id)
             refused = isinstance(reply, r.UpdatedReport) and reply.response.code != ResponseCode.OK
             self.site.tally.inc(metrics.REPORT_SENDS, (self.site.name, "refused" if refused else "delivered"))

@@ -47,6 +47,13 @@ class Site:
         """The site's name (also the prefix of its scheduler jobs)."""
         return self.config.name
 
+    def poll_interval(self) -> float:
+        """Seconds between polls: the VTN's requested poll frequency, else the configured default."""
+        reg = self.registration
+        if reg is not None and reg.poll_freq_s:
+            return max(reg.poll_freq_s, 0.2)
+        return self.ven.default_poll_interval.total_seconds()
+
     @property
     def ven_id(self) -> str:
         """The venID the VTN gave (empty before registration)."""

@@ -27,6 +27,7 @@ from vtn.domain import SEEN_FLUSH_INTERVAL
 from vtn.dso.openadr3 import routes as openadr3_routes
 from vtn.lifecycle import Lifecycle
 from vtn.oadr import http as openadr_http
+from vtn.oadr import report_resend
 from vtn.oadr.push.pusher import Pusher
 from vtn.oadr.services import registration
 from vtn.ops import incidents, metrics
@@ -154,6 +155,7 @@ def _add_leader_jobs(leadership: Leadership, ctx: VtnContext, lifecycle: Lifecyc
     leadership.add_job(LeaderJob("reconcile", lifecycle.reconcile, timedelta(seconds=30)))
     # a partial, not a lambda: APScheduler awaits only what it recognises as a coroutine function
     leadership.add_job(LeaderJob("curtailment", partial(curtailment.request_due, ctx), timedelta(seconds=5)))
+    leadership.add_job(LeaderJob("report-resend", partial(report_resend.resend_unanswered, ctx), timedelta(seconds=5)))
     leadership.on_gain(sync.refresh)
     leadership.on_gain(lifecycle.reconcile)
     if ctx.config.push.enabled:

@@ -11,6 +11,7 @@ from certs.tls import TlsSettings
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
 from vtn.aggregator.settings import AggregatorConfig, parse_aggregator
+from vtn.curtailment.settings import CurtailmentConfig, parse_curtailment
 from vtn.dso.config import DsoConfig, parse_dso
 from vtn.oadr.push.settings import PushConfig, parse_push
 from vtn.oadr.security_config import ProxyTrust, parse_proxy, parse_tls
@@ -65,7 +66,13 @@ class VtnConfig:
     curtailment_after: timedelta = timedelta(minutes=1)
     #: events that ended longer ago than this are not asked about (e.g. after a long outage of the VTN)
     curtailment_lookback: timedelta = timedelta(days=2)
+    #: a report request the VEN has not answered this long after it was sent is sent again on its own …
+    report_resend_after: timedelta = timedelta(seconds=60)
+    #: … at most this many times (0: never), then marked `unanswered` (vtn/oadr/report_resend.py)
+    report_resend_max: int = 3
     ui: UiConfig = field(default_factory=UiConfig)
+    #: how the VTN settles: each program's baseline method, when figures are final (`[curtailment]`)
+    curtailment: CurtailmentConfig = field(default_factory=CurtailmentConfig)
     dso: DsoConfig = field(default_factory=DsoConfig)
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
     #: a request body must arrive within this (slow clients are answered 408)
@@ -105,10 +112,11 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
             "proxy",
             "metrics",
             "push",
+            "curtailment",
         }
     )
     reports = root.table("reports")
-    reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback"})
+    reports.reject_unknown({"on_registration", "curtailment_after", "curtailment_lookback", "resend_after", "resend_max"})
     auto_reports = []
     for wanted in reports.tables("on_registration"):
         wanted.reject_unknown({"report", "granularity", "report_back"})
@@ -151,6 +159,8 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         auto_reports=tuple(auto_reports),
         curtailment_after=reports.duration("curtailment_after", defaults.curtailment_after),
         curtailment_lookback=reports.duration("curtailment_lookback", defaults.curtailment_lookback),
+        report_resend_after=reports.positive_duration("resend_after", defaults.report_resend_after),
+        report_resend_max=reports.integer("resend_max", defaults.report_resend_max, 0, 100),
         ui=parse_ui(root.table("ui"), base_dir),
         dso=parse_dso(root.table("dso")),
         aggregator=parse_aggregator(root.table("aggregator")),
@@ -167,6 +177,7 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
             statement=store.positive_duration("statement_timeout", defaults.store_timeouts.statement),
             pool=store.positive_duration("pool_timeout", defaults.store_timeouts.pool),
         ),
+        curtailment=parse_curtailment(root.table("curtailment")),
     )
 
 

@@ -50,3 +50,12 @@ def capabilities_by_ven(path: Path) -> dict[str, SiteCapability]:
 def contracted_kw_by_ven(path: Path) -> dict[str, float]:
     """oadrVenName → contracted power in kW (kVA taken as kW, power factor 1, as the VENs do)."""
     return {name: site.contracted_kw for name, site in capabilities_by_ven(path).items()}
+
+
+def delivery_points_by_ven(path: Path) -> dict[str, str]:
+    """oadrVenName → the delivery point (PRM/PDL) of the site's meter, where the sites file gives one (`delivery_point`)."""
+    return {
+        _ven_name(entry): str(entry["delivery_point"])
+        for entry in read_sites_file(path)
+        if isinstance(entry.get("delivery_point"), str) and entry["delivery_point"]
+    }

@@ -13,41 +13,56 @@ ever invented: an interval without data has the value None and the flag `missing
 from mapping.curtailment._common import (
     INTERVAL_HOURS,
     LOCAL_TZ,
+    Baseline,
     CurtailmentRefused,
     Flag,
     Measured,
     Sample,
     event_slots,
+    reference_end,
 )
 from mapping.curtailment.achieved import Achieved, EventTotals, achieved, requested_from_limit, slot_values, totals
+from mapping.curtailment.adjustment import ADDITIVE, MULTIPLICATIVE, Adjustment
 from mapping.curtailment.baseline import (
+    CONTROL_GROUP,
     COUNTERFACTUAL,
+    METER_BEFORE_AFTER,
+    METHODS,
     RECTANGLE,
+    RECTANGLE_DOUBLE,
     X_OF_Y,
-    Baseline,
     BaselineConfig,
     compute_baseline,
     counterfactual,
-    eligible_days,
+    describe,
     history_window,
-    rectangle,
-    x_of_y,
 )
+from mapping.curtailment.calendar import is_holiday, similar_days
+from mapping.curtailment.control_group import control_group
 from mapping.curtailment.performance import EXPORT_KW, MET_BAND, Delivery, IntervalFigures, Verdict, notice_shares, verdict
+from mapping.curtailment.reference import rectangle, rectangle_double
 from mapping.curtailment.requested import import_limit_at, requested_by_slot
-from mapping.curtailment.resampling import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, resample
+from mapping.curtailment.resampling import DEFAULT_MAX_HOLD, DEFAULT_MIN_COVERAGE, MeterStep, resample, step_means
+from mapping.curtailment.x_of_y import x_of_y
 
 __all__ = [
+    "ADDITIVE",
+    "CONTROL_GROUP",
     "COUNTERFACTUAL",
     "DEFAULT_MAX_HOLD",
     "DEFAULT_MIN_COVERAGE",
     "EXPORT_KW",
     "INTERVAL_HOURS",
     "LOCAL_TZ",
+    "METER_BEFORE_AFTER",
+    "METHODS",
     "MET_BAND",
+    "MULTIPLICATIVE",
     "RECTANGLE",
+    "RECTANGLE_DOUBLE",
     "X_OF_Y",
     "Achieved",
+    "Adjustment",
     "Baseline",
     "BaselineConfig",
     "CurtailmentRefused",
@@ -56,21 +71,28 @@ __all__ = [
     "Flag",
     "IntervalFigures",
     "Measured",
+    "MeterStep",
     "Sample",
     "Verdict",
     "achieved",
     "compute_baseline",
+    "control_group",
     "counterfactual",
-    "eligible_days",
+    "describe",
     "event_slots",
     "history_window",
     "import_limit_at",
+    "is_holiday",
     "notice_shares",
     "rectangle",
+    "rectangle_double",
+    "reference_end",
     "requested_by_slot",
     "requested_from_limit",
     "resample",
+    "similar_days",
     "slot_values",
+    "step_means",
     "totals",
     "verdict",
     "x_of_y",

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from mapping.grid import LOCAL_ZONE, QUARTER, Segment, is_on_grid, slots_between
+from mapping.grid import LOCAL_ZONE, QUARTER, Segment, floor_slot, is_on_grid, slots_between
 from mapping.refusal import Refused
 
 #: the sites' local time: day boundaries and weekdays of the x-of-y baseline are Martinique's
@@ -30,6 +30,8 @@ class Flag(StrEnum):
     INSUFFICIENT_HISTORY = "insufficient_history"  # the baseline used fewer values than its method asks for
     NOTHING_REQUESTED = "nothing_requested"  # requested reduction 0: no ratio
     BEFORE_NOTICE = "before_notice"  # the event was created after this interval began: the site was told late (VTN only)
+    CLAIMED = "claimed"  # the VTN held no meter data for this value: it is the VEN's own figure, shown, never final
+    UNADJUSTED = "unadjusted"  # the baseline's day-of adjustment had no data (or no load) to work from: left out
 
 
 class CurtailmentRefused(Refused):
@@ -59,6 +61,37 @@ class Measured:
     def end(self) -> datetime:
         """start + 15 minutes."""
         return self.start + QUARTER
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The baseline over one 15-minute event interval [start, start + 15 min)."""
+
+    start: datetime
+    kw: float | None
+    flags: frozenset[Flag]
+    #: starts of the history intervals the value was computed from (empty for a counterfactual)
+    used: tuple[datetime, ...] = ()
+    #: the value before the day-of adjustment (None: the method adjusts nothing)
+    unadjusted_kw: float | None = None
+
+    @property
+    def end(self) -> datetime:
+        """start + 15 minutes."""
+        return self.start + QUARTER
+
+
+def reference_end(event_start: datetime, notified: datetime | None) -> datetime:
+    """Where every look before the event stops: the start of the interval holding the notice, or the event's first
+    interval when the notice came earlier is unknown.
+
+    What the site did after it was told is its response (pre-charging, pre-cooling), never its baseline; the
+    interval the notice falls in is left out whole.
+    """
+    start = floor_slot(require_aware(event_start, "event start"))
+    if notified is None:
+        return start
+    return min(start, floor_slot(require_aware(notified, "notified")))
 
 
 def require_aware(moment: datetime, what: str) -> datetime:
@@ -124,3 +157,23 @@ def index_by_start(intervals: Iterable[_I], what: str) -> dict[datetime, _I]:
             raise CurtailmentRefused(f"{what} intervals", f"two intervals start at {start.isoformat()}")
         indexed[start] = interval
     return indexed
+
+
+#: flags a value passes on to what is computed from it (`missing` is decided anew by each method)
+INHERITED = frozenset({Flag.PARTIAL, Flag.ESTIMATED})
+
+
+def valued(history: dict[datetime, Measured], starts: Iterable[datetime]) -> list[tuple[float, Measured]]:
+    """(value, interval) of the intervals at `starts` that have a value."""
+    found = [m for m in (history.get(s) for s in starts) if m is not None]
+    return [(require_finite(m.kw, f"history at {m.start.isoformat()}"), m) for m in found if m.kw is not None]
+
+
+def inherited_flags(used: Iterable[tuple[float, Measured]]) -> set[Flag]:
+    """The flags the values a result was computed from pass on to it."""
+    return {flag for _, m in used for flag in m.flags if flag in INHERITED}
+
+
+def window_before(end: datetime, minutes: int) -> tuple[datetime, ...]:
+    """The starts of the 15-minute intervals of the `minutes` just before `end` (a slot boundary), oldest first."""
+    return tuple(end - QUARTER * i for i in range(minutes // 15, 0, -1))

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from mapping.curtailment._common import (
     INTERVAL_HOURS,
+    Baseline,
     CurtailmentRefused,
     Flag,
     Measured,
@@ -20,7 +21,6 @@ from mapping.curtailment._common import (
     index_by_start,
     require_finite,
 )
-from mapping.curtailment.baseline import Baseline
 from mapping.grid import QUARTER, Segment, is_on_grid
 
 

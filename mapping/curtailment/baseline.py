@@ -1,42 +1,44 @@
 """Baselines: what the site would have consumed without the event, per 15-minute event interval. Pure.
 
-Three methods, chosen per program with a `BaselineConfig`:
+A program names its method in a `BaselineConfig`; `compute_baseline` runs it and `describe` says it in
+words wherever a number computed with it is shown. The methods (docs/curtailment.md cites each):
 
-* `rectangle`: the mean of the `minutes` before the event, flat over the event;
-* `x-of-y`: per interval, the mean of the `x` highest same-interval values of the last `y` eligible
-  days (weekdays, weekends, all, or the event day's kind; excluded days such as holidays and past
-  event days are passed over);
-* `counterfactual`: the caller's schedule of the site without the event (a FlexMeasures schedule,
-  say), averaged onto the grid and checked.
+| method               | module          | what it reads                                              |
+|----------------------|-----------------|------------------------------------------------------------|
+| `x-of-y`             | `x_of_y`        | the X highest of the Y similar days before, day-of adjusted |
+| `rectangle`          | `reference`     | the level before the notice (NEBEF/NEBCO rectangle)         |
+| `rectangle-double`   | `reference`     | the levels before the notice and after the event           |
+| `meter-before-after` | `reference`     | a device's own meter just before the notice (NAESB MBMA)    |
+| `control-group`      | `control_group` | matched sites that were not called, day-of adjusted         |
+| `counterfactual`     | here            | the caller's schedule of the site without the event         |
 
-History is what `mapping.curtailment.resample` returns. Values are never invented: an interval
-with nothing to compute from has the value None and the flag `missing`.
+History is what `resample` (or `step_means`) returns. Values are never invented: an interval with
+nothing to compute from has the value None and the flag `missing`.
 """
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from mapping.curtailment._common import (
-    LOCAL_TZ,
+    Baseline,
     CurtailmentRefused,
-    Flag,
     Measured,
-    bounded_mean,
-    checked_segment,
     event_slots,
-    index_by_start,
-    require_aware,
-    require_finite,
+    reference_end,
 )
+from mapping.curtailment.adjustment import Adjustment
+from mapping.curtailment.calendar import DAY_KINDS, DEFAULT_LOOKBACK_DAYS, MARTINIQUE, WEEKDAYS, check_calendar
+from mapping.curtailment.control_group import control_group
+from mapping.curtailment.reference import after_window, before_window, check_minutes, rectangle, rectangle_double
+from mapping.curtailment.resampling import MeterStep, step_means
+from mapping.curtailment.x_of_y import check_x_of_y, x_of_y, x_of_y_window
 from mapping.grid import QUARTER, Segment
 
-RECTANGLE, X_OF_Y, COUNTERFACTUAL = "rectangle", "x-of-y", "counterfactual"
-METHODS = (RECTANGLE, X_OF_Y, COUNTERFACTUAL)
-WEEKDAYS, WEEKENDS, ALL_DAYS, SAME_KIND = "weekdays", "weekends", "all", "same-kind"
-DAY_KINDS = (WEEKDAYS, WEEKENDS, ALL_DAYS, SAME_KIND)
-#: flags a value passes on to what is computed from it (`missing` is decided anew by each method)
-_INHERITED = frozenset({Flag.PARTIAL, Flag.ESTIMATED})
+RECTANGLE, RECTANGLE_DOUBLE, METER_BEFORE_AFTER = "rectangle", "rectangle-double", "meter-before-after"
+X_OF_Y, CONTROL_GROUP, COUNTERFACTUAL = "x-of-y", "control-group", "counterfactual"
+METHODS = (X_OF_Y, RECTANGLE, RECTANGLE_DOUBLE, METER_BEFORE_AFTER, CONTROL_GROUP, COUNTERFACTUAL)
+_REFERENCE = (RECTANGLE, RECTANGLE_DOUBLE, METER_BEFORE_AFTER)
 
 
 @dataclass(frozen=True)
@@ -44,142 +46,51 @@ class BaselineConfig:
     """A program's baseline method and its parameters (those of the other methods are ignored)."""
 
     method: str
-    minutes: int = 60  # rectangle: length of the reference window just before the event
+    minutes: int = 60  # rectangle family: the reference window's length
+    neutralisation_minutes: int = 0  # rectangle family: the gap between a reference window and the notice / the event
     x: int = 4  # x-of-y: how many of the highest days are averaged
-    y: int = 5  # x-of-y: how many eligible days are looked at
-    days: str = WEEKDAYS  # x-of-y: which previous days are eligible
+    y: int = 5  # x-of-y: how many similar days are looked at
+    days: str = WEEKDAYS  # x-of-y: which earlier days are similar (weekdays, weekends, same-kind, all)
+    holidays: str = MARTINIQUE  # x-of-y: the public-holiday calendar (FR-972, FR, none)
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS  # x-of-y: how far back similar days are searched for
+    low_usage_share: float = 0.25  # x-of-y: days below this share of the candidates' mean load are not chosen
+    adjustment: Adjustment = field(default_factory=Adjustment)  # x-of-y, control-group: the day-of adjustment
 
     def __post_init__(self) -> None:
         """Refuses settings no method can use, when the program is configured rather than mid-event."""
         if self.method not in METHODS:
             raise CurtailmentRefused("method", f"{self.method!r} is not one of {', '.join(METHODS)}")
-        if self.method == RECTANGLE:
-            _check_minutes(self.minutes)
+        if self.method in _REFERENCE:
+            check_minutes(self.minutes)
+            check_minutes(self.neutralisation_minutes, "neutralisation_minutes", allow_zero=True)
         if self.method == X_OF_Y:
-            _check_x_of_y(self.x, self.y, self.days)
+            check_x_of_y(self.x, self.y)
+            if self.days not in DAY_KINDS:
+                raise CurtailmentRefused("days", f"{self.days!r} is not one of {', '.join(DAY_KINDS)}")
+            check_calendar(self.holidays)
+            if not 0.0 <= self.low_usage_share < 1.0:
+                raise CurtailmentRefused("low_usage_share", f"{self.low_usage_share!r} must be a share in [0, 1)")
+            if self.lookback_days < self.y:
+                raise CurtailmentRefused("lookback_days", f"{self.lookback_days} cannot hold y={self.y} days")
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """The baseline over one 15-minute event interval [start, start + 15 min)."""
-
-    start: datetime
-    kw: float | None
-    flags: frozenset[Flag]
-    #: starts of the history intervals the value was computed from (empty for a counterfactual)
-    used: tuple[datetime, ...] = ()
-
-    @property
-    def end(self) -> datetime:
-        """start + 15 minutes."""
-        return self.start + QUARTER
-
-
-def _check_minutes(minutes: int) -> None:
-    if minutes <= 0 or minutes % 15:
-        raise CurtailmentRefused("minutes", f"{minutes} must be a positive multiple of 15 (whole intervals)")
-
-
-def _check_x_of_y(x: int, y: int, days: str) -> None:
-    if not 1 <= x <= y:
-        raise CurtailmentRefused("x", f"x-of-y needs 1 ≤ x ≤ y, got x={x}, y={y}")
-    if days not in DAY_KINDS:
-        raise CurtailmentRefused("days", f"{days!r} is not one of {', '.join(DAY_KINDS)}")
-
-
-def _valued(history: dict[datetime, Measured], starts: Iterable[datetime]) -> list[tuple[float, Measured]]:
-    """(value, interval) of the intervals at `starts` that have a value."""
-    found = [m for m in (history.get(s) for s in starts) if m is not None]
-    return [(require_finite(m.kw, f"history at {m.start.isoformat()}"), m) for m in found if m.kw is not None]
-
-
-def _inherited(used: Iterable[tuple[float, Measured]]) -> set[Flag]:
-    return {flag for _, m in used for flag in m.flags if flag in _INHERITED}
-
-
-def rectangle(event_start: datetime, event_end: datetime, history: Iterable[Measured], minutes: int = 60) -> tuple[Baseline, ...]:
-    """Flat baseline: the mean power over the `minutes` before the interval holding the event start.
-
-    The mean is over measured time (each interval weighted by its coverage), so a partial interval
-    counts for what it saw. Fewer valued intervals than the window holds → `insufficient_history`;
-    none → None and `missing`.
-    """
-    _check_minutes(minutes)
-    slots = event_slots(event_start, event_end)
-    window = [slots[0] - QUARTER * i for i in range(minutes // 15, 0, -1)]
-    used = _valued(index_by_start(history, "history"), window)
-    flags = _inherited(used)
-    if len(used) < len(window):
-        flags.add(Flag.INSUFFICIENT_HISTORY)
-    kw = bounded_mean([kw for kw, _ in used], [m.coverage for _, m in used]) if used else None
-    if kw is None:
-        flags.add(Flag.MISSING)
-    starts = tuple(m.start for _, m in used)
-    return tuple(Baseline(slot, kw, frozenset(flags), starts) for slot in slots)
-
-
-def _is_weekend(day: date) -> bool:
-    return day.weekday() >= 5
-
-
-def eligible_days(event_day: date, y: int, days: str = WEEKDAYS, excluded_days: Collection[date] = ()) -> tuple[date, ...]:
-    """The `y` days before `event_day` (latest first) of the wanted kind and not excluded.
-
-    Days are Martinique calendar days. Excluded days (holidays, earlier event days: the caller
-    knows them) are passed over and the search goes further back, so a holiday does not shrink
-    the baseline.
-    """
-    _check_x_of_y(1, y, days)
-    wanted = {WEEKDAYS: (False,), WEEKENDS: (True,), ALL_DAYS: (False, True), SAME_KIND: (_is_weekend(event_day),)}[days]
-    excluded = frozenset(excluded_days)
-    found: list[date] = []
-    day = event_day
-    while len(found) < y:  # ends: finitely many days are excluded and every week has days of each kind
-        day -= timedelta(days=1)
-        if _is_weekend(day) in wanted and day not in excluded:
-            found.append(day)
-    return tuple(found)
-
-
-def local_day(moment: datetime) -> date:
-    """The Martinique calendar day of `moment`."""
-    return require_aware(moment, "moment").astimezone(LOCAL_TZ).date()
-
-
-def x_of_y(
-    event_start: datetime,
-    event_end: datetime,
-    history: Iterable[Measured],
-    x: int = 4,
-    y: int = 5,
-    days: str = WEEKDAYS,
-    excluded_days: Collection[date] = (),
-) -> tuple[Baseline, ...]:
-    """Per event interval, the mean of the `x` highest same-interval values among the last `y` eligible days.
-
-    The days are those of `eligible_days` for the Martinique day of the event's first interval; a
-    day's same interval is the event interval moved back by whole days (Martinique keeps UTC−4 all
-    year, so a day is always 24 h and the wall-clock time is kept). A day without a value for an
-    interval is skipped for that interval; fewer than `x` values → `insufficient_history` (the mean
-    of those there are), none → None and `missing`. Ties go to the more recent day.
-    """
-    _check_x_of_y(x, y, days)
-    slots = event_slots(event_start, event_end)
-    anchor = local_day(slots[0])
-    back = [anchor - day for day in eligible_days(anchor, y, days, excluded_days)]
-    indexed = index_by_start(history, "history")
-    result = []
-    for slot in slots:
-        candidates = _valued(indexed, (slot - shift for shift in back))
-        used = sorted(candidates, key=lambda pair: (pair[0], pair[1].start), reverse=True)[:x]
-        flags = _inherited(used)
-        if len(used) < x:
-            flags.add(Flag.INSUFFICIENT_HISTORY)
-        kw = bounded_mean([kw for kw, _ in used], [1.0] * len(used)) if used else None
-        if kw is None:
-            flags.add(Flag.MISSING)
-        result.append(Baseline(slot, kw, frozenset(flags), tuple(sorted(m.start for _, m in used))))
-    return tuple(result)
+def describe(config: BaselineConfig) -> str:
+    """The method and its parameters in words: shown beside every figure computed with it."""
+    if config.method == X_OF_Y:
+        return (
+            f"x-of-y: high {config.x} of {config.y} {config.days} (holidays {config.holidays}, earlier event days "
+            f"and days under {config.low_usage_share:.0%} of the mean excluded), {config.adjustment.describe()}"
+        )
+    if config.method in _REFERENCE:
+        after = " and after the event" if config.method == RECTANGLE_DOUBLE else ""
+        meter = " on the device's own meter" if config.method == METER_BEFORE_AFTER else ""
+        return (
+            f"{config.method}: mean of {config.minutes} min before the notice{after}{meter}, "
+            f"{config.neutralisation_minutes} min neutralised"
+        )
+    if config.method == CONTROL_GROUP:
+        return f"control-group: mean of matched sites not called, {config.adjustment.describe()}"
+    return "counterfactual: the site's own schedule without the event"
 
 
 def counterfactual(event_start: datetime, event_end: datetime, schedule: Iterable[Segment]) -> tuple[Baseline, ...]:
@@ -191,38 +102,49 @@ def counterfactual(event_start: datetime, event_end: datetime, schedule: Iterabl
     does not reach is `missing`; one it covers only in part gets the mean over the covered part and
     `partial`.
     """
-    steps = sorted(checked_segment(segment, f"schedule segment {i}") for i, segment in enumerate(schedule))
-    for (_, end, _), (start, _, _) in zip(steps, steps[1:], strict=False):
-        if start < end:
-            raise CurtailmentRefused("schedule", f"segments overlap at {start.isoformat()}")
-    return tuple(_scheduled(slot, steps) for slot in event_slots(event_start, event_end))
-
-
-def _scheduled(slot: datetime, steps: Sequence[tuple[datetime, datetime, float]]) -> Baseline:
-    slot_end = slot + QUARTER
-    parts = [(value, min(end, slot_end) - max(start, slot)) for start, end, value in steps if start < slot_end and end > slot]
-    if not parts:
-        return Baseline(slot, None, frozenset({Flag.MISSING}))
-    covered = sum((held for _, held in parts), timedelta(0))
-    kw = bounded_mean([value for value, _ in parts], [held.total_seconds() for _, held in parts])
-    return Baseline(slot, kw, frozenset({Flag.PARTIAL}) if covered < QUARTER else frozenset())
+    steps = [MeterStep(segment.start, segment.end, segment.value) for segment in schedule]
+    try:
+        means = step_means(steps, event_start, event_end, min_coverage=1.0)
+    except CurtailmentRefused as exc:
+        raise CurtailmentRefused("schedule", exc.reason) from exc
+    return tuple(Baseline(m.start, m.kw, m.flags) for m in means)
 
 
 def history_window(
-    config: BaselineConfig, event_start: datetime, event_end: datetime, excluded_days: Collection[date] = ()
+    config: BaselineConfig,
+    event_start: datetime,
+    event_end: datetime,
+    excluded_days: Collection[date] = (),
+    notified: datetime | None = None,
 ) -> tuple[datetime, datetime] | None:
     """[start, end) of the measurements the baseline reads (to fetch and resample), None for a counterfactual.
 
-    For x-of-y the window spans from the earliest to the latest eligible day: more than is read,
-    but one query.
+    One span per method: for x-of-y from the earliest similar day to the event's day, more than is read
+    but one query; for a control group the called site's adjustment window (the controls need that and the event).
     """
     slots = event_slots(event_start, event_end)
-    if config.method == RECTANGLE:
-        return slots[0] - timedelta(minutes=config.minutes), slots[0]
+    if config.method in (RECTANGLE, METER_BEFORE_AFTER):
+        window = before_window(event_start, config.minutes, config.neutralisation_minutes, notified)
+        return window[0], window[-1] + QUARTER
+    if config.method == RECTANGLE_DOUBLE:
+        before = before_window(event_start, config.minutes, config.neutralisation_minutes, notified)
+        after = after_window(event_end, config.minutes, config.neutralisation_minutes)
+        return before[0], after[-1] + QUARTER
     if config.method == X_OF_Y:
-        anchor = local_day(slots[0])
-        chosen = eligible_days(anchor, config.y, config.days, excluded_days)
-        return slots[0] - (anchor - chosen[-1]), slots[-1] + QUARTER - (anchor - chosen[0])
+        return x_of_y_window(
+            event_start,
+            event_end,
+            config.y,
+            config.days,
+            calendar=config.holidays,
+            excluded_days=excluded_days,
+            lookback_days=config.lookback_days,
+            notified=notified,
+            adjustment=config.adjustment,
+        )
+    if config.method == CONTROL_GROUP:
+        window = config.adjustment.window(event_start, notified) if config.adjustment.active else ()
+        return (window[0] if window else reference_end(event_start, notified)), slots[-1] + QUARTER
     return None
 
 
@@ -233,17 +155,42 @@ def compute_baseline(
     *,
     history: Iterable[Measured] = (),
     schedule: Iterable[Segment] | None = None,
+    controls: Sequence[Iterable[Measured]] = (),
     excluded_days: Collection[date] = (),
+    notified: datetime | None = None,
 ) -> tuple[Baseline, ...]:
     """The baseline of each event interval by the program's method.
 
-    Rectangle and x-of-y read `history` (resampled measurements covering `history_window`);
-    counterfactual reads `schedule` and refuses to run without one.
+    `history` is the site's (or, for meter-before-after, the device's) resampled measurements covering
+    `history_window`; `controls` the control sites' (control-group); `schedule` the site's plan without
+    the event (counterfactual, refused without one); `notified` when the site was told (None: at the
+    event's start); `excluded_days` the program's earlier event days (x-of-y).
     """
-    if config.method == RECTANGLE:
-        return rectangle(event_start, event_end, history, config.minutes)
+    if config.method in (RECTANGLE, METER_BEFORE_AFTER):
+        return rectangle(
+            event_start, event_end, history, config.minutes, notified=notified, neutralisation=config.neutralisation_minutes
+        )
+    if config.method == RECTANGLE_DOUBLE:
+        return rectangle_double(
+            event_start, event_end, history, config.minutes, notified=notified, neutralisation=config.neutralisation_minutes
+        )
     if config.method == X_OF_Y:
-        return x_of_y(event_start, event_end, history, config.x, config.y, config.days, excluded_days)
+        return x_of_y(
+            event_start,
+            event_end,
+            history,
+            config.x,
+            config.y,
+            config.days,
+            calendar=config.holidays,
+            excluded_days=excluded_days,
+            lookback_days=config.lookback_days,
+            low_usage_share=config.low_usage_share,
+            notified=notified,
+            adjustment=config.adjustment,
+        )
+    if config.method == CONTROL_GROUP:
+        return control_group(event_start, event_end, history, controls, notified=notified, adjustment=config.adjustment)
     if schedule is None:
         raise CurtailmentRefused("schedule", "the counterfactual baseline needs the site's schedule without the event")
     return counterfactual(event_start, event_end, schedule)

@@ -3,15 +3,17 @@
 A VEN proves what a site did during an event with one custom report (2.0b allows `x-` report
 names), one interval per 15-minute event interval, three rIDs in kW (consumption positive):
 
-| rID                   | readingType | value                                   |
-|-----------------------|-------------|-----------------------------------------|
-| `curtailment-baseline` | Projected   | what the site would have drawn          |
-| `curtailment-measured` | Mean        | what it drew (mean of the meter)        |
-| `curtailment-achieved` | Derived     | baseline − measured (positive: reduced) |
+| rID                   | reportType | readingType | value                                   |
+|-----------------------|------------|-------------|-----------------------------------------|
+| `curtailment-baseline` | baseline   | Projected   | what the site would have drawn          |
+| `curtailment-measured` | usage      | Mean        | what it drew (mean of the meter)        |
+| `curtailment-achieved` | deltaUsage | Derived     | baseline − measured (positive: reduced) |
 
-`oadrDataQuality` carries the flags: `Quality Good - Non Specific` (none), `No Quality - No Value`
-(missing: the value on the wire is 0 and means nothing — receivers store no value), or an `x-`
-token listing the flags, e.g. `x-estimated+partial`.
+The reportTypes are 2.0b's own (a third-party VTN knows baseline, usage and deltaUsage). `oadrDataQuality`
+carries the flags: `Quality Good - Non Specific` (none) or an `x-` token listing them, e.g.
+`x-estimated+partial`. A value that could not be computed is not sent at all (never a 0 standing for
+nothing); an interval with no value is left out. Older Cariflex VENs sent a 0 with `No Quality - No
+Value`, which receivers still read as no value.
 """
 
 from collections.abc import Iterable
@@ -20,8 +22,8 @@ from mapping.curtailment._common import Flag
 from mapping.curtailment.achieved import Achieved
 
 REPORT_NAME = "x-ACHIEVED_CURTAILMENT"
-REPORT_TYPE = "x-achievedCurtailment"
 BASELINE, MEASURED, ACHIEVED = "curtailment-baseline", "curtailment-measured", "curtailment-achieved"
+REPORT_TYPES = {BASELINE: "baseline", MEASURED: "usage", ACHIEVED: "deltaUsage"}
 READING_TYPES = {BASELINE: "Projected", MEASURED: "Mean", ACHIEVED: "Derived"}
 GOOD, NO_VALUE = "Quality Good - Non Specific", "No Quality - No Value"
 _PREFIX = "x-"
@@ -53,7 +55,7 @@ def has_value(quality: str | None) -> bool:
 
 
 def interval_payloads(item: Achieved) -> tuple[tuple[str, float, str], ...]:
-    """(rID, value, quality) of one interval; a missing value goes as 0 with `No Quality - No Value`."""
+    """(rID, value, quality) of each value one interval has; a value that could not be computed is left out."""
     values = ((BASELINE, item.baseline_kw), (MEASURED, item.measured_kw), (ACHIEVED, item.achieved_kw))
     inherited = item.flags - {Flag.MISSING, Flag.NOTHING_REQUESTED}
-    return tuple((r_id, value, quality_of(inherited)) if value is not None else (r_id, 0.0, NO_VALUE) for r_id, value in values)
+    return tuple((r_id, value, quality_of(inherited)) for r_id, value in values if value is not None)

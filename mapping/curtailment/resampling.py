@@ -14,6 +14,7 @@ readings the two agree.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mapping.curtailment._common import (
@@ -22,11 +23,12 @@ from mapping.curtailment._common import (
     Measured,
     Sample,
     bounded_mean,
+    checked_segment,
     event_slots,
     require_aware,
     require_finite,
 )
-from mapping.grid import QUARTER, floor_slot
+from mapping.grid import QUARTER, Segment, floor_slot
 
 #: how long a sample stands for when the caller does not know its meter's period (the VEN's default, `[curtailment] max_hold`)
 DEFAULT_MAX_HOLD = timedelta(minutes=5)
@@ -95,3 +97,48 @@ def _measured(
     if any(estimated for _, _, estimated in samples):
         flags.add(Flag.ESTIMATED)
     return Measured(slot, kw, len(samples), coverage, frozenset(flags))
+
+
+@dataclass(frozen=True)
+class MeterStep:
+    """A meter's mean net power over one of its steps [start, end) (a 10- or 30-minute load-curve point, say)."""
+
+    start: datetime
+    end: datetime
+    kw: float
+    estimated: bool = False
+
+
+def step_means(
+    steps: Iterable[MeterStep], start: datetime, end: datetime, *, min_coverage: float = DEFAULT_MIN_COVERAGE
+) -> tuple[Measured, ...]:
+    """15-minute mean net power over [start, end) from mean-power steps of any length, one `Measured` per interval.
+
+    A step's mean holds over its whole span, so each interval takes the time-weighted mean of the parts of
+    steps inside it: a 30-minute step gives its value to both its quarter hours; 10-minute steps at
+    :00 and :10 give [:00, :15) (10 × a + 5 × b) / 15. Steps must not overlap (two means for one moment).
+    Coverage, `missing`, `partial` and `estimated` as in `resample`.
+    """
+    if not 0.0 <= min_coverage <= 1.0:
+        raise CurtailmentRefused("min_coverage", f"{min_coverage:g} is outside 0–1")
+    checked = sorted(
+        (*checked_segment(Segment(s.start, s.end, s.kw), f"meter step {i}"), bool(s.estimated)) for i, s in enumerate(steps)
+    )
+    for previous, following in zip(checked, checked[1:], strict=False):
+        if following[0] < previous[1]:
+            raise CurtailmentRefused("meter steps", f"steps overlap at {following[0].isoformat()}")
+    return tuple(_stepped(slot, checked, min_coverage) for slot in event_slots(start, end))
+
+
+def _stepped(slot: datetime, steps: list[tuple[datetime, datetime, float, bool]], min_coverage: float) -> Measured:
+    slot_end = slot + QUARTER
+    inside = [step for step in steps if step[0] < slot_end and step[1] > slot]
+    parts = [(kw, min(end, slot_end) - max(start, slot), estimated) for start, end, kw, estimated in inside]
+    if not parts:
+        return Measured(slot, None, 0, 0.0, frozenset({Flag.MISSING}))
+    coverage = sum((held for _, held, _ in parts), timedelta(0)) / QUARTER
+    kw = bounded_mean([kw for kw, _, _ in parts], [held.total_seconds() for _, held, _ in parts])
+    flags = {Flag.PARTIAL} if coverage < min_coverage else set()
+    if any(estimated for _, _, estimated in parts):
+        flags.add(Flag.ESTIMATED)
+    return Measured(slot, kw, len(parts), coverage, frozenset(flags))

@@ -18,7 +18,7 @@ from mapping.oadr.json_form import event_from_json, event_to_json, report_reques
 from mapping.oadr.lifecycle import delivered_until, event_end, event_status, priority_key, status_boundaries
 from mapping.oadr.model import EventStatus, OptType
 from mapping.oadr.refusal import refusal, refusal_response
-from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime, parse_duration
+from mapping.oadr.timefmt import format_datetime, format_duration, parse_datetime, parse_duration, wire_datetime
 from mapping.oadr.vocabulary import SIGNAL_NAMES, SIGNAL_TYPES, check_signal, default_unit
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 
@@ -58,4 +58,5 @@ __all__ = [
     "report_request_to_json",
     "schema_errors",
     "status_boundaries",
+    "wire_datetime",
 ]

@@ -25,7 +25,7 @@ from mapping.oadr.namespaces import (
     q,
 )
 from mapping.oadr.report_model import ReportMessage
-from mapping.oadr.timefmt import format_datetime, format_duration
+from mapping.oadr.timefmt import format_duration, wire_datetime
 from mapping.oadr.xmltools import format_number, sub, sub_duration
 
 _XML_DECL = b'<?xml version="1.0" encoding="utf-8"?>\n'
@@ -36,7 +36,7 @@ def _intervals(parent: etree._Element, intervals: Sequence[m.Interval]) -> None:
     for interval in intervals:
         el = sub(container, EI, "interval")
         if interval.dtstart is not None:
-            sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", format_datetime(interval.dtstart))
+            sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(interval.dtstart))
         sub_duration(el, XCAL, "duration", interval.duration)
         sub(sub(el, XCAL, "uid"), XCAL, "text", str(interval.uid))
         sub(sub(sub(el, EI, "signalPayload"), EI, "payloadFloat"), EI, "value", format_number(interval.value))
@@ -59,7 +59,7 @@ def _baseline(parent: etree._Element, baseline: m.Signal) -> None:
     el = sub(parent, EI, "eiEventBaseline")
     first = baseline.intervals[0] if baseline.intervals else None
     if first is not None and first.dtstart is not None:
-        sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", format_datetime(first.dtstart))
+        sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(first.dtstart))
     sub_duration(el, XCAL, "duration", sum((i.duration for i in baseline.intervals), timedelta()))
     _intervals(el, baseline.intervals)
     sub(el, EI, "baselineID", baseline.signal_id)
@@ -76,19 +76,19 @@ def event_element(event: m.Event) -> etree._Element:
     sub(desc, EI, "eventID", event.event_id)
     sub(desc, EI, "modificationNumber", str(event.modification_number))
     if event.modification_datetime is not None:
-        sub(desc, EI, "modificationDateTime", format_datetime(event.modification_datetime))
+        sub(desc, EI, "modificationDateTime", wire_datetime(event.modification_datetime))
     if event.modification_reason:
         sub(desc, EI, "modificationReason", event.modification_reason)
     if event.priority is not None:
         sub(desc, EI, "priority", str(event.priority))
     sub(sub(desc, EI, "eiMarketContext"), EMIX, "marketContext", event.market_context)
-    sub(desc, EI, "createdDateTime", format_datetime(event.created))
+    sub(desc, EI, "createdDateTime", wire_datetime(event.created))
     sub(desc, EI, "eventStatus", event.status)
     sub(desc, EI, "testEvent", event.test_event)
     if event.vtn_comment:
         sub(desc, EI, "vtnComment", event.vtn_comment)
     props = sub(sub(ev, EI, "eiActivePeriod"), XCAL, "properties")
-    sub(sub(props, XCAL, "dtstart"), XCAL, "date-time", format_datetime(event.dtstart))
+    sub(sub(props, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(event.dtstart))
     sub_duration(props, XCAL, "duration", event.duration)
     if event.start_after is not None:
         sub(sub(sub(props, XCAL, "tolerance"), XCAL, "tolerate"), XCAL, "startafter", format_duration(event.start_after))

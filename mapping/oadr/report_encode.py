@@ -7,7 +7,7 @@ from lxml import etree
 from mapping.oadr import parts
 from mapping.oadr import report_model as r
 from mapping.oadr.namespaces import EI, EMIX, OADR, PYLD, STRM, XCAL
-from mapping.oadr.timefmt import format_datetime, format_duration
+from mapping.oadr.timefmt import format_duration, wire_datetime
 from mapping.oadr.xmltools import (
     format_number,
     sub,
@@ -46,7 +46,7 @@ def _encode_metadata(parent: etree._Element, report: r.ReportMetadata) -> None:
     sub(el, EI, "reportRequestID", report.report_request_id)
     sub(el, EI, "reportSpecifierID", report.report_specifier_id)
     sub(el, EI, "reportName", report.report_name)
-    sub(el, EI, "createdDateTime", format_datetime(report.created))
+    sub(el, EI, "createdDateTime", wire_datetime(report.created))
 
 
 def encode_report_request(parent: etree._Element, req: r.ReportRequest) -> None:
@@ -59,7 +59,7 @@ def encode_report_request(parent: etree._Element, req: r.ReportRequest) -> None:
     sub_duration(spec, EI, "reportBackDuration", req.report_back)
     if req.interval_start is not None:
         props = sub(sub(spec, EI, "reportInterval"), XCAL, "properties")
-        sub(sub(props, XCAL, "dtstart"), XCAL, "date-time", format_datetime(req.interval_start))
+        sub(sub(props, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(req.interval_start))
         sub_duration(props, XCAL, "duration", req.interval_duration or timedelta(0))
     for p in req.payloads:
         payload = sub(spec, EI, "specifierPayload")
@@ -86,14 +86,14 @@ def _encode_status(parent: etree._Element, status: r.ResourceStatus) -> None:
 def _encode_report_data(parent: etree._Element, report: r.ReportData) -> None:
     el = sub(parent, OADR, "oadrReport")
     if report.dtstart is not None:
-        sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", format_datetime(report.dtstart))
+        sub(sub(el, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(report.dtstart))
     if report.duration is not None:
         sub_duration(el, XCAL, "duration", report.duration)
     intervals = sub(el, STRM, "intervals") if report.intervals else None
     for interval in report.intervals:
         i_el = sub(intervals, EI, "interval")
         if interval.dtstart is not None:
-            sub(sub(i_el, XCAL, "dtstart"), XCAL, "date-time", format_datetime(interval.dtstart))
+            sub(sub(i_el, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(interval.dtstart))
         if interval.duration is not None:
             sub_duration(i_el, XCAL, "duration", interval.duration)
         if interval.uid is not None:
@@ -117,7 +117,7 @@ def _encode_report_data(parent: etree._Element, report: r.ReportData) -> None:
     sub(el, EI, "reportSpecifierID", report.report_specifier_id)
     if report.report_name:
         sub(el, EI, "reportName", report.report_name)
-    sub(el, EI, "createdDateTime", format_datetime(report.created))
+    sub(el, EI, "createdDateTime", wire_datetime(report.created))
 
 
 def _encode_cancel(el: etree._Element, msg: r.CancelReport) -> None:
@@ -174,9 +174,9 @@ def fill(el: etree._Element, msg: r.ReportMessage) -> None:
             components = sub(sub(el, XCAL, "vavailability"), XCAL, "components")
             for start, duration in msg.windows:
                 props = sub(sub(components, XCAL, "available"), XCAL, "properties")
-                sub(sub(props, XCAL, "dtstart"), XCAL, "date-time", format_datetime(start))
+                sub(sub(props, XCAL, "dtstart"), XCAL, "date-time", wire_datetime(start))
                 sub_duration(props, XCAL, "duration", duration)
-        sub(el, EI, "createdDateTime", format_datetime(msg.created))
+        sub(el, EI, "createdDateTime", wire_datetime(msg.created))
         sub(el, PYLD, "requestID", msg.request_id)
         if msg.event_id is not None:
             qualified = sub(el, EI, "qualifiedEventID")

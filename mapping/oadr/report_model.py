@@ -61,6 +61,13 @@ class ReportRequest:
     interval_start: datetime | None = None
     interval_duration: timedelta | None = None
 
+    @property
+    def interval_end(self) -> datetime | None:
+        """The end of its reportInterval: None without one, or for a duration of 0 (open: up to now)."""
+        if self.interval_start is None or not self.interval_duration or self.interval_duration <= timedelta(0):
+            return None
+        return self.interval_start + self.interval_duration
+
 
 @dataclass(frozen=True)
 class ResourceStatus:

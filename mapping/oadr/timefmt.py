@@ -67,8 +67,16 @@ def parse_datetime(text: str) -> datetime:
 
 
 def format_datetime(moment: datetime) -> str:
-    """Format as UTC with a `Z` suffix, milliseconds only when present."""
+    """Format as UTC with a `Z` suffix, milliseconds only when present (stores and JSON APIs; a 2.0b message
+    uses `wire_datetime`)."""
     utc = moment.astimezone(UTC)
     if utc.microsecond:
         return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
     return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wire_datetime(moment: datetime) -> str:
+    """The one form of a dateTime in a 2.0b message: UTC, whole seconds (the fraction dropped, never rounded up:
+    a createdDateTime is never in the future), `Z` — what docs/vtn.md promises and what every VEN parses (openleadr
+    and others reject or mis-read fractions)."""
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0))

@@ -27,10 +27,16 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids)}"
 
 
+def on_the_wire(moment: datetime) -> datetime:
+    """`moment` as the VEN receives it: the wire carries whole seconds, the fraction dropped
+    (`mapping.oadr.timefmt.wire_datetime`, which the scripted VTN encodes with), so what a test builds is what the
+    VEN holds."""
+    return moment.replace(microsecond=0)
+
+
 def utc_now() -> datetime:
-    """Now, in UTC, to the millisecond (what the wire carries)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    """Now, in UTC, as the wire carries it (`on_the_wire`)."""
+    return on_the_wire(datetime.now(UTC))
 
 
 def event(
@@ -49,7 +55,7 @@ def event(
 ) -> m.Event:
     """An oadrEvent: one signal whose intervals are (seconds, value) without their own dtstart (the
     2.0b norm); dtstart is now + `start_in`; the status follows from the time unless given."""
-    start = dtstart or utc_now() + start_in
+    start = on_the_wire(dtstart or utc_now() + start_in)
     length = duration if duration is not None else timedelta(seconds=sum(s for s, _v in intervals))
     sig = m.Signal(
         name=signal,
@@ -75,6 +81,8 @@ def event(
 
 def modified(ev: m.Event, **changes: object) -> m.Event:
     """The next modification of an event (status recomputed unless given)."""
+    if "dtstart" in changes:
+        changes["dtstart"] = on_the_wire(changes["dtstart"])  # type: ignore[arg-type]
     changed = replace(ev, modification_number=ev.modification_number + 1, modification_datetime=utc_now(), **changes)
     if "status" not in changes:
         changed = replace(changed, status=event_status(changed.dtstart, changed.duration, utc_now()))

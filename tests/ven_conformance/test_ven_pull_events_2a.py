@@ -446,8 +446,9 @@ async def test_A_E1_0270_TH_VTN(th):
     for 1 minute, the second later for 3 minutes; both optIn, both run in turn.
     Ours (seconds): both optIn; the first starts and ends, then the second starts and ends."""
     await th.start_ven()
-    first = event(intervals=((1, 2.0),), start_in=0.5 * SECOND)
-    second = event(intervals=((1, 1.0),), start_in=1.6 * SECOND)
+    # whole seconds apart (the wire carries whole seconds): the first ends a second before the second starts
+    first = event(intervals=((1, 2.0),), start_in=1 * SECOND)
+    second = event(intervals=((1, 1.0),), start_in=3 * SECOND)
     await th.deliver(distribute(th.vtn.vtn_id, first, second))
     await opted(th, first)
     await opted(th, second)

@@ -11,8 +11,10 @@ from vtn.admin.events import EventRefused
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
 from vtn.auth.tokens import Grant, TokenIssuer
 from vtn.context import VtnContext
+from vtn.curtailment.settings import Settlement
 from vtn.dso.openadr3.common import Conflict, NotFound
 from vtn.lifecycle import Lifecycle
+from vtn.site_registry import delivery_points_by_ven
 
 BASE = "/flexready/v1"
 AUDIENCE = "cariflex-aggregator"
@@ -33,6 +35,11 @@ class AggregatorApi:
     def contracts(self) -> dict[str, float]:
         """Site → the kW its subscription allows (what shares of the contract mean)."""
         return {site: self.portfolio.max_kw(site) for site in self.portfolio.sites}
+
+    @property
+    def settlement(self) -> Settlement:
+        """How the VTN settles these sites: its programs' methods, their contracts, their meters."""
+        return Settlement(self.ctx.config.curtailment, self.contracts, delivery_points_by_ven(self.ctx.config.ui.sites_file))
 
 
 Handler = Callable[[AggregatorApi, web.Request, Grant], Awaitable[web.Response]]

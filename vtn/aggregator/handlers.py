@@ -37,7 +37,7 @@ def _check_window(api: AggregatorApi, plans: tuple[SitePlan, ...], field: str) -
 
 async def _answer(api: AggregatorApi, outcome: placement.Outcome, client_id: str, created: bool) -> web.Response:
     _live(api, outcome, client_id)
-    body = await api.ctx.store.call(status.view, outcome.request, api.ctx.now(), api.contracts)
+    body = await api.ctx.store.call(status.view, outcome.request, api.ctx.now(), api.settlement)
     code = 201 if created and not outcome.duplicate else 200
     return web.json_response(body, status=code)
 
@@ -129,7 +129,7 @@ async def delete_series(api: AggregatorApi, request: web.Request, grant: Grant) 
 
 async def _get(api: AggregatorApi, request: web.Request, grant: Grant, kind: str) -> web.Response:
     request_id = client_id_of(request.match_info["request_id"], status.ID_FIELD[kind])
-    found = await api.ctx.store.call(status.load_view, grant.client_id, kind, request_id, api.ctx.now(), api.contracts)
+    found = await api.ctx.store.call(status.load_view, grant.client_id, kind, request_id, api.ctx.now(), api.settlement)
     if found is None:
         raise NotFound(f"{status.ID_FIELD[kind]}: no {kind} {request_id!r} of this aggregator")
     return web.json_response(found)
@@ -147,7 +147,7 @@ async def get_series(api: AggregatorApi, request: web.Request, grant: Grant) -> 
 
 async def _list(api: AggregatorApi, request: web.Request, grant: Grant, kind: str) -> web.Response:
     skip, limit = page(request)
-    found = await api.ctx.store.call(status.list_views, grant.client_id, kind, api.ctx.now(), api.contracts, limit, skip)
+    found = await api.ctx.store.call(status.list_views, grant.client_id, kind, api.ctx.now(), api.settlement, limit, skip)
     return web.json_response({"items": found})
 
 

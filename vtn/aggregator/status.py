@@ -2,7 +2,6 @@
 (accepted / refused with the reason / pending) and, once the window is over, what was measured and
 achieved per 15-minute slot (from the VEN's x-ACHIEVED_CURTAILMENT report)."""
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from mapping.flexready.clock import local_text, utc_text
 from mapping.oadr.lifecycle import event_end
 from mapping.oadr.model import EventStatus
 from vtn.curtailment.query import CurtailmentInterval, event_curtailment
+from vtn.curtailment.settings import Settlement
 from vtn.store import Tx
 from vtn.store import aggregator_repository as agg_repo
 from vtn.store import repository as repo
@@ -32,8 +32,8 @@ def _interval(i: CurtailmentInterval) -> dict[str, Any]:
     }
 
 
-def _measurements(session: Tx, event_id: str, ven_id: str, contracts: Mapping[str, float]) -> dict[str, Any]:
-    found = event_curtailment(session, event_id, ven_id, contracts)
+def _measurements(session: Tx, event_id: str, ven_id: str, settlement: Settlement) -> dict[str, Any]:
+    found = event_curtailment(session, event_id, ven_id, settlement)
     site = next((s for s in found.sites if s.ven_id == ven_id), None)
     if site is None:
         return {"state": "awaiting reports", "ratio": None, "intervals": []}
@@ -41,7 +41,7 @@ def _measurements(session: Tx, event_id: str, ven_id: str, contracts: Mapping[st
 
 
 def _site(
-    session: Tx, placement: dict[str, Any], now: datetime, contracts: Mapping[str, float]
+    session: Tx, placement: dict[str, Any], now: datetime, settlement: Settlement
 ) -> tuple[dict[str, Any], tuple[datetime, datetime] | None]:
     event_id, ven_id = placement["event_id"], placement["ven_id"]
     found = repo.load_event(session, event_id) if event_id else None
@@ -58,7 +58,7 @@ def _site(
         "event_id": event_id,
         "event_status": event.status,
         "ack": _ack(ack),
-        "measurements": _measurements(session, event_id, ven_id, contracts) if over else None,
+        "measurements": _measurements(session, event_id, ven_id, settlement) if over else None,
     }
     return answer, (event.dtstart, end) if end is not None else None
 
@@ -67,11 +67,11 @@ def _ack(ack: Any) -> dict[str, Any]:
     return {"state": ack.state, "reason": ack.reason, "modification_number": ack.modification_number}
 
 
-def view(session: Tx, stored: StoredRequest, now: datetime, contracts: Mapping[str, float]) -> dict[str, Any]:
-    """The JSON answer for one order or series (`contracts`: site → subscribed kW, for requested reductions)."""
+def view(session: Tx, stored: StoredRequest, now: datetime, settlement: Settlement) -> dict[str, Any]:
+    """The JSON answer for one order or series (`settlement`: methods and subscribed kW, for requested reductions)."""
     sites, windows = [], []
     for placement in stored.placements:
-        site, window = _site(session, placement, now, contracts)
+        site, window = _site(session, placement, now, settlement)
         sites.append(site)
         if window is not None:
             windows.append(window)
@@ -96,15 +96,15 @@ def view(session: Tx, stored: StoredRequest, now: datetime, contracts: Mapping[s
 
 
 def load_view(
-    session: Tx, client_id: str, kind: str, request_id: str, now: datetime, contracts: Mapping[str, float]
+    session: Tx, client_id: str, kind: str, request_id: str, now: datetime, settlement: Settlement
 ) -> dict[str, Any] | None:
     """The view of one of an aggregator's requests, None when it has none by that id."""
     stored = agg_repo.find_request(session, client_id, kind, request_id)
-    return view(session, stored, now, contracts) if stored else None
+    return view(session, stored, now, settlement) if stored else None
 
 
 def list_views(
-    session: Tx, client_id: str, kind: str, now: datetime, contracts: Mapping[str, float], limit: int, skip: int
+    session: Tx, client_id: str, kind: str, now: datetime, settlement: Settlement, limit: int, skip: int
 ) -> list[dict[str, Any]]:
     """Views of an aggregator's requests, newest first."""
-    return [view(session, s, now, contracts) for s in agg_repo.list_requests(session, client_id, kind, limit, skip)]
+    return [view(session, s, now, settlement) for s in agg_repo.list_requests(session, client_id, kind, limit, skip)]

@@ -8,27 +8,17 @@ from mapping.flex.units import UnitRefused, power_kw
 from mapping.flexready.clock import local_text, utc_text
 from mapping.flexready.measurements import slot_means
 from mapping.grid import QUARTER
-from mapping.oadr import report_model as r
 from mapping.oadr.timefmt import parse_datetime
+from vtn.curtailment.meter_data import USAGE, site_power_description
 from vtn.store import Tx
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
-
-USAGE = "TELEMETRY_USAGE"
-#: the data point our VEN reports the site's metered power on; another VEN's first power point otherwise
-SITE_POWER = "site-power"
-
-
-def _site_power(descriptions: list[tuple[str, str, r.ReportDescription]]) -> r.ReportDescription | None:
-    usage = [d for _spec, name, d in descriptions if name.removeprefix("METADATA_") == USAGE and d.unit is not None]
-    power = [d for d in usage if d.unit is not None and d.unit.kind in ("powerReal", "powerApparent")]
-    return next((d for d in power if d.r_id == SITE_POWER), power[0] if power else None)
 
 
 def site_telemetry(session: Tx, site: str, start: datetime, slots: int) -> dict[str, Any]:
     """The JSON answer: per slot the mean site power in kW and the number of readings (none: null, 0)."""
     ven = repo.find_ven_by_name(session, site)
-    description = _site_power(reports.descriptions(session, ven.ven_id)) if ven is not None else None
+    description = site_power_description(reports.descriptions(session, ven.ven_id)) if ven is not None else None
     readings: list[tuple[datetime, float]] = []
     if ven is not None and description is not None:
         end = start + slots * QUARTER

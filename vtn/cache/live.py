@@ -7,8 +7,10 @@ refreshed from the store's change feed for what other processes (or the CLI) wro
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from mapping.oadr import model as m
+from mapping.oadr.current_value import in_force_key, with_current_values
 from mapping.oadr.encode import encode_event
 from mapping.oadr.lifecycle import priority_key
 from mapping.oadr.model import EventStatus
@@ -28,7 +30,7 @@ class LiveState:
     outbox: dict[str, list[OutboxItem]] = field(default_factory=dict)
     #: what each VEN was last given: the keys of its distributed events
     delivered: dict[str, tuple[tuple[str, int, str], ...]] = field(default_factory=dict)
-    _fragments: dict[tuple[str, int, str], bytes] = field(default_factory=dict)
+    _fragments: dict[tuple[tuple[str, int, str], tuple[int | None, ...]], bytes] = field(default_factory=dict)
     #: (venID, eventID) → the highest modificationNumber the VEN answered with oadrCreatedEvent
     acknowledged: dict[tuple[str, str], int] = field(default_factory=dict)
     #: report data checks, filled on first use: request → VEN it was made to; VEN → {(specifier, rID): readingType}
@@ -127,12 +129,13 @@ class LiveState:
             for e in events
         )
 
-    def fragment(self, live: LiveEvent) -> bytes:
-        """The encoded oadrEvent of `live` (cached per id, modification and status)."""
-        key = live.key
+    def fragment(self, live: LiveEvent, at: datetime) -> bytes:
+        """The encoded oadrEvent of `live` as sent at `at`, its currentValues those of the intervals in force then
+        (cached per id, modification, status and intervals in force)."""
+        key = (live.key, in_force_key(live.event, at))
         cached = self._fragments.get(key)
         if cached is None:
-            cached = encode_event(live.event)
+            cached = encode_event(with_current_values(live.event, at))
             if len(self._fragments) > 4 * len(self.events) + 1024:
                 self._fragments.clear()
             self._fragments[key] = cached

@@ -14,8 +14,11 @@ from mapping.oadr.timefmt import format_datetime, parse_datetime, parse_duration
 from mapping.oadr.vocabulary import check_signal, default_unit
 from vtn.admin import events as event_admin
 from vtn.cli import aggregator as cli_aggregator
+from vtn.cli import baseline as cli_baseline
 from vtn.cli import dso as cli_dso
+from vtn.cli import meter as cli_meter
 from vtn.cli import reports as cli_reports
+from vtn.cli import settlement as cli_settlement
 from vtn.cli import users as ui_cli
 from vtn.cli.store import config_args, load, open_store, unknown_vens
 from vtn.config import VtnConfig
@@ -56,6 +59,9 @@ def register(commands: Any) -> None:
     ui_cli.register(commands, config_args, open_store)
     cli_dso.register(commands, config_args, open_store)
     cli_aggregator.register(commands, config_args, open_store)
+    cli_baseline.register(commands)
+    cli_meter.register(commands, config_args, open_store)
+    cli_settlement.register(commands, config_args, open_store)
 
 
 def _register_event(commands: Any) -> None:

@@ -15,7 +15,7 @@ from vtn.context import utc_now
 from vtn.csv_export import safe_row, safe_values
 from vtn.curtailment import query as curtailment_query
 from vtn.curtailment import table as curtailment_table
-from vtn.site_registry import contracted_kw_by_ven
+from vtn.curtailment.settings import settlement
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
@@ -187,8 +187,8 @@ def _run_curtailment(args: argparse.Namespace, store_of: Any) -> int:
         try:
             if _refused_ven(store, args.ven):
                 return 1
-            contracts = contracted_kw_by_ven(config.ui.sites_file)
-            found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, contracts)
+            settled = settlement(config.curtailment, config.ui.sites_file)
+            found = store.call_sync(curtailment_query.event_curtailment, args.event_id, args.ven, settled)
         except curtailment_query.UnknownEvent as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -10,27 +10,27 @@ GET /ui/vens/{ven_id}/curtailment.json       â†’ {"ven_id", "events": [as_json â
 
 import csv
 import io
-from collections.abc import Mapping
 
 from aiohttp import web
 
 from vtn.csv_export import attachment, safe_values
 from vtn.curtailment import query
+from vtn.curtailment.settings import Settlement
 from vtn.curtailment.table import table_lines
 from vtn.store import repository as repo
 from vtn.store.worker import StoreWorker
 
 
-def add_routes(app: web.Application, store: StoreWorker, contracts: Mapping[str, float]) -> None:
+def add_routes(app: web.Application, store: StoreWorker, settlement: Settlement) -> None:
     """Register the routes on the UI application (its middleware authenticates every request); `store`
-    is the UI's own handle, so these reads never queue behind the VENs' polls; `contracts` are the
-    sites' contracted kW by oadrVenName (read once from the sites file)."""
+    is the UI's own handle, so these reads never queue behind the VENs' polls; `settlement` the programs' methods and the
+    sites' contracts and delivery points (read once from vtn.toml and the sites file)."""
 
     async def event_json(request: web.Request) -> web.Response:
-        return web.json_response(query.as_json(await _event(store, contracts, request)))
+        return web.json_response(query.as_json(await _event(store, settlement, request)))
 
     async def event_csv(request: web.Request) -> web.Response:
-        found = await _event(store, contracts, request)
+        found = await _event(store, settlement, request)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(query.CSV_COLUMNS)
@@ -42,13 +42,13 @@ def add_routes(app: web.Application, store: StoreWorker, contracts: Mapping[str,
         )
 
     async def event_table(request: web.Request) -> web.Response:
-        return web.Response(text="\n".join(table_lines(await _event(store, contracts, request))) + "\n")
+        return web.Response(text="\n".join(table_lines(await _event(store, settlement, request))) + "\n")
 
     async def ven_json(request: web.Request) -> web.Response:
         ven_id = request.match_info["ven_id"]
         if await store.call(repo.load_ven, ven_id) is None:
             raise web.HTTPNotFound(text=f"ven_id: no VEN {ven_id}")
-        events = await store.call(query.ven_curtailment, ven_id, contracts)
+        events = await store.call(query.ven_curtailment, ven_id, settlement)
         return web.json_response({"ven_id": ven_id, "events": [query.as_json(e) for e in events]})
 
     app.router.add_get("/events/{event_id}/curtailment.json", event_json)
@@ -57,10 +57,10 @@ def add_routes(app: web.Application, store: StoreWorker, contracts: Mapping[str,
     app.router.add_get("/vens/{ven_id}/curtailment.json", ven_json)
 
 
-async def _event(store: StoreWorker, contracts: Mapping[str, float], request: web.Request) -> query.EventCurtailment:
+async def _event(store: StoreWorker, settlement: Settlement, request: web.Request) -> query.EventCurtailment:
     event_id = request.match_info["event_id"]
     ven_id = request.query.get("ven")
     try:
-        return await store.call(query.event_curtailment, event_id, ven_id, contracts)
+        return await store.call(query.event_curtailment, event_id, ven_id, settlement)
     except query.UnknownEvent as exc:
         raise web.HTTPNotFound(text=f"event_id: {exc}") from exc

@@ -1,8 +1,11 @@
-"""Achieved curtailment per event, per VEN and in total, as the VTN holds it.
+"""Achieved curtailment per event, per VEN and in total, as the VTN computes it: the VTN settles.
 
-Read from the VENs' x-ACHIEVED_CURTAILMENT reports (baseline, measured per 15-minute interval) and
-the event itself (what was requested: `mapping.curtailment.requested`). kW throughout, consumption
-positive, a reduction positive; None where nothing was reported — never a guess.
+Each site's baseline is the program's named method run by the VTN on the meter data it holds
+(`vtn.curtailment.figures`: an imported load curve, else the VEN's TELEMETRY_USAGE); measured comes
+from the same data, requested from the event and that baseline (`mapping.curtailment.requested`). The
+baseline a VEN reports in its x-ACHIEVED_CURTAILMENT is kept beside as its claim. kW throughout,
+consumption positive, a reduction positive; None where there are no data — never a guess. A site's
+figures are final once its measured data cover `final_coverage_percent` of the event; provisional before.
 
 Each site and the total carry a delivery verdict (`mapping.curtailment.performance`: under, met, over,
 export, nothing asked, no data) over the intervals that count. A site is asked nothing before the
@@ -12,23 +15,24 @@ before it are flagged too, and left out of the ratio and the verdict (`counted` 
 """
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from mapping.curtailment import Flag, Measured, event_slots
+from mapping.curtailment import Baseline, BaselineConfig, Flag, describe, event_slots
 from mapping.curtailment import report as wire
-from mapping.curtailment.achieved import Achieved, achieved
-from mapping.curtailment.baseline import Baseline
+from mapping.curtailment.achieved import Achieved
+from mapping.curtailment.calendar import local_day
 from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, notice_shares, verdict
-from mapping.curtailment.requested import requested_by_slot
-from mapping.grid import QUARTER, Segment
+from mapping.grid import QUARTER, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
+from vtn.curtailment.figures import Claim, SiteRef, controls_of, site_figures
+from vtn.curtailment.settings import Settlement
 from vtn.store import Tx
 from vtn.store import curtailment_repository as curtailed
-from vtn.store.repository import load_event
+from vtn.store.repository import load_event, load_vens
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,10 @@ class CurtailmentInterval:
     quality: str  # "good", "missing", or the data-quality flags joined by "+" (e.g. "before_notice+estimated")
     #: False: the interval ended before the event was created (shown, but out of the ratio and the verdict)
     counted: bool = True
+    #: the baseline the site's VEN reported (its claim, compared, never used)
+    ven_baseline_kw: float | None = None
+    #: the VTN's baseline before its day-of adjustment (None: the method adjusts nothing)
+    unadjusted_baseline_kw: float | None = None
 
 
 #: the verdict of a site or total with nothing to judge
@@ -60,6 +68,14 @@ class SiteCurtailment:
     intervals: tuple[CurtailmentInterval, ...]
     ratio: float | None
     delivery: Verdict = NO_VERDICT
+    #: the meter data the VTN computed from ("meter file <delivery point>", "TELEMETRY_USAGE"); none: no data
+    sources: tuple[str, ...] = ()
+    #: the share of the event's intervals with a measured value
+    coverage: float = 0.0
+    #: final once coverage reaches the program's threshold (`final_coverage_percent`); provisional before
+    final: bool = False
+    #: why the VTN could not compute a baseline (e.g. counterfactual: it holds no site's plan)
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,8 @@ class EventCurtailment:
     ratio: float | None
     #: over every site's counted intervals
     delivery: Verdict = NO_VERDICT
+    #: the baseline method, in words (`mapping.curtailment.describe`)
+    method: str = ""
 
 
 class UnknownEvent(LookupError):
@@ -90,35 +108,20 @@ def _verdict(intervals: Iterable[CurtailmentInterval]) -> Verdict:
     return verdict(IntervalFigures(i.requested_kw, i.achieved_kw, i.measured_kw) for i in intervals if i.counted)
 
 
-def _achieved(
-    event: m.Event,
-    slots: tuple[datetime, ...],
-    shares: tuple[float, ...],
-    points: list[curtailed.Point],
-    contracted_kw: float | None,
-) -> tuple[Achieved, ...]:
-    reported = {(r_id, at): (value, quality) for r_id, at, value, quality in points}
-
-    def value(r_id: str, slot: datetime) -> tuple[float | None, frozenset[Flag]]:
-        found, quality = reported.get((r_id, slot), (None, wire.NO_VALUE))
-        return (found, wire.flags_of(quality)) if found is not None else (None, frozenset({Flag.MISSING}))
-
-    baselines = [Baseline(slot, *value(wire.BASELINE, slot)) for slot in slots]
-    measured = []
-    for slot in slots:
-        kw, flags = value(wire.MEASURED, slot)
-        measured.append(Measured(slot, kw, 0, 0.0 if kw is None else 1.0, flags))
-    requested = requested_by_slot(event, {b.start: b.kw for b in baselines}, contracted_kw)
-    noticed = dict(zip(slots, shares, strict=True))
-    segments = [Segment(slot, slot + QUARTER, kw * noticed[slot]) for slot, kw in requested.items() if kw is not None]
-    return achieved(baselines, measured, requested=segments)
+def _claims(points: list[curtailed.Point]) -> dict[str, dict[datetime, Claim]]:
+    """What the VEN reported per rID and interval start (its claim), with the flags it gave each value."""
+    found: dict[str, dict[datetime, Claim]] = {}
+    for r_id, at, value, quality in points:
+        if value is not None and wire.has_value(quality):
+            found.setdefault(r_id, {})[at] = Claim(value, wire.flags_of(quality))
+    return found
 
 
 def _notice_flags(flags: frozenset[Flag], share: float) -> frozenset[Flag]:
     return flags | {Flag.BEFORE_NOTICE} if share < 1.0 else flags
 
 
-def _interval(item: Achieved, share: float) -> CurtailmentInterval:
+def _interval(item: Achieved, share: float, baseline: Baseline, claimed: float | None) -> CurtailmentInterval:
     return CurtailmentInterval(
         item.start,
         item.end,
@@ -128,6 +131,8 @@ def _interval(item: Achieved, share: float) -> CurtailmentInterval:
         item.achieved_kw,
         _quality(_notice_flags(item.flags, share)),
         counted=share > 0.0,
+        ven_baseline_kw=claimed,
+        unadjusted_baseline_kw=baseline.unadjusted_kw,
     )
 
 
@@ -154,39 +159,94 @@ def _total(slot: datetime, share: float, items: list[Achieved]) -> CurtailmentIn
 
 
 def event_curtailment(
-    session: Tx, event_id: str, ven_id: str | None = None, contracts: Mapping[str, float] | None = None
+    session: Tx, event_id: str, ven_id: str | None = None, settlement: Settlement | None = None
 ) -> EventCurtailment:
-    """What the VTN holds for an event (one VEN's share only when `ven_id` is given); empty until reports arrive.
+    """The event's curtailment as the VTN computes it (one VEN's share only when `ven_id` is given).
 
-    `contracts` (oadrVenName → contracted kW, `vtn.site_registry`) lets SIMPLE levels and capacity
-    shares have a requested value."""
+    Sites: the VENs the event was delivered to or asked about. Each site's baseline is the program's method
+    (`settlement.config`) on the meter data the VTN holds (`vtn.curtailment.meter_data`); the VEN's reported
+    baseline is shown beside as its claim."""
     found = load_event(session, event_id)
     if found is None:
         raise UnknownEvent(f"no event {event_id}")
     event = found[0].event
+    settlement = settlement or Settlement()
+    method = settlement.config.method_for(event.market_context)
     end = event_end(event.dtstart, event.duration)
-    requests = [(v, rr) for v, rr in curtailed.requests_for_event(session, event_id) if ven_id is None or v == ven_id]
-    if end is None or not requests:
-        return EventCurtailment(event_id=event_id, total=(), sites=(), ratio=None)
+    requests = dict(curtailed.requests_for_event(session, event_id))
+    ven_ids = sorted(set(requests) | set(curtailed.delivered_vens(session, event_id)))
+    ven_ids = [v for v in ven_ids if ven_id is None or v == ven_id]
+    if end is None or not ven_ids:
+        return EventCurtailment(event_id=event_id, total=(), sites=(), ratio=None, method=describe(method))
     slots = event_slots(event.dtstart, end)
     shares = notice_shares(slots, event.created, end)
-    points = curtailed.points_of(session, [rr for _, rr in requests])
-    names = curtailed.ven_names(session, [v for v, _ in requests])
-    contracts = contracts or {}
-    per_site = {v: _achieved(event, slots, shares, points.get(rr, []), contracts.get(names.get(v, v))) for v, rr in requests}
+    points = curtailed.points_of(session, list(requests.values()))
+    known = _sites(session, settlement)
+    excluded = _earlier_event_days(session, event, method)
+    controls = controls_of(method, known, set(ven_ids))
+    figures, claims = {}, {}
+    for v in ven_ids:
+        site = known.get(v) or SiteRef(v, v, settlement.delivery_point(v), None)
+        claims[v] = _claims(points.get(requests.get(v, ""), []))
+        figures[v] = site_figures(session, event, slots, shares, site, method, excluded, controls, claims[v])
     sites = []
-    for v, items in per_site.items():
-        intervals = tuple(_interval(i, share) for i, share in zip(items, shares, strict=True))
+    for v, found_figures in figures.items():
+        claimed = claims[v].get(wire.BASELINE, {})
+        intervals = tuple(
+            _interval(item, share, baseline, claimed[item.start].kw if item.start in claimed else None)
+            for item, share, baseline in zip(found_figures.achieved, shares, found_figures.baselines, strict=True)
+        )
         delivery = _verdict(intervals)
-        sites.append(SiteCurtailment(v, names.get(v, v), intervals, delivery.ratio, delivery))
-    total = tuple(_total(slot, shares[n], [items[n] for items in per_site.values()]) for n, slot in enumerate(slots))
+        final = found_figures.coverage >= settlement.config.final_coverage and not any(
+            item.flags & {Flag.CLAIMED, Flag.INSUFFICIENT_HISTORY} for item in found_figures.achieved
+        )
+        name = known[v].ven_name if v in known else v
+        sites.append(
+            SiteCurtailment(
+                v,
+                name,
+                intervals,
+                delivery.ratio,
+                delivery,
+                found_figures.sources,
+                found_figures.coverage,
+                final,
+                found_figures.refusal,
+            )
+        )
+    per_site = [f.achieved for f in figures.values()]
+    total = tuple(_total(slot, shares[n], [items[n] for items in per_site]) for n, slot in enumerate(slots))
     delivery = _verdict(i for site in sites for i in site.intervals)
-    return EventCurtailment(event_id, total, tuple(sites), delivery.ratio, delivery)
+    return EventCurtailment(event_id, total, tuple(sites), delivery.ratio, delivery, describe(method))
 
 
-def ven_curtailment(session: Tx, ven_id: str, contracts: Mapping[str, float] | None = None) -> list[EventCurtailment]:
+def _sites(session: Tx, settlement: Settlement) -> dict[str, SiteRef]:
+    """Every registered VEN as a site: venID → its name, delivery point and contracted kW."""
+    return {
+        v.ven_id: SiteRef(
+            v.ven_id,
+            v.ven_name or v.ven_id,
+            settlement.delivery_point(v.ven_name or v.ven_id),
+            settlement.contracts.get(v.ven_name or ""),
+        )
+        for v in load_vens(session)
+    }
+
+
+def _earlier_event_days(session: Tx, event: m.Event, method: BaselineConfig) -> set[date]:
+    """The days of the program's earlier events within the method's look-back: an x-of-y baseline passes over them."""
+    since = event.dtstart - timedelta(days=method.lookback_days + 1)
+    starts = curtailed.program_event_starts(session, event.market_context, since, floor_slot(event.dtstart))
+    return {
+        local_day(start, method.holidays)
+        for start in starts
+        if local_day(start, method.holidays) != local_day(event.dtstart, method.holidays)
+    }
+
+
+def ven_curtailment(session: Tx, ven_id: str, settlement: Settlement | None = None) -> list[EventCurtailment]:
     """A VEN's curtailment for every event it was asked about, newest first."""
-    return [event_curtailment(session, event_id, ven_id, contracts) for event_id in curtailed.events_for_ven(session, ven_id)]
+    return [event_curtailment(session, event_id, ven_id, settlement) for event_id in curtailed.events_for_ven(session, ven_id)]
 
 
 def as_json(found: EventCurtailment) -> dict[str, Any]:
@@ -202,10 +262,13 @@ def as_json(found: EventCurtailment) -> dict[str, Any]:
             "achieved_kw": i.achieved_kw,
             "quality": i.quality,
             "counted": i.counted,
+            "ven_baseline_kw": i.ven_baseline_kw,
+            "unadjusted_baseline_kw": i.unadjusted_baseline_kw,
         }
 
     return {
         "event_id": found.event_id,
+        "method": found.method,
         "ratio": found.ratio,
         "delivery": found.delivery.delivery.value,
         "total": [interval(i) for i in found.total],
@@ -215,6 +278,10 @@ def as_json(found: EventCurtailment) -> dict[str, Any]:
                 "ven_name": s.ven_name,
                 "ratio": s.ratio,
                 "delivery": s.delivery.delivery.value,
+                "sources": list(s.sources),
+                "coverage": s.coverage,
+                "final": s.final,
+                "refusal": s.refusal,
                 "intervals": [interval(i) for i in s.intervals],
             }
             for s in found.sites
@@ -225,18 +292,23 @@ def as_json(found: EventCurtailment) -> dict[str, Any]:
 CSV_COLUMNS = ("event_id", "ven_id", "ven_name", "start", "end")
 CSV_COLUMNS += ("requested_kw", "baseline_kw", "measured_kw", "achieved_kw", "quality")
 CSV_COLUMNS += ("counted", "delivery", "ratio")  # the last two: the site's (or the total's), on each of its rows
+CSV_COLUMNS += ("ven_baseline_kw", "coverage", "final", "method")  # the VEN's claim; the site's coverage and state; the method
 
 
 def as_rows(found: EventCurtailment) -> list[tuple[Any, ...]]:
     """CSV rows (CSV_COLUMNS): each VEN's intervals, then the totals with ven_id `*`; empty cells for no value."""
     rows: list[tuple[Any, ...]] = []
-    blocks = [(s.ven_id, s.ven_name, s.intervals, s.delivery) for s in found.sites]
-    blocks.append(("*", "total", found.total, found.delivery))
-    for ven_id, name, intervals, delivery in blocks:
+    blocks = [(s.ven_id, s.ven_name, s.intervals, s.delivery, round(s.coverage, 6), str(s.final).lower()) for s in found.sites]
+    blocks.append(("*", "total", found.total, found.delivery, "", str(all(s.final for s in found.sites)).lower()))
+    for ven_id, name, intervals, delivery, coverage, final in blocks:
         ratio = "" if delivery.ratio is None else round(delivery.ratio, 6)
         for i in intervals:
             values = ("" if v is None else round(v, 6) for v in (i.requested_kw, i.baseline_kw, i.measured_kw, i.achieved_kw))
             times = (i.start.isoformat(), i.end.isoformat())
             counted = "true" if i.counted else "false"
-            rows.append((found.event_id, ven_id, name, *times, *values, i.quality, counted, delivery.delivery.value, ratio))
+            claim = "" if i.ven_baseline_kw is None else round(i.ven_baseline_kw, 6)
+            rows.append(
+                (found.event_id, ven_id, name, *times, *values, i.quality, counted, delivery.delivery.value, ratio)
+                + (claim, coverage, final, found.method)
+            )
     return rows

@@ -85,3 +85,20 @@ def ven_names(session: Session, ven_ids: Iterable[str]) -> dict[str, str]:
     """venID → oadrVenName (the venID where it has none)."""
     rows = session.execute(select(db.Ven.ven_id, db.Ven.ven_name).where(db.Ven.ven_id.in_(list(ven_ids))))
     return {ven_id: name or ven_id for ven_id, name in rows}
+
+
+def program_event_starts(session: Session, market_context: str, since: datetime, before: datetime) -> list[datetime]:
+    """Starts of the program's events (not cancelled) in [since, before): the days an x-of-y baseline passes over."""
+    query = (
+        select(db.Event.dtstart)
+        .where(db.Event.market_context == market_context)
+        .where(db.Event.cancelled.is_(False))
+        .where(db.Event.dtstart >= since)
+        .where(db.Event.dtstart < before)
+    )
+    return list(session.scalars(query))
+
+
+def delivered_vens(session: Session, event_id: str) -> list[str]:
+    """The VENs the event was delivered to."""
+    return list(session.scalars(select(db.EventDelivery.ven_id).where(db.EventDelivery.event_id == event_id).distinct()))

@@ -215,7 +215,8 @@ class ReportRequest(Base):
     interval_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     interval_duration_s: Mapped[float | None] = mapped_column()
     r_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    #: pending (not yet delivered), requested, acknowledged, cancelling, cancelled
+    #: pending (not yet delivered), requested, acknowledged, unanswered (sent again, never answered), cancelling,
+    #: cancelled
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mapping.oadr import report_model as r
 from mapping.oadr.json_form import target_to_json, unit_from_json, unit_to_json
 from mapping.oadr.timefmt import format_datetime, parse_datetime
+from vtn.domain import OutboxKind
 from vtn.store import models as db
 from vtn.store.repository import note_change
 
@@ -125,6 +126,32 @@ def set_request_state(session: Session, request_ids: Iterable[str], state: str, 
         session.execute(
             update(db.ReportRequest).where(db.ReportRequest.report_request_id.in_(ids)).values(state=state, updated_at=now)
         )
+
+
+def unanswered_requests(session: Session) -> list[tuple[str, str, datetime]]:
+    """(ven_id, report_request_id, when last sent) of every request sent and not answered (state `requested`)."""
+    query = select(db.ReportRequest.ven_id, db.ReportRequest.report_request_id, db.ReportRequest.updated_at).where(
+        db.ReportRequest.state == "requested"
+    )
+    return [(ven_id, request_id, sent) for ven_id, request_id, sent in session.execute(query)]
+
+
+def resends(session: Session, ven_id: str) -> tuple[dict[str, int], set[str]]:
+    """How often each of a VEN's report requests was queued again (`resend` in the outbox payload), and those of
+    them still waiting in its outbox."""
+    query = select(db.Outbox.payload, db.Outbox.delivered_at).where(
+        db.Outbox.ven_id == ven_id, db.Outbox.kind == OutboxKind.CREATE_REPORT
+    )
+    counts: dict[str, int] = {}
+    queued: set[str] = set()
+    for payload, delivered in session.execute(query):
+        if not payload.get("resend"):
+            continue
+        for request_id in payload.get("report_request_ids", []):
+            counts[request_id] = counts.get(request_id, 0) + 1
+            if delivered is None:
+                queued.add(request_id)
+    return counts, queued
 
 
 def _request(row: db.ReportRequest) -> r.ReportRequest:

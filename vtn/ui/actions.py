@@ -29,7 +29,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/vens/{ven_id}/request-report", request_report)
 
 
-def _done(path: str, notice: str) -> web.HTTPSeeOther:
+def done(path: str, notice: str) -> web.HTTPSeeOther:
+    """A redirect to `path` that shows `notice` there."""
     return web.HTTPSeeOther(f"{path}?{urlencode({'notice': notice})}")
 
 
@@ -102,7 +103,7 @@ async def cancel(request: web.Request) -> web.Response:
         number = await ui.store.call(cancel_and_audit, event_id, ui.now(), reason, operator.username)
     except event_admin.EventRefused as exc:
         raise web.HTTPConflict(text=f"event_id: {exc}") from exc
-    raise _done(
+    raise done(
         page_of("event_id", event_id), f"Event cancelled (modification {number}); VENs get it at their next poll or by push."
     )
 
@@ -141,7 +142,7 @@ async def reregister(request: web.Request) -> web.Response:
         await ui.store.call(reregister_and_audit, ven_id, ui.now(), operator.username)
     except LookupError as exc:
         raise web.HTTPConflict(text=f"ven_id: {exc.args[0]}") from exc
-    raise _done(page_of("ven_id", ven_id), "Re-registration requested; the VEN gets it at its next poll, or by push.")
+    raise done(page_of("ven_id", ven_id), "Re-registration requested; the VEN gets it at its next poll, or by push.")
 
 
 # --- request a report -----------------------------------------------------------------------
@@ -196,6 +197,6 @@ async def request_report(request: web.Request) -> web.Response:
         request_id = await ui.store.call(report_and_audit, ven_id, report_name, granularity, back, ui.now(), operator.username)
     except report_admin.ReportRefused as exc:
         raise web.HTTPConflict(text=f"report: {exc}") from exc
-    raise _done(
+    raise done(
         page_of("ven_id", ven_id), f"Report {report_name} requested ({request_id}); the VEN gets it at its next poll, or by push."
     )

@@ -160,6 +160,7 @@ def interval_rows(intervals: Sequence[CurtailmentInterval]) -> list[dict[str, ob
             "measured": kw(i.measured_kw),
             "achieved": kw(i.achieved_kw),
             "quality": i.quality,
+            "claimed": kw(i.ven_baseline_kw),
         }
         for i in intervals
     ]

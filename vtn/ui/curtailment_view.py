@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from mapping.curtailment.performance import MET_BAND, Verdict
-from vtn.curtailment.query import CurtailmentInterval, EventCurtailment
+from vtn.curtailment.query import CurtailmentInterval, EventCurtailment, SiteCurtailment
 from vtn.ui.chart import interval_rows, render_chart
 from vtn.ui.formatting import site_order
 
@@ -15,7 +15,9 @@ from vtn.ui.formatting import site_order
 VERDICT_HINT = (
     f"met: {MET_BAND[0]:.0%} to {MET_BAND[1]:.0%} of the requested reduction delivered; under: less; over: more; "
     "export: the site fed the grid on average; nothing asked: no reduction was requested; no data: nothing measured. "
-    "Intervals that ended before the event was created are shown but not counted."
+    "Intervals that ended before the event was created are shown but not counted. The baseline is the VTN's, by the "
+    "program's method, on the meter data it holds; the VEN's claim is shown beside it. A site is final once its own "
+    "meter data cover the event; provisional (or claimed: the VEN's figures, the VTN holding too little) before."
 )
 
 
@@ -31,9 +33,23 @@ class CurtailmentBlock:
     #: of the intervals the verdict counts (those after the event's creation), how many have an achieved value
     reported: int
     counted: int
+    #: where the figures come from ("meter file …", "TELEMETRY_USAGE", "VEN claim"), empty for the total
+    sources: tuple[str, ...] = ()
+    #: the share of intervals measured from the VTN's own meter data (None for the total)
+    coverage: float | None = None
+    #: final (settleable) or provisional
+    final: bool = False
 
 
-def _block(scope: str, title: str, intervals: Sequence[CurtailmentInterval], delivery: Verdict, zone: tzinfo) -> CurtailmentBlock:
+def _block(
+    scope: str,
+    title: str,
+    intervals: Sequence[CurtailmentInterval],
+    delivery: Verdict,
+    zone: tzinfo,
+    site: SiteCurtailment | None = None,
+    final: bool = False,
+) -> CurtailmentBlock:
     counted = [i for i in intervals if i.counted]
     return CurtailmentBlock(
         scope=scope,
@@ -43,11 +59,17 @@ def _block(scope: str, title: str, intervals: Sequence[CurtailmentInterval], del
         verdict=delivery,
         reported=sum(1 for i in counted if i.achieved_kw is not None),
         counted=len(counted),
+        sources=site.sources if site else (),
+        coverage=site.coverage if site else None,
+        final=site.final if site else final,
     )
 
 
 def curtailment_blocks(curtailment: EventCurtailment, zone: tzinfo) -> list[CurtailmentBlock]:
     """All sites first, then each site with intervals in site-name order; none when nothing was reported."""
-    total = [_block("total", "All sites", curtailment.total, curtailment.delivery, zone)] if curtailment.total else []
+    final = bool(curtailment.sites) and all(s.final for s in curtailment.sites)
+    total = (
+        [_block("total", "All sites", curtailment.total, curtailment.delivery, zone, final=final)] if curtailment.total else []
+    )
     sites = sorted((s for s in curtailment.sites if s.intervals), key=lambda s: site_order(s.ven_name, s.ven_id))
-    return [*total, *(_block(s.ven_id, s.ven_name or s.ven_id, s.intervals, s.delivery, zone) for s in sites)]
+    return [*total, *(_block(s.ven_id, s.ven_name or s.ven_id, s.intervals, s.delivery, zone, s) for s in sites)]

@@ -188,7 +188,7 @@ async def event_detail(request: web.Request) -> web.Response:
     deliveries = await ui.store.call(log.event_delivery, event_id)
     end = event_end(event.dtstart, event.duration)
     opts = await ui.store.call(reports.opts_covering, event_id, event.dtstart, end, event.market_context)
-    curtailment = await ui.store.call(event_curtailment, event_id, None, ui.contracts)
+    curtailment = await ui.store.call(event_curtailment, event_id, None, ui.settlement)
     deliveries.sort(key=lambda d: site_order(d.ven_name, d.ven_id))
     programs = {mc: name for _, mc, name in await ui.store.call(repo.list_programs)}
     return render(
@@ -202,6 +202,7 @@ async def event_detail(request: web.Request) -> web.Response:
         charts=curtailment_blocks(curtailment, ui.zone),
         verdict_hint=VERDICT_HINT,
         ratio=curtailment.ratio,
+        method=curtailment.method,
         timeline=build_timeline(event.dtstart, event.duration, history, deliveries, opts, cancelled, ui.now(), ui.zone),
         deliveries=deliveries[:DELIVERY_ROWS],
         more_deliveries=max(0, len(deliveries) - DELIVERY_ROWS),

@@ -1,6 +1,5 @@
 """What every UI handler shares: the UI's state (context, store handle, templates, sites) and rendering a page."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -9,6 +8,7 @@ import jinja2
 from aiohttp import web
 
 from vtn.context import VtnContext
+from vtn.curtailment.settings import Settlement
 from vtn.store.worker import StoreWorker
 from vtn.ui import auth, formatting
 from vtn.ui.sitemap import Site
@@ -23,7 +23,8 @@ class UiState:
     templates: jinja2.Environment
     #: read once from the sites file: the sites (map, VEN page), and each VEN's contract (requested curtailment)
     sites: list[Site] = field(default_factory=list)
-    contracts: Mapping[str, float] = field(default_factory=dict)
+    #: how the VTN settles (its programs' baseline methods, the sites' contracts and meters)
+    settlement: Settlement = field(default_factory=Settlement)
     passwords: auth.PasswordChecker = field(default_factory=auth.PasswordChecker)
 
     def now(self) -> datetime:

@@ -10,9 +10,9 @@ from aiohttp import web
 
 from vtn.context import VtnContext, new_id
 from vtn.curtailment import api as curtailment_api
-from vtn.site_registry import contracted_kw_by_ven
+from vtn.curtailment.settings import settlement
 from vtn.store.worker import StoreWorker
-from vtn.ui import actions, auth, login, pages_events, pages_misc, pages_vens
+from vtn.ui import actions, auth, login, pages_events, pages_meter, pages_misc, pages_settlement, pages_vens
 from vtn.ui.sitemap import load_sites
 from vtn.ui.state import UI_KEY, UiState
 
@@ -29,13 +29,17 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui = web.Application(middlewares=[headers, _refuse_nul, auth.make_middleware(store, ctx.now)])
     sites_file = ctx.config.ui.sites_file
     ui[UI_KEY] = UiState(
-        ctx=ctx, store=store, templates=templates, sites=load_sites(sites_file), contracts=contracted_kw_by_ven(sites_file)
+        ctx=ctx,
+        store=store,
+        templates=templates,
+        sites=load_sites(sites_file),
+        settlement=settlement(ctx.config.curtailment, sites_file),
     )
     ui.router.add_get("/", _home)
     ui.router.add_static("/static/", STATIC)
-    for module in (login, pages_events, pages_vens, pages_misc, actions):
+    for module in (login, pages_events, pages_vens, pages_misc, pages_meter, pages_settlement, actions):
         module.add_routes(ui.router)
-    curtailment_api.add_routes(ui, store, ui[UI_KEY].contracts)
+    curtailment_api.add_routes(ui, store, ui[UI_KEY].settlement)
 
     async def close_store(_app: web.Application) -> None:
         store.close()

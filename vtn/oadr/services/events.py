@@ -15,8 +15,10 @@ log = logging.getLogger("cariflex.vtn.events")
 
 
 def encode_events(ctx: VtnContext, events: list[LiveEvent], response: m.EiResponse | None = None) -> bytes:
-    """An oadrDistributeEvent of `events` (nothing is noted as delivered)."""
-    return encode_distribute_event(ctx.config.vtn_id, new_id("req"), (ctx.live.fragment(e) for e in events), response)
+    """An oadrDistributeEvent of `events` as of now — each signal's currentValue that of its interval in force —
+    (nothing is noted as delivered)."""
+    now = ctx.now()
+    return encode_distribute_event(ctx.config.vtn_id, new_id("req"), (ctx.live.fragment(e, now) for e in events), response)
 
 
 def note_distribution(ctx: VtnContext, ven: VenRecord, events: list[LiveEvent]) -> None:
