@@ -2,6 +2,7 @@
 events created, changed and deleted upstream reach the VEN at its next poll; tokens, scopes, ownership,
 refusals naming the field, searches, programs, VENs and reports."""
 
+import asyncio
 from datetime import timedelta
 
 import aiohttp
@@ -283,3 +284,24 @@ async def test_hostile_bodies_get_a_clear_4xx(vtn_sqlite, body, status):
     async with vtn_sqlite.client.session.post(dso.base + "/events", data=body, headers=headers) as response:
         assert response.status == status
     assert (await dso.call("GET", "/events"))[0] == 200  # still serving
+
+
+async def test_failed_client_secrets_are_throttled_even_when_concurrent(vtn):
+    """Issue 22: the token endpoint counts a failure per client_id and address before checking the secret."""
+    secret = await add_client(vtn, "dso-guessed")
+    base = f"{vtn.base_url}/openadr3/3.1.0"
+
+    async def guess(attempt: str) -> tuple[int, str | None]:
+        form = {"grant_type": "client_credentials", "client_id": "dso-guessed", "client_secret": attempt}
+        async with vtn.client.session.post(f"{base}/auth/token", data=form) as response:
+            body = await response.json()
+            # paused: still invalid_client (3.1 documents no 429 here), saying so, with Retry-After
+            paused = "too many failed attempts" in body["error_description"] and response.headers["Retry-After"].isdigit()
+            return response.status, paused
+
+    answers = await asyncio.gather(*(guess(f"wrong-{i}") for i in range(20)))
+    assert {status for status, _ in answers} == {401}
+    assert sum(paused for _, paused in answers) >= 15, answers  # at most 5 secrets were checked
+    assert await guess(secret) == (401, True)  # even the right secret waits out the pause from this address
+    other = await add_client(vtn, "dso-other")  # another client from the same address is not paused
+    assert await token(vtn.client.session, base, "dso-other", other)

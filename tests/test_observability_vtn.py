@@ -193,7 +193,7 @@ async def test_readyz_says_503_with_the_reason_when_the_database_is_gone(tmp_pat
                     admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
                 body = await _readyz_once(http, vtn.base_url, 503)
                 assert body["status"] == "not ready"
-                assert body["reasons"] == ["store unreachable: OperationalError (details in the VTN's log)"], body
+                assert body["reasons"] == ["store unreachable: StoreDown (details in the VTN's log)"], body
                 assert "127.0.0.1" not in json.dumps(body)  # public: no host, database or user
                 async with http.get(vtn.base_url + "/healthz") as alive:
                     assert alive.status == 200  # alive, just not ready

@@ -7,6 +7,7 @@ import pytest
 from mapping.settings import ConfigError
 from vtn.config import load_config
 from vtn.oadr.push.settings import PushConfig
+from vtn.store.database import StoreTimeouts
 
 
 def _vtn_toml(tmp_path, text: str):
@@ -49,6 +50,9 @@ def test_push_tls_is_the_client_certificate_of_pushes(tmp_path):
         ('[store]\nleader_retry = "PT0S"\n', r"store\.leader_retry: expected a duration above zero"),
         ('[store]\nleader_retry = "PT0.01S"\n', r"store\.leader_retry: expected at least 0\.1 s"),
         ('[store]\nrefresh_interval = "PT0S"\n', r"store\.refresh_interval: expected a duration above zero"),
+        ('[store]\nconnect_timeout = "PT1S"\n', r"store\.connect_timeout: expected at least 2 s"),
+        ('[store]\nstatement_timeout = "PT0S"\n', r"store\.statement_timeout: expected a duration above zero"),
+        ('[store]\npool_timeout = "PT0S"\n', r"store\.pool_timeout: expected a duration above zero"),
         ('[vtn]\npoll_interval = "PT0S"\n', r"vtn\.poll_interval: expected a duration above zero"),
         ('[vtn]\nbody_timeout = "PT0S"\n', r"vtn\.body_timeout: expected a duration above zero"),
     ],
@@ -67,3 +71,14 @@ def test_push_defaults_come_from_push_config(tmp_path):
         'resend_unanswered = "PT60S"\n'
     )
     assert load_config(_vtn_toml(tmp_path, spelled)).push == load_config(_vtn_toml(tmp_path, "[push]\n")).push == PushConfig()
+
+
+def test_store_timeouts_are_read_with_documented_defaults(tmp_path):
+    """[store] connect_timeout, statement_timeout and pool_timeout (docs/deployment.md): 5 s, 15 s, 5 s unless set."""
+    assert load_config(_vtn_toml(tmp_path, "")).store_timeouts == StoreTimeouts(
+        timedelta(seconds=5), timedelta(seconds=15), timedelta(seconds=5)
+    )
+    toml = '[store]\nconnect_timeout = "PT3S"\nstatement_timeout = "PT30S"\npool_timeout = "PT2S"\n'
+    assert load_config(_vtn_toml(tmp_path, toml)).store_timeouts == StoreTimeouts(
+        timedelta(seconds=3), timedelta(seconds=30), timedelta(seconds=2)
+    )

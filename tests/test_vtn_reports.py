@@ -1,5 +1,8 @@
 """EiReport on our VTN: registration both ways, requests at any time, ingest, cancellation, bad data."""
 
+import asyncio
+import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -152,7 +155,9 @@ async def test_unknown_request_or_rid_is_refused_and_nothing_is_stored(vtn, muta
 
 async def test_intervals_out_of_order_are_refused(vtn):
     ven_id, request = await _registered_with_reports(vtn)
-    message = update(ven_id, request, [[1, 2, 3], [4, 5, 6]], step=timedelta(minutes=-1))
+    ordered = update(ven_id, request, [[1, 2, 3], [4, 5, 6]])
+    report = ordered.reports[0]
+    message = replace(ordered, reports=(replace(report, intervals=report.intervals[::-1]),))  # the later one first
     answer = await vtn.client.send("EiReport", message)
     assert answer.response.code == ResponseCode.INVALID_DATA and "out of time order" in answer.response.description
     assert await _points(vtn, ven_id) == []
@@ -193,3 +198,26 @@ async def test_ven_asking_the_vtn_for_a_report_gets_452(vtn):
     answer = await vtn.client.send("EiReport", r.CreateReport(request_id="c1", report_requests=(request,), ven_id=ven_id))
     assert isinstance(answer, m.Acknowledgement) and answer.name == "oadrCreatedReport"
     assert answer.response.code == ResponseCode.INVALID_ID
+
+
+async def test_a_report_queued_while_another_is_being_stored_is_answered_promptly(vtn):
+    """Issue 22: report B, queued while report A's batch was in a store call, waited for some later report."""
+    ven_a, request_a = await _registered_with_reports(vtn, "site-big")
+    ven_b, request_b = await _registered_with_reports(vtn, "site-small")
+    for ven_id, request in ((ven_a, request_a), (ven_b, request_b)):  # what the checks load, loaded before the store is held
+        assert (await vtn.client.send("EiReport", update(ven_id, request, [[0, 0, 0]], request_id="warm"))).response.code == 200
+    # the store's one thread held: report A's batch waits in its store call, as a slow write of 3,000 values does
+    release = threading.Event()
+    held = asyncio.create_task(vtn.ctx.store.call(lambda _session: release.wait(20)))
+    big = update(ven_a, request_a, [[1.0, 2.0, 3.0]] * 1000, start=NOW + timedelta(hours=1))
+    a = asyncio.create_task(vtn.client.send("EiReport", big))
+    await asyncio.sleep(0.5)  # A decoded, checked and taken by the flusher (it lingers 2 ms)
+    small = update(ven_b, request_b, [[7.0, 8.0, 9.0]], start=NOW + timedelta(hours=2))
+    b = asyncio.create_task(vtn.client.send("EiReport", small))
+    await asyncio.sleep(0.5)  # B queued while A is in its store call
+    release.set()
+    await held
+    answer_a, answer_b = await asyncio.wait_for(asyncio.gather(a, b), timeout=5)
+    assert answer_a.response.code == 200 and "stored 3000 values" in answer_a.response.description
+    assert answer_b.response.code == 200 and "stored 3 values" in answer_b.response.description
+    assert len(await _points(vtn, ven_b)) == 3 + 3

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import math
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +30,7 @@ from vtn.oadr import http as openadr_http
 from vtn.oadr import report_resend
 from vtn.oadr.push.pusher import Pusher
 from vtn.oadr.services import registration
-from vtn.ops import metrics
+from vtn.ops import incidents, metrics
 from vtn.ops.http import add_ops
 from vtn.store import database
 from vtn.store import repository as repo
@@ -66,7 +67,10 @@ def build(config: VtnConfig) -> VtnProcess:
     database.upgrade(config.db_url)
     tally = Tally()
     store = StoreWorker(
-        config.db_url, origin=new_id("vtn"), timed=lambda call, seconds: tally.observe(metrics.STORE_DURATION, (call,), seconds)
+        config.db_url,
+        origin=new_id("vtn"),
+        timed=lambda call, seconds: tally.observe(metrics.STORE_DURATION, (call,), seconds),
+        timeouts=config.store_timeouts,
     )
     own = config.tls or config.push.tls  # behind a TLS proxy, the push certificate is the VTN's own
     signer = Signer.from_files(*own.chains[0]) if own else None
@@ -96,6 +100,8 @@ def build(config: VtnConfig) -> VtnProcess:
     openadr3_routes.setup(app, ctx, lifecycle)
     aggregator_routes.setup(app, ctx, lifecycle)
     registry = add_ops(app, ctx, scheduler, lambda: leadership.is_leader, lambda: listener is not None and listener.listening)
+    # inside the metrics middleware (a 503 is counted as one), outside the UI's login
+    app.middlewares.append(incidents.answer_failures(log, math.ceil(config.store_timeouts.connect.total_seconds())))
     if config.ui.enabled:
         add_ui(app, ctx)
     pusher = Pusher(ctx, config.push)
@@ -164,6 +170,7 @@ async def _stop(process: VtnProcess) -> None:
     await process.leadership.stop()  # frees the lock: another process takes over at its next try
     if process.probe is not None:
         await process.probe.close()
+    await process.ctx.ingest.drain()  # reports being stored are answered before the store closes
     await process.sync.flush()
     process.ctx.store.close()
 

@@ -15,10 +15,13 @@ from vtn.curtailment.settings import CurtailmentConfig, parse_curtailment
 from vtn.dso.config import DsoConfig, parse_dso
 from vtn.oadr.push.settings import PushConfig, parse_push
 from vtn.oadr.security_config import ProxyTrust, parse_proxy, parse_tls
+from vtn.store.database import StoreTimeouts
 from vtn.ui.settings import UiConfig, parse_ui
 
 #: the leader election's lock attempt and liveness check must fit a PostgreSQL round trip in `leader_retry`
 MIN_LEADER_RETRY = timedelta(milliseconds=100)
+#: libpq counts its connect timeout in whole seconds and takes anything below 2 as 2
+MIN_CONNECT_TIMEOUT = timedelta(seconds=2)
 
 #: The configuration `make demo` and a bare `cariflex vtn` use.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "vtn.toml"
@@ -87,6 +90,8 @@ class VtnConfig:
     leader_retry: timedelta = timedelta(seconds=2)
     #: delivery to VENs registered in push mode (httpPullModel false)
     push: PushConfig = field(default_factory=PushConfig)
+    #: how long a request waits on the store before it is told to retry ([store] connect/statement/pool_timeout)
+    store_timeouts: StoreTimeouts = field(default_factory=StoreTimeouts)
 
 
 def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[str, str]) -> VtnConfig:
@@ -124,7 +129,9 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         | {"signature_window"}
     )
     store = root.table("store")
-    store.reject_unknown({"url", "refresh_interval", "listen", "leader_retry"})
+    store.reject_unknown(
+        {"url", "refresh_interval", "listen", "leader_retry", "connect_timeout", "statement_timeout", "pool_timeout"}
+    )
     defaults = VtnConfig()
     programs = []
     for program in root.tables("programs"):
@@ -165,6 +172,11 @@ def parse_config(data: Mapping[str, object], base_dir: Path, environ: Mapping[st
         listen_for_changes=store.boolean("listen", defaults.listen_for_changes),
         leader_retry=store.positive_duration("leader_retry", defaults.leader_retry, MIN_LEADER_RETRY),
         push=parse_push(root.table("push"), base_dir),
+        store_timeouts=StoreTimeouts(
+            connect=store.positive_duration("connect_timeout", defaults.store_timeouts.connect, MIN_CONNECT_TIMEOUT),
+            statement=store.positive_duration("statement_timeout", defaults.store_timeouts.statement),
+            pool=store.positive_duration("pool_timeout", defaults.store_timeouts.pool),
+        ),
         curtailment=parse_curtailment(root.table("curtailment")),
     )
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from certs.xmlsig import Signer
 from observability.tally import Tally
+from vtn.auth.throttle import FailureThrottle
 from vtn.cache.live import LiveState
 from vtn.config import VtnConfig
 from vtn.oadr.ingest import IngestBatcher
@@ -44,6 +45,8 @@ class VtnContext:
     signer: Signer | None = None
     #: this process's metric counts (read by /metrics)
     tally: Tally = field(default_factory=Tally)
+    #: failed client-secret checks at the token endpoints (OpenADR 3, aggregators), per client_id and address
+    token_failures: FailureThrottle = field(default_factory=FailureThrottle)
     #: applies what other processes committed so far (before giving a VEN events: it may have been
     #: given newer ones by another process); a no-op for a store only this process serves (SQLite)
     catch_up: Callable[[], Awaitable[None]] = field(default=lambda: _nothing())

@@ -15,6 +15,7 @@ from mapping.settings import ConfigError
 from vtn.aggregator import handlers
 from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, AggregatorApi, endpoint
 from vtn.auth.http import problem, token_endpoint
+from vtn.auth.throttle import client_address
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.domain import ClientRecord
@@ -34,7 +35,10 @@ def _token(api: AggregatorApi) -> Callable[[web.Request], Awaitable[web.Response
         return ClientRecord(client.client_id, client.secret_hash, frozenset({SCOPE}), client.disabled)
 
     async def handle(request: web.Request) -> web.Response:
-        return await token_endpoint(request, find, api.issuer, api.ctx.now())
+        address = client_address(request, api.ctx.config.proxy)
+        return await token_endpoint(
+            request, find, api.issuer, api.ctx.now(), throttle=api.ctx.token_failures, client_address=address
+        )
 
     return handle
 

@@ -105,6 +105,10 @@ class LiveState:
         """The registered VENs an event targets (by venID, partyID, group or resource), as of now."""
         return [ven for ven in self.vens.values() if ven.registered and _targets(event.target, ven, *self._memberships(ven))]
 
+    def targets(self, event: m.Event, ven: VenRecord) -> bool:
+        """Whether `event` is for `ven` now (by venID, partyID, group or resource; an empty target: every VEN)."""
+        return _targets(event.target, ven, *self._memberships(ven))
+
     def _memberships(self, ven: VenRecord) -> tuple[set[str], set[str]]:
         name = ven.ven_name or ""
         return self.groups_by_name.get(name, set()), self.resources_by_name.get(name, set())

@@ -18,6 +18,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.decode import Envelope, decode, open_envelope
+from mapping.oadr.edge import STORED_TEXT, check_message
 from mapping.oadr.encode import encode
 from mapping.oadr.namespaces import NSMAP
 from mapping.oadr.push_profile import PUSHED
@@ -26,7 +27,8 @@ from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from vtn.context import VtnContext
 from vtn.oadr import identity, signatures
 from vtn.oadr.services import events, opt, poll, registration, reports
-from vtn.ops import metrics
+from vtn.ops import incidents, metrics
+from vtn.store.limits import column_lengths
 
 log = logging.getLogger("cariflex.vtn.http")
 
@@ -80,6 +82,11 @@ REPLY_TYPE = {
 }
 
 
+#: the longest text each stored element may carry: its store column's length (element → characters)
+_COLUMN_LENGTHS = column_lengths(STORED_TEXT.values())
+TEXT_LIMITS: dict[str, int] = {element: _COLUMN_LENGTHS[column] for element, column in STORED_TEXT.items()}
+
+
 def service_of(name: str) -> str | None:
     """The service a message type is sent to."""
     for service, handlers in SERVICES.items():
@@ -120,6 +127,7 @@ async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint
     if problem is not None:
         raise OadrError(ResponseCode.BAD_REQUEST, f"{name} is not valid against the OpenADR 2.0b schema: {problem}")
     _check_vtn_id(ctx, envelope.element)
+    check_message(envelope.element, TEXT_LIMITS)  # what the schema lets through but the store cannot hold
     identity.check_binding(ctx, envelope, fingerprint)
     await signatures.check_signature(ctx, envelope, fingerprint)
     reply = await handler(ctx, decode(envelope))
@@ -183,9 +191,9 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         except OadrError as exc:
             log.warning("%s: %s from %s refused with %s: %s", service, name, request.remote, int(exc.code), exc.description)
             reply, code = error_reply(ctx, name, envelope.element, exc), int(exc.code)
-        except Exception as exc:  # a defect of ours must still get an OpenADR answer, not a 500
-            log.exception("%s: failed to handle %s from %s", service, name, request.remote)
-            error = OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, f"internal error: {exc}")
+        except Exception as exc:  # a defect of ours, or a store outage, must still get an OpenADR answer, not a 500
+            incident = incidents.record(log, exc, f"{service}: failed to handle {name} from {request.remote}")
+            error = OadrError(ResponseCode.DEPLOYMENT_ERROR_OR_OTHER_ERROR, incidents.public_text(exc, incident))
             reply, code = error_reply(ctx, name, envelope.element, error), int(error.code)
         _count(ctx, service, name, code)
         if reply is None:

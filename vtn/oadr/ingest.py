@@ -16,7 +16,11 @@ Rows = list[dict[str, Any]]
 
 
 class IngestBatcher:
-    """Collects rows for `linger` seconds (or `max_rows`), then writes them in one store call."""
+    """Collects rows for `linger` seconds (or until `max_rows` wait), then writes them in one store call.
+
+    One flusher task runs while anything waits: it writes batch after batch until the queue is empty,
+    so a message queued while a batch is in the store goes out in the next one (issue 22: it used to
+    wait for some later message to start a flusher)."""
 
     def __init__(self, store: StoreWorker, clock: Callable[[], datetime], linger: float = 0.002, max_rows: int = 5000) -> None:
         self.store = store
@@ -25,6 +29,7 @@ class IngestBatcher:
         self.max_rows = max_rows
         self._pending: list[tuple[str, Rows, asyncio.Future]] = []
         self._rows = 0
+        self._full = asyncio.Event()
         self._flusher: asyncio.Task | None = None
 
     async def submit(self, ven_id: str, rows: Rows) -> tuple[int, int]:
@@ -33,17 +38,41 @@ class IngestBatcher:
         self._pending.append((ven_id, rows, future))
         self._rows += len(rows)
         if self._rows >= self.max_rows:
-            await self._flush()
-        elif self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_later())
+            self._full.set()  # no need to linger: the batch is as big as it gets
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._drain())
         return await future
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self.linger)
-        await self._flush()
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is written (or has failed): before the store closes."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+
+    async def _drain(self) -> None:
+        # the loop ends only with the queue empty, and a submit that finds this task done starts another:
+        # no row is ever left without a flusher (the check and the end of the task are one step of the loop)
+        while self._pending:
+            if self._rows < self.max_rows:
+                try:
+                    await asyncio.wait_for(self._full.wait(), self.linger)
+                except TimeoutError:
+                    pass
+            await self._flush()
+
+    def _take(self) -> list[tuple[str, Rows, asyncio.Future]]:
+        """The next batch: whole messages up to `max_rows` rows (at least one message), oldest first."""
+        taken, rows = 0, 0
+        while taken < len(self._pending) and (taken == 0 or rows + len(self._pending[taken][1]) <= self.max_rows):
+            rows += len(self._pending[taken][1])
+            taken += 1
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        self._rows -= rows
+        if self._rows < self.max_rows:
+            self._full.clear()
+        return batch
 
     async def _flush(self) -> None:
-        batch, self._pending, self._rows = self._pending, [], 0
+        batch = self._take()
         if not batch:
             return
         try:

@@ -1,9 +1,11 @@
 """Engines, sessions and schema migrations of the VTN store, and the one-line reasons a store cannot be used."""
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +53,35 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+@dataclass(frozen=True)
+class StoreTimeouts:
+    """How long the VTN waits on its store before telling the caller to retry ([store] connect_timeout,
+    statement_timeout, pool_timeout). Without them a PostgreSQL that drops packets holds every request for the
+    whole outage (issue 22)."""
+
+    #: to open a connection (libpq counts whole seconds, at least 2)
+    connect: timedelta = timedelta(seconds=5)
+    #: one statement, enforced by the server; also libpq's tcp_user_timeout (sent data unacknowledged that long)
+    statement: timedelta = timedelta(seconds=15)
+    #: to get a connection from the pool when all are in use
+    pool: timedelta = timedelta(seconds=5)
+
+    @property
+    def call_budget(self) -> timedelta:
+        """The longest one store call may take, waiting included: past it the caller is told to retry."""
+        return self.connect + self.statement + self.pool
+
+
+def make_engine(url: str, timeouts: StoreTimeouts | None = None) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys. `timeouts` (PostgreSQL; the pool's
+    on SQLite too): None waits as long as the driver does (migrations and the CLI, whose statements may be long)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        pool = {"pool_timeout": timeouts.pool.total_seconds()} if timeouts else {}
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,7 +92,27 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    if timeouts is None:
+        return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    statement_ms = int(timeouts.statement.total_seconds() * 1000)
+    connect_args = {
+        "connect_timeout": max(2, math.ceil(timeouts.connect.total_seconds())),
+        "options": f"-c statement_timeout={statement_ms}",
+        # packets dropped: a connection whose sent data stays unacknowledged this long is given up
+        "tcp_user_timeout": statement_ms,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+    return create_engine(
+        url,
+        pool_size=5,
+        max_overflow=5,
+        pool_pre_ping=True,
+        pool_timeout=timeouts.pool.total_seconds(),
+        connect_args=connect_args,
+    )
 
 
 def alembic_config(url: str) -> Config:

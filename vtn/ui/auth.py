@@ -5,7 +5,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -14,6 +13,8 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from vtn.auth.throttle import Attempt, FailureThrottle
+from vtn.oadr.security_config import ProxyTrust
 from vtn.store import ui_repository as users
 from vtn.store.worker import StoreWorker
 
@@ -59,34 +60,29 @@ def check_password(stored_hash: str | None, password: str) -> bool:
 
 class PasswordChecker:
     """Password checks off the event loop (argon2 costs ~0.1 s of CPU: on the loop it would stall the
-    VENs' polls), a few at a time, and a pause for a client address after repeated failures."""
+    VENs' polls), a few at a time, and a pause after repeated failures (`vtn/auth/throttle.py`: per user name
+    and client address, counted before the check)."""
 
     def __init__(self, concurrency: int = 2, max_failures: int = 5, window_s: float = 300.0) -> None:
         self._slots = asyncio.Semaphore(concurrency)
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, list[float]] = {}
+        self.throttle = FailureThrottle(max_failures, window_s)
 
-    def blocked_for(self, client: str) -> float:
-        """Seconds until `client` may try again (0: now)."""
-        recent = self._recent(client)
-        return self.window_s - (time.monotonic() - recent[0]) if len(recent) >= self.max_failures else 0.0
+    def reserve(self, username: str, client: str) -> Attempt:
+        """Count an attempt of `username` from `client` now, or raise Throttled."""
+        return self.throttle.reserve(username, client)
 
-    async def check(self, client: str, stored_hash: str | None, password: str) -> bool:
-        """Verify in a worker thread; a failure counts against `client`, a success clears it."""
+    async def verify(self, attempt: Attempt, stored_hash: str | None, password: str) -> bool:
+        """Verify in a worker thread; a right password takes the attempt back."""
         async with self._slots:
             ok = await asyncio.to_thread(check_password, stored_hash, password)
         if ok:
-            self._failures.pop(client, None)
-        else:
-            self._recent(client).append(time.monotonic())
+            self.throttle.succeeded(attempt)
         return ok
 
-    def _recent(self, client: str) -> list[float]:
-        cutoff = time.monotonic() - self.window_s
-        recent = [t for t in self._failures.get(client, []) if t > cutoff]
-        self._failures[client] = recent
-        return recent
+
+def served_over_tls(request: web.Request, proxy: ProxyTrust | None) -> bool:
+    """Whether the browser reached us over HTTPS: our own TLS, or a trusted TLS-terminating proxy ([proxy])."""
+    return request.secure or (proxy is not None and proxy.trusts(request.remote))
 
 
 def plausible_username(username: str) -> bool:

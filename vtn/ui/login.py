@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from vtn.auth.throttle import Throttled, client_address
 from vtn.store import ui_repository as users
 from vtn.ui import auth
 from vtn.ui.state import render, state
@@ -37,20 +38,27 @@ async def _login(request: web.Request) -> web.Response:
     if not auth.same(str(form.get("csrf", "")), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
         return _login_page(request, "csrf: the login form expired; please try again.", next_path, status=403)
     username, password = str(form.get("username", "")), str(form.get("password", ""))
-    client = request.remote or "unknown"
-    wait = ui.passwords.blocked_for(client)
-    if wait > 0:
-        message = f"Too many failed logins from your address; try again in {int(wait // 60) + 1} minute(s)."
+    proxy = ui.ctx.config.proxy
+    try:  # counted before anything is awaited: concurrent attempts see each other
+        attempt = ui.passwords.reserve(username, client_address(request, proxy))
+    except Throttled as exc:
+        message = f"Too many failed logins; try again in {int(exc.wait // 60) + 1} minute(s)."
         return _login_page(request, message, next_path, status=429)
     found = await ui.store.call(users.find_user, username) if auth.plausible_username(username) else None
-    if not password or not await ui.passwords.check(client, found[0] if found else None, password):
+    if not password or not await ui.passwords.verify(attempt, found[0] if found else None, password):
         return _login_page(request, "Wrong user name or password.", next_path, status=401)
     token, csrf, now = auth.new_token(), auth.new_token(), ui.now()
     lifetime = ui.ctx.config.ui.session_lifetime
     await ui.store.call(users.open_session, auth.token_hash(token), username, csrf, now, now + lifetime)
     response = web.HTTPSeeOther(next_path)
     response.set_cookie(
-        auth.SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/", max_age=int(lifetime.total_seconds())
+        auth.SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        max_age=int(lifetime.total_seconds()),
+        secure=auth.served_over_tls(request, proxy),  # a browser then never sends it over plain HTTP
     )
     response.del_cookie(auth.LOGIN_CSRF_COOKIE, path="/ui/login")
     raise response

@@ -1,7 +1,9 @@
 """Assembling the operator UI: a sub-application under /ui/ with its own store handle, templates, login
 middleware and pages. The OpenADR endpoints are not touched."""
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
@@ -21,9 +23,10 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     """Mount the operator UI at /ui/."""
     # A store handle of its own: UI queries never queue behind the poll path, and the UI's writes come
     # back to this process through the change feed like any other writer's.
-    store = StoreWorker(ctx.config.db_url, origin=new_id("ui"))
+    store = StoreWorker(ctx.config.db_url, origin=new_id("ui"), timeouts=ctx.config.store_timeouts)
     templates = jinja2.Environment(loader=jinja2.PackageLoader("vtn.ui", "templates"), autoescape=True)
-    ui = web.Application(middlewares=[_refuse_nul, auth.make_middleware(store, ctx.now)])
+    headers = _security_headers(content_policy(ctx.config.ui.tiles_url))
+    ui = web.Application(middlewares=[headers, _refuse_nul, auth.make_middleware(store, ctx.now)])
     sites_file = ctx.config.ui.sites_file
     ui[UI_KEY] = UiState(
         ctx=ctx,
@@ -44,6 +47,35 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     ui.on_cleanup.append(close_store)
     app.add_subapp("/ui/", ui)
     app.router.add_get("/ui", _home)
+
+
+def content_policy(tiles_url: str | None) -> str:
+    """The Content-Security-Policy of the UI: its own files only (no inline script or style), the map's tiles from
+    their server, never framed (clickjacking), forms posted only to itself."""
+    tiles = urlsplit(tiles_url) if tiles_url else None
+    images = "'self' data:" + (f" {tiles.scheme}://{tiles.netloc}" if tiles and tiles.netloc else "")
+    return (
+        f"default-src 'self'; img-src {images}; script-src 'self'; style-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
+
+
+def _security_headers(policy: str) -> Callable[[web.Request, auth.Handler], Awaitable[web.StreamResponse]]:
+    """Every UI answer — pages, redirects, refusals — says: not in a frame, and the content policy above."""
+
+    @web.middleware
+    async def add_headers(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            exc.headers["X-Frame-Options"] = "DENY"
+            exc.headers["Content-Security-Policy"] = policy
+            raise
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = policy
+        return response
+
+    return add_headers
 
 
 @web.middleware

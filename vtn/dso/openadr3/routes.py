@@ -7,6 +7,7 @@ from aiohttp import web
 from mapping.openadr3.wire import VERSIONS
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.revocation import DisabledClients
+from vtn.auth.throttle import client_address
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.domain import ClientRecord
@@ -42,7 +43,10 @@ def _token(api: Api) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         # 3.0.1 documents 400 (authError) for a bad credential; 3.1 documents 401
         status = 400 if api.version == "3.0.1" else 401
-        return await token_endpoint(request, find, api.issuer, api.ctx.now(), invalid_client_status=status)
+        address = client_address(request, api.ctx.config.proxy)
+        return await token_endpoint(
+            request, find, api.issuer, api.ctx.now(), status, throttle=api.ctx.token_failures, client_address=address
+        )
 
     return handle
 

@@ -7,7 +7,7 @@ from mapping.oadr.codes import OadrError, ResponseCode
 from mapping.oadr.encode import encode_distribute_event
 from vtn.context import VtnContext, new_id
 from vtn.domain import LiveEvent, VenRecord
-from vtn.oadr.services.common import ok, registered_ven
+from vtn.oadr.services.common import check_event_of, ok, registered_ven
 from vtn.ops.metrics import OPT_RESPONSES
 from vtn.store import repository as repo
 
@@ -60,6 +60,7 @@ async def created_event(ctx: VtnContext, msg: m.CreatedEvent) -> m.Response:
                 ResponseCode.INVALID_ID,
                 f"event {r.event_id} has no modification {r.modification_number} (latest is {live.event.modification_number})",
             )
+        await check_event_of(ctx, ven, live.event)
     if msg.event_responses:
         await ctx.store.call(repo.record_event_responses, ven.ven_id, msg.event_responses, ctx.now())
         for r in msg.event_responses:

@@ -7,7 +7,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.context import VtnContext
-from vtn.oadr.services.common import ok, registered_ven
+from vtn.oadr.services.common import check_event_of, ok, registered_ven
 from vtn.ops.metrics import OPT_RESPONSES
 from vtn.store import report_repository as store
 from vtn.store import repository as repo
@@ -29,6 +29,7 @@ async def create_opt(ctx: VtnContext, msg: r.CreateOpt) -> m.Acknowledgement:
             raise OadrError(ResponseCode.INVALID_ID, f"eventID {msg.event_id!r} is not known to this VTN")
         if msg.modification_number is not None and msg.modification_number > found.event.modification_number:
             raise OadrError(ResponseCode.INVALID_ID, f"event {msg.event_id} has no modification {msg.modification_number}")
+        await check_event_of(ctx, ven, found.event)
     replaced = await ctx.store.call(store.save_opt, msg, ctx.now())
     ctx.tally.inc(OPT_RESPONSES, ("oadrCreateOpt", msg.opt_type))
     what = f"event {msg.event_id}" if msg.event_id else f"{len(msg.windows)} windows"

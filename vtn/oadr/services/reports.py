@@ -69,7 +69,13 @@ def _derive_points(ven_id: str, report: r.ReportData, reading_types: dict[str, s
                 f"report {report.report_request_id}: intervals are out of time order at interval {index}",
             )
         previous = start
-        cursor = start + interval.duration if interval.duration is not None else None
+        try:
+            cursor = start + interval.duration if interval.duration is not None else None
+        except OverflowError:  # a derived start: the edge checks only the times a message writes out
+            raise OadrError(
+                ResponseCode.INVALID_DATA,
+                f"report {report.report_request_id}: interval {index} ends after year {datetime.max.year}",
+            ) from None
         for p in interval.payloads:
             rows.append(
                 {
