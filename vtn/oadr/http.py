@@ -214,7 +214,8 @@ def make_handler(ctx: VtnContext, service: str, offloop: OffLoop = INLINE) -> Ca
         _count(ctx, service, name, code)
         if reply is None:
             return web.Response(status=200)
-        data = reply if isinstance(reply, bytes) else encode(reply)
+        # the answer to a big body may be big too (an oadrRegisteredReport requesting its 2,500 rIDs): encoded off the loop
+        data = reply if isinstance(reply, bytes) else await offloop.run(len(body), encode, reply)
         return web.Response(body=signatures.sign_reply(ctx, envelope, reply, data), content_type="application/xml")
 
     return handle
