@@ -9,7 +9,7 @@ the event loop (``CARIFLEX_OFFLOOP_BYTES`` unset: 64 KiB and up) and with everyt
 * ``big``:  polls while ``--big-clients`` clients each send a ~1.9 MB oadrRegisterReport (2,500 rIDs) back
   to back (each client its own registered VEN).
 
-Example (about 100 s)::
+Example (about a minute per backend)::
 
     .venv/bin/python bench/big_body_bench.py --only ours-sqlite,ours-postgresql
 """
