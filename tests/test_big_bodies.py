@@ -1,18 +1,26 @@
 """Big request bodies are worked on off the event loop (vtn/oadr/offloop.py, issue 22 finding 2): same answers
-as inline, and a poll is answered while a big body is in work. No timing is asserted."""
+as inline, a big signed body verified (accepted, replay and tampering refused with 463), and a poll is
+answered while a big body is in work. No timing is asserted."""
 
 import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bench.report_bodies import big_register_report
+from certs.xmlsig import Signer, sign
+from mapping.oadr import model as m
 from mapping.oadr import report_model as r
+from mapping.oadr.codes import ResponseCode
+from mapping.oadr.encode import encode
 from tests.support.databases import MigratedTemplates
 from tests.support.oadr_client import Reply
+from tests.support.pki import TestPki
+from tests.support.tls_harness import served_vtn, tls_client
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn.oadr.http import OFFLOOP_KEY
 from vtn.oadr.offloop import ENV_THRESHOLD, OffLoop
@@ -98,3 +106,40 @@ async def test_a_poll_is_answered_while_a_big_body_is_in_work(monkeypatch: pytes
         assert await held is True
         reply = await big
         assert isinstance(reply.message, r.RegisteredReport) and reply.message.response.code == 200
+
+
+async def test_a_big_signed_body_is_verified_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch, test_pki: TestPki, sqlite_url: str
+) -> None:
+    monkeypatch.setenv(ENV_THRESHOLD, str(THRESHOLD))
+    site_a = Signer.from_files(test_pki.cert("site-a-ecdsa"), test_pki.key("site-a-ecdsa"))
+    async with (
+        served_vtn(config_for_tests(sqlite_url, tls=test_pki.server())) as vtn,
+        tls_client(vtn.base_url, test_pki.client("site-a-ecdsa")) as client,
+    ):
+        registration = m.CreatePartyRegistration(
+            request_id="reg-big",
+            profile_name="2.0b",
+            transport_name="simpleHttp",
+            report_only=False,
+            xml_signature=True,
+            ven_name="big-signed",
+            http_pull_model=True,
+        )
+        created = await client.post("EiRegisterParty", sign(encode(registration), site_a, datetime.now(UTC), "r-1"))
+        assert isinstance(created.message, m.CreatedPartyRegistration)
+        signed = sign(big_register_report(created.message.ven_id), site_a, datetime.now(UTC), "big-1")
+        assert len(signed) >= THRESHOLD
+        accepted = await client.post("EiReport", signed)
+        assert isinstance(accepted.message, r.RegisteredReport) and accepted.message.response.code == 200
+        replayed = await client.post("EiReport", signed)
+        assert isinstance(replayed.message, r.RegisteredReport)
+        assert replayed.message.response.code == ResponseCode.NOT_REGISTERED_OR_AUTHORIZED
+        assert "replayed" in (replayed.message.response.description or "")
+        tampered = sign(big_register_report(created.message.ven_id), site_a, datetime.now(UTC), "big-2").replace(
+            b"net-import-export-kw-02499<", b"net-import-export-kw-99999<"
+        )
+        bad = await client.post("EiReport", tampered)
+        assert isinstance(bad.message, r.RegisteredReport)
+        assert bad.message.response.code == ResponseCode.NOT_REGISTERED_OR_AUTHORIZED
+        assert "does not verify" in (bad.message.response.description or "")
