@@ -146,3 +146,27 @@ def check_against_schema() -> None:
     samples += [update_bodies([sub], 0, 1, shape)[0][0] for shape in SHAPES]
     for sample in samples:
         validate_xml_schema(sample.encode())
+
+
+def big_register_report(ven_id: str, rids: int = 2500) -> bytes:
+    """oadrRegisterReport (EiReport) with one METADATA_TELEMETRY_USAGE report of `rids` rIDs: about 1.9 MB at
+    2,500 rIDs, the body of issue 22's finding 2 (big valid bodies stalling the loop)."""
+    sampling = r.SamplingRate(timedelta(minutes=1), timedelta(minutes=15))
+    descriptions = tuple(
+        r.ReportDescription(
+            r_id=f"site-{i:05d}/feeder-north/transformer-03/main-meter/power-real/phase-total/net-import-export-kw-{i:05d}",
+            report_type="usage",
+            reading_type="Direct Read",
+            unit=power_kw(),
+            sampling=sampling,
+        )
+        for i in range(rids)
+    )
+    metadata = r.ReportMetadata(
+        report_specifier_id=f"{SPECIFIER}-big",
+        report_name="METADATA_TELEMETRY_USAGE",
+        created=CREATED,
+        duration=timedelta(hours=1),
+        descriptions=descriptions,
+    )
+    return encode(r.RegisterReport(request_id=f"rr-big-{ven_id}", reports=(metadata,), ven_id=ven_id))

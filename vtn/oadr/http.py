@@ -26,6 +26,7 @@ from mapping.oadr.refusal import refusal, refusal_response
 from mapping.oadr.xsd import MessageRejected, parse_xml, schema_errors
 from vtn.context import VtnContext
 from vtn.oadr import identity, signatures
+from vtn.oadr.offloop import INLINE, OffLoop, threshold_from_env
 from vtn.oadr.services import events, opt, poll, registration, reports
 from vtn.ops import incidents, metrics
 from vtn.store.limits import column_lengths
@@ -34,6 +35,9 @@ log = logging.getLogger("cariflex.vtn.http")
 
 BASE_PATH = "/OpenADR2/Simple/2.0b"
 XML_TYPES = ("application/xml", "text/xml")
+
+#: the app's big-body worker (tests hold it to prove polls are answered meanwhile)
+OFFLOOP_KEY = web.AppKey("oadr_offloop", OffLoop)
 
 Handler = Callable[[VtnContext, Any], Awaitable[m.Message | bytes | None]]
 
@@ -116,21 +120,33 @@ def _check_vtn_id(ctx: VtnContext, element: etree._Element) -> None:
             )
 
 
-async def _answer(ctx: VtnContext, service: str, envelope: Envelope, fingerprint: str | None) -> m.Message | bytes | None:
-    name, root = envelope.name, envelope.root
+def _check_content(ctx: VtnContext, envelope: Envelope) -> None:
+    """The checks of a message's content alone (no shared state but the configuration): off the loop for big bodies."""
+    problem = schema_errors(envelope.root)
+    if problem is not None:
+        raise OadrError(ResponseCode.BAD_REQUEST, f"{envelope.name} is not valid against the OpenADR 2.0b schema: {problem}")
+    _check_vtn_id(ctx, envelope.element)
+    check_message(envelope.element, TEXT_LIMITS)  # what the schema lets through but the store cannot hold
+
+
+def _open(body: bytes, max_bytes: int) -> Envelope:
+    return open_envelope(parse_xml(body, max_bytes))
+
+
+async def _answer(
+    ctx: VtnContext, service: str, envelope: Envelope, fingerprint: str | None, size: int = 0, offloop: OffLoop = INLINE
+) -> m.Message | bytes | None:
+    name = envelope.name
     handler = SERVICES[service].get(name)
     if handler is None:
         right = service_of(name)
         where = f"; send it to {BASE_PATH}/{right}" if right else ""
         raise OadrError(ResponseCode.COMPLIANCE_ERROR, f"{name} is not a message of the {service} service{where}")
-    problem = schema_errors(root)
-    if problem is not None:
-        raise OadrError(ResponseCode.BAD_REQUEST, f"{name} is not valid against the OpenADR 2.0b schema: {problem}")
-    _check_vtn_id(ctx, envelope.element)
-    check_message(envelope.element, TEXT_LIMITS)  # what the schema lets through but the store cannot hold
+    # the CPU work on the body (schema, signature, decode) goes off the loop when the body is big: same order, same errors
+    await offloop.run(size, _check_content, ctx, envelope)
     identity.check_binding(ctx, envelope, fingerprint)
-    await signatures.check_signature(ctx, envelope, fingerprint)
-    reply = await handler(ctx, decode(envelope))
+    await signatures.check_signature(ctx, envelope, fingerprint, lambda fn, *args: offloop.run(size, fn, *args))
+    reply = await handler(ctx, await offloop.run(size, decode, envelope))
     await identity.bind_on_registration(ctx, reply, fingerprint)
     return reply
 
@@ -141,7 +157,7 @@ async def take_answer(ctx: VtnContext, body: bytes, fingerprint: str | None, pus
     gives to `pushed` is taken: another message (a request, a registration) would be processed with its
     reply thrown away. Raises MessageRejected (not OpenADR) or OadrError (refused, or not the answer to
     `pushed`); the handler's own reply is dropped: push answers are not answered."""
-    envelope = open_envelope(parse_xml(body, ctx.config.max_body_bytes))
+    envelope = _open(body, ctx.config.max_body_bytes)
     expected = PUSHED[pushed].answers if pushed in PUSHED else ()  # an empty HTTP 200 is handled by the pusher
     if envelope.name not in expected:
         wanted = " or ".join(sorted(expected)) or "nothing"
@@ -165,8 +181,8 @@ async def _read_body(ctx: VtnContext, request: web.Request) -> bytes | web.Respo
         return web.Response(status=408, text=f"the body did not arrive within {ctx.config.body_timeout.total_seconds():g} s\n")
 
 
-def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler of one 2.0b service."""
+def make_handler(ctx: VtnContext, service: str, offloop: OffLoop = INLINE) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler of one 2.0b service; big bodies are worked on off the loop by `offloop`."""
 
     async def handle(request: web.Request) -> web.Response:
         if request.content_type not in XML_TYPES:
@@ -177,14 +193,14 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         if isinstance(body, web.Response):
             return body
         try:
-            root = parse_xml(body, ctx.config.max_body_bytes)
-            envelope = open_envelope(root)
+            envelope = await offloop.run(len(body), _open, body, ctx.config.max_body_bytes)
         except MessageRejected as exc:
             log.warning("%s: refused a request from %s: %s", service, request.remote, exc.reason)
             return web.Response(status=exc.status, text=exc.reason + "\n")
         name = envelope.name
         try:
-            reply = await _answer(ctx, service, envelope, identity.presented_fingerprint(request, ctx.config))
+            fingerprint = identity.presented_fingerprint(request, ctx.config)
+            reply = await _answer(ctx, service, envelope, fingerprint, len(body), offloop)
             # bytes are answers built on the fast path (polls, events): always 200
             response = None if reply is None or isinstance(reply, bytes) else getattr(reply, "response", None)
             code = int(response.code) if response is not None else 200
@@ -198,7 +214,8 @@ def make_handler(ctx: VtnContext, service: str) -> Callable[[web.Request], Await
         _count(ctx, service, name, code)
         if reply is None:
             return web.Response(status=200)
-        data = reply if isinstance(reply, bytes) else encode(reply)
+        # the answer to a big body may be big too (an oadrRegisteredReport requesting its 2,500 rIDs): encoded off the loop
+        data = reply if isinstance(reply, bytes) else await offloop.run(len(body), encode, reply)
         return web.Response(body=signatures.sign_reply(ctx, envelope, reply, data), content_type="application/xml")
 
     return handle
@@ -218,7 +235,15 @@ def _count(ctx: VtnContext, service: str, name: str, code: int) -> None:
         ctx.tally.inc(metrics.REPORT_REJECTIONS, (str(code),))
 
 
-def add_routes(app: web.Application, ctx: VtnContext) -> None:
-    """Serve every 2.0b service under BASE_PATH."""
+def add_routes(app: web.Application, ctx: VtnContext, offloop: OffLoop | None = None) -> None:
+    """Serve every 2.0b service under BASE_PATH; bodies from `CARIFLEX_OFFLOOP_BYTES` up are worked on off the
+    loop (vtn/oadr/offloop.py), all services sharing its job slots."""
+    shared = offloop if offloop is not None else OffLoop(threshold_from_env())
+
+    async def close(_app: web.Application) -> None:
+        shared.close()
+
+    app[OFFLOOP_KEY] = shared
+    app.on_cleanup.append(close)
     for service in SERVICES:
-        app.router.add_post(f"{BASE_PATH}/{service}", make_handler(ctx, service))
+        app.router.add_post(f"{BASE_PATH}/{service}", make_handler(ctx, service, shared))

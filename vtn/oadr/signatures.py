@@ -9,6 +9,8 @@ Every refusal is eiResponse 463 in the reply type the request calls for, with th
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from certs.xmlsig import SignatureRefused, is_signed, sign, verify
 from mapping.oadr.decode import Envelope, read_ven_id
@@ -27,9 +29,19 @@ def _wants_signatures(envelope: Envelope, ven: VenRecord | None) -> bool:
     return ven is not None and ven.xml_signature
 
 
-async def check_signature(ctx: VtnContext, envelope: Envelope, fingerprint: str | None) -> None:
+async def _inline(fn: Callable[..., Any], *args: object) -> Any:
+    return fn(*args)
+
+
+async def check_signature(
+    ctx: VtnContext,
+    envelope: Envelope,
+    fingerprint: str | None,
+    run: Callable[..., Awaitable[Any]] = _inline,
+) -> None:
     """Refuse (463) an unsigned message from a signing VEN, and any signed message whose signature
-    is not valid, not the sender's, stale or replayed."""
+    is not valid, not the sender's, stale or replayed. `run(fn, *args)` runs the verification (CPU work
+    on the whole body: off the loop for a big one, vtn/oadr/offloop.py)."""
     ven = addressed_ven(ctx.live, envelope)
     if not is_signed(envelope.root):
         if _wants_signatures(envelope, ven):
@@ -37,7 +49,7 @@ async def check_signature(ctx: VtnContext, envelope: Envelope, fingerprint: str 
         return
     window = ctx.config.signature_window
     try:
-        verified = verify(envelope.root, ctx.now(), window)
+        verified = await run(verify, envelope.root, ctx.now(), window)
     except SignatureRefused as exc:
         raise refuse(f"XML signature refused: {exc}") from exc
     expected = ven.fingerprint if ven is not None and ven.fingerprint else fingerprint
