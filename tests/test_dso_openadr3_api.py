@@ -305,3 +305,45 @@ async def test_failed_client_secrets_are_throttled_even_when_concurrent(vtn):
     assert await guess(secret) == (401, True)  # even the right secret waits out the pause from this address
     other = await add_client(vtn, "dso-other")  # another client from the same address is not paused
     assert await token(vtn.client.session, base, "dso-other", other)
+
+
+NOTIFIER_PATHS = [
+    "/notifiers",
+    "/notifiers/mqtt/topics/programs",
+    "/notifiers/mqtt/topics/programs/dso-capacity",
+    "/notifiers/mqtt/topics/events",
+    "/notifiers/mqtt/topics/programs/dso-capacity/events",
+    "/notifiers/mqtt/topics/reports",
+    "/notifiers/mqtt/topics/subscriptions",
+    "/notifiers/mqtt/topics/vens",
+    "/notifiers/mqtt/topics/vens/site-01",
+    "/notifiers/mqtt/topics/resources",
+    "/notifiers/mqtt/topics/vens/site-01/events",
+    "/notifiers/mqtt/topics/vens/site-01/programs",
+    "/notifiers/mqtt/topics/vens/site-01/resources",
+]
+
+
+async def test_the_13_notifier_paths_answer_per_the_3_1_spec(vtn):
+    """Issue 22 (finding 13): no 5xx. WEBHOOK is the binding offered; the MQTT topic paths answer 404
+    (binding not offered) behind the bearer token; any other method, TRACE included, is 405 with Allow."""
+    dso = await connect(vtn, "edf-sei", version="3.1.0")
+    session = vtn.client.session
+    auth = {"Authorization": f"Bearer {dso.token}"}
+    assert len(NOTIFIER_PATHS) == 13
+    for path in NOTIFIER_PATHS:
+        async with session.get(dso.base + path, headers=auth) as response:
+            body = await response.json()
+            if path == "/notifiers":
+                assert response.status == 200 and body == {"WEBHOOK": True}
+            else:
+                assert response.status == 404 and body["status"] == 404 and "MQTT" in body["detail"], path
+        async with session.get(dso.base + path) as response:
+            assert response.status == 401, path
+        for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE"):
+            async with session.request(method, dso.base + path, headers=auth) as response:
+                assert response.status == 405 and response.headers["Allow"] == "GET, HEAD", (method, path)
+    async with session.get(dso.base + "/notifiers/mqtt/topics/vens/not%20an%20id", headers=auth) as response:
+        assert response.status == 400
+    async with session.get(f"{vtn.base_url}/openadr3/3.0.1/notifiers", headers=auth) as response:
+        assert response.status == 404  # 3.0.1 has no notifiers
