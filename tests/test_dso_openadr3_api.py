@@ -305,3 +305,69 @@ async def test_failed_client_secrets_are_throttled_even_when_concurrent(vtn):
     assert await guess(secret) == (401, True)  # even the right secret waits out the pause from this address
     other = await add_client(vtn, "dso-other")  # another client from the same address is not paused
     assert await token(vtn.client.session, base, "dso-other", other)
+
+
+NOTIFIER_PATHS = [
+    "/notifiers",
+    "/notifiers/mqtt/topics/programs",
+    "/notifiers/mqtt/topics/programs/dso-capacity",
+    "/notifiers/mqtt/topics/events",
+    "/notifiers/mqtt/topics/programs/dso-capacity/events",
+    "/notifiers/mqtt/topics/reports",
+    "/notifiers/mqtt/topics/subscriptions",
+    "/notifiers/mqtt/topics/vens",
+    "/notifiers/mqtt/topics/vens/site-01",
+    "/notifiers/mqtt/topics/resources",
+    "/notifiers/mqtt/topics/vens/site-01/events",
+    "/notifiers/mqtt/topics/vens/site-01/programs",
+    "/notifiers/mqtt/topics/vens/site-01/resources",
+]
+
+
+async def test_the_13_notifier_paths_answer_per_the_3_1_spec(vtn):
+    """Issue 22 (finding 13): no 5xx. WEBHOOK is the binding offered; the MQTT topic paths answer 404
+    (binding not offered) behind the bearer token; any other method, TRACE included, is 405 with Allow."""
+    dso = await connect(vtn, "edf-sei", version="3.1.0")
+    session = vtn.client.session
+    auth = {"Authorization": f"Bearer {dso.token}"}
+    assert len(NOTIFIER_PATHS) == 13
+    for path in NOTIFIER_PATHS:
+        async with session.get(dso.base + path, headers=auth) as response:
+            body = await response.json()
+            if path == "/notifiers":
+                assert response.status == 200 and body == {"WEBHOOK": True}
+            else:
+                assert response.status == 404 and body["status"] == 404 and "MQTT" in body["detail"], path
+        async with session.get(dso.base + path) as response:
+            assert response.status == 401, path
+        for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE"):
+            async with session.request(method, dso.base + path, headers=auth) as response:
+                assert response.status == 405 and response.headers["Allow"] == "GET, HEAD", (method, path)
+    async with session.get(dso.base + "/notifiers/mqtt/topics/vens/not%20an%20id", headers=auth) as response:
+        assert response.status == 400
+    async with session.get(f"{vtn.base_url}/openadr3/3.0.1/notifiers", headers=auth) as response:
+        assert response.status == 404  # 3.0.1 has no notifiers
+
+
+async def test_a_3_1_put_with_null_optional_members_keeps_the_intervals(vtn):
+    """Issue 22: ElaadNL's client sends every optional member of an EventUpdate, null when unset. 3.1 makes
+    `intervals` optional (default: the VTN's); a null or absent one keeps the stored intervals and timeline.
+    3.0.1 requires intervals (400 naming them), as does a 3.1 POST (a 2.0b event needs one)."""
+    dso = await connect(vtn, "edf-sei", version="3.1.0")
+    status, created = await dso.call("POST", "/events", capacity_event(vtn, version="3.1.0"))
+    assert status == 201, created
+    nulls = {"programID": "test", "eventName": "renamed", "priority": None, "targets": None, "reportDescriptors": None}
+    nulls |= {"payloadDescriptors": None, "intervalPeriod": None, "intervals": None, "duration": None}
+    status, updated = await dso.call("PUT", f"/events/{created['id']}", nulls)
+    assert status == 200, updated
+    assert updated["eventName"] == "renamed" and updated["intervals"] == created["intervals"]
+    assert updated["intervalPeriod"] == created["intervalPeriod"] and "payloadDescriptors" not in updated
+    assert (await dso.call("GET", f"/events/{created['id']}"))[1]["intervals"] == created["intervals"]
+
+    status, problem = await dso.call("POST", "/events", {**capacity_event(vtn, version="3.1.0"), "intervals": None})
+    assert status == 400 and problem["field"] == "intervals"
+    old = await connect(vtn, "rte", version="3.0.1")
+    status, created = await old.call("POST", "/events", capacity_event(vtn, start_in=timedelta(hours=5)))
+    assert status == 201, created
+    status, problem = await old.call("PUT", f"/events/{created['id']}", {**capacity_event(vtn), "intervals": None})
+    assert status == 400 and problem["field"] == "intervals"

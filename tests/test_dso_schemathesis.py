@@ -2,7 +2,7 @@
 (a `cariflex vtn` process on a fresh SQLite store): programs, events, subscriptions, VENs, resources,
 reports and auth; every response must be schema-valid, carry a documented status code, and none may be a 5xx.
 
-Notifiers (MQTT) are left out: the VTN does not offer them (it answers 501).
+Notifiers (3.1 only): GET notifiers and the MQTT topic paths (404: the binding is not offered).
 """
 
 import json
@@ -108,7 +108,7 @@ def test_official_openapi_drives_the_running_vtn(running, tmp_path):
     version, base, token = running
     paths = "programs|events|subscriptions|vens|reports|auth"
     if version == "3.1.0":
-        paths += "|resources"
+        paths += "|resources|notifiers"
     result = subprocess.run(
         [
             BIN / "st",

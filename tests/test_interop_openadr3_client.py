@@ -100,11 +100,20 @@ async def test_elaad_openadr3_client_drives_our_vtn_and_the_2_0b_ven_follows(vtn
         event = await _next_event(vtn, reg.ven_id)
         assert event.modification_number == 1 and [i.value for i in event.signals[0].intervals] == [3.0, 3.0, 3.0]
 
+        modifications = 1
+        if version == "3.1.0":  # a partial update, unset members null: the intervals stay (issue 22)
+            process.stdin.write(b"next\n")
+            renamed = await _line(process)
+            assert (renamed["step"], renamed["name"], renamed["intervals"]) == ("renamed", "renamed", 3)
+            event = await _next_event(vtn, reg.ven_id)
+            assert event.modification_number == 2 and [i.value for i in event.signals[0].intervals] == [3.0, 3.0, 3.0]
+            modifications = 2
+
         process.stdin.write(b"next\n")
         deleted = await _line(process)
         assert deleted["id"] == created["id"]  # DELETE answered with the object
         event = await _next_event(vtn, reg.ven_id)
-        assert (event.modification_number, event.status) == (2, "cancelled")
+        assert (event.modification_number, event.status) == (modifications + 1, "cancelled")
         assert await asyncio.wait_for(process.wait(), timeout=60) == 0
     finally:
         if process.returncode is None:

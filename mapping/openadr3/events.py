@@ -80,8 +80,13 @@ def _interval(value: Any, field: str) -> dict[str, Any]:
     return clean
 
 
-def clean_event(body: Any, version: str) -> dict[str, Any]:
-    """The event as stored: shape checked, nulls and server-provisioned members dropped, times in UTC."""
+def clean_event(body: Any, version: str, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The event as stored: shape checked, nulls and server-provisioned members dropped, times in UTC.
+
+    `current` (a 3.1 PUT: the stored event): 3.1 makes `intervals` optional, and a null or absent optional
+    member takes the VTN's default; here that default is the event's stored intervals (and, when the body
+    has no intervalPeriod either, its stored intervalPeriod), since a 2.0b event cannot be without intervals.
+    """
     event = wire.obj(body, "body")
     wire.refuse_unknown(event, EVENT_MEMBERS)
     clean: dict[str, Any] = {"programID": wire.object_id(event.get("programID"), "programID")}
@@ -106,6 +111,11 @@ def clean_event(body: Any, version: str) -> dict[str, Any]:
     if event.get("intervalPeriod") is not None:
         clean["intervalPeriod"] = shapes.interval_period(event["intervalPeriod"], "intervalPeriod")
     intervals = event.get("intervals")
+    if intervals is None and current is not None and version != "3.0.1" and current.get("intervals"):
+        clean["intervals"] = current["intervals"]
+        if "intervalPeriod" not in clean and "intervalPeriod" in current:
+            clean["intervalPeriod"] = current["intervalPeriod"]
+        return clean
     if intervals is None:
         raise Refused("intervals", "is required (2.0b events carry at least one interval)")
     intervals = wire.array(intervals, "intervals")

@@ -98,6 +98,13 @@ def main(base: str, version: str, client_id: str, secret: str) -> None:
     say(step="updated", listed=listed, intervals=len(changed.intervals), reports=[(x.event_id, x.client_name) for x in reports])
     wait()
 
+    if not v301:  # issue 22: a partial EventUpdate goes out with every unset optional member null, intervals too
+        renamed = client.events.update_event_by_id(
+            event_id=event.id, updated_event=EventUpdate(programID=program.id, event_name="renamed")
+        )
+        say(step="renamed", name=renamed.event_name, intervals=len(renamed.intervals))
+        wait()
+
     deleted = client.events.delete_event_by_id(event_id=event.id)
     say(step="deleted", id=deleted.id)
 

@@ -99,7 +99,7 @@ async def read_event(api: Api, request: web.Request, grant: Grant) -> web.Respon
 async def update_event(api: Api, request: web.Request, grant: Grant) -> web.Response:
     """PUT /events/{eventID}: replaces the event; a new 2.0b modification."""
     current = await _owned(api, request, grant)
-    clean = tr.clean_event(await json_body(request), api.version)
+    clean = tr.clean_event(await json_body(request), api.version, current.body)
     if clean["programID"] != current.program_id:
         raise Refused("programID", f"an event cannot move to another program (it belongs to {current.program_id})")
     event = await _draft(api, clean, current.event_id)

@@ -5,14 +5,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from mapping.openadr3.wire import VERSIONS
-from vtn.auth.http import problem, token_endpoint
+from vtn.auth.http import token_endpoint
 from vtn.auth.revocation import DisabledClients
 from vtn.auth.throttle import client_address
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.domain import ClientRecord
 from vtn.dso import signals as dso_signals
-from vtn.dso.openadr3 import events, programs, reports, subscriptions, vens
+from vtn.dso.openadr3 import events, notifiers, programs, reports, subscriptions, vens
 from vtn.dso.openadr3.common import Api, endpoint
 from vtn.dso.openadr3.notify import Notifier
 from vtn.lifecycle import Lifecycle
@@ -58,10 +58,6 @@ def _auth_server(api: Api) -> Callable[[web.Request], Awaitable[web.Response]]:
     return handle
 
 
-async def _not_implemented(request: web.Request) -> web.Response:
-    return problem(501, "notifiers (MQTT) are not offered: subscribe with a callbackUrl, or poll GET /events")
-
-
 def add_version(app: web.Application, api: Api) -> None:
     """Every route of one API version under `api.base`."""
     r, b = app.router, api.base
@@ -95,8 +91,8 @@ def add_version(app: web.Application, api: Api) -> None:
     r.add_get(f"{b}/subscriptions/{{subscriptionID}}", endpoint(api, subscriptions.read_subscription, *READ))
     r.add_put(f"{b}/subscriptions/{{subscriptionID}}", endpoint(api, subscriptions.update_subscription, "write_subscriptions"))
     r.add_delete(f"{b}/subscriptions/{{subscriptionID}}", endpoint(api, subscriptions.delete_subscription, "write_subscriptions"))
-    for path in (f"{b}/notifiers", f"{b}/notifiers/{{tail:.*}}"):
-        r.add_route("*", path, _not_implemented)
+    if api.version != "3.0.1":  # 3.0.1 has no notifiers
+        notifiers.add_routes(app, api, *READ)
 
 
 def add_signals(app: web.Application, api: Api) -> None:
