@@ -101,13 +101,40 @@ def test_the_table_has_a_line_per_site_by_name_a_total_and_what_the_numbers_mean
         delivery=Verdict(Delivery.UNDER, 0.82),
     )
     lines = table_lines(found)
-    assert lines[0].split() == ["site", "requested", "baseline", "measured", "achieved", "delivered", "delivery", "quality"]
-    assert lines[1].split() == ["site-11", "4.00", "6.00", "1.00", "5.00", "125%", "over", "good,missing"]
-    assert lines[2].split() == ["site-21", "16.00", "24.00", "13.00", "11.00", "69%", "under", "estimated,good"]
-    assert lines[3].split() == ["TOTAL", "20.00", "30.00", "13.50", "16.50", "82%", "under", "good"]
-    assert lines[4].startswith("kW, mean over the event's intervals")
-    assert "under < 90% ≤ met ≤ 120% < over" in lines[5] and "export" in lines[5]
-    assert len(lines) == 6  # no before_notice line: every interval had notice
+    header = [
+        "site",
+        "requested",
+        "baseline",
+        "measured",
+        "achieved",
+        "ven",
+        "claim",
+        "delivered",
+        "delivery",
+        "state",
+        "quality",
+    ]
+    assert lines[0].split() == header
+    # no VEN claimed anything here (—); the sites are provisional (SiteCurtailment's default: not final)
+    assert lines[1].split() == ["site-11", "4.00", "6.00", "1.00", "5.00", "—", "125%", "over", "provisional", "good,missing"]
+    assert lines[2].split() == [
+        "site-21",
+        "16.00",
+        "24.00",
+        "13.00",
+        "11.00",
+        "—",
+        "69%",
+        "under",
+        "provisional",
+        "estimated,good",
+    ]
+    assert lines[3].split() == ["TOTAL", "20.00", "30.00", "13.50", "16.50", "—", "82%", "under", "provisional", "good"]
+    assert lines[4].startswith("baseline: ")
+    assert lines[5].startswith("kW, mean over the event's intervals")
+    assert "under < 90% ≤ met ≤ 120% < over" in lines[6] and "export" in lines[6]
+    assert lines[7].startswith("state: final")
+    assert len(lines) == 8  # no before_notice line: every interval had notice
 
 
 def test_the_table_leaves_intervals_before_notice_out_of_its_means_and_says_so():
@@ -115,7 +142,18 @@ def test_the_table_leaves_intervals_before_notice_out_of_its_means_and_says_so()
     late = interval(1, 2.0, 10.0, 6.0, 4.0, "before_notice")
     site = SiteCurtailment("ven-a", "a-site-with-a-long-name", (early, late), 2.0, Verdict(Delivery.OVER, 2.0))
     lines = table_lines(EventCurtailment("evt-2", (early, late), (site,), 2.0, Verdict(Delivery.OVER, 2.0)))
-    assert lines[1].split() == ["a-site-with-a-long-name", "2.00", "10.00", "6.00", "4.00", "200%", "over", "before_notice"]
+    assert lines[1].split() == [
+        "a-site-with-a-long-name",
+        "2.00",
+        "10.00",
+        "6.00",
+        "4.00",
+        "—",
+        "200%",
+        "over",
+        "provisional",
+        "before_notice",
+    ]
     assert lines[1].index(" 2.00 ") + 5 == lines[0].index("requested") + 9  # right-aligned under a long name
     assert lines[-1].startswith("before_notice: created after the interval began")
 
@@ -127,4 +165,4 @@ def test_the_table_without_reports_says_so():
 def test_a_site_with_nothing_to_judge_shows_dashes():
     site = SiteCurtailment("ven-a", "site-01", (interval(0, None, None, None, None, "missing"),), None)
     lines = table_lines(EventCurtailment("evt-4", site.intervals, (site,), None))
-    assert lines[1].split() == ["site-01", "—", "—", "—", "—", "—", "no", "data", "missing"]
+    assert lines[1].split() == ["site-01", "—", "—", "—", "—", "—", "—", "no", "data", "provisional", "missing"]
