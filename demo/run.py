@@ -391,8 +391,10 @@ async def _follow(
         if live.done():
             with step(f"the site simulator (MQTT on {simulator.mqtt_host}:{simulator.mqtt_port})"):
                 live.result()  # the simulator failed: say why
+        began = time.monotonic()
         with step(f"reading the event's outcome from the VTN at {vtn.base_url}", data / "vtn.log"):
             found = await outcomes.read_outcome(vtn, event_id)
+        took = time.monotonic() - began  # the VTN computes each site's figures: never ask faster than it answers
         show_changes(found, simulator.scheduled_kw, the_plan, shown)
         show_wait(the_plan, shown)
         reported = found.reported()
@@ -402,7 +404,7 @@ async def _follow(
         if now > give_up:
             say(f"only {len(reported)} of {len(found.opted_in)} opted-in VENs reported their curtailment by {give_up:%H:%M} UTC")
             break
-        await asyncio.sleep(5)
+        await asyncio.sleep(max(5.0, 2 * took))
     run = {name: recorded_curve(readings, recorded_since, the_plan.end) for name, readings in simulator.readings.items()}
     await _deliver_curves(vtn, "meter-run", run, data, "the meters' 5-minute load curves of the run")
     with step(f"reading the event's outcome from the VTN at {vtn.base_url}", data / "vtn.log"):

@@ -5,6 +5,7 @@ Never the VTN's store: pyproject.toml's import contracts keep `demo` out of `vtn
 `cariflex vtn` prints, vtn.banner).
 """
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -15,6 +16,8 @@ import aiohttp
 from demo.processes import DemoError
 
 LOGIN_PATH = "/ui/login"
+#: how often, and how long apart, a 503 (the VTN's store busy or away: retry) is asked again
+BUSY_RETRIES, BUSY_WAIT_S = 12, 5.0
 #: the hidden CSRF field of the UI's login form, which the login POST must send back
 _CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 
@@ -84,6 +87,11 @@ class VtnApi:
         status, body = await self._fetch(path)
         if status == 303:  # to the login page: the session expired
             await self._login()
+            status, body = await self._fetch(path)
+        for _ in range(BUSY_RETRIES):  # 503: the store is busy or away; the VTN says when to come back
+            if status != 503:
+                break
+            await asyncio.sleep(BUSY_WAIT_S)
             status, body = await self._fetch(path)
         if status == 404:
             raise LookupError(f"the VTN has no {path}: {body.strip()}")

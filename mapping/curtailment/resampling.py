@@ -13,7 +13,7 @@ and 20 kW for one — 10.7 kW, which is what the time-weighted mean gives. With 
 readings the two agree.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -110,14 +110,20 @@ class MeterStep:
 
 
 def step_means(
-    steps: Iterable[MeterStep], start: datetime, end: datetime, *, min_coverage: float = DEFAULT_MIN_COVERAGE
+    steps: Iterable[MeterStep],
+    start: datetime,
+    end: datetime,
+    *,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
+    only: Callable[[datetime], bool] | None = None,
 ) -> tuple[Measured, ...]:
     """15-minute mean net power over [start, end) from mean-power steps of any length, one `Measured` per interval.
 
     A step's mean holds over its whole span, so each interval takes the time-weighted mean of the parts of
     steps inside it: a 30-minute step gives its value to both its quarter hours; 10-minute steps at
     :00 and :10 give [:00, :15) (10 × a + 5 × b) / 15. Steps must not overlap (two means for one moment).
-    Coverage, `missing`, `partial` and `estimated` as in `resample`.
+    Coverage, `missing`, `partial` and `estimated` as in `resample`. `only`, when given, picks the intervals
+    worth computing (an x-of-y baseline reads a few quarter hours of each of many days); the others are left out.
     """
     if not 0.0 <= min_coverage <= 1.0:
         raise CurtailmentRefused("min_coverage", f"{min_coverage:g} is outside 0–1")
@@ -127,13 +133,25 @@ def step_means(
     for previous, following in zip(checked, checked[1:], strict=False):
         if following[0] < previous[1]:
             raise CurtailmentRefused("meter steps", f"steps overlap at {following[0].isoformat()}")
-    return tuple(_stepped(slot, checked, min_coverage) for slot in event_slots(start, end))
+    result, first = [], 0
+    for slot in event_slots(start, end):  # slots and steps both in time order: one sweep, not slots × steps
+        while first < len(checked) and checked[first][1] <= slot:
+            first += 1
+        if only is not None and not only(slot):
+            continue
+        inside = []
+        for step in checked[first:]:
+            if step[0] >= slot + QUARTER:
+                break
+            inside.append(step)
+        result.append(_stepped(slot, inside, min_coverage))
+    return tuple(result)
 
 
 def _stepped(slot: datetime, steps: list[tuple[datetime, datetime, float, bool]], min_coverage: float) -> Measured:
+    """The 15-minute mean of the steps that overlap `slot` (given, in time order)."""
     slot_end = slot + QUARTER
-    inside = [step for step in steps if step[0] < slot_end and step[1] > slot]
-    parts = [(kw, min(end, slot_end) - max(start, slot), estimated) for start, end, kw, estimated in inside]
+    parts = [(kw, min(end, slot_end) - max(start, slot), estimated) for start, end, kw, estimated in steps]
     if not parts:
         return Measured(slot, None, 0, 0.0, frozenset({Flag.MISSING}))
     coverage = sum((held for _, held, _ in parts), timedelta(0)) / QUARTER

@@ -21,10 +21,9 @@ from mapping.curtailment import (
     achieved,
     compute_baseline,
     history_window,
-    step_means,
 )
 from mapping.curtailment import report as wire
-from mapping.curtailment.curves import measure
+from mapping.curtailment.curves import measure, read_by
 from mapping.curtailment.requested import requested_by_slot
 from mapping.grid import QUARTER, Segment
 from mapping.oadr import model as m
@@ -86,8 +85,12 @@ def site_figures(
     (`_usable`), else the VEN's claims, every value flagged `claimed` (and the site never final)."""
     start, end = slots[0], slots[-1] + QUARTER
     window = history_window(method, start, end, excluded_days, event.created)
-    steps, sources = site_steps(session, site.ven_id, site.delivery_point, *_span(window, start, end))
-    history = measure(steps, window, min_coverage=0.9)
+    span = _span(window, start, end)
+    steps, sources = site_steps(session, site.ven_id, site.delivery_point, *span)
+    reads = read_by(method, slots, event.created)
+    # one pass over the steps for the history and the event; an x-of-y reads only its times of day
+    means = measure(steps, span, min_coverage=0.9, only=None if reads is None else lambda s: s >= start or reads(s))
+    history = [m for m in means if window is not None and window[0] <= m.start < window[1]]
     group = [
         measure(site_steps(session, c.ven_id, c.delivery_point, *_span(window, start, end))[0], window, 0.9) for c in controls
     ]
@@ -99,9 +102,8 @@ def site_figures(
     except CurtailmentRefused as exc:  # e.g. counterfactual (the VTN holds no site's plan), control group without controls
         refusal = str(exc)
         baselines = tuple(Baseline(slot, None, frozenset({Flag.MISSING})) for slot in slots)
-    measured = (
-        step_means(steps, start, end) if steps else tuple(Measured(s, None, 0, 0.0, frozenset({Flag.MISSING})) for s in slots)
-    )
+    during = {m.start: m for m in means if start <= m.start < end}
+    measured = tuple(during.get(s) or Measured(s, None, 0, 0.0, frozenset({Flag.MISSING})) for s in slots)
     claims = claims or {}
     if not _usable(baselines, measured) and (claims.get(wire.BASELINE) or claims.get(wire.MEASURED)):
         baselines = tuple(_claimed_baseline(b.start, claims.get(wire.BASELINE, {})) for b in baselines)
