@@ -75,12 +75,13 @@ def site_figures(
     site: SiteRef,
     method: BaselineConfig,
     excluded_days: Collection[date] = (),
-    controls: Sequence[SiteRef] = (),
+    controls: Sequence[Sequence[Measured]] = (),
     claims: Mapping[str, Mapping[datetime, Claim]] | None = None,
 ) -> SiteFigures:
     """Baseline, measured, requested and achieved of `site` over the event's intervals.
 
-    `claims` are what the site's VEN reported (`wire.BASELINE`, `wire.MEASURED` → value per interval start).
+    `controls` are the control sites' measured series (`control_series`, read once per event); `claims` are what
+    the site's VEN reported (`wire.BASELINE`, `wire.MEASURED` → value per interval start).
     A site's figures come from one source: the VTN's meter data when they give a figure for every interval
     (`_usable`), else the VEN's claims, every value flagged `claimed` (and the site never final)."""
     start, end = slots[0], slots[-1] + QUARTER
@@ -91,13 +92,10 @@ def site_figures(
     # one pass over the steps for the history and the event; an x-of-y reads only its times of day
     means = measure(steps, span, min_coverage=0.9, only=None if reads is None else lambda s: s >= start or reads(s))
     history = [m for m in means if window is not None and window[0] <= m.start < window[1]]
-    group = [
-        measure(site_steps(session, c.ven_id, c.delivery_point, *_span(window, start, end))[0], window, 0.9) for c in controls
-    ]
     refusal = None
     try:
         baselines = compute_baseline(
-            method, start, end, history=history, controls=group, excluded_days=excluded_days, notified=event.created
+            method, start, end, history=history, controls=controls, excluded_days=excluded_days, notified=event.created
         )
     except CurtailmentRefused as exc:  # e.g. counterfactual (the VTN holds no site's plan), control group without controls
         refusal = str(exc)
@@ -136,8 +134,23 @@ def _claimed_measured(start: datetime, claimed: Mapping[datetime, Claim]) -> Mea
     return Measured(start, claim.kw, 1, 1.0, claim.flags | {Flag.CLAIMED})
 
 
-def controls_of(method: BaselineConfig, sites: Mapping[str, SiteRef], called: Collection[str]) -> list[SiteRef]:
-    """The control group of a control-group program: every known site that was not called; none for other methods."""
+def control_series(
+    session: Tx,
+    event: m.Event,
+    slots: Sequence[datetime],
+    method: BaselineConfig,
+    sites: Mapping[str, SiteRef],
+    called: Collection[str],
+) -> list[tuple[Measured, ...]]:
+    """The control group of a control-group program, measured once for the event: every known site that was not
+    called, over the method's window; none for other methods."""
     if method.method != CONTROL_GROUP:
         return []
-    return [site for ven_id, site in sites.items() if ven_id not in called]
+    start, end = slots[0], slots[-1] + QUARTER
+    window = history_window(method, start, end, (), event.created)
+    span = _span(window, start, end)
+    return [
+        measure(site_steps(session, site.ven_id, site.delivery_point, *span)[0], window, 0.9)
+        for ven_id, site in sites.items()
+        if ven_id not in called
+    ]

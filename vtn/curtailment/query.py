@@ -28,7 +28,7 @@ from mapping.curtailment.performance import Delivery, IntervalFigures, Verdict, 
 from mapping.grid import QUARTER, floor_slot
 from mapping.oadr import model as m
 from mapping.oadr.lifecycle import event_end
-from vtn.curtailment.figures import Claim, SiteRef, controls_of, site_figures
+from vtn.curtailment.figures import Claim, SiteRef, control_series, site_figures
 from vtn.curtailment.settings import Settlement
 from vtn.store import Tx
 from vtn.store import curtailment_repository as curtailed
@@ -183,7 +183,7 @@ def event_curtailment(
     points = curtailed.points_of(session, list(requests.values()))
     known = _sites(session, settlement)
     excluded = _earlier_event_days(session, event, method)
-    controls = controls_of(method, known, set(ven_ids))
+    controls = control_series(session, event, slots, method, known, set(ven_ids))
     figures, claims = {}, {}
     for v in ven_ids:
         site = known.get(v) or SiteRef(v, v, settlement.delivery_point(v), None)

@@ -131,7 +131,8 @@ def issue(
     if previous is not None and not (reason and reason.strip()):
         raise StatementRefused("reason", f"{previous.statement_id} covers this scope and period: say why it is re-issued")
     statement_id = f"st-{now:%Y%m%d}-{uuid.uuid4().hex[:10]}"
-    row = SettlementStatement(
+    row = statements.save_statement(
+        session,
         statement_id=statement_id,
         scope_kind=kind,
         scope_key=key,
@@ -144,7 +145,6 @@ def issue(
         content=document,
         content_hash=fingerprint,
     )
-    statements.save_statement(session, row)
     detail = {"scope": f"{kind} {key}", "hash": fingerprint, "supersedes": row.supersedes, "reason": row.reason}
     users.audit(session, actor, "settlement issue", statement_id, detail, now)
     return Issued(statement_id, fingerprint, row.supersedes, document)

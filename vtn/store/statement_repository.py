@@ -11,9 +11,11 @@ from vtn.store.aggregator_models import AggregatorRequest
 from vtn.store.curtailment_models import SettlementStatement
 
 
-def save_statement(session: Session, row: SettlementStatement) -> None:
-    """Write an issued statement (a new row: statements are never updated)."""
+def save_statement(session: Session, **fields: Any) -> SettlementStatement:
+    """Write an issued statement (a new row: statements are never updated); `fields` are its columns."""
+    row = SettlementStatement(**fields)
     session.add(row)
+    return row
 
 
 def find_statement(session: Session, statement_id: str) -> SettlementStatement | None:
