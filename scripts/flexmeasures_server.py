@@ -16,7 +16,7 @@ Python (this file needs its ``redis`` and ``psycopg2``; the ``provision`` step i
 5. waits until the API answers and the worker is registered, and writes ``state.json`` (URL,
    credentials, PIDs, timings) beside ``server.log``, ``worker.log`` and ``provision.log``.
 
-``stop`` ends both process groups (SIGTERM, then SIGKILL), empties and releases the Redis database,
+``stop`` ends both process groups and the worker's job processes (SIGTERM, then SIGKILL), empties and releases the Redis database,
 and with ``--drop-database`` drops the PostgreSQL database. ``--watch-pid`` makes a small watchdog
 do that on its own when the given process (e.g. pytest) dies without stopping the server.
 """
@@ -24,6 +24,7 @@ do that on its own when the given process (e.g. pytest) dies without stopping th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -101,6 +102,41 @@ def stop_group(pid: int | None, name: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and (pid_alive(pid) or group_alive(pid)):
         time.sleep(0.1)
+
+
+def processes_naming(text: str) -> list[int]:
+    """Live pids (not this one) whose command line contains `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline and pid_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_work_horses(worker_name: str, timeout: float = 5.0) -> None:
+    """End the RQ work-horses of worker `worker_name`: RQ forks each job into a session of its own (os.setsid), so
+    neither the worker's process group nor its exit ends a job still running; the fork keeps the worker's
+    command line, which names the worker."""
+    horses = processes_naming(worker_name)
+    if not horses:
+        return
+    say(f"stopping {len(horses)} job process(es) of worker {worker_name} (pids {', '.join(map(str, horses))})")
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in horses:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(pid_alive(pid) for pid in horses):
+            time.sleep(0.1)
+        horses = [pid for pid in horses if pid_alive(pid)]
+        if not horses:
+            return
 
 
 def group_alive(pgid: int) -> bool:
@@ -596,6 +632,8 @@ def stop_instance(run_dir: Path, drop: bool | None, quiet: bool = False) -> bool
         if pid_alive(pids.get(name)):
             say(f"stopping the {name} (pid {pids[name]})")
         stop_group(pids.get(name), name)
+    if state.get("worker_name"):
+        stop_work_horses(state["worker_name"])
     redis_conf = state.get("redis") or {}
     if redis_conf.get("claimed"):
         try:

@@ -269,6 +269,27 @@ def test_sensor_values_restore_the_default_outside_the_event():
     assert trigger_segments(c.IMPORT_LIMIT, segments) == [{"start": "2026-11-26T22:15:00Z", "duration": "PT15M", "value": "6 kW"}]
 
 
+def test_a_shed_over_one_long_interval_follows_the_forecast_slot_by_slot():
+    # one hour-long ORANGE interval over an evening ramp: half of each quarter hour's flexible load, not a flat
+    # ceiling at half the hour's mean (which would shed nothing in the first quarter and too much in the last)
+    ramp = {T0 + i * QUARTER: kw for i, kw in enumerate((2.0, 2.0, 4.0, 6.0))}
+    site = replace(SITE, forecast=c.LoadForecast(expected_kw=ramp, flexible_kw=ramp))
+    signal = m.Signal("SIMPLE", "level", "s", (m.Interval(timedelta(hours=1), 2.0, 0),))
+    event = m.Event("e", 0, "ctx", T0, "far", T0, timedelta(hours=1), (signal,))
+    asked = _in_event(c.event_constraints(event, site))
+    share = SITE.programs.rules("ctx").simple_shed[2]
+    # equal neighbours are one constraint; each value is the slot's load less its share
+    assert [(x.start - T0, x.end - T0, x.value) for x in asked] == [
+        (timedelta(0), 2 * QUARTER, pytest.approx(2.0 * (1 - share))),
+        (2 * QUARTER, 3 * QUARTER, pytest.approx(4.0 * (1 - share))),
+        (3 * QUARTER, 4 * QUARTER, pytest.approx(6.0 * (1 - share))),
+    ]
+    # against a given eiEventBaseline, the interval is one span
+    baseline = m.Signal("BASELINE", "x-loadControlCapacity", "b", (m.Interval(timedelta(hours=1), 5.0, 0),), unit=kw_unit())
+    given_baseline = _in_event(c.event_constraints(replace(event, baseline=baseline), site))
+    assert len(given_baseline) == 1 and given_baseline[0].end - given_baseline[0].start == timedelta(hours=1)
+
+
 def test_a_level_sheds_where_the_site_can_and_is_refused_only_where_it_never_can():
     first = T0.replace(minute=0)
     forecast = c.LoadForecast(

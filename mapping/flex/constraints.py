@@ -261,6 +261,39 @@ def _around(reductions: list[Constraint], event: m.Event, site: SiteFacts, rules
     return limits
 
 
+def _relative(signal: m.Signal) -> bool:
+    """Whether the signal's values ask for something relative to the site's expected load."""
+    if signal.name in ("SIMPLE", "simple"):
+        return True
+    if signal.name == "LOAD_DISPATCH":
+        return signal.type in ("delta", "multiplier")
+    return signal.name == "LOAD_CONTROL" and signal.type != "x-loadControlSetpoint"
+
+
+def _pieces(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at quarter-hour boundaries."""
+    pieces, cursor = [], start
+    while cursor < end:
+        stop = min(floor_slot(cursor) + QUARTER, end)
+        pieces.append((cursor, stop))
+        cursor = stop
+    return pieces or [(start, end)]
+
+
+def _append_joined(constraints: list[Constraint], new: Constraint) -> None:
+    """Append `new`, or extend the last constraint when `new` continues it with the same kind and value."""
+    last = constraints[-1] if constraints else None
+    if (
+        last is not None
+        and new.kind not in INSTANT_KINDS
+        and (last.kind, last.end, last.priority, last.event_id) == (new.kind, new.start, new.priority, new.event_id)
+        and abs(last.value - new.value) < 1e-9
+    ):
+        constraints[-1] = Constraint(last.kind, last.start, new.end, last.value, last.priority, last.event_id)
+    else:
+        constraints.append(new)
+
+
 def event_constraints(event: m.Event, site: SiteFacts) -> list[Constraint]:
     """Every constraint of an event, each against what the site would have done over its interval (the event's
     eiEventBaseline, else the site's forecast), within the site's contracts and its program's rules, plus the
@@ -278,26 +311,32 @@ def event_constraints(event: m.Event, site: SiteFacts) -> list[Constraint]:
             end = start + interval.duration if interval.duration > timedelta(0) else event.dtstart + event.duration
             cursor = end
             given = _baseline_kw(event, start, end)
-            span = _Span(
-                start,
-                end,
-                load.expected(start, end) if given is None else given,
-                load.flexible(start, end) if given is None else min(given, load.flexible(start, end)),
-                rules,
-            )
-            try:
-                asks = _asks(signal, interval.value, span, site)
-            except UnitRefused as exc:
-                raise SignalRefused(f"{signal.name}.{exc.field}", exc.reason) from exc
-            if not asks and _sheds(signal, interval.value, rules):
-                unshed.add(signal.name)
-            elif asks and signal.name in ("SIMPLE", "simple", "LOAD_CONTROL"):
-                shed.add(signal.name)
-            for kind, value in asks:
-                if kind in (IMPORT_LIMIT, IMPORT_CEILING, IMPORT_FLOOR, EXPORT_LIMIT):
-                    value = _checked(kind, value, signal.name, site, rules)
-                at = end if kind in INSTANT_KINDS else start  # a state-of-charge target applies at the end of its interval
-                constraints.append(Constraint(kind, at, end, value, rank, event.event_id))
+            # a request relative to the forecast follows its shape slot by slot (a shed of half the load is half of
+            # each quarter hour's load, not a flat ceiling at half the interval's mean that binds only at its peak);
+            # against a given eiEventBaseline, the interval is one span
+            pieces = _pieces(start, end) if given is None and _relative(signal) else [(start, end)]
+            for piece_start, piece_end in pieces:
+                span = _Span(
+                    piece_start,
+                    piece_end,
+                    load.expected(piece_start, piece_end) if given is None else given,
+                    load.flexible(piece_start, piece_end) if given is None else min(given, load.flexible(start, end)),
+                    rules,
+                )
+                try:
+                    asks = _asks(signal, interval.value, span, site)
+                except UnitRefused as exc:
+                    raise SignalRefused(f"{signal.name}.{exc.field}", exc.reason) from exc
+                if not asks and _sheds(signal, interval.value, rules):
+                    unshed.add(signal.name)
+                elif asks and signal.name in ("SIMPLE", "simple", "LOAD_CONTROL"):
+                    shed.add(signal.name)
+                for kind, value in asks:
+                    if kind in (IMPORT_LIMIT, IMPORT_CEILING, IMPORT_FLOOR, EXPORT_LIMIT):
+                        value = _checked(kind, value, signal.name, site, rules)
+                    # a state-of-charge target applies at the end of its interval
+                    at = piece_end if kind in INSTANT_KINDS else piece_start
+                    _append_joined(constraints, Constraint(kind, at, piece_end, value, rank, event.event_id))
     for name in sorted(unshed - shed):
         raise SignalRefused(name, "this site has no flexible load to shed in the event's window")
     reductions = [c for c in constraints if c.kind == IMPORT_CEILING]
