@@ -83,7 +83,8 @@ async def test_flexmeasures_away_or_refusing_is_retried(error, caplog):
     await hooks.apply_or_retry(SITE)
     try:
         assert hooks.pending() == ["s"] and hooks.applications[("s", "failed")] == 1
-        assert "retrying in the background" in caplog.text and not any(r.exc_info for r in caplog.records)
+        ours = [r for r in caplog.records if r.name.startswith("cariflex.")]  # not asyncio's notes on other tests' futures
+        assert "retrying in the background" in caplog.text and not any(r.exc_info for r in ours)
     finally:
         await _stop_retries(hooks)
 
@@ -139,4 +140,6 @@ async def test_telemetry_tells_flexmeasures_away_from_a_defect(error, failures, 
     await source.refresh_once()
     assert (forwarder.failures, forwarder.errors) == (failures, errors)
     assert (source.failures > 0, source.errors > 0) == (failures > 0, errors > 0)
-    assert any(r.exc_info for r in caplog.records) == bool(errors)
+    # ours only: a future another test's MQTT client left unretrieved may be collected (and logged by asyncio) here
+    ours = [r for r in caplog.records if r.name.startswith("cariflex.")]
+    assert any(r.exc_info for r in ours) == bool(errors)

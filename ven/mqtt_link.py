@@ -75,7 +75,19 @@ class MqttLink:
             keepalive=self.settings.keepalive,
             timeout=10,
         )
-        async with client:
-            self.connections += 1
-            self.connected.set()
-            await self.session(client)
+        try:
+            async with client:
+                self.connections += 1
+                self.connected.set()
+                await self.session(client)
+        finally:
+            _read_disconnection(client)
+
+
+def _read_disconnection(client: aiomqtt.Client) -> None:
+    """Mark an unexpected disconnection as seen. aiomqtt keeps it as a future's exception that only its message
+    iterator reads; when the session ended elsewhere (a publish, a cancellation) asyncio would later log 'Future
+    exception was never retrieved' at ERROR, while the loop above already logged the loss and reconnects."""
+    disconnected = getattr(client, "_disconnected", None)
+    if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
+        disconnected.exception()
