@@ -5,6 +5,7 @@ total: under, met, over, export, nothing asked, no data). Pure."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from math import fsum
 
 from mapping.curtailment.performance import MET_BAND, Verdict
 from vtn.curtailment.query import CurtailmentInterval, EventCurtailment, SiteCurtailment
@@ -17,7 +18,9 @@ VERDICT_HINT = (
     "export: the site fed the grid on average; nothing asked: no reduction was requested; no data: nothing measured. "
     "Intervals that ended before the event was created are shown but not counted. The baseline is the VTN's, by the "
     "program's method, on the meter data it holds; the VEN's claim is shown beside it. A site is final once its own "
-    "meter data cover the event; provisional (or claimed: the VEN's figures, the VTN holding too little) before."
+    "meter data cover the event; provisional (or claimed: the VEN's figures, the VTN holding too little) before. "
+    "Planned: the site's net power its VEN's plan asked for (as the VEN reports it), beside measured; summed as energy "
+    "over the intervals with both."
 )
 
 
@@ -39,6 +42,22 @@ class CurtailmentBlock:
     coverage: float | None = None
     #: final (settleable) or provisional
     final: bool = False
+    #: planned and measured energy (kWh) over the intervals with both; None when no interval has a plan
+    planned_kwh: float | None = None
+    measured_kwh: float | None = None
+
+
+def planned_energy(intervals: Sequence[CurtailmentInterval]) -> tuple[float | None, float | None]:
+    """(planned kWh, measured kWh) summed over the intervals that have both a planned and a measured value, so the
+    two sums compare like with like; (None, None) when none has."""
+    both = [(i.planned_kw, i.measured_kw, i.end - i.start) for i in intervals if i.planned_kw is not None]
+    both = [(p, m, span) for p, m, span in both if m is not None]
+    if not both:
+        return None, None
+    hours = [span.total_seconds() / 3600 for _, _, span in both]
+    return fsum(p * h for (p, _, _), h in zip(both, hours, strict=True)), fsum(
+        m * h for (_, m, _), h in zip(both, hours, strict=True)
+    )
 
 
 def _block(
@@ -51,6 +70,7 @@ def _block(
     final: bool = False,
 ) -> CurtailmentBlock:
     counted = [i for i in intervals if i.counted]
+    planned_kwh, measured_kwh = planned_energy(intervals)
     return CurtailmentBlock(
         scope=scope,
         title=title,
@@ -62,6 +82,8 @@ def _block(
         sources=site.sources if site else (),
         coverage=site.coverage if site else None,
         final=site.final if site else final,
+        planned_kwh=planned_kwh,
+        measured_kwh=measured_kwh,
     )
 
 
