@@ -99,7 +99,7 @@ class VenProcess:
                 self.hooks,  # type: ignore[arg-type]
                 self.source,  # type: ignore[arg-type]
                 tally=self.tally,
-                planned_kw=self.tracking.site_planned_kw if self.tracking is not None else None,
+                planned_kw=self._planned_kw,
             )
             ven = SiteVen(site)
             ven.resume()
@@ -230,6 +230,9 @@ class VenProcess:
         await self.dispatcher.dispatch(site.name, str(kind), setpoints)
         if self.tracking is not None:
             self.tracking.record_device(site.name, str(kind), setpoints)
+
+    def _planned_kw(self, site: str, slot: datetime) -> float | None:
+        return self.tracking.site_planned_kw(site, slot) if self.tracking is not None else None
 
     def _device_following(self, site: SiteConfig) -> bool | None:
         kind = site.asset.get("kind")
