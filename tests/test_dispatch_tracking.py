@@ -24,13 +24,17 @@ from mapping.grid import QUARTER, floor_slot
 from observability.tally import Tally
 from tests.support.eventually import eventually
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload
+from tests.support.ven_harness import ven_config
 from ven.config import CurtailmentSettings, MqttSettings, SiteConfig
+from ven.curtailment_report import curtailment_intervals
 from ven.dispatch_mqtt import MqttDispatcher
 from ven.dispatch_tracking import DispatchLedger
 from ven.flexmeasures.hooks import ScheduleOutcome
-from ven.hooks import ConfiguredSource
+from ven.hooks import ConfiguredSource, LoggingHooks
 from ven.metrics import ven_registry
 from ven.runner import VenProcess
+from ven.site import Site
+from ven.store import VenStore
 from ven.telemetry_mqtt import MqttTelemetrySource
 
 T = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)  # 14:00 in Martinique
@@ -253,3 +257,23 @@ async def test_a_device_that_strays_from_its_setpoint_in_one_quarter_hour_shows_
     assert setpoint_topic(name, "battery") in device_line and setpoints.schedule_id in device_line
     site_line = next(w for w in warnings if w.startswith(f"{name}: the site's net power"))
     assert "4.00 kW against 6.00 kW planned" in site_line and setpoint_topic(name, "battery") in site_line
+
+
+def test_the_report_sends_the_planned_value_only_when_the_request_names_it(tmp_path) -> None:
+    """A VTN that holds this VEN's registration from before `curtailment-planned` asks for three rIDs and would refuse
+    a fourth: the report carries what the request names. The VTN link and scheduler are not needed to build it."""
+    config = ven_config("http://127.0.0.1:9/OpenADR2/Simple/2.0b", tmp_path / "ven.db", "site-rids", base_load_kw=2.0)
+    store = VenStore(config.store_path)
+    try:
+        site = Site(config.sites[0], config, store, None, None, LoggingHooks(), ConfiguredSource())  # type: ignore[arg-type]
+        site.planned_kw = lambda name, slot: 1.5 if slot == T else None
+        every = curtailment_intervals(site, T, T + 2 * QUARTER)
+        assert [sorted(p.r_id for p in i.payloads) for i in every] == [
+            sorted((wire.ACHIEVED, wire.BASELINE, wire.MEASURED, wire.PLANNED)),
+            sorted((wire.ACHIEVED, wire.BASELINE, wire.MEASURED)),  # no plan for the second quarter hour
+        ]
+        assert [p.value for p in every[0].payloads if p.r_id == wire.PLANNED] == [1.5]
+        older = curtailment_intervals(site, T, T + 2 * QUARTER, {wire.BASELINE, wire.MEASURED, wire.ACHIEVED})
+        assert all(p.r_id != wire.PLANNED for i in older for p in i.payloads) and len(older) == 2
+    finally:
+        store.close()
