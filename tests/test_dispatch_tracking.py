@@ -138,6 +138,8 @@ async def test_the_vens_plan_hand_off_keeps_the_sites_net_power_for_the_report(t
     assert process.tracking.site_planned_kw("site-plan", now + QUARTER + MINUTE) == 3.5
     assert process.tracking.site_planned_kw("site-plan", now + 2 * QUARTER) is None
     assert set(process.tracking.books) == {("site-plan", SITE)}
+    # the configured base load is no meter: nothing is compared with it (no warning every quarter hour about nothing)
+    assert process.tracking.check(now + 2 * QUARTER + 2 * MINUTE) == [] and not process.tracking.no_telemetry
 
 
 # --- the VEN's ledger against a real Mosquitto ------------------------------------------------------------------

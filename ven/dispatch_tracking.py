@@ -29,7 +29,7 @@ from mapping.dispatch_tracking import (
 )
 from mapping.grid import QUARTER, floor_slot
 from ven.config import CurtailmentSettings, SiteConfig
-from ven.hooks import TelemetrySource
+from ven.hooks import ConfiguredSource, SiteRoutedSource, TelemetrySource
 
 log = logging.getLogger("cariflex.ven.tracking")
 
@@ -111,7 +111,7 @@ class DispatchLedger:
         for (name, series), book in list(self.books.items()):
             site = self.sites.get(name)
             planned = book.planned(slot)
-            if site is None or planned is None:
+            if site is None or planned is None or not self._metered(site):
                 continue
             actual = self._mean(site, SITE_POWER if series == SITE else ASSET_POWER, slot)
             check = check_slot(slot, planned, actual, self.tolerance_kw, self.tolerance_share)
@@ -124,6 +124,14 @@ class DispatchLedger:
                 self._warn(site, series, check)
             found.append((name, series, check))
         return found
+
+    def _metered(self, site: SiteConfig) -> bool:
+        """Whether the site's readings come from a meter: the configured base load (a site whose MQTT is not enabled)
+        is no measurement, and comparing a plan with it would warn every quarter hour about nothing."""
+        source = self.source
+        if isinstance(source, SiteRoutedSource):
+            source = source.by_site.get(site.name, source.fallback)
+        return not isinstance(source, ConfiguredSource)
 
     def _mean(self, site: SiteConfig, r_id: str, slot: datetime) -> float | None:
         """The slot's time-weighted mean of `r_id` (kW); None without samples."""
