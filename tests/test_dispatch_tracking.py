@@ -21,6 +21,7 @@ from mapping.curtailment import report as wire
 from mapping.dispatch import Ack, Setpoints, ack_topic, decode_setpoints, encode_ack, new_setpoints, setpoint_topic
 from mapping.dispatch_tracking import SITE, Plan, PlanBook, Planned, check_slot, deviation_kw, planned_for, tolerance_kw
 from mapping.grid import QUARTER, floor_slot
+from mapping.settings import ConfigError, Table
 from observability.tally import Tally
 from tests.support.eventually import eventually
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, payload
@@ -29,6 +30,7 @@ from ven.config import CurtailmentSettings, MqttSettings, SiteConfig
 from ven.curtailment_report import curtailment_intervals
 from ven.dispatch_mqtt import MqttDispatcher
 from ven.dispatch_tracking import DispatchLedger
+from ven.flex_config import parse_flex
 from ven.flexmeasures.hooks import ScheduleOutcome
 from ven.hooks import ConfiguredSource, LoggingHooks
 from ven.metrics import ven_registry
@@ -279,3 +281,14 @@ def test_the_report_sends_the_planned_value_only_when_the_request_names_it(tmp_p
         assert all(p.r_id != wire.PLANNED for i in older for p in i.payloads) and len(older) == 2
     finally:
         store.close()
+
+
+def test_the_tolerance_is_set_in_the_flex_section_of_ven_toml() -> None:
+    default = parse_flex(Table({}, "flex", {}))
+    assert (default.tracking_tolerance_kw, default.tracking_tolerance_percent) == (0.5, 10.0)
+    found = parse_flex(Table({"tracking_tolerance_kw": 1, "tracking_tolerance_percent": 5}, "flex", {}))
+    assert (found.tracking_tolerance_kw, found.tracking_tolerance_percent) == (1.0, 5.0)
+    with pytest.raises(ConfigError, match="tracking_tolerance_percent"):
+        parse_flex(Table({"tracking_tolerance_percent": 150}, "flex", {}))
+    with pytest.raises(ConfigError, match="tracking_tolerance_kw"):
+        parse_flex(Table({"tracking_tolerance_kw": -0.1}, "flex", {}))

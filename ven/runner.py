@@ -78,7 +78,9 @@ class VenProcess:
                 built = flexmeasures_hooks(self.config, self._store, self._flexmeasures, self._soc_percent)
             self.hooks = built or LoggingHooks()
         if built is not None:
-            self.tracking = DispatchLedger(self.config.sites, self.source, self.config.curtailment)  # type: ignore[arg-type]
+            flex = self.config.flex
+            tolerance = {"tolerance_kw": flex.tracking_tolerance_kw, "tolerance_share": flex.tracking_tolerance_percent / 100}
+            self.tracking = DispatchLedger(self.config.sites, self.source, self.config.curtailment, **tolerance)  # type: ignore[arg-type]
             built.on_schedule = self._dispatch
             self._tasks.append(asyncio.create_task(self.tracking.run(), name="dispatch-tracking"))
         fm = self._flexmeasures
