@@ -38,6 +38,9 @@ from ven.runner import VenProcess
 from ven.site import Site
 from ven.store import VenStore
 from ven.telemetry_mqtt import MqttTelemetrySource
+from vtn.curtailment import query
+from vtn.curtailment.query import CurtailmentInterval, EventCurtailment, SiteCurtailment
+from vtn.ui.curtailment_view import curtailment_blocks
 
 T = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)  # 14:00 in Martinique
 MINUTE = timedelta(minutes=1)
@@ -292,3 +295,28 @@ def test_the_tolerance_is_set_in_the_flex_section_of_ven_toml() -> None:
         parse_flex(Table({"tracking_tolerance_percent": 150}, "flex", {}))
     with pytest.raises(ConfigError, match="tracking_tolerance_kw"):
         parse_flex(Table({"tracking_tolerance_kw": -0.1}, "flex", {}))
+
+
+def _interval(n: int, measured: float | None, planned: float | None) -> CurtailmentInterval:
+    start = T + n * QUARTER
+    return CurtailmentInterval(start, start + QUARTER, 1.0, 10.0, measured, None, "claimed", planned_kw=planned)
+
+
+def test_all_sites_show_a_planned_sum_only_where_it_compares_with_what_was_measured() -> None:
+    """Site a reported plans (5 then 6 kW), site b none (it measured 10 kW): the total's planned value of an interval
+    is left out where b was measured (a partial sum beside the whole measured misleads), and the energy sums pair
+    each site's planned with its own measured: a's 2.75 kWh planned against its 3 kWh measured."""
+    measured_only = Achieved(T, 10.0, 10.0, 0.0, None, None, None, None, frozenset())
+    with_plan = Achieved(T, 10.0, 6.0, 4.0, None, None, None, None, frozenset())
+    nothing = Achieved(T, None, None, None, None, None, None, None, frozenset({Flag.MISSING}))
+    assert query._planned_total([with_plan, measured_only], [5.0, None]) is None
+    assert query._planned_total([with_plan, nothing], [5.0, None]) == 5.0
+    assert query._planned_total([with_plan, with_plan], [5.0, 1.5]) == 6.5
+    assert query._planned_total([measured_only], [None]) is None
+    a = SiteCurtailment("ven-a", "a", (_interval(0, 6.0, 5.0), _interval(1, 6.0, 6.0)), None)
+    b = SiteCurtailment("ven-b", "b", (_interval(0, 10.0, None), _interval(1, 10.0, None)), None)
+    total = (_interval(0, 16.0, None), _interval(1, 16.0, None))
+    blocks = {block.scope: block for block in curtailment_blocks(EventCurtailment("e", total, (a, b), None), UTC)}
+    assert (blocks["ven-a"].planned_kwh, blocks["ven-a"].measured_kwh) == (2.75, 3.0)
+    assert (blocks["total"].planned_kwh, blocks["total"].measured_kwh) == (2.75, 3.0)
+    assert blocks["ven-b"].planned_kwh is None and [row["planned"] for row in blocks["ven-a"].rows] == ["5.00", "6.00"]

@@ -53,7 +53,8 @@ class CurtailmentInterval:
     ven_baseline_kw: float | None = None
     #: the VTN's baseline before its day-of adjustment (None: the method adjusts nothing)
     unadjusted_baseline_kw: float | None = None
-    #: the site's planned net power its VEN reported (`curtailment-planned`; the total: the sum over the sites
+    #: the site's planned net power its VEN reported (`curtailment-planned`; the total: the sum over the sites, only
+    #: when every site measured in the interval reported one — a partial sum beside the whole measured misleads)
     #: that reported one); None where it reported none
     planned_kw: float | None = None
 
@@ -162,8 +163,14 @@ def _total(slot: datetime, share: float, items: list[Achieved], planned: list[fl
         _sum([i.achieved_kw for i in items]),
         _quality(_notice_flags(flags, share)),
         counted=share > 0.0,
-        planned_kw=_sum(planned),
+        planned_kw=_planned_total(items, planned),
     )
+
+
+def _planned_total(items: list[Achieved], planned: list[float | None]) -> float | None:
+    """The sites' planned net power summed, when every site measured in the interval has a plan; else None."""
+    complete = all(kw is not None for item, kw in zip(items, planned, strict=True) if item.measured_kw is not None)
+    return _sum(planned) if complete else None
 
 
 def _claimed_kw(claims: dict[str, dict[datetime, Claim]], r_id: str, at: datetime) -> float | None:

@@ -68,9 +68,11 @@ def _block(
     zone: tzinfo,
     site: SiteCurtailment | None = None,
     final: bool = False,
+    paired: Sequence[CurtailmentInterval] | None = None,
 ) -> CurtailmentBlock:
     counted = [i for i in intervals if i.counted]
-    planned_kwh, measured_kwh = planned_energy(intervals)
+    # the total's sums pair each site's planned with its own measured (a site without plans adds to neither)
+    planned_kwh, measured_kwh = planned_energy(intervals if paired is None else paired)
     return CurtailmentBlock(
         scope=scope,
         title=title,
@@ -96,5 +98,8 @@ def curtailment_blocks(curtailment: EventCurtailment, zone: tzinfo) -> list[Curt
     """All sites first, then each site with figures in site-name order; none when nothing is known yet."""
     sites = sorted((s for s in curtailment.sites if _has_figures(s)), key=lambda s: site_order(s.ven_name, s.ven_id))
     final = bool(sites) and all(s.final for s in sites)
-    total = [_block("total", "All sites", curtailment.total, curtailment.delivery, zone, final=final)] if sites else []
+    paired = [i for s in sites for i in s.intervals]
+    total = (
+        [_block("total", "All sites", curtailment.total, curtailment.delivery, zone, final=final, paired=paired)] if sites else []
+    )
     return [*total, *(_block(s.ven_id, s.ven_name or s.ven_id, s.intervals, s.delivery, zone, s) for s in sites)]
