@@ -252,7 +252,8 @@ async def test_a_device_that_strays_from_its_setpoint_in_one_quarter_hour_shows_
     assert exposed[("cariflex_ven_dispatch_beyond_tolerance_total", "battery")] == 1.0
     assert exposed[("cariflex_ven_dispatch_deviation_kw", SITE)] == pytest.approx(-2.0)
     assert exposed[("cariflex_ven_dispatch_beyond_tolerance_total", SITE)] == 1.0
-    assert ledger.no_telemetry[(name, "battery")] == 1 and ledger.no_telemetry[(name, SITE)] == 1
+    assert exposed[("cariflex_ven_dispatch_unmeasured_total", "battery")] == 1.0  # the fourth: skipped, not a 0
+    assert exposed[("cariflex_ven_dispatch_unmeasured_total", SITE)] == 1.0
     # the same quarter hours are not checked twice
     assert ledger.check(t0 + 4 * QUARTER + 2 * MINUTE) == [] and ledger.beyond[(name, "battery")] == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

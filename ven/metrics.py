@@ -168,6 +168,14 @@ def _tracking_families(ledger: Any) -> Iterator[Metric]:
     for site, device in sorted(set(last) | set(ledger.beyond if ledger is not None else ())):
         beyond.add_metric([site, device], ledger.beyond[(site, device)])
     yield beyond
+    unmeasured = CounterMetricFamily(
+        "cariflex_ven_dispatch_unmeasured",
+        "completed quarter hours with a plan but no telemetry to compare it with (skipped, never taken as 0)",
+        labels=labels,
+    )
+    for (site, device), count in sorted(dict(ledger.no_telemetry if ledger is not None else {}).items()):
+        unmeasured.add_metric([site, device], count)
+    yield unmeasured
 
 
 def _mqtt_families(mqtt: Any) -> Iterator[Metric]:
