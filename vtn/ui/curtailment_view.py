@@ -50,14 +50,14 @@ class CurtailmentBlock:
 def planned_energy(intervals: Sequence[CurtailmentInterval]) -> tuple[float | None, float | None]:
     """(planned kWh, measured kWh) summed over the intervals that have both a planned and a measured value, so the
     two sums compare like with like; (None, None) when none has."""
-    both = [(i.planned_kw, i.measured_kw, i.end - i.start) for i in intervals if i.planned_kw is not None]
-    both = [(p, m, span) for p, m, span in both if m is not None]
+    both = [
+        (i.planned_kw, i.measured_kw, (i.end - i.start).total_seconds() / 3600)
+        for i in intervals
+        if i.planned_kw is not None and i.measured_kw is not None
+    ]
     if not both:
         return None, None
-    hours = [span.total_seconds() / 3600 for _, _, span in both]
-    return fsum(p * h for (p, _, _), h in zip(both, hours, strict=True)), fsum(
-        m * h for (_, m, _), h in zip(both, hours, strict=True)
-    )
+    return fsum(p * hours for p, _m, hours in both), fsum(m * hours for _p, m, hours in both)
 
 
 def _block(
