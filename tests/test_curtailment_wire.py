@@ -45,7 +45,12 @@ def test_a_missing_value_is_not_sent_at_all():
 
 
 def test_the_report_types_are_the_standard_ones():
-    assert wire.REPORT_TYPES == {wire.BASELINE: "baseline", wire.MEASURED: "usage", wire.ACHIEVED: "deltaUsage"}
+    assert wire.REPORT_TYPES == {
+        wire.BASELINE: "baseline",
+        wire.MEASURED: "usage",
+        wire.ACHIEVED: "deltaUsage",
+        wire.PLANNED: "setPoint",
+    }
 
 
 def test_an_absolute_limit_asks_baseline_minus_limit_and_nothing_when_above():

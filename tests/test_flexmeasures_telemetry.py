@@ -99,6 +99,9 @@ async def test_mqtt_readings_reach_the_sites_flexmeasures_sensors_as_15_minute_m
             outcome = process.hooks.outcomes[name]  # type: ignore[union-attr]
             if outcome.start == in_force.start:  # (no re-plan at a quarter hour's turn since)
                 assert list(in_force.values_kw) == [round(v, 3) for v in outcome.schedule_kw]
+            # scheduled versus actual: the VEN keeps what the plan asked of the device and of the site's net power
+            assert process.tracking is not None and process.tracking.books[(name, "battery")].planned(in_force.start)
+            assert process.tracking.site_planned_kw(name, in_force.start) is not None
         finally:
             await process.stop()
 

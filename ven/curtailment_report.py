@@ -6,6 +6,7 @@ samples (`TelemetrySource.samples`, site-power) with the baseline method of the 
 """
 
 import logging
+from collections.abc import Collection
 from datetime import date, datetime
 
 from mapping.curtailment import (
@@ -67,8 +68,12 @@ def _earlier_event_days(site: Site, config: BaselineConfig, start: datetime) -> 
     return {day for day in days if day < today}
 
 
-def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.ReportInterval]:
-    """One report interval per 15-minute interval of [start, end): baseline, measured, achieved (kW), flagged."""
+def curtailment_intervals(
+    site: Site, start: datetime, end: datetime, r_ids: Collection[str] | None = None
+) -> list[r.ReportInterval]:
+    """One report interval per 15-minute interval of [start, end): baseline, measured, achieved (kW), flagged, and
+    the site's planned net power where the VEN kept a plan for it; only the rIDs of `r_ids` when given (those the
+    request names)."""
     measured = _measured(site, start, end)
     try:
         baseline = _baseline(site, program_baseline(site, start, end), start, end)
@@ -76,9 +81,13 @@ def curtailment_intervals(site: Site, start: datetime, end: datetime) -> list[r.
         log.warning("%s: no baseline for %s–%s (%s); measured values are reported alone", site.name, start, end, exc)
         baseline = tuple(Baseline(slot, None, frozenset({Flag.MISSING})) for slot in event_slots(start, end))
     intervals = []
+    planned = site.planned_kw
     for index, item in enumerate(achieved(baseline, measured)):
+        planned_kw = planned(site.name, item.start) if planned is not None else None
         payloads = tuple(
-            r.ReportPayload(r_id=r_id, value=value, data_quality=quality) for r_id, value, quality in wire.interval_payloads(item)
+            r.ReportPayload(r_id=r_id, value=value, data_quality=quality)
+            for r_id, value, quality in wire.interval_payloads(item, planned_kw)
+            if r_ids is None or r_id in r_ids
         )
         if payloads:  # an interval with nothing computed is left out (2.0b wants at least one payload per interval)
             intervals.append(r.ReportInterval(payloads=payloads, dtstart=item.start, duration=QUARTER, uid=str(index)))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mapping.dispatch_tracking import DEFAULT_TOLERANCE_KW, DEFAULT_TOLERANCE_SHARE
 from mapping.flex.devices import KINDS, Device, check_device
 from mapping.flex.program import DEFAULT_SIMPLE_SHED, ProgramRules, Programs, check_rules
 from mapping.grid import LOCAL_ZONE
@@ -42,6 +43,9 @@ class FlexSettings:
     programs: Programs = field(default_factory=Programs)
     #: the sites' local time: their household profile and their EVs' sessions are in it
     time_zone: tzinfo = ZoneInfo(LOCAL_ZONE)
+    #: scheduled versus actual: a quarter hour strays when |actual − planned| > max(kW, percent of |planned|)
+    tracking_tolerance_kw: float = DEFAULT_TOLERANCE_KW
+    tracking_tolerance_percent: float = DEFAULT_TOLERANCE_SHARE * 100
 
 
 def _number(table: Table, key: str, default: float) -> float:
@@ -128,7 +132,7 @@ def _time_zone(table: Table) -> tzinfo:
 
 def parse_flex(table: Table) -> FlexSettings:
     """[flex]: the rolling plan, the default program rules and `[flex.programs."<marketContext>"]` overrides."""
-    table.reject_unknown({"horizon", "replan_every", "programs", "time_zone"} | _RULE_KEYS)
+    table.reject_unknown({"horizon", "replan_every", "programs", "time_zone"} | _TRACKING_KEYS | _RULE_KEYS)
     default = _rules(table, ProgramRules())
     programs_table = table.table("programs")
     by_context: dict[str, ProgramRules] = {}
@@ -142,4 +146,19 @@ def parse_flex(table: Table) -> FlexSettings:
         replan_every=table.positive_duration("replan_every", "PT15M", minimum=timedelta(minutes=1)),
         programs=Programs(default, by_context),
         time_zone=_time_zone(table),
+        **_tracking(table),
     )
+
+
+_TRACKING_KEYS = {"tracking_tolerance_kw", "tracking_tolerance_percent"}
+
+
+def _tracking(table: Table) -> dict[str, float]:
+    """The scheduled-versus-actual tolerance (docs/ven.md): kW ≥ 0, percent 0–100."""
+    kw = _number(table, "tracking_tolerance_kw", DEFAULT_TOLERANCE_KW)
+    percent = _number(table, "tracking_tolerance_percent", DEFAULT_TOLERANCE_SHARE * 100)
+    if kw < 0:
+        raise ConfigError(f"{table.path}.tracking_tolerance_kw: {kw:g} is below 0")
+    if not 0 <= percent <= 100:
+        raise ConfigError(f"{table.path}.tracking_tolerance_percent: {percent:g} is outside 0–100")
+    return {"tracking_tolerance_kw": kw, "tracking_tolerance_percent": percent}

@@ -106,6 +106,7 @@ class VenParts(Collector):
         )
         yield from _mqtt_families(parts.get("mqtt"))
         yield from _dispatch_families(parts.get("dispatcher"))
+        yield from _tracking_families(parts.get("tracking"))
 
 
 def _dispatch_families(dispatcher: Any) -> Iterator[Metric]:
@@ -128,6 +129,53 @@ def _dispatch_families(dispatcher: Any) -> Iterator[Metric]:
         state = dispatcher.following(site, kind)
         following.add_metric([site, kind], -1 if state is None else int(state))
     yield following
+
+
+def _tracking_families(ledger: Any) -> Iterator[Metric]:
+    """Scheduled versus actual (ven/dispatch_tracking.py): the last completed quarter hour compared per site and
+    device (`device` is the device's kind, or `site` for the site's net power at its meter)."""
+    last = dict(ledger.last) if ledger is not None else {}
+    labels = ("site", "device")
+    families = {
+        "planned": gauge(
+            "cariflex_ven_dispatch_planned_kw", "kW planned for the last completed quarter hour compared", labels=labels
+        ),
+        "actual": gauge(
+            "cariflex_ven_dispatch_actual_kw",
+            "kW measured (time-weighted mean) in the last completed quarter hour compared",
+            labels=labels,
+        ),
+        "deviation": gauge(
+            "cariflex_ven_dispatch_deviation_kw", "actual - planned kW of the last completed quarter hour compared", labels=labels
+        ),
+        "slot": gauge(
+            "cariflex_ven_dispatch_slot_start_seconds",
+            "start (Unix time) of the last completed quarter hour compared, which the planned/actual gauges describe",
+            labels=labels,
+        ),
+    }
+    for (site, device), check in sorted(last.items()):
+        families["planned"].add_metric([site, device], check.planned_kw)
+        families["actual"].add_metric([site, device], check.actual_kw)
+        families["deviation"].add_metric([site, device], check.deviation_kw)
+        families["slot"].add_metric([site, device], check.slot.timestamp())
+    yield from families.values()
+    beyond = CounterMetricFamily(
+        "cariflex_ven_dispatch_beyond_tolerance",
+        "quarter hours whose actual power strayed from the plan beyond tolerance (docs/ven.md, Scheduled versus actual)",
+        labels=labels,
+    )
+    for site, device in sorted(set(last) | set(ledger.beyond if ledger is not None else ())):
+        beyond.add_metric([site, device], ledger.beyond[(site, device)])
+    yield beyond
+    unmeasured = CounterMetricFamily(
+        "cariflex_ven_dispatch_unmeasured",
+        "completed quarter hours with a plan but no telemetry to compare it with (skipped, never taken as 0)",
+        labels=labels,
+    )
+    for (site, device), count in sorted(dict(ledger.no_telemetry if ledger is not None else {}).items()):
+        unmeasured.add_metric([site, device], count)
+    yield unmeasured
 
 
 def _mqtt_families(mqtt: Any) -> Iterator[Metric]:

@@ -203,7 +203,9 @@ class Reporter:
 
     def _intervals(self, request: r.ReportRequest, name: str, start: datetime, end: datetime) -> list[r.ReportInterval]:
         if name == curtailment.REPORT_NAME:
-            return curtailment_intervals(self.site, start, end)
+            # only the rIDs asked for: a VTN holding this VEN's registration from before `curtailment-planned` asks
+            # for three and refuses a report carrying a fourth it does not know
+            return curtailment_intervals(self.site, start, end, {p.r_id for p in request.payloads} or None)
         step = request.granularity
         times = [start]
         if step > timedelta(0):

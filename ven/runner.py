@@ -20,6 +20,7 @@ from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
 from ven.dispatch_mqtt import MqttDispatcher
+from ven.dispatch_tracking import DispatchLedger
 from ven.flexmeasures.hooks import FlexMeasuresHooks, ScheduleOutcome
 from ven.flexmeasures.link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures.telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
@@ -53,6 +54,8 @@ class VenProcess:
     forwarder: TelemetryForwarder | None = None
     #: the device schedules sent as MQTT setpoints (sites with MQTT telemetry and FlexMeasures)
     dispatcher: MqttDispatcher | None = None
+    #: scheduled versus actual (sites scheduled with FlexMeasures): what each plan asked, against the meters
+    tracking: DispatchLedger | None = None
     #: this process's metric counts, shared by its sites (GET /metrics on the [metrics] listener)
     tally: Tally = field(default_factory=Tally)
     #: the operations listener's bound port (None: no listener)
@@ -74,6 +77,12 @@ class VenProcess:
             if self._flexmeasures is not None:
                 built = flexmeasures_hooks(self.config, self._store, self._flexmeasures, self._soc_percent)
             self.hooks = built or LoggingHooks()
+        if built is not None:
+            flex = self.config.flex
+            tolerance = {"tolerance_kw": flex.tracking_tolerance_kw, "tolerance_share": flex.tracking_tolerance_percent / 100}
+            self.tracking = DispatchLedger(self.config.sites, self.source, self.config.curtailment, **tolerance)  # type: ignore[arg-type]
+            built.on_schedule = self._dispatch
+            self._tasks.append(asyncio.create_task(self.tracking.run(), name="dispatch-tracking"))
         fm = self._flexmeasures
         if fm is not None and self._mqtt is not None and fm.settings.forward_every is not None:
             forwarded = list(self._mqtt.sites.values())
@@ -92,6 +101,7 @@ class VenProcess:
                 self.hooks,  # type: ignore[arg-type]
                 self.source,  # type: ignore[arg-type]
                 tally=self.tally,
+                planned_kw=self._planned_kw,
             )
             ven = SiteVen(site)
             ven.resume()
@@ -108,7 +118,6 @@ class VenProcess:
             # the sites whose meters speak MQTT get their device's schedule as setpoints on the same broker
             self.dispatcher = MqttDispatcher(self._mqtt.settings, self._mqtt.sites)
             await self.dispatcher.start()
-            built.on_schedule = self._dispatch
             built.device_following = self._device_following
             # a device that stops (or starts again) following: re-plan, so the VTN hears which events stand
             sites = {site.name: site for site in self.config.sites}
@@ -143,6 +152,7 @@ class VenProcess:
             "fm_source": self._fm_source,
             "mqtt": self._mqtt,
             "dispatcher": self.dispatcher,
+            "tracking": self.tracking,
             "store": self._store,
         }
 
@@ -211,12 +221,20 @@ class VenProcess:
         return SiteRoutedSource(routed, ConfiguredSource()) if routed else ConfiguredSource()
 
     async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
-        """Send a site's new device schedule to its device (MQTT setpoints) when its meter speaks MQTT."""
+        """Keep a site's new plan (scheduled versus actual) and send its device schedule to its device (MQTT
+        setpoints) when its meter speaks MQTT."""
         kind = site.asset.get("kind")
+        setpoints = new_setpoints(site.name, datetime.now(UTC), outcome.start, outcome.schedule_kw)
+        if self.tracking is not None:
+            self.tracking.record_site(site.name, setpoints.schedule_id, setpoints.issued, outcome.start, outcome.site_kw)
         if self.dispatcher is None or site.name not in self.dispatcher.sites or not kind:
             return
-        setpoints = new_setpoints(site.name, datetime.now(UTC), outcome.start, outcome.schedule_kw)
         await self.dispatcher.dispatch(site.name, str(kind), setpoints)
+        if self.tracking is not None:
+            self.tracking.record_device(site.name, str(kind), setpoints)
+
+    def _planned_kw(self, site: str, slot: datetime) -> float | None:
+        return self.tracking.site_planned_kw(site, slot) if self.tracking is not None else None
 
     def _device_following(self, site: SiteConfig) -> bool | None:
         kind = site.asset.get("kind")

@@ -41,6 +41,9 @@ class Site:
     tally: Tally = field(default_factory=Tally)
     #: push mode: this site VEN's oadrTransportAddress (None: it polls)
     push_address: str | None = None
+    #: (site name, slot) → the site's planned net power in kW for that quarter hour, None where no plan counts for
+    #: it (ven/dispatch_tracking.py); None: this process keeps no plans (no FlexMeasures)
+    planned_kw: Callable[[str, datetime], float | None] | None = None
 
     @property
     def name(self) -> str:

@@ -3,7 +3,8 @@
 Each site's baseline is the program's named method run by the VTN on the meter data it holds
 (`vtn.curtailment.figures`: an imported load curve, else the VEN's TELEMETRY_USAGE); measured comes
 from the same data, requested from the event and that baseline (`mapping.curtailment.requested`). The
-baseline a VEN reports in its x-ACHIEVED_CURTAILMENT is kept beside as its claim. kW throughout,
+baseline a VEN reports in its x-ACHIEVED_CURTAILMENT is kept beside as its claim, and so is the site's planned
+net power it reports (what its plan asked, to read beside measured). kW throughout,
 consumption positive, a reduction positive; None where there are no data — never a guess. A site's
 figures are final once its measured data cover `final_coverage_percent` of the event; provisional before.
 
@@ -52,6 +53,10 @@ class CurtailmentInterval:
     ven_baseline_kw: float | None = None
     #: the VTN's baseline before its day-of adjustment (None: the method adjusts nothing)
     unadjusted_baseline_kw: float | None = None
+    #: the site's planned net power its VEN reported (`curtailment-planned`; the total: the sum over the sites, only
+    #: when every site measured in the interval reported one — a partial sum beside the whole measured misleads)
+    #: that reported one); None where it reported none
+    planned_kw: float | None = None
 
 
 #: the verdict of a site or total with nothing to judge
@@ -121,7 +126,9 @@ def _notice_flags(flags: frozenset[Flag], share: float) -> frozenset[Flag]:
     return flags | {Flag.BEFORE_NOTICE} if share < 1.0 else flags
 
 
-def _interval(item: Achieved, share: float, baseline: Baseline, claimed: float | None) -> CurtailmentInterval:
+def _interval(
+    item: Achieved, share: float, baseline: Baseline, claimed: float | None, planned: float | None = None
+) -> CurtailmentInterval:
     return CurtailmentInterval(
         item.start,
         item.end,
@@ -133,6 +140,7 @@ def _interval(item: Achieved, share: float, baseline: Baseline, claimed: float |
         counted=share > 0.0,
         ven_baseline_kw=claimed,
         unadjusted_baseline_kw=baseline.unadjusted_kw,
+        planned_kw=planned,
     )
 
 
@@ -141,7 +149,7 @@ def _sum(values: list[float | None]) -> float | None:
     return math.fsum(known) if known else None
 
 
-def _total(slot: datetime, share: float, items: list[Achieved]) -> CurtailmentInterval:
+def _total(slot: datetime, share: float, items: list[Achieved], planned: list[float | None]) -> CurtailmentInterval:
     """The sum over sites; a sum that lacks some sites is flagged partial, one that lacks all is missing."""
     flags = frozenset(f for i in items for f in i.flags)
     if Flag.MISSING in flags and any(i.achieved_kw is not None for i in items):
@@ -155,7 +163,19 @@ def _total(slot: datetime, share: float, items: list[Achieved]) -> CurtailmentIn
         _sum([i.achieved_kw for i in items]),
         _quality(_notice_flags(flags, share)),
         counted=share > 0.0,
+        planned_kw=_planned_total(items, planned),
     )
+
+
+def _planned_total(items: list[Achieved], planned: list[float | None]) -> float | None:
+    """The sites' planned net power summed, when every site measured in the interval has a plan; else None."""
+    complete = all(kw is not None for item, kw in zip(items, planned, strict=True) if item.measured_kw is not None)
+    return _sum(planned) if complete else None
+
+
+def _claimed_kw(claims: dict[str, dict[datetime, Claim]], r_id: str, at: datetime) -> float | None:
+    found = claims.get(r_id, {}).get(at)
+    return found.kw if found is not None else None
 
 
 def event_curtailment(
@@ -191,9 +211,14 @@ def event_curtailment(
         figures[v] = site_figures(session, event, slots, shares, site, method, excluded, controls, claims[v])
     sites = []
     for v, found_figures in figures.items():
-        claimed = claims[v].get(wire.BASELINE, {})
         intervals = tuple(
-            _interval(item, share, baseline, claimed[item.start].kw if item.start in claimed else None)
+            _interval(
+                item,
+                share,
+                baseline,
+                _claimed_kw(claims[v], wire.BASELINE, item.start),
+                _claimed_kw(claims[v], wire.PLANNED, item.start),
+            )
             for item, share, baseline in zip(found_figures.achieved, shares, found_figures.baselines, strict=True)
         )
         delivery = _verdict(intervals)
@@ -215,7 +240,11 @@ def event_curtailment(
             )
         )
     per_site = [f.achieved for f in figures.values()]
-    total = tuple(_total(slot, shares[n], [items[n] for items in per_site]) for n, slot in enumerate(slots))
+    planned = [[i.planned_kw for i in site.intervals] for site in sites]
+    total = tuple(
+        _total(slot, shares[n], [items[n] for items in per_site], [values[n] for values in planned])
+        for n, slot in enumerate(slots)
+    )
     delivery = _verdict(i for site in sites for i in site.intervals)
     return EventCurtailment(event_id, total, tuple(sites), delivery.ratio, delivery, describe(method))
 
@@ -264,6 +293,7 @@ def as_json(found: EventCurtailment) -> dict[str, Any]:
             "counted": i.counted,
             "ven_baseline_kw": i.ven_baseline_kw,
             "unadjusted_baseline_kw": i.unadjusted_baseline_kw,
+            "planned_kw": i.planned_kw,
         }
 
     return {

@@ -161,6 +161,7 @@ def interval_rows(intervals: Sequence[CurtailmentInterval]) -> list[dict[str, ob
             "achieved": kw(i.achieved_kw),
             "quality": i.quality,
             "claimed": kw(i.ven_baseline_kw),
+            "planned": kw(i.planned_kw),
         }
         for i in intervals
     ]
