@@ -150,9 +150,11 @@ class DispatchLedger:
             f"(deviation {check.deviation_kw:+.2f} kW, tolerance ±{check.tolerance_kw:.2f} kW; plan {check.plan_id})"
         )
         if series == SITE:
+            # INFO, not WARNING: the net power also carries the household's departure from its forecast, which is no
+            # fault of dispatch (forty sites would warn most quarter hours); the device's own line below is the alarm
             kind = site.asset.get("kind")
             devices = f"its device follows {setpoint_topic(site.name, str(kind))} and " if kind else ""
-            log.warning(
+            log.info(
                 "%s: the site's net power in %s was %s: check that %sthe household load is what the plan assumed "
                 "(meter on %s/%s/meter/power)",
                 site.name,
