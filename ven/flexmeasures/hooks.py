@@ -32,7 +32,7 @@ from mapping.flex.constraints import (
     SiteFacts,
     event_constraints,
 )
-from mapping.flex.devices import STORAGE_KINDS, flex_model, missed_departures
+from mapping.flex.devices import STORAGE_KINDS, Device, flex_model, missed_departures
 from mapping.flex.flexmeasures import DSO_SENSORS, quantity, request_commitments, sensor_values, soc_points, trigger_segments
 from mapping.flex.forecast import household_series
 from mapping.flex.unmet import Window, breached_windows
@@ -118,6 +118,9 @@ class FlexMeasuresHooks:
         self.on_schedule: Callable[[SiteConfig, ScheduleOutcome], Awaitable[None]] | None = None
         #: whether the site's device follows what it is sent (False: it rejected or ignored it; None: unknown)
         self.device_following: Callable[[SiteConfig], bool | None] | None = None
+        #: the site's device as its S2 Resource Manager describes it, in place of sites.toml (set by the VEN
+        #: process when an RM is paired; None: the configuration)
+        self.device_of: Callable[[SiteConfig], Device | None] | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -321,7 +324,7 @@ class FlexMeasuresHooks:
     async def _schedule(
         self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
     ) -> ScheduleOutcome:
-        device = site.device
+        device = (self.device_of(site) if self.device_of is not None else None) or site.device
         assert device is not None  # provisioned sites have a device (provision skips the others)
         soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])

@@ -85,6 +85,8 @@ def parse(raw: str | bytes, max_bytes: int) -> S2Message | Invalid:
         return Invalid(ReceptionStatusValues.INVALID_DATA, NIL, "not a JSON object")
     subject = _uuid(body.get("message_id"))
     kind = body.get("message_type")
+    if not isinstance(kind, str):
+        return Invalid(ReceptionStatusValues.INVALID_DATA, subject or NIL, "no message_type in the message")
     if kind not in TYPE_TO_MESSAGE_CLASS:
         return Invalid(ReceptionStatusValues.INVALID_CONTENT, subject or NIL, f"unknown message type {str(kind)[:64]!r}")
     if kind not in FROM_RM:
@@ -165,7 +167,7 @@ def pebc_instruction(step: Step, commodity: CommodityQuantity) -> PEBCInstructio
         duration=Duration.from_timedelta(QUARTER), upper_limit=step.upper_kw * 1000, lower_limit=step.lower_kw * 1000
     )
     envelope = PEBCPowerEnvelope(
-        id=uuid.uuid5(uuid.UUID(step.id), "envelope"), commodity_quantity=commodity, power_envelope_elements=[element]
+        id=str(uuid.uuid5(uuid.UUID(step.id), "envelope")), commodity_quantity=commodity, power_envelope_elements=[element]
     )
     return PEBCInstruction(
         message_id=uuid.uuid4(),

@@ -59,6 +59,7 @@ class RmSession:
         self.limit = RateLimit(settings.max_messages_per_second, 2 * settings.max_messages_per_second)
         self.handshaken = False
         self._dropped_in_row = 0
+        self._closing: asyncio.Task | None = None
 
     @property
     def name(self) -> str:
@@ -74,8 +75,11 @@ class RmSession:
             return False
 
     async def close(self, code: int, reason: str) -> None:
-        """Close the connection, saying why (the reason is cut to what a close frame holds)."""
-        await self.ws.close(code, reason[:120])
+        """Close the connection, saying why (the reason is cut to what a close frame holds). In the background:
+        the read loop goes on taking (and dropping) what the RM still sends, so its close frame is read behind
+        them rather than waited for until the close timeout."""
+        if self._closing is None:
+            self._closing = asyncio.create_task(self.ws.close(code, reason[:120]))
 
     async def run(self) -> None:
         """Read and answer the RM's messages until it goes (or is closed)."""
@@ -87,6 +91,8 @@ class RmSession:
             pass
         finally:
             watchdog.cancel()
+            if self._closing is not None:
+                await asyncio.gather(self._closing, return_exceptions=True)
 
     async def _handshake_watchdog(self) -> None:
         await asyncio.sleep(self.cem.settings.handshake_timeout.total_seconds())
@@ -96,6 +102,8 @@ class RmSession:
 
     async def handle(self, raw: str | bytes) -> None:
         """One frame: rate-bounded, parsed, answered; an error handling it is logged and answered, never raised."""
+        if self._closing is not None:
+            return
         if not self.limit.allow():
             self._dropped_in_row += 1
             self.cem.counters["rate_limited"] += 1
