@@ -33,6 +33,7 @@ from mapping.s2 import (
     pebc_steps,
     select_control_type,
     soc_percent_from_rm,
+    soc_targets_from_rm,
 )
 from tests.support.eventually import eventually
 from tests.support.s2_rm import answer, raw_client, running_rm
@@ -103,6 +104,9 @@ def test_what_the_rm_says_overrides_the_configuration() -> None:
     in_kwh = replace(BATTERY_RM, fill_min=2.0, fill_max=13.5, fill_label="kWh", fill_level=6.75)
     assert device_from_rm(configured, in_kwh).capacity_kwh == 13.5 and soc_percent_from_rm(in_kwh) == 50.0
     assert device_from_rm(configured, None) == configured and soc_percent_from_rm(BATTERY_RM) == 55.0
+    # its fill level targets: what it must hold at least at the end of each element (above its floor only)
+    targets = replace(BATTERY_RM, targets=((T0, T0 + QUARTER, 80.0, 90.0), (T0 + QUARTER, T0 + 2 * QUARTER, 20.0, 100.0)))
+    assert soc_targets_from_rm(targets, 10.0) == [(T0 + QUARTER, 8.0)]
 
 
 # --- the CEM over WebSockets ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from certs.xmlsig import Signer
 from mapping.dispatch import new_setpoints
 from mapping.flex.devices import Device
 from mapping.flex.unmet import Window
-from mapping.s2 import device_from_rm, soc_percent_from_rm
+from mapping.s2 import device_from_rm, soc_percent_from_rm, soc_targets_from_rm
 from observability.http import add_ops_routes
 from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
@@ -124,6 +124,7 @@ class VenProcess:
                 await self.cem.start()
                 self.cem.on_change = lambda name: built.reapply(sites[name])
                 built.device_of = self._device_of
+                built.soc_minima_of = self._soc_minima_of
             built.on_schedule = self._dispatch
             built.device_following = self._device_following
         if built is not None:
@@ -240,6 +241,11 @@ class VenProcess:
         state = self.cem.state(site.name, str(site.asset.get("kind", ""))) if self.cem is not None else None
         device = site.device
         return device_from_rm(device, state.frbc) if device is not None and state is not None else device
+
+    def _soc_minima_of(self, site: SiteConfig, device: Device) -> list[tuple[datetime, float]]:
+        """The fill level targets the site's paired RM reported, as kWh to hold at least."""
+        state = self.cem.state(site.name, device.kind) if self.cem is not None else None
+        return soc_targets_from_rm(state.frbc, device.capacity_kwh) if state is not None else []
 
     async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
         """Send a site's new device schedule to its device: S2 instructions when its RM is paired, else MQTT

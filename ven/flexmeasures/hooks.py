@@ -121,6 +121,8 @@ class FlexMeasuresHooks:
         #: the site's device as its S2 Resource Manager describes it, in place of sites.toml (set by the VEN
         #: process when an RM is paired; None: the configuration)
         self.device_of: Callable[[SiteConfig], Device | None] | None = None
+        #: the fill levels (time, kWh) the site's RM asks its storage to hold at least (its fill level targets)
+        self.soc_minima_of: Callable[[SiteConfig, Device], list[tuple[datetime, float]]] | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -340,6 +342,10 @@ class FlexMeasuresHooks:
         targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]
         if targets and device.kind in STORAGE_KINDS:
             model["soc-targets"] = soc_points(targets)
+        if self.soc_minima_of is not None and device.kind in STORAGE_KINDS:
+            asked = [Segment(at, at, kwh) for at, kwh in self.soc_minima_of(site, device) if start < at <= end]
+            if asked:  # added to the device's own minima (an EV's departure): FlexMeasures keeps every one
+                model["soc-minima"] = list(model.get("soc-minima", [])) + soc_points(asked)
         # export is worth the site's feed-in tariff, never the import price (0 without a feed-in contract); a
         # fixed price is only accepted in a trigger, not in the stored flex-context
         context: dict[str, Any] = {"production-price": quantity(site.opt.feed_in_price_per_kwh, "EUR/kWh")}
