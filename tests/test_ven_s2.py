@@ -379,3 +379,41 @@ async def test_a_metered_only_device_gets_no_instruction_and_counts_as_not_follo
         assert state.control_type == NOT_CONTROLABLE and state.measured_kw == pytest.approx(1.2)
         await cem.cem.dispatch("s2-pv", "pv", floor_slot(cem.clock.now), [-2.0])
         assert cem.cem.following("s2-pv", "pv") is False and not rm.received.pebc and not rm.received.frbc
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+
+def _load(tmp_path, ven: str, sites: str):  # noqa: ANN001, ANN202
+    from ven.config import load_config
+
+    (tmp_path / "ven.toml").write_text('[vtn]\nvtn_id = "CARIFLEX-VTN"\n' + ven)
+    (tmp_path / "sites.toml").write_text(sites)
+    return load_config(tmp_path / "ven.toml")
+
+
+SITE = '[[sites]]\nname = "site-{n}"\ns2_token = "{token}"\n[sites.asset]\nkind = "battery"\n'
+
+
+def test_the_s2_section_and_the_pairing_tokens_are_read_and_checked(tmp_path, monkeypatch) -> None:
+    from mapping.settings import ConfigError
+
+    monkeypatch.setenv("SITE_2_TOKEN", "from-the-environment-0123")
+    ven = '[s2]\nenabled = true\nport = 0\nlookahead = "PT30M"\nmax_messages_per_second = 10\n'
+    config = _load(tmp_path, ven, SITE.format(n=1, token="a-token-of-sixteen-chars") + SITE.format(n=2, token="env:SITE_2_TOKEN"))
+    assert config.s2 is not None and (config.s2.port, config.s2.lookahead, config.s2.max_messages_per_second) == (
+        0,
+        timedelta(minutes=30),
+        10.0,
+    )
+    assert [s.s2_token for s in config.sites] == ["a-token-of-sixteen-chars", "from-the-environment-0123"]
+    assert "from-the-environment" not in repr(config.sites[1])  # a token is never logged with its site
+    with pytest.raises(ConfigError, match="two sites share an s2_token"):
+        _load(
+            tmp_path, ven, SITE.format(n=1, token="a-token-of-sixteen-chars") + SITE.format(n=2, token="a-token-of-sixteen-chars")
+        )
+    with pytest.raises(ConfigError, match="site-1: s2_token must be at least 16 characters"):
+        _load(tmp_path, ven, SITE.format(n=1, token="short"))
+    with pytest.raises(ConfigError, match=r"s2.tls: needs \[tls\]"):
+        _load(tmp_path, ven + "tls = true\n", SITE.format(n=1, token="a-token-of-sixteen-chars"))
+    assert _load(tmp_path, "", SITE.format(n=1, token="a-token-of-sixteen-chars")).s2 is None
