@@ -343,7 +343,7 @@ async def test_a_flood_is_dropped_then_closed_and_the_cem_serves_others(cem: Cem
 
     async with raw_client(cem.url, TOKENS["evse"]) as ws:
         reading = asyncio.create_task(drain(ws))
-        for _ in range(int(2 * S2Settings.max_messages_per_second) + FLOOD_DROPS + 10):
+        for _ in range(20_000):  # until the CEM closes it (200 dropped in a row), whatever the machine's speed
             try:
                 await ws.send("{}")
             except ConnectionClosed:
@@ -351,10 +351,10 @@ async def test_a_flood_is_dropped_then_closed_and_the_cem_serves_others(cem: Cem
         await ws.wait_closed()
         await asyncio.gather(reading, return_exceptions=True)
         assert ws.protocol.close_code == 1008 and "flood" in (ws.protocol.close_reason or "")
-    # the burst answered one by one, then one TEMPORARY_ERROR for all that was dropped
+    # the burst answered one by one; the messages past the rate dropped unread, with one TEMPORARY_ERROR per run of drops
     statuses = [a["status"] for a in answers]
-    assert statuses.count("TEMPORARY_ERROR") == 1 and statuses[-1] == "TEMPORARY_ERROR"
-    assert set(statuses[:-1]) == {"INVALID_DATA"} and len(statuses) <= 2 * S2Settings.max_messages_per_second + 1
+    assert statuses[-1] == "TEMPORARY_ERROR" and set(statuses) == {"INVALID_DATA", "TEMPORARY_ERROR"}
+    assert statuses.count("INVALID_DATA") >= 2 * S2Settings.max_messages_per_second
     assert cem.cem.counters["rate_limited"] >= FLOOD_DROPS
     async with running_rm(cem.url, TOKENS["battery"]) as rm:  # the CEM is unharmed
         assert cem.cem.state("s2-battery", "battery").ready and rm.received.activated.is_set()
@@ -399,7 +399,8 @@ def test_the_s2_section_and_the_pairing_tokens_are_read_and_checked(tmp_path, mo
     from mapping.settings import ConfigError
 
     monkeypatch.setenv("SITE_2_TOKEN", "from-the-environment-0123")
-    ven = '[s2]\nenabled = true\nport = 0\nlookahead = "PT30M"\nmax_messages_per_second = 10\n'
+    fm = '[flexmeasures]\nenabled = true\nurl = "http://127.0.0.1:5000"\nemail = "a@b.mq"\npassword = "x"\n'
+    ven = fm + '[s2]\nenabled = true\nport = 0\nlookahead = "PT30M"\nmax_messages_per_second = 10\n'
     config = _load(tmp_path, ven, SITE.format(n=1, token="a-token-of-sixteen-chars") + SITE.format(n=2, token="env:SITE_2_TOKEN"))
     assert config.s2 is not None and (config.s2.port, config.s2.lookahead, config.s2.max_messages_per_second) == (
         0,
@@ -416,4 +417,6 @@ def test_the_s2_section_and_the_pairing_tokens_are_read_and_checked(tmp_path, mo
         _load(tmp_path, ven, SITE.format(n=1, token="short"))
     with pytest.raises(ConfigError, match=r"s2.tls: needs \[tls\]"):
         _load(tmp_path, ven + "tls = true\n", SITE.format(n=1, token="a-token-of-sixteen-chars"))
-    assert _load(tmp_path, "", SITE.format(n=1, token="a-token-of-sixteen-chars")).s2 is None
+    assert _load(tmp_path, fm, SITE.format(n=1, token="a-token-of-sixteen-chars")).s2 is None
+    with pytest.raises(ConfigError, match=r"s2.enabled: needs \[flexmeasures\]"):
+        _load(tmp_path, "[s2]\nenabled = true\n", SITE.format(n=1, token="a-token-of-sixteen-chars"))

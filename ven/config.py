@@ -486,6 +486,8 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             flex=parse_flex(root.table("flex")),
         )
         config = replace(config, s2=_s2(root.table("s2"), config.tls))
+        if config.s2 is not None and config.flexmeasures is None:
+            raise ConfigError("s2.enabled: needs [flexmeasures] enabled (the schedules the CEM dispatches come from there)")
         if config.xml_signatures and config.tls is None:
             raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
     except ConfigError as exc:

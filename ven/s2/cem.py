@@ -119,7 +119,8 @@ class S2Cem:
             self._ticker = asyncio.create_task(self._tick_forever(), name="s2-cem-tick")
 
     async def stop(self) -> None:
-        """Close every RM connection and stop listening."""
+        """Close every RM connection and stop listening (the closings re-plan nothing: the VEN is stopping)."""
+        self.on_change = None
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
