@@ -420,3 +420,33 @@ def test_the_s2_section_and_the_pairing_tokens_are_read_and_checked(tmp_path, mo
     assert _load(tmp_path, fm, SITE.format(n=1, token="a-token-of-sixteen-chars")).s2 is None
     with pytest.raises(ConfigError, match=r"s2.enabled: needs \[flexmeasures\]"):
         _load(tmp_path, "[s2]\nenabled = true\n", SITE.format(n=1, token="a-token-of-sixteen-chars"))
+
+
+async def test_over_tls_an_rm_pairs_on_wss_with_the_site_vens_certificate(test_pki) -> None:  # noqa: ANN001
+    import ssl
+
+    from certs.tls import server_context
+    from tests.support.s2_rm import SimulatedRm
+
+    # what the VEN process serves with `[s2] tls = true`: the first site VEN's certificate, no client certificate asked
+    context = server_context(replace(test_pki.client("site-a-ecdsa"), require_client_cert=False))
+    server = S2Cem(S2Settings(port=0), SITES, ssl_context=context)
+    await server.start(tick=False)
+    try:
+        trusting = ssl.create_default_context(cafile=str(test_pki.cert("ca")))
+        trusting.check_hostname = False  # a VEN's certificate names the VEN, not this address; its chain is checked
+        from websockets.asyncio.client import connect
+
+        headers = {"Authorization": f"Bearer {TOKENS['battery']}"}
+        async with connect(f"wss://127.0.0.1:{server.port}/", ssl=trusting, additional_headers=headers) as ws:
+            assert ws.protocol.state.name == "OPEN"  # the certificate verifies against the platform's CA
+        with pytest.raises(EOFError):  # plain ws:// is not served: the TLS server drops it
+            async with connect(f"ws://127.0.0.1:{server.port}/", additional_headers=headers, open_timeout=5):
+                pass
+        # an s2-python RM (which checks no certificate when told so) pairs and is described over wss://
+        rm = SimulatedRm(f"wss://127.0.0.1:{server.port}/", TOKENS["battery"])
+        rm.verify = False
+        async with running_rm(rm.url, rm.token, again=rm):
+            assert server.state("s2-battery", "battery").ready
+    finally:
+        await server.stop()

@@ -197,6 +197,8 @@ class SimulatedRm:
         self.url, self.token, self.control = url, token, control
         self.power_w, self.soc, self.reserve = power_w, soc, reserve
         self.reject = False
+        #: check the CEM's certificate on wss:// (s2-python checks it against the system's CAs only)
+        self.verify = True
         self.received = Received()
         self.frbc = _Frbc(self)
         self.resource_id = uuid.uuid4()
@@ -224,7 +226,7 @@ class SimulatedRm:
             ),
             control_types=[control],
         )
-        self._medium = WebsocketClientMedium(url=self.url, bearer_token=self.token)
+        self._medium = WebsocketClientMedium(url=self.url, verify_certificate=self.verify, bearer_token=self.token)
         await self._medium.connect()
         self._connection = S2AsyncConnection(medium=self._medium)
         handler.register_handlers(self._connection)
