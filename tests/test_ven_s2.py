@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import generate_latest
 from s2python.connection.async_.medium.s2_medium import MediumCouldNotConnectError
 from websockets.exceptions import ConnectionClosed
 
@@ -35,9 +36,11 @@ from mapping.s2 import (
     soc_percent_from_rm,
     soc_targets_from_rm,
 )
+from observability.tally import Tally
 from tests.support.eventually import eventually
 from tests.support.s2_rm import answer, raw_client, running_rm
 from ven.config import S2Settings, SiteConfig
+from ven.metrics import ven_registry
 from ven.s2.cem import S2Cem
 from ven.s2.session import FLOOD_DROPS
 
@@ -180,6 +183,13 @@ async def test_a_battery_gets_one_instruction_per_quarter_hour_drawing_what_the_
         await cem.cem.dispatch("s2-battery", "battery", start, schedule)
         await cem.cem.tick()
         assert len(rm.received.frbc) == 4 and cem.cem.counters["sent"] == 4
+        await eventually(lambda: cem.cem.counters["accepted"] == 4, "the fourth ReceptionStatus")
+        exposed = generate_latest(ven_registry(Tally(), lambda: {"cem": cem.cem})).decode()
+        assert 'cariflex_ven_s2_messages_total{kind="sent"} 4.0' in exposed
+        assert 'cariflex_ven_s2_messages_total{kind="accepted"} 4.0' in exposed
+        assert 'cariflex_ven_s2_connected{device="battery",site="s2-battery"} 1.0' in exposed
+        assert 'cariflex_ven_s2_connected{device="pv",site="s2-pv"} 0.0' in exposed
+        assert 'cariflex_ven_device_following{device="battery",site="s2-battery"} 1.0' in exposed
 
 
 async def test_a_new_plan_revokes_what_changed_and_sends_its_replacement(cem: Cem) -> None:
