@@ -460,3 +460,13 @@ async def test_over_tls_an_rm_pairs_on_wss_with_the_site_vens_certificate(test_p
             assert server.state("s2-battery", "battery").ready
     finally:
         await server.stop()
+
+
+async def test_a_device_whose_rm_never_connects_counts_as_not_following_after_the_timeout(cem: Cem) -> None:
+    await cem.cem.dispatch("s2-evse", "evse", floor_slot(cem.clock.now), [3.0])
+    await cem.cem.tick()
+    assert cem.cem.following("s2-evse", "evse") is None and not cem.changed  # it still may
+    cem.clock.now += cem.cem.settings.reception_timeout + timedelta(seconds=1)
+    await cem.cem.tick()
+    assert cem.cem.following("s2-evse", "evse") is False and cem.changed == ["s2-evse"]
+    assert "has not connected" in cem.cem.state("s2-evse", "evse").why

@@ -72,6 +72,9 @@ class DeviceState:
     awaiting: dict[uuid.UUID, tuple[Step, datetime]] = field(default_factory=dict)
     failing: bool = False
     why: str = ""
+    #: the plan's steps and what they were made from (made again only when that changes, not every tick)
+    plan: list[Step] = field(default_factory=list)
+    plan_of: tuple = ()
 
 
 class S2Cem:
@@ -265,6 +268,13 @@ class S2Cem:
     # --- instructions -----------------------------------------------------------------------
 
     def _plan(self, state: DeviceState) -> list[Step]:
+        frbc = (state.frbc.actuator_id, state.frbc.modes) if state.frbc is not None else None
+        made_of = (state.schedule, state.control_type, frbc, state.pebc)
+        if made_of != state.plan_of:
+            state.plan, state.plan_of = self._make_plan(state), made_of
+        return state.plan
+
+    def _make_plan(self, state: DeviceState) -> list[Step]:
         if state.schedule is None:
             return []
         start, values = state.schedule
@@ -286,7 +296,8 @@ class S2Cem:
         if session is None or not state.ready or state.control_type not in (FRBC, PEBC):
             return 0
         now = self.clock()
-        plan = self._plan(state)
+        # only the steps the RM may hold now: what it holds was due when sent, so nothing outside them is held
+        plan = due(self._plan(state), now, self.settings.lookahead)
         revoke, send = changes(state.held, plan, now)
         pebc = state.control_type == PEBC
         for old in revoke:

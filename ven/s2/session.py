@@ -155,6 +155,11 @@ class RmSession:
             if state.control_type != FRBC:
                 await self._refuse(message, ReceptionStatusValues.INVALID_CONTENT, f"control type is {state.control_type}")
                 return
+            if not message.actuators or not all(mode.elements for a in message.actuators for mode in a.operation_modes):
+                await self._refuse(message, ReceptionStatusValues.INVALID_CONTENT, "an actuator with operation modes is needed")
+                return
+            if len(message.actuators) > 1:
+                log.warning("%s: %d actuators described; only the first is instructed", self.name, len(message.actuators))
             device = codec.frbc_device(message, state.frbc)
             if not usable_modes(device):
                 await self._refuse(message, ReceptionStatusValues.INVALID_CONTENT, "no operation mode a schedule may use")
