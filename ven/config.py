@@ -27,7 +27,7 @@ DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
 DEFAULT_SITES = CONFIG_DIR / "sites.toml"
 TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
 #: the top-level tables of ven.toml
-SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls", "metrics"}
+SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls", "metrics", "s2"}
 SECTIONS |= {"flex"}
 
 
@@ -80,6 +80,8 @@ class SiteConfig:
     flex: FlexSettings = FlexSettings()
     #: where the site's meter readings come from: "mqtt" (the platform's IoT layer) or "flexmeasures"
     telemetry: str = "mqtt"
+    #: the pairing token its device's S2 Resource Manager presents (None: the device is not dispatched over S2)
+    s2_token: str | None = field(default=None, repr=False)
 
     @cached_property
     def device(self) -> Device | None:
@@ -151,6 +153,30 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class S2Settings:
+    """The S2 CEM the sites' Resource Managers connect to over WebSocket (docs/ven.md, "S2 dispatch")."""
+
+    host: str = "127.0.0.1"
+    #: 0: any free port (the process logs the one it got)
+    port: int = 8765
+    #: serve wss:// with the [tls] certificate of the first site's VEN (RMs authenticate with their token)
+    tls: bool = False
+    #: an S2 message larger than this is answered INVALID_DATA and not read
+    max_message_bytes: int = 64 * 1024
+    #: a frame larger than this closes the connection (1009): the bound on what one RM can make the VEN hold
+    max_frame_bytes: int = 1024 * 1024
+    #: messages per second one RM may send (burst: twice as many); past that they are dropped, and a
+    #: connection that keeps flooding is closed (1008)
+    max_messages_per_second: float = 50.0
+    #: how far ahead of their execution time instructions are sent (the one in force is always sent)
+    lookahead: timedelta = timedelta(hours=1)
+    #: an instruction with no ReceptionStatus within this counts as not followed
+    reception_timeout: timedelta = timedelta(seconds=30)
+    #: an RM that has not completed the handshake within this is disconnected
+    handshake_timeout: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
 class VenConfig:
     """What a `cariflex ven` process needs."""
 
@@ -177,6 +203,8 @@ class VenConfig:
     push: PushSettings | None = None
     #: the rolling plan and what each program's signals ask (docs/flexmeasures.md)
     flex: FlexSettings = FlexSettings()
+    #: None: no S2 CEM (devices get MQTT setpoints only)
+    s2: S2Settings | None = None
 
 
 def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -242,6 +270,7 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 "asset",
                 "opt",
                 "telemetry",
+                "s2_token",
             }
         )
         name = site.string("name")
@@ -271,11 +300,18 @@ def parse_sites(data: Mapping[str, Any], environ: Mapping[str, str], default_opt
                 export_kva=export_kva,
                 opt=_opt_policy(site.table("opt"), default_opt),
                 telemetry=telemetry,
+                s2_token=site.string("s2_token") if "s2_token" in site.data else None,
             )
         )
     names = [s.name for s in sites]
     if len(set(names)) != len(names):
         raise ConfigError("sites: two sites share a name")
+    tokens = [s.s2_token for s in sites if s.s2_token]
+    if len(set(tokens)) != len(tokens):
+        raise ConfigError("sites: two sites share an s2_token (each device's Resource Manager needs its own)")
+    short = [s.name for s in sites if s.s2_token is not None and len(s.s2_token) < 16]
+    if short:
+        raise ConfigError(f"sites: {', '.join(short)}: s2_token must be at least 16 characters (a guessable token pairs anyone)")
     return tuple(sites)
 
 
@@ -368,6 +404,46 @@ def _curtailment(table: Table) -> CurtailmentSettings:
     return CurtailmentSettings(default, programs, max_hold, coverage / 100, history)
 
 
+S2_KEYS = {
+    "enabled",
+    "host",
+    "port",
+    "tls",
+    "max_message_bytes",
+    "max_frame_bytes",
+    "max_messages_per_second",
+    "lookahead",
+    "reception_timeout",
+    "handshake_timeout",
+}
+
+
+def _s2(table: Table, tls: TlsSettings | None) -> S2Settings | None:
+    """`[s2] enabled = true` and where the CEM listens."""
+    table.reject_unknown(S2_KEYS)
+    if not table.boolean("enabled", False):
+        return None
+    rate = table.data.get("max_messages_per_second", S2Settings.max_messages_per_second)
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
+        raise ConfigError(f"{table.path}.max_messages_per_second: expected a positive number, got {rate!r}")
+    settings = S2Settings(
+        host=table.string("host", S2Settings.host),
+        port=table.integer("port", S2Settings.port, 0, 65535),
+        tls=table.boolean("tls", False),
+        max_message_bytes=table.integer("max_message_bytes", S2Settings.max_message_bytes, 1024),
+        max_frame_bytes=table.integer("max_frame_bytes", S2Settings.max_frame_bytes, 1024),
+        max_messages_per_second=float(rate),
+        lookahead=table.duration("lookahead", "PT1H"),
+        reception_timeout=table.positive_duration("reception_timeout", "PT30S"),
+        handshake_timeout=table.positive_duration("handshake_timeout", "PT30S"),
+    )
+    if settings.tls and tls is None:
+        raise ConfigError(f"{table.path}.tls: needs [tls] (the CEM serves the first site's VEN certificate)")
+    if settings.max_frame_bytes < settings.max_message_bytes:
+        raise ConfigError(f"{table.path}.max_frame_bytes: must be at least max_message_bytes")
+    return settings
+
+
 def _report_profile(table: Table) -> ReportProfile:
     value = table.string("profile", ReportProfile.STANDARD.value)
     try:
@@ -409,6 +485,9 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             push=_push(vtn),
             flex=parse_flex(root.table("flex")),
         )
+        config = replace(config, s2=_s2(root.table("s2"), config.tls))
+        if config.s2 is not None and config.flexmeasures is None:
+            raise ConfigError("s2.enabled: needs [flexmeasures] enabled (the schedules the CEM dispatches come from there)")
         if config.xml_signatures and config.tls is None:
             raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
     except ConfigError as exc:

@@ -105,11 +105,47 @@ class VenParts(Collector):
             "cariflex_ven_flexmeasures_pending_sites", "sites whose constraints wait for FlexMeasures (retrying)", pending
         )
         yield from _mqtt_families(parts.get("mqtt"))
-        yield from _dispatch_families(parts.get("dispatcher"))
+        yield from _dispatch_families(parts.get("dispatcher"), parts.get("cem"))
+        yield from _s2_families(parts.get("cem"))
         yield from _tracking_families(parts.get("tracking"))
 
 
-def _dispatch_families(dispatcher: Any) -> Iterator[Metric]:
+#: what the S2 CEM counts (ven/s2/cem.py, session.py)
+S2_COUNTS = (
+    "sent",
+    "accepted",
+    "refused",
+    "revoked",
+    "aborted",
+    "unanswered",
+    "invalid",
+    "rate_limited",
+    "unpaired",
+    "connections",
+    "disconnections",
+)
+
+
+def _s2_families(cem: Any) -> Iterator[Metric]:
+    messages = CounterMetricFamily(
+        "cariflex_ven_s2_messages",
+        "S2 dispatch: instructions sent, accepted, refused (ReceptionStatus not OK), revoked, aborted (REJECTED or ABORTED), "
+        "unanswered; RM messages refused as invalid or dropped for the rate bound; connections refused unpaired, made, lost",
+        labels=("kind",),
+    )
+    counted = cem.counters if cem is not None else {}
+    for kind in S2_COUNTS:
+        messages.add_metric([kind], counted.get(kind, 0))
+    yield messages
+    connected = gauge(
+        "cariflex_ven_s2_connected", "1 while the device's S2 RM is connected and described", labels=("site", "device")
+    )
+    for key, state in list(cem.devices.items()) if cem is not None else []:
+        connected.add_metric([key.site, key.kind], int(state.session is not None and state.ready))
+    yield connected
+
+
+def _dispatch_families(dispatcher: Any, cem: Any = None) -> Iterator[Metric]:
     messages = CounterMetricFamily(
         "cariflex_ven_dispatch_messages",
         "device schedules sent as MQTT setpoints and their answers: published, accepted, rejected, no_ack (none within "
@@ -128,6 +164,9 @@ def _dispatch_families(dispatcher: Any) -> Iterator[Metric]:
     for site, kind in list(dispatcher.devices) if dispatcher is not None else []:
         state = dispatcher.following(site, kind)
         following.add_metric([site, kind], -1 if state is None else int(state))
+    for key in list(cem.devices) if cem is not None else []:  # the devices dispatched over S2
+        state = cem.following(key.site, key.kind)
+        following.add_metric([key.site, key.kind], -1 if state is None else int(state))
     yield following
 
 

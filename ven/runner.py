@@ -3,7 +3,8 @@
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass, field
+import ssl
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import aiohttp
@@ -11,10 +12,12 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from certs.settings import for_ven
-from certs.tls import client_context
+from certs.tls import client_context, server_context
 from certs.xmlsig import Signer
 from mapping.dispatch import new_setpoints
+from mapping.flex.devices import Device
 from mapping.flex.unmet import Window
+from mapping.s2 import device_from_rm, soc_percent_from_rm, soc_targets_from_rm
 from observability.http import add_ops_routes
 from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
@@ -26,6 +29,7 @@ from ven.flexmeasures.link import FlexMeasuresConnection, connect, flexmeasures_
 from ven.flexmeasures.telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SaysWhatIsUnmet, SiteRoutedSource, TelemetrySource
 from ven.push_server import PushEndpoint
+from ven.s2.cem import S2Cem
 from ven.site import Site
 from ven.store import VenStore
 from ven.telemetry_mqtt import MqttTelemetrySource
@@ -56,6 +60,8 @@ class VenProcess:
     dispatcher: MqttDispatcher | None = None
     #: scheduled versus actual (sites scheduled with FlexMeasures): what each plan asked, against the meters
     tracking: DispatchLedger | None = None
+    #: the S2 CEM the paired devices' Resource Managers connect to ([s2] enabled and FlexMeasures)
+    cem: S2Cem | None = None
     #: this process's metric counts, shared by its sites (GET /metrics on the [metrics] listener)
     tally: Tally = field(default_factory=Tally)
     #: the operations listener's bound port (None: no listener)
@@ -114,14 +120,22 @@ class VenProcess:
             self._tasks.append(asyncio.create_task(self._run_after(ven, delay), name=f"ven:{site_config.name}"))
         if isinstance(self.hooks, SaysWhatIsUnmet):
             self.hooks.on_unmet = self._unmet
-        if built is not None and self._mqtt is not None:
-            # the sites whose meters speak MQTT get their device's schedule as setpoints on the same broker
-            self.dispatcher = MqttDispatcher(self._mqtt.settings, self._mqtt.sites)
-            await self.dispatcher.start()
-            built.device_following = self._device_following
+        if built is not None and (self._mqtt is not None or self.config.s2 is not None):
             # a device that stops (or starts again) following: re-plan, so the VTN hears which events stand
             sites = {site.name: site for site in self.config.sites}
-            self.dispatcher.on_change = lambda name: built.reapply(sites[name])
+            if self._mqtt is not None:
+                # the sites whose meters speak MQTT get their device's schedule as setpoints on the same broker
+                self.dispatcher = MqttDispatcher(self._mqtt.settings, self._mqtt.sites)
+                await self.dispatcher.start()
+                self.dispatcher.on_change = lambda name: built.reapply(sites[name])
+            if self.config.s2 is not None:
+                # devices paired over S2 get their schedule as S2 instructions instead
+                self.cem = S2Cem(self.config.s2, self.config.sites, self._s2_tls())
+                await self.cem.start()
+                self.cem.on_change = lambda name: built.reapply(sites[name])
+                built.device_of = self._device_of
+                built.soc_minima_of = self._soc_minima_of
+            built.device_following = self._device_following
         if built is not None:
             await built.resume(self.config.sites)  # the held events, re-applied once their VENs can say what is unmet
             replan = built.replan(self.config.sites, self.config.flex.replan_every)
@@ -153,6 +167,7 @@ class VenProcess:
             "mqtt": self._mqtt,
             "dispatcher": self.dispatcher,
             "tracking": self.tracking,
+            "cem": self.cem,
             "store": self._store,
         }
 
@@ -184,6 +199,10 @@ class VenProcess:
         await self.vens[site.name].opt_out_unmet(unmet, why)
 
     def _soc_percent(self, site: SiteConfig, at: datetime) -> float | None:
+        state = self.cem.state(site.name, str(site.asset.get("kind", ""))) if self.cem is not None else None
+        reported = soc_percent_from_rm(state.frbc) if state is not None else None
+        if reported is not None:  # what the device's RM says, over what the meter layer last published
+            return reported
         return self.source.reading(site, ASSET_SOC, at) if self.source is not None else None
 
     def _link_for(self, ven_name: str) -> VtnLink:
@@ -220,13 +239,36 @@ class VenProcess:
             return next(iter(sources.values()))
         return SiteRoutedSource(routed, ConfiguredSource()) if routed else ConfiguredSource()
 
+    def _s2_tls(self) -> ssl.SSLContext | None:
+        """wss:// with the first site's VEN certificate when [s2] tls is set; RMs present a token, not a certificate."""
+        if self.config.s2 is None or not self.config.s2.tls or self.config.tls is None or not self.config.sites:
+            return None
+        settings = for_ven(self.config.tls, self.config.sites[0].ven_name)
+        return server_context(replace(settings, require_client_cert=False))
+
+    def _device_of(self, site: SiteConfig) -> Device | None:
+        """The site's device as its paired RM describes it (sites.toml where the RM says nothing)."""
+        state = self.cem.state(site.name, str(site.asset.get("kind", ""))) if self.cem is not None else None
+        device = site.device
+        return device_from_rm(device, state.frbc) if device is not None and state is not None else device
+
+    def _soc_minima_of(self, site: SiteConfig, device: Device) -> list[tuple[datetime, float]]:
+        """The fill level targets the site's paired RM reported, as kWh to hold at least."""
+        state = self.cem.state(site.name, device.kind) if self.cem is not None else None
+        return soc_targets_from_rm(state.frbc, device.capacity_kwh) if state is not None else []
+
     async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
-        """Keep a site's new plan (scheduled versus actual) and send its device schedule to its device (MQTT
-        setpoints) when its meter speaks MQTT."""
+        """Keep a site's new plan (scheduled versus actual) and send its device schedule to its device: S2
+        instructions when its RM is paired, else MQTT setpoints when its meter speaks MQTT."""
         kind = site.asset.get("kind")
         setpoints = new_setpoints(site.name, datetime.now(UTC), outcome.start, outcome.schedule_kw)
         if self.tracking is not None:
             self.tracking.record_site(site.name, setpoints.schedule_id, setpoints.issued, outcome.start, outcome.site_kw)
+        if self.cem is not None and kind and self.cem.paired(site.name, str(kind)):
+            await self.cem.dispatch(site.name, str(kind), outcome.start, outcome.schedule_kw)
+            if self.tracking is not None:
+                self.tracking.record_device(site.name, str(kind), setpoints)
+            return
         if self.dispatcher is None or site.name not in self.dispatcher.sites or not kind:
             return
         await self.dispatcher.dispatch(site.name, str(kind), setpoints)
@@ -238,6 +280,8 @@ class VenProcess:
 
     def _device_following(self, site: SiteConfig) -> bool | None:
         kind = site.asset.get("kind")
+        if self.cem is not None and kind and self.cem.paired(site.name, str(kind)):
+            return self.cem.following(site.name, str(kind))
         return self.dispatcher.following(site.name, str(kind)) if self.dispatcher is not None and kind else None
 
     @staticmethod
@@ -268,6 +312,8 @@ class VenProcess:
             await self._mqtt.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
+        if self.cem is not None:
+            await self.cem.stop()
         if self._flexmeasures is not None:
             await self._flexmeasures.client.close()
 

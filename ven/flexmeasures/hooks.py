@@ -32,7 +32,7 @@ from mapping.flex.constraints import (
     SiteFacts,
     event_constraints,
 )
-from mapping.flex.devices import STORAGE_KINDS, flex_model, missed_departures
+from mapping.flex.devices import STORAGE_KINDS, Device, flex_model, missed_departures
 from mapping.flex.flexmeasures import DSO_SENSORS, quantity, request_commitments, sensor_values, soc_points, trigger_segments
 from mapping.flex.forecast import household_series
 from mapping.flex.unmet import Window, breached_windows
@@ -118,6 +118,11 @@ class FlexMeasuresHooks:
         self.on_schedule: Callable[[SiteConfig, ScheduleOutcome], Awaitable[None]] | None = None
         #: whether the site's device follows what it is sent (False: it rejected or ignored it; None: unknown)
         self.device_following: Callable[[SiteConfig], bool | None] | None = None
+        #: the site's device as its S2 Resource Manager describes it, in place of sites.toml (set by the VEN
+        #: process when an RM is paired; None: the configuration)
+        self.device_of: Callable[[SiteConfig], Device | None] | None = None
+        #: the fill levels (time, kWh) the site's RM asks its storage to hold at least (its fill level targets)
+        self.soc_minima_of: Callable[[SiteConfig, Device], list[tuple[datetime, float]]] | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -321,7 +326,7 @@ class FlexMeasuresHooks:
     async def _schedule(
         self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
     ) -> ScheduleOutcome:
-        device = site.device
+        device = (self.device_of(site) if self.device_of is not None else None) or site.device
         assert device is not None  # provisioned sites have a device (provision skips the others)
         soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
@@ -337,6 +342,10 @@ class FlexMeasuresHooks:
         targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]
         if targets and device.kind in STORAGE_KINDS:
             model["soc-targets"] = soc_points(targets)
+        if self.soc_minima_of is not None and device.kind in STORAGE_KINDS:
+            asked = [Segment(at, at, kwh) for at, kwh in self.soc_minima_of(site, device) if start < at <= end]
+            if asked:  # added to the device's own minima (an EV's departure): FlexMeasures keeps every one
+                model["soc-minima"] = list(model.get("soc-minima", [])) + soc_points(asked)
         # export is worth the site's feed-in tariff, never the import price (0 without a feed-in contract); a
         # fixed price is only accepted in a trigger, not in the stored flex-context
         context: dict[str, Any] = {"production-price": quantity(site.opt.feed_in_price_per_kwh, "EUR/kWh")}
