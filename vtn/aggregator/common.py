@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from mapping.flexready.sites import Portfolio
+from mapping.flexready.scope import Scope
+from mapping.flexready.sites import Portfolio, Unknown
 from mapping.refusal import Refused
 from vtn.admin.events import EventRefused
 from vtn.auth.http import AuthFailed, bearer_grant, problem, require_scope
@@ -15,6 +16,7 @@ from vtn.curtailment.settings import Settlement
 from vtn.dso.openadr3.common import Conflict, NotFound
 from vtn.lifecycle import Lifecycle
 from vtn.site_registry import delivery_points_by_ven
+from vtn.store import portfolio_repository as portfolio_repo
 
 BASE = "/flexready/v1"
 AUDIENCE = "cariflex-aggregator"
@@ -35,6 +37,14 @@ class AggregatorApi:
     def contracts(self) -> dict[str, float]:
         """Site → the kW its subscription allows (what shares of the contract mean)."""
         return {site: self.portfolio.max_kw(site) for site in self.portfolio.sites}
+
+    async def scope(self, grant: Grant) -> Scope:
+        """The client's permission filter (its portfolio), read afresh for each request."""
+        return await self.ctx.store.call(portfolio_repo.scope, grant.client_id)
+
+    def held(self, scope: Scope) -> Portfolio:
+        """The configured sites and groups the client holds now: all that its requests may name."""
+        return scope.restrict(self.portfolio, self.ctx.now())
 
     @property
     def settlement(self) -> Settlement:
@@ -58,6 +68,8 @@ def endpoint(api: AggregatorApi, handler: Handler) -> Callable[[web.Request], Aw
             if exc.status == 401:  # RFC 6750 §3
                 answer.headers["WWW-Authenticate"] = f'Bearer realm="{AUDIENCE}"'
             return answer
+        except Unknown as exc:  # not there or not this client's: the same answer (no leak)
+            return problem(404, str(exc), field=exc.field)
         except Refused as exc:
             return problem(400, str(exc), field=exc.field)
         except NotFound as exc:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping.flexready.acks import Response
+from mapping.flexready.scope import Scope
 from mapping.oadr.model import OptType
 from vtn.store import models as db
 from vtn.store.aggregator_models import AggregatorRequest
@@ -96,9 +97,10 @@ def update_request(
     return _stored(row)
 
 
-def registered_sites(session: Session, names: list[str]) -> set[str]:
-    """The names among `names` whose VEN holds a registration (one query)."""
-    query = select(db.Ven.ven_name).where(db.Ven.ven_name.in_(names), db.Ven.registration_id.is_not(None))
+def registered_sites(session: Session, scope: Scope, names: list[str], now: datetime) -> set[str]:
+    """The names among `names` that the client holds at `now` and whose VEN holds a registration (one query)."""
+    held = [name for name in names if name in scope.sites_at(now)]
+    query = select(db.Ven.ven_name).where(db.Ven.ven_name.in_(held), db.Ven.registration_id.is_not(None))
     return {name for name in session.scalars(query) if name is not None}
 
 
@@ -121,3 +123,13 @@ def opted_out(session: Session, event_id: str, ven_id: str) -> str | None:
         .limit(1)
     )
     return row.opt_reason if row is not None and row.opt_type == OptType.OPT_OUT else None
+
+
+def requests_on(session: Session, client_id: str, site: str, kind: str | None = None) -> list[StoredRequest]:
+    """A client's live (not cancelled) orders and series with a placement on `site`, oldest first."""
+    query = select(AggregatorRequest).where(AggregatorRequest.client_id == client_id, AggregatorRequest.cancelled.is_(False))
+    if kind is not None:
+        query = query.where(AggregatorRequest.kind == kind)
+    rows = session.scalars(query.order_by(AggregatorRequest.created_at, AggregatorRequest.request_id))
+    # placements are JSON: filtered here, not in SQL (a client has few live requests on one site)
+    return [s for s in map(_stored, rows) if any(p.get("site") == site for p in s.placements)]
