@@ -1,7 +1,8 @@
 """Portfolios over real HTTP against a running VTN, on SQLite and PostgreSQL: an aggregator sees and
 addresses only the sites it holds (another's site is a 404 exactly like a site that does not exist); a
 dated switch ends the old owner's open orders at the switch and is audited; a newer series replaces an
-older one for the same site and item (its remaining intervals end where the newer one begins)."""
+older one for the same site and item (its remaining intervals end where the newer one begins); operators
+manage portfolios in the UI, viewers only read them."""
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from mapping.flexready.clock import utc_text
 from mapping.grid import floor_slot
 from tests.support.aggregator import aggregator_config, connect, hold
+from tests.support.ui import add_user, hidden, login
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
 from vtn.aggregator import portfolio
 from vtn.store import portfolio_repository as portfolio_repo
@@ -128,3 +130,33 @@ async def test_a_newer_series_replaces_the_older_one_for_the_same_site_and_item(
     assert (await agg.call("POST", "/series", again))[0] == 201
     old, _ = await vtn.ctx.store.call(repo.load_event, first["sites"][0]["event_id"])
     assert old.cancelled
+
+
+async def test_operators_manage_portfolios_in_the_ui_and_viewers_only_read(vtn):
+    await add_user(vtn.admin_store, "olga", "operator")
+    await add_user(vtn.admin_store, "vic", "viewer")
+    operator = await login(vtn.base_url, "olga")
+    viewer = await login(vtn.base_url, "vic")
+    try:
+        async with operator.get(f"{vtn.base_url}/ui/portfolios") as page:
+            html = await page.text()
+            assert page.status == 200 and "No site in any portfolio yet." in html
+        form = {"csrf": hidden(html, "csrf"), "client_id": "agg-9", "site": "site-b", "action": "assign", "at": ""}
+        async with operator.post(f"{vtn.base_url}/ui/portfolios", data=form) as reply:
+            assert reply.status == 200 and "site-b given to agg-9" in await reply.text()
+        holdings = await vtn.ctx.store.call(portfolio_repo.holdings, "agg-9")
+        assert [(h.site, h.since, h.until) for h in holdings] == [("site-b", floor_slot(vtn.ctx.now()), None)]
+        entry = (await vtn.ctx.store.call(ui_repo.audit_log))[0]
+        assert (entry["username"], entry["action"], entry["detail"]["client_id"]) == ("olga", "portfolio_assign", "agg-9")
+        async with operator.post(f"{vtn.base_url}/ui/portfolios", data={**form, "site": "site-zz"}) as reply:
+            assert reply.status == 400 and (await reply.text()).startswith("site:")
+        async with operator.post(f"{vtn.base_url}/ui/portfolios", data={**form, "at": "tomorrow"}) as reply:
+            assert reply.status == 400 and (await reply.text()).startswith("at:")
+        async with viewer.get(f"{vtn.base_url}/ui/portfolios") as page:
+            html = await page.text()
+            assert "agg-9" in html and 'id="portfolio-change"' not in html
+        async with viewer.post(f"{vtn.base_url}/ui/portfolios", data={**form, "csrf": hidden(html, "csrf")}) as reply:
+            assert reply.status == 403
+    finally:
+        await operator.close()
+        await viewer.close()

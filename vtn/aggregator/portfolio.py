@@ -10,6 +10,8 @@ from mapping.flexready.scope import Holding
 from mapping.grid import is_on_grid
 from mapping.oadr import model as m
 from vtn.aggregator.ending import end_requests_on
+from vtn.config import VtnConfig
+from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import Tx
 from vtn.store import portfolio_repository as portfolio_repo
 from vtn.store.portfolio_repository import SwitchRefused
@@ -22,6 +24,12 @@ class Change:
 
     ended: Holding | None
     events: tuple[m.Event, ...] = ()
+
+
+def configured_sites(config: VtnConfig) -> set[str]:
+    """The sites the aggregator API addresses under this configuration (what a portfolio may hold)."""
+    groups = {**config.groups, **config.dso.zones}
+    return set(config.aggregator.portfolio(groups, contracted_kw_by_ven(config.ui.sites_file)).sites)
 
 
 def _check_instant(at: datetime) -> None:

@@ -15,9 +15,7 @@ from typing import Any
 from mapping.grid import floor_slot
 from mapping.oadr.timefmt import format_datetime, parse_datetime
 from vtn.aggregator import portfolio
-from vtn.config import VtnConfig
 from vtn.context import utc_now
-from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import portfolio_repository as portfolio_repo
 from vtn.store.portfolio_repository import SwitchRefused
 
@@ -46,12 +44,6 @@ def register(actions: Any, config_args: Any, store_of: Any) -> None:
     listing.set_defaults(run=lambda args: _list(args, store_of))
 
 
-def configured_sites(config: VtnConfig) -> set[str]:
-    """The sites the aggregator API addresses under this configuration (what a portfolio may hold)."""
-    groups = {**config.groups, **config.dso.zones}
-    return set(config.aggregator.portfolio(groups, contracted_kw_by_ven(config.ui.sites_file)).sites)
-
-
 def _instant(text: str | None) -> datetime:
     return parse_datetime(text) if text else floor_slot(utc_now())
 
@@ -64,7 +56,7 @@ def _change(args: argparse.Namespace, store_of: Any, change: Any) -> int:
         return 2
     actor = f"cli:{args.actor or getpass.getuser()}"
     with store_of(args) as (config, store):
-        unknown = sorted(set(args.sites) - configured_sites(config))
+        unknown = sorted(set(args.sites) - portfolio.configured_sites(config))
         if unknown:
             print(f"error: SITE: not a site of the aggregator API: {' '.join(unknown)}", file=sys.stderr)
             return 2
