@@ -2,7 +2,8 @@
 
 Every route but the token endpoint and the OpenAPI document needs a bearer token with the
 `flexready` scope, issued to an aggregator client (`cariflex aggregator client add NAME`); an
-aggregator sees and changes only its own orders and series.
+aggregator sees and changes only its own orders and series, and addresses only the sites of its
+portfolio. Its webhook subscriptions are notified by a background loop (`notices.OrderNotifier`).
 """
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from mapping.settings import ConfigError
-from vtn.aggregator import handlers
+from vtn.aggregator import handlers, notices
 from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, AggregatorApi, endpoint
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.throttle import client_address
@@ -25,6 +26,8 @@ from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+#: the app's order notifier (tests reach it here)
+NOTIFIER_KEY = web.AppKey("aggregator_notifier", notices.OrderNotifier)
 
 
 def _token(api: AggregatorApi) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -82,4 +85,12 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     r.add_get(f"{BASE}/series", endpoint(api, handlers.list_series))
     r.add_get(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.get_series))
     r.add_delete(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.delete_series))
+    r.add_post(f"{BASE}/subscriptions", endpoint(api, notices.post_subscription))
+    r.add_get(f"{BASE}/subscriptions", endpoint(api, notices.list_subscriptions))
+    r.add_get(f"{BASE}/subscriptions/{{subscription_id}}", endpoint(api, notices.get_subscription))
+    r.add_delete(f"{BASE}/subscriptions/{{subscription_id}}", endpoint(api, notices.delete_subscription))
+    notifier = notices.OrderNotifier(api)
+    app[NOTIFIER_KEY] = notifier
+    app.on_startup.append(notifier.start)
+    app.on_cleanup.append(notifier.stop)  # before the store closes (registered earlier), as the DSO API's
     r.add_route("*", f"{BASE}/{{tail:.*}}", _no_route)  # last: a JSON problem, not aiohttp's text page

@@ -25,6 +25,10 @@ class AggregatorRequest(Base):
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: what the client's webhooks were last told about it (`mapping.flexready.notices.snapshot`); None: nothing yet
+    notified: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: nothing more will change: the notifier stops looking at it
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AggregatorHolding(Base):
@@ -38,6 +42,19 @@ class AggregatorHolding(Base):
     site: Mapped[str] = mapped_column(String(128))
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AggregatorSubscription(Base):
+    """A client's webhook: the URL its notifications go to, which ones, and the secret that signs them
+    (kept in clear: the VTN computes HMACs with it; shown to the client once, at creation)."""
+
+    __tablename__ = "aggregator_subscription"
+    subscription_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(128), index=True)
+    callback_url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # The API reads one client's holdings on every request; a switch reads one site's.

@@ -12,7 +12,7 @@ from mapping.flexready.acks import Response
 from mapping.flexready.scope import Scope
 from mapping.oadr.model import OptType
 from vtn.store import models as db
-from vtn.store.aggregator_models import AggregatorRequest
+from vtn.store.aggregator_models import AggregatorRequest, AggregatorSubscription
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,20 @@ class StoredRequest:
     cancelled: bool
     created_at: datetime
     modified_at: datetime
+    #: what its webhooks were last told (None: nothing yet)
+    notified: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A client's webhook subscription."""
+
+    subscription_id: str
+    client_id: str
+    callback_url: str
+    events: tuple[str, ...]
+    secret: str
+    created_at: datetime
 
 
 def _stored(row: AggregatorRequest) -> StoredRequest:
@@ -39,6 +53,7 @@ def _stored(row: AggregatorRequest) -> StoredRequest:
         row.cancelled,
         row.created_at,
         row.modified_at,
+        dict(row.notified) if row.notified is not None else None,
     )
 
 
@@ -133,3 +148,72 @@ def requests_on(session: Session, client_id: str, site: str, kind: str | None = 
     rows = session.scalars(query.order_by(AggregatorRequest.created_at, AggregatorRequest.request_id))
     # placements are JSON: filtered here, not in SQL (a client has few live requests on one site)
     return [s for s in map(_stored, rows) if any(p.get("site") == site for p in s.placements)]
+
+
+def _subscription(row: AggregatorSubscription) -> Subscription:
+    return Subscription(row.subscription_id, row.client_id, row.callback_url, tuple(row.events), row.secret, row.created_at)
+
+
+def add_subscription(
+    session: Session, client_id: str, subscription_id: str, callback_url: str, events: tuple[str, ...], secret: str, now: datetime
+) -> Subscription:
+    """Store a new webhook subscription."""
+    row = AggregatorSubscription(
+        subscription_id=subscription_id,
+        client_id=client_id,
+        callback_url=callback_url,
+        events=list(events),
+        secret=secret,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return _subscription(row)
+
+
+def subscriptions(session: Session, client_id: str | None = None) -> list[Subscription]:
+    """One client's subscriptions (None: every client's), oldest first."""
+    query = select(AggregatorSubscription).order_by(AggregatorSubscription.created_at, AggregatorSubscription.subscription_id)
+    if client_id is not None:
+        query = query.where(AggregatorSubscription.client_id == client_id)
+    return [_subscription(r) for r in session.scalars(query)]
+
+
+def find_subscription(session: Session, client_id: str, subscription_id: str) -> Subscription | None:
+    """One of a client's subscriptions (another client's is never found)."""
+    row = session.get(AggregatorSubscription, subscription_id)
+    return _subscription(row) if row is not None and row.client_id == client_id else None
+
+
+def delete_subscription(session: Session, client_id: str, subscription_id: str) -> bool:
+    """Delete one of a client's subscriptions; False when it has none by that id."""
+    row = session.get(AggregatorSubscription, subscription_id)
+    if row is None or row.client_id != client_id:
+        return False
+    session.delete(row)
+    return True
+
+
+def unsettled_orders(session: Session, client_ids: list[str], limit: int = 500) -> list[StoredRequest]:
+    """The clients' orders that may still change, oldest first, locked until the transaction ends (on
+    PostgreSQL another VTN process's notifier waits, then sees them as this one left them)."""
+    query = (
+        select(AggregatorRequest)
+        .where(
+            AggregatorRequest.client_id.in_(client_ids),
+            AggregatorRequest.kind == "order",
+            AggregatorRequest.settled.is_(False),
+        )
+        .order_by(AggregatorRequest.created_at, AggregatorRequest.request_id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return [_stored(r) for r in session.scalars(query)]
+
+
+def save_notified(session: Session, client_id: str, request_id: str, notified: dict[str, Any], settled: bool) -> None:
+    """Record what an order's webhooks were told, and whether it can change no more."""
+    row = session.get(AggregatorRequest, (client_id, "order", request_id))
+    if row is not None:
+        row.notified, row.settled = notified, settled
+        session.flush()

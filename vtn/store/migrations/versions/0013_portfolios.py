@@ -1,4 +1,5 @@
-"""portfolios: which sites each aggregator or supplier client holds, and since when (issue 23)
+"""portfolios and webhooks: which sites each aggregator or supplier client holds, and since when; the
+clients' webhook subscriptions and what each order last notified (issue 23)
 
 Revision ID: 0013
 Revises: 0012
@@ -10,6 +11,10 @@ upgrade: the upgrade gives each client the sites its stored orders and series al
 (since its first request on the site), when exactly one client addressed the site. A site several
 clients addressed is left unassigned (the operator decides: `cariflex aggregator portfolio add`);
 any other site waits for the operator too. The audit trail is the operator UI's (`ui_audit`).
+
+`aggregator_subscription` keeps each client's webhook (URL, events, signing secret);
+`aggregator_request.notified` what an order's webhooks were last told, `settled` once it can change no
+more. Orders stored before the upgrade are marked settled: their history is not replayed to new subscribers.
 """
 
 from datetime import datetime
@@ -65,10 +70,31 @@ def upgrade() -> None:
     op.create_index("ix_aggregator_holding_client", "aggregator_holding", ["client_id", "site"])
     op.create_index("ix_aggregator_holding_site", "aggregator_holding", ["site", "since"])
     _seed()
+    op.create_table(
+        "aggregator_subscription",
+        sa.Column("subscription_id", sa.String(64), primary_key=True),
+        sa.Column("client_id", sa.String(128), nullable=False),
+        sa.Column("callback_url", sa.String(2048), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("secret", sa.String(128), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+    op.create_index("ix_aggregator_subscription_client_id", "aggregator_subscription", ["client_id"])
+    with op.batch_alter_table("aggregator_request") as batch:
+        batch.add_column(sa.Column("notified", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("settled", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # new orders start unsettled (the model's default); the server default only marked the old ones
+    with op.batch_alter_table("aggregator_request") as batch:
+        batch.alter_column("settled", server_default=sa.false())
 
 
 def downgrade() -> None:
     """Drop what upgrade() made."""
+    with op.batch_alter_table("aggregator_request") as batch:
+        batch.drop_column("settled")
+        batch.drop_column("notified")
+    op.drop_index("ix_aggregator_subscription_client_id", table_name="aggregator_subscription")
+    op.drop_table("aggregator_subscription")
     op.drop_index("ix_aggregator_holding_site", table_name="aggregator_holding")
     op.drop_index("ix_aggregator_holding_client", table_name="aggregator_holding")
     op.drop_table("aggregator_holding")
