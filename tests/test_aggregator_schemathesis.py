@@ -28,6 +28,7 @@ ab = ["site-a", "site-b"]
 [aggregator]
 program = "aggregator"
 use_sites_file = false
+callback_hosts = ["127.0.0.1"]
 [aggregator.sites]
 site-a = {{ subscribed_kva = 36 }}
 site-b = {{ subscribed_kva = 12, objective = "co2" }}
