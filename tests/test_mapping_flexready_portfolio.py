@@ -1,9 +1,13 @@
 """Pure pieces of portfolios and of issue 23's item 5: the permission filter (`Scope`), ending an event
-at an instant (`cut_signals`) and an up order's figures (delivered = consumption above the baseline)."""
+at an instant (`cut_signals`), an up order's figures (delivered = consumption above the baseline) and
+flexibility offers."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from mapping.flexready.ending import cut_signals
+from mapping.flexready.offers import OfferExceeded, SiteFacts, check, group_offer, shares, site_offer
 from mapping.flexready.scope import Holding, Scope
 from mapping.flexready.sites import Portfolio, Site
 from mapping.flexready.upward import up_intervals, up_ratio
@@ -47,3 +51,23 @@ def test_an_up_order_delivers_consumption_above_the_baseline():
     ]
     assert up_ratio(ups) == 5.0 / 8.0
     assert up_ratio(up_intervals(rows, {})) is None
+
+
+def test_offers_follow_the_device_the_metering_and_the_vens_availability():
+    end = T0 + 4 * Q
+    battery = SiteFacts("a", max_kw=9.0, device="battery", device_kw=5.0, capacity_kwh=10.0, current_kw=3.0)
+    offer = site_offer(battery, T0, end)
+    assert (offer.down.kw, offer.up.kw) == (3.0, 5.0)  # down: no more than it imports; up: headroom 6 kW
+    assert offer.down.minutes == 60.0 and offer.up.minutes == 54.0  # 4.5 kWh at 5 kW
+    evse = site_offer(SiteFacts("c", max_kw=9.0, device="evse", device_kw=7.0, current_kw=8.5), T0, end)
+    assert (evse.down.kw, evse.up.kw) == (7.0, 0.5)
+    away = SiteFacts("a", 9.0, "battery", 5.0, unavailable=((T0 + Q, None, "x-schedule"),))
+    assert site_offer(away, T0, end).down.kw == 0.0
+    unknown = site_offer(SiteFacts("u", 9.0), T0, end)
+    assert unknown.down.kw is None and group_offer([offer, unknown]).down.kw is None
+    pv = site_offer(SiteFacts("b", 9.0, "pv", 5.0), T0, end)
+    assert shares(2.0, [offer, pv], "down") == {"a": 2.0, "b": 0.0} and shares(2.0, [offer, unknown], "down") is None
+    check(3.0, offer, "down", "power_kw")
+    with pytest.raises(OfferExceeded) as refused:
+        check(3.5, offer, "down", "power_kw")
+    assert refused.value.field == "power_kw" and refused.value.offer is offer

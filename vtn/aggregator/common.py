@@ -1,10 +1,11 @@
 """What every aggregator API handler shares: its state, the bearer-token check, problem answers."""
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from mapping.flexready.offers import OfferExceeded, SiteFacts, offer_json
 from mapping.flexready.scope import Scope
 from mapping.flexready.sites import Portfolio, Unknown
 from mapping.refusal import Refused
@@ -32,6 +33,8 @@ class AggregatorApi:
     issuer: TokenIssuer
     portfolio: Portfolio
     market_context: str
+    #: what the sites file says of each site's device (flexibility offers)
+    devices: Mapping[str, SiteFacts] = field(default_factory=dict)
 
     @property
     def contracts(self) -> dict[str, float]:
@@ -68,6 +71,8 @@ def endpoint(api: AggregatorApi, handler: Handler) -> Callable[[web.Request], Aw
             if exc.status == 401:  # RFC 6750 §3
                 answer.headers["WWW-Authenticate"] = f'Bearer realm="{AUDIENCE}"'
             return answer
+        except OfferExceeded as exc:  # more than the sites can do: the answer says what they can
+            return problem(409, str(exc), field=exc.field, offer=offer_json(exc.offer))
         except Unknown as exc:  # not there or not this client's: the same answer (no leak)
             return problem(404, str(exc), field=exc.field)
         except Refused as exc:

@@ -1,20 +1,24 @@
 """The aggregator API's handlers: sites, orders (activate / modify / cancel / status), series."""
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from mapping.flexready.clock import utc_text, window
-from mapping.flexready.orders import client_id_of, parse_order
+from mapping.flexready.offers import check, group_offer, shares
+from mapping.flexready.orders import Order, client_id_of, parse_order
 from mapping.flexready.plans import SitePlan
 from mapping.flexready.scope import Scope
 from mapping.flexready.series import parse_series
 from mapping.flexready.sites import Unknown
+from mapping.grid import QUARTER
 from mapping.oadr.model import EventStatus
 from mapping.refusal import Refused
 from vtn.aggregator import placement, status, telemetry
 from vtn.aggregator.common import AggregatorApi
+from vtn.aggregator.offers import offers_for
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
 from vtn.dso.openadr3.common import NotFound, json_body, page
@@ -109,11 +113,29 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+async def _within_offer(api: AggregatorApi, scope: Scope, body: dict[str, Any], order: Order, order_id: str | None) -> Order:
+    """A delta order checked against what its sites offer over its window (409 with the offer when it asks
+    more) and, for a group whose offers are all known, shared by offered flexibility rather than kVA. A limit
+    order is an import cap, not an amount of flexibility: it is not checked."""
+    if order.mode != "delta":
+        return order
+    held = api.held(scope)
+    end = order.start + order.slots * QUARTER
+    offers = await offers_for(api, scope, held, order.sites, order.start, end)
+    check(order.power_kw, group_offer(offers), order.direction, "power_kw" if "power_kw" in body else "power")
+    weights = shares(order.power_kw, offers, order.direction) if order.group is not None else None
+    if weights is None:
+        return order
+    return parse_order(body, held, client_order_id=order_id, weights=weights)
+
+
 async def post_order(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
     """Activate a flexibility window: 201 with the order's status (200 for a repeat of the same order)."""
     body = await _body(request)
     scope = await api.scope(grant)
-    order = parse_order(body, api.held(scope))
+    order = await _within_offer(api, scope, body, parse_order(body, api.held(scope)), None)
+    if order.group is not None:  # a site of the group that offers nothing gets no event
+        order = replace(order, plans=tuple(p for p in order.plans if any(v != 0 for v in p.values)) or order.plans)
     _check_window(api, order.plans, "end", scope)
     outcome = await _submit(api, scope, "order", order.client_order_id, body, order.plans)
     return await _answer(api, outcome, scope, created=True)
@@ -124,7 +146,7 @@ async def put_order(api: AggregatorApi, request: web.Request, grant: Grant) -> w
     order_id = client_id_of(request.match_info["request_id"], "client_order_id")
     body = await _body(request)
     scope = await api.scope(grant)
-    order = parse_order(body, api.held(scope), client_order_id=order_id)
+    order = await _within_offer(api, scope, body, parse_order(body, api.held(scope), client_order_id=order_id), order_id)
     _check_window(api, order.plans, "end", scope)
     body = {**body, "client_order_id": order_id}
     now, near = api.ctx.now(), api.ctx.config.near_window

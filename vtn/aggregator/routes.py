@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from mapping.settings import ConfigError
-from vtn.aggregator import handlers, notices
+from vtn.aggregator import handlers, notices, offers
 from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, AggregatorApi, endpoint
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.throttle import client_address
@@ -21,7 +21,7 @@ from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.domain import ClientRecord
 from vtn.lifecycle import Lifecycle
-from vtn.site_registry import contracted_kw_by_ven
+from vtn.site_registry import contracted_kw_by_ven, devices_by_ven
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
@@ -70,12 +70,14 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
         issuer=TokenIssuer(key=key, audience=AUDIENCE, lifetime=config.token_lifetime),
         portfolio=config.portfolio(groups, contracted_kw_by_ven(ctx.config.ui.sites_file)),
         market_context=programs[config.program_id],
+        devices=devices_by_ven(ctx.config.ui.sites_file),
     )
     r = app.router
     r.add_post(f"{BASE}/auth/token", _token(api))
     r.add_get(f"{BASE}/openapi.json", _openapi)
     r.add_get(f"{BASE}/sites", endpoint(api, handlers.get_sites))
     r.add_get(f"{BASE}/sites/{{site}}/measurements", endpoint(api, handlers.get_measurements))
+    r.add_get(f"{BASE}/offers", endpoint(api, offers.get_offers))
     r.add_post(f"{BASE}/orders", endpoint(api, handlers.post_order))
     r.add_get(f"{BASE}/orders", endpoint(api, handlers.list_orders))
     r.add_get(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.get_order))

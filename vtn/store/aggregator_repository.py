@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from mapping.flexready.acks import Response
 from mapping.flexready.scope import Scope
 from mapping.oadr.model import OptType
+from mapping.oadr.timefmt import parse_datetime
 from vtn.store import models as db
 from vtn.store.aggregator_models import AggregatorRequest, AggregatorSubscription
 
@@ -217,3 +218,23 @@ def save_notified(session: Session, client_id: str, request_id: str, notified: d
     if row is not None:
         row.notified, row.settled = notified, settled
         session.flush()
+
+
+def unavailable_windows(session: Session, ven_id: str, market_context: str) -> list[tuple[datetime, datetime | None, str]]:
+    """A VEN's standing availability optOuts (oadrCreateOpt without an event, for this program or all):
+    (start, end or None: open-ended, reason) of each window."""
+    rows = session.scalars(
+        select(db.Opt).where(
+            db.Opt.ven_id == ven_id,
+            db.Opt.event_id.is_(None),
+            db.Opt.cancelled_at.is_(None),
+            db.Opt.opt_type == OptType.OPT_OUT,
+        )
+    )
+    found = []
+    for row in rows:
+        if row.market_context not in (None, "", market_context):
+            continue
+        for a, b in row.windows:
+            found.append((parse_datetime(a), parse_datetime(b) if b else None, row.opt_reason))
+    return found
