@@ -1,6 +1,7 @@
 """Migration 0013 on both stores: existing aggregator clients keep the sites their stored orders and
 series addressed (a site two clients addressed is left to the operator), and downgrades cleanly; the
-`cariflex aggregator portfolio` commands give, list and take sites and refuse what is not a site."""
+`cariflex aggregator portfolio` commands give, list and take sites (an aggregator's and a supplier's
+side by side) and refuse what is not a site or not a client."""
 
 import json
 from datetime import UTC, datetime
@@ -68,6 +69,13 @@ def test_the_portfolio_commands_give_list_and_take_sites(tmp_path: Path, capsys:
     config = tmp_path / "vtn.toml"
     config.write_text(f'[store]\nurl = "{url}"\n[[programs]]\nprogram_id = "p"\nmarket_context = "http://p"\n{SITES}')
     base = ["--config", str(config)]
+    assert main(["aggregator", "portfolio", "add", "agg-1", "site-a", *base]) == 1  # no such client yet
+    for client in ("agg-1", "agg-2"):
+        assert main(["aggregator", "client", "add", client, *base]) == 0
+    assert main(["supplier", "client", "add", "sup-1", *base]) == 0
+    # a supplier holds sites beside the aggregator that holds them
+    assert main(["aggregator", "portfolio", "add", "sup-1", "site-a", "--from", "2026-12-01T00:00:00Z", *base]) == 0
+    capsys.readouterr()
     assert (
         main(["aggregator", "portfolio", "add", "agg-1", "site-a", "--from", "2026-12-01T00:00:00Z", "--actor", "ana", *base])
         == 0
@@ -81,8 +89,9 @@ def test_the_portfolio_commands_give_list_and_take_sites(tmp_path: Path, capsys:
     capsys.readouterr()
     assert main(["aggregator", "portfolio", "list", *base]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [
-        "site-a\tagg-1\t2026-12-01T00:00:00Z\t2026-12-02T00:00:00Z",
-        "site-a\tagg-2\t2026-12-02T00:00:00Z\t2026-12-03T00:00:00Z",
+    assert lines == [  # by site, then since, then when given
+        "site-a\tsup-1\tsupplier\t2026-12-01T00:00:00Z\t-",
+        "site-a\tagg-1\taggregator\t2026-12-01T00:00:00Z\t2026-12-02T00:00:00Z",
+        "site-a\tagg-2\taggregator\t2026-12-02T00:00:00Z\t2026-12-03T00:00:00Z",
     ]
     assert datetime(2026, 12, 3, tzinfo=UTC)  # the dates above are on the 15-minute grid

@@ -11,7 +11,7 @@ import pytest
 
 from mapping.flexready.clock import utc_text
 from mapping.grid import floor_slot
-from tests.support.aggregator import aggregator_config, connect, hold
+from tests.support.aggregator import add_client, aggregator_config, connect, hold
 from tests.support.ui import add_user, hidden, login
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
 from vtn.aggregator import portfolio
@@ -143,6 +143,9 @@ async def test_operators_manage_portfolios_in_the_ui_and_viewers_only_read(vtn):
             assert page.status == 200 and "No site in any portfolio yet." in html
         form = {"csrf": hidden(html, "csrf"), "client_id": "agg-9", "site": "site-b", "action": "assign", "at": ""}
         async with operator.post(f"{vtn.base_url}/ui/portfolios", data=form) as reply:
+            assert reply.status == 400 and (await reply.text()).startswith("client_id:")  # not a client yet
+        await add_client(vtn, "agg-9")
+        async with operator.post(f"{vtn.base_url}/ui/portfolios", data=form) as reply:
             assert reply.status == 200 and "site-b given to agg-9" in await reply.text()
         holdings = await vtn.ctx.store.call(portfolio_repo.holdings, "agg-9")
         assert [(h.site, h.since, h.until) for h in holdings] == [("site-b", floor_slot(vtn.ctx.now()), None)]
@@ -160,3 +163,26 @@ async def test_operators_manage_portfolios_in_the_ui_and_viewers_only_read(vtn):
     finally:
         await operator.close()
         await viewer.close()
+
+
+async def test_a_supplier_publishes_prices_for_its_portfolio_only(vtn):
+    await vtn.client.register("site-a")
+    agg = await connect(vtn, "agg-1", sites=["site-a"])
+    supplier = await connect(vtn, "sup-1", sites=["site-a"], scopes="supplier")  # beside the aggregator, not instead
+    assert [s["site"] for s in (await agg.call("GET", "/sites"))[1]["sites"]] == ["site-a"]
+    assert [s["site"] for s in (await supplier.call("GET", "/sites"))[1]["sites"]] == ["site-a"]
+
+    tariff = {"series_id": "t-1", "site": "site-a", "item": "price", "unit": "EUR/MWh", "start": _at(vtn, 8), "values": [150]}
+    status, body = await supplier.call("POST", "/series", tariff)
+    assert status == 201 and body["sites"][0]["event_id"], body
+    live, _ = await vtn.ctx.store.call(repo.load_event, body["sites"][0]["event_id"])
+    assert live.event.signals[0].name == "ELECTRICITY_PRICE" and live.source == "aggregator:sup-1"
+    assert live.event.priority is not None and live.event.priority >= 10  # the market band: every DSO limit outranks it
+    status, body = await supplier.call("POST", "/series", {**tariff, "series_id": "m-1", "item": "max_power", "values": [5]})
+    assert (status, body["field"]) == (403, "item")
+    assert (await supplier.call("POST", "/orders", _order(vtn, "o-1", "site-a")))[0] == 403
+    assert (await supplier.call("GET", "/offers", site="site-a", start=_at(vtn, 8), end=_at(vtn, 9)))[0] == 403
+    assert (await supplier.call("POST", "/subscriptions", {"callback_url": "http://127.0.0.1/x"}))[0] == 403
+    status, body = await supplier.call("POST", "/series", {**tariff, "series_id": "t-2", "site": "site-b"})
+    assert (status, body["field"]) == (404, "site")
+    assert (await agg.call("GET", "/series/t-1"))[0] == 404  # the supplier's series are its own

@@ -21,6 +21,7 @@ class Holding:
     site: str
     since: datetime
     until: datetime | None = None
+    role: str = "aggregator"
 
     def covers(self, start: datetime, end: datetime) -> bool:
         """Whether the whole of [start, end) falls inside this holding."""

@@ -51,10 +51,10 @@ async def hold(vtn: Any, client_id: str, sites: Iterable[str], since: datetime =
         await vtn.admin(portfolio.assign, client_id, site, since, "cli:tests", vtn.ctx.now(), vtn.ctx.config.near_window)
 
 
-async def connect(vtn: Any, client_id: str, sites: Iterable[str] | None = None) -> Aggregator:
-    """A new aggregator client with a token, holding `sites` (None: every configured site; a site another
-    client held is switched to this one)."""
-    secret = await add_client(vtn, client_id)
+async def connect(vtn: Any, client_id: str, sites: Iterable[str] | None = None, scopes: str = "flexready") -> Aggregator:
+    """A new aggregator client (a supplier with `scopes="supplier"`) with a token, holding `sites` (None: every
+    configured site; a site another client of the same role held is switched to this one)."""
+    secret = await add_client(vtn, client_id, scopes)
     await hold(vtn, client_id, configured_sites(vtn) if sites is None else sites)
     base = vtn.base_url + BASE
     return Aggregator(vtn.client.session, base, await token(vtn.client.session, base, client_id, secret))

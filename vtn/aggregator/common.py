@@ -22,6 +22,8 @@ from vtn.store import portfolio_repository as portfolio_repo
 BASE = "/flexready/v1"
 AUDIENCE = "cariflex-aggregator"
 SCOPE = "flexready"
+#: a supplier's scope: its portfolio's sites, their telemetry, and price series only
+SUPPLIER_SCOPE = "supplier"
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,15 @@ class AggregatorApi:
 Handler = Callable[[AggregatorApi, web.Request, Grant], Awaitable[web.Response]]
 
 
-def endpoint(api: AggregatorApi, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """An aiohttp handler: a `flexready` bearer token first, then `handler`; failures become problem answers."""
+def endpoint(api: AggregatorApi, handler: Handler, *scopes: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler: a bearer token with one of `scopes` (default `flexready`) first, then `handler`;
+    failures become problem answers."""
+    accepted = scopes or (SCOPE,)
 
     async def handle(request: web.Request) -> web.Response:
         try:
             grant = bearer_grant(request, api.issuer, api.ctx.now())
-            require_scope(grant, SCOPE)
+            require_scope(grant, *accepted)
             return await handler(api, request, grant)
         except AuthFailed as exc:
             answer = problem(exc.status, exc.detail)

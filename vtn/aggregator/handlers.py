@@ -17,8 +17,9 @@ from mapping.grid import QUARTER
 from mapping.oadr.model import EventStatus
 from mapping.refusal import Refused
 from vtn.aggregator import placement, status, telemetry
-from vtn.aggregator.common import AggregatorApi
+from vtn.aggregator.common import SCOPE, AggregatorApi
 from vtn.aggregator.offers import offers_for
+from vtn.auth.http import problem
 from vtn.auth.tokens import Grant
 from vtn.domain import LiveEvent
 from vtn.dso.openadr3.common import NotFound, json_body, page
@@ -210,6 +211,8 @@ async def list_series(api: AggregatorApi, request: web.Request, grant: Grant) ->
 async def post_series(api: AggregatorApi, request: web.Request, grant: Grant) -> web.Response:
     """Send a series of max power, price or carbon intensity: 201 with its status (200 for a repeat)."""
     body = await _body(request)
+    if SCOPE not in grant.scopes and body.get("item") != "price":  # a supplier publishes tariffs, nothing else
+        return problem(403, "item: a supplier client sends price series only", field="item")
     scope = await api.scope(grant)
     series = parse_series(body, api.held(scope))
     _check_window(api, series.plans, "start", scope)

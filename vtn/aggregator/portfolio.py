@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from mapping.flexready.scope import Holding
 from mapping.grid import is_on_grid
 from mapping.oadr import model as m
+from vtn.aggregator.common import SCOPE, SUPPLIER_SCOPE
 from vtn.aggregator.ending import end_requests_on
 from vtn.config import VtnConfig
 from vtn.site_registry import contracted_kw_by_ven
 from vtn.store import Tx
+from vtn.store import dso_repository as dso_repo
 from vtn.store import portfolio_repository as portfolio_repo
 from vtn.store.portfolio_repository import SwitchRefused
 from vtn.store.ui_repository import audit
@@ -45,13 +47,25 @@ def _end_orders(
     return tuple(end_requests_on(session, ended.client_id, ended.site, at, now, near_window, reason, actor))
 
 
+def role_of(session: Tx, client_id: str) -> str:
+    """A client's portfolio role: "supplier" for a client with only the supplier scope, else "aggregator".
+    SwitchRefused for a client that does not exist or is neither."""
+    client = dso_repo.find_client(session, client_id)
+    if client is None or not client.scopes & {SCOPE, SUPPLIER_SCOPE}:
+        reason = f"client {client_id}: no aggregator or supplier client of that id (cariflex aggregator client add)"
+        raise SwitchRefused(reason, field="client_id")
+    return "aggregator" if SCOPE in client.scopes else "supplier"
+
+
 def assign(session: Tx, client_id: str, site: str, since: datetime, actor: str, now: datetime, near_window: timedelta) -> Change:
-    """Give `site` to `client_id` from `since` (see the module); SwitchRefused for a date off the grid or
-    before a switch already planned."""
+    """Give `site` to `client_id` from `since` (see the module); SwitchRefused for an unknown client, a date
+    off the grid or before a switch already planned."""
     _check_instant(since)
-    previous = portfolio_repo.assign(session, client_id, site, since)
+    role = role_of(session, client_id)
+    previous = portfolio_repo.assign(session, client_id, site, since, role)
     events = _end_orders(session, previous, since, now, near_window, actor) if previous is not None else ()
-    detail = {"client_id": client_id, "site": site, "since": since.isoformat(), "from": previous.client_id if previous else None}
+    previous_id = previous.client_id if previous else None
+    detail = {"client_id": client_id, "role": role, "site": site, "since": since.isoformat(), "from": previous_id}
     audit(session, actor, "portfolio_assign", f"site {site}", {**detail, "events_ended": [e.event_id for e in events]}, now)
     return Change(previous, events)
 
@@ -59,7 +73,7 @@ def assign(session: Tx, client_id: str, site: str, since: datetime, actor: str, 
 def release(session: Tx, client_id: str, site: str, at: datetime, actor: str, now: datetime, near_window: timedelta) -> Change:
     """Take `site` from `client_id` at `at`: its open orders and series on the site end then."""
     _check_instant(at)
-    ended = portfolio_repo.release(session, client_id, site, at)
+    ended = portfolio_repo.release(session, client_id, site, at, role_of(session, client_id))
     events = _end_orders(session, ended, at, now, near_window, actor)
     detail = {"client_id": client_id, "site": site, "at": at.isoformat(), "events_ended": [e.event_id for e in events]}
     audit(session, actor, "portfolio_release", f"site {site}", detail, now)

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from mapping.settings import ConfigError
 from vtn.aggregator import handlers, notices, offers
-from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, AggregatorApi, endpoint
+from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, SUPPLIER_SCOPE, AggregatorApi, endpoint
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.throttle import client_address
 from vtn.auth.tokens import TokenIssuer
@@ -33,9 +33,10 @@ NOTIFIER_KEY = web.AppKey("aggregator_notifier", notices.OrderNotifier)
 def _token(api: AggregatorApi) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def find(client_id: str) -> ClientRecord | None:
         client = await api.ctx.store.call(dso_repo.find_client, client_id)
-        if client is None or SCOPE not in client.scopes:
+        scopes = client.scopes & {SCOPE, SUPPLIER_SCOPE} if client is not None else frozenset()
+        if client is None or not scopes:
             return None  # a DSO client gets no aggregator token
-        return ClientRecord(client.client_id, client.secret_hash, frozenset({SCOPE}), client.disabled)
+        return ClientRecord(client.client_id, client.secret_hash, frozenset(scopes), client.disabled)
 
     async def handle(request: web.Request) -> web.Response:
         address = client_address(request, api.ctx.config.proxy)
@@ -75,18 +76,18 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     r = app.router
     r.add_post(f"{BASE}/auth/token", _token(api))
     r.add_get(f"{BASE}/openapi.json", _openapi)
-    r.add_get(f"{BASE}/sites", endpoint(api, handlers.get_sites))
-    r.add_get(f"{BASE}/sites/{{site}}/measurements", endpoint(api, handlers.get_measurements))
+    r.add_get(f"{BASE}/sites", endpoint(api, handlers.get_sites, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/sites/{{site}}/measurements", endpoint(api, handlers.get_measurements, SCOPE, SUPPLIER_SCOPE))
     r.add_get(f"{BASE}/offers", endpoint(api, offers.get_offers))
     r.add_post(f"{BASE}/orders", endpoint(api, handlers.post_order))
     r.add_get(f"{BASE}/orders", endpoint(api, handlers.list_orders))
     r.add_get(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.get_order))
     r.add_put(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.put_order))
     r.add_delete(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.delete_order))
-    r.add_post(f"{BASE}/series", endpoint(api, handlers.post_series))
-    r.add_get(f"{BASE}/series", endpoint(api, handlers.list_series))
-    r.add_get(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.get_series))
-    r.add_delete(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.delete_series))
+    r.add_post(f"{BASE}/series", endpoint(api, handlers.post_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/series", endpoint(api, handlers.list_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.get_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_delete(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.delete_series, SCOPE, SUPPLIER_SCOPE))
     r.add_post(f"{BASE}/subscriptions", endpoint(api, notices.post_subscription))
     r.add_get(f"{BASE}/subscriptions", endpoint(api, notices.list_subscriptions))
     r.add_get(f"{BASE}/subscriptions/{{subscription_id}}", endpoint(api, notices.get_subscription))

@@ -1,4 +1,5 @@
 """`cariflex aggregator portfolio add|remove|list`: which sites an aggregator (or supplier) client holds.
+A site has one aggregator and one supplier at most at any moment (the client's scope gives its role).
 
 `add CLIENT SITE… [--from T]` gives the sites to the client from T (default: the start of the current
 quarter hour); a site another client held then switches: that client's open orders and series on it end
@@ -38,7 +39,7 @@ def register(actions: Any, config_args: Any, store_of: Any) -> None:
     remove.add_argument("--at", dest="at", default=None, help="RFC 3339 on the 15-minute grid (default: this quarter hour)")
     remove.add_argument("--actor", default=None, help="who makes the change, for the audit log (default: your login)")
     remove.set_defaults(run=lambda args: _change(args, store_of, portfolio.release))
-    listing = what.add_parser("list", help="holdings, past and present (tab-separated)")
+    listing = what.add_parser("list", help="holdings, past and present: site, client, role, since, until (tab-separated)")
     config_args(listing)
     listing.add_argument("--client", default=None, help="only this client's")
     listing.set_defaults(run=lambda args: _list(args, store_of))
@@ -75,5 +76,5 @@ def _list(args: argparse.Namespace, store_of: Any) -> int:
     with store_of(args) as (_, store):
         for h in store.call_sync(portfolio_repo.holdings, args.client):
             until = format_datetime(h.until) if h.until else "-"
-            print(f"{h.site}\t{h.client_id}\t{format_datetime(h.since)}\t{until}")
+            print(f"{h.site}\t{h.client_id}\t{h.role}\t{format_datetime(h.since)}\t{until}")
     return 0

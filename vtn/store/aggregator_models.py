@@ -34,12 +34,14 @@ class AggregatorRequest(Base):
 class AggregatorHolding(Base):
     """A period during which a site belongs to an aggregator's (or supplier's) portfolio: from `since`
     until `until` (None: still). A switch closes the old owner's row and opens the new owner's at the
-    same instant, so at any moment a site has at most one owner (`vtn.store.portfolio_repository`)."""
+    same instant, so at any moment a site has at most one owner of each role (`vtn.store.portfolio_repository`)."""
 
     __tablename__ = "aggregator_holding"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client_id: Mapped[str] = mapped_column(String(128))
     site: Mapped[str] = mapped_column(String(128))
+    #: "aggregator" or "supplier": a site has at most one owner of each role at any moment
+    role: Mapped[str] = mapped_column(String(16), default="aggregator")
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -55,6 +55,6 @@ async def change(request: web.Request) -> web.Response:
             ACTIONS[action], client_id, site, at, operator.username, ui.now(), ui.ctx.config.near_window
         )
     except SwitchRefused as exc:
-        raise web.HTTPBadRequest(text=f"at: {exc}") from exc
+        raise web.HTTPBadRequest(text=f"{exc.field}: {exc}") from exc
     verb = "given to" if action == "assign" else "taken from"
     raise done("/ui/portfolios", f"{site} {verb} {client_id}; {len(done_change.events)} events ended")

@@ -5,7 +5,8 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07 21:30:00
 
-`aggregator_holding` keeps one row per period a site belongs to a client (`until` null: still). The
+`aggregator_holding` keeps one row per period a site belongs to a client (`until` null: still), in
+a role (aggregator or supplier: one owner of each at a time). The
 API answers a client only about the sites it holds, so existing clients would lose every site at
 upgrade: the upgrade gives each client the sites its stored orders and series already addressed
 (since its first request on the site), when exactly one client addressed the site. A site several
@@ -64,6 +65,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("client_id", sa.String(128), nullable=False),
         sa.Column("site", sa.String(128), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False, server_default="aggregator"),
         sa.Column("since", sa.DateTime(), nullable=False),
         sa.Column("until", sa.DateTime(), nullable=True),
     )
