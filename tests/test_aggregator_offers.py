@@ -78,6 +78,10 @@ async def test_offers_come_from_the_devices_and_bound_orders(vtn):
     (site,) = placed["sites"]
     live, _ = await vtn.ctx.store.call(repo.load_event, site["event_id"])
     assert site["site"] == "site-a" and live.event.signals[0].intervals[0].value == -4.0
+    status, modified = await agg.call("PUT", "/orders/o-1", {**order, "power_kw": 3})  # the PV site still gets nothing
+    assert status == 200 and [s["site"] for s in modified["sites"]] == ["site-a"], modified
+    live, _ = await vtn.ctx.store.call(repo.load_event, site["event_id"])
+    assert live.event.signals[0].intervals[0].value == -3.0
     # more than can be delivered: 409, with the offer
     status, body = await agg.call("POST", "/orders", {**order, "client_order_id": "o-2", "power_kw": 6, "direction": "up"})
     assert (status, body["field"]) == (409, "power_kw") and body["offer"]["up"]["kw"] == 5.0, body

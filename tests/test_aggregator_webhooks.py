@@ -10,53 +10,23 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from mapping.flexready.clock import utc_text
-from mapping.flexready.notices import SIGNATURE_HEADER, verify
+from mapping.flexready.notices import verify
 from mapping.grid import floor_slot
 from tests.support.aggregator import aggregator_config, connect
 from tests.support.eventually import eventually
 from tests.support.vtn_harness import VtnUnderTest, running_vtn
+from tests.support.webhooks import Receiver, receiving
 from vtn.aggregator.routes import NOTIFIER_KEY
 
 Q = timedelta(minutes=15)
 
 
-class Receiver:
-    """A webhook receiver: keeps every POST's raw body and signature; answers 503 to the first `refuse`."""
-
-    def __init__(self, refuse: int = 0) -> None:
-        self.received: list[tuple[str, bytes]] = []
-        self.refuse = refuse
-        self.refused = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if self.refused < self.refuse:
-            self.refused += 1
-            return web.Response(status=503)
-        self.received.append((request.headers.get(SIGNATURE_HEADER, ""), await request.read()))
-        return web.Response(status=204)
-
-    def types(self, order_id: str) -> list[tuple[str, str | None]]:
-        bodies = [json.loads(body) for _, body in self.received]
-        return [(b["type"], b.get("site")) for b in bodies if b["client_order_id"] == order_id]
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    found = Receiver(refuse=1)
-    app = web.Application()
-    app.router.add_post("/hook", found.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the ephemeral port taken
-    try:
-        yield found, f"http://127.0.0.1:{port}/hook"
-    finally:
-        await runner.cleanup()
+    async with receiving(refuse=1) as found:
+        yield found
 
 
 @pytest.fixture

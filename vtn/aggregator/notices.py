@@ -15,13 +15,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from mapping.flexready.clock import utc_text
 from mapping.flexready.notices import SIGNATURE_HEADER, changes, parse_subscription, settled, signature, snapshot
+from mapping.oadr.codes import OadrError
+from mapping.oadr.timefmt import parse_datetime
 from vtn.aggregator import status
 from vtn.aggregator.common import AggregatorApi
 from vtn.auth.secrets import new_secret
@@ -33,9 +35,12 @@ from vtn.dso.openadr3.notify import Notifier
 from vtn.store import Tx
 from vtn.store import aggregator_repository as agg_repo
 from vtn.store import portfolio_repository as portfolio_repo
-from vtn.store.aggregator_repository import Subscription
+from vtn.store.aggregator_repository import StoredRequest, Subscription
 
 log = logging.getLogger("cariflex.vtn.aggregator.notices")
+#: an order whose window ended this long ago is looked at no more, measured or not (a VEN that never
+#: reports must not keep an order in every look forever)
+SETTLE_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -104,13 +109,20 @@ def collect(session: Tx, now: datetime, settlement: Settlement) -> list[Notice]:
         view = status.view(session, stored, now, settlement, scopes[stored.client_id])
         snap = snapshot(view)
         found = changes(stored.notified, snap)
-        if found or stored.notified is None:
-            agg_repo.save_notified(session, stored.client_id, stored.request_id, snap, settled(snap))
+        if found or stored.notified is None or _stale(stored, now):
+            agg_repo.save_notified(session, stored.client_id, stored.request_id, snap, settled(snap) or _stale(stored, now))
         for kind, detail in found:
             body = {"type": kind, "sent": utc_text(now), "client_order_id": stored.request_id, **detail, "order": view}
             data = json.dumps(body, separators=(",", ":")).encode()
             notices += [Notice(sub, kind, data) for sub in by_client[stored.client_id] if kind in sub.events]
     return notices
+
+
+def _stale(stored: StoredRequest, now: datetime) -> bool:
+    try:  # the body was checked when the order was placed: "end" is a date-time
+        return parse_datetime(str(stored.body.get("end"))) + SETTLE_AFTER <= now
+    except OadrError:
+        return False
 
 
 def _headers(secret: str, body: bytes) -> Any:

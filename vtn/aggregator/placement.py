@@ -147,8 +147,11 @@ def modify(
     if stored.cancelled:
         raise Conflict(f"client_order_id: order {request_id!r} is cancelled")
     _check_scope(session, scope, plans)
-    by_site = {p.site: p for p in plans}
-    if set(by_site) != {p["site"] for p in stored.placements}:
+    placed = {p["site"] for p in stored.placements}
+    # a group site that offered nothing got no event when the order was placed: a zero share for it now is
+    # no change of sites (shares follow the offers, `vtn.aggregator.handlers._within_offer`)
+    by_site = {p.site: p for p in plans if p.site in placed or any(v != 0 for v in p.values)}
+    if set(by_site) != placed:
         raise Conflict("site: an order's sites cannot change; cancel it and send a new order")
     changed = []
     for placement in stored.placements:
