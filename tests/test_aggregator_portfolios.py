@@ -93,6 +93,11 @@ async def test_a_dated_switch_ends_the_old_owner_s_open_orders_and_is_audited(vt
     # agg-2 does not see site-a before the switch, and may order from the switch on
     assert (await two.call("GET", "/sites"))[1]["sites"] == []
     assert (await two.call("POST", "/orders", _order(vtn, "early", "site-a", start=9, length=2)))[0] == 404
+    # a site held from this quarter hour: not for a window before it
+    three = await connect(vtn, "agg-3", sites=())
+    await hold(vtn, "agg-3", ["site-c"], since=floor_slot(vtn.ctx.now()))
+    status, body = await three.call("POST", "/orders", _order(vtn, "c-1", "site-c", start=-4, length=2))
+    assert (status, body["field"]) == (400, "start") and "from " + utc_text(floor_slot(vtn.ctx.now())) in body["detail"]
 
     holdings = await vtn.ctx.store.call(portfolio_repo.holdings, None, "site-a")
     assert [(h.client_id, h.until) for h in holdings] == [("agg-1", switch), ("agg-2", None)]

@@ -39,7 +39,9 @@ def _check_window(api: AggregatorApi, plans: tuple[SitePlan, ...], field: str, s
     for plan in plans:  # the client knows its own holdings (GET /sites shows held_until): no leak in saying so
         if not scope.covers(plan.site, plan.start, plan.end):
             holding = scope.current(plan.site, api.ctx.now())
-            until = utc_text(holding.until) if holding is not None and holding.until is not None else "?"
+            if holding is not None and plan.start < holding.since:
+                raise Refused("start", f"site {plan.site} is in this portfolio from {utc_text(holding.since)} only")
+            until = utc_text(holding.until) if holding is not None and holding.until is not None else "the window's end"
             raise Refused(field, f"site {plan.site} leaves this portfolio at {until}, before the window ends")
     if api.ctx.config.aggregator.accept_past_windows:
         return
