@@ -82,6 +82,8 @@ def test_the_portfolio_commands_give_list_and_take_sites(tmp_path: Path, capsys:
     )
     assert main(["aggregator", "portfolio", "add", "agg-2", "site-a", "--from", "2026-12-02T00:00:00Z", *base]) == 0
     assert "(from agg-1)" in capsys.readouterr().out
+    assert main(["aggregator", "portfolio", "add", "agg-1", "site-a", "--from", "tomorrow", *base]) == 2
+    assert "--from/--at: 'tomorrow' is not a date-time" in capsys.readouterr().err
     assert main(["aggregator", "portfolio", "add", "agg-1", "site-q", *base]) == 2
     assert "not a site of the aggregator API: site-q" in capsys.readouterr().err
     assert main(["aggregator", "portfolio", "add", "agg-1", "site-a", "--from", "2026-12-01T00:05:00Z", *base]) == 1

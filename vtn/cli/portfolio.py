@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from mapping.grid import floor_slot
+from mapping.oadr.codes import OadrError
 from mapping.oadr.timefmt import format_datetime, parse_datetime
 from vtn.aggregator import portfolio
 from vtn.context import utc_now
@@ -52,8 +53,8 @@ def _instant(text: str | None) -> datetime:
 def _change(args: argparse.Namespace, store_of: Any, change: Any) -> int:
     try:
         at = _instant(args.at)
-    except ValueError as exc:
-        print(f"error: --from/--at: {exc}", file=sys.stderr)
+    except OadrError as exc:  # parse_datetime's refusal
+        print(f"error: --from/--at: {exc.description}", file=sys.stderr)
         return 2
     actor = f"cli:{args.actor or getpass.getuser()}"
     with store_of(args) as (config, store):
