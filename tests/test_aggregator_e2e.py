@@ -1,13 +1,14 @@
 """The aggregator API against the running VTN and our own site VENs: an order reaches the target
 sites' VENs as events, their oadrCreatedEvent answers come back on the API as per-site acks, and
 after the window the API returns measured and achieved per site (from the VEN's meter over a real
-Mosquitto and its x-ACHIEVED_CURTAILMENT report).
+Mosquitto and its x-ACHIEVED_CURTAILMENT report), and a subscriber's webhook is told they arrived.
 
 The measured order is back-dated (the VTN accepts past windows in tests): its quarter hours are over
 when the test starts and the meter samples carry the matching past timestamps, so nothing waits for
 real quarter hours — the technique of test_curtailment_e2e.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from tests.support.eventually import eventually
 from tests.support.mqtt import BROKER_PORT, ensure_machine_broker, publish
 from tests.support.ven_harness import RecordingHooks, running_ven, ven_config
 from tests.support.vtn_harness import running_vtn
+from tests.support.webhooks import receiving
 from tests.test_curtailment_e2e import _meter, _site_ven
 from vtn.aggregator.settings import SiteSetting
 
@@ -81,11 +83,18 @@ async def test_after_the_window_the_api_returns_measured_and_achieved_per_site(s
         poll_interval=timedelta(seconds=1),
         curtailment_after=timedelta(0),
     )
-    async with running_vtn(config) as vtn, _site_ven(vtn, tmp_path, BROKER_PORT, name) as (_process, _name):
+    hooks = replace(config.aggregator, callback_hosts=frozenset({"127.0.0.1"}), notify_interval=timedelta(seconds=0.2))
+    config = replace(config, aggregator=hooks)
+    async with (
+        receiving() as (receiver, callback),
+        running_vtn(config) as vtn,
+        _site_ven(vtn, tmp_path, BROKER_PORT, name) as (_process, _name),
+    ):
         t0 = floor_slot(datetime.now(UTC)) - 3 * Q
         before = _meter(name, t0 - 4 * Q, 30, 10.0) + _meter(name, t0 - 2 * Q, 30, 12.0)
         await publish(before + _meter(name, t0, 15, 6.0) + _meter(name, t0 + Q, 15, 9.0))
         agg = await connect(vtn, "agg-1")
+        assert (await agg.call("POST", "/subscriptions", {"callback_url": callback, "events": ["order.measurements"]}))[0] == 201
         order = {"client_order_id": "m-1", "site": name, "start": utc_text(t0), "end": utc_text(t0 + 2 * Q)}
         status, body = await agg.call("POST", "/orders", {**order, "direction": "down", "power_kw": 7, "mode": "limit"})
         assert status == 201, body
@@ -106,3 +115,5 @@ async def test_after_the_window_the_api_returns_measured_and_achieved_per_site(s
         ]
         assert measured["ratio"] == pytest.approx(0.875)
         assert measured["intervals"][0]["start_local"].endswith("-04:00")
+        # the subscriber is told once the figures are there (and only of what it subscribed to)
+        await eventually(lambda: receiver.types("m-1") == [("order.measurements", name)], "the measurements webhook")

@@ -28,6 +28,7 @@ ab = ["site-a", "site-b"]
 [aggregator]
 program = "aggregator"
 use_sites_file = false
+callback_hosts = ["127.0.0.1"]
 [aggregator.sites]
 site-a = {{ subscribed_kva = 36 }}
 site-b = {{ subscribed_kva = 12, objective = "co2" }}
@@ -43,7 +44,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
     (folder / "config").mkdir()
     config = folder / "config" / "vtn.toml"
     config.write_text(CONFIG.format(db=folder / "vtn.db"))
-    with vtn_process_with_client(config, "aggregator", "schemathesis") as (root, secret):
+    # the client's portfolio, as an operator makes it (without one it would see no site)
+    hold = [["aggregator", "portfolio", "add", "schemathesis", "site-a", "site-b", "--from", "2000-01-01T00:00:00Z"]]
+    with vtn_process_with_client(config, "aggregator", "schemathesis", then=hold) as (root, secret):
         base = f"{root}/flexready/v1"
         yield base, blocking_token(f"{base}/auth/token", "schemathesis", secret), folder
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mapping.dso.zones import SiteCapability
+from mapping.flexready.offers import SiteFacts
 
 #: a site without contracted_kva has the VENs' default contract (ven.config.SiteConfig)
 DEFAULT_CONTRACTED_KVA = 9.0
@@ -59,3 +60,24 @@ def delivery_points_by_ven(path: Path) -> dict[str, str]:
         for entry in read_sites_file(path)
         if isinstance(entry.get("delivery_point"), str) and entry["delivery_point"]
     }
+
+
+def devices_by_ven(path: Path) -> dict[str, SiteFacts]:
+    """oadrVenName → what the sites file says of the site's device for flexibility offers (kind, power,
+    storage capacity and reserve); `max_kw` is the contract's kW (the aggregator API puts its own)."""
+    found = {}
+    for entry in read_sites_file(path):
+        asset = entry.get("asset")
+        asset = asset if isinstance(asset, Mapping) else {}
+        kind = asset.get("kind") if isinstance(asset.get("kind"), str) else None
+        default_reserve = 40.0 if kind == "v2g" else 10.0
+        reserve = asset.get("reserve_percent", default_reserve)
+        found[_ven_name(entry)] = SiteFacts(
+            site=_ven_name(entry),
+            max_kw=_positive(entry.get("contracted_kva", DEFAULT_CONTRACTED_KVA)) or 0.0,
+            device=kind,
+            device_kw=_positive(asset.get("power_kw")) or _positive(asset.get("peak_kw")) or 0.0,
+            capacity_kwh=_positive(asset.get("capacity_kwh")),
+            reserve_percent=float(reserve) if isinstance(reserve, int | float) and 0 <= reserve <= 100 else default_reserve,
+        )
+    return found

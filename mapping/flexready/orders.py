@@ -8,10 +8,12 @@
 - delta / up   → LOAD_DISPATCH delta +`power_kw` (consume that much more);
 - limit / up   → refused: a floor on consumption is not an import cap and 2.0b has no signal for it.
 
-A group's `power_kw` is the group's total, shared among its sites in proportion to their subscribed
-power. Every site's share is capped by its subscribed power (kVA × power factor).
+A group's `power_kw` is the group's total, shared among its sites in proportion to their offered
+flexibility when every site's offer is known (`weights`), else to their subscribed power.
+Every site's share is capped by its subscribed power (kVA × power factor).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from mapping.flexready.units import finite, unit_factor
 from mapping.grid import QUARTER
 from mapping.openadr3 import wire
 from mapping.refusal import Refused
+from mapping.shares import proportional
 
 DIRECTIONS = ("down", "up")
 MODES = ("limit", "delta")
@@ -58,8 +61,12 @@ def _power(body: dict[str, Any]) -> float:
     return finite(body["power"], "power", 0.0) * unit_factor("power", body.get("unit"), "unit")
 
 
-def parse_order(body: Any, portfolio: Portfolio, client_order_id: str | None = None) -> Order:
-    """Check an order body; Refused names the first bad field. `client_order_id` given = a modification of it."""
+def parse_order(
+    body: Any, portfolio: Portfolio, client_order_id: str | None = None, weights: Mapping[str, float] | None = None
+) -> Order:
+    """Check an order body; Refused names the first bad field. `client_order_id` given = a modification of it.
+    A group's power is shared by `weights` (each site's offered kW, `mapping.flexready.offers.shares`) when
+    given, else by subscribed power."""
     body = wire.obj(body, "body")
     unknown = sorted(set(body) - FIELDS)
     if unknown:
@@ -78,7 +85,9 @@ def parse_order(body: Any, portfolio: Portfolio, client_order_id: str | None = N
     power = _power(body)
     if mode == "limit" and direction == "up":
         raise Refused("mode", "an upward limit (a consumption floor) cannot be expressed in OpenADR 2.0b; use mode delta")
-    shares = split(power, sites, portfolio)
+    shares = (
+        proportional(power, {s: weights.get(s, 0.0) for s in sites}) if weights is not None else split(power, sites, portfolio)
+    )
     check_cap(shares, portfolio, "power_kw" if "power_kw" in body else "power")
     plans = tuple(_plan(site, kw, start, slots, direction, mode, order_id) for site, kw in shares.items())
     return Order(order_id, group, sites, start, slots, direction, mode, power, plans)

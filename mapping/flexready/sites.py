@@ -12,6 +12,11 @@ from mapping.shares import proportional
 OBJECTIVES = ("cost", "co2")
 
 
+class Unknown(Refused):
+    """A site or group the client cannot address: it does not exist, or it is not in the client's
+    portfolio. Both are answered alike (404) so that another client's site does not leak."""
+
+
 @dataclass(frozen=True)
 class Site:
     """A site (its VEN name), its subscription and what its schedules minimise."""
@@ -42,12 +47,12 @@ def addressed(body: Mapping[str, object], portfolio: Portfolio) -> tuple[str | N
     if site is not None:
         name = wire.string(site, "site", required=True)
         if name not in portfolio.sites:
-            raise Refused("site", f"{name!r} is not a site of this VTN (GET /flexready/v1/sites lists them)")
+            raise Unknown("site", f"{name!r} is not a site of this portfolio (GET /flexready/v1/sites lists them)")
         return None, (str(name),)
     name = wire.string(group, "group", required=True)
     members = portfolio.groups.get(str(name))
     if not members:
-        raise Refused("group", f"{name!r} is not a group of sites of this VTN (GET /flexready/v1/sites lists them)")
+        raise Unknown("group", f"{name!r} is not a group of sites of this portfolio (GET /flexready/v1/sites lists them)")
     return str(name), members
 
 

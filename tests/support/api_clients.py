@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +65,12 @@ def blocking_token(token_url: str, client_id: str, secret: str) -> str:
 
 
 @contextmanager
-def vtn_process_with_client(config: Path, kind: str, client_id: str) -> Iterator[tuple[str, str]]:
+def vtn_process_with_client(
+    config: Path, kind: str, client_id: str, then: Sequence[Sequence[str]] = ()
+) -> Iterator[tuple[str, str]]:
     """(base URL, client secret) of a real `cariflex vtn --config CONFIG` with a `kind` ("dso" or
-    "aggregator") client added first; the process is stopped afterwards."""
+    "aggregator") client added first, then the `cariflex` commands `then` run (each given --config); the
+    process is stopped afterwards."""
     added = subprocess.run(
         [BIN / "cariflex", kind, "client", "add", client_id, "--config", str(config)],
         capture_output=True,
@@ -77,6 +80,8 @@ def vtn_process_with_client(config: Path, kind: str, client_id: str) -> Iterator
     )
     found = re.search(r"client_secret=(\S+)", added.stdout)
     assert found, added.stdout
+    for command in then:
+        subprocess.run([BIN / "cariflex", *command, "--config", str(config)], capture_output=True, check=True, timeout=120)
     vtn = subprocess.Popen(
         [BIN / "cariflex", "vtn", "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )

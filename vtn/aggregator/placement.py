@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mapping.flexready.plans import SitePlan
+from mapping.flexready.scope import Scope
 from mapping.oadr import model as m
 from vtn.admin import events as event_admin
+from vtn.aggregator.ending import end_requests_on
 from vtn.dso.openadr3.common import Conflict, NotFound
 from vtn.store import Tx
 from vtn.store import aggregator_repository as agg_repo
+from vtn.store import portfolio_repository as portfolio_repo
 from vtn.store import repository as repo
 from vtn.store.aggregator_repository import StoredRequest
 
@@ -53,9 +56,33 @@ def _draft(plan: SitePlan, ven_id: str, market_context: str, now: datetime, near
     )
 
 
+def _check_scope(session: Tx, scope: Scope, plans: tuple[SitePlan, ...]) -> None:
+    """Within the transaction, the client still holds every site over its window (a switch may have
+    been committed since the request was checked): otherwise the site is unknown to it (404)."""
+    fresh = portfolio_repo.scope(session, scope.client_id)
+    for plan in plans:
+        if not fresh.covers(plan.site, plan.start, plan.end):
+            raise NotFound(f"site: {plan.site!r} is not a site of this portfolio (GET /flexready/v1/sites lists them)")
+
+
+def _replace_older_series(
+    session: Tx, client_id: str, request_id: str, item: object, plan: SitePlan, now: datetime, near_window: timedelta
+) -> list[m.Event]:
+    """A newer series replaces the client's older ones for the same site and item over its window: their
+    remaining intervals end where the newer one begins (those starting inside its window are cancelled)."""
+
+    def older(request: StoredRequest) -> bool:
+        return request.kind == "series" and request.request_id != request_id and request.body.get("item") == item
+
+    reason = f"replaced by series {request_id}"
+    return end_requests_on(
+        session, client_id, plan.site, plan.start, now, near_window, reason, source_of(client_id), which=older, before=plan.end
+    )
+
+
 def submit(
     session: Tx,
-    client_id: str,
+    scope: Scope,
     kind: str,
     request_id: str,
     body: dict[str, Any],
@@ -64,14 +91,20 @@ def submit(
     now: datetime,
     near_window: timedelta,
 ) -> Outcome:
-    """Store a new order or series and its events; a repeat of a stored one changes nothing."""
+    """Store a new order or series and its events; a repeat of a stored one changes nothing. A new series
+    ends the client's older series of the same item on its sites over its window (`_replace_older_series`)."""
+    client_id = scope.client_id
     stored = agg_repo.find_request(session, client_id, kind, request_id)
     if stored is not None:
         if stored.body != body:
             raise Conflict(f"{ID_FIELD[kind]}: {request_id!r} was already used for another {kind}")
         return Outcome(stored, duplicate=True)
-    placements, changed = [], []
+    _check_scope(session, scope, plans)
+    placements: list[dict[str, Any]] = []
+    changed: list[m.Event] = []
     for plan in plans:
+        if kind == "series":
+            changed += _replace_older_series(session, client_id, request_id, body.get("item"), plan, now, near_window)
         ven = repo.find_ven_by_name(session, plan.site)
         placement: dict[str, Any] = {"site": plan.site, "ven_id": None, "event_id": None, "refused": None}
         if ven is None or not ven.registered:
@@ -99,7 +132,7 @@ def _owned(session: Tx, client_id: str, kind: str, request_id: str) -> StoredReq
 
 def modify(
     session: Tx,
-    client_id: str,
+    scope: Scope,
     request_id: str,
     body: dict[str, Any],
     plans: tuple[SitePlan, ...],
@@ -107,13 +140,18 @@ def modify(
     near_window: timedelta,
 ) -> Outcome:
     """Change an order's window, direction, mode or power; its sites stay (cancel and resend to change them)."""
+    client_id = scope.client_id
     stored = _owned(session, client_id, "order", request_id)
     if stored.body == body:
         return Outcome(stored, duplicate=True)
     if stored.cancelled:
         raise Conflict(f"client_order_id: order {request_id!r} is cancelled")
-    by_site = {p.site: p for p in plans}
-    if set(by_site) != {p["site"] for p in stored.placements}:
+    _check_scope(session, scope, plans)
+    placed = {p["site"] for p in stored.placements}
+    # a group site that offered nothing got no event when the order was placed: a zero share for it now is
+    # no change of sites (shares follow the offers, `vtn.aggregator.handlers._within_offer`)
+    by_site = {p.site: p for p in plans if p.site in placed or any(v != 0 for v in p.values)}
+    if set(by_site) != placed:
         raise Conflict("site: an order's sites cannot change; cancel it and send a new order")
     changed = []
     for placement in stored.placements:

@@ -2,7 +2,8 @@
 
 Every route but the token endpoint and the OpenAPI document needs a bearer token with the
 `flexready` scope, issued to an aggregator client (`cariflex aggregator client add NAME`); an
-aggregator sees and changes only its own orders and series.
+aggregator sees and changes only its own orders and series, and addresses only the sites of its
+portfolio. Its webhook subscriptions are notified by a background loop (`notices.OrderNotifier`).
 """
 
 import json
@@ -12,27 +13,30 @@ from pathlib import Path
 from aiohttp import web
 
 from mapping.settings import ConfigError
-from vtn.aggregator import handlers
-from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, AggregatorApi, endpoint
+from vtn.aggregator import handlers, notices, offers
+from vtn.aggregator.common import AUDIENCE, BASE, SCOPE, SUPPLIER_SCOPE, AggregatorApi, endpoint
 from vtn.auth.http import problem, token_endpoint
 from vtn.auth.throttle import client_address
 from vtn.auth.tokens import TokenIssuer
 from vtn.context import VtnContext
 from vtn.domain import ClientRecord
 from vtn.lifecycle import Lifecycle
-from vtn.site_registry import contracted_kw_by_ven
+from vtn.site_registry import contracted_kw_by_ven, devices_by_ven
 from vtn.store import dso_repository as dso_repo
 from vtn.store import repository as repo
 
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
+#: the app's order notifier (tests reach it here)
+NOTIFIER_KEY = web.AppKey("aggregator_notifier", notices.OrderNotifier)
 
 
 def _token(api: AggregatorApi) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def find(client_id: str) -> ClientRecord | None:
         client = await api.ctx.store.call(dso_repo.find_client, client_id)
-        if client is None or SCOPE not in client.scopes:
+        scopes = client.scopes & {SCOPE, SUPPLIER_SCOPE} if client is not None else frozenset()
+        if client is None or not scopes:
             return None  # a DSO client gets no aggregator token
-        return ClientRecord(client.client_id, client.secret_hash, frozenset({SCOPE}), client.disabled)
+        return ClientRecord(client.client_id, client.secret_hash, frozenset(scopes), client.disabled)
 
     async def handle(request: web.Request) -> web.Response:
         address = client_address(request, api.ctx.config.proxy)
@@ -67,19 +71,29 @@ def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
         issuer=TokenIssuer(key=key, audience=AUDIENCE, lifetime=config.token_lifetime),
         portfolio=config.portfolio(groups, contracted_kw_by_ven(ctx.config.ui.sites_file)),
         market_context=programs[config.program_id],
+        devices=devices_by_ven(ctx.config.ui.sites_file),
     )
     r = app.router
     r.add_post(f"{BASE}/auth/token", _token(api))
     r.add_get(f"{BASE}/openapi.json", _openapi)
-    r.add_get(f"{BASE}/sites", endpoint(api, handlers.get_sites))
-    r.add_get(f"{BASE}/sites/{{site}}/measurements", endpoint(api, handlers.get_measurements))
+    r.add_get(f"{BASE}/sites", endpoint(api, handlers.get_sites, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/sites/{{site}}/measurements", endpoint(api, handlers.get_measurements, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/offers", endpoint(api, offers.get_offers))
     r.add_post(f"{BASE}/orders", endpoint(api, handlers.post_order))
     r.add_get(f"{BASE}/orders", endpoint(api, handlers.list_orders))
     r.add_get(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.get_order))
     r.add_put(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.put_order))
     r.add_delete(f"{BASE}/orders/{{request_id}}", endpoint(api, handlers.delete_order))
-    r.add_post(f"{BASE}/series", endpoint(api, handlers.post_series))
-    r.add_get(f"{BASE}/series", endpoint(api, handlers.list_series))
-    r.add_get(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.get_series))
-    r.add_delete(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.delete_series))
+    r.add_post(f"{BASE}/series", endpoint(api, handlers.post_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/series", endpoint(api, handlers.list_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_get(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.get_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_delete(f"{BASE}/series/{{request_id}}", endpoint(api, handlers.delete_series, SCOPE, SUPPLIER_SCOPE))
+    r.add_post(f"{BASE}/subscriptions", endpoint(api, notices.post_subscription))
+    r.add_get(f"{BASE}/subscriptions", endpoint(api, notices.list_subscriptions))
+    r.add_get(f"{BASE}/subscriptions/{{subscription_id}}", endpoint(api, notices.get_subscription))
+    r.add_delete(f"{BASE}/subscriptions/{{subscription_id}}", endpoint(api, notices.delete_subscription))
+    notifier = notices.OrderNotifier(api)
+    app[NOTIFIER_KEY] = notifier
+    app.on_startup.append(notifier.start)
+    app.on_cleanup.append(notifier.stop)  # before the store closes (registered earlier), as the DSO API's
     r.add_route("*", f"{BASE}/{{tail:.*}}", _no_route)  # last: a JSON problem, not aiohttp's text page

@@ -34,6 +34,10 @@ class AggregatorConfig:
     #: accept orders and series whose window is already over (they become completed events, and the
     #: VENs still report their achieved curtailment); off in production, on in tests
     accept_past_windows: bool = False
+    #: the hosts webhook callback URLs may point at (none: no subscription is accepted)
+    callback_hosts: frozenset[str] = frozenset()
+    #: how often the notifier looks for changes to notify
+    notify_interval: timedelta = timedelta(seconds=5)
 
     def portfolio(self, groups: Mapping[str, tuple[str, ...]], contracts: Mapping[str, float]) -> Portfolio:
         """The sites (from `contracts`, oadrVenName → kVA of the sites file, and `[aggregator.sites]`) and
@@ -57,12 +61,29 @@ def _number(table: Table, key: str, default: float, low: float, high: float) -> 
 
 def parse_aggregator(table: Table) -> AggregatorConfig:
     """Validate `[aggregator]` (absent: the API is off)."""
-    table.reject_unknown({"program", "power_factor", "token_lifetime", "use_sites_file", "sites", "accept_past_windows"})
+    table.reject_unknown(
+        {
+            "program",
+            "power_factor",
+            "token_lifetime",
+            "use_sites_file",
+            "sites",
+            "accept_past_windows",
+            "callback_hosts",
+            "notify_interval",
+        }
+    )
     if not table.data:
         return AggregatorConfig()
     lifetime = table.duration("token_lifetime", "PT1H")
     if lifetime <= timedelta(0):
         raise ConfigError(f"{table.path}.token_lifetime: must be positive")
+    interval = table.duration("notify_interval", "PT5S")
+    if not timedelta(milliseconds=100) <= interval <= timedelta(hours=1):
+        raise ConfigError(f"{table.path}.notify_interval: expected from PT0.1S to PT1H")
+    hosts = table.data.get("callback_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError(f"{table.path}.callback_hosts: expected a list of host names")
     sites_table = table.table("sites")
     sites = {}
     for name in sites_table.data:
@@ -80,4 +101,6 @@ def parse_aggregator(table: Table) -> AggregatorConfig:
         use_sites_file=table.boolean("use_sites_file", True),
         sites=sites,
         accept_past_windows=table.boolean("accept_past_windows", False),
+        callback_hosts=frozenset(hosts),
+        notify_interval=interval,
     )

@@ -1,12 +1,14 @@
 """A site's telemetry for the aggregator API: the TELEMETRY_USAGE site power its VEN reports,
-converted to kW by the unit the VEN registered, averaged per 15-minute slot."""
+converted to kW by the unit the VEN registered, averaged per 15-minute slot, for the slots the asking
+client held the site (its permission filter)."""
 
 from datetime import datetime
 from typing import Any
 
 from mapping.flex.units import UnitRefused, power_kw
 from mapping.flexready.clock import local_text, utc_text
-from mapping.flexready.measurements import slot_means
+from mapping.flexready.measurements import SlotMean, slot_means
+from mapping.flexready.scope import Scope
 from mapping.grid import QUARTER
 from mapping.oadr.timefmt import parse_datetime
 from vtn.curtailment.meter_data import USAGE, site_power_description
@@ -15,9 +17,10 @@ from vtn.store import report_repository as reports
 from vtn.store import repository as repo
 
 
-def site_telemetry(session: Tx, site: str, start: datetime, slots: int) -> dict[str, Any]:
-    """The JSON answer: per slot the mean site power in kW and the number of readings (none: null, 0)."""
-    ven = repo.find_ven_by_name(session, site)
+def site_telemetry(session: Tx, scope: Scope, site: str, start: datetime, slots: int) -> dict[str, Any]:
+    """The JSON answer: per slot the mean site power in kW and the number of readings (none: null, 0).
+    Slots when `scope`'s client did not hold the site are empty: those readings are another owner's."""
+    ven = repo.find_ven_by_name(session, site) if scope.held_over(site, start, start + slots * QUARTER) else None
     description = site_power_description(reports.descriptions(session, ven.ven_id)) if ven is not None else None
     readings: list[tuple[datetime, float]] = []
     if ven is not None and description is not None:
@@ -30,7 +33,9 @@ def site_telemetry(session: Tx, site: str, start: datetime, slots: int) -> dict[
                 readings.append((parse_datetime(point["dtstart"]), power_kw(point["value"], description.unit)))
             except UnitRefused:
                 break  # a unit we cannot convert: no figures rather than wrong ones
-    means = slot_means(readings, start, slots)
+    means = [
+        m if scope.held_over(site, m.start, m.end) else SlotMean(m.start, None, 0) for m in slot_means(readings, start, slots)
+    ]
     return {
         "site": site,
         "source": f"{USAGE} {description.r_id}" if description is not None else None,

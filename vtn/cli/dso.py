@@ -22,10 +22,13 @@ KNOWN_SCOPES = (
 )
 
 
-def client_actions(commands: Any, api: str, about: str) -> Any:
-    """The action subparsers of `cariflex <api> client`, where an API's OAuth2 clients are managed."""
+def client_actions(commands: Any, api: str, about: str, more: Any = None, *more_args: Any) -> Any:
+    """The action subparsers of `cariflex <api> client`, where an API's OAuth2 clients are managed; `more`
+    (called with the `<api>` subparsers and `more_args`) adds other subcommands beside `client`."""
     parser = commands.add_parser(api, help=f"{about} clients", description=f"{about} clients.")
     groups = parser.add_subparsers(dest=f"{api}_command", required=True, metavar="WHAT")
+    if more is not None:
+        more(groups, *more_args)
     client = groups.add_parser("client", help=f"OAuth2 clients of the {about}")
     return client.add_subparsers(dest="client_command", required=True, metavar="ACTION")
 

@@ -12,7 +12,7 @@ from vtn.context import VtnContext, new_id
 from vtn.curtailment import api as curtailment_api
 from vtn.curtailment.settings import settlement
 from vtn.store.worker import StoreWorker
-from vtn.ui import actions, auth, login, pages_events, pages_meter, pages_misc, pages_settlement, pages_vens
+from vtn.ui import actions, auth, login, pages_events, pages_meter, pages_misc, pages_portfolios, pages_settlement, pages_vens
 from vtn.ui.sitemap import load_sites
 from vtn.ui.state import UI_KEY, UiState
 
@@ -37,7 +37,7 @@ def add_ui(app: web.Application, ctx: VtnContext) -> None:
     )
     ui.router.add_get("/", _home)
     ui.router.add_static("/static/", STATIC)
-    for module in (login, pages_events, pages_vens, pages_misc, pages_meter, pages_settlement, actions):
+    for module in (login, pages_events, pages_vens, pages_misc, pages_meter, pages_settlement, pages_portfolios, actions):
         module.add_routes(ui.router)
     curtailment_api.add_routes(ui, store, ui[UI_KEY].settlement)
 

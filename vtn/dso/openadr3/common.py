@@ -101,9 +101,13 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
     return value
 
 
+#: a skip beyond any list: larger ones overflow the databases' OFFSET (a 500) and would find nothing anyway
+MAX_SKIP = 2**31 - 1
+
+
 def page(request: web.Request) -> tuple[int, int]:
-    """(skip, limit) of a search; limit defaults to and is capped at the spec's 50."""
-    return _int_param(request, "skip", 0), min(_int_param(request, "limit", MAX_LIMIT), MAX_LIMIT)
+    """(skip, limit) of a search; limit defaults to and is capped at the spec's 50, skip at MAX_SKIP."""
+    return min(_int_param(request, "skip", 0), MAX_SKIP), min(_int_param(request, "limit", MAX_LIMIT), MAX_LIMIT)
 
 
 def ok(body: Any, status: int = 200) -> web.Response:

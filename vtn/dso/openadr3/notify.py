@@ -11,6 +11,7 @@ never sees an update before the creation it follows. Kept in memory: a VTN that 
 still waiting `SHUTDOWN_GRACE` to go out, then logs those it drops."""
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -71,43 +72,77 @@ class Notifier:
     ) -> None:
         """POST one notification, in its URL's order, with the retries above."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        await self.deliver(url, lambda: headers, body, change, session)
+
+    def push(self, url: str, headers: Callable[[], dict[str, str]], body: dict[str, Any] | bytes, change: str) -> None:
+        """Schedule one POST of `body` to `url` behind those already scheduled for that URL (its order is
+        kept), with the retries above; `headers()` is called for each attempt (e.g. a fresh signature)."""
+        task = asyncio.get_running_loop().create_task(self.deliver(url, headers, body, change))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def deliver(
+        self,
+        url: str,
+        headers: Callable[[], dict[str, str]],
+        body: dict[str, Any] | bytes,
+        change: str,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        """POST one notification, in its URL's order, with the retries above (a session of its own when none
+        is given). Nothing is awaited before the URL's lane is joined: notifications scheduled one after the
+        other for a URL go out in that order."""
         lane = self._lanes.setdefault(url, asyncio.Lock())
         self._lane_users[url] = self._lane_users.get(url, 0) + 1
         try:
             async with lane:
-                # a URL that has just failed a notification's every attempt gets one attempt per notification
-                # until it takes one again: a dead receiver must not queue up ≈50 s per change behind it
-                retries = 0 if url in self._down else len(self.retry_delays)
-                for attempt in range(retries + 1):
-                    if attempt:
-                        await asyncio.sleep(self.retry_delays[attempt - 1])
-                    why, final = await _post(session, url, headers, body)
-                    if why is None:
-                        self._down.discard(url)
-                        return
-                    if final or attempt == retries:
-                        self._down.add(url)
-                        log.error(
-                            "notification of %s to %s given up after %d attempt(s): %s. Check that the subscriber's "
-                            "callback is up and accepts it; it gets the next change, or can read the object with GET",
-                            change,
-                            url,
-                            attempt + 1,
-                            why,
-                        )
-                        return
-                    log.warning(
-                        "notification of %s to %s failed (%s); attempt %d of %d next",
-                        change,
-                        url,
-                        why,
-                        attempt + 2,
-                        retries + 1,
-                    )
+                if session is None:
+                    async with aiohttp.ClientSession(timeout=TIMEOUT) as own:
+                        await self._attempts(own, url, headers, body, change)
+                else:
+                    await self._attempts(session, url, headers, body, change)
         finally:
             self._lane_users[url] -= 1
             if not self._lane_users[url]:
                 del self._lane_users[url], self._lanes[url]
+
+    async def _attempts(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        headers: Callable[[], dict[str, str]],
+        body: dict[str, Any] | bytes,
+        change: str,
+    ) -> None:
+        # a URL that has just failed a notification's every attempt gets one attempt per notification
+        # until it takes one again: a dead receiver must not queue up ≈50 s per change behind it
+        retries = 0 if url in self._down else len(self.retry_delays)
+        for attempt in range(retries + 1):
+            if attempt:
+                await asyncio.sleep(self.retry_delays[attempt - 1])
+            why, final = await _post(session, url, headers(), body)
+            if why is None:
+                self._down.discard(url)
+                return
+            if final or attempt == retries:
+                self._down.add(url)
+                log.error(
+                    "notification of %s to %s given up after %d attempt(s): %s. Check that the subscriber's "
+                    "callback is up and accepts it; it gets the next change, or can read the object with GET",
+                    change,
+                    url,
+                    attempt + 1,
+                    why,
+                )
+                return
+            log.warning(
+                "notification of %s to %s failed (%s); attempt %d of %d next",
+                change,
+                url,
+                why,
+                attempt + 2,
+                retries + 1,
+            )
 
     async def drain(self) -> None:
         """Wait for the notifications under way, retries included (tests)."""
@@ -127,11 +162,13 @@ class Notifier:
 
 
 async def _post(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any]
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any] | bytes
 ) -> tuple[str | None, bool]:
-    """One attempt: (None, _) when the callback took it, else (what went wrong, whether it is final)."""
+    """One attempt: (None, _) when the callback took it, else (what went wrong, whether it is final). The body
+    is JSON, or bytes of JSON sent as they are (what a signature was computed over)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     try:
-        async with session.post(url, json=body, headers=headers) as response:
+        async with session.post(url, data=data, headers={"Content-Type": "application/json", **headers}) as response:
             if response.status < 300:
                 return None, False
             final = 400 <= response.status < 500 and response.status not in TRANSIENT_4XX
