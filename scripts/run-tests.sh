@@ -2,8 +2,9 @@
 # The whole test suite, what `make test` and CI run, in two stages side by side:
 #  - the background demo's tests (tests/test_demo.py) in a pytest process of their own: the demo needs a
 #    real quarter hour of event, 9 to 25 minutes from its start, so it starts first and runs beside the rest;
-#  - every other test on pytest-xdist workers (CARIFLEX_TEST_WORKERS, default 2), the tests that share the
-#    session's FlexMeasures server kept on one worker (tests/conftest.py groups them).
+#  - every other test on pytest-xdist workers (CARIFLEX_TEST_WORKERS, default 2); a worker that runs a
+#    FlexMeasures test starts a FlexMeasures server of its own for the rest of its session
+#    (tests/support/flexmeasures.py), so those tests spread over the workers like the others.
 # Both outputs are printed (the demo's after the rest); the exit status is non-zero when either stage failed,
 # and the last line counts the tests of both.
 set -uo pipefail

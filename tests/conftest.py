@@ -64,11 +64,3 @@ async def vtn_sqlite(sqlite_url: str) -> AsyncIterator[VtnUnderTest]:
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     """One throw-away PKI for the session (read-only for tests: a test that needs other certificates makes its own)."""
     return make_test_pki(tmp_path_factory.mktemp("pki"))
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`), the tests that use the session's FlexMeasures server run on one worker,
-    so one server is started, not one per worker (`--dist loadgroup` honours the group)."""
-    for item in items:
-        if "flexmeasures" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("flexmeasures"))
