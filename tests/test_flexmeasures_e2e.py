@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from mapping.flex.unmet import covers
 from mapping.grid import QUARTER, ceil_slot, floor_slot
 from mapping.oadr.timefmt import format_datetime
 from observability.tally import Tally
@@ -331,11 +332,12 @@ async def test_a_limit_the_site_cannot_honour_is_told_to_the_vtn_as_an_opt_out(s
             (opt,) = await told()
             outcome = inner.outcomes["fm-unmet"]
             assert (opt["opt_type"], opt["opt_id"], opt["cancelled_at"]) == ("optOut", f"opt-unmet-{event.event_id}", None)
-            if outcome.job_failed is not None:
-                assert (opt["event_id"], opt["modification_number"]) == (event.event_id, 0)
+            start, end = event.dtstart, event.dtstart + event.duration
+            if outcome.job_failed is not None or covers(outcome.unmet.get(event.event_id, ()), start, end):
+                # no schedule, or one that misses the whole event: an opt on the event
+                assert (opt["event_id"], opt["modification_number"]) == (event.event_id, 0) and not opt["windows"], opt
             else:
                 assert outcome.unmet.get(event.event_id) and opt["windows"] and opt["event_id"] is None, (outcome, opt)
-                start, end = event.dtstart, event.dtstart + event.duration
                 for window_start, length in outcome.unmet[event.event_id]:
                     assert start <= window_start and window_start + length <= end
                 assert opt["windows"][0][0] == format_datetime(start)  # the windows are cut to the event

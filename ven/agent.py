@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from mapping.backoff import backoff_delay
-from mapping.flex.unmet import Window, before, union
+from mapping.flex.unmet import Window, before, covers, union
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
@@ -237,7 +237,9 @@ class SiteVen:
             return  # answered optOut already
         site, event = self.site, known.event
         now = site.clock()
-        whole = site.config.opt.on_breach == "optOut" or not windows or (previous is not None and not previous[1])
+        # windows that span the whole event are the whole event: an opt on it, as a third-party VTN reads it best
+        spans = event.duration > timedelta(0) and covers(windows, event.dtstart, event.dtstart + event.duration)
+        whole = site.config.opt.on_breach == "optOut" or not windows or spans or (previous is not None and not previous[1])
         chosen: tuple[Window, ...] = () if whole else union(before(previous[1], now) if previous else (), windows)
         if previous == (event.modification_number, chosen):
             return

@@ -22,7 +22,7 @@ from mapping.flex.constraints import (
 )
 from mapping.flex.flexmeasures import DSO_SENSORS, quantity, sensor_values, soc_points, stored_flex_context, trigger_segments
 from mapping.flex.units import SCALES, UnitRefused, energy_kwh, power_kw, price_per_kw, price_per_kwh
-from mapping.flex.unmet import Window, before, breached_windows, union
+from mapping.flex.unmet import Window, before, breached_windows, covers, union
 
 __all__ = [
     "DSO_SENSORS",
@@ -42,6 +42,7 @@ __all__ = [
     "Window",
     "before",
     "breached_windows",
+    "covers",
     "combine",
     "energy_kwh",
     "event_constraints",

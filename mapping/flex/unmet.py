@@ -78,3 +78,8 @@ def union(*groups: Iterable[Window]) -> tuple[Window, ...]:
 def before(windows: Iterable[Window], now: datetime) -> tuple[Window, ...]:
     """The part of each window that lies before `now` (what has happened and cannot be withdrawn)."""
     return tuple((start, min(length, now - start)) for start, length in windows if start < now)
+
+
+def covers(windows: Iterable[Window], start: datetime, end: datetime) -> bool:
+    """Whether the windows together cover all of [start, end) (a non-empty span)."""
+    return start < end and any(w_start <= start and w_start + length >= end for w_start, length in union(windows))

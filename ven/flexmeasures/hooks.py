@@ -270,8 +270,10 @@ class FlexMeasuresHooks:
         if outcome is not None:
             outcome.unmet = self._unmet(outcome, constraints)
             if self.device_following is not None and self.device_following(site) is False:
-                # a device that does not follow its schedule honours no event, whatever the schedule says
-                outcome.unmet = {c.event_id: () for c in constraints}
+                # a device that does not follow its schedule does what it would do on its own: the site keeps to what
+                # its forecast without control keeps to, whatever the schedule says (the plan is still sent, so the
+                # device can take it up again)
+                outcome.unmet = self._unmet_uncontrolled(site, outcome, constraints)
                 outcome.device_not_following = True
             await self._tell_unmet(site, outcome, constraints)
         if outcome is not None and outcome.schedule_kw:
@@ -298,6 +300,15 @@ class FlexMeasuresHooks:
             return {c.event_id: () for c in constraints}
         slots = [outcome.start + i * QUARTER for i in range(len(outcome.site_kw))]
         return breached_windows(zip(slots, outcome.site_kw, strict=True), constraints)
+
+    def _unmet_uncontrolled(
+        self, site: SiteConfig, outcome: ScheduleOutcome, constraints: list[Constraint]
+    ) -> dict[str, tuple[Window, ...]]:
+        """Per event, the windows the site leaves outside what it asks when its device runs on its own (the site's
+        forecast without control: household plus the device's own behaviour)."""
+        load = site_facts(site, (outcome.start, outcome.end)).load()
+        slots = [outcome.start + i * QUARTER for i in range(max(1, (outcome.end - outcome.start) // QUARTER))]
+        return breached_windows(((slot, load.expected(slot, slot + QUARTER)) for slot in slots), constraints)
 
     async def _tell_unmet(self, site: SiteConfig, outcome: ScheduleOutcome, constraints: list[Constraint]) -> None:
         """Hand what the schedule cannot honour to `on_unmet` (nothing, when it honours every event). Its failure
