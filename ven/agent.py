@@ -289,6 +289,43 @@ class SiteVen:
         message = r.CancelOpt(request_id=new_request_id(), opt_id=opt_id, ven_id=self.site.ven_id)
         _accepted(await self.site.link.send("EiOpt", message), "oadrCancelOpt")
 
+    # --- the VTN's reports ------------------------------------------------------------------------
+
+    async def request_vtn_metadata(self, report_back: timedelta = timedelta(0), duration: timedelta = timedelta(0)) -> str:
+        """Ask the VTN for its METADATA report (2.0b VTN reporting): oadrCreateReport, one-shot, or periodic every
+        `report_back` over `duration` from now (0: until cancelled). The VTN answers with oadrRegisterReport at
+        our polls, which are acknowledged as any. Returns the reportRequestID; refused → VtnProtocolError."""
+        if self.site.registration is None:
+            raise RegistrationRefused("not registered: a report request needs a venID")
+        request_id = f"rr-vtn-{uuid.uuid4().hex[:12]}"
+        request = r.ReportRequest(
+            request_id,
+            "METADATA",
+            timedelta(0),
+            report_back,
+            (r.SpecifierPayload("0"),),  # the schema needs one; a METADATA request names no real rID
+            self.site.clock().replace(microsecond=0),
+            duration,
+        )
+        reply = await self.site.link.send("EiReport", r.CreateReport(new_request_id(), (request,), self.site.ven_id))
+        _accepted(reply, "oadrCreateReport")
+        log.info(
+            "%s: asked the VTN for its METADATA report (%s); pending at the VTN: %s",
+            self.site.name,
+            request_id,
+            reply.pending_reports,
+        )  # type: ignore[union-attr]
+        return request_id
+
+    async def cancel_vtn_report(self, report_request_id: str, report_to_follow: bool = False) -> tuple[str, ...]:
+        """Cancel a request made with `request_vtn_metadata`: oadrCancelReport. Returns the requests the VTN says
+        are still pending; refused → VtnProtocolError."""
+        message = r.CancelReport(new_request_id(), (report_request_id,), report_to_follow, self.site.ven_id)
+        reply = await self.site.link.send("EiReport", message)
+        _accepted(reply, "oadrCancelReport")
+        log.info("%s: cancelled our request %s for the VTN's METADATA report", self.site.name, report_request_id)
+        return reply.pending_reports  # type: ignore[union-attr]
+
     # --- polling --------------------------------------------------------------------------------
 
     async def poll_until_drained(self) -> None:
