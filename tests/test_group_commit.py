@@ -89,3 +89,19 @@ async def test_a_poll_does_not_wait_behind_a_backlog_of_writes_it_takes_its_mess
     gate.set()
     await asyncio.gather(*backlog)
     assert isinstance(await vtn.client.poll(reg.ven_id), r.RegisterReport)
+
+
+async def test_a_store_that_is_away_fails_the_whole_group_at_once(store):
+    """StoreDown is not retried call by call: every waiting caller gets it with the group (one budget, not N)."""
+    from vtn.store import StoreDown
+
+    writes = GroupCommit(store)
+    attempts: list[int] = []
+
+    def counted(session) -> None:
+        attempts.append(1)
+        raise StoreDown("the store is away")
+
+    results = await asyncio.gather(*(writes.call(counted) for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(r, StoreDown) for r in results)
+    assert len(attempts) == 1 and writes.transactions == 0  # the group ran once; no call ran again alone

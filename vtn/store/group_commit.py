@@ -9,13 +9,15 @@ finding 3). Grouped, N waiting writes cost one transaction. A lone write goes at
 steady-state latency is unchanged.
 
 Each call's function runs in the shared transaction in arrival order. When the group's transaction fails,
-each of its calls is run again alone, so that only the faulty one gets its exception.
+each of its calls is run again alone, so that only the faulty one gets its exception — except when the
+store is away (StoreDown): then every call of the group gets that answer at once.
 """
 
 import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from vtn.store import StoreDown
 from vtn.store.worker import StoreWorker
 
 T = TypeVar("T")
@@ -63,6 +65,13 @@ class GroupCommit:
             self._in_flight = len(group)
             try:
                 results = await self.store.call(_run_group, [(fn, args) for fn, args, _f in group])
+            except StoreDown as exc:
+                # the store is away: every call of the group gets the same answer now (retrying each alone
+                # would make the last caller wait one call budget per call before it)
+                for _fn, _args, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
             except Exception:  # noqa: BLE001 - one call's failure must not fail the others: each runs again alone
                 await self._one_by_one(group)
                 continue
