@@ -44,6 +44,12 @@ def is_due(payload: dict[str, Any], now: datetime) -> bool:
     return not_before is None or datetime.fromisoformat(not_before) <= now
 
 
+def is_expired(payload: dict[str, Any], now: datetime) -> bool:
+    """A periodic request's next report whose request's interval is over by now: dropped, not sent."""
+    until = payload.get("until")
+    return is_periodic(payload) and until is not None and now >= datetime.fromisoformat(until)
+
+
 def is_periodic(payload: dict[str, Any]) -> bool:
     """A periodic request's item (it is pending until its interval ends or it is cancelled)."""
     return "every_s" in payload

@@ -81,10 +81,15 @@ QUEUED_DELIVERY_BACKLOG = 64
 
 
 async def _next_queued(ctx: VtnContext, ven: VenRecord) -> m.Message | r.ReportMessage | None:
-    if ctx.writes.backlog >= QUEUED_DELIVERY_BACKLOG and ctx.live.next_outbox(ven.ven_id, ctx.now()) is not None:
+    backed_up = ctx.writes.backlog >= QUEUED_DELIVERY_BACKLOG
+    # a VEN no longer registered still gets its queued message (a cancellation of its registration) at once
+    if backed_up and ven.registered and ctx.live.next_outbox(ven.ven_id, ctx.now()) is not None:
         ctx.tally.inc(POLL_DEFERRALS)
         return None
     while (item := ctx.live.next_outbox(ven.ven_id, ctx.now())) is not None:
+        if item.kind == OutboxKind.REGISTER_REPORT and vtn_reports.is_expired(item.payload, ctx.now()):
+            await claim_queued(ctx, item)  # its request's interval ended before the VEN came for it
+            continue
         if await claim_queued(ctx, item):
             log.info("delivering queued %s to VEN %s", item.kind, ven.ven_id)
             message = await outbox_message(ctx, ven, item)
