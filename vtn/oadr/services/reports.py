@@ -168,10 +168,15 @@ def cancel_message(ven_id: str, payload: dict[str, Any]) -> r.CancelReport:
 
 
 async def registered_report(ctx: VtnContext, msg: r.RegisteredReport) -> m.Response:
-    """The VEN acknowledges the VTN's oadrRegisterReport (this VTN offers no reports to request)."""
+    """The VEN acknowledges the VTN's oadrRegisterReport. Requests piggy-backed on it are not taken (a VEN asks
+    for the VTN's METADATA report with a standalone oadrCreateReport: `create_report`)."""
     ven = registered_ven(ctx, msg.ven_id)
     if msg.report_requests:
-        log.info("VEN %s asked for %d VTN reports; this VTN offers none", ven.ven_id, len(msg.report_requests))
+        log.info(
+            "VEN %s piggy-backed %d report request(s) on oadrRegisteredReport: not taken (send oadrCreateReport)",
+            ven.ven_id,
+            len(msg.report_requests),
+        )
     return m.Response(response=ok(msg.response.request_id), ven_id=ven.ven_id)
 
 
