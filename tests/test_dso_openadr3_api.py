@@ -325,7 +325,7 @@ NOTIFIER_PATHS = [
 
 
 async def test_the_13_notifier_paths_answer_per_the_3_1_spec(vtn):
-    """Issue 22 (finding 13): no 5xx. WEBHOOK is the binding offered; the MQTT topic paths answer 404
+    """Issue 22 (finding 13): no 5xx. Without `[dso.mqtt]`, WEBHOOK is the binding offered; the MQTT topic paths answer 404
     (binding not offered) behind the bearer token; any other method, TRACE included, is 405 with Allow."""
     dso = await connect(vtn, "edf-sei", version="3.1.0")
     session = vtn.client.session

@@ -92,12 +92,12 @@ async def test_push_ven_down_then_back_gets_everything(sqlite_url, tmp_path):
         await vtn.queue(ven_id, "request_reregistration")
         await eventually(lambda: vtn.process.pusher.counters.failures >= 3, what="failed pushes")
         assert vtn.process.pusher.counters.retries >= 2
-        assert vtn.ctx.live.next_outbox(ven_id) is not None  # still queued
+        assert vtn.ctx.live.next_outbox(ven_id, vtn.ctx.now()) is not None  # still queued
         back = replace(push_ven_config(vtn, tmp_path, "site-d"), push=PushSettings(port=port))
         async with running_ven(back, hooks) as ven:
             for event in (first, second):
                 await eventually(lambda e=event: _answered(vtn, e.event_id, 0), timeout=15, what="events made while down")
-            await eventually(lambda: vtn.ctx.live.next_outbox(ven_id) is None, what="the queued request delivered")
+            await eventually(lambda: vtn.ctx.live.next_outbox(ven_id, vtn.ctx.now()) is None, what="the queued request delivered")
             assert ven.vens["site-d"].site.ven_id == ven_id
 
 

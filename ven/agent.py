@@ -6,6 +6,7 @@ import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mapping.backoff import backoff_delay
@@ -14,7 +15,7 @@ from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import ResponseCode
 from mapping.oadr.model import EventStatus, OptType
-from ven import metrics
+from ven import event_book, metrics
 from ven.events import EventRunner
 from ven.reporting import Reporter
 from ven.site import Site, new_request_id
@@ -179,6 +180,29 @@ class SiteVen:
         log.info("%s: %s schedule %s sent (%d windows)", self.site.name, opt_type, opt_id, len(windows))
         return opt_id
 
+    async def opt_out_event(self, event_id: str, reason: str = "x-schedule") -> str:
+        """Opt out of one held event after having answered it (2.0b's asynchronous opt out): oadrCreateOpt
+        optOut naming the event (qualifiedEventID); once the VTN accepts it the site stops acting on the event
+        (its end callback runs at once if it is under way) and later modifications are answered optOut.
+        Returns the optID; an event the VEN does not hold → KeyError; refused by the VTN → VtnProtocolError."""
+        site = self.site
+        if site.registration is None:
+            raise RegistrationRefused("not registered: an opt needs a venID")
+        known = site.store.events(site.name).get(event_id)
+        if known is None or known.event.status == EventStatus.CANCELLED:
+            raise KeyError(f"event {event_id} is not held by site {site.name}")
+        opt_id = f"opt-{uuid.uuid4().hex[:12]}"
+        await self._send_opt(opt_id, OptType.OPT_OUT, reason, (), known.event.market_context, known.event)
+        was_in = known.opt_type == OptType.OPT_IN
+        site.store.save_operator_opt_out(site.name, event_id, opt_id)
+        site.store.save_event(site.name, replace(known, opt_type=OptType.OPT_OUT))
+        self.events.unschedule(event_id)
+        running = event_book.current_interval(known.event, timedelta(seconds=known.start_offset_s), site.clock()) is not None
+        if was_in and running:
+            await site.hooks.on_end(site.config, known.event)  # the site stops acting on it now
+        log.info("%s: opted out of event %s (optID %s)", site.name, event_id, opt_id)
+        return opt_id
+
     async def _send_opt(
         self,
         opt_id: str,
@@ -266,6 +290,43 @@ class SiteVen:
         """Withdraw an opt schedule: oadrCancelOpt."""
         message = r.CancelOpt(request_id=new_request_id(), opt_id=opt_id, ven_id=self.site.ven_id)
         _accepted(await self.site.link.send("EiOpt", message), "oadrCancelOpt")
+
+    # --- the VTN's reports ------------------------------------------------------------------------
+
+    async def request_vtn_metadata(self, report_back: timedelta = timedelta(0), duration: timedelta = timedelta(0)) -> str:
+        """Ask the VTN for its METADATA report (2.0b VTN reporting): oadrCreateReport, one-shot, or periodic every
+        `report_back` over `duration` from now (0: until cancelled). The VTN answers with oadrRegisterReport at
+        our polls, which are acknowledged as any. Returns the reportRequestID; refused → VtnProtocolError."""
+        if self.site.registration is None:
+            raise RegistrationRefused("not registered: a report request needs a venID")
+        request_id = f"rr-vtn-{uuid.uuid4().hex[:12]}"
+        request = r.ReportRequest(
+            request_id,
+            "METADATA",
+            timedelta(0),
+            report_back,
+            (r.SpecifierPayload("0"),),  # the schema needs one; a METADATA request names no real rID
+            self.site.clock().replace(microsecond=0),
+            duration,
+        )
+        reply = await self.site.link.send("EiReport", r.CreateReport(new_request_id(), (request,), self.site.ven_id))
+        _accepted(reply, "oadrCreateReport")
+        log.info(
+            "%s: asked the VTN for its METADATA report (%s); pending at the VTN: %s",
+            self.site.name,
+            request_id,
+            reply.pending_reports,
+        )  # type: ignore[union-attr]
+        return request_id
+
+    async def cancel_vtn_report(self, report_request_id: str, report_to_follow: bool = False) -> tuple[str, ...]:
+        """Cancel a request made with `request_vtn_metadata`: oadrCancelReport. Returns the requests the VTN says
+        are still pending; refused → VtnProtocolError."""
+        message = r.CancelReport(new_request_id(), (report_request_id,), report_to_follow, self.site.ven_id)
+        reply = await self.site.link.send("EiReport", message)
+        _accepted(reply, "oadrCancelReport")
+        log.info("%s: cancelled our request %s for the VTN's METADATA report", self.site.name, report_request_id)
+        return reply.pending_reports  # type: ignore[union-attr]
 
     # --- polling --------------------------------------------------------------------------------
 

@@ -138,7 +138,11 @@ class EventRunner:
                 tally.inc(metrics.EVENTS_RECEIVED, (site_name, kind), len(events))
         answers: list[m.EventResponse] = []
         for event in changes.new + changes.modified:
-            decision = self._target_mismatch(event) or decide(event, self.site.config.opt, self.site.config)
+            decision = (
+                self._target_mismatch(event)
+                or self._operator_opt_out(event)
+                or decide(event, self.site.config.opt, self.site.config)
+            )
             tally.inc(metrics.EVENT_OPTS, (site_name, decision.opt_type))
             known = KnownEvent(
                 event,
@@ -208,6 +212,13 @@ class EventRunner:
             ven_id=self.site.ven_id,
             event_responses=tuple(answers),
         )
+
+    def _operator_opt_out(self, event: m.Event) -> OptDecision | None:
+        """The operator opted out of this event (`SiteVen.opt_out_event`): its modifications stay optOut."""
+        opt_id = self.site.store.operator_opt_out(self.site.name, event.event_id)
+        if opt_id is None:
+            return None
+        return OptDecision(OptType.OPT_OUT, ResponseCode.OK, f"opted out by the operator (optID {opt_id})")
 
     def _target_mismatch(self, event: m.Event) -> OptDecision | None:
         """An event that names VENs (and no group of ours) but not us is refused with 462."""

@@ -33,6 +33,11 @@ SCHEMA = [
     CREATE TABLE unmet_opt (site TEXT NOT NULL, event_id TEXT NOT NULL, modification_number INTEGER NOT NULL,
                             windows TEXT NOT NULL, PRIMARY KEY (site, event_id));
     """,
+    # version 4: events the operator opted out of after answering them (oadrCreateOpt with qualifiedEventID)
+    """
+    CREATE TABLE operator_opt_out (site TEXT NOT NULL, event_id TEXT NOT NULL, opt_id TEXT NOT NULL,
+                                   PRIMARY KEY (site, event_id));
+    """,
 ]
 
 
@@ -133,6 +138,16 @@ class VenStore:
     def delete_event(self, site: str, event_id: str) -> None:
         """Forget an event (completed or cancelled and done)."""
         self.db.execute("DELETE FROM event WHERE site = ? AND event_id = ?", (site, event_id))
+        self.db.execute("DELETE FROM operator_opt_out WHERE site = ? AND event_id = ?", (site, event_id))
+
+    def save_operator_opt_out(self, site: str, event_id: str, opt_id: str) -> None:
+        """Record that the operator opted out of an event (its modifications are answered optOut too)."""
+        self.db.execute("INSERT OR REPLACE INTO operator_opt_out VALUES (?, ?, ?)", (site, event_id, opt_id))
+
+    def operator_opt_out(self, site: str, event_id: str) -> str | None:
+        """The optID of the operator's optOut of an event, if any."""
+        row = self.db.execute("SELECT opt_id FROM operator_opt_out WHERE site = ? AND event_id = ?", (site, event_id)).fetchone()
+        return row[0] if row else None
 
     # --- optOuts for what the schedule cannot honour -------------------------------------------
 

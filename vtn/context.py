@@ -12,6 +12,7 @@ from vtn.cache.live import LiveState
 from vtn.config import VtnConfig
 from vtn.oadr.ingest import IngestBatcher
 from vtn.ops.metrics import EVENT_DELIVERIES
+from vtn.store.group_commit import GroupCommit
 from vtn.store.worker import StoreWorker
 
 
@@ -41,6 +42,10 @@ class VtnContext:
     deliveries: list[tuple[str, str, int, datetime]] = field(default_factory=list)
     _recorded: set[tuple[str, str, int]] = field(default_factory=set)
     ingest: IngestBatcher = field(init=False)
+    #: the small per-request writes of the OpenADR services (a queued message claimed, an oadrCreatedEvent
+    #: recorded), several to a transaction when they arrive together: a fan-out burst's writes do not queue
+    #: one transaction each behind each other (vtn/store/group_commit.py)
+    writes: GroupCommit = field(init=False)
     #: signs answers to VENs that use XML signatures (the VTN's TLS certificate; None without TLS)
     signer: Signer | None = None
     #: this process's metric counts (read by /metrics)
@@ -53,6 +58,7 @@ class VtnContext:
 
     def __post_init__(self) -> None:
         self.ingest = IngestBatcher(self.store, self.now)
+        self.writes = GroupCommit(self.store)
 
     def now(self) -> datetime:
         """The current time."""

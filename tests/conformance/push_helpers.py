@@ -88,7 +88,7 @@ async def register_push(vtn: VtnUnderTest, endpoint: PushVen, ven_name: str = "t
 async def drained(vtn: VtnUnderTest, ven_id: str) -> None:
     """Wait until nothing is queued for the VEN any more (its last push was answered)."""
     for _ in range(100):
-        if vtn.ctx.live.next_outbox(ven_id) is None and not vtn.process.pusher.in_flight(ven_id):
+        if vtn.ctx.live.next_outbox(ven_id, vtn.ctx.now()) is None and not vtn.process.pusher.in_flight(ven_id):
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"messages for {ven_id} are still queued")

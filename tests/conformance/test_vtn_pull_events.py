@@ -34,6 +34,7 @@ from tests.conformance import (
 )
 from tests.support.vtn_harness import PROGRAM, running_vtn
 from tests.support.vtn_harness import config_for_tests as make_config
+from vtn.admin import events as event_admin
 from vtn.admin.events import EventRefused
 from vtn.config import ProgramConfig
 from vtn.store import report_repository
@@ -582,6 +583,31 @@ async def test_A_E3_0496_TH_VEN(vtn):
     """A_E3_0496 (Event State Sequence CP1ANO). Certification: as A_E3_0492 but the VEN opts out of
     the cancelled event; 200 expected. Ours: the same."""
     await _cancelled(vtn, timedelta(minutes=5), PENDING, "optOut")
+
+
+async def test_A_E3_0498_TH_VEN(vtn):
+    """A_E3_0498 (Event State Sequence CP1NNN). Certification: the VEN polls and opts in to a pending
+    event (always, modification 0); the operator cancels it and switches oadrResponseRequired to never;
+    the VEN polls and must get it cancelled/never/1, and sends no oadrCreatedEvent. Ours: the same (the
+    cancellation through the admin function `cariflex event cancel --response-required never` calls);
+    the VTN does not hand the unanswered cancellation out again (the next poll is oadrResponse 200), and
+    oadrRequestEvent still lists it, cancelled/never/1."""
+    reg = await register(vtn, "site-a")
+    event = await vtn.create_event(start_in=timedelta(minutes=5), interval=timedelta(minutes=5))
+    first = await only_event(vtn, reg.ven_id)
+    assert_event(first, PENDING, "always", 0)
+    assert_ok_response(await created_event(vtn, reg.ven_id, [(first, "optIn")]), reg.ven_id)
+
+    await vtn.admin(event_admin.cancel_event, event.event_id, vtn.ctx.now(), actor="test", response_required="never")
+    second = await only_event(vtn, reg.ven_id)
+    assert second.event_id == event.event_id
+    assert_event(second, "cancelled", "never", 1)
+    assert_ok_response(await vtn.client.poll(reg.ven_id), reg.ven_id)  # no answer needed: not sent again
+    listed = await vtn.client.request_events(reg.ven_id)
+    assert [(e.event_id, e.status, e.response_required, e.modification_number) for e in listed.events] == [
+        (event.event_id, "cancelled", "never", 1)
+    ]
+    assert await stored_responses(vtn, event.event_id) == [(reg.ven_id, 0, "optIn", 200)]
 
 
 async def test_A_E3_0500_TH_VEN(vtn):

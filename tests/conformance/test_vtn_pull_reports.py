@@ -16,8 +16,8 @@ advertised minimum sampling period, no itemBase in specifierPayload, readingType
 piggy-backed on oadrRegisteredReport are not checked by the harness; ours checks them with the same rules
 and finds a defect (`test_R1_3060_TH_VEN_reading_type`). Waits the harness makes (reportBackDuration,
 "pause 2 minutes") are left out: our VTN does not time-gate updates; report data carries the times the
-harness VEN would have used. The VTN reporting cases (R1_3070…R1_3120) need a VTN that offers reports of
-its own and are listed as not covered in docs/conformance.md.
+harness VEN would have used. The VTN reporting cases R1_3070…R1_3100 (the VTN's own METADATA report) are
+in test_vtn_pull_vtn_reports.py.
 """
 
 import asyncio

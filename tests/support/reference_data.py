@@ -62,3 +62,11 @@ def openadr3_spec(version: str) -> Path:
     if wanted not in verified(OPENADR3_SPEC):
         raise MissingReferenceData(f"no OpenADR {version} OpenAPI file in {OPENADR3_SPEC}")
     return wanted
+
+
+def openadr3_notifiers_excerpt() -> Path:
+    """The 3.1 Definition's section on notifier bindings (GET /notifiers, MQTT topic names), checked."""
+    wanted = OPENADR3_SPEC / "3.1.1" / "Definition-notifiers-excerpt.md"
+    if wanted not in verified(OPENADR3_SPEC):
+        raise MissingReferenceData(f"no 3.1 Definition excerpt in {OPENADR3_SPEC}")
+    return wanted

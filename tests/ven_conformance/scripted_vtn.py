@@ -43,6 +43,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from certs.tls import TlsSettings, peer_der, server_context
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from mapping.oadr.codes import OadrError
@@ -115,6 +116,9 @@ class Exchange:
     body: bytes
     at: datetime
     answer: object = None
+    #: over TLS: (protocol version, cipher suite) of the connection, and the DER certificate the VEN presented
+    tls: tuple[str, str] | None = None
+    peer_cert: bytes | None = None
 
 
 Reply = object  # a typed message, bytes, Raw, or a callable(message) returning one of these
@@ -130,8 +134,11 @@ class ScriptedVtn:
         ven_id: str = "TH_VEN_1",
         registration_id: str = "TH_REG_1",
         poll_freq: timedelta | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
         self.vtn_id = vtn_id
+        #: serve over the 2.0b TLS profile with these certificates (certs.tls.server_context, client certificate required)
+        self.tls = tls
         self.ven_id = ven_id
         self.registration_id = registration_id
         self.poll_freq = poll_freq
@@ -153,7 +160,10 @@ class ScriptedVtn:
         app = web.Application()
         app.router.add_post(BASE + "/{service}", self._handle)
         self._server = TestServer(app, host="127.0.0.1")
-        await self._server.start_server()
+        if self.tls is not None:
+            await self._server.start_server(ssl=server_context(self.tls))
+        else:
+            await self._server.start_server()
 
     async def stop(self) -> None:
         """Stop listening."""
@@ -164,12 +174,16 @@ class ScriptedVtn:
     def url(self) -> str:
         """The base URL of the 2.0b services, as a VEN is configured with it."""
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.port}{BASE}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self._server.port}{BASE}"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         service = request.match_info["service"]
         body = await request.read()
         exchange = Exchange(next(self._seq), service, "", None, body, datetime.now(UTC))
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        if ssl_object is not None:
+            exchange.tls = (ssl_object.version() or "", ssl_object.cipher()[0])
+            exchange.peer_cert = peer_der(ssl_object)
         self.exchanges.append(exchange)
         if service not in SERVICES:
             self.problems.append(f"the VEN posted to an unknown service {service!r}")

@@ -93,8 +93,8 @@ async def test_intervals_without_dtstart(th):
     """Intervals carry only durations (normal in 2.0b): the VEN runs them back to back from the
     event's dtstart. An event whose intervals do carry their dtstart is accepted too."""
     await th.start_ven()
-    # 1.5 s ahead: the wire drops the fraction, so a start 0.3 s ahead could already be under way when it arrives
-    plain = event(intervals=((1, 1.0), (1, 2.0)), start_in=1.5 * SECOND)
+    # 2.5 s ahead: the wire drops the fraction, so a start under 1.5 s ahead could already be under way when it arrives
+    plain = event(intervals=((1, 1.0), (1, 2.0)), start_in=2.5 * SECOND)
     assert all(i.dtstart is None for i in plain.signals[0].intervals)
     dated = event()
     first = replace(dated.signals[0].intervals[0], dtstart=dated.dtstart)
@@ -102,7 +102,7 @@ async def test_intervals_without_dtstart(th):
     await th.deliver(distribute(th.vtn.vtn_id, plain, dated))
     assert (await th.answer(plain)).opt_type == "optIn"
     assert (await th.answer(dated)).opt_type == "optIn"
-    await th.wait(lambda: th.hooks.of(plain.event_id, "end"), "the event to run", timeout=6)
+    await th.wait(lambda: th.hooks.of(plain.event_id, "end"), "the event to run", timeout=8)
     intervals = th.hooks.of(plain.event_id, "interval")
     assert [c.detail for c in intervals] == [0, 1]
     assert intervals[0].at >= plain.dtstart and intervals[1].at >= plain.dtstart + SECOND

@@ -8,6 +8,7 @@ VEN's "active event indicator", ours watches the VEN's callbacks (`on_start`, `o
 callback never comes before its moment), never how late.
 """
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,6 +18,10 @@ from tests.ven_conformance.scripted_vtn import Th
 
 CPP = ((60.0, 1.0), (60.0, 1.0), (60.0, 2.0))
 SECOND = timedelta(seconds=1)
+#: how far ahead a case's event starts when it is to run during the test: the wire carries whole seconds
+#: (the fraction is dropped), so a start 0.5–1.2 s ahead can be in the past, or under way, by the time the
+#: VEN takes the event (or its modification); 2.5 s leaves more than a second after the poll
+AHEAD = 2.5 * SECOND
 
 
 def cpp(start_in: timedelta = timedelta(minutes=2), **fields: object) -> m.Event:
@@ -296,10 +301,10 @@ async def test_A_E1_0210_TH_VTN(th):
     Ours (seconds for minutes): optIn, then start, interval 0, interval 1, end — each no earlier
     than its moment."""
     await th.start_ven()
-    ev = event(intervals=((1, 1.0), (1, 2.0)), start_in=SECOND)
+    ev = event(intervals=((1, 1.0), (1, 2.0)), start_in=AHEAD)
     await th.deliver(distribute(th.vtn.vtn_id, ev))
     await opted(th, ev)
-    await th.wait(lambda: th.hooks.of(ev.event_id, "end"), "the event to end", timeout=6)
+    await th.wait(lambda: th.hooks.of(ev.event_id, "end"), "the event to end", timeout=8)
     calls = th.hooks.of(ev.event_id)
     assert [c.kind for c in calls] == ["event", "start", "interval", "interval", "end"]
     assert calls[1].at >= ev.dtstart and calls[3].at >= ev.dtstart + SECOND and calls[4].at >= ev.dtstart + 2 * SECOND
@@ -310,13 +315,13 @@ async def test_A_E1_0220_TH_VTN(th):
     dtstart one minute later; both optIn; it starts at the new time.
     Ours: both optIn; the VEN starts the event once, no earlier than the new dtstart."""
     await th.start_ven()
-    ev = event(intervals=((1, 1.0),), start_in=1.2 * SECOND)
+    ev = event(intervals=((1, 1.0),), start_in=AHEAD)
     await th.deliver(distribute(th.vtn.vtn_id, ev))
     await opted(th, ev)
     later = modified(ev, dtstart=ev.dtstart + SECOND)
     await th.deliver(distribute(th.vtn.vtn_id, later))
     await opted(th, later)
-    await th.wait(lambda: th.hooks.of(ev.event_id, "end"), "the event to run", timeout=6)
+    await th.wait(lambda: th.hooks.of(ev.event_id, "end"), "the event to run", timeout=8)
     starts = th.hooks.of(ev.event_id, "start")
     assert len(starts) == 1 and starts[0].at >= later.dtstart
 
@@ -327,7 +332,7 @@ async def test_A_E1_0230_TH_VTN(th):
     Ours (seconds): 30 s shortened to 2 s once running: both optIn and the event ends, no earlier
     than the new end."""
     await th.start_ven()
-    ev = event(intervals=((28, 1.0), (2, 2.0)), start_in=0.5 * SECOND)
+    ev = event(intervals=((28, 1.0), (2, 2.0)), start_in=AHEAD)
     await th.deliver(distribute(th.vtn.vtn_id, ev))
     await opted(th, ev)
     await th.wait(lambda: th.hooks.of(ev.event_id, "start"), "the event to start")
@@ -344,7 +349,7 @@ async def test_A_E1_0240_TH_VTN(th):
     Ours (seconds): once running, cancelled: the cancellation is answered, `on_cancel` comes and
     `on_end` never does."""
     await th.start_ven()
-    ev = event(intervals=((15, 1.0), (15, 2.0)), start_in=0.5 * SECOND)
+    ev = event(intervals=((15, 1.0), (15, 2.0)), start_in=AHEAD)
     await th.deliver(distribute(th.vtn.vtn_id, ev))
     await opted(th, ev)
     await th.wait(lambda: th.hooks.of(ev.event_id, "start"), "the event to start")
@@ -361,7 +366,7 @@ async def test_A_E1_0250_TH_VTN(th):
     Ours (seconds): the open-ended event starts and runs until cancelled (`on_cancel`, no `on_end`);
     both modifications optIn."""
     await th.start_ven()
-    ev = event(intervals=((0, 2.0),), start_in=0.5 * SECOND)
+    ev = event(intervals=((0, 2.0),), start_in=AHEAD)
     await th.deliver(distribute(th.vtn.vtn_id, ev))
     await opted(th, ev)
     await th.wait(lambda: th.hooks.of(ev.event_id, "interval"), "the dispatch to start")
@@ -377,7 +382,7 @@ async def test_A_E1_0260_TH_VTN(th):
     Ours: the start offset is drawn in [0, startafter] and the event starts no earlier than
     dtstart + offset; over five events with startafter PT60S the offsets differ."""
     await th.start_ven()
-    ev = event(intervals=((1, 1.0), (2, 2.0)), start_in=0.5 * SECOND, start_after=2 * SECOND)
+    ev = event(intervals=((1, 1.0), (2, 2.0)), start_in=AHEAD, start_after=2 * SECOND)
     others = [event(start_after=timedelta(seconds=60)) for _ in range(5)]
     await th.deliver(distribute(th.vtn.vtn_id, ev, *others))
     for each in (ev, *others):
@@ -385,7 +390,7 @@ async def test_A_E1_0260_TH_VTN(th):
     offsets = {e.event_id: th.held()[e.event_id].start_offset_s for e in (ev, *others)}
     assert all(0 <= offsets[e.event_id] <= 60 for e in others) and 0 <= offsets[ev.event_id] <= 2
     assert len({offsets[e.event_id] for e in others}) > 1, offsets
-    await th.wait(lambda: th.hooks.of(ev.event_id, "start"), "the randomized start", timeout=6)
+    await th.wait(lambda: th.hooks.of(ev.event_id, "start"), "the randomized start", timeout=8)
     assert th.hooks.of(ev.event_id, "start")[0].at >= ev.dtstart + timedelta(seconds=offsets[ev.event_id])
 
 
@@ -447,15 +452,41 @@ async def test_A_E1_0270_TH_VTN(th):
     Ours (seconds): both optIn; the first starts and ends, then the second starts and ends."""
     await th.start_ven()
     # whole seconds apart (the wire carries whole seconds): the first ends a second before the second starts
-    first = event(intervals=((1, 2.0),), start_in=1 * SECOND)
-    second = event(intervals=((1, 1.0),), start_in=3 * SECOND)
+    first = event(intervals=((1, 2.0),), start_in=AHEAD)
+    second = event(intervals=((1, 1.0),), start_in=AHEAD + 2 * SECOND)
     await th.deliver(distribute(th.vtn.vtn_id, first, second))
     await opted(th, first)
     await opted(th, second)
-    await th.wait(lambda: th.hooks.of(second.event_id, "end"), "both events to run", timeout=6)
+    await th.wait(lambda: th.hooks.of(second.event_id, "end"), "both events to run", timeout=9)
     one, two = th.hooks.of(first.event_id), th.hooks.of(second.event_id)
     assert [c.kind for c in one][-1] == "end" and one[-1].at <= two[1].at
     assert one[1].at >= first.dtstart and two[1].at >= second.dtstart
+
+
+async def test_A_E1_0280_TH_VTN(th):
+    """Certification (observation 7, asynchronous opt out): the VEN opted in to an event; later, on the
+    operator's prompt, it opts out of that one event on its own initiative — in 2.0b an oadrCreateOpt
+    optOut whose qualifiedEventID names the event — and the harness answers oadrCreatedOpt.
+    Ours (seconds): once the event runs, `SiteVen.opt_out_event` sends oadrCreateOpt optOut with the event's
+    eventID and modificationNumber (no availability schedule), the site stops acting on it (`on_end` at
+    once, no later interval), and a later modification of the event is answered optOut."""
+    await th.start_ven()
+    ev = event(intervals=((30, 1.0), (30, 2.0)), start_in=AHEAD)
+    await th.deliver(distribute(th.vtn.vtn_id, ev))
+    await opted(th, ev)
+    await th.wait(lambda: th.hooks.of(ev.event_id, "start"), "the event to start")
+    mark = th.vtn.mark()
+    opt_id = await th.ven.opt_out_event(ev.event_id)
+    (opt,) = th.vtn.messages("oadrCreateOpt", mark)
+    assert (opt.opt_id, opt.opt_type, opt.ven_id) == (opt_id, "optOut", th.vtn.ven_id)
+    assert (opt.event_id, opt.modification_number, opt.windows) == (ev.event_id, ev.modification_number, ())
+    assert [c.kind for c in th.hooks.of(ev.event_id)][-1] == "end"
+    assert th.held()[ev.event_id].opt_type == "optOut"
+    later = modified(ev, status="active")
+    await th.deliver(distribute(th.vtn.vtn_id, later))
+    await opted(th, later, "optOut")
+    await asyncio.sleep(0.3)
+    assert [c.kind for c in th.hooks.of(ev.event_id)].count("interval") == 1  # interval 0 only: never acted on again
 
 
 async def test_A_E1_0285_TH_VTN(th):
@@ -552,8 +583,8 @@ async def test_A_E1_0370_TH_VTN(th):
     Ours (seconds): no answer to the empty payload; the event is cancelled implicitly and does not
     start after its dtstart has passed."""
     await th.start_ven()
-    # 2.5 s ahead: the wire drops the fraction, so 1.2 s could be 0.2 s — started before it is taken back
-    ev = event(intervals=((1, 1.0),), start_in=2.5 * SECOND)
+    # AHEAD: the wire drops the fraction, so 1.2 s could be 0.2 s — started before it is taken back
+    ev = event(intervals=((1, 1.0),), start_in=AHEAD)
     await th.deliver(distribute(th.vtn.vtn_id, ev))
     await opted(th, ev)
     mark = await th.deliver(distribute(th.vtn.vtn_id))

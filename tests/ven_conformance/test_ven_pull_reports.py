@@ -349,3 +349,116 @@ async def test_R1_3190_TH_VTN_invalid_rid(th):
     request = create_report(th.vtn.ven_id, rq)
     mark = await th.deliver(request)
     assert (await created_report(th, request, mark)).response.code == 452
+
+
+# --- VTN reporting: our VEN asks for the VTN's METADATA report and cancels the request ------------------
+
+
+def vtn_metadata(report_request_id: str) -> r.RegisterReport:
+    """The harness VTN's metadata report: its oadrRegisterReport answering `report_request_id` (no reports)."""
+    return r.RegisterReport(request_id=new_id("req"), reports=(), report_request_id=report_request_id)
+
+
+async def asked_for_metadata(th: Th, mark: int) -> r.ReportRequest:
+    """The single METADATA request the VEN sent since `mark`."""
+    (create,) = th.vtn.messages("oadrCreateReport", mark)
+    (request,) = create.report_requests
+    assert request.report_specifier_id == "METADATA" and create.ven_id == th.vtn.ven_id
+    return request
+
+
+async def test_R1_3070_TH_VTN(th):
+    """Certification (VTN reporting, one shot): the VEN asks the VTN for its METADATA report with a one-shot
+    oadrCreateReport; the VTN answers oadrCreatedReport, then sends its oadrRegisterReport, which the VEN
+    acknowledges with oadrRegisteredReport.
+    Ours: `SiteVen.request_vtn_metadata()` sends the one-shot request (granularity and reportBackDuration 0);
+    the harness's oadrRegisterReport naming it is answered oadrRegisteredReport 200."""
+    await th.start_ven()
+    mark = th.vtn.mark()
+    request_id = await th.ven.request_vtn_metadata()
+    request = await asked_for_metadata(th, mark)
+    assert request.report_request_id == request_id and request.report_back == timedelta(0)
+    await th.deliver(vtn_metadata(request_id))
+    (ack,) = th.vtn.messages("oadrRegisteredReport", mark)
+    assert ack.response.code == 200
+
+
+async def test_R1_3080_TH_VTN(th):
+    """Certification (VTN reporting, periodic): the VEN asks for the VTN's METADATA report periodically
+    (reportBackDuration, reportInterval); the VTN lists it pending in oadrCreatedReport and sends its
+    oadrRegisterReport every reportBackDuration; the VEN acknowledges each.
+    Ours: the request carries reportBackDuration PT1M over PT5M from now (whole seconds); each of the
+    harness's three oadrRegisterReports is answered oadrRegisteredReport 200; the VEN keeps polling."""
+    await th.start_ven()
+    mark = th.vtn.mark()
+    th.vtn.answer_next(
+        "oadrCreateReport",
+        lambda msg: m.Acknowledgement(
+            "oadrCreatedReport",
+            m.EiResponse(request_id=msg.request_id),
+            ven_id=th.vtn.ven_id,
+            pending_reports=(msg.report_requests[0].report_request_id,),
+        ),
+    )
+    request_id = await th.ven.request_vtn_metadata(report_back=timedelta(minutes=1), duration=timedelta(minutes=5))
+    request = await asked_for_metadata(th, mark)
+    assert (request.report_request_id, request.report_back, request.interval_duration) == (
+        request_id,
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+    )
+    assert request.interval_start is not None and request.interval_start.microsecond == 0
+    for _ in range(3):
+        await th.deliver(vtn_metadata(request_id))
+    assert [a.response.code for a in th.vtn.messages("oadrRegisteredReport", mark)] == [200, 200, 200]
+    await th.still_polling()
+
+
+async def test_R1_3090_TH_VTN(th):
+    """Certification (VTN reporting, multiple requests): two periodic METADATA requests in turn; the VTN's
+    oadrCreatedReport lists 1, then 2 pending; each request's metadata is acknowledged.
+    Ours: two `request_vtn_metadata` calls give two distinct reportRequestIDs in two oadrCreateReports; the
+    harness's answers with 1 then 2 pending are accepted; both metadata reports are acknowledged."""
+    await th.start_ven()
+    mark = th.vtn.mark()
+    pending: list[str] = []
+
+    def created(msg: r.CreateReport) -> m.Acknowledgement:
+        pending.append(msg.report_requests[0].report_request_id)
+        return m.Acknowledgement(
+            "oadrCreatedReport", m.EiResponse(request_id=msg.request_id), ven_id=th.vtn.ven_id, pending_reports=tuple(pending)
+        )
+
+    th.vtn.answer_next("oadrCreateReport", created, created)
+    first = await th.ven.request_vtn_metadata(report_back=timedelta(minutes=1), duration=timedelta(minutes=5))
+    second = await th.ven.request_vtn_metadata(report_back=timedelta(minutes=1), duration=timedelta(minutes=5))
+    assert first != second and pending == [first, second]
+    assert [q.report_requests[0].report_request_id for q in th.vtn.messages("oadrCreateReport", mark)] == [first, second]
+    await th.deliver(vtn_metadata(first), vtn_metadata(second))
+    assert [a.response.code for a in th.vtn.messages("oadrRegisteredReport", mark)] == [200, 200]
+
+
+async def test_R1_3100_TH_VTN(th):
+    """Certification (VTN reporting, cancel): the VEN cancels its periodic METADATA request with
+    oadrCancelReport and expects oadrCanceledReport 200.
+    Ours: `cancel_vtn_report` sends oadrCancelReport naming exactly that request (reportToFollow false) and
+    returns what the VTN still lists pending; a VTN refusing the cancellation (452) raises VtnProtocolError."""
+    from ven.transport import VtnProtocolError
+
+    await th.start_ven()
+    request_id = await th.ven.request_vtn_metadata(report_back=timedelta(minutes=1), duration=timedelta(minutes=5))
+    await th.deliver(vtn_metadata(request_id))
+    mark = th.vtn.mark()
+    assert await th.ven.cancel_vtn_report(request_id) == ()
+    (cancel,) = th.vtn.messages("oadrCancelReport", mark)
+    assert cancel.report_request_ids == (request_id,) and cancel.report_to_follow is False
+    assert cancel.ven_id == th.vtn.ven_id
+    th.vtn.answer_next(
+        "oadrCancelReport",
+        lambda msg: m.Acknowledgement(
+            "oadrCanceledReport", m.EiResponse(452, "unknown reportRequestID", msg.request_id), ven_id=th.vtn.ven_id
+        ),
+    )
+    with pytest.raises(VtnProtocolError):
+        await th.ven.cancel_vtn_report(request_id)
+    await th.still_polling()

@@ -18,6 +18,9 @@ from vtn.store import Tx
 from vtn.store import repository as repo
 from vtn.store.ui_repository import audit
 
+#: the values of oadrResponseRequired
+RESPONSE_REQUIRED = ("always", "never")
+
 
 class EventRefused(ValueError):
     """A change that cannot be made; the message says why."""
@@ -203,8 +206,21 @@ def modify_event(
     return revised
 
 
-def cancel_event(session: Tx, event_id: str, now: datetime, reason: str = "cancelled", *, actor: str) -> m.Event:
-    """Cancel an event: a new modification with status cancelled, audited as done by `actor`."""
+def cancel_event(
+    session: Tx,
+    event_id: str,
+    now: datetime,
+    reason: str = "cancelled",
+    *,
+    actor: str,
+    response_required: str | None = None,
+) -> m.Event:
+    """Cancel an event: a new modification with status cancelled, audited as done by `actor`.
+
+    `response_required` ("always" or "never") changes the event's oadrResponseRequired with the cancellation
+    (certification case A_E3_0498: a cancellation the VENs are not to answer); None keeps it."""
+    if response_required is not None and response_required not in RESPONSE_REQUIRED:
+        raise EventRefused(f"oadrResponseRequired: expected one of {', '.join(RESPONSE_REQUIRED)}, got {response_required!r}")
     current = _open_event(session, event_id)
     revised = replace(
         current,
@@ -212,7 +228,11 @@ def cancel_event(session: Tx, event_id: str, now: datetime, reason: str = "cance
         modification_number=current.modification_number + 1,
         modification_datetime=now,
         modification_reason=reason,
+        response_required=response_required or current.response_required,
     )
     repo.revise_event(session, revised, now, cancelled=True)
-    audit(session, actor, "cancel_event", event_id, {"modification_number": revised.modification_number, "reason": reason}, now)
+    details = {"modification_number": revised.modification_number, "reason": reason}
+    if response_required is not None:
+        details["response_required"] = response_required
+    audit(session, actor, "cancel_event", event_id, details, now)
     return revised

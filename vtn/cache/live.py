@@ -14,6 +14,7 @@ from mapping.oadr.current_value import in_force_key, with_current_values
 from mapping.oadr.encode import encode_event
 from mapping.oadr.lifecycle import priority_key
 from mapping.oadr.model import EventStatus
+from mapping.oadr.vtn_reports import is_due
 from vtn.domain import OUTBOX_ORDER, LiveEvent, OutboxItem, VenRecord
 
 _STATUS_RANK = {status: rank for rank, status in enumerate(EventStatus)}  # the lifecycle order
@@ -151,10 +152,13 @@ class LiveState:
         else:
             self.outbox.pop(ven_id, None)
 
-    def next_outbox(self, ven_id: str) -> OutboxItem | None:
-        """The first queued message for a VEN, if any."""
-        items = self.outbox.get(ven_id)
-        return items[0] if items else None
+    def next_outbox(self, ven_id: str, now: datetime) -> OutboxItem | None:
+        """The first queued message for a VEN that is due at `now` (a periodic METADATA report's next one waits
+        for its time: mapping/oadr/vtn_reports), if any."""
+        for item in self.outbox.get(ven_id, ()):
+            if is_due(item.payload, now):
+                return item
+        return None
 
     def drop_outbox_item(self, item: OutboxItem) -> None:
         """Remove a delivered (or already claimed) message."""

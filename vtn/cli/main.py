@@ -117,6 +117,12 @@ def _register_event(commands: Any) -> None:
     config_args(cancel)
     cancel.add_argument("event_id")
     cancel.add_argument("--reason", default="cancelled", help="modificationReason")
+    cancel.add_argument(
+        "--response-required",
+        choices=event_admin.RESPONSE_REQUIRED,
+        default=None,
+        help="change oadrResponseRequired with the cancellation (never: VENs are not to answer it); default: unchanged",
+    )
     cancel.set_defaults(run=_run_event_cancel)
 
 
@@ -315,7 +321,14 @@ def _run_event_modify(args: argparse.Namespace) -> int:
 def _run_event_cancel(args: argparse.Namespace) -> int:
     with open_store(args) as (_, store):
         try:
-            event = store.call_sync(event_admin.cancel_event, args.event_id, utc_now(), args.reason, actor=CLI_ACTOR)
+            event = store.call_sync(
+                event_admin.cancel_event,
+                args.event_id,
+                utc_now(),
+                args.reason,
+                actor=CLI_ACTOR,
+                response_required=args.response_required,
+            )
         except event_admin.EventRefused as exc:
             return _fail(str(exc))
     print(json.dumps({"event_id": event.event_id, "modification_number": event.modification_number, "status": event.status}))

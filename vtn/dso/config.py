@@ -18,6 +18,30 @@ DEFAULT_SCOPES = ("read_all", "read_targets", "write_programs", "write_events", 
 
 
 @dataclass(frozen=True)
+class MqttNotifierConfig:
+    """`[dso.mqtt]`: the 3.1 MQTT notifier binding (docs/openadr3-mqtt.md). Off while `host` is unset."""
+
+    #: the broker the VTN publishes to (None: the binding is not offered, GET /notifiers says WEBHOOK only)
+    host: str | None = None
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    #: put before every topic name (one broker shared by several VTNs; tests namespace themselves with it)
+    topic_prefix: str = ""
+    #: what GET /notifiers tells clients to connect to (default: mqtt://host:port)
+    uris: tuple[str, ...] = ()
+    #: what GET /notifiers says the broker needs of clients: ANONYMOUS or OAUTH2_BEARER_TOKEN
+    client_authentication: str = "ANONYMOUS"
+    qos: int = 1
+    #: changes kept while the broker is away; the oldest are dropped (and logged) beyond it
+    queue_limit: int = 10_000
+
+
+#: what `[dso.mqtt] client_authentication` may advertise (CERTIFICATE would hand out keys: not offered)
+MQTT_CLIENT_AUTHENTICATION = ("ANONYMOUS", "OAUTH2_BEARER_TOKEN")
+
+
+@dataclass(frozen=True)
 class DsoConfig:
     """Upstream API settings; zones are groups of VEN names (poste source, feeder)."""
 
@@ -32,6 +56,7 @@ class DsoConfig:
     callback_hosts: frozenset[str] = frozenset()
     #: how soon a disabled client's tokens stop working (the disabled list is re-read this often)
     client_recheck: timedelta = timedelta(seconds=10)
+    mqtt: MqttNotifierConfig = field(default_factory=MqttNotifierConfig)
 
 
 def parse_dso(table: Table) -> DsoConfig:
@@ -47,6 +72,7 @@ def parse_dso(table: Table) -> DsoConfig:
             "signals",
             "callback_hosts",
             "client_recheck",
+            "mqtt",
         }
     )
     defaults = DsoConfig()
@@ -75,6 +101,7 @@ def parse_dso(table: Table) -> DsoConfig:
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
         raise ConfigError(f"{table.path}.callback_hosts: expected a list of host names")
     return DsoConfig(
+        mqtt=_mqtt(table.table("mqtt")),
         client_recheck=table.duration("client_recheck", "PT10S"),
         callback_hosts=frozenset(hosts),
         time_zone=time_zone,
@@ -84,6 +111,39 @@ def parse_dso(table: Table) -> DsoConfig:
         currency=currency,
         capacity_signal=capacity,
         zones=table.table("zones").string_lists(),
+    )
+
+
+def _mqtt(table: Table) -> MqttNotifierConfig:
+    """`[dso.mqtt]` (every key optional; no `host`: the binding is off)."""
+    table.reject_unknown(
+        {"host", "port", "username", "password", "topic_prefix", "uris", "client_authentication", "qos", "queue_limit"}
+    )
+    if "host" not in table.data:
+        return MqttNotifierConfig()
+    host = table.string("host")
+    port = table.integer("port", 1883, minimum=1, maximum=65535)
+    prefix = table.data.get("topic_prefix", "")
+    if not isinstance(prefix, str) or any(c in prefix for c in "+#\0"):
+        raise ConfigError(f"{table.path}.topic_prefix: expected a topic level text without '+', '#' or NUL")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"  # a prefix is whole topic levels
+    uris = table.data.get("uris", [f"mqtt://{host}:{port}"])
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) and "://" in u for u in uris):
+        raise ConfigError(f"{table.path}.uris: expected a list of broker URIs such as mqtts://broker.example:8883")
+    auth = table.string("client_authentication", "ANONYMOUS")
+    if auth not in MQTT_CLIENT_AUTHENTICATION:
+        raise ConfigError(f"{table.path}.client_authentication: expected one of {', '.join(MQTT_CLIENT_AUTHENTICATION)}")
+    return MqttNotifierConfig(
+        host=host,
+        port=port,
+        username=table.string("username") if "username" in table.data else None,
+        password=table.string("password") if "password" in table.data else None,
+        topic_prefix=prefix,
+        uris=tuple(uris),
+        client_authentication=auth,
+        qos=table.integer("qos", 1, minimum=0, maximum=2),
+        queue_limit=table.integer("queue_limit", 10_000, minimum=1),
     )
 
 

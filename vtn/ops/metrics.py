@@ -20,6 +20,7 @@ FLUSH_S = SEEN_FLUSH_INTERVAL.total_seconds()
 # --- counted on the request paths (names are the Tally keys) --------------------------------------------
 OADR_MESSAGES = "cariflex_oadr_messages_total"
 POLL_ANSWERS = "cariflex_poll_answers_total"
+POLL_DEFERRALS = "cariflex_poll_queued_deferred_total"
 EVENT_DELIVERIES = "cariflex_event_deliveries_total"
 OPT_RESPONSES = "cariflex_opt_responses_total"
 REPORTS_RECEIVED = "cariflex_reports_received_total"
@@ -45,6 +46,11 @@ VTN_SPECS: tuple[Spec, ...] = (
         ("service", "message", "code"),
     ),
     Spec(POLL_ANSWERS, "counter", "oadrPoll answers by the message type sent back", ("answer",)),
+    Spec(
+        POLL_DEFERRALS,
+        "counter",
+        "polls that left a queued message for a later poll: the store's small writes were backed up (a burst)",
+    ),
     Spec(EVENT_DELIVERIES, "counter", "first deliveries of an event modification to a VEN"),
     Spec(OPT_RESPONSES, "counter", "opt responses: each answer in oadrCreatedEvent, each oadrCreateOpt", ("message", "opt")),
     Spec(REPORTS_RECEIVED, "counter", "oadrReport elements accepted in oadrUpdateReport"),

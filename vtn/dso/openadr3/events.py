@@ -40,7 +40,7 @@ def _notify(
     def render(version: str) -> dict[str, Any]:
         return tr.render_event(clean, event_id, created, now, version)
 
-    api.notifier.notify(grant.client_id, "EVENT", operation, clean["programID"], render)
+    api.notifier.notify(grant.client_id, "EVENT", operation, clean["programID"], render, event_id)
 
 
 def _render(api: Api, row: UpstreamEvent) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from mapping.openadr3.subscriptions import callbacks, notification
+from vtn.dso.openadr3.mqtt_notify import MqttPublisher
 from vtn.store import dso_repository as dso_repo
 from vtn.store.worker import StoreWorker
 
@@ -36,8 +37,12 @@ SHUTDOWN_GRACE = 5.0
 class Notifier:
     """Sends notifications in the background (keeps its tasks so none is lost to garbage collection)."""
 
-    def __init__(self, store: StoreWorker, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> None:
+    def __init__(
+        self, store: StoreWorker, retry_delays: tuple[float, ...] = RETRY_DELAYS, mqtt: MqttPublisher | None = None
+    ) -> None:
         self.store = store
+        #: the 3.1 MQTT binding's publisher, when `[dso.mqtt]` offers it: every change goes there too
+        self.mqtt = mqtt
         self.retry_delays = retry_delays
         self.tasks: set[asyncio.Task[None]] = set()
         #: one lock per callback URL, held through a notification's attempts: the URL's order is kept
@@ -47,9 +52,18 @@ class Notifier:
         self._down: set[str] = set()
 
     def notify(
-        self, client_id: str, object_type: str, operation: str, program_id: str | None, render: Callable[[str], dict[str, Any]]
+        self,
+        client_id: str,
+        object_type: str,
+        operation: str,
+        program_id: str | None,
+        render: Callable[[str], dict[str, Any]],
+        object_id: str,
     ) -> None:
         """Schedule the notifications of one change; `render(version)` gives the object in that version."""
+        if self.mqtt is not None:
+            # MQTT has no per-client filter (the spec: clients filter); the broker's ACL decides who reads
+            self.mqtt.publish_change(object_type, operation, object_id, program_id, render("3.1.0"))
         task = asyncio.get_running_loop().create_task(self._send(client_id, object_type, operation, program_id, render))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)

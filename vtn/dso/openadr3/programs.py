@@ -39,7 +39,7 @@ def _notify(api: Api, grant: Grant, operation: str, row: ProgramRow) -> None:
     def render(version: str) -> dict[str, Any]:
         return render_program(row.body, row.program_id, row.created_at, row.modified_at, version)
 
-    api.notifier.notify(grant.client_id, "PROGRAM", operation, row.program_id, render)
+    api.notifier.notify(grant.client_id, "PROGRAM", operation, row.program_id, render, row.program_id)
 
 
 def _render(api: Api, row: ProgramRow) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from vtn.domain import ClientRecord
 from vtn.dso import signals as dso_signals
 from vtn.dso.openadr3 import events, notifiers, programs, reports, subscriptions, vens
 from vtn.dso.openadr3.common import Api, endpoint
+from vtn.dso.openadr3.mqtt_notify import MqttPublisher
 from vtn.dso.openadr3.notify import Notifier
 from vtn.lifecycle import Lifecycle
 from vtn.site_registry import capabilities_by_ven
@@ -110,9 +111,17 @@ NOTIFIER_KEY = web.AppKey("openadr3_notifier", Notifier)
 def setup(app: web.Application, ctx: VtnContext, lifecycle: Lifecycle) -> None:
     """Prepare the store and mount both versions and the French adapters (at start-up, before serving)."""
     issuer = prepare_store(ctx)
-    notifier = Notifier(ctx.store)
+    mqtt = MqttPublisher(ctx.config.dso.mqtt) if ctx.config.dso.mqtt.host is not None else None
+    notifier = Notifier(ctx.store, mqtt=mqtt)
     app[NOTIFIER_KEY] = notifier
     app.on_cleanup.append(lambda _app: notifier.close())  # before the store closes (registered earlier)
+    if mqtt is not None:
+
+        async def start_mqtt(_app: web.Application) -> None:
+            mqtt.start()
+
+        app.on_startup.append(start_mqtt)
+        app.on_cleanup.append(lambda _app: mqtt.close())
 
     async def load_disabled() -> frozenset[str]:
         return await ctx.store.call(dso_repo.disabled_clients)

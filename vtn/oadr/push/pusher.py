@@ -201,7 +201,7 @@ class Pusher:
             state = self._state_for(ven)
             if now < state.not_before:
                 continue
-            item = self.ctx.live.next_outbox(ven.ven_id)
+            item = self.ctx.live.next_outbox(ven.ven_id, self.ctx.now())
             if item is None and not (ven.registered and self._events_due(ven, state, now)):
                 continue
             self._busy.add(ven.ven_id)

@@ -62,7 +62,7 @@ async def created_event(ctx: VtnContext, msg: m.CreatedEvent) -> m.Response:
             )
         await check_event_of(ctx, ven, live.event)
     if msg.event_responses:
-        await ctx.store.call(repo.record_event_responses, ven.ven_id, msg.event_responses, ctx.now())
+        await ctx.writes.call(repo.record_event_responses, ven.ven_id, msg.event_responses, ctx.now())
         for r in msg.event_responses:
             ctx.live.acknowledge(ven.ven_id, r.event_id, r.modification_number)
             ctx.tally.inc(OPT_RESPONSES, ("oadrCreatedEvent", r.opt_type))

@@ -7,10 +7,11 @@ from typing import Any
 from mapping.curtailment.report import has_value
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
+from mapping.oadr import vtn_reports
 from mapping.oadr.codes import OadrError, ResponseCode
 from vtn.admin import reports as report_admin
 from vtn.context import VtnContext, new_id
-from vtn.domain import OutboxKind
+from vtn.domain import OutboxItem, OutboxKind
 from vtn.oadr.services.common import ok, registered_ven
 from vtn.ops import metrics
 from vtn.store import report_repository as reports
@@ -167,10 +168,15 @@ def cancel_message(ven_id: str, payload: dict[str, Any]) -> r.CancelReport:
 
 
 async def registered_report(ctx: VtnContext, msg: r.RegisteredReport) -> m.Response:
-    """The VEN acknowledges the VTN's oadrRegisterReport (this VTN offers no reports to request)."""
+    """The VEN acknowledges the VTN's oadrRegisterReport. Requests piggy-backed on it are not taken (a VEN asks
+    for the VTN's METADATA report with a standalone oadrCreateReport: `create_report`)."""
     ven = registered_ven(ctx, msg.ven_id)
     if msg.report_requests:
-        log.info("VEN %s asked for %d VTN reports; this VTN offers none", ven.ven_id, len(msg.report_requests))
+        log.info(
+            "VEN %s piggy-backed %d report request(s) on oadrRegisteredReport: not taken (send oadrCreateReport)",
+            ven.ven_id,
+            len(msg.report_requests),
+        )
     return m.Response(response=ok(msg.response.request_id), ven_id=ven.ven_id)
 
 
@@ -200,19 +206,81 @@ def _finish_cancellations(session: Any, ven_id: str, still_pending: set[str], no
     reports.set_request_state(session, done, "cancelled", now)
 
 
+def _vtn_requests(ctx: VtnContext, ven_id: str) -> dict[str, list[OutboxItem]]:
+    """The VEN's requests for the VTN's METADATA report still queued, by reportRequestID (mapping/oadr/vtn_reports)."""
+    found: dict[str, list[OutboxItem]] = {}
+    for item in ctx.live.outbox.get(ven_id, []):
+        request_id = item.payload.get("report_request_id")
+        if item.kind == OutboxKind.REGISTER_REPORT and request_id:
+            found.setdefault(request_id, []).append(item)
+    return found
+
+
+def _pending_vtn_requests(ctx: VtnContext, ven_id: str) -> tuple[str, ...]:
+    """oadrPendingReports of the VTN: the VEN's periodic requests not over yet."""
+    return tuple(
+        request_id
+        for request_id, items in _vtn_requests(ctx, ven_id).items()
+        if any(vtn_reports.is_periodic(i.payload) for i in items)
+    )
+
+
+def _queue_vtn_reports(
+    session: Any, ven_id: str, payloads: list[dict[str, Any]], claimed: list[int], now: datetime
+) -> list[OutboxItem]:
+    for item_id in claimed:
+        repo.claim_outbox(session, item_id, now)
+    for payload in payloads:
+        repo.enqueue(session, ven_id, OutboxKind.REGISTER_REPORT, payload, now)
+    session.flush()
+    return repo.pending_outbox(session, ven_id)
+
+
 async def create_report(ctx: VtnContext, msg: r.CreateReport) -> m.Acknowledgement:
-    """A VEN asks the VTN for reports: this VTN registers none, so every specifier is unknown."""
-    registered_ven(ctx, msg.ven_id)
-    specifiers = ", ".join(q.report_specifier_id for q in msg.report_requests)
-    raise OadrError(ResponseCode.INVALID_ID, f"reportSpecifierID {specifiers} is not offered by this VTN (it offers no reports)")
+    """A VEN asks the VTN for its METADATA report (the only report this VTN offers; 452 for anything else):
+    its oadrRegisterReport goes out at the VEN's next poll, and for a periodic request every
+    reportBackDuration until the request's interval ends or the VEN cancels it. Answers oadrCreatedReport
+    with the VEN's periodic requests still pending."""
+    ven = registered_ven(ctx, msg.ven_id)
+    now = ctx.now()
+    known = _vtn_requests(ctx, ven.ven_id)
+    payloads = []
+    for request in msg.report_requests:
+        if request.report_request_id in known:
+            raise OadrError(ResponseCode.INVALID_ID, f"reportRequestID {request.report_request_id} is already pending")
+        payloads.append(vtn_reports.plan(request, now))
+    pending = await ctx.store.call(_queue_vtn_reports, ven.ven_id, payloads, [], now)
+    ctx.live.set_outbox(ven.ven_id, pending)
+    log.info("VEN %s asked for the VTN's METADATA report: %s", ven.ven_id, [p["report_request_id"] for p in payloads])
+    return m.Acknowledgement(
+        "oadrCreatedReport", ok(msg.request_id), ven_id=ven.ven_id, pending_reports=_pending_vtn_requests(ctx, ven.ven_id)
+    )
 
 
 async def cancel_report(ctx: VtnContext, msg: r.CancelReport) -> m.Acknowledgement:
-    """A VEN cancels a request it made to the VTN: there can be none."""
-    registered_ven(ctx, msg.ven_id)
-    raise OadrError(
-        ResponseCode.INVALID_ID, f"reportRequestID {', '.join(msg.report_request_ids)} is not a request made to this VTN"
+    """A VEN cancels requests it made for the VTN's METADATA report (unknown reportRequestID → 452); with
+    reportToFollow one last oadrRegisterReport goes out. Answers oadrCanceledReport with what is still pending."""
+    ven = registered_ven(ctx, msg.ven_id)
+    known = _vtn_requests(ctx, ven.ven_id)
+    unknown = [i for i in msg.report_request_ids if i not in known]
+    if unknown:
+        raise OadrError(ResponseCode.INVALID_ID, f"reportRequestID {', '.join(unknown)} is not a request made to this VTN")
+    claimed = [item.id for i in msg.report_request_ids for item in known[i]]
+    final = [{"report_request_id": i} for i in msg.report_request_ids] if msg.report_to_follow else []
+    pending = await ctx.store.call(_queue_vtn_reports, ven.ven_id, final, claimed, ctx.now())
+    ctx.live.set_outbox(ven.ven_id, pending)
+    log.info("VEN %s cancelled its request(s) %s for the VTN's METADATA report", ven.ven_id, list(msg.report_request_ids))
+    return m.Acknowledgement(
+        "oadrCanceledReport", ok(msg.request_id), ven_id=ven.ven_id, pending_reports=_pending_vtn_requests(ctx, ven.ven_id)
     )
+
+
+async def follow_vtn_report(ctx: VtnContext, ven_id: str, payload: dict[str, Any]) -> None:
+    """After a periodic request's oadrRegisterReport went out: queue the next one (none once it is over)."""
+    following = vtn_reports.following(payload, ctx.now())
+    if following is not None:
+        pending = await ctx.store.call(_queue_vtn_reports, ven_id, [following], [], ctx.now())
+        ctx.live.set_outbox(ven_id, pending)
 
 
 async def updated_report(ctx: VtnContext, msg: r.UpdatedReport) -> m.Response:
