@@ -87,7 +87,7 @@ async def test_nginx_refuses_bad_certificates_before_the_vtn_sees_them(behind_ng
     assert not vtn.ctx.live.vens
 
 
-async def test_behind_nginx_the_vtn_pushes_with_its_push_tls_certificate(test_pki, sqlite_url, tmp_path):
+async def test_behind_nginx_the_vtn_pushes_with_its_push_tls_certificate(test_pki, sqlite_url, tmp_path, caplog):
     """The deployment of docs/deployment.md: nginx terminates TLS, the VTN has no [tls]; with [push.tls] it
     pushes over mutual TLS to a push-mode VEN that registered through nginx (its certificate pinned).
     Without [push.tls] the same pushes fail verification (checked by hand when this test was written)."""
@@ -111,4 +111,8 @@ async def test_behind_nginx_the_vtn_pushes_with_its_push_tls_certificate(test_pk
                     return bool(await vtn.ctx.store.call(repo.event_responses, event.event_id))
 
                 await eventually(answered, "the event pushed over mutual TLS and answered", timeout=20)
-                assert vtn.process.pusher.counters.failures == 0
+                failed = [r.getMessage() for r in caplog.records if r.name == "cariflex.vtn.push" and "failed" in r.getMessage()]
+                # the one failure allowed: a report request pushed before the VEN took in its own registration (503,
+                # pushed again); a certificate refused either way would fail every push
+                assert all("not registered (yet)" in line for line in failed), failed
+                assert vtn.process.pusher.counters.delivered >= 1
