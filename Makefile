@@ -30,7 +30,7 @@ test: venv services
 	@bash scripts/run-tests.sh
 
 ## The fast lane, for the edit-test loop: the tests that need nothing but the pytest process — no PostgreSQL,
-## FlexMeasures, Mosquitto, demo, VTN/VEN processes, nginx or browser, none marked slow — in about 2.5 minutes on a
+## FlexMeasures, Mosquitto, demo, VTN/VEN processes, nginx or browser, none marked slow — in 2 to 4 minutes on a
 ## 2-core machine (they mostly wait on sockets and clocks: 4 workers). `make test` still runs everything.
 ## Which tests, and how the markers are kept: tests/support/lanes.py.
 test-fast: venv

@@ -13,6 +13,7 @@ import io
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,6 +125,12 @@ async def test_operator_workflow_in_chromium(sqlite_url):
             context = await browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             # no internet here (and none needed): tile requests fail, the map must still work
             await context.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+
+            async def late(route: Any) -> None:  # the tiles fail before the map's script runs (a busy machine did so)
+                await asyncio.sleep(0.5)
+                await route.continue_()
+
+            await context.route("**/ui/static/map.js", late)
             page = await context.new_page()
             base = vtn.base_url
 

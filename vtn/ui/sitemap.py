@@ -13,7 +13,6 @@ from vtn.site_registry import DEFAULT_CONTRACTED_KVA, read_sites_file
 
 ZOOM = 11
 #: marks the map when a tile fails before static/map.js is there to hear it
-ON_TILE_ERROR = "this.ownerSVGElement.setAttribute('data-tiles', 'unavailable')"
 TILE = 256
 #: the island's bounding box (lat, lon), with a little sea around it
 NORTH, SOUTH, WEST, EAST = 14.90, 14.37, -61.25, -60.79
@@ -124,7 +123,7 @@ def render_map(points: list[MapPoint], tiles_url: str | None) -> str:
                 href = tiles_url.format(z=ZOOM, x=tx, y=ty)
                 parts.append(
                     f'<image class="tile" href="{escape(href)}" x="{tx * TILE - x0:.1f}" y="{ty * TILE - y0:.1f}" '
-                    f'width="{TILE}" height="{TILE}" onerror="{ON_TILE_ERROR}"/>'
+                    f'width="{TILE}" height="{TILE}"/>'
                 )
         parts.append("</g>")
     coast = " ".join(f"{x - x0:.1f},{y - y0:.1f}" for x, y in (project(lat, lon) for lat, lon in COAST))
