@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from demo.flexmeasures_server import run_script
-from tests.support.demo_run import process_gone
+from tests.support.demo_run import process_gone, start_time
 from tests.support.eventually import eventually_sync
 
 pytestmark = pytest.mark.external  # the scripts the demo runs
@@ -61,9 +61,10 @@ except KeyboardInterrupt:
 """
 
 
-def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> int:
+def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> tuple[int, int | None]:
     """Start run_script on `body` (which writes its child's pid to the file named by $1) in a child Python,
-    SIGTERM that Python once the script's child runs, wait for it to exit as interrupted; returns the child's pid."""
+    SIGTERM that Python once the script's child runs, wait for it to exit as interrupted; returns the child's pid
+    and start time (which tell it from a later process under the same pid)."""
     pid_file = tmp_path / "child.pid"
     python = subprocess.Popen(
         [sys.executable, "-c", INTERRUPTIBLE, str(_script(tmp_path, body)), str(grace), str(pid_file)],
@@ -74,16 +75,19 @@ def _interrupt_in_child(tmp_path: Path, body: str, grace: float) -> int:
             lambda: pid_file.exists() and pid_file.read_text().strip() != "", "the script's child started", timeout=60
         )
         child = int(pid_file.read_text())
+        started = start_time(child)
         python.send_signal(signal.SIGTERM)
         assert python.wait(timeout=60) == 130
     finally:
         if python.poll() is None:
             python.kill()
             python.wait()
-    return child
+    return child, started
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: int, started: int | None) -> None:
+    if started is None or process_gone(pid, started):
+        return  # gone, or its pid now another process's
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
 
@@ -100,8 +104,10 @@ def _kill(pid: int) -> None:
     ids=["interrupted", "ignores-sigint"],
 )
 def test_an_interrupted_caller_stops_the_script_and_its_children(tmp_path: Path, body: str, grace: float, what: str) -> None:
-    child = _interrupt_in_child(tmp_path, body, grace)
+    child, started = _interrupt_in_child(tmp_path, body, grace)
     try:
-        eventually_sync(lambda: process_gone(child), f"the script's child (pid {child}) {what}", timeout=30)
+        # started None: the child had already ended when its pid was read
+        gone = lambda: started is None or process_gone(child, started)  # noqa: E731
+        eventually_sync(gone, f"the script's child (pid {child}) {what}", timeout=30)
     finally:
-        _kill(child)
+        _kill(child, started)

@@ -32,12 +32,23 @@ KEY = pytest.StashKey["BackgroundDemo"]()
 FAILED_KEY = pytest.StashKey[str]()
 
 
-def process_gone(pid: int) -> bool:
-    """No process `pid` any more, or only its zombie (PID 1 here may not reap orphans)."""
+def start_time(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot), None when there is none: with the pid, what names one
+    process (pids wrap at 32768 here, and a busy suite reuses one within seconds)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_gone(pid: int, started: int | None = None) -> bool:
+    """No process `pid` any more, or only its zombie (PID 1 here may not reap orphans), or — given when it
+    `started` — another process under a reused pid."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return True
+    return fields[0] in ("Z", "X") or (started is not None and int(fields[19]) != started)
 
 
 def _group_alive(pgid: int) -> bool:
