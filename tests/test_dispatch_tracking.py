@@ -16,11 +16,12 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from mapping.curtailment import Achieved, Flag
+from mapping.curtailment import Achieved, Flag, Sample
 from mapping.curtailment import report as wire
 from mapping.dispatch import Ack, Setpoints, ack_topic, decode_setpoints, encode_ack, new_setpoints, setpoint_topic
 from mapping.dispatch_tracking import SITE, Plan, PlanBook, Planned, check_slot, deviation_kw, planned_for, tolerance_kw
 from mapping.grid import QUARTER, floor_slot
+from mapping.oadr.report_model import ResourceStatus
 from mapping.settings import ConfigError, Table
 from observability.tally import Tally
 from tests.support.eventually import eventually
@@ -29,7 +30,7 @@ from tests.support.ven_harness import ven_config
 from ven.config import CurtailmentSettings, MqttSettings, SiteConfig
 from ven.curtailment_report import curtailment_intervals
 from ven.dispatch_mqtt import MqttDispatcher
-from ven.dispatch_tracking import DispatchLedger
+from ven.dispatch_tracking import DispatchLedger, DispatchPath
 from ven.flex_config import parse_flex
 from ven.flexmeasures.hooks import ScheduleOutcome
 from ven.hooks import ConfiguredSource, LoggingHooks
@@ -218,7 +219,7 @@ async def test_a_device_that_strays_from_its_setpoint_in_one_quarter_hour_shows_
             setpoints = new_setpoints(name, t0 - 2 * MINUTE, t0, [-3.0, -3.0, 2.0, -1.0])
             # what VenProcess._dispatch does with a plan: dispatch the device's part, keep both parts
             await sender.dispatch(name, "battery", setpoints)
-            ledger.record_device(name, "battery", setpoints)
+            ledger.record_device(name, "battery", setpoints, DispatchPath.MQTT)
             ledger.record_site(name, setpoints.schedule_id, setpoints.issued, t0, [1.0, 1.0, 6.0, 3.0])
             await eventually(lambda: source.counters["stored"] == 3 * 15 * 2, timeout=20, what="the device's readings")
             assert device.received == [setpoints] and sender.following(name, "battery") is True
@@ -324,3 +325,41 @@ def test_all_sites_show_a_planned_sum_only_where_it_compares_with_what_was_measu
     assert (blocks["ven-a"].planned_kwh, blocks["ven-a"].measured_kwh) == (2.75, 3.0)
     assert (blocks["total"].planned_kwh, blocks["total"].measured_kwh) == (2.75, 3.0)
     assert blocks["ven-b"].planned_kwh is None and [row["planned"] for row in blocks["ven-a"].rows] == ["5.00", "6.00"]
+
+
+class _Readings:
+    """Telemetry held in memory (the ledger only asks for samples): what the meter of an S2 device showed."""
+
+    def __init__(self, samples: dict[str, list[Sample]]) -> None:
+        self.by_r_id = samples
+
+    def reading(self, site: SiteConfig, r_id: str, at: datetime) -> float | None:
+        return None
+
+    def status(self, site: SiteConfig, at: datetime) -> ResourceStatus:
+        return ResourceStatus(online=True, manual_override=False)
+
+    def samples(self, site: SiteConfig, r_id: str, start: datetime, end: datetime) -> list[Sample]:
+        return [s for s in self.by_r_id.get(r_id, []) if start <= s.at < end]
+
+
+def test_a_device_dispatched_over_s2_is_told_to_check_its_resource_manager_not_an_mqtt_topic(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same straying device, its schedule sent as S2 instructions: the warning and the site's note point at its
+    Resource Manager, never at a setpoint topic nobody publishes on."""
+    name = "site-s2-track"
+    site = SiteConfig(name=name, ven_name=name, asset={"kind": "battery"})
+    idle = [Sample(T + i * MINUTE, 0.0) for i in range(15)]  # the device stays idle against +2 kW planned
+    house = [Sample(T + i * MINUTE, 4.0) for i in range(15)]
+    ledger = DispatchLedger([site], _Readings({"asset-power": idle, "site-power": house}), CurtailmentSettings())
+    setpoints = new_setpoints(name, T - 2 * MINUTE, T, [2.0])
+    ledger.record_device(name, "battery", setpoints, DispatchPath.S2)
+    ledger.record_site(name, setpoints.schedule_id, setpoints.issued, T, [6.0])
+    caplog.set_level(logging.INFO, logger="cariflex.ven.tracking")
+    found = ledger.check(T + QUARTER + MINUTE)
+    assert {series for _n, series, check in found if check.beyond} == {"battery", SITE}
+    lines = [r.getMessage() for r in caplog.records if r.name == "cariflex.ven.tracking"]
+    assert len(lines) == 2, lines
+    assert all("S2 Resource Manager (battery)" in line for line in lines), lines
+    assert not any(setpoint_topic(name, "battery") in line for line in lines), lines

@@ -15,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from mapping.curtailment import resample
 from mapping.dispatch import TOPIC_ROOT, Setpoints, setpoint_topic
@@ -39,6 +40,13 @@ DEFAULT_DELAY = timedelta(minutes=1)
 CATCH_UP = 4
 #: the telemetry rIDs of a site's meter and of its device (ven/telemetry_mqtt.py)
 SITE_POWER, ASSET_POWER = "site-power", "asset-power"
+
+
+class DispatchPath(StrEnum):
+    """How a device's schedule reaches it: what an operator checks when it does not follow."""
+
+    S2 = "s2"  # instructions to its paired Resource Manager (ven/s2/)
+    MQTT = "mqtt"  # setpoints on its MQTT topic (ven/dispatch_mqtt.py)
 
 
 class DispatchLedger:
@@ -70,10 +78,13 @@ class DispatchLedger:
         self.beyond: Counter[tuple[str, str]] = Counter()
         #: slots passed over for want of telemetry, by (site, series)
         self.no_telemetry: Counter[tuple[str, str]] = Counter()
+        #: (site, device kind) → how its last schedule reached it
+        self.paths: dict[tuple[str, str], DispatchPath] = {}
         self._checked: datetime | None = None
 
-    def record_device(self, site: str, kind: str, setpoints: Setpoints) -> None:
-        """A device schedule just dispatched."""
+    def record_device(self, site: str, kind: str, setpoints: Setpoints, path: DispatchPath) -> None:
+        """A device schedule just dispatched, by `path`."""
+        self.paths[(site, kind)] = path
         plan = Plan(setpoints.schedule_id, setpoints.issued, setpoints.start, setpoints.values_kw)
         self.books.setdefault((site, kind), PlanBook()).add(plan)
 
@@ -153,7 +164,7 @@ class DispatchLedger:
             # INFO, not WARNING: the net power also carries the household's departure from its forecast, which is no
             # fault of dispatch (forty sites would warn most quarter hours); the device's own line below is the alarm
             kind = site.asset.get("kind")
-            devices = f"its device follows {setpoint_topic(site.name, str(kind))} and " if kind else ""
+            devices = f"{self._follows(site.name, str(kind))} and " if kind else ""
             log.info(
                 "%s: the site's net power in %s was %s: check that %sthe household load is what the plan assumed "
                 "(meter on %s/%s/meter/power)",
@@ -166,17 +177,26 @@ class DispatchLedger:
             )
             return
         log.warning(
-            "%s/%s: the device did not follow its setpoint in %s: %s; check that it follows %s and that its meter "
-            "publishes on %s/%s/%s/power",
+            "%s/%s: the device did not follow its schedule in %s: %s; check that %s and that its meter publishes on "
+            "%s/%s/%s/power",
             site.name,
             series,
             when,
             figures,
-            setpoint_topic(site.name, series),
+            self._follows(site.name, series),
             TOPIC_ROOT,
             site.name,
             series,
         )
+
+    def _follows(self, site: str, kind: str) -> str:
+        """What the device should be doing with its schedule, by the path that carried it (what to check)."""
+        if self.paths.get((site, kind)) is DispatchPath.S2:
+            return (
+                f"its S2 Resource Manager ({kind}) executes the instructions sent to it "
+                "(its InstructionStatusUpdates and ReceptionStatus are in this log, logger cariflex.ven.s2)"
+            )
+        return f"the device follows {setpoint_topic(site, kind)}"
 
     async def run(self) -> None:
         """Check each quarter hour `delay` after it ends, until cancelled; a failed round is logged, the next goes on."""

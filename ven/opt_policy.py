@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mapping.flex.constraints import SignalRefused, SiteFacts, event_constraints
-from mapping.flex.devices import STORAGE_KINDS
+from mapping.flex.devices import STORAGE_KINDS, Device
 from mapping.flex.forecast import site_forecast
 from mapping.flex.units import UnitRefused, power_kw
 from mapping.grid import QUARTER, ceil_slot, floor_slot
@@ -37,10 +37,11 @@ def _import_limit_kw(signal: m.Signal) -> list[float]:
     return []
 
 
-def site_facts(site: SiteConfig, window: tuple[datetime, datetime] | None = None) -> SiteFacts:
+def site_facts(site: SiteConfig, window: tuple[datetime, datetime] | None = None, device: Device | None = None) -> SiteFacts:
     """What the signal mapping needs to know about a site (power factor 1: kVA taken as kW), with its load
-    forecast over `window` when given (else a flat baseline at its typical load, none of it flexible)."""
-    device = site.device
+    forecast over `window` when given (else a flat baseline at its typical load, none of it flexible).
+    `device` is the site's device as its Resource Manager describes it, when it says more than sites.toml."""
+    device = device or site.device
     forecast = None
     if window is not None:
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])

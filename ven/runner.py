@@ -23,7 +23,7 @@ from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
 from ven.config import SiteConfig, VenConfig
 from ven.dispatch_mqtt import MqttDispatcher
-from ven.dispatch_tracking import DispatchLedger
+from ven.dispatch_tracking import DispatchLedger, DispatchPath
 from ven.flexmeasures.hooks import FlexMeasuresHooks, ScheduleOutcome
 from ven.flexmeasures.link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures.telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
@@ -267,13 +267,13 @@ class VenProcess:
         if self.cem is not None and kind and self.cem.paired(site.name, str(kind)):
             await self.cem.dispatch(site.name, str(kind), outcome.start, outcome.schedule_kw)
             if self.tracking is not None:
-                self.tracking.record_device(site.name, str(kind), setpoints)
+                self.tracking.record_device(site.name, str(kind), setpoints, DispatchPath.S2)
             return
         if self.dispatcher is None or site.name not in self.dispatcher.sites or not kind:
             return
         await self.dispatcher.dispatch(site.name, str(kind), setpoints)
         if self.tracking is not None:
-            self.tracking.record_device(site.name, str(kind), setpoints)
+            self.tracking.record_device(site.name, str(kind), setpoints, DispatchPath.MQTT)
 
     def _planned_kw(self, site: str, slot: datetime) -> float | None:
         return self.tracking.site_planned_kw(site, slot) if self.tracking is not None else None

@@ -255,7 +255,7 @@ class FlexMeasuresHooks:
         previous = self.applied_window.get(site.name, (now, now))
         ends = [now + self.horizon, previous[1]] + [e.dtstart + e.duration for e in held]
         window_start, window_end = now, ceil_slot(max(ends))
-        facts = site_facts(site, (window_start, window_end))
+        facts = site_facts(site, (window_start, window_end), self._device(site))
         constraints = self._constraints(site, held, facts)
         combined = combine(constraints)
         defaults = site_defaults(site)
@@ -306,7 +306,7 @@ class FlexMeasuresHooks:
     ) -> dict[str, tuple[Window, ...]]:
         """Per event, the windows the site leaves outside what it asks when its device runs on its own (the site's
         forecast without control: household plus the device's own behaviour)."""
-        load = site_facts(site, (outcome.start, outcome.end)).load()
+        load = site_facts(site, (outcome.start, outcome.end), self._device(site)).load()
         slots = [outcome.start + i * QUARTER for i in range(max(1, (outcome.end - outcome.start) // QUARTER))]
         return breached_windows(((slot, load.expected(slot, slot + QUARTER)) for slot in slots), constraints)
 
@@ -334,10 +334,15 @@ class FlexMeasuresHooks:
         written = await read_kw(self.client, assets.sensors["aggregate-consumption"], start, end)
         return [w if w is not None else d + h for w, d, h in zip(written, device_kw, household, strict=False)]
 
+    def _device(self, site: SiteConfig) -> Device | None:
+        """The site's device as its Resource Manager describes it (power, capacity, SoC), else as sites.toml does:
+        the one description the plan, the forecast and the judgement without control all use."""
+        return (self.device_of(site) if self.device_of is not None else None) or site.device
+
     async def _schedule(
         self, site: SiteConfig, assets: SiteAssets, combined: dict[str, list[Segment]], start: datetime, end: datetime
     ) -> ScheduleOutcome:
-        device = (self.device_of(site) if self.device_of is not None else None) or site.device
+        device = self._device(site)
         assert device is not None  # provisioned sites have a device (provision skips the others)
         soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
