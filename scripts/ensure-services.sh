@@ -62,17 +62,20 @@ ensure_prometheus() {
   fi
   local policy=/usr/sbin/policy-rc.d ours=""
   if [ ! -e "$policy" ]; then
+    ours=$policy
+    trap "rm -f '$policy'" EXIT # never leave it behind: it would keep every later package's service from starting
     printf '#!/bin/sh\n# scripts/ensure-services.sh: no service starts while prometheus is installed\nexit 101\n' >"$policy"
     chmod 755 "$policy"
-    ours=$policy
   fi
   say "installing Debian package: prometheus (binaries only; no system service is started)"
-  apt-get -o DPkg::Lock::Timeout=600 update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null \
-    || { [ -z "$ours" ] || rm -f "$ours"; return 1; }
-  [ -z "$ours" ] || rm -f "$ours"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null
+  [ -z "$ours" ] || { rm -f "$ours"; trap - EXIT; }
+  # nor at the next boot
   if [ -d /run/systemd/system ]; then
     systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  else
+    update-rc.d prometheus disable >/dev/null 2>&1 || true
   fi
 }
 

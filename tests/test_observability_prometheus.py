@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,22 +39,33 @@ SITE = "site-prom"
 #: the dashboard's time variables, as Grafana would fill them for a short range at a 1 s scrape interval
 TIME_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1s", "$__range": "5m"}
 
-#: panel queries that return nothing in this run by nature; for each, the metric family Prometheus must still have
-#: seen (its metadata from the scrape) — a labelled counter has no series before its first increment
+
+@dataclass(frozen=True)
+class NoData:
+    """Why a panel query returns nothing in this run, and the metric family Prometheus must still have seen (its
+    metadata, from the scrape): a labelled counter has no series before its first increment."""
+
+    family: str
+    why: str
+    #: True: nothing here can make it count (the part is off), so data would mean the exemption is stale
+    structural: bool = True
+
+
 NO_DATA_BY_NATURE = {
-    "sum by (result) (rate(cariflex_push_attempts_total[5m]))": (
-        "cariflex_push_attempts_total",
-        "no push-mode VEN here (tests/test_push_delivery.py pushes)",
+    "sum by (result) (rate(cariflex_push_attempts_total[5m]))": NoData(
+        "cariflex_push_attempts_total", "no push-mode VEN here (tests/test_push_delivery.py pushes)"
     ),
-    "sum by (error) (rate(cariflex_ven_cycle_failures_total[5m]))": (
+    "sum by (error) (rate(cariflex_ven_cycle_failures_total[5m]))": NoData(
         "cariflex_ven_cycle_failures_total",
-        "no poll cycle fails while the VTN runs (tests/test_observability_ven.py cuts the link)",
+        "no poll cycle fails while the VTN runs (tests/test_observability_ven.py cuts the link); "
+        "a poll timing out on a loaded machine would count one",
+        structural=False,
     ),
-    "sum by (result) (rate(cariflex_ven_flexmeasures_applications_total[5m]))": (
+    "sum by (result) (rate(cariflex_ven_flexmeasures_applications_total[5m]))": NoData(
         "cariflex_ven_flexmeasures_applications_total",
         "FlexMeasures is off in this VEN process (tests/test_flexmeasures_e2e.py applies constraints)",
     ),
-    "sum by (reason) (rate(cariflex_ven_mqtt_messages_rejected_total[5m]))": (
+    "sum by (reason) (rate(cariflex_ven_mqtt_messages_rejected_total[5m]))": NoData(
         "cariflex_ven_mqtt_messages_rejected_total",
         "MQTT telemetry is off in this VEN process (tests/test_observability_ven.py sends bad messages)",
     ),
@@ -204,10 +216,11 @@ async def test_prometheus_scrapes_both_processes_and_answers_every_dashboard_que
                     await eventually(every_panel_has_data, what="data for every panel query", timeout=90)
                 except pytest.fail.Exception:
                     pytest.fail(f"panel queries without data: {await _empty_queries(http, prom, expected)}")
-                for expr, (family, why) in NO_DATA_BY_NATURE.items():
-                    assert await query(http, prom, expr) == [], f"{expr} has data now: move it out of NO_DATA_BY_NATURE"
-                    metadata = await api(http, prom, "metadata", metric=family)
-                    assert metadata.get(family), f"{family} ({why}): never scraped"
+                for expr, nodata in NO_DATA_BY_NATURE.items():
+                    if nodata.structural:
+                        assert await query(http, prom, expr) == [], f"{expr} has data now: take it out of NO_DATA_BY_NATURE"
+                    metadata = await api(http, prom, "metadata", metric=nodata.family)
+                    assert metadata.get(nodata.family), f"{nodata.family} ({nodata.why}): never scraped"
                 await _rules_evaluate(http, prom)
                 ven.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(ven.wait, 60)
