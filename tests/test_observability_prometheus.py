@@ -29,8 +29,6 @@ from tests.support.prometheus import CONFIG_DIR, RULES, RULES_TESTS, api, binary
 from tests.support.reports import update
 from tests.support.vtn_process import wait_base_url
 
-pytestmark = pytest.mark.external  # prometheus, promtool and `cariflex` processes
-
 ROOT = Path(__file__).resolve().parents[1]
 CARIFLEX = [sys.executable, "-m", "cariflex.cli"]
 TOKEN = "prometheus-scrape-token-0123456789"
@@ -178,6 +176,7 @@ def _substituted(expr: str) -> str:
     return expr
 
 
+@pytest.mark.external  # prometheus, promtool and `cariflex` processes
 async def test_prometheus_scrapes_both_processes_and_answers_every_dashboard_query(tmp_path: Path) -> None:
     vtn_config = _vtn_config(tmp_path)
     with _process(["vtn", "--config", str(vtn_config)], tmp_path / "vtn.log", stdout=subprocess.PIPE, text=True) as vtn:
@@ -246,6 +245,7 @@ async def _rules_evaluate(http: aiohttp.ClientSession, prom: str) -> None:
     assert firing == [], firing
 
 
+@pytest.mark.external  # promtool
 def test_the_alert_rules_pass_promtool_and_their_unit_tests() -> None:
     promtool = binary("promtool")
     checked = subprocess.run([promtool, "check", "rules", RULES.name], cwd=CONFIG_DIR, capture_output=True, text=True)

@@ -39,12 +39,18 @@ def render_config(directory: Path, targets: dict[str, list[str]], interval: str,
     assert set(jobs) == set(targets), f"prometheus.yml's jobs are {sorted(jobs)}"
     for name, job in jobs.items():
         job["static_configs"] = [{"targets": targets[name]}]
-        (directory / job["authorization"]["credentials_file"]).write_text(token + "\n")
+        (directory / _beside(job["authorization"]["credentials_file"])).write_text(token + "\n")
     for rules in config["rule_files"]:
-        shutil.copy(CONFIG_DIR / rules, directory / rules)
+        shutil.copy(CONFIG_DIR / _beside(rules), directory / rules)
     path = directory / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def _beside(name: str) -> str:
+    """A file prometheus.yml names: relative, so that it is read beside the configuration wherever it is installed."""
+    assert not Path(name).is_absolute(), f"prometheus.yml names {name}: name it relative to the file's folder"
+    return name
 
 
 async def _ready(http: aiohttp.ClientSession, base: str, process: subprocess.Popen, log: Path) -> bool:
