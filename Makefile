@@ -25,6 +25,7 @@ vtn: venv
 test: venv services
 	@bash scripts/ensure-browser.sh
 	@bash scripts/ensure-nginx.sh
+	@bash scripts/ensure-services.sh prometheus
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache --no-logo
 	@bash scripts/run-tests.sh

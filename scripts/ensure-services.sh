@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the services the tests need answer on loopback; start (or install) what is missing.
-# Usage: scripts/ensure-services.sh postgresql [redis] [mosquitto]
+# Usage: scripts/ensure-services.sh postgresql [redis] [mosquitto] [prometheus]
+# `prometheus` only installs the binaries (prometheus, promtool): the tests start their own on free ports.
 set -euo pipefail
 
 say() { echo "==> $*"; }
@@ -50,11 +51,40 @@ ensure_mosquitto() {
   wait_port 1883 mosquitto
 }
 
+# Debian's package would start a system Prometheus on 0.0.0.0:9090 from its postinst (systemd or the init
+# script): the tests need only the binaries, so a policy-rc.d of ours (exit 101: "action forbidden", the
+# documented way) keeps the service from starting, and on a systemd machine the unit is left disabled.
+ensure_prometheus() {
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "error: prometheus/promtool are missing; install Debian's package (sudo apt-get install --no-install-recommends prometheus)" >&2
+    return 1
+  fi
+  local policy=/usr/sbin/policy-rc.d ours=""
+  if [ ! -e "$policy" ]; then
+    ours=$policy
+    trap "rm -f '$policy'" EXIT # never leave it behind: it would keep every later package's service from starting
+    printf '#!/bin/sh\n# scripts/ensure-services.sh: no service starts while prometheus is installed\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+  fi
+  say "installing Debian package: prometheus (binaries only; no system service is started)"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null
+  [ -z "$ours" ] || { rm -f "$ours"; trap - EXIT; }
+  # nor at the next boot
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  else
+    update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+}
+
 for service in "$@"; do
   case "$service" in
     postgresql) ensure_postgresql ;;
     redis) ensure_redis ;;
     mosquitto) ensure_mosquitto ;;
-    *) echo "error: unknown service $service (postgresql, redis, mosquitto)" >&2; exit 2 ;;
+    prometheus) ensure_prometheus ;;
+    *) echo "error: unknown service $service (postgresql, redis, mosquitto, prometheus)" >&2; exit 2 ;;
   esac
 done

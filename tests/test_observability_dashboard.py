@@ -1,7 +1,6 @@
-"""The Grafana dashboard and docs/observability.md name only metrics that a running VTN and a running
-VEN process expose on /metrics, and the documentation lists every metric they expose."""
+"""The Grafana dashboard, the Prometheus alert rules and docs/observability.md name only metrics that a running VTN
+and a running VEN process expose on /metrics, and the documentation lists every metric they expose."""
 
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -9,23 +8,17 @@ from pathlib import Path
 import aiohttp
 
 from observability.http import MetricsSettings
+from tests.support.dashboard import load, panel_queries
 from tests.support.eventually import eventually
 from tests.support.metrics import families
 from tests.support.ven_harness import running_ven, ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 
 ROOT = Path(__file__).resolve().parents[1]
-DASHBOARD = ROOT / "docs" / "grafana" / "cariflex-dashboard.json"
 DOC = ROOT / "docs" / "observability.md"
+RULES = ROOT / "config" / "prometheus" / "cariflex-rules.yml"
 NAME = re.compile(r"\bcariflex_[a-z0-9_]+")
 HISTOGRAM_PARTS = ("_bucket", "_count", "_sum")
-
-
-def _queries(dashboard: dict) -> list[str]:
-    found = []
-    for panel in dashboard["panels"]:
-        found.extend(target["expr"] for target in panel.get("targets", []))
-    return found
 
 
 async def _exposed(sqlite_url: str, tmp_path: Path) -> set[str]:
@@ -49,13 +42,14 @@ def _known(name: str, exposed: set[str]) -> bool:
     return name in exposed or any(name.endswith(part) and name.removesuffix(part) in exposed for part in HISTOGRAM_PARTS)
 
 
-async def test_dashboard_and_docs_use_only_exposed_metrics(sqlite_url, tmp_path):
+async def test_dashboard_rules_and_docs_use_only_exposed_metrics(sqlite_url, tmp_path):
     exposed = await _exposed(sqlite_url, tmp_path)
-    dashboard = json.loads(DASHBOARD.read_text())
-    queries = _queries(dashboard)
+    queries = [expr for _title, expr in panel_queries(load())]
     assert len(queries) >= 20
     used = {name for query in queries for name in NAME.findall(query)}
     assert used and not {name for name in used if not _known(name, exposed)}
+    in_rules = set(NAME.findall(RULES.read_text()))
+    assert len(in_rules) >= 8 and not {name for name in in_rules if not _known(name, exposed)}
     documented = set(NAME.findall(DOC.read_text()))
     assert not {name for name in documented if not _known(name, exposed)}
     # and every exposed family is documented (histogram parts and counter base names aside)
