@@ -3,6 +3,7 @@ documented shape (docs/reporting.md), and the read-only role `cariflex db report
 views, and is refused the store's tables and every write."""
 
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,14 +12,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic import command
 
 from cariflex.cli import main
 from mapping.oadr import model as m
 from mapping.oadr import report_model as r
 from tests.support.curtailment_store import store_curve, store_event, store_report
-from tests.support.databases import PG_ADMIN_DSN, MigratedTemplates
+from tests.support.databases import PG_ADMIN_DSN, MigratedTemplates, fresh_database
+from vtn.domain import VenRecord
 from vtn.store import report_repository as reports
 from vtn.store import repository as repo
+from vtn.store.database import alembic_config, upgrade
 from vtn.store.worker import StoreWorker
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 in Martinique, the 26th
@@ -57,7 +61,7 @@ def filled(pg: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> tuple[str
     try:
         store_event(store, "evt-1", T0, [7.0, 7.0], T0 - timedelta(hours=2))
         store_report(store, "evt-1", "ven-1", "site-21", T0, [(11.0, 7.0), (11.0, 9.0)])
-        store.call_sync(repo.save_ven, _ven("ven-2", "site-22"), T0, True)
+        store.call_sync(repo.save_ven, VenRecord("ven-2", "site-22", "reg-ven-2"), T0, True)
         store.call_sync(repo.record_deliveries, [("ven-1", "evt-1", 0, T0 - timedelta(minutes=90))])
         store.call_sync(repo.record_deliveries, [("ven-2", "evt-1", 0, T0 - timedelta(minutes=89))])
         answers = [("ven-1", "optIn"), ("ven-2", "optIn"), ("ven-2", "optOut")]  # ven-2 changed its mind
@@ -75,12 +79,6 @@ def filled(pg: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> tuple[str
         store.close()
     capsys.readouterr()
     return pg
-
-
-def _ven(ven_id: str, name: str) -> Any:
-    from vtn.domain import VenRecord
-
-    return VenRecord(ven_id, name, f"reg-{ven_id}")
 
 
 def _rows(url_db: str, query: str, **connect: str) -> list[dict[str, Any]]:
@@ -203,3 +201,23 @@ def test_a_role_that_could_do_more_is_refused(pg, capsys):
 def test_on_sqlite_there_are_no_views_and_the_role_is_refused(sqlite_url, capsys):
     assert main(["db", "reporting-role", "--db", sqlite_url]) == 2
     assert "error: store: the reporting views and role exist on PostgreSQL only" in capsys.readouterr().err
+
+
+def test_0014_downgrades_with_a_role_granted_and_upgrades_again(tmp_path, role, capsys):
+    with fresh_database("postgresql", tmp_path) as url:
+        upgrade(url)
+        assert main(["db", "reporting-role", "--role", role, "--db", url]) == 0
+        config = alembic_config(url)
+        command.downgrade(config, "0013")  # the views and the grants on them go; the role stays
+        db = url.rsplit("/", 1)[1]
+        assert _rows(db, "SELECT schema_name FROM information_schema.schemata WHERE schema_name = 'reporting'") == []
+        command.upgrade(config, "head")
+        assert len(_rows(db, "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting'")) == len(VIEWS)
+
+
+def test_on_sqlite_0014_creates_nothing(tmp_path):
+    with fresh_database("sqlite", tmp_path) as url:
+        upgrade(url)
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'view'").fetchone() == (0,)
+        command.downgrade(alembic_config(url), "0013")

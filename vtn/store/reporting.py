@@ -93,7 +93,7 @@ def grant_reporting_role(db_url: str, role: str = DEFAULT_ROLE, password: str | 
             for statement in (
                 f"{verb} ROLE {role} {login}",
                 f"ALTER ROLE {role} SET default_transaction_read_only = on",
-                f'GRANT CONNECT ON DATABASE "{database}" TO {role}',
+                f"GRANT CONNECT ON DATABASE {connection.dialect.identifier_preparer.quote(database)} TO {role}",
                 f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}",
                 f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
                 f"ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {role}",
