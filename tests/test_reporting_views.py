@@ -27,6 +27,8 @@ from vtn.store.worker import StoreWorker
 
 T0 = datetime(2026, 11, 26, 22, 0, tzinfo=UTC)  # 18:00 in Martinique, the 26th
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reporting.md"
+#: quotes and a per cent sign: the password reaches PostgreSQL as a literal, not as placeholders
+PASSWORD = 'it\'s 100% a "reporting" %s passphrase'
 VIEWS = ("events", "deliveries", "opts", "curtailment_daily", "settlement_statements", "settlement_lines")
 pytestmark = pytest.mark.postgres
 
@@ -153,10 +155,12 @@ def test_the_views_have_the_documented_columns_in_order(pg):
 
 def test_the_reporting_role_reads_the_views_and_nothing_else(filled, role, monkeypatch, capsys):
     url, db = filled
-    monkeypatch.setenv("REPORTING_PASSWORD", "a long reporting passphrase")
+    monkeypatch.setenv("REPORTING_PASSWORD", PASSWORD)
     assert main(["db", "reporting-role", "--role", role, "--password-env", "REPORTING_PASSWORD", "--db", url]) == 0
     assert f"role {role} created" in capsys.readouterr().out
-    as_role = {"user": role, "password": "a long reporting passphrase"}
+    (made,) = _rows(db, f"SELECT rolcanlogin, rolpassword IS NOT NULL AS has_password FROM pg_authid WHERE rolname = '{role}'")
+    assert made == {"rolcanlogin": True, "has_password": True}
+    as_role = {"user": role, "password": PASSWORD}
     for view in VIEWS:
         assert _rows(db, f"SELECT * FROM reporting.{view}", **as_role), view  # every view has a row here
     for table in ("event", "ven", "settlement_statement", "report_point", "ui_user"):

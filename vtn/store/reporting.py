@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from mapping.refusal import Refused
 from vtn.store.database import is_postgresql, make_engine, require_schema
@@ -69,6 +70,18 @@ def _check(connection: Connection, role: str) -> bool:
     return True
 
 
+def _run(connection: Connection, statement: str) -> None:
+    """Run one statement; PostgreSQL's refusal (the store's user may not create roles…) said without the password."""
+    try:
+        connection.exec_driver_sql(statement)
+    except DBAPIError as exc:
+        shown = statement.split(" PASSWORD ", 1)[0]
+        cause = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        raise ReportingRefused(
+            "role", f"PostgreSQL refused {shown}: {cause}; run the command with --db naming a user with CREATEROLE"
+        ) from None
+
+
 def grant_reporting_role(db_url: str, role: str = DEFAULT_ROLE, password: str | None = None) -> RoleGranted:
     """Create `role` (or adjust it) to read the reporting views of the store at `db_url` and nothing else;
     LOGIN with `password`, NOLOGIN without. Refused on SQLite, before revision 0014, or for a role that could
@@ -98,7 +111,7 @@ def grant_reporting_role(db_url: str, role: str = DEFAULT_ROLE, password: str | 
                 f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
                 f"ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {role}",
             ):
-                connection.exec_driver_sql(statement)
+                _run(connection, statement)
         return RoleGranted(role, not existed, password is not None, views)
     finally:
         engine.dispose()
