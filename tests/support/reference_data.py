@@ -11,6 +11,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[1] / "data"
 OADR_SAMPLES = DATA / "oadr-samples"
 OPENADR3_SPEC = DATA / "openadr3-spec"
+SPOT_PRICES = DATA / "spot-prices"
 
 
 class MissingReferenceData(RuntimeError):
@@ -69,4 +70,12 @@ def openadr3_notifiers_excerpt() -> Path:
     wanted = OPENADR3_SPEC / "3.1.1" / "Definition-notifiers-excerpt.md"
     if wanted not in verified(OPENADR3_SPEC):
         raise MissingReferenceData(f"no 3.1 Definition excerpt in {OPENADR3_SPEC}")
+    return wanted
+
+
+def spot_price_file(file_name: str) -> Path:
+    """One of the day-ahead price publications of tests/data/spot-prices (ENTSO-E A44 or EPEX CSV), checked."""
+    wanted = SPOT_PRICES / file_name
+    if wanted not in verified(SPOT_PRICES):
+        raise MissingReferenceData(f"no price publication named {file_name} in {SPOT_PRICES}")
     return wanted

@@ -1,10 +1,12 @@
-"""`cariflex dso client …`: the upstream (DSO) API's OAuth2 clients. Secrets are shown once, stored hashed."""
+"""`cariflex dso client …`: the upstream (DSO) API's OAuth2 clients. Secrets are shown once, stored hashed.
+`cariflex dso spot-prices` sits beside it (vtn/cli/spot_prices.py)."""
 
 import argparse
 import sys
 from typing import Any
 
 from vtn.auth.secrets import hash_secret, new_secret
+from vtn.cli import spot_prices
 from vtn.context import utc_now
 from vtn.dso.config import DEFAULT_SCOPES
 from vtn.store import dso_repository as dso_repo
@@ -44,7 +46,7 @@ def client_add_parser(actions: Any, config_args: Any, example: str) -> argparse.
 
 def register(commands: Any, config_args: Any, store_of: Any) -> None:
     """Add `dso client add|list|disable` to the `cariflex` parser (config_args and store_of are vtn.cli.store's)."""
-    actions = client_actions(commands, "dso", "DSO (upstream OpenADR 3) API")
+    actions = client_actions(commands, "dso", "DSO (upstream OpenADR 3) API", spot_prices.register, config_args, store_of)
     add = client_add_parser(actions, config_args, "edf-sei")
     add.add_argument("--scopes", default=" ".join(DEFAULT_SCOPES), help=f"space-separated (default: {' '.join(DEFAULT_SCOPES)})")
     add.set_defaults(run=lambda args: _add(args, store_of))

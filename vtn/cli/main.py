@@ -1,4 +1,4 @@
-"""VTN commands: `vtn`, `db upgrade`, `event …`, `ven …`, `group …`."""
+"""VTN commands: `vtn`, `db upgrade`, `db reporting-role`, `event …`, `ven …`, `group …`."""
 
 import argparse
 import json
@@ -17,6 +17,7 @@ from vtn.cli import aggregator as cli_aggregator
 from vtn.cli import baseline as cli_baseline
 from vtn.cli import dso as cli_dso
 from vtn.cli import meter as cli_meter
+from vtn.cli import reporting as cli_reporting
 from vtn.cli import reports as cli_reports
 from vtn.cli import settlement as cli_settlement
 from vtn.cli import users as ui_cli
@@ -52,6 +53,7 @@ def register(commands: Any) -> None:
     up = db_commands.add_parser("upgrade", help="create or migrate the store to the newest schema")
     config_args(up)
     up.set_defaults(run=_run_db_upgrade)
+    cli_reporting.register(db_commands, config_args, load)
 
     _register_event(commands)
     _register_ven(commands)

@@ -55,7 +55,8 @@ def _translate(api: Api, kind: str, body: Any, capabilities: Mapping[str, SiteCa
     return sei_peak.translate(body, settings)
 
 
-def _draft(spec: EventSpec, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
+def draft_signal_event(spec: EventSpec, market_context: str, now: datetime, near_window: timedelta) -> m.Event:
+    """The 2.0b event an adapter's EventSpec asks for, in the program of `market_context` (also the spot-price import's)."""
     return event_admin.draft_uniform_event(
         spec.signal_name,
         spec.signal_type,
@@ -124,7 +125,8 @@ async def _post_signal(api: Api, request: web.Request, grant: Grant, capabilitie
         raise Conflict(f"kind: the program {settings.program_id!r} configured for {kind} does not exist")
     now = api.ctx.now()
     try:
-        drafts = [_draft(spec, program.market_context, now, api.ctx.config.near_window) for spec in translation.events]
+        near = api.ctx.config.near_window
+        drafts = [draft_signal_event(spec, program.market_context, now, near) for spec in translation.events]
     except event_admin.EventRefused as exc:
         raise Refused("body", str(exc)) from exc
     duplicate, event_ids, changed = await api.ctx.store.call(
