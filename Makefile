@@ -5,7 +5,7 @@ venv:
 	@bash scripts/bootstrap-venv.sh
 
 services:
-	@bash scripts/ensure-services.sh postgresql redis mosquitto
+	@bash scripts/ensure-services.sh postgresql redis mosquitto influxdb
 
 ## The whole gateway on the 40 Martinique sites (VTN on SQLite with its embedded defaults, FlexMeasures,
 ## the VENs, a site simulator) and an EDF SEI evening-peak alert at 18:00 local; Ctrl-C stops it.
@@ -21,7 +21,8 @@ demo-fast: venv
 vtn: venv
 	.venv/bin/cariflex vtn
 
-## Run the whole test suite (starts PostgreSQL when it is not running).
+## Run the whole test suite (starts PostgreSQL, Redis and Mosquitto when they are not running; installs influxd, which
+## the tests start themselves).
 test: venv services
 	@bash scripts/ensure-browser.sh
 	@bash scripts/ensure-nginx.sh

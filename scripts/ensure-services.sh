@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the services the tests need answer on loopback; start (or install) what is missing.
-# Usage: scripts/ensure-services.sh postgresql [redis] [mosquitto]
+# Usage: scripts/ensure-services.sh postgresql [redis] [mosquitto] [influxdb]
+# (influxdb: only the `influxd` binary; the tests start their own on ephemeral loopback ports)
 set -euo pipefail
 
 say() { echo "==> $*"; }
@@ -50,11 +51,38 @@ ensure_mosquitto() {
   wait_port 1883 mosquitto
 }
 
+# The tests start influxd themselves (tests/support/influxdb.py): only the binary is wanted here, never the
+# package's service, which would listen on the fixed ports 8086/8088 of every interface. Its postinst starts
+# the service through invoke-rc.d (no systemd in CI, and `|| exit 1`: a start that fails fails the install),
+# so a policy-rc.d denies that one start for the time of the install — unless the machine already has a
+# policy (a Docker image's denies every start); any other service keeps its usual answer.
+ensure_influxdb() {
+  command -v influxd >/dev/null 2>&1 && return 0
+  local policy=/usr/sbin/policy-rc.d
+  if [ -e "$policy" ]; then
+    apt_install influxdb
+  else
+    printf '#!/bin/sh\n# Cariflex, while installing influxdb only: do not start its service\n[ "$1" = influxdb ] && exit 101\nexit 0\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+    apt_install influxdb
+    rm -f "$policy"
+    trap - EXIT
+  fi
+  command -v influxd >/dev/null 2>&1 || { echo "error: the influxdb package installed no influxd on PATH" >&2; return 1; }
+  if [ -f /var/run/influxdb/influxd.pid ] && kill -0 "$(cat /var/run/influxdb/influxd.pid)" 2>/dev/null; then
+    say "stopping the influxdb service the package started (the tests run their own influxd)"
+    /etc/init.d/influxdb stop || true
+  fi
+  say "influxd installed: $(influxd version 2>/dev/null || echo unknown version)"
+}
+
 for service in "$@"; do
   case "$service" in
     postgresql) ensure_postgresql ;;
     redis) ensure_redis ;;
     mosquitto) ensure_mosquitto ;;
-    *) echo "error: unknown service $service (postgresql, redis, mosquitto)" >&2; exit 2 ;;
+    influxdb) ensure_influxdb ;;
+    *) echo "error: unknown service $service (postgresql, redis, mosquitto, influxdb)" >&2; exit 2 ;;
   esac
 done
