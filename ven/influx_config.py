@@ -38,7 +38,7 @@ class InfluxSettings:
     measurement: str = DEFAULT_MEASUREMENT
     #: a write is sent as soon as this many points wait…
     batch_size: int = 500
-    #: …or this long after the last one, whichever comes first; also the first back-off step after a failure
+    #: …or this long after the previous write, whichever comes first; also the first back-off step after a failure
     flush_interval: timedelta = timedelta(seconds=10)
     #: points kept while InfluxDB is away; past it the oldest are dropped (counted, logged)
     max_buffer: int = 50_000

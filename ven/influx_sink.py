@@ -7,7 +7,7 @@
 tags `site`, `asset`, `quantity` from the reading's topic `cariflex/<site>/<asset>/<quantity>`, `unit` the unit the
 VEN keeps it in (kW, %, kWh, bool: W are already converted), field `value`, the time its `ts` says.
 
-Batched: a write goes as soon as `batch_size` points wait, else `flush_interval` after the last one. Never in the
+Batched: a write goes as soon as `batch_size` points wait, else `flush_interval` after the previous one. Never in the
 way of telemetry: `add` only appends to a bounded buffer; past `max_buffer` points the oldest is dropped, counted
 and logged (WARNING, at most once a minute). A write that fails — InfluxDB unreachable, an HTTP 5xx, the credentials
 refused (401/403), the database missing (404) — keeps its points and is tried again after an exponential back-off
