@@ -12,11 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from mapping.line_protocol import Point, format_point
 from observability.tally import Tally
 from tests.support.eventually import eventually
-from tests.support.mqtt import free_port
+from tests.support.mqtt import free_port, payload
+from ven.config import MqttSettings, SiteConfig
 from ven.influx_config import InfluxSettings
 from ven.influx_sink import PRECISION, InfluxSink, reading_point
 from ven.metrics import ven_registry
-from ven.telemetry_mqtt import Sample
+from ven.telemetry_mqtt import MqttTelemetrySource, Sample
 
 AT = datetime(2026, 12, 7, 18, 0, 0, 250000, tzinfo=UTC)
 
@@ -119,3 +120,22 @@ async def test_metrics_show_written_failed_dropped_and_buffered():
     assert counted[("cariflex_ven_influxdb_points_dropped_total", (("reason", "unwritable"),))] == 1
     assert counted[("cariflex_ven_influxdb_points_buffered", ())] == 4
     assert counted[("cariflex_ven_influxdb_points_written_total", ())] == 0
+
+
+def test_the_intake_hands_each_stored_reading_to_the_sink_and_survives_a_failing_one(caplog):
+    source = MqttTelemetrySource(MqttSettings(), [SiteConfig("site-1", "site-1", asset={"kind": "pv"})], timedelta(hours=1))
+    sink = InfluxSink(_settings(max_buffer=10))
+    source.on_reading = sink.add_reading
+    now = datetime.now(UTC)
+    source.handle("cariflex/site-1/pv/power", payload(-1500, "W", now))
+    source.handle("cariflex/site-1/pv/power", b"not json")  # refused by the intake: not for the sink either
+    assert sink.buffered == 1
+
+    def broken(topic: str, sample: Sample) -> None:
+        raise RuntimeError("a defect")
+
+    source.on_reading = broken
+    with caplog.at_level(logging.ERROR, logger="cariflex.ven.mqtt"):
+        assert source.handle("cariflex/site-1/meter/power", payload(2.0, "kW", now)) is not None
+    assert source.stored == 2
+    assert "telemetry listener failed on cariflex/site-1/meter/power: the reading is stored, the intake goes on" in caplog.text

@@ -135,11 +135,15 @@ class InfluxSink:
 
     def _drop_oldest(self, count: int) -> None:
         self.dropped["buffer_full"] += count
+        why = (
+            f"InfluxDB at {self.settings.url} has failed {self.failures_in_a_row} writes in a row (the lines above say why)"
+            if self.failures_in_a_row
+            else "readings arrive faster than they are written: raise [influxdb] batch_size or max_buffer"
+        )
         self._drops.warn(
             "buffer_full",
             f"the buffer holds max_buffer = {self.settings.max_buffer} points: the oldest is dropped "
-            f"({self.dropped['buffer_full']} so far); InfluxDB at {self.settings.url} has failed "
-            f"{self.failures_in_a_row} writes in a row (the lines above say why)",
+            f"({self.dropped['buffer_full']} so far); {why}",
         )
 
     async def start(self) -> None:
@@ -171,7 +175,10 @@ class InfluxSink:
             except TimeoutError:
                 pass
             self._wake.clear()
-            await self._drain()
+            try:
+                await self._drain()
+            except Exception:  # a defect of ours: logged, and the writer goes on rather than dying silently
+                log.exception("InfluxDB sink: unexpected error while writing; %d buffered, trying again", self.buffered)
 
     async def _drain(self) -> None:
         """Write everything buffered, batch by batch; after a failure wait out the back-off (readings keep being
@@ -216,7 +223,7 @@ class InfluxSink:
             else:
                 self.dropped["rejected"] += len(batch)
             raise
-        except asyncio.CancelledError:  # stopping in the middle of a write: stop() tries it again
+        except BaseException:  # stopping in the middle of a write (stop() tries it again), or a defect: kept
             self._requeue(batch)
             raise
         finally:

@@ -275,7 +275,10 @@ class MqttTelemetrySource:
         self.store.add(sample)
         self.stored += 1
         if self.on_reading is not None:
-            self.on_reading(topic, sample)
+            try:
+                self.on_reading(topic, sample)
+            except Exception:  # a defect of the listener (the InfluxDB sink) must not stop the intake
+                log.exception("telemetry listener failed on %s: the reading is stored, the intake goes on", topic)
         return sample
 
     @property
