@@ -64,7 +64,7 @@ ensure_influxdb() {
   else
     printf '#!/bin/sh\n# Cariflex, while installing influxdb only: do not start its service\n[ "$1" = influxdb ] && exit 101\nexit 0\n' >"$policy"
     chmod 755 "$policy"
-    trap 'rm -f "$policy"' EXIT
+    trap "rm -f $policy" EXIT  # expanded now: a failed install (set -e) still removes it
     apt_install influxdb
     rm -f "$policy"
     trap - EXIT
