@@ -195,3 +195,16 @@ async def test_escaped_names_and_values_read_back_as_they_were(influxdb):
         await sink.stop()
     [row] = influxdb.rows('SELECT * FROM "odd, measurement=1"', database)
     assert row == {"time": "2026-12-07T18:00:00.123Z", **tags, **fields}  # precision ms: the microseconds floored
+
+
+async def test_stopping_writes_what_is_buffered(influxdb):
+    database = influxdb.new_database()
+    sink = InfluxSink(
+        _settings(influxdb, database, batch_size=2, flush_interval=timedelta(hours=1), max_backoff=timedelta(hours=1))
+    )
+    await sink.start()
+    for i in range(3):  # a full batch wakes the writer; the third would wait for the hour
+        sink.add(Point("m", {}, {"value": float(i)}, AT + timedelta(seconds=i)))
+    await sink.stop()
+    assert sink.written == 3 and sink.buffered == 0
+    assert [row["value"] for row in influxdb.rows('SELECT "value" FROM "m"', database)] == [0.0, 1.0, 2.0]

@@ -160,11 +160,14 @@ class InfluxSink:
             self._task = None
         if self._session is None:
             return
-        try:
-            while self._buffer:
+        while self._buffer:
+            try:
                 await self._send_batch()
-        except WriteFailed as exc:
-            log.warning("InfluxDB sink stopped, %d buffered points not written: %s", self.buffered, exc)
+            except WriteFailed as exc:
+                if exc.retry:
+                    log.warning("InfluxDB sink stopped, %d buffered points not written: %s", self.buffered, exc)
+                    break
+                log.error("%s", exc)  # that batch is dropped; the next ones may go through
         await self._session.close()
         self._session = None
 
