@@ -21,11 +21,12 @@ demo-fast: venv
 vtn: venv
 	.venv/bin/cariflex vtn
 
-## Run the whole test suite (starts PostgreSQL when it is not running).
+## Run the whole test suite (starts PostgreSQL, Redis and Mosquitto when they are not running; installs the
+## prometheus, promtool and influxd binaries, which the tests start themselves on free ports).
 test: venv services
 	@bash scripts/ensure-browser.sh
 	@bash scripts/ensure-nginx.sh
-	@bash scripts/ensure-services.sh prometheus
+	@bash scripts/ensure-services.sh prometheus influxdb
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports --no-cache --no-logo
 	@bash scripts/run-tests.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the services the tests need answer on loopback; start (or install) what is missing.
-# Usage: scripts/ensure-services.sh postgresql [redis] [mosquitto] [prometheus]
-# `prometheus` only installs the binaries (prometheus, promtool): the tests start their own on free ports.
+# Usage: scripts/ensure-services.sh postgresql [redis] [mosquitto] [prometheus] [influxdb]
+# `prometheus` and `influxdb` only install the binaries (prometheus, promtool, influxd): the tests start their own
+# on free loopback ports.
 set -euo pipefail
 
 say() { echo "==> $*"; }
@@ -51,32 +52,41 @@ ensure_mosquitto() {
   wait_port 1883 mosquitto
 }
 
-# Debian's package would start a system Prometheus on 0.0.0.0:9090 from its postinst (systemd or the init
-# script): the tests need only the binaries, so a policy-rc.d of ours (exit 101: "action forbidden", the
-# documented way) keeps the service from starting, and on a systemd machine the unit is left disabled.
-ensure_prometheus() {
-  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && return 0
+# Debian's prometheus and influxdb packages start a system service from their postinst (invoke-rc.d, or systemd),
+# listening on fixed ports of every interface (9090; 8086/8088): the tests need only the binaries. A policy-rc.d
+# of ours (exit 101, "action forbidden": the documented way) keeps that one service from starting for the time of
+# the install — unless the machine has a policy already (a Docker image's denies every start) — and the service is
+# left stopped and disabled at boot.
+install_binaries_only() {  # package binary...
+  local package=$1 binary missing=""
+  shift
+  for binary in "$@"; do command -v "$binary" >/dev/null 2>&1 || missing="$missing $binary"; done
+  [ -n "$missing" ] || return 0
   if [ "$(id -u)" != 0 ]; then
-    echo "error: prometheus/promtool are missing; install Debian's package (sudo apt-get install --no-install-recommends prometheus)" >&2
+    echo "error:$missing missing; install Debian's package (sudo apt-get install --no-install-recommends $package)" >&2
     return 1
   fi
   local policy=/usr/sbin/policy-rc.d ours=""
   if [ ! -e "$policy" ]; then
     ours=$policy
-    trap "rm -f '$policy'" EXIT # never leave it behind: it would keep every later package's service from starting
-    printf '#!/bin/sh\n# scripts/ensure-services.sh: no service starts while prometheus is installed\nexit 101\n' >"$policy"
+    trap "rm -f '$policy'" EXIT # never left behind, even when the install fails (set -e)
+    printf '#!/bin/sh\n# scripts/ensure-services.sh, while installing %s: its service must not start\n[ "$1" = %s ] && exit 101\nexit 0\n' \
+      "$package" "$package" >"$policy"
     chmod 755 "$policy"
   fi
-  say "installing Debian package: prometheus (binaries only; no system service is started)"
+  say "installing Debian package: $package (binaries only; no system service is started)"
   apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$package" >/dev/null
   [ -z "$ours" ] || { rm -f "$ours"; trap - EXIT; }
-  # nor at the next boot
   if [ -d /run/systemd/system ]; then
-    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    systemctl disable --now "$package.service" >/dev/null 2>&1 || true
   else
-    update-rc.d prometheus disable >/dev/null 2>&1 || true
+    [ ! -x "/etc/init.d/$package" ] || "/etc/init.d/$package" stop >/dev/null 2>&1 || true
+    update-rc.d "$package" disable >/dev/null 2>&1 || true
   fi
+  for binary in "$@"; do
+    command -v "$binary" >/dev/null 2>&1 || { echo "error: the $package package installed no $binary on PATH" >&2; return 1; }
+  done
 }
 
 for service in "$@"; do
@@ -84,7 +94,8 @@ for service in "$@"; do
     postgresql) ensure_postgresql ;;
     redis) ensure_redis ;;
     mosquitto) ensure_mosquitto ;;
-    prometheus) ensure_prometheus ;;
-    *) echo "error: unknown service $service (postgresql, redis, mosquitto, prometheus)" >&2; exit 2 ;;
+    prometheus) install_binaries_only prometheus prometheus promtool ;;
+    influxdb) install_binaries_only influxdb influxd ;;
+    *) echo "error: unknown service $service (postgresql, redis, mosquitto, prometheus, influxdb)" >&2; exit 2 ;;
   esac
 done

@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.databases import MigratedTemplates
 from tests.support.flexmeasures import flexmeasures  # noqa: F401  (session fixture: a real FlexMeasures)
+from tests.support.influxdb import influxdb  # noqa: F401  (session fixture: a real InfluxDB 1.x per worker)
 from tests.support.pki import TestPki, make_test_pki
 from tests.support.vtn_harness import VtnUnderTest, config_for_tests, running_vtn
 from vtn.store.worker import StoreWorker

@@ -21,6 +21,7 @@ from mapping.oadr.report_profile import ReportProfile
 from mapping.settings import ConfigError, Table
 from observability.http import MetricsSettings, parse_metrics
 from ven.flex_config import FlexSettings, parse_device, parse_flex
+from ven.influx_config import InfluxSettings, parse_influxdb
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_CONFIG = CONFIG_DIR / "ven.toml"
@@ -28,7 +29,7 @@ DEFAULT_SITES = CONFIG_DIR / "sites.toml"
 TELEMETRY_SOURCES = ("mqtt", "flexmeasures")
 #: the top-level tables of ven.toml
 SECTIONS = {"vtn", "store", "poll", "reports", "opt", "sites_file", "flexmeasures", "mqtt", "curtailment", "tls", "metrics", "s2"}
-SECTIONS |= {"flex"}
+SECTIONS |= {"flex", "influxdb"}
 
 
 #: the base tariff (EUR/kWh) when [opt] base_price_per_kwh is not given
@@ -205,6 +206,8 @@ class VenConfig:
     flex: FlexSettings = FlexSettings()
     #: None: no S2 CEM (devices get MQTT setpoints only)
     s2: S2Settings | None = None
+    #: None: the MQTT readings are not written to InfluxDB (docs/ven.md, "Telemetry to InfluxDB")
+    influxdb: InfluxSettings | None = None
 
 
 def _strings(table: Table, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -484,10 +487,13 @@ def load_config(path: Path | None = None, sites_path: Path | None = None, **over
             metrics=parse_metrics(root.table("metrics"), with_listener=True),
             push=_push(vtn),
             flex=parse_flex(root.table("flex")),
+            influxdb=parse_influxdb(root.table("influxdb")),
         )
         config = replace(config, s2=_s2(root.table("s2"), config.tls))
         if config.s2 is not None and config.flexmeasures is None:
             raise ConfigError("s2.enabled: needs [flexmeasures] enabled (the schedules the CEM dispatches come from there)")
+        if config.influxdb is not None and config.mqtt is None:
+            raise ConfigError("influxdb.enabled: needs [mqtt] enabled (the sink writes the readings that arrive over MQTT)")
         if config.xml_signatures and config.tls is None:
             raise ConfigError("vtn.xml_signatures: needs [tls] (the signing certificate is the site's TLS certificate)")
     except ConfigError as exc:

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from observability.tally import Spec, Tally, TallyCollector, gauge
+from ven.influx_sink import DROP_REASONS, FAIL_REASONS
 
 POLLS = "cariflex_ven_polls_total"
 CYCLE_FAILURES = "cariflex_ven_cycle_failures_total"
@@ -108,6 +109,7 @@ class VenParts(Collector):
         yield from _dispatch_families(parts.get("dispatcher"), parts.get("cem"))
         yield from _s2_families(parts.get("cem"))
         yield from _tracking_families(parts.get("tracking"))
+        yield from _influx_families(parts.get("influx"))
 
 
 #: what the S2 CEM counts (ven/s2/cem.py, session.py)
@@ -230,6 +232,31 @@ def _mqtt_families(mqtt: Any) -> Iterator[Metric]:
         rejected.add_metric([reason], count)
     yield rejected
     yield CounterMetricFamily("cariflex_ven_mqtt_connections", "MQTT broker connections made", counters["connections"])
+
+
+def _influx_families(sink: Any) -> Iterator[Metric]:
+    """The InfluxDB sink (ven/influx_sink.py), at zero when [influxdb] is off."""
+    yield CounterMetricFamily(
+        "cariflex_ven_influxdb_points_written", "meter readings written to InfluxDB", sink.written if sink is not None else 0
+    )
+    failed = CounterMetricFamily(
+        "cariflex_ven_influxdb_points_failed",
+        "points of InfluxDB writes that failed, by reason, at each failed attempt (all but rejected are kept and retried)",
+        labels=("reason",),
+    )
+    for reason in FAIL_REASONS:
+        failed.add_metric([reason], sink.failed[reason] if sink is not None else 0)
+    yield failed
+    dropped = CounterMetricFamily(
+        "cariflex_ven_influxdb_points_dropped",
+        "points never written: the oldest dropped from a full buffer, a batch InfluxDB refused (400), unwritable values",
+        labels=("reason",),
+    )
+    for reason in DROP_REASONS:
+        dropped.add_metric([reason], sink.dropped[reason] if sink is not None else 0)
+    yield dropped
+    buffered = sink.buffered if sink is not None else 0
+    yield gauge("cariflex_ven_influxdb_points_buffered", "points waiting to be written to InfluxDB", buffered)
 
 
 def ven_registry(tally: Tally, parts: Callable[[], dict[str, Any]]) -> CollectorRegistry:

@@ -28,6 +28,7 @@ from ven.flexmeasures.hooks import FlexMeasuresHooks, ScheduleOutcome
 from ven.flexmeasures.link import FlexMeasuresConnection, connect, flexmeasures_hooks
 from ven.flexmeasures.telemetry import ASSET_SOC, FlexMeasuresTelemetrySource, TelemetryForwarder
 from ven.hooks import ConfiguredSource, EventHooks, LoggingHooks, SaysWhatIsUnmet, SiteRoutedSource, TelemetrySource
+from ven.influx_sink import InfluxSink
 from ven.push_server import PushEndpoint
 from ven.s2.cem import S2Cem
 from ven.site import Site
@@ -70,6 +71,8 @@ class VenProcess:
     _ops: web.AppRunner | None = None
     #: push mode: each site VEN's endpoint, by site name
     endpoints: dict[str, PushEndpoint] = field(default_factory=dict)
+    #: the MQTT readings written to InfluxDB ([influxdb] enabled, with MQTT telemetry)
+    influx: InfluxSink | None = None
 
     async def start(self, spread_first_polls: bool = True) -> None:
         """Open the store, start every site VEN (first polls spread over one poll interval)."""
@@ -169,6 +172,7 @@ class VenProcess:
             "tracking": self.tracking,
             "cem": self.cem,
             "store": self._store,
+            "influx": self.influx,
         }
 
     async def readiness(self) -> list[str]:
@@ -225,6 +229,10 @@ class VenProcess:
         mqtt_sites = [s for s in config.sites if s.telemetry == "mqtt"]
         if config.mqtt is not None and mqtt_sites:
             self._mqtt = MqttTelemetrySource(config.mqtt, mqtt_sites, history)
+            if config.influxdb is not None:  # hooked before the intake starts: no reading goes unwritten
+                self.influx = InfluxSink(config.influxdb)
+                await self.influx.start()
+                self._mqtt.on_reading = self.influx.add_reading
             await self._mqtt.start()
             routed.update({s.name: self._mqtt for s in mqtt_sites})
         fm_sites = [s for s in config.sites if s.telemetry == "flexmeasures"]
@@ -310,6 +318,8 @@ class VenProcess:
             self._store.close()
         if self._mqtt is not None:
             await self._mqtt.stop()
+        if self.influx is not None:  # after the intake: what it took last is written too
+            await self.influx.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.cem is not None:

@@ -178,10 +178,13 @@ class SeriesStore:
 
 
 class RateLimitedLog:
-    """Logs a rejection reason at most once per `every` seconds, saying how many were not logged."""
+    """Logs a warning per reason at most once per `every` seconds, saying how many were not logged: "<what> (<reason>):
+    <detail>" on `logger`."""
 
-    def __init__(self, every: float = LOG_EVERY) -> None:
+    def __init__(self, every: float = LOG_EVERY, logger: logging.Logger = log, what: str = "telemetry dropped") -> None:
         self.every = every
+        self.logger = logger
+        self.what = what
         self._last: dict[str, float] = {}
         self._quiet: Counter[str] = Counter()
 
@@ -193,7 +196,7 @@ class RateLimitedLog:
             return
         self._last[reason] = now
         quiet, self._quiet[reason] = self._quiet[reason], 0
-        log.warning("telemetry dropped (%s): %s%s", reason, detail, f" (+{quiet} more not logged)" if quiet else "")
+        self.logger.warning("%s (%s): %s%s", self.what, reason, detail, f" (+{quiet} more not logged)" if quiet else "")
 
 
 class MqttTelemetrySource:
@@ -220,6 +223,8 @@ class MqttTelemetrySource:
         self.received = 0
         self.stored = 0
         self.rejected: Counter[str] = Counter()
+        #: called with the topic and the sample of each reading stored (the InfluxDB sink); must not block or raise
+        self.on_reading: Callable[[str, Sample], None] | None = None
         self._log = RateLimitedLog()
         self._link = MqttLink(settings, "mqtt-telemetry", self._session)
 
@@ -269,6 +274,11 @@ class MqttTelemetrySource:
             return None
         self.store.add(sample)
         self.stored += 1
+        if self.on_reading is not None:
+            try:
+                self.on_reading(topic, sample)
+            except Exception:  # a defect of the listener (the InfluxDB sink) must not stop the intake
+                log.exception("telemetry listener failed on %s: the reading is stored, the intake goes on", topic)
         return sample
 
     @property
