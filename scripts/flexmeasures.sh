@@ -4,15 +4,19 @@
 # Usage:
 #   scripts/flexmeasures.sh install                  # its own venv (default .venv-flexmeasures), reused when current
 #   scripts/flexmeasures.sh start [options]          # database, Redis check, migrations, account, user, server, worker
+#                                                    # (--tile-url URL: the maps' tile server, default OpenStreetMap)
 #   scripts/flexmeasures.sh stop [--drop-database]   # stops the server and the worker (and drops the database)
 #   scripts/flexmeasures.sh status                   # what runs, where, and whether the server answers
 #
 # start/stop/status are scripts/flexmeasures_server.py run with the FlexMeasures venv's Python;
 # `scripts/flexmeasures.sh start --help` lists their options (port, database name, run directory, user).
+# install and start (re-)apply config/map-init-patch.js to FlexMeasures' UI: its maps on OpenStreetMap
+# tiles instead of Mapbox's (scripts/fm_map_patch.py; it stops with an error if FlexMeasures' files changed).
 #
 # Environment:
 #   CARIFLEX_FM_VENV    the FlexMeasures venv (default: <repo>/.venv-flexmeasures)
 #   CARIFLEX_FM_PYTHON  the Python >= 3.11 that creates it (default: python3.11, then python3)
+#   CARIFLEX_FM_TILE_URL  the maps' tile URL template (default https://tile.openstreetmap.org/{z}/{x}/{y}.png)
 # Works non-interactively (CI=true, no stdin, root). See docs/flexmeasures.md.
 set -euo pipefail
 
@@ -66,6 +70,7 @@ cmd_install() {
   fi
   if installed_matches; then
     say "reusing $venv (flexmeasures 1.0.1, flask-security-too 5.8.1, sqlalchemy<2.1)"
+    apply_map_patch
     return 0
   fi
   local python_bin log started
@@ -96,8 +101,16 @@ cmd_install() {
     die "pip could not install ${requirements[*]} (exit $rc). Is PyPI reachable? Full log: $log"
   fi
   installed_matches_without_stamp || die "pip finished but the versions in $venv are not the pinned ones (log: $log)"
+  apply_map_patch
   stamp_text >"$stamp"
   say "installed in $(( $(date +%s) - started )) s: $("$venv/bin/python" -c 'from importlib.metadata import version as v; print(", ".join(f"{p} {v(p)}" for p in ("flexmeasures", "flask-security-too", "sqlalchemy", "highspy")))')"
+}
+
+# FlexMeasures' maps on OpenStreetMap (config/map-init-patch.js); idempotent, so run on every install and start:
+# a reinstalled FlexMeasures gets it back.
+apply_map_patch() {
+  "$venv/bin/python" "$repo/scripts/fm_map_patch.py" </dev/null \
+    || die "could not apply config/map-init-patch.js to FlexMeasures' UI in $venv (the reason is above)"
 }
 
 installed_matches_without_stamp() {
@@ -111,12 +124,13 @@ installed_matches_without_stamp() {
 run_helper() {
   [ -x "$venv/bin/python" ] || die "no FlexMeasures venv at $venv: run 'scripts/flexmeasures.sh install' first"
   installed_matches || die "$venv is not a complete FlexMeasures 1.0.1 install: run 'scripts/flexmeasures.sh install'"
+  if [ "$1" = start ]; then apply_map_patch; fi
   exec "$venv/bin/python" "$repo/scripts/flexmeasures_server.py" --venv "$venv" "$@" </dev/null
 }
 
 case "${1:-}" in
   install) shift; [ $# -eq 0 ] || die "install takes no arguments"; cmd_install ;;
   start|stop|status) run_helper "$@" ;;
-  -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  -h|--help|help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

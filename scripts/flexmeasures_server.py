@@ -38,6 +38,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from fm_map_patch import DEFAULT_TILE_URL, PatchError, check_tile_url
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_RUN_DIR = REPO / "var" / "flexmeasures"
 DEFAULT_CONFIG = REPO / "config" / "flexmeasures-config.cfg"
@@ -153,8 +155,9 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
-def child_env(venv: Path, run_dir: Path, database_url: str, redis: dict[str, Any]) -> dict[str, str]:
-    """Environment for FlexMeasures processes: HOME is the run dir (its .flexmeasures.cfg is ours)."""
+def child_env(venv: Path, run_dir: Path, database_url: str, redis: dict[str, Any], tile_url: str) -> dict[str, str]:
+    """Environment for FlexMeasures processes: HOME is the run dir (its .flexmeasures.cfg is ours, and reads the
+    CARIFLEX_FM_* variables)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -171,6 +174,7 @@ def child_env(venv: Path, run_dir: Path, database_url: str, redis: dict[str, Any
         CARIFLEX_FM_REDIS_HOST=redis["host"],
         CARIFLEX_FM_REDIS_PORT=str(redis["port"]),
         CARIFLEX_FM_REDIS_DB=str(redis["db"]),
+        CARIFLEX_FM_TILE_URL=tile_url,
     )
     return env
 
@@ -362,6 +366,10 @@ def cmd_start(args: argparse.Namespace) -> int:
         raise StartError(f"{flexmeasures} is missing: run 'scripts/flexmeasures.sh install'")
     if not config.exists():
         raise StartError(f"config file {config} is missing")
+    try:
+        tile_url = check_tile_url(args.tile_url, "--tile-url (or CARIFLEX_FM_TILE_URL)")
+    except PatchError as exc:
+        raise StartError(str(exc)) from exc
     previous = read_state(run_dir)
     if previous and (pid_alive(previous["pids"].get("server")) or pid_alive(previous["pids"].get("worker"))):
         raise StartError(f"FlexMeasures already runs from {run_dir} at {previous['base_url']}: stop it first")
@@ -395,6 +403,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         "run_dir": str(run_dir),
         "venv": str(venv),
         "config": str(config),
+        "tile_url": tile_url,
         "pids": {},
         "timings": timings,
     }
@@ -416,7 +425,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         timings["database_s"] = round(time.monotonic() - t, 2)
         say(f"PostgreSQL database {args.database} {'created' if created_db else 'exists'} ({timings['database_s']} s)")
 
-        env = child_env(venv, run_dir, database_url, redis_conf)
+        env = child_env(venv, run_dir, database_url, redis_conf, tile_url)
         t = time.monotonic()
         say("db upgrade, initial structure, account and user (one FlexMeasures process, ~15 s)")
         provisioned = provision(venv, run_dir, env, args, password)
@@ -682,6 +691,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  database  {state['database_url']}")
         print(f"  redis     {state['redis']['host']}:{state['redis']['port']} db {state['redis']['db']}")
         print(f"  user      {state['email']} (account {state['account']!r}, id {state.get('account_id')})")
+        print(f"  map tiles {state.get('tile_url', '?')}")
         print(f"  logs      {run_dir}/server.log, worker.log, provision.log")
     healthy = versions and worker and alive.get("server") and alive.get("worker")
     return 0 if healthy else 1
@@ -730,6 +740,11 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--password", default=None, help="default: $CARIFLEX_FM_PASSWORD or a random one (see state.json)")
     start.add_argument("--roles", default="account-admin")
     start.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    start.add_argument(
+        "--tile-url",
+        default=os.environ.get("CARIFLEX_FM_TILE_URL") or DEFAULT_TILE_URL,
+        help="tile URL template of the UI's maps, e.g. a self-hosted tile server (default: $CARIFLEX_FM_TILE_URL or %(default)s)",
+    )
     start.add_argument("--ready-timeout", type=float, default=120.0)
     start.add_argument("--watch-pid", type=int, default=None, help="stop everything (as `stop` would) when this process dies")
     start.add_argument("--drop-database-on-exit", action="store_true", help="`stop` and the watchdog drop the database")
