@@ -24,6 +24,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.flexmeasures import flexmeasures_server
+from tests.support.local_http import serving
 from ven.config import FlexMeasuresSettings, SiteConfig
 from ven.flexmeasures.link import client_for
 from ven.flexmeasures.provision import provision
@@ -161,15 +162,8 @@ async def _tile_server() -> AsyncIterator[tuple[str, list[str]]]:
 
     app = web.Application()
     app.router.add_get("/osm/{z}/{x}/{y}.png", tile)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the port the OS gave
-    try:
+    async with serving(app) as port:
         yield f"http://127.0.0.1:{port}/osm/{{z}}/{{x}}/{{y}}.png", asked
-    finally:
-        await runner.cleanup()
 
 
 async def test_with_a_self_hosted_tile_server_configured_the_map_draws_its_tiles(tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.children import stop_child
 from tests.support.mqtt import ROOT, free_port
 
 ADMIN = "cariflex-admin"
@@ -126,12 +127,7 @@ class InfluxServer:
         """Stop influxd (SIGTERM, then SIGKILL) and reap it; its data stays for a restart."""
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        stop_child(self.process)
         self.process = None
 
     def query(self, q: str, database: str | None = None, username: str | None = ADMIN, password: str = ADMIN_PASSWORD) -> Any:

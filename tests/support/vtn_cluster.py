@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support.children import stop_child
 from tests.support.vtn_process import wait_base_url
 from vtn.store.database import libpq_url
 
@@ -109,13 +110,7 @@ async def start_vtn(config: Path, log: Path) -> VtnProc:
 
 def stop_vtn(vtn: VtnProc) -> None:
     """SIGTERM (clean stop) unless already gone."""
-    if vtn.process.poll() is None:
-        vtn.process.terminate()
-        try:
-            vtn.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            vtn.process.kill()
-            vtn.process.wait(timeout=30)
+    stop_child(vtn.process)
     if vtn.process.stdout is not None:
         vtn.process.stdout.close()
 

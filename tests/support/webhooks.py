@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from mapping.flexready.notices import SIGNATURE_HEADER
+from tests.support.local_http import serving
 
 
 class Receiver:
@@ -38,12 +39,5 @@ async def receiving(refuse: int = 0) -> AsyncIterator[tuple[Receiver, str]]:
     found = Receiver(refuse)
     app = web.Application()
     app.router.add_post("/hook", found.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the port the OS gave
-    try:
+    async with serving(app) as port:
         yield found, f"http://127.0.0.1:{port}/hook"
-    finally:
-        await runner.cleanup()
