@@ -285,7 +285,12 @@ class ResourceManager:
                 await asyncio.gather(session, stopping, return_exceptions=True)
             except Exception as exc:  # noqa: BLE001 - the device keeps trying, as a real RM would; the log says why
                 failures += 1
-                log.warning("%s: S2 connection to %s failed (%s): trying again", self.site.config.name, self.url, exc)
+                log.warning(
+                    "%s: S2 connection to the CEM at %s failed (%s): trying again; the VENs' log (ven.log) says why",
+                    self.site.config.name,
+                    self.url,
+                    exc,
+                )
             finally:
                 with contextlib.suppress(Exception):
                     await medium.disconnect()
