@@ -3,10 +3,10 @@
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from demo.outcome import EventOutcome
+from demo.outcome import Asked, EventOutcome, MeteredSite, by_kind
 from demo.scenario import DemoPlan
 from mapping.curtailment import report as curtailment_wire
 from mapping.grid import floor_slot
@@ -65,3 +65,16 @@ def show_changes(
         if shown.get(key) != value:
             shown[key] = value
             say(line())
+
+
+def show_metered(sites: Sequence[MeteredSite], asked: Asked) -> None:
+    """The metered import per device kind while asked, beside what the same sites would have drawn undispatched."""
+    say(
+        f"metered import by device kind, {asked.start:%H:%M:%S}–{asked.end:%H:%M} UTC (from the alert; the simulated "
+        "meters; uncontrolled: the same sites dispatched nothing):"
+    )
+    for kind, (count, movable, measured, free) in sorted(by_kind(sites).items()):
+        out(
+            f"    {kind:<8} {count:>2} sites ({movable:>2} could lower it)  measured {measured:7.2f} kW  "
+            f"uncontrolled {free:7.2f} kW  lowered by {free - measured:+.2f} kW"
+        )

@@ -15,7 +15,6 @@ import base64
 import contextlib
 import json
 import logging
-import os
 import re
 import secrets
 import shlex
@@ -36,9 +35,11 @@ from demo import outcome as outcomes
 from demo.flexmeasures_server import ENSURE_SERVICES, REPO, FlexMeasuresServer, flexmeasures_server, run_script
 from demo.meter_operator import HISTORY_DAYS, history_curves, recorded_curve
 from demo.processes import CARIFLEX, Child, DemoError, cariflex, start_child, wait_for_line
-from demo.progress import out, say, show_changes, show_wait
+from demo.progress import out, say, show_changes, show_metered, show_wait
+from demo.s2_devices import ResourceManager, resource_managers
 from demo.scenario import DemoPlan, plan, ven_time_zone
-from demo.simulator import SiteSimulator, new_site
+from demo.simulator import SimulatedSite, SiteSimulator, new_site
+from demo.vens import start_vens
 from demo.vtn_api import VtnApi
 from mapping.curtailment import MeterStep
 from mapping.curtailment.meter_file import format_load_curves
@@ -61,6 +62,8 @@ MARKER = ".cariflex-demo"
 CURVE_SITES = 10
 #: how long after the event's end the demo waits for the VENs' curtailment reports
 REPORT_WAIT = timedelta(minutes=4)
+#: how long, once the VENs are registered, the demo waits for every storage device's RM to pair (seconds)
+RM_PAIRING_WAIT = 30.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class Gateway:
     dso_secret: str
     ui_password: str
     children: list[Child] = field(default_factory=list)
+    #: the VENs' S2 CEM (ws://…/) the batteries', EV chargers' and V2G cars' RMs connect to
+    cem_url: str = ""
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -172,6 +177,7 @@ def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gat
     sites = load_config(REPO / "config" / "ven.toml", SITES_FILE).sites
     say(f"provisioning the {len(sites)} Martinique sites in FlexMeasures (assets, sensors, flex-context, flex-models)")
     logging.getLogger("cariflex.ven.provision").setLevel(logging.WARNING)  # provision prints one line per site
+    logging.getLogger("s2python").setLevel(logging.WARNING)  # the RMs' library says each session's start and end
     with step(f"provisioning the sites in FlexMeasures at {fm.base_url}", fm_dir / "server.log"):
         assets = asyncio.run(_provision(fm, sites))
 
@@ -194,13 +200,10 @@ def _start(options: DemoOptions, data: Path, stack: contextlib.ExitStack) -> Gat
     # the VENs read their sites' household profile and EV sessions in the scenario's time (with --fast the
     # evening is now): the plan as it will be once they are up
     anticipated = plan(datetime.now(UTC) + VEN_START_ALLOWANCE, options.fast, options.level)
-    ven_config = _write_ven_config(data, gateway, options.mqtt_port, ven_time_zone(anticipated.scenario_offset))
-    say(f"starting the {len(sites)} site VENs (FlexMeasures and MQTT telemetry on; {ven_config})")
-    ven = start_child(
-        "VENs", ["ven", "--config", str(ven_config)], data / "ven.log", env={**os.environ, "CARIFLEX_FM_PASSWORD": fm.password}
-    )
-    stack.callback(ven.stop)
-    gateway.children.append(ven)
+    time_zone = ven_time_zone(anticipated.scenario_offset)
+    vens = start_vens(stack, data, gateway.vtn_url, fm, SITES_FILE, sites, options.mqtt_port, time_zone)
+    gateway.children.append(vens.child)
+    gateway.cem_url, gateway.sites = vens.cem_url, vens.sites
     return gateway
 
 
@@ -212,72 +215,62 @@ async def _provision(fm: FlexMeasuresServer, sites: tuple[SiteConfig, ...]) -> d
         await client.close()
 
 
-def _write_ven_config(data: Path, gateway: Gateway, mqtt_port: int, time_zone: str) -> Path:
-    """The VENs' configuration: config/ven.toml's defaults with FlexMeasures and MQTT on, in the scenario's time."""
-    path = data / "ven.toml"
-    path.write_text(
-        f"""# Written by `cariflex demo` — config/ven.toml documents every key.
-sites_file = "{SITES_FILE}"
-
-[vtn]
-url = "{gateway.vtn_url}/OpenADR2/Simple/2.0b"
-vtn_id = "CARIFLEX-VTN"
-
-[store]
-path = "{data / "ven.db"}"
-
-[opt]
-programs = ["http://cariflex.mq/programs/*"]
-
-[flexmeasures]
-enabled = true
-url = "{gateway.fm.base_url}"
-email = "{gateway.fm.email}"
-password = "env:CARIFLEX_FM_PASSWORD"
-forward_every = "PT30S"
-
-[mqtt]
-enabled = true
-port = {mqtt_port}
-
-[flex]
-time_zone = "{time_zone}"
-"""
-    )
-    return path
-
-
 async def _show(options: DemoOptions, data: Path, gateway: Gateway) -> int:
     vtn = VtnApi(gateway.vtn_url, UI_USER, gateway.ui_password)
     stop = asyncio.Event()
+    sites = [new_site(site) for site in gateway.sites]
     try:
-        with step("waiting for the VENs to register", data / "ven.log"):
-            await _wait_for_vens(vtn, gateway)
-        the_plan = plan(datetime.now(UTC), options.fast, options.level)
-        simulator = SiteSimulator(
-            [new_site(site) for site in gateway.sites], options.mqtt_port, scenario_offset=the_plan.scenario_offset
-        )
-        now = datetime.now(UTC)
-        backfill_start = floor_slot(min(now, the_plan.start) - BACKFILL)  # on the grid: the history ends where it begins
-        count = await _publish_history(simulator, backfill_start, now)
-        say(
-            f"site simulator: published {count} meter readings of the last {BACKFILL.seconds // 60} minutes "
-            "(the baselines need them); live every 10 s from now"
-        )
-        history = history_curves(gateway.sites, backfill_start, the_plan.scenario_offset)
-        await _deliver_curves(vtn, "meter-history", history, data, f"the sites' load curves of the last {HISTORY_DAYS} days")
-        live = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
-        event_id = await _send_alert(gateway.vtn_url, gateway.dso_secret, the_plan, data / "vtn.log")
-        _print_ui(gateway)
-        result = await _follow(vtn, gateway, the_plan, event_id, simulator, live, data, backfill_start)
-        if options.exit_when_done:
-            return result
-        say("the demo keeps running: open the UI above; Ctrl-C stops everything")
-        await asyncio.Event().wait()
-        return result
+        # the storage devices' RMs pair at once: a device whose RM has not connected within [s2] reception_timeout of
+        # its first schedule would count as not following
+        async with resource_managers(sites, gateway.cem_url) as rms:
+            return await _run_sites(options, data, gateway, vtn, sites, rms, stop)
     finally:
         stop.set()
         await vtn.close()
+
+
+async def _run_sites(
+    options: DemoOptions,
+    data: Path,
+    gateway: Gateway,
+    vtn: VtnApi,
+    sites: list[SimulatedSite],
+    rms: list[ResourceManager],
+    stop: asyncio.Event,
+) -> int:
+    """The story once the devices' RMs are connecting: the meters' history, the alert, what follows."""
+    with step("waiting for the VENs to register", data / "ven.log"):
+        await _wait_for_vens(vtn, gateway)
+    deadline = time.monotonic() + RM_PAIRING_WAIT
+    while not all(rm.paired for rm in rms) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    say(
+        f"S2: {sum(rm.paired for rm in rms)} of {len(rms)} storage devices' Resource Managers paired with the VENs' CEM "
+        f"at {gateway.cem_url} (FRBC); the PV roofs take MQTT setpoints"
+    )
+    the_plan = plan(datetime.now(UTC), options.fast, options.level)
+    simulator = SiteSimulator(sites, options.mqtt_port, scenario_offset=the_plan.scenario_offset)
+    now = datetime.now(UTC)
+    backfill_start = floor_slot(min(now, the_plan.start) - BACKFILL)  # on the grid: the history ends where it begins
+    count = await _publish_history(simulator, backfill_start, now)
+    say(
+        f"site simulator: published {count} meter readings of the last {BACKFILL.seconds // 60} minutes "
+        "(the baselines need them); live every 10 s from now"
+    )
+    history = history_curves(gateway.sites, backfill_start, the_plan.scenario_offset)
+    await _deliver_curves(vtn, "meter-history", history, data, f"the sites' load curves of the last {HISTORY_DAYS} days")
+    live = asyncio.create_task(simulator.run(lambda: datetime.now(UTC), stop))
+    # the response is measured from when the devices were asked (the event may have begun before: `--fast` sends the
+    # alert into a quarter hour under way), allowing for what each device could still do then (physics)
+    asked = outcomes.Asked(max(datetime.now(UTC), the_plan.start), the_plan.end, simulator.movable())
+    event_id = await _send_alert(gateway.vtn_url, gateway.dso_secret, the_plan, data / "vtn.log")
+    _print_ui(gateway)
+    result = await _follow(vtn, gateway, the_plan, event_id, simulator, live, data, backfill_start, asked)
+    if options.exit_when_done:
+        return result
+    say("the demo keeps running: open the UI above; Ctrl-C stops everything")
+    await asyncio.Event().wait()
+    return result
 
 
 async def _wait_for_vens(vtn: VtnApi, gateway: Gateway, timeout: float = 180.0) -> None:
@@ -381,6 +374,7 @@ async def _follow(
     live: asyncio.Task,
     data: Path,
     recorded_since: datetime,
+    asked: outcomes.Asked,
 ) -> int:
     """Print what changes until every opted-in VEN has reported its curtailment (or the wait is over); then deliver
     the run's load curves to the VTN, as the meter operator would, and print the VTN's settlement of the event."""
@@ -415,6 +409,9 @@ async def _follow(
     say(f"achieved curtailment of event {event_id}, from the VTN's store (the same table: {table}):")
     for line in lines:
         out(f"    {line}")
-    (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found), indent=1))
+    kinds = {site.config.name: site.kind for site in simulator.sites}
+    metered = outcomes.metered_sites(simulator.readings, simulator.uncontrolled, kinds, asked)
+    show_metered(metered, asked)
+    (data / "outcome.json").write_text(json.dumps(outcomes.as_json(found, asked, metered), indent=1))
     say(f"written to {data / 'outcome.json'}")
     return 0 if reported and set(found.opted_in) <= reported else 1

@@ -21,16 +21,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import aiomqtt
 
 from demo.world import MARTINIQUE, EvSession, Storage, ev_session, household_kw
-from mapping.dispatch import Ack, Setpoints, ack_topic, decode_setpoints, encode_ack, setpoint_topic
+from mapping.dispatch import Ack, ack_topic, decode_setpoints, encode_ack, setpoint_topic
 from mapping.refusal import Refused
 from mapping.solar import pv_kw
 from ven.api import SiteConfig, storage_capacity_kwh
 
 log = logging.getLogger("cariflex.demo.simulator")
+
+
+class Dispatched(Protocol):
+    """What a device was dispatched: MQTT setpoints (mapping.dispatch.Setpoints) or its S2 RM's instructions."""
+
+    def at(self, when: datetime) -> float | None:
+        """The power asked at `when` (kW, charging positive; PV: a production cap); None where nothing is asked."""
 
 
 @dataclass
@@ -41,8 +49,10 @@ class SimulatedSite:
     storage: Storage | None = None
     #: the EV's current session (EV chargers), None for other kinds
     session: EvSession | None = None
-    #: the schedule in force (the last one dispatched): power by slot start (UTC), consumption positive
-    schedule: Setpoints | None = None
+    #: what it was dispatched: the MQTT schedule in force (the last one), or its S2 RM's instructions
+    schedule: Dispatched | None = None
+    #: the storage device's power over the last step (kW, charging positive): what its RM measures
+    device_kw: float = 0.0
 
     def setpoint(self, at: datetime) -> float | None:
         """What the schedule in force says for `at` (kW, charging positive); None without one."""
@@ -57,13 +67,31 @@ class SimulatedSite:
 def new_site(config: SiteConfig) -> SimulatedSite:
     """A site at the start of the simulation: a battery half full; EVs not yet plugged in."""
     site = SimulatedSite(config=config)
-    power = float(config.asset.get("power_kw", 22.0))
     if site.kind == "battery":
-        capacity = storage_capacity_kwh(config)
         # without a dispatched schedule a home battery idles (the forecast a request is measured against assumes
         # so): a top-up of its own would sit in the baseline hour before the event as if it were the household's
-        site.storage = Storage(capacity, capacity / 2, power, power, default_charge_kw=0.0)
+        site.storage = _storage(config, 0.5, discharges=True, charges_unasked=False)
     return site
+
+
+def _storage(config: SiteConfig, soc_share: float, discharges: bool, charges_unasked: bool) -> Storage:
+    """The site's battery or EV with `soc_share` of its capacity, its power, its round trip and its reserve
+    (sites.toml): what its RM declares and the device keeps to."""
+    device = config.device
+    capacity = storage_capacity_kwh(config)
+    power = device.power_kw if device is not None else 22.0
+    efficiency = (device.roundtrip_efficiency_percent / 100) ** 0.5 if device is not None else 1.0
+    # a one-way charger's car is never run down by it: no reserve to keep
+    floor = capacity * device.reserve_percent / 100 if device is not None and discharges else 0.0
+    return Storage(
+        capacity,
+        capacity * soc_share,
+        power,
+        power if discharges else 0.0,
+        default_charge_kw=power if charges_unasked else 0.0,
+        efficiency=efficiency,
+        floor_kwh=floor,
+    )
 
 
 def _current_session(site: str, local: datetime) -> EvSession:
@@ -99,15 +127,13 @@ def advance(site: SimulatedSite, at: datetime, hours: float, scenario_offset: ti
         session = _current_session(name, local)
         if session != site.session:  # a new arrival: the EV plugged in with its own charge
             site.session = session
-            capacity = storage_capacity_kwh(config)
-            power = float(config.asset.get("power_kw", 22.0))
-            discharge = power if site.kind == "v2g" else 0.0
-            site.storage = Storage(capacity, capacity * session.soc_on_arrival, power, discharge, default_charge_kw=power)
+            site.storage = _storage(config, session.soc_on_arrival, discharges=site.kind == "v2g", charges_unasked=True)
         if not session.plugged(local):
-            site.storage = None
+            site.storage, site.device_kw = None, 0.0
     if site.storage is not None:
         power = site.storage.power_for(site.setpoint(at), hours)
         site.storage.run(power, hours)
+        site.device_kw = power
         meter += power
         messages.append((f"cariflex/{name}/{site.kind}/soc", _payload(site.storage.soc_percent, "%", at)))
     messages.append((f"cariflex/{name}/meter/power", _payload(meter, "kW", at)))
@@ -127,7 +153,8 @@ class SiteSimulator:
     ) -> None:
         self.sites = sites
         self.mqtt_host, self.mqtt_port = mqtt_host, mqtt_port
-        self.by_topic = {setpoint_topic(site.config.name, site.kind): site for site in sites}
+        # a device paired over S2 (an s2_token) takes its instructions from its RM (demo/s2_devices.py), not MQTT
+        self.by_topic = {setpoint_topic(site.config.name, site.kind): site for site in sites if not site.config.s2_token}
         #: schedules taken (accepted) and refused (a payload the device could not read)
         self.taken = 0
         self.refused = 0
@@ -138,15 +165,31 @@ class SiteSimulator:
         self.steps = 0
         #: every meter reading published, by site: (UTC time, kW) — what the meter operator will deliver later
         self.readings: dict[str, list[tuple[datetime, float]]] = {site.config.name: [] for site in sites}
+        #: each site's twin that is dispatched nothing (same household, sun and EV sessions) and its meter by site:
+        #: what the same site would have done, which the response is measured against (never published)
+        self.twins = [new_site(site.config) for site in sites]
+        self.uncontrolled: dict[str, list[tuple[datetime, float]]] = {site.config.name: [] for site in sites}
 
     def _advance_all(self, at: datetime, hours: float) -> list[tuple[str, bytes]]:
-        """Every site one step on, its meter reading kept; the messages to publish."""
+        """Every site and its twin one step on, their meter readings kept; the messages to publish."""
         messages: list[tuple[str, bytes]] = []
-        for site in self.sites:
+        for site, twin in zip(self.sites, self.twins, strict=True):
             kw, published = advance(site, at, hours, self.scenario_offset)
             self.readings[site.config.name].append((at, kw))
             messages += published
+            self.uncontrolled[twin.config.name].append((at, advance(twin, at, hours, self.scenario_offset)[0]))
         return messages
+
+    def movable(self) -> dict[str, bool]:
+        """Whether each site's device can now lower its import: a storage above its reserve that may discharge, or
+        one its twin is charging (it may stop). A PV roof, an EV not plugged in, a battery at its reserve: False."""
+        found = {}
+        for site, twin in zip(self.sites, self.twins, strict=True):
+            storage, free = site.storage, twin.storage
+            discharges = storage is not None and storage.discharge_kw > 0 and storage.soc_kwh > storage.floor_kwh + 0.1
+            charging = storage is not None and free is not None and free.power_for(None, 1 / 60) > 0.1
+            found[site.config.name] = discharges or charging
+        return found
 
     async def _publish(self, client: aiomqtt.Client, messages: list[tuple[str, bytes]]) -> None:
         for topic, body in messages:

@@ -64,6 +64,10 @@ class Storage:
     discharge_kw: float
     #: what it charges at without a schedule (an EV: the charger's full power; a battery: a top-up rate)
     default_charge_kw: float
+    #: the share of the power that reaches (charging) or leaves (discharging) the cells: the round trip's square root
+    efficiency: float = 1.0
+    #: the lowest it is ever run down to (kWh): the owner's or mobility reserve its RM declares
+    floor_kwh: float = 0.0
 
     @property
     def soc_percent(self) -> float:
@@ -78,10 +82,11 @@ class Storage:
             setpoint_kw = min(self.default_charge_kw, max(room, 0.0) / hours) if hours > 0 else 0.0
         power = min(max(setpoint_kw, -self.discharge_kw), self.charge_kw)
         if hours > 0:
-            power = min(power, (self.capacity_kwh - self.soc_kwh) / hours)  # not beyond full
-            power = max(power, -self.soc_kwh / hours)  # not below empty
+            power = min(power, (self.capacity_kwh - self.soc_kwh) / hours / self.efficiency)  # not beyond full
+            power = max(power, -max(self.soc_kwh - self.floor_kwh, 0.0) / hours * self.efficiency)  # not below the floor
         return power
 
     def run(self, power_kw: float, hours: float) -> None:
-        """Move the state of charge by `power_kw` for `hours`."""
-        self.soc_kwh = min(max(self.soc_kwh + power_kw * hours, 0.0), self.capacity_kwh)
+        """Move the state of charge by `power_kw` (at the meter) for `hours`: the losses on the way in and out."""
+        stored = power_kw * self.efficiency if power_kw >= 0 else power_kw / self.efficiency
+        self.soc_kwh = min(max(self.soc_kwh + stored * hours, 0.0), self.capacity_kwh)

@@ -69,6 +69,10 @@ class FrbcDevice:
     fill_label: str = "%"
     fill_level: float | None = None
     targets: tuple[tuple[datetime, datetime, float, float], ...] = ()
+    #: FRBC.LeakageBehaviour: (lowest, highest fill level, leakage per second in the label's unit) per element
+    leakage: tuple[tuple[float, float, float], ...] = ()
+    #: FRBC.UsageForecast: (start, end, expected usage per second in the label's unit; positive drains it) per element
+    usage: tuple[tuple[datetime, datetime, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,3 +209,40 @@ def changes(held: Mapping[datetime, Step], plan: Sequence[Step], now: datetime) 
     held_ids = {s.id for s in held.values()}
     send = [s for s in plan if s.id not in held_ids]
     return revoke, send
+
+
+def _kwh_per_unit(frbc: FrbcDevice, capacity_kwh: float) -> float | None:
+    """kWh per unit of the RM's fill level: capacity / 100 for "%", 1 for "kWh", None for anything else."""
+    return capacity_kwh / 100 if frbc.fill_label == "%" else 1.0 if frbc.fill_label == "kWh" else None
+
+
+def storage_efficiency_from_rm(frbc: FrbcDevice | None, step: timedelta = QUARTER) -> float | None:
+    """The RM's leakage as FlexMeasures' `storage-efficiency` (%, the share of the stored energy kept over one
+    `step`, the power sensor's resolution). S2 gives leakage as fill level lost per second in each fill level range;
+    FlexMeasures as a share kept per step: this is the element holding the present fill level (else the fullest
+    element's middle), taken as a share of that level. None without leakage or a usable level."""
+    if frbc is None or not frbc.leakage:
+        return None
+    level = frbc.fill_level
+    holding = [e for e in frbc.leakage if level is not None and e[0] <= level <= e[1]]
+    low, high, rate = holding[0] if holding else max(frbc.leakage, key=lambda e: e[1])
+    level = level if holding and level is not None and level > 0 else (low + high) / 2
+    if level <= 0 or rate <= 0:
+        return None
+    kept = max(0.0, 1.0 - rate * step.total_seconds() / level)
+    return round(100 * kept, 4)
+
+
+def soc_usage_from_rm(frbc: FrbcDevice | None, capacity_kwh: float, slots: Sequence[datetime]) -> list[tuple[datetime, float]]:
+    """The RM's usage forecast as the power (kW, positive: it drains the storage, negative: it fills it) it takes
+    in each quarter hour of `slots` (the elements' rates weighted by how much of the quarter hour each covers);
+    empty without a forecast or with a fill level unit that is not energy."""
+    scale = _kwh_per_unit(frbc, capacity_kwh) if frbc is not None else None
+    if frbc is None or not frbc.usage or scale is None:
+        return []
+    found = []
+    for slot in slots:
+        end = slot + QUARTER
+        energy = sum(rate * max((min(end, e) - max(slot, s)).total_seconds(), 0.0) for s, e, rate in frbc.usage)
+        found.append((slot, round(energy * scale / QUARTER.total_seconds() * 3600, 4)))
+    return found if any(kw for _, kw in found) else []

@@ -68,6 +68,8 @@ def test_the_alert_reaches_every_site_and_flexmeasures_schedules_the_storage(fin
     assert (opted_in, opted_out) == (30, 10), (opted_in, opted_out)
     devices = max(int(n) for n in re.findall(r"storage schedules dispatched for \S+ UTC: (\d+) devices", text))
     assert devices == 30, "the 10 batteries, 10 EV chargers and 10 V2G cars took the schedules their VENs dispatched"
+    # they took them as S2 instructions: each one's Resource Manager paired with the VENs' CEM over a real WebSocket
+    assert re.search(r"S2: 30 of 30 storage devices' Resource Managers paired with the VENs' CEM at ws://127\.0\.0\.1:\d+/", text)
 
 
 def unreported_intervals(outcome: dict[str, Any], now: datetime) -> list[str]:
@@ -142,6 +144,44 @@ def test_every_opted_in_site_is_settled_by_the_vtn_on_the_meter_operators_curves
     assert settled_on_meter_data(outcome) == []
     assert "the sites' load curves of the last 16 days delivered to the VTN" in finished.text()
     assert "the meters' 5-minute load curves of the run delivered to the VTN" in finished.text()
+
+
+#: the least a kind's sites must lower their summed metered import, while asked, below what they would have drawn (kW)
+KIND_RESPONSE_KW = 0.5
+#: the least a site must lower its metered import by to count as having responded (kW; the meters' noise is none:
+#: a site and its twin share their household, sun and EV, so any difference is the device's)
+SITE_RESPONSE_KW = 0.1
+
+
+def metered_response(metered: list[dict[str, Any]], kind: str) -> tuple[list[dict[str, Any]], float, int]:
+    """A kind's sites whose device could lower the import when asked, what they lowered it by together (kW: their
+    undispatched twins' mean import less their meters', from the alert to the event's end), and how many of them
+    lowered it by SITE_RESPONSE_KW at least."""
+    movable = [site for site in metered if site["kind"] == kind and site["movable"]]
+    lowered = sum(site["uncontrolled_kw"] - site["measured_kw"] for site in movable)
+    responding = sum(site["uncontrolled_kw"] - site["measured_kw"] >= SITE_RESPONSE_KW for site in movable)
+    return movable, lowered, responding
+
+
+def test_the_alert_lowers_the_metered_import_of_every_storage_kind_and_leaves_the_pv_roofs_as_they_were(
+    finished: BackgroundDemo,
+) -> None:
+    """At the meter, per device kind: what the simulated meters measured from the alert to the event's end, against
+    what the same sites measured undispatched (each site's twin: the same household, sun and EV; not zero, not a
+    schedule). A RED alert asks every battery, EV charger and V2G car to lower its site's import; physics may leave a
+    device nothing to give (an EV not plugged in, a battery at its reserve): those are not counted, but in the demo's
+    evening nearly all can. A PV roof is asked nothing (it answers optOut: no sun to curtail)."""
+    outcome = json.loads((finished.data_dir / "outcome.json").read_text())
+    metered = outcome["metered"]
+    assert {site["kind"] for site in metered} == {"battery", "evse", "v2g", "pv"} and len(metered) == 40, metered
+    for kind in ("battery", "evse", "v2g"):
+        movable, lowered, responding = metered_response(metered, kind)
+        assert len(movable) >= 8, (kind, "most of the 10 devices could give something in the evening", metered)
+        assert lowered >= KIND_RESPONSE_KW, (kind, lowered, movable)
+        assert responding >= 3, (kind, responding, movable)
+    for roof in (site for site in metered if site["kind"] == "pv"):
+        assert not roof["movable"] and roof["measured_kw"] == pytest.approx(roof["uncontrolled_kw"], abs=0.05), roof
+    assert re.search(r"metered import by device kind, .*\n(\s+(battery|evse|v2g|pv) .*\n){4}", finished.text())
 
 
 def test_cariflex_reports_curtailment_shows_the_same_numbers(finished: BackgroundDemo) -> None:

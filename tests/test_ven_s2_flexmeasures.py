@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mapping.grid import QUARTER
+from mapping.grid import QUARTER, floor_slot
 from tests.support.eventually import eventually
-from tests.support.s2_rm import SimulatedRm, running_rm
+from tests.support.s2_rm import SimulatedRm, leakage_behaviour, running_rm, usage_forecast
 from tests.support.ven_harness import ven_config
 from tests.support.vtn_harness import config_for_tests, running_vtn
 from ven.config import FlexMeasuresSettings, S2Settings
@@ -23,6 +23,13 @@ pytestmark = pytest.mark.flexmeasures
 #: sites.toml says 20 kW; the RM says 5 kW (its modes reach −5 … +5 kW): the RM wins
 BATTERY = {"kind": "battery", "capacity_kwh": 80.0, "power_kw": 20.0}
 TOKEN = "fm-s2-battery-token-0123456789"
+#: the owner's usage the RM forecasts: 2 kW out of its 80 kWh, in % of the fill level per second
+USAGE_PERCENT_PER_S = 2.0 / 80.0 * 100 / 3600
+
+
+def _window() -> tuple[datetime, datetime]:
+    start = floor_slot(datetime.now(UTC))
+    return start, start + timedelta(hours=2)
 
 
 async def test_a_flexmeasures_schedule_reaches_an_s2_battery_and_its_disconnection_opts_the_site_out(
@@ -45,6 +52,17 @@ async def test_a_flexmeasures_schedule_reaches_an_s2_battery_and_its_disconnecti
             site = process.vens[name].site
             await eventually(lambda: site.registration is not None, what="registration")
             async with running_rm(url, TOKEN, again=rm):
+                # the RM's leakage and usage forecast go into the flex-model (storage-efficiency, soc-usage): FlexMeasures
+                # must take them for the plan below to be made at all
+                await rm.send(leakage_behaviour(0.0005))
+                await rm.send(usage_forecast(datetime.now(UTC), USAGE_PERCENT_PER_S, timedelta(hours=2)))
+                await eventually(
+                    lambda: process.cem.state(name, "battery").frbc.usage != (),  # type: ignore[union-attr]
+                    what="the RM's usage forecast taken",
+                )
+                efficiency, usage = process._rm_storage_of(site.config, process._device_of(site.config), *_window())  # type: ignore[arg-type]
+                assert efficiency is not None and 99.0 < efficiency < 100.0
+                assert usage[1][1] == pytest.approx(2.0, abs=0.01)  # 2 kW drawn from the battery by its owner (a whole slot)
                 event = await vtn.create_event(values=(3.0,) * 4, start_in=timedelta(hours=2))
                 hooks = process.hooks
 

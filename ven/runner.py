@@ -17,7 +17,8 @@ from certs.xmlsig import Signer
 from mapping.dispatch import new_setpoints
 from mapping.flex.devices import Device
 from mapping.flex.unmet import Window
-from mapping.s2 import device_from_rm, soc_percent_from_rm, soc_targets_from_rm
+from mapping.grid import slots_between
+from mapping.s2 import device_from_rm, soc_percent_from_rm, soc_targets_from_rm, soc_usage_from_rm, storage_efficiency_from_rm
 from observability.http import add_ops_routes
 from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
@@ -138,6 +139,7 @@ class VenProcess:
                 self.cem.on_change = lambda name: built.reapply(sites[name])
                 built.device_of = self._device_of
                 built.soc_minima_of = self._soc_minima_of
+                built.rm_storage_of = self._rm_storage_of
             built.device_following = self._device_following
         if built is not None:
             await built.resume(self.config.sites)  # the held events, re-applied once their VENs can say what is unmet
@@ -264,6 +266,17 @@ class VenProcess:
         """The fill level targets the site's paired RM reported, as kWh to hold at least."""
         state = self.cem.state(site.name, device.kind) if self.cem is not None else None
         return soc_targets_from_rm(state.frbc, device.capacity_kwh) if state is not None else []
+
+    def _rm_storage_of(
+        self, site: SiteConfig, device: Device, start: datetime, end: datetime
+    ) -> tuple[float | None, list[tuple[datetime, float]]]:
+        """The leakage (storage efficiency, %) and usage forecast (kW by slot of [start, end)) the site's paired RM
+        reported for its storage; (None, []) when it said nothing."""
+        state = self.cem.state(site.name, device.kind) if self.cem is not None else None
+        if state is None or state.frbc is None:
+            return None, []
+        usage = soc_usage_from_rm(state.frbc, device.capacity_kwh, slots_between(start, end))
+        return storage_efficiency_from_rm(state.frbc), usage
 
     async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
         """Keep a site's new plan (scheduled versus actual) and send its device schedule to its device: S2

@@ -8,7 +8,7 @@ its forecast). Sign convention: consumption positive.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
@@ -217,8 +217,14 @@ def flex_model(
     soc_percent: float | None,
     zone: tzinfo,
     pv_forecast_kw: Callable[[datetime], float] | None = None,
+    storage_efficiency_percent: float | None = None,
+    usage_kw: Sequence[tuple[datetime, float]] = (),
 ) -> dict[str, Any]:
     """The device's flex-model for a schedule over [start, end) (slots of `mapping.grid`).
+
+    What the storage's S2 Resource Manager says of itself comes in as `storage_efficiency_percent` (its leakage:
+    the share kept per quarter hour) and `usage_kw` (its usage forecast by slot: positive drains it, negative
+    fills it), as FlexMeasures' `storage-efficiency`, `soc-usage` and `soc-gain` (mapping/s2.py).
 
     A storage device starts from `soc_percent` (measured), else half full — an EV from what it holds on
     arrival when it is not plugged in yet; it never goes below its reserve (or below where it starts, when
@@ -248,6 +254,13 @@ def flex_model(
         "power-capacity": f"{device.power_kw:g} kW",
         "roundtrip-efficiency": f"{device.roundtrip_efficiency_percent:g}%",
     }
+    if storage_efficiency_percent is not None:
+        model["storage-efficiency"] = f"{storage_efficiency_percent:g}%"
+    rm_usage = [(s, kw) for s, kw in usage_kw if start <= s < end]
+    if any(kw > 0 for _, kw in rm_usage):
+        model["soc-usage"] = [_segments([(s, max(kw, 0.0)) for s, kw in rm_usage], "kW")]
+    if any(kw < 0 for _, kw in rm_usage):
+        model["soc-gain"] = [_segments([(s, -kw if kw < 0 else 0.0) for s, kw in rm_usage], "kW")]
     if device.kind == "battery":
         # it ends the plan holding at least what it starts with: FlexMeasures gives stored energy no value of its
         # own, and would otherwise empty the battery into the household for nothing; with this, it moves
@@ -257,8 +270,8 @@ def flex_model(
     there = [(s, device.power_kw if any(x.plugged(s) for x in at) else 0.0) for s in slots]
     model["consumption-capacity"] = _segments(there, "kW")
     drain = [(s, driving_kw(at, s)) for s in slots]
-    if any(kw > 0 for _, kw in drain):
-        model["soc-usage"] = [_segments(drain, "kW")]
+    if any(kw > 0 for _, kw in drain):  # beside the RM's own usage forecast, if any: FlexMeasures adds them up
+        model["soc-usage"] = [*model.get("soc-usage", []), _segments(drain, "kW")]
     model["production-capacity"] = _segments(there, "kW") if device.kind == "v2g" else "0 kW"
     minima = [
         {"datetime": format_datetime(s.departure), "value": f"{max(s.target_kwh, reserve):g} kWh"}

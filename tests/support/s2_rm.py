@@ -37,12 +37,17 @@ from s2python.connection.async_.medium.websocket import WebsocketClientMedium
 from s2python.frbc import (
     FRBCActuatorDescription,
     FRBCInstruction,
+    FRBCLeakageBehaviour,
+    FRBCLeakageBehaviourElement,
     FRBCOperationMode,
     FRBCOperationModeElement,
     FRBCStorageDescription,
     FRBCStorageStatus,
     FRBCSystemDescription,
+    FRBCUsageForecast,
+    FRBCUsageForecastElement,
 )
+from s2python.message import S2MessageWithID
 from s2python.pebc import (
     PEBCAllowedLimitRange,
     PEBCInstruction,
@@ -232,6 +237,11 @@ class SimulatedRm:
         handler.register_handlers(self._connection)
         self._task = asyncio.create_task(self._connection.run())
 
+    async def send(self, message: S2MessageWithID) -> None:
+        """Send one more message of the RM's own (a forecast, a leakage behaviour…) and wait for its OK."""
+        assert self._connection is not None, "start the RM first"
+        await self._connection.send_msg_and_await_reception_status(message)
+
     async def stop(self) -> None:
         """Disconnect."""
         if self._connection is not None:
@@ -267,3 +277,17 @@ async def raw_client(url: str, token: str) -> AsyncIterator[ClientConnection]:
 async def answer(ws: ClientConnection, timeout: float = 5.0) -> dict:
     """The next message the CEM sends, as JSON."""
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+def leakage_behaviour(percent_per_s: float) -> FRBCLeakageBehaviour:
+    """An FRBC.LeakageBehaviour: `percent_per_s` of fill level lost per second, whatever the level."""
+    element = FRBCLeakageBehaviourElement(
+        fill_level_range=NumberRange(start_of_range=0.0, end_of_range=100.0), leakage_rate=percent_per_s
+    )
+    return FRBCLeakageBehaviour(message_id=uuid.uuid4(), valid_from=now(), elements=[element])
+
+
+def usage_forecast(start: datetime.datetime, percent_per_s: float, duration: datetime.timedelta) -> FRBCUsageForecast:
+    """An FRBC.UsageForecast: `percent_per_s` of fill level used per second for `duration` from `start`."""
+    element = FRBCUsageForecastElement(duration=Duration.from_timedelta(duration), usage_rate_expected=percent_per_s)
+    return FRBCUsageForecast(message_id=uuid.uuid4(), start_time=start, elements=[element])

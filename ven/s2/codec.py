@@ -15,7 +15,13 @@ from s2python.common import (
     RevokableObjects,
     RevokeObject,
 )
-from s2python.frbc import FRBCFillLevelTargetProfile, FRBCInstruction, FRBCSystemDescription
+from s2python.frbc import (
+    FRBCFillLevelTargetProfile,
+    FRBCInstruction,
+    FRBCLeakageBehaviour,
+    FRBCSystemDescription,
+    FRBCUsageForecast,
+)
 from s2python.message import S2Message
 from s2python.pebc import (
     PEBCInstruction,
@@ -125,6 +131,8 @@ def frbc_device(description: FRBCSystemDescription, previous: FrbcDevice | None)
         fill_label=(storage.fill_level_label or "%").strip(),
         fill_level=previous.fill_level if previous else None,
         targets=previous.targets if previous else (),
+        leakage=previous.leakage if previous else (),
+        usage=previous.usage if previous else (),
     )
 
 
@@ -134,6 +142,21 @@ def targets(profile: FRBCFillLevelTargetProfile) -> tuple[tuple, ...]:
     for element in profile.elements:
         end = start + timedelta(milliseconds=element.duration.root)
         found.append((start, end, element.fill_level_range.start_of_range, element.fill_level_range.end_of_range))
+        start = end
+    return tuple(found)
+
+
+def leakage(behaviour: FRBCLeakageBehaviour) -> tuple[tuple[float, float, float], ...]:
+    """A leakage behaviour as (lowest, highest fill level, leakage per second) per element."""
+    return tuple((e.fill_level_range.start_of_range, e.fill_level_range.end_of_range, e.leakage_rate) for e in behaviour.elements)
+
+
+def usage(forecast: FRBCUsageForecast) -> tuple[tuple, ...]:
+    """A usage forecast as (start, end, expected usage per second) per element."""
+    found, start = [], forecast.start_time
+    for element in forecast.elements:
+        end = start + timedelta(milliseconds=element.duration.root)
+        found.append((start, end, element.usage_rate_expected))
         start = end
     return tuple(found)
 

@@ -26,7 +26,13 @@ from s2python.common import (
     SelectControlType,
     SessionRequest,
 )
-from s2python.frbc import FRBCFillLevelTargetProfile, FRBCStorageStatus, FRBCSystemDescription
+from s2python.frbc import (
+    FRBCFillLevelTargetProfile,
+    FRBCLeakageBehaviour,
+    FRBCStorageStatus,
+    FRBCSystemDescription,
+    FRBCUsageForecast,
+)
 from s2python.message import S2Message
 from s2python.pebc import PEBCPowerConstraints
 from s2python.version import S2_VERSION
@@ -176,6 +182,15 @@ class RmSession:
             await self._ok(message)
             if state.frbc is not None:
                 state.frbc = replace(state.frbc, targets=codec.targets(message))
+        elif isinstance(message, FRBCLeakageBehaviour | FRBCUsageForecast):
+            # in the flex-model as storage-efficiency and soc-usage (mapping/s2.py); kept across new descriptions
+            await self._ok(message)
+            if state.frbc is None:
+                log.info("%s: %s before the system description: not used", self.name, message.message_type)
+            elif isinstance(message, FRBCLeakageBehaviour):
+                state.frbc = replace(state.frbc, leakage=codec.leakage(message))
+            else:
+                state.frbc = replace(state.frbc, usage=codec.usage(message))
         elif isinstance(message, PEBCPowerConstraints):
             if state.control_type != PEBC:
                 await self._refuse(message, ReceptionStatusValues.INVALID_CONTENT, f"control type is {state.control_type}")
@@ -193,7 +208,7 @@ class RmSession:
         elif isinstance(message, SessionRequest):
             await self._ok(message)
             await self.close(1000, f"session request {message.request.value}")
-        else:  # forecasts, actuator and timer status, leakage, energy constraints: taken, not used yet
+        else:  # power forecasts, actuator and timer status: taken, not used yet
             await self._ok(message)
 
     async def _handshake(self, message: Handshake) -> None:
