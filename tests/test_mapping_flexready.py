@@ -11,6 +11,7 @@ from mapping.curtailment import Sample, resample
 from mapping.flexready import clock, units
 from mapping.flexready.acks import Response, site_ack
 from mapping.flexready.measurements import slot_means
+from mapping.flexready.notices import changes, snapshot
 from mapping.flexready.orders import parse_order
 from mapping.flexready.series import parse_series
 from mapping.flexready.sites import Portfolio, Site
@@ -227,3 +228,18 @@ def test_slot_means_weigh_each_reading_by_the_time_it_stands_for():
 def test_slot_means_refuse_a_start_off_the_grid():
     with pytest.raises(Refused, match="start"):
         slot_means([], datetime(2026, 12, 1, 22, 5, tzinfo=UTC), 1)
+
+
+def _view(status: str, measurements: dict | None) -> dict:
+    ack = {"state": "accepted", "modification_number": 0, "reason": None}
+    return {"status": status, "sites": [{"site": "s", "ack": ack, "measurements": measurements}]}
+
+
+def test_the_measurements_notification_waits_for_the_delivered_figures():
+    """The VTN's own metering may arrive before any baseline (the VEN's claim comes with its x-ACHIEVED_CURTAILMENT):
+    measured without achieved is not yet worth telling the subscriber."""
+    metered = {"state": "reported", "intervals": [{"measured_kw": 5.9, "baseline_kw": None, "achieved_kw": None}]}
+    settled_figures = {"state": "reported", "intervals": [{"measured_kw": 5.9, "baseline_kw": 8.2, "achieved_kw": 2.3}]}
+    ended = snapshot(_view("completed", {"state": "awaiting reports", "intervals": []}))
+    assert changes(ended, snapshot(_view("completed", metered))) == []
+    assert changes(ended, snapshot(_view("completed", settled_figures))) == [("order.measurements", {"site": "s"})]

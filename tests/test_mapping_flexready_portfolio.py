@@ -2,12 +2,13 @@
 at an instant (`cut_signals`), an up order's figures (delivered = consumption above the baseline) and
 flexibility offers."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mapping.flexready.ending import cut_signals
-from mapping.flexready.offers import OfferExceeded, SiteFacts, check, group_offer, shares, site_offer
+from mapping.flexready.offers import OfferExceeded, SiteFacts, check, group_offer, reported_soc, shares, site_offer
 from mapping.flexready.scope import Holding, Scope
 from mapping.flexready.sites import Portfolio, Site
 from mapping.flexready.upward import up_intervals, up_ratio
@@ -71,3 +72,19 @@ def test_offers_follow_the_device_the_metering_and_the_vens_availability():
     with pytest.raises(OfferExceeded) as refused:
         check(3.5, offer, "down", "power_kw")
     assert refused.value.field == "power_kw" and refused.value.offer is offer
+
+
+def test_a_reported_state_of_charge_bounds_a_batterys_energy_each_way():
+    """10 kWh, 10 % reserve, 5 kW: at 70 % it can give 6 kWh (72 minutes) and take 3 kWh (36 minutes); at its
+    reserve it offers nothing down; without a report, half the usable energy each way (4.5 kWh)."""
+    end = T0 + 8 * Q
+    battery = SiteFacts("a", max_kw=9.0, device="battery", device_kw=5.0, capacity_kwh=10.0)  # no metering: 5 kW each way
+    charged = site_offer(replace(battery, soc_percent=70.0), T0, end)
+    assert (charged.down.kwh, charged.down.minutes, charged.up.kwh, charged.up.minutes) == (6.0, 72.0, 3.0, 36.0)
+    assert "6 kWh down to the 10 % reserve, 3 kWh up to full (its VEN reported 70 %)" in charged.basis
+    at_reserve = site_offer(replace(battery, soc_percent=10.0), T0, end)
+    assert at_reserve.down.kw == 0.0 and at_reserve.up.kwh == 9.0
+    assert site_offer(battery, T0, end).down.kwh == site_offer(battery, T0, end).up.kwh == 4.5
+    # what our VEN puts in TELEMETRY_STATUS for its storage, as the VTN stores it
+    assert reported_soc({"online": True, "load_control": {"capacity": {"min": 0, "max": 100, "current": 70}}}) == 70.0
+    assert reported_soc({"online": True, "load_control": {}}) is None and reported_soc(None) is None

@@ -78,6 +78,11 @@ def test_marked_external():
 @pytest.mark.postgres
 def test_on_postgresql():
     pass
+
+
+@pytest.mark.quarter_hour
+def test_waits_for_a_real_quarter_hour():
+    pass
 """
 
 
@@ -93,3 +98,17 @@ def test_the_fast_lane_leaves_out_what_needs_more_than_the_pytest_process(pytest
 def test_make_test_fast_runs_the_fast_lane() -> None:
     recipe = re.search(r"^test-fast:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
     assert recipe and f'-m "{FAST_LANE}"' in recipe.group(1), "make test-fast selects with tests/support/lanes.py's FAST_LANE"
+
+
+def test_what_waits_for_a_real_quarter_hour_runs_in_a_stage_of_its_own_beside_the_rest() -> None:
+    """A test that waits 15 minutes on an xdist worker would hold the worker that long: scripts/run-tests.sh runs the
+    tests marked `quarter_hour` in a pytest process of their own, started first, and leaves them out of the rest; the
+    demo's tests are among them (the background demo refuses to start on an xdist worker)."""
+    from tests import test_aggregator_delivery, test_demo
+
+    script = (ROOT / "scripts/run-tests.sh").read_text()
+    assert re.search(r'"\$\{pytest\[@\]\}" -m quarter_hour tests >"\$logs/quarter\.txt" 2>&1 &\n', script), script
+    assert re.search(r'"\$\{pytest\[@\]\}" -n "\$workers" [^\n]*-m "not quarter_hour"', script), script
+    for module in (test_demo, test_aggregator_delivery):
+        marks = module.pytestmark if isinstance(module.pytestmark, list) else [module.pytestmark]
+        assert "quarter_hour" in {mark.name for mark in marks}, module.__name__

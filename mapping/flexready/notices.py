@@ -49,6 +49,15 @@ def parse_subscription(body: Any, allowed_hosts: frozenset[str]) -> tuple[str, t
     return url, tuple(dict.fromkeys(events))
 
 
+def delivered(measurements: Mapping[str, Any] | None) -> bool:
+    """Whether a site's measurements hold its delivered figures: reported, and every interval achieved (baseline
+    and measured). The VTN's own metering can arrive before a baseline exists — before the VEN's x-ACHIEVED_CURTAILMENT
+    when the VTN lacks the history its method reads — and a subscriber told then would read no delivered figure."""
+    if measurements is None or measurements.get("state") != "reported" or not measurements.get("intervals"):
+        return False
+    return all(i.get("achieved_kw") is not None for i in measurements["intervals"])
+
+
 def snapshot(view: Mapping[str, Any]) -> dict[str, Any]:
     """What notifications are about, from an order's view (`vtn.aggregator.status.view`)."""
     return {
@@ -56,7 +65,7 @@ def snapshot(view: Mapping[str, Any]) -> dict[str, Any]:
         "sites": {
             s["site"]: {
                 "ack": [s["ack"]["state"], s["ack"]["modification_number"], s["ack"]["reason"]],
-                "measured": (s["measurements"] or {}).get("state") == "reported",
+                "measured": delivered(s["measurements"]),
             }
             for s in view["sites"]
         },

@@ -4,8 +4,9 @@ kW, energy and for how long — from what the VTN knows of it. Pure.
 What counts, per site (docs/aggregator-api.md, "Offers"):
 
 - its device, from the platform's sites file: a battery or a V2G car can discharge (down) or charge
-  (up) at its power, for as long as its usable energy lasts (capacity above the owner's reserve; the
-  state of charge is not known to the VTN, so half of it is assumed available each way); an EV charger
+  (up) at its power, for as long as its energy lasts: down to the owner's reserve and up to full from the
+  state of charge its VEN last reported (TELEMETRY_STATUS, the reading it gives FlexMeasures too), or,
+  without a recent one, half the usable energy (capacity above the reserve) each way; an EV charger
   can stop (down, only what it draws) or charge (up) at its power for the whole window; a PV roof
   offers nothing (it cannot lower consumption on command, and curtailing it raises import only while
   it produces, which the VTN does not know ahead);
@@ -42,6 +43,8 @@ class SiteFacts:
     capacity_kwh: float | None = None
     reserve_percent: float = 10.0
     current_kw: float | None = None
+    #: the storage's state of charge (%) its VEN last reported, None when not recently
+    soc_percent: float | None = None
     registered: bool = True
     #: optOut availability windows over the asked window: (start, end or None, reason)
     unavailable: tuple[tuple[datetime, datetime | None, str], ...] = ()
@@ -74,8 +77,28 @@ _NONE = Way(0.0, 0.0, 0.0)
 _UNKNOWN = Way(None, None, None)
 
 
+def reported_soc(status: Mapping[str, Any] | None) -> float | None:
+    """The state of charge (%) in a stored TELEMETRY_STATUS payload: the load-control capacity's current value,
+    as our VEN reports its storage (`ven.hooks.resource_status`); None when it carries none."""
+    capacity = ((status or {}).get("load_control") or {}).get("capacity") or {}
+    current = capacity.get("current")
+    return float(current) if isinstance(current, int | float) and not isinstance(current, bool) else None
+
+
+def _storage_energy(facts: SiteFacts, capacity_kwh: float) -> tuple[float, float, str]:
+    """(kWh down, kWh up, why): from the reported state of charge, else half the usable energy each way."""
+    reserve = facts.reserve_percent
+    if facts.soc_percent is None:
+        half = capacity_kwh * (1 - reserve / 100.0) / 2.0
+        return half, half, f"{half:g} kWh each way (half the capacity above the {reserve:g} % reserve)"
+    soc = min(max(facts.soc_percent, 0.0), 100.0)
+    down = round(capacity_kwh * max(soc - reserve, 0.0) / 100.0, 6)
+    up = round(capacity_kwh * (100.0 - soc) / 100.0, 6)
+    return down, up, f"{down:g} kWh down to the {reserve:g} % reserve, {up:g} kWh up to full (its VEN reported {soc:g} %)"
+
+
 def _way(kw: float, minutes: float, energy_kwh: float | None) -> Way:
-    if kw <= 0:
+    if kw <= 0 or (energy_kwh is not None and energy_kwh <= 0):
         return _NONE
     held = minutes if energy_kwh is None else min(minutes, energy_kwh / kw * 60.0)
     return Way(round(kw, 6), round(kw * held / 60.0, 6), round(held, 3))
@@ -94,12 +117,13 @@ def site_offer(facts: SiteFacts, start: datetime, end: datetime) -> Offer:
     minutes = (end - start).total_seconds() / 60.0
     basis = [f"{facts.device} of {facts.device_kw:g} kW"]
     down_kw = up_kw = 0.0
-    energy: float | None = None
+    down_kwh: float | None = None
+    up_kwh: float | None = None
     if facts.device in STORAGE:
         down_kw = up_kw = facts.device_kw
         if facts.capacity_kwh is not None:
-            energy = facts.capacity_kwh * (1 - facts.reserve_percent / 100.0) / 2.0
-            basis.append(f"{energy:g} kWh each way (half the capacity above the {facts.reserve_percent:g} % reserve)")
+            down_kwh, up_kwh, why = _storage_energy(facts, facts.capacity_kwh)
+            basis.append(why)
     elif facts.device == "evse":
         down_kw = facts.device_kw if facts.current_kw is None else min(facts.device_kw, max(facts.current_kw, 0.0))
         up_kw = facts.device_kw
@@ -112,7 +136,7 @@ def site_offer(facts: SiteFacts, start: datetime, end: datetime) -> Offer:
     else:
         up_kw = min(up_kw, facts.max_kw)
         basis.append("no recent metering: power not bounded by the current import")
-    return Offer(facts.site, _way(down_kw, minutes, energy), _way(up_kw, minutes, energy), tuple(basis))
+    return Offer(facts.site, _way(down_kw, minutes, down_kwh), _way(up_kw, minutes, up_kwh), tuple(basis))
 
 
 def _sum(ways: Sequence[Way]) -> Way:

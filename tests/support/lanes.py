@@ -3,9 +3,9 @@
 
 - A test that needs more than the pytest process — a server (PostgreSQL, FlexMeasures, Mosquitto), a program it
   starts (`cariflex vtn|ven`, nginx, chromium, another venv's Python, the FlexMeasures scripts), the background
-  demo — carries the `external` marker. Tests that use the `flexmeasures`, `background_demo` or `influxdb` fixture, or carry
-  the `flexmeasures` or `postgres` marker (the PostgreSQL half of the `db_url` fixture, too), get it here at
-  collection; the others carry it in their module (`pytestmark`) or on the test.
+  demo — carries the `external` marker. Tests that use the `flexmeasures`, `background_demo` or `influxdb`
+  fixture, or carry the `flexmeasures`, `postgres` or `quarter_hour` marker (the PostgreSQL half of the `db_url`
+  fixture, too), get it here at collection; the others carry it in their module (`pytestmark`) or on the test.
 - A test without it that starts a program fails, naming the program ("mark it `external`"): every program
   goes through `subprocess.Popen` (subprocess.run, asyncio's subprocesses, playwright's driver), which is
   refused while such a test sets up and runs — in `make test` too, where CI sees it.
@@ -28,7 +28,7 @@ EXTERNAL = "external"
 #: fixtures that bring something from outside the pytest process, whoever asks for them (directly or not)
 EXTERNAL_FIXTURES = frozenset({"flexmeasures", "background_demo", "influxdb"})
 #: markers that imply `external`
-EXTERNAL_MARKERS = frozenset({EXTERNAL, "flexmeasures", "postgres"})
+EXTERNAL_MARKERS = frozenset({EXTERNAL, "flexmeasures", "postgres", "quarter_hour"})
 
 
 def needs_outside(item: pytest.Item) -> bool:

@@ -1,7 +1,7 @@
 """Flexibility offers for the aggregator API: the facts the VTN holds on each site (sites file device,
-subscribed power, last quarter hour's metering, registration, availability optOuts) read in one store
-transaction through the client's permission filter, and `GET /offers` (the pure rules are
-`mapping.flexready.offers`)."""
+subscribed power, last quarter hour's metering, the storage's last reported state of charge, registration,
+availability optOuts) read in one store transaction through the client's permission filter, and `GET /offers`
+(the pure rules are `mapping.flexready.offers`)."""
 
 from collections.abc import Mapping
 from dataclasses import replace
@@ -39,6 +39,7 @@ def site_facts(
         ven = repo.find_ven_by_name(session, site)
         registered = ven is not None and ven.registered
         metered = telemetry.site_telemetry(session, scope, site, last, 1)["intervals"][0]["mean_kw"] if registered else None
+        soc = telemetry.last_soc(session, scope, site, ven.ven_id, now) if ven is not None and registered else None
         unavailable = agg_repo.unavailable_windows(session, ven.ven_id, market_context) if ven is not None else []
         found.append(
             replace(
@@ -46,6 +47,7 @@ def site_facts(
                 site=site,
                 max_kw=portfolio.max_kw(site),
                 current_kw=metered,
+                soc_percent=soc,
                 registered=registered,
                 unavailable=tuple(unavailable),
             )

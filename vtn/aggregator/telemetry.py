@@ -1,13 +1,15 @@
 """A site's telemetry for the aggregator API: the TELEMETRY_USAGE site power its VEN reports,
 converted to kW by the unit the VEN registered, averaged per 15-minute slot, for the slots the asking
-client held the site (its permission filter)."""
+client held the site (its permission filter); and the storage's state of charge its TELEMETRY_STATUS
+reports last said."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mapping.flex.units import UnitRefused, power_kw
 from mapping.flexready.clock import local_text, utc_text
 from mapping.flexready.measurements import SlotMean, slot_means
+from mapping.flexready.offers import reported_soc
 from mapping.flexready.scope import Scope
 from mapping.grid import QUARTER
 from mapping.oadr.timefmt import parse_datetime
@@ -50,3 +52,20 @@ def site_telemetry(session: Tx, scope: Scope, site: str, start: datetime, slots:
             for m in means
         ],
     }
+
+
+STATUS = "TELEMETRY_STATUS"
+#: how long a reported state of charge stands for the battery's (the VTN asks for TELEMETRY_STATUS every 5 minutes:
+#: beyond three missed reports it is no longer the battery's)
+SOC_STANDS = timedelta(minutes=15)
+
+
+def last_soc(session: Tx, scope: Scope, site: str, ven_id: str, now: datetime) -> float | None:
+    """The state of charge (%) the site's VEN last reported in TELEMETRY_STATUS within `SOC_STANDS` of `now`, while
+    `scope`'s client held the site; None without one."""
+    found = reports.points(session, ven_id=ven_id, report_name=STATUS, since=now - SOC_STANDS, until=now + QUARTER)
+    for point in reversed(found):
+        soc = reported_soc(point["status"])
+        if soc is not None and scope.current(site, parse_datetime(point["dtstart"])) is not None:
+            return soc
+    return None
