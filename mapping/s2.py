@@ -40,6 +40,27 @@ def select_control_type(kind: str, available: Iterable[str]) -> str:
     raise Refused("available_control_types", f"a {kind} needs one of {', '.join(wanted)}; the RM offers {sorted(offered)}")
 
 
+def _version_key(version: str) -> tuple[tuple[int, ...], bool]:
+    """Semantic-version order: the numeric core, a pre-release (`-beta`) before its release."""
+    core, _, pre = version.partition("-")
+    return tuple(int(part) if part.isdigit() else 0 for part in core.split(".")), not pre
+
+
+def select_protocol_version(ours: str, offered: Sequence[str]) -> str:
+    """The S2 version the CEM selects (HandshakeResponse) among those the RM's Handshake lists: `ours` when listed
+    (or when the RM lists none), else the newest listed with our major version: tolerant, as FlexMeasures' own
+    CEM (flexmeasures-client) is, since every message is still validated against our version's schema, so a real
+    difference is answered naming its field. An RM offering no version of our major is Refused (its session is
+    then closed, saying which it should offer)."""
+    if not offered or ours in offered:
+        return ours
+    major = ours.split(".")[0]
+    same = [version for version in offered if version.split(".")[0] == major]
+    if not same:
+        raise Refused("supported_protocol_versions", f"no common S2 version: this CEM speaks {ours}, the RM {', '.join(offered)}")
+    return max(same, key=_version_key)
+
+
 @dataclass(frozen=True)
 class OperationMode:
     """One FRBC operation mode of the device's actuator: power from `low_kw` (factor 0) to `high_kw` (factor 1)."""

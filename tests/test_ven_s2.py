@@ -33,6 +33,7 @@ from mapping.s2 import (
     frbc_steps,
     pebc_steps,
     select_control_type,
+    select_protocol_version,
     soc_percent_from_rm,
     soc_targets_from_rm,
 )
@@ -234,21 +235,23 @@ async def test_an_rm_that_reports_an_instruction_rejected_is_not_following(cem: 
         assert cem.cem.counters["aborted"] >= 1 and "REJECTED" in cem.cem.state("s2-battery", "battery").why
 
 
-async def _handshake(ws, kind: str = FRBC) -> dict:  # noqa: ANN001
-    """Pair a raw client as an RM of `kind` and return the SelectControlType (after answering the CEM's messages)."""
+async def _handshake(ws, kind: str = FRBC, versions: tuple[str, ...] = ("0.0.2-beta",)) -> dict:  # noqa: ANN001
+    """Pair a raw client as an RM of `kind` speaking `versions` and return the SelectControlType (after answering the
+    CEM's messages); the HandshakeResponse's selected version is in its "selected" key."""
     await ws.send(
         json.dumps(
             {
                 "message_type": "Handshake",
                 "message_id": str(uuid.uuid4()),
                 "role": "RM",
-                "supported_protocol_versions": ["0.0.2-beta"],
+                "supported_protocol_versions": list(versions),
             }
         )
     )
     assert (await answer(ws))["status"] == "OK"
     assert (await answer(ws))["message_type"] == "Handshake"
-    assert (await answer(ws))["message_type"] == "HandshakeResponse"
+    response = await answer(ws)
+    assert response["message_type"] == "HandshakeResponse"
     details = {
         "message_type": "ResourceManagerDetails",
         "message_id": str(uuid.uuid4()),
@@ -260,8 +263,34 @@ async def _handshake(ws, kind: str = FRBC) -> dict:  # noqa: ANN001
         "provides_power_measurement_types": ["ELECTRIC.POWER.L1"],
     }
     await ws.send(json.dumps(details))
-    assert (await answer(ws))["status"] == "OK"
-    return await answer(ws)
+    selection = await answer(ws)
+    assert (await answer(ws))["subject_message_id"] == details["message_id"]  # acknowledged once acted on
+    return selection | {"selected": response["selected_protocol_version"]}
+
+
+def test_the_cem_selects_the_rms_s2_version_of_its_own_major_or_refuses() -> None:
+    assert select_protocol_version("0.0.2-beta", ["0.0.2-beta", "0.1.0"]) == "0.0.2-beta"
+    assert select_protocol_version("0.0.2-beta", []) == "0.0.2-beta"
+    # flexmeasures-client's example RM announces 0.1.0 only
+    assert select_protocol_version("0.0.2-beta", ["0.0.1-beta", "0.1.0", "0.0.3"]) == "0.1.0"
+    with pytest.raises(Refused, match="supported_protocol_versions: no common S2 version: this CEM speaks 0.0.2-beta"):
+        select_protocol_version("0.0.2-beta", ["1.0.0"])
+
+
+async def test_an_rm_of_another_s2_version_of_the_same_major_is_paired_and_one_of_another_major_refused(cem: Cem) -> None:
+    async with raw_client(cem.url, TOKENS["battery"]) as ws:
+        selection = await _handshake(ws, versions=("0.1.0",))
+        assert (selection["control_type"], selection["selected"]) == (FRBC, "0.1.0")
+    async with raw_client(cem.url, TOKENS["battery"]) as ws:
+        mid = str(uuid.uuid4())
+        await ws.send(
+            json.dumps({"message_type": "Handshake", "message_id": mid, "role": "RM", "supported_protocol_versions": ["1.0.0"]})
+        )
+        refusal = await answer(ws)
+        assert (refusal["subject_message_id"], refusal["status"]) == (mid, "PERMANENT_ERROR")
+        assert "no common S2 version" in refusal["diagnostic_label"]
+        with pytest.raises(ConnectionClosed):
+            await answer(ws)
 
 
 async def test_an_rm_that_refuses_an_instruction_is_not_following(cem: Cem) -> None:

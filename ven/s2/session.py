@@ -3,7 +3,7 @@ answer to every message it sends — a bad one (oversized, not S2, of a type a C
 ReceptionStatus that says so and never ends more than this connection.
 
 The sequence (docs/ven.md, "S2 dispatch"): RM Handshake → OK, the CEM's Handshake and HandshakeResponse;
-ResourceManagerDetails → OK, SelectControlType; FRBC.SystemDescription or PEBC.PowerConstraints → OK, and from then
+ResourceManagerDetails → SelectControlType, OK; FRBC.SystemDescription or PEBC.PowerConstraints → OK, and from then
 on the device's instructions (cem.py); NOT_CONTROLABLE: the device is metered only.
 """
 
@@ -40,7 +40,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from mapping.refusal import Refused
-from mapping.s2 import FRBC, NOT_CONTROLABLE, PEBC, select_control_type, usable_modes
+from mapping.s2 import FRBC, NOT_CONTROLABLE, PEBC, select_control_type, select_protocol_version, usable_modes
 from ven.s2 import codec
 from ven.s2.limits import RateLimit
 
@@ -215,18 +215,29 @@ class RmSession:
         if message.role != EnergyManagementRole.RM:
             await self._refuse(message, ReceptionStatusValues.INVALID_CONTENT, "the CEM talks to an RM only")
             return
-        versions = message.supported_protocol_versions
-        if versions and S2_VERSION not in versions:
-            why = f"no common S2 version: this CEM speaks {S2_VERSION}, the RM {', '.join(versions)}"
-            await self.send(codec.reception(message.message_id, ReceptionStatusValues.PERMANENT_ERROR, why))
-            await self.close(POLICY, why)
+        versions = message.supported_protocol_versions or []
+        try:
+            selected = select_protocol_version(S2_VERSION, versions)
+        except Refused as exc:
+            await self.send(codec.reception(message.message_id, ReceptionStatusValues.PERMANENT_ERROR, exc.reason))
+            await self.close(POLICY, exc.reason)
             return
+        if selected != S2_VERSION:
+            log.warning(
+                "%s: the RM lists S2 %s, not this CEM's %s: %s selected; its messages are validated as %s (a difference "
+                "is answered naming its field)",
+                self.name,
+                ", ".join(versions),
+                S2_VERSION,
+                selected,
+                S2_VERSION,
+            )
         await self._ok(message)
         self.handshaken = True
         await self.send(
             Handshake(message_id=uuid.uuid4(), role=EnergyManagementRole.CEM, supported_protocol_versions=[S2_VERSION])
         )
-        await self.send(HandshakeResponse(message_id=uuid.uuid4(), selected_protocol_version=S2_VERSION))
+        await self.send(HandshakeResponse(message_id=uuid.uuid4(), selected_protocol_version=selected))
 
     async def _details(self, message: ResourceManagerDetails) -> None:
         offered = [c.value for c in message.available_control_types]
@@ -236,10 +247,12 @@ class RmSession:
             await self._refuse(message, ReceptionStatusValues.PERMANENT_ERROR, str(exc))
             await self.close(POLICY, str(exc))
             return
-        await self._ok(message)
         self.state.resource_id = str(message.resource_id)
         self.state.control_type = control_type
+        # the details acknowledged once acted on (as FlexMeasures' own CEM does): an RM that reads its answers in
+        # order, as flexmeasures-client's example RM does, finds the selection right after the handshake's messages
         await self.send(SelectControlType(message_id=uuid.uuid4(), control_type=S2ControlType(control_type)))
+        await self._ok(message)
         log.info("%s: RM %s paired; control type %s", self.name, message.resource_id, control_type)
         if control_type == NOT_CONTROLABLE:
             await self.cem.ready(self.state)
