@@ -14,8 +14,8 @@ Where the example is not conformant, and what the CEM does about it:
   own major (mapping/s2.py `select_protocol_version`), and validates each message against its own schema;
 - it reads its answers by position, not by message type: it takes the fourth message it receives for the
   SelectControlType. The CEM's order (ReceptionStatus, Handshake, HandshakeResponse, then SelectControlType
-  before acknowledging the ResourceManagerDetails) puts it there; the positions it reads as the answers to its
-  storage status are then another ReceptionStatus OK, which it only prints;
+  before acknowledging the ResourceManagerDetails) puts it there; what it then reads as the answer to its storage
+  status is the ReceptionStatus OK of its ResourceManagerDetails, which it only prints;
 - it never answers an instruction with a ReceptionStatus: the CEM counts its device as not following once
   `reception_timeout` has passed, as it would any silent RM (the VEN re-plans the site).
 """
