@@ -243,3 +243,16 @@ def test_the_measurements_notification_waits_for_the_delivered_figures():
     ended = snapshot(_view("completed", {"state": "awaiting reports", "intervals": []}))
     assert changes(ended, snapshot(_view("completed", metered))) == []
     assert changes(ended, snapshot(_view("completed", settled_figures))) == [("order.measurements", {"site": "s"})]
+
+
+def test_an_interval_the_meter_missed_does_not_hold_back_the_measurements_notification():
+    """A quarter hour without meter data never gets an achieved figure: the subscriber is told of the others (the
+    gap is in the figures it reads), but not while a metered interval still waits for its baseline."""
+    gap = {"measured_kw": None, "baseline_kw": 8.2, "achieved_kw": None}
+    waiting = {"measured_kw": 5.9, "baseline_kw": None, "achieved_kw": None}
+    done = {"measured_kw": 5.9, "baseline_kw": 8.2, "achieved_kw": 2.3}
+    ended = snapshot(_view("completed", {"state": "awaiting reports", "intervals": []}))
+    with_gap = {"state": "reported", "intervals": [done, gap]}
+    assert changes(ended, snapshot(_view("completed", with_gap))) == [("order.measurements", {"site": "s"})]
+    assert changes(ended, snapshot(_view("completed", {"state": "reported", "intervals": [gap, waiting]}))) == []
+    assert changes(ended, snapshot(_view("completed", {"state": "reported", "intervals": [gap, gap]}))) == []

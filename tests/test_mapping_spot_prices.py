@@ -164,3 +164,18 @@ def test_a_time_the_clocks_skip_is_refused():
     text = _csv("epex-fr-2026-03-29-quarter-hours.csv").replace("01:45 - 02:00", "02:00 - 02:15")
     with pytest.raises(SpotRefused, match="row 9, Period: 02:00 does not exist on 2026-03-29 in Paris"):
         parse_epex_csv(text)
+
+
+@pytest.mark.parametrize(
+    "written, eur_per_mwh",
+    [("45,67", 45.67), ("1.234,50", 1234.5), ("-3,5", -3.5), ("45.67", 45.67), ("1234", 1234.0), ("-0.5", -0.5)],
+)
+def test_a_semicolon_file_reads_decimal_commas_and_decimal_dots_alike(written, eur_per_mwh):
+    """A `;` export from a spreadsheet may keep dots as decimal marks: 45.67 is 45.67 €/MWh, never 4567."""
+    prices = parse_epex_csv(f"Delivery day;Hours;Price (€/MWh)\n2026-03-30;00 - 01;{written}\n")
+    assert [p.eur_per_mwh for p in prices.points] == [eur_per_mwh]
+
+
+def test_a_semicolon_price_that_reads_two_ways_is_refused():
+    with pytest.raises(SpotRefused, match="'1.234' reads as a thousand or as a decimal price"):
+        parse_epex_csv("Delivery day;Hours;Price (€/MWh)\n2026-03-30;00 - 01;1.234\n")

@@ -66,10 +66,21 @@ def _period(text: str, where: str) -> tuple[time, timedelta]:
     return time(start_h, start_m), length
 
 
+#: a value whose dots could group thousands as well as mark decimals
+_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
+
+
 def _price(text: str, decimal_comma: bool, where: str) -> float:
+    """A price as written: in a `;` file a comma is the decimal mark and a dot before it groups thousands
+    ("1.234,50"); a dot alone is the decimal mark ("45.67", as spreadsheets export), unless the value reads both ways
+    ("1.234": a thousand or one euro), which is refused rather than guessed."""
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
-    if decimal_comma:
+    if decimal_comma and "," in cleaned:
         cleaned = cleaned.replace(".", "").replace(",", ".")
+    elif decimal_comma and _THOUSANDS.fullmatch(cleaned):
+        raise SpotRefused(
+            where, f"{text!r} reads as a thousand or as a decimal price: write 1234 or 1.234,00 for the one, 1,234 for the other"
+        )
     try:
         value = float(cleaned)
     except ValueError:

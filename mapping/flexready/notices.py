@@ -50,12 +50,16 @@ def parse_subscription(body: Any, allowed_hosts: frozenset[str]) -> tuple[str, t
 
 
 def delivered(measurements: Mapping[str, Any] | None) -> bool:
-    """Whether a site's measurements hold its delivered figures: reported, and every interval achieved (baseline
-    and measured). The VTN's own metering can arrive before a baseline exists — before the VEN's x-ACHIEVED_CURTAILMENT
-    when the VTN lacks the history its method reads — and a subscriber told then would read no delivered figure."""
+    """Whether a site's measurements hold its delivered figures: reported, at least one interval achieved, and every
+    metered interval achieved (baseline and measured). The VTN's own metering can arrive before a baseline exists —
+    before the VEN's x-ACHIEVED_CURTAILMENT when the VTN lacks the history its method reads — and a subscriber told
+    then would read no delivered figure; an interval the meter missed has nothing to wait for (its gap is part of
+    the figures)."""
     if measurements is None or measurements.get("state") != "reported" or not measurements.get("intervals"):
         return False
-    return all(i.get("achieved_kw") is not None for i in measurements["intervals"])
+    intervals = measurements["intervals"]
+    achieved = [i.get("achieved_kw") is not None for i in intervals]
+    return any(achieved) and all(done or i.get("measured_kw") is None for done, i in zip(achieved, intervals, strict=True))
 
 
 def snapshot(view: Mapping[str, Any]) -> dict[str, Any]:

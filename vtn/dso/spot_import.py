@@ -55,8 +55,8 @@ def import_prices(
     program_id, market_context, name = program
     check_mainland(program_id, market_context, name)
     translation = translate(prices, AdapterSettings(program_id=program_id, zones=zones))
-    drafts = [draft_signal_event(spec, market_context, now, near_window) for spec in translation.events]
     try:
+        drafts = [draft_signal_event(spec, market_context, now, near_window) for spec in translation.events]
         duplicate, event_ids, _ = apply_message(session, KIND, translation.message_id, client_id, drafts, now, near_window)
     except EventRefused as exc:
         raise SpotRefused("prices", str(exc)) from exc
