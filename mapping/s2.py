@@ -237,33 +237,32 @@ def _kwh_per_unit(frbc: FrbcDevice, capacity_kwh: float) -> float | None:
     return capacity_kwh / 100 if frbc.fill_label == "%" else 1.0 if frbc.fill_label == "kWh" else None
 
 
-def storage_efficiency_from_rm(frbc: FrbcDevice | None, step: timedelta = QUARTER) -> float | None:
-    """The RM's leakage as FlexMeasures' `storage-efficiency` (%, the share of the stored energy kept over one
-    `step`, the power sensor's resolution). S2 gives leakage as fill level lost per second in each fill level range;
-    FlexMeasures as a share kept per step: this is the element holding the present fill level (else the fullest
-    element's middle), taken as a share of that level. None without leakage or a usable level."""
-    if frbc is None or not frbc.leakage:
-        return None
+def leakage_kw_from_rm(frbc: FrbcDevice | None, capacity_kwh: float) -> float:
+    """The RM's leakage as the power (kW) it drains from the storage: S2 gives it as fill level lost per second in
+    each fill level range, a fixed amount while the level stays in that range — the range holding the present level
+    (else the fullest one, the worst case); 0 without leakage or with a fill level unit that is not energy. A drain,
+    not FlexMeasures' storage-efficiency: that is a share of whatever is stored, and taking it at one level would
+    overstate the loss at any higher level the plan reaches."""
+    scale = _kwh_per_unit(frbc, capacity_kwh) if frbc is not None else None
+    if frbc is None or not frbc.leakage or scale is None:
+        return 0.0
     level = frbc.fill_level
     holding = [e for e in frbc.leakage if level is not None and e[0] <= level <= e[1]]
-    low, high, rate = holding[0] if holding else max(frbc.leakage, key=lambda e: e[1])
-    level = level if holding and level is not None and level > 0 else (low + high) / 2
-    if level <= 0 or rate <= 0:
-        return None
-    kept = max(0.0, 1.0 - rate * step.total_seconds() / level)
-    return round(100 * kept, 4)
+    _low, _high, rate = holding[0] if holding else max(frbc.leakage, key=lambda e: e[1])
+    return max(rate, 0.0) * scale * 3600
 
 
 def soc_usage_from_rm(frbc: FrbcDevice | None, capacity_kwh: float, slots: Sequence[datetime]) -> list[tuple[datetime, float]]:
-    """The RM's usage forecast as the power (kW, positive: it drains the storage, negative: it fills it) it takes
-    in each quarter hour of `slots` (the elements' rates weighted by how much of the quarter hour each covers);
-    empty without a forecast or with a fill level unit that is not energy."""
+    """The RM's usage forecast and leakage as the power (kW, positive: it drains the storage, negative: it fills
+    it) they take in each quarter hour of `slots` (the forecast's rates weighted by how much of the quarter hour each
+    covers, plus `leakage_kw_from_rm`); empty when neither is said or the fill level unit is not energy."""
     scale = _kwh_per_unit(frbc, capacity_kwh) if frbc is not None else None
-    if frbc is None or not frbc.usage or scale is None:
+    if frbc is None or scale is None:
         return []
+    leak = leakage_kw_from_rm(frbc, capacity_kwh)
     found = []
     for slot in slots:
         end = slot + QUARTER
         energy = sum(rate * max((min(end, e) - max(slot, s)).total_seconds(), 0.0) for s, e, rate in frbc.usage)
-        found.append((slot, round(energy * scale / QUARTER.total_seconds() * 3600, 4)))
+        found.append((slot, round(energy * scale / QUARTER.total_seconds() * 3600 + leak, 4)))
     return found if any(kw for _, kw in found) else []

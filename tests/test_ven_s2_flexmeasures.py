@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mapping.grid import QUARTER, floor_slot
+from mapping.s2 import leakage_kw_from_rm
 from tests.support.eventually import eventually
 from tests.support.s2_flexmeasures import s2_site_ven
 from tests.support.s2_rm import SimulatedRm, leakage_behaviour, running_rm, usage_forecast
@@ -46,7 +47,7 @@ async def test_a_flexmeasures_schedule_reaches_an_s2_battery_and_its_disconnecti
         rm = SimulatedRm(url, TOKEN, power_w=5000.0, soc=70.0, reserve=15.0)
         site = process.vens[name].site
         async with running_rm(url, TOKEN, again=rm):
-            # the RM's leakage and usage forecast go into the flex-model (storage-efficiency, soc-usage): FlexMeasures
+            # the RM's leakage and usage forecast go into the flex-model (soc-usage): FlexMeasures
             # must take them for the plan below to be made at all
             await rm.send(leakage_behaviour(0.0005))
             await rm.send(usage_forecast(datetime.now(UTC), USAGE_PERCENT_PER_S, timedelta(hours=2)))
@@ -54,9 +55,11 @@ async def test_a_flexmeasures_schedule_reaches_an_s2_battery_and_its_disconnecti
                 lambda: process.cem.state(name, "battery").frbc.usage != (),  # type: ignore[union-attr]
                 what="the RM's usage forecast taken",
             )
-            efficiency, usage = process._rm_storage_of(site.config, process._device_of(site.config), *_window())  # type: ignore[arg-type]
-            assert efficiency is not None and 99.0 < efficiency < 100.0
-            assert usage[1][1] == pytest.approx(2.0, abs=0.01)  # 2 kW drawn from the battery by its owner (a whole slot)
+            usage = process._rm_storage_of(site.config, process._device_of(site.config), *_window())  # type: ignore[arg-type]
+            leak = leakage_kw_from_rm(process.cem.state(name, "battery").frbc, process._device_of(site.config).capacity_kwh)  # type: ignore[union-attr, arg-type]
+            assert leak > 0.0
+            # 2 kW drawn from the battery by its owner (a whole slot), and its leakage
+            assert usage[1][1] == pytest.approx(2.0 + leak, abs=0.01)
             event = await vtn.create_event(values=(3.0,) * 4, start_in=timedelta(hours=2))
             hooks = process.hooks
 

@@ -1,6 +1,6 @@
 """What an S2 storage RM says of its own behaviour, in the flex-model (mapping/s2.py, mapping.flex.devices.flex_model):
-its leakage (FRBC.LeakageBehaviour) as FlexMeasures' storage-efficiency, its usage forecast (FRBC.UsageForecast) as
-soc-usage (and a negative one as soc-gain); and the CEM keeping both from a real s2-python RM over a real WebSocket
+its leakage (FRBC.LeakageBehaviour) as a drain and its usage forecast (FRBC.UsageForecast), both in soc-usage (a
+negative total as soc-gain); and the CEM keeping both from a real s2-python RM over a real WebSocket
 (across a new system description). tests/test_ven_s2_flexmeasures.py has a real FlexMeasures plan with them."""
 
 from collections.abc import AsyncIterator
@@ -10,7 +10,7 @@ import pytest
 
 from mapping.flex.devices import Device, flex_model
 from mapping.grid import QUARTER, slots_between
-from mapping.s2 import FrbcDevice, OperationMode, soc_usage_from_rm, storage_efficiency_from_rm
+from mapping.s2 import FrbcDevice, OperationMode, leakage_kw_from_rm, soc_usage_from_rm
 from tests.support.eventually import eventually
 from tests.support.s2_rm import leakage_behaviour, running_rm, usage_forecast
 from ven.config import S2Settings, SiteConfig
@@ -22,15 +22,18 @@ BATTERY = Device("battery", 5.0, 10.0)
 TOKEN = "forecast-battery-token-0123"
 
 
-def test_leakage_becomes_the_share_kept_per_quarter_hour_at_the_present_level() -> None:
+def test_leakage_becomes_a_drain_at_the_rate_of_the_present_level() -> None:
+    # 0.001 %/s of 10 kWh = 0.36 kW whatever is stored in that range (S2's rate is a fixed amount, not a share)
     leaky = FrbcDevice("a", MODES, fill_level=50.0, leakage=((0.0, 60.0, 0.001), (60.0, 100.0, 0.002)))
-    assert storage_efficiency_from_rm(leaky) == pytest.approx(100 * (1 - 0.9 / 50))  # 0.9 % of 50 % lost in 900 s
+    assert leakage_kw_from_rm(leaky, 10.0) == pytest.approx(0.36)
     fuller = FrbcDevice("a", MODES, fill_level=80.0, leakage=leaky.leakage)
-    assert storage_efficiency_from_rm(fuller) == pytest.approx(100 * (1 - 1.8 / 80))  # the element holding 80 %
-    unknown = FrbcDevice("a", MODES, leakage=leaky.leakage)  # no level yet: the fullest element's middle
-    assert storage_efficiency_from_rm(unknown) == pytest.approx(100 * (1 - 1.8 / 80))
-    assert storage_efficiency_from_rm(FrbcDevice("a", MODES, fill_level=50.0)) is None
-    assert storage_efficiency_from_rm(None) is None
+    assert leakage_kw_from_rm(fuller, 10.0) == pytest.approx(0.72)  # the element holding 80 %
+    unknown = FrbcDevice("a", MODES, leakage=leaky.leakage)  # no level yet: the fullest element (the worst case)
+    assert leakage_kw_from_rm(unknown, 10.0) == pytest.approx(0.72)
+    assert leakage_kw_from_rm(FrbcDevice("a", MODES, fill_level=50.0), 10.0) == 0.0
+    assert leakage_kw_from_rm(None, 10.0) == 0.0
+    # it drains every slot, beside the usage forecast
+    assert soc_usage_from_rm(leaky, 10.0, [T0, T0 + QUARTER]) == [(T0, pytest.approx(0.36)), (T0 + QUARTER, pytest.approx(0.36))]
 
 
 def test_a_usage_forecast_becomes_kw_per_quarter_hour_weighted_by_what_it_covers() -> None:
@@ -47,10 +50,10 @@ def test_a_usage_forecast_becomes_kw_per_quarter_hour_weighted_by_what_it_covers
     assert soc_usage_from_rm(FrbcDevice("a", MODES, fill_label="°C", usage=used.usage), 10.0, [T0]) == []
 
 
-def test_the_flex_model_carries_them_as_storage_efficiency_soc_usage_and_soc_gain() -> None:
+def test_the_flex_model_carries_them_as_soc_usage_and_soc_gain() -> None:
     usage = [(T0, 1.5), (T0 + QUARTER, -0.5), (T0 + 2 * QUARTER, 0.0)]
-    model = flex_model(BATTERY, 7, T0, T0 + 3 * QUARTER, 50.0, UTC, storage_efficiency_percent=99.5, usage_kw=usage)
-    assert model["storage-efficiency"] == "99.5%"
+    model = flex_model(BATTERY, 7, T0, T0 + 3 * QUARTER, 50.0, UTC, usage_kw=usage)
+    assert "storage-efficiency" not in model
     assert [s["value"] for s in model["soc-usage"][0]] == ["1.5 kW", "0 kW"]
     assert [s["value"] for s in model["soc-gain"][0]] == ["0 kW", "0.5 kW", "0 kW"]
     plain = flex_model(BATTERY, 7, T0, T0 + 3 * QUARTER, 50.0, UTC)
@@ -80,4 +83,4 @@ async def test_the_cem_keeps_what_the_rm_says_of_its_leakage_and_usage(cem: tupl
         assert state.frbc.usage == ((start, start + timedelta(hours=1), 0.001),)
         await rm.frbc.activate(rm._connection)  # type: ignore[arg-type]  # the RM describes itself again
         await eventually(lambda: state.frbc is not None and state.frbc.leakage and state.frbc.usage, "kept")
-        assert storage_efficiency_from_rm(state.frbc) == pytest.approx(100 * (1 - 0.18 / 40))
+        assert leakage_kw_from_rm(state.frbc, 10.0) == pytest.approx(0.0002 * 10.0 / 100 * 3600)

@@ -18,7 +18,7 @@ from mapping.dispatch import new_setpoints
 from mapping.flex.devices import Device
 from mapping.flex.unmet import Window
 from mapping.grid import slots_between
-from mapping.s2 import device_from_rm, soc_percent_from_rm, soc_targets_from_rm, soc_usage_from_rm, storage_efficiency_from_rm
+from mapping.s2 import device_from_rm, soc_percent_from_rm, soc_targets_from_rm, soc_usage_from_rm
 from observability.http import add_ops_routes
 from observability.tally import Tally
 from ven.agent import SiteVen, jittered_start
@@ -267,16 +267,13 @@ class VenProcess:
         state = self.cem.state(site.name, device.kind) if self.cem is not None else None
         return soc_targets_from_rm(state.frbc, device.capacity_kwh) if state is not None else []
 
-    def _rm_storage_of(
-        self, site: SiteConfig, device: Device, start: datetime, end: datetime
-    ) -> tuple[float | None, list[tuple[datetime, float]]]:
-        """The leakage (storage efficiency, %) and usage forecast (kW by slot of [start, end)) the site's paired RM
-        reported for its storage; (None, []) when it said nothing."""
+    def _rm_storage_of(self, site: SiteConfig, device: Device, start: datetime, end: datetime) -> list[tuple[datetime, float]]:
+        """The usage forecast and leakage the site's paired RM reported for its storage, as kW drained by slot of
+        [start, end); [] when it said neither."""
         state = self.cem.state(site.name, device.kind) if self.cem is not None else None
         if state is None or state.frbc is None:
-            return None, []
-        usage = soc_usage_from_rm(state.frbc, device.capacity_kwh, slots_between(start, end))
-        return storage_efficiency_from_rm(state.frbc), usage
+            return []
+        return soc_usage_from_rm(state.frbc, device.capacity_kwh, slots_between(start, end))
 
     async def _dispatch(self, site: SiteConfig, outcome: ScheduleOutcome) -> None:
         """Keep a site's new plan (scheduled versus actual) and send its device schedule to its device: S2

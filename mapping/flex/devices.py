@@ -217,14 +217,12 @@ def flex_model(
     soc_percent: float | None,
     zone: tzinfo,
     pv_forecast_kw: Callable[[datetime], float] | None = None,
-    storage_efficiency_percent: float | None = None,
     usage_kw: Sequence[tuple[datetime, float]] = (),
 ) -> dict[str, Any]:
     """The device's flex-model for a schedule over [start, end) (slots of `mapping.grid`).
 
-    What the storage's S2 Resource Manager says of itself comes in as `storage_efficiency_percent` (its leakage:
-    the share kept per quarter hour) and `usage_kw` (its usage forecast by slot: positive drains it, negative
-    fills it), as FlexMeasures' `storage-efficiency`, `soc-usage` and `soc-gain` (mapping/s2.py).
+    What the storage's S2 Resource Manager says of itself comes in as `usage_kw` (its usage forecast and leakage
+    by slot: positive drains it, negative fills it), as FlexMeasures' `soc-usage` and `soc-gain` (mapping/s2.py).
 
     A storage device starts from `soc_percent` (measured), else half full — an EV from what it holds on
     arrival when it is not plugged in yet; it never goes below its reserve (or below where it starts, when
@@ -254,8 +252,6 @@ def flex_model(
         "power-capacity": f"{device.power_kw:g} kW",
         "roundtrip-efficiency": f"{device.roundtrip_efficiency_percent:g}%",
     }
-    if storage_efficiency_percent is not None:
-        model["storage-efficiency"] = f"{storage_efficiency_percent:g}%"
     rm_usage = [(s, kw) for s, kw in usage_kw if start <= s < end]
     if any(kw > 0 for _, kw in rm_usage):
         model["soc-usage"] = [_segments([(s, max(kw, 0.0)) for s, kw in rm_usage], "kW")]

@@ -123,11 +123,9 @@ class FlexMeasuresHooks:
         self.device_of: Callable[[SiteConfig], Device | None] | None = None
         #: the fill levels (time, kWh) the site's RM asks its storage to hold at least (its fill level targets)
         self.soc_minima_of: Callable[[SiteConfig, Device], list[tuple[datetime, float]]] | None = None
-        #: what the site's RM says of its storage over [start, end): its leakage as a storage efficiency (% kept per
-        #: quarter hour, None: none said) and its usage forecast (kW by slot, positive drains it)
-        self.rm_storage_of: (
-            Callable[[SiteConfig, Device, datetime, datetime], tuple[float | None, list[tuple[datetime, float]]]] | None
-        ) = None
+        #: what the site's RM says of its storage over [start, end): its usage forecast and leakage (kW by slot,
+        #: positive drains it)
+        self.rm_storage_of: Callable[[SiteConfig, Device, datetime, datetime], list[tuple[datetime, float]]] | None = None
 
     # --- EventHooks -------------------------------------------------------------------------
 
@@ -351,9 +349,9 @@ class FlexMeasuresHooks:
         assert device is not None  # provisioned sites have a device (provision skips the others)
         soc = self.soc_percent(site, self.clock()) if self.soc_percent is not None else None
         place = (site.latitude or DEFAULT_PLACE[0], site.longitude or DEFAULT_PLACE[1])
-        efficiency, usage = (None, [])
+        usage: list[tuple[datetime, float]] = []
         if self.rm_storage_of is not None and device.kind in STORAGE_KINDS:
-            efficiency, usage = self.rm_storage_of(site, device, start, end)
+            usage = self.rm_storage_of(site, device, start, end)
         model = flex_model(
             device,
             assets.power_sensor,
@@ -362,7 +360,6 @@ class FlexMeasuresHooks:
             soc,
             site.flex.time_zone,
             lambda slot: pv_kw(device.peak_kw, slot + QUARTER / 2, *place),
-            storage_efficiency_percent=efficiency,
             usage_kw=usage,
         )
         targets = [s for s in combined.get(SOC_TARGET, []) if start < s.start <= end]

@@ -183,7 +183,7 @@ class RmSession:
             if state.frbc is not None:
                 state.frbc = replace(state.frbc, targets=codec.targets(message))
         elif isinstance(message, FRBCLeakageBehaviour | FRBCUsageForecast):
-            # in the flex-model as storage-efficiency and soc-usage (mapping/s2.py); kept across new descriptions
+            # in the flex-model as soc-usage (mapping/s2.py); kept across new descriptions
             await self._ok(message)
             if state.frbc is None:
                 log.info("%s: %s before the system description: not used", self.name, message.message_type)
