@@ -225,3 +225,44 @@ def test_on_sqlite_0014_creates_nothing(tmp_path):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'view'").fetchone() == (0,)
         command.downgrade(alembic_config(url), "0013")
+
+
+def test_a_view_a_later_revision_adds_is_granted_when_the_owner_grants(pg, role, monkeypatch, capsys):
+    """The default privileges are the schema owner's (who runs the migrations that add views), so a view added after
+    the command is readable by the role without running it again."""
+    url, db = pg
+    monkeypatch.setenv("REPORTING_PASSWORD", PASSWORD)
+    assert main(["db", "reporting-role", "--role", role, "--password-env", "REPORTING_PASSWORD", "--db", url]) == 0
+    assert "note:" not in capsys.readouterr().out
+    with psycopg.connect(**_admin(dbname=db), autocommit=True) as conn:  # as the owner, as a revision would
+        conn.execute("CREATE VIEW reporting.later AS SELECT 1 AS one")
+    assert _rows(db, "SELECT one FROM reporting.later", user=role, password=PASSWORD) == [{"one": 1}]
+
+
+def test_a_createrole_user_that_is_no_member_of_the_owner_is_told_to_run_it_again(pg, role, monkeypatch, capsys):
+    """A user with CREATEROLE (not the store's owner) can create the role, but cannot set the owner's default
+    privileges: the role reads today's views, and the command says what a later revision needs."""
+    url, db = pg
+    admin = f"cfx_admin_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {admin} LOGIN CREATEROLE PASSWORD 'admin-pass'")
+        conn.execute(f"GRANT ALL ON DATABASE {db} TO {admin} WITH GRANT OPTION")
+    with psycopg.connect(**_admin(dbname=db), autocommit=True) as conn:  # what it may hand on, and read to check
+        conn.execute(f"GRANT USAGE ON SCHEMA reporting TO {admin} WITH GRANT OPTION")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO {admin} WITH GRANT OPTION")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {admin}")
+    try:
+        admin_url = url.replace("postgres@", f"{admin}:admin-pass@", 1)
+        assert admin_url != url, url
+        monkeypatch.setenv("REPORTING_PASSWORD", PASSWORD)
+        status = main(["db", "reporting-role", "--role", role, "--password-env", "REPORTING_PASSWORD", "--db", admin_url])
+        out = capsys.readouterr()
+        assert status == 0, out.err
+        assert "run this command again after a `cariflex db upgrade` that adds views" in out.out
+        assert _rows(db, "SELECT count(*) AS n FROM reporting.events", user=role, password=PASSWORD) == [{"n": 0}]
+    finally:
+        with psycopg.connect(**_admin(dbname=db), autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {admin}")
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f"REVOKE ALL ON DATABASE {db} FROM {admin}")
+            conn.execute(f"DROP ROLE IF EXISTS {admin}")

@@ -45,4 +45,9 @@ def _run(args: argparse.Namespace, load: Any) -> int:
         f"role {done.role} {'created' if done.created else 'adjusted'} on {shown_url(config.db_url)}: {how}; "
         f"it may SELECT reporting.{', reporting.'.join(done.views)} and nothing else"
     )
+    if done.later_views_of is None:
+        print(
+            "note: views a later revision adds are not granted to it (this user is no member of the schema's owner): "
+            "run this command again after a `cariflex db upgrade` that adds views, or run it as the store's owner"
+        )
     return 0

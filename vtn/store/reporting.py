@@ -38,6 +38,9 @@ class RoleGranted:
     created: bool
     login: bool
     views: tuple[str, ...]
+    #: whether views a later revision adds are granted too (None: they are not — the command's user is no member of
+    #: the schema's owner, so the command must run again after such an upgrade); the owner's name otherwise
+    later_views_of: str | None = None
 
 
 def _literal(connection: Connection, value: str) -> str:
@@ -103,15 +106,29 @@ def grant_reporting_role(db_url: str, role: str = DEFAULT_ROLE, password: str | 
             login = f"LOGIN PASSWORD {_literal(connection, password)}" if password is not None else "NOLOGIN"
             verb = "ALTER" if existed else "CREATE"
             database = connection.execute(text("SELECT current_database()")).scalar_one()
-            for statement in (
+            # default privileges apply to objects their FOR ROLE creates: the schema's owner, who runs the migrations
+            # that add views — not whoever runs this command (a CREATEROLE user named by --db), and only a member of
+            # the owner (a superuser, the owner itself) may set them for it
+            owner, member = connection.execute(
+                text(
+                    "SELECT nspowner::regrole::text, pg_has_role(current_user, nspowner, 'MEMBER') "
+                    "FROM pg_namespace WHERE nspname = :s"
+                ),
+                {"s": SCHEMA},
+            ).one()
+            statements = [
                 f"{verb} ROLE {role} {login}",
                 f"ALTER ROLE {role} SET default_transaction_read_only = on",
                 f"GRANT CONNECT ON DATABASE {connection.dialect.identifier_preparer.quote(database)} TO {role}",
                 f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}",
                 f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
-                f"ALTER DEFAULT PRIVILEGES IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {role}",
-            ):
+            ]
+            if member:
+                statements.append(
+                    f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {SCHEMA} GRANT SELECT ON TABLES TO {role}"
+                )
+            for statement in statements:
                 _run(connection, statement)
-        return RoleGranted(role, not existed, password is not None, views)
+        return RoleGranted(role, not existed, password is not None, views, owner if member else None)
     finally:
         engine.dispose()
