@@ -50,6 +50,8 @@ from demo.world import Storage
 from mapping.backoff import backoff_delay
 
 log = logging.getLogger("cariflex.demo.s2")
+#: a session held this long (s) was a good one: the back-off starts again from its shortest delay
+STABLE_SESSION_S = 60.0
 #: the device kinds the demo dispatches over S2 (its PV roofs keep MQTT setpoints: docs/ven.md, "The demo's devices")
 S2_KINDS = frozenset({"battery", "evse", "v2g"})
 #: an RM repeats its state of charge this often even when it did not change a whole percent
@@ -276,13 +278,17 @@ class ResourceManager:
                 connection = S2AsyncConnection(medium=medium)
                 ResourceManagerHandler(control_types=[self.frbc], asset_details=self.details).register_handlers(connection)
                 self.sessions += 1
-                failures = 0
+                began = asyncio.get_running_loop().time()
                 session = asyncio.create_task(connection.run())
                 stopping = asyncio.create_task(self._stopping.wait())
                 await asyncio.wait({session, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 await connection.stop()
                 stopping.cancel()
                 await asyncio.gather(session, stopping, return_exceptions=True)
+                # a session the CEM ends at once counts as a failure: a CEM closing every session does not get
+                # a reconnection every second for ever
+                held = asyncio.get_running_loop().time() - began
+                failures = 0 if held >= STABLE_SESSION_S else failures + 1
             except Exception as exc:  # noqa: BLE001 - the device keeps trying, as a real RM would; the log says why
                 failures += 1
                 log.warning(
